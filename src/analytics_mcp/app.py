@@ -1,0 +1,38 @@
+"""The Starlette app factory: one app per call (tests build a fresh one each time)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from analytics_mcp.config import Settings
+from analytics_mcp.http_api.errors import EXCEPTION_HANDLERS
+from analytics_mcp.ingest.routes import ingest_routes
+from analytics_mcp.services import Services
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    settings = settings or (services.settings if services else Settings())
+    svc = services or Services.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await svc.start()
+        try:
+            yield
+        finally:
+            await svc.close()
+
+    routes: list[BaseRoute] = [*ingest_routes()]
+    app = Starlette(
+        routes=routes,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.services = svc
+    return app

@@ -1,0 +1,1 @@
+"""Command groups of the `analytics-mcp` CLI; each module registers its subcommands."""

@@ -1,0 +1,75 @@
+"""All settings in one object, read from the environment (prefix ANALYTICS_)."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANALYTICS_", extra="ignore")
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the SQLite file and other state live.")
+    db_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file in data_dir.")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="IPs/CIDRs whose X-Forwarded-For is believed."
+    )
+    secret_key: str | None = Field(None, description="Signs dashboard sessions; generated if unset.")
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"],
+        description="Host headers the MCP endpoint accepts (DNS-rebinding protection).",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+    )
+    # Group commit: how long the writer waits to fill a batch, and its bounds.
+    ingest_max_batch: int = Field(2000, ge=1)
+    ingest_queue_limit: int = Field(50_000, ge=1, description="Pending events before 503.")
+    rate_limit: str = Field("60/minute", description="Per-token limit on /api/v1 (limits syntax).")
+    anthropic_model: str = Field("claude-sonnet-4-6", validation_alias="ANTHROPIC_MODEL")
+    anthropic_api_key: str | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
+
+    @field_validator("trusted_proxies", "allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str) and not value.startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{(self.data_dir / 'analytics.db').resolve()}"
+
+    @cached_property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies)
+
+    def session_secret(self) -> str:
+        """The configured secret, else one kept in the data directory so sessions survive restarts."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

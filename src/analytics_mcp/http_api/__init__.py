@@ -1,0 +1,1 @@
+"""REST routes, auth, rate limiting and the one error shape."""

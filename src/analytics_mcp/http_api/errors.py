@@ -1,0 +1,99 @@
+"""One error type, one JSON shape: {"message": "...", "errors": {"field": ["..."]}} (errors on 422 only).
+
+Every failure a client can see goes through `ApiError`; unexpected exceptions become a plain 500
+with the same shape and no traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import orjson
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+log = logging.getLogger("analytics_mcp.http")
+
+_DEFAULT_MESSAGES = {
+    400: "Bad request.",
+    401: "Missing or invalid API token.",
+    403: "Insufficient permissions.",
+    404: "Resource not found.",
+    405: "Method not allowed.",
+    413: "Request body too large.",
+    415: "Unsupported media type.",
+    422: "The given data was invalid.",
+    429: "Too many requests.",
+    500: "Internal server error.",
+    503: "Service temporarily unavailable.",
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str | None = None,
+        errors: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.message = message or _DEFAULT_MESSAGES.get(status, "Error.")
+        self.errors = dict(errors) if errors else None
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+    @classmethod
+    def invalid(cls, field: str, rule: str) -> ApiError:
+        """A 422 naming one field and the rule it broke."""
+        return cls(422, f"{field}: {rule}", {field: [rule]})
+
+
+def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, list[str]]:
+    """Pydantic errors as {"dotted.field": ["message", ...]}."""
+    out: dict[str, list[str]] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(part) for part in err["loc"] if part != "__root__") or "body"
+        out.setdefault(prefix + loc, []).append(err["msg"])
+    return out
+
+
+def from_validation(exc: ValidationError, prefix: str = "") -> ApiError:
+    errors = field_errors(exc, prefix)
+    first_field, first_msgs = next(iter(errors.items()))
+    return ApiError(422, f"{first_field}: {first_msgs[0]}", errors)
+
+
+def error_response(error: ApiError) -> Response:
+    body: dict[str, object] = {"message": error.message}
+    if error.errors:
+        body["errors"] = error.errors
+    return Response(
+        orjson.dumps(body), status_code=error.status, headers=error.headers, media_type="application/json"
+    )
+
+
+async def handle_api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def handle_http_exception(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if exc.detail and exc.status_code not in _DEFAULT_MESSAGES else None
+    return error_response(ApiError(exc.status_code, message, headers=exc.headers))
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(ApiError(500))
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: handle_api_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

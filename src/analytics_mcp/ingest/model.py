@@ -1,0 +1,105 @@
+"""The pipeline's own types: one normalised event, and what became of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from analytics_mcp.ingest.wire import ECOMMERCE_EVENTS, Item, TrackerEvent
+
+ACCEPTED = "accepted"
+DUPLICATE = "duplicate"
+
+
+@dataclass(slots=True)
+class PendingEvent:
+    """A validated event with its time and client, ready for enrichment and storage."""
+
+    domain: str
+    name: str
+    url: str
+    referrer: str | None
+    props: str | None  # JSON text
+    interactive: bool
+    event_id: str | None
+    revenue: float | None
+    currency: str | None
+    transaction_id: str | None
+    items: list[Item] | None
+    engagement_ms: int | None
+    scroll_depth: int | None
+    language: str | None
+    ts: int  # epoch ms
+    ip: str
+    user_agent: str
+
+    @classmethod
+    def from_wire(cls, event: TrackerEvent, *, ts: int, ip: str, user_agent: str) -> PendingEvent:
+        name = event.name
+        # Custom and e-commerce events are interactive unless the sender says otherwise;
+        # pageviews and engagement reports never are (they decide bounces by other rules).
+        default_interactive = name not in ("pageview", "engagement")
+        interactive = default_interactive if event.interactive is None else event.interactive
+        if name in ("pageview", "engagement"):
+            interactive = False
+        return cls(
+            domain=event.domain,
+            name=name,
+            url=event.url,
+            referrer=event.referrer or None,
+            props=orjson.dumps(event.props).decode() if event.props else None,
+            interactive=interactive,
+            event_id=event.event_id,
+            revenue=event.revenue.amount if event.revenue else None,
+            currency=event.revenue.currency.upper() if event.revenue else None,
+            transaction_id=event.transaction_id or None,
+            items=event.items if name in ECOMMERCE_EVENTS else None,
+            engagement_ms=event.engagement_ms,
+            scroll_depth=event.scroll_depth,
+            language=event.language,
+            ts=ts,
+            ip=ip,
+            user_agent=user_agent,
+        )
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Identity of an event without an event_id, for the short dedup window."""
+        return (self.name, self.url, self.props, self.revenue, self.transaction_id, self.engagement_ms)
+
+
+@dataclass(slots=True)
+class Outcome:
+    status: str  # accepted | duplicate | dropped
+    reason: str | None = None
+    event_id: str | None = None  # our ULID when stored
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == ACCEPTED
+
+
+def dropped(reason: str) -> Outcome:
+    return Outcome("dropped", reason)
+
+
+@dataclass
+class ImportSummary:
+    accepted: int = 0
+    duplicate: int = 0
+    dropped: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.status == ACCEPTED:
+            self.accepted += 1
+        elif outcome.status == DUPLICATE:
+            self.duplicate += 1
+        else:
+            self.dropped += 1
+
+    def reject(self, line: int, field_name: str, message: str) -> None:
+        self.rejected += 1
+        self.errors.append({"line": line, "field": field_name, "message": message})

@@ -1,0 +1,148 @@
+"""The durable write path: one writer thread, group commit.
+
+Requests put their events on a queue and wait. The writer takes everything queued (up to a
+batch bound), processes it in ONE transaction, commits, and only then wakes the requests, so a
+202 always means committed. While one commit is in flight the next batch gathers, which is what
+lets one process sustain thousands of durable events per second on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+from analytics_mcp.config import Settings
+from analytics_mcp.ingest.model import Outcome, PendingEvent
+from analytics_mcp.ingest.process import BatchProcessor
+from analytics_mcp.storage.db import Database
+
+log = logging.getLogger("analytics_mcp.ingest")
+
+
+class IngestUnavailable(Exception):
+    """Overload or storage failure: the caller answers 503 with Retry-After, never 202."""
+
+    def __init__(self, reason: str, retry_after: int = 5) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+@dataclass(slots=True)
+class _Job:
+    events: list[PendingEvent]
+    future: asyncio.Future[list[Outcome]]
+    loop: asyncio.AbstractEventLoop
+
+
+_STOP = object()
+
+
+class Ingestor:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._max_batch = settings.ingest_max_batch
+        self._queue_limit = settings.ingest_queue_limit
+        self.processor = BatchProcessor()
+        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        self._lock = threading.Lock()  # one writer at a time in this process
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    async def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+            self._thread.start()
+
+    async def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+
+    async def submit(self, events: list[PendingEvent]) -> list[Outcome]:
+        """Store events durably; returns one outcome per event once they are committed."""
+        if not events:
+            return []
+        if self._thread is None:
+            raise IngestUnavailable("ingestion is not running")
+        with self._pending_lock:
+            if self._pending + len(events) > self._queue_limit:
+                raise IngestUnavailable("too many events waiting to be written", retry_after=2)
+            self._pending += len(events)
+        loop = asyncio.get_running_loop()
+        job = _Job(events, loop.create_future(), loop)
+        self._queue.put(job)
+        return await job.future
+
+    def write_now(self, events: list[PendingEvent]) -> list[Outcome]:
+        """Synchronous write in the caller's thread (CLI import, demo, benchmarks)."""
+        with self._lock:
+            return self._commit(events)
+
+    def _commit(self, events: list[PendingEvent]) -> list[Outcome]:
+        try:
+            with self._db.sync.begin() as conn:
+                return self.processor.process(conn, events)
+        except Exception:
+            self.processor.forget_cached_state()
+            raise
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            jobs = [first]
+            size = len(first.events)  # type: ignore[union-attr]
+            stop_after = False
+            while size < self._max_batch:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is _STOP:
+                    stop_after = True
+                    break
+                jobs.append(job)
+                size += len(job.events)  # type: ignore[union-attr]
+            self._write_jobs(jobs)  # type: ignore[arg-type]
+            if stop_after:
+                return
+
+    def _write_jobs(self, jobs: list[_Job]) -> None:
+        events = [event for job in jobs for event in job.events]
+        try:
+            with self._lock:
+                outcomes = self._commit(events)
+        except Exception as exc:
+            log.exception("ingestion batch of %d events failed", len(events))
+            self._settle(jobs, None, IngestUnavailable(f"storage error: {type(exc).__name__}"))
+            return
+        self._settle(jobs, outcomes, None)
+
+    def _settle(self, jobs: list[_Job], outcomes: list[Outcome] | None, error: Exception | None) -> None:
+        offset = 0
+        for job in jobs:
+            count = len(job.events)
+            with self._pending_lock:
+                self._pending -= count
+            if error is not None:
+                job.loop.call_soon_threadsafe(_set_exception, job.future, error)
+            else:
+                assert outcomes is not None
+                job.loop.call_soon_threadsafe(_set_result, job.future, outcomes[offset : offset + count])
+            offset += count
+
+
+def _set_result(future: asyncio.Future[list[Outcome]], value: list[Outcome]) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future[list[Outcome]], error: Exception) -> None:
+    if not future.done():
+        future.set_exception(error)

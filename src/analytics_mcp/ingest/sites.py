@@ -1,0 +1,55 @@
+"""Which sites exist and their goals, as the pipeline needs them, cached for a few seconds."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from analytics_mcp.ingest.goals import GoalMatcher, build_matcher
+from analytics_mcp.storage import accounts
+
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    id: int
+    domain: str
+    currency: str
+    goals: tuple[GoalMatcher, ...]
+
+
+class SiteRegistry:
+    """domain -> SiteInfo; unknown domains are remembered too, so junk traffic costs no query."""
+
+    def __init__(self, ttl: float = CACHE_SECONDS) -> None:
+        self._ttl = ttl
+        self._entries: dict[str, tuple[float, SiteInfo | None]] = {}
+
+    def lookup(self, conn: Connection, domain: str) -> SiteInfo | None:
+        now = time.monotonic()
+        hit = self._entries.get(domain)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        info = self._load(conn, domain)
+        self._entries[domain] = (now, info)
+        return info
+
+    def invalidate(self) -> None:
+        self._entries.clear()
+
+    @staticmethod
+    def _load(conn: Connection, domain: str) -> SiteInfo | None:
+        try:
+            site = accounts.get_site(conn, domain)
+        except accounts.AccountError:
+            return None
+        if site is None:
+            return None
+        matchers = tuple(
+            build_matcher(g.id, g.type, g.match_type, g.path, g.event_name)
+            for g in accounts.list_goals(conn, [site.id], active_only=True)
+        )
+        return SiteInfo(id=site.id, domain=site.domain, currency=site.currency, goals=matchers)

@@ -1,0 +1,1 @@
+"""Storage: schema, engines, migrations, accounts and the event store."""

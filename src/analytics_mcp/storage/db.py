@@ -1,0 +1,85 @@
+"""Database engines built from one URL: a sync engine (ingestion writer, CLI, migrations) and an
+async engine (request-path reads). SQLite gets WAL, foreign keys and a busy timeout on every
+connection; PostgreSQL uses psycopg 3 for both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+
+def _driver_urls(url: str) -> tuple[str, str]:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return (
+            str(parsed.set(drivername="sqlite")),
+            str(parsed.set(drivername="sqlite+aiosqlite")),
+        )
+    if backend == "postgresql":
+        psycopg = parsed.set(drivername="postgresql+psycopg")
+        return str(psycopg), str(psycopg)
+    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r} (use sqlite or postgresql)")
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: a 202 means the event survives a power cut, not only a process crash.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache per connection, at most
+    cursor.execute("PRAGMA mmap_size=1073741824")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+def _sqlite_manual_transactions(dbapi_conn: object, _record: object) -> None:
+    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]  # we emit BEGIN ourselves
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    # The sync engine writes: take the write lock up front so a read-then-write transaction
+    # never fails to upgrade its lock against another writer (busy_timeout then just waits).
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@dataclass
+class Database:
+    url: str
+    sync: Engine
+    aio: AsyncEngine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sync.dialect.name == "sqlite"
+
+    async def dispose(self) -> None:
+        await self.aio.dispose()
+        self.sync.dispose()
+
+
+def open_database(url: str) -> Database:
+    sync_url, async_url = _driver_urls(url)
+    parsed = make_url(sync_url)
+    if parsed.get_backend_name() == "sqlite":
+        memory = parsed.database in (None, "", ":memory:")
+        if not memory:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        extra = {"poolclass": StaticPool} if memory else {}
+        sync = create_engine(sync_url, **extra)
+        aio = create_async_engine(async_url, **extra)
+        event.listen(sync, "connect", _sqlite_pragmas)
+        event.listen(sync, "connect", _sqlite_manual_transactions)
+        event.listen(sync, "begin", _sqlite_begin_immediate)
+        event.listen(aio.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        sync = create_engine(sync_url, pool_pre_ping=True)
+        aio = create_async_engine(async_url, pool_pre_ping=True)
+    return Database(url=url, sync=sync, aio=aio)
