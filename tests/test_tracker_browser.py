@@ -9,6 +9,7 @@ not for loopback is answered locally by Playwright (see `keep_on_loopback`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,6 +238,10 @@ async def test_pageview_clicks_forms_and_custom_events(site: Site, tab: Tab) -> 
     queued = (await wait_for(lambda: rec.named("Queued Event"), what="queued event"))[0]
     assert queued["props"] == {"source": "queue"}
     assert queued["referrer"] == "https://news.example/item?id=1"
+    assert [e["name"] for e in await beacons_sent(page)] == ["pageview", "Queued Event"]
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", pageview["event_id"]
+    )
 
     await page.click("#outbound")
     out = await wait_for(lambda: rec.named("Outbound Link: Click"), what="outbound click")
@@ -300,7 +305,7 @@ async def test_spa_navigation_and_engagement(site: Site, tab: Tab) -> None:
     await page.goto(site.base + "/app")
     await wait_for(lambda: rec.named("pageview"), what="first pageview")
 
-    # Scroll to the middle: (1800 + 600) / 4000+ of the page has been seen.
+    # Scroll down: (1800 + 600) / 4000 = 60% of the page has been seen.
     await page.evaluate("window.scrollTo(0, 1800)")
     await page.wait_for_function("window.scrollY === 1800")
     await page.evaluate("history.pushState({}, '', '/app/settings?tab=1')")
@@ -327,13 +332,12 @@ async def test_spa_navigation_and_engagement(site: Site, tab: Tab) -> None:
         "delete document.visibilityState; document.dispatchEvent(new Event('visibilitychange'))"
     )
     await page.wait_for_timeout(30)  # let some visible time pass on the page before leaving it
-    sent = await beacons_sent(page)
+    sent = await beacons_sent(page)  # before leaving: __beacons goes with the page
     await page.goto(site.base + "/plain")
     await wait_for(lambda: len(rec.named("engagement")) == 4, what="engagement events")
 
     # Order as sent: each engagement closes the page before the next pageview.
-    sent = [(e["name"], e["url"].removeprefix(site.base)) for e in sent]
-    assert sent == [
+    assert [(e["name"], e["url"].removeprefix(site.base)) for e in sent] == [
         ("pageview", "/app"),
         ("engagement", "/app"),
         ("pageview", "/app/settings?tab=1"),
@@ -342,11 +346,11 @@ async def test_spa_navigation_and_engagement(site: Site, tab: Tab) -> None:
         ("engagement", "/app"),  # tab hidden
     ]
     engagements = rec.named("engagement")
-    first = rec.named("engagement", url=site.base + "/app")
-    assert all(e["engagement_ms"] > 0 and isinstance(e["engagement_ms"], int) for e in engagements)
-    assert sorted(e["scroll_depth"] for e in first)[-1] == 60  # the first /app view was scrolled halfway
-    assert all(0 <= e["scroll_depth"] <= 100 for e in engagements)
-    assert rec.named("engagement", url=site.base + "/app")[-1]["engagement_ms"] >= 30  # the pagehide one
+    assert all(isinstance(e["engagement_ms"], int) and e["engagement_ms"] > 0 for e in engagements)
+    assert all(isinstance(e["scroll_depth"], int) and 0 <= e["scroll_depth"] <= 100 for e in engagements)
+    app_views = rec.named("engagement", url=site.base + "/app")  # first view, tab hidden, pagehide
+    assert max(e["scroll_depth"] for e in app_views) == 60
+    assert app_views[-1]["engagement_ms"] >= 30  # the pagehide report: only the time since the last one
     assert len({e["event_id"] for e in rec.events}) == len(rec.events)
     assert tab.blocked == []
 

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from analytics_mcp.config import Settings
 from analytics_mcp.http_api.errors import EXCEPTION_HANDLERS
+from analytics_mcp.http_api.routes import api_routes
 from analytics_mcp.ingest.routes import ingest_routes
 from analytics_mcp.services import Services
 
@@ -28,7 +29,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         finally:
             await svc.close()
 
-    routes: list[BaseRoute] = [*ingest_routes()]
+    routes: list[BaseRoute] = [*ingest_routes(), *api_routes()]
     app = Starlette(
         routes=routes,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -10,10 +10,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from analytics_mcp.cli_commands.common import (
-    group,
     CliError,
     emit,
     emit_lines,
+    group_parser,
     site_json,
     token_json,
     transaction,

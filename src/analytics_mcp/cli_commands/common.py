@@ -97,3 +97,9 @@ def _bounded_int(value: str, low: int, high: int) -> int:
     if not low <= number <= high:
         raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
     return number
+
+
+def group_parser(sub: Subparsers, name: str, help_text: str) -> Subparsers:
+    """A command group (`tenants`, `sites`, ...) whose action subcommand is required."""
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    return parser.add_subparsers(dest="action", required=True, metavar="ACTION")

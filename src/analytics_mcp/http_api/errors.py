@@ -52,17 +52,17 @@ class ApiError(Exception):
         return cls(422, f"{field}: {rule}", {field: [rule]})
 
 
-def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, list[str]]:
-    """Pydantic errors as {"dotted.field": ["message", ...]}."""
+def field_errors(exc: ValidationError, prefix: str = "", root: str = "body") -> dict[str, list[str]]:
+    """Pydantic errors as {"dotted.field": ["message", ...]}; model-level errors go under `root`."""
     out: dict[str, list[str]] = {}
     for err in exc.errors(include_url=False, include_input=False):
-        loc = ".".join(str(part) for part in err["loc"] if part != "__root__") or "body"
+        loc = ".".join(str(part) for part in err["loc"] if part != "__root__") or root
         out.setdefault(prefix + loc, []).append(err["msg"])
     return out
 
 
-def from_validation(exc: ValidationError, prefix: str = "") -> ApiError:
-    errors = field_errors(exc, prefix)
+def from_validation(exc: ValidationError, prefix: str = "", root: str = "body") -> ApiError:
+    errors = field_errors(exc, prefix, root)
     first_field, first_msgs = next(iter(errors.items()))
     return ApiError(422, f"{first_field}: {first_msgs[0]}", errors)
 

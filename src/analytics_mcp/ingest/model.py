@@ -31,6 +31,7 @@ class PendingEvent:
     engagement_ms: int | None
     scroll_depth: int | None
     language: str | None
+    hash_routing: bool
     ts: int  # epoch ms
     ip: str
     user_agent: str
@@ -59,6 +60,7 @@ class PendingEvent:
             engagement_ms=event.engagement_ms,
             scroll_depth=event.scroll_depth,
             language=event.language,
+            hash_routing=event.hash,
             ts=ts,
             ip=ip,
             user_agent=user_agent,

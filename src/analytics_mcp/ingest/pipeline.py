@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 
 from analytics_mcp.config import Settings
+from analytics_mcp.ingest import enrich
 from analytics_mcp.ingest.model import Outcome, PendingEvent
 from analytics_mcp.ingest.process import BatchProcessor
 from analytics_mcp.storage.db import Database
@@ -54,6 +55,7 @@ class Ingestor:
 
     async def start(self) -> None:
         if self._thread is None:
+            await asyncio.to_thread(enrich.warm_up)  # builds the UA parser before the first event
             self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
             self._thread.start()
 

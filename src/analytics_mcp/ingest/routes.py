@@ -19,6 +19,7 @@ from analytics_mcp.ingest.pipeline import IngestUnavailable
 from analytics_mcp.ingest.wire import MAX_EVENT_BYTES, TrackerEvent, parse_json_body
 
 STATIC_DIR = Path(__file__).parent / "static"
+MAX_USER_AGENT = 1000  # what the batch format allows too; bounds the parser cache
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, OPTIONS",
@@ -102,7 +103,7 @@ async def track_event(request: Request) -> Response:
             event,
             ts=int(time.time() * 1000),
             ip=client_ip(request, services.settings),
-            user_agent=request.headers.get("user-agent", ""),
+            user_agent=request.headers.get("user-agent", "")[:MAX_USER_AGENT],
         )
         try:
             [outcome] = await services.ingestor.submit([pending])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from ulid import ULID
@@ -42,6 +43,9 @@ class RowWriter:
             hostname, pathname = enrich.normalise_pathname(event.url)
         except ValueError:
             return dropped("invalid url")
+        if event.hash_routing:
+            fragment = urlsplit(event.url).fragment
+            pathname = f"{pathname}#{fragment}" if fragment else pathname
         visit = book.find_open(item.site.id, item.visitor_ids, event.ts)
         if event.name == "engagement":
             if visit is None:

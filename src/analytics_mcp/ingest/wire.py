@@ -65,6 +65,7 @@ class TrackerEvent(BaseModel):
     engagement_ms: int | None = Field(default=None, ge=0, le=24 * 3600 * 1000)
     scroll_depth: int | None = Field(default=None, ge=0, le=100)
     language: Annotated[str, Field(max_length=100)] | None = None
+    hash: bool = False  # hash-based routing: the #fragment is part of the page path
 
     @field_validator("url")
     @classmethod

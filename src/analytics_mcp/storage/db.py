@@ -60,6 +60,16 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.sync.dialect.name == "sqlite"
 
+    def checkpoint(self) -> None:
+        """Fold the SQLite WAL into the main file (backups, byte-level checks); no-op elsewhere."""
+        if not self.is_sqlite:
+            return
+        raw = self.sync.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+
     async def dispose(self) -> None:
         await self.aio.dispose()
         self.sync.dispose()

@@ -1,0 +1,118 @@
+"""The Query: every analytics question's arguments, parsed and validated once.
+
+`parse_query` is the only way in: edges pass the raw arguments they received and the caller
+tenant's sites; anything invalid raises `QueryError(field, rule)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict
+
+from analytics_mcp.engine.errors import QueryError
+from analytics_mcp.engine.filters import Filter, FilterInput, parse_filters
+from analytics_mcp.engine.periods import DateRange, Interval, resolve_range
+from analytics_mcp.storage.account_types import Site
+
+
+class Query(BaseModel):
+    """A validated question: which sites, when (local dates and UTC bounds), which filters."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sites: tuple[Site, ...]
+    timezone: str
+    period: str  # 24h | 7d | 30d | 90d | 12m | custom
+    interval: Interval  # timeseries buckets: hour for 24h, day otherwise
+    range: DateRange
+    comparison: DateRange  # the previous range of the same length
+    filters: tuple[Filter, ...] = ()
+    limit: int = 10
+
+    @property
+    def site_ids(self) -> list[int]:
+        return [site.id for site in self.sites]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def currency(self) -> str:
+        """The reporting currency: the sites' own (the first site's when they differ)."""
+        return self.sites[0].currency if self.sites else "EUR"
+
+    @property
+    def visit_filters(self) -> tuple[Filter, ...]:
+        return tuple(f for f in self.filters if not f.is_page)
+
+    @property
+    def page_filters(self) -> tuple[Filter, ...]:
+        return tuple(f for f in self.filters if f.is_page)
+
+    def with_range(self, new_range: DateRange) -> Query:
+        """The same question over another range (the comparison period)."""
+        return self.model_copy(update={"range": new_range})
+
+
+def parse_query(
+    sites_of_tenant: Sequence[Site],
+    tenant_timezone: str,
+    *,
+    period: str | None = None,
+    date_from: str | date | None = None,
+    date_to: str | date | None = None,
+    site: str | None = None,
+    filters: FilterInput = None,
+    limit: int | None = None,
+    default_limit: int = 10,
+    max_limit: int = 100,
+    now: datetime | None = None,
+) -> Query:
+    """Validate the raw arguments of one question. `site` must be one of the tenant's domains (an
+    unknown domain and another tenant's get the same error); without it, all the tenant's sites are
+    read together in the tenant's time zone."""
+    chosen = _choose_sites(sites_of_tenant, site)
+    timezone = chosen[0].timezone if site is not None else tenant_timezone
+    zone = _zone(timezone)
+    label, interval, current, previous = resolve_range(
+        zone, now or datetime.now(UTC), period, date_from, date_to
+    )
+    return Query(
+        sites=chosen,
+        timezone=timezone,
+        period=label,
+        interval=interval,
+        range=current,
+        comparison=previous,
+        filters=parse_filters(filters),
+        limit=_limit(limit, default_limit, max_limit),
+    )
+
+
+def _choose_sites(sites_of_tenant: Sequence[Site], domain: str | None) -> tuple[Site, ...]:
+    if domain is None:
+        return tuple(sorted(sites_of_tenant, key=lambda s: s.domain))
+    wanted = domain.strip().lower().removeprefix("www.")
+    for candidate in sites_of_tenant:
+        if candidate.domain == wanted:
+            return (candidate,)
+    raise QueryError("site", "not found")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise QueryError("timezone", f"unknown time zone {name!r}") from exc
+
+
+def _limit(limit: int | None, default: int, maximum: int) -> int:
+    if limit is None:
+        return default
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
+        raise QueryError("limit", f"must be an integer from 1 to {maximum}")
+    return limit

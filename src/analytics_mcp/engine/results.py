@@ -1,0 +1,139 @@
+"""Typed results of the traffic functions. Row field names are the REST API's (seed 002); every
+report also carries the range it actually covered, so each door can say what it answered."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from analytics_mcp.engine.periods import Interval
+from analytics_mcp.engine.query import Query
+
+
+class ReportRange(BaseModel):
+    period: str = Field(description="24h, 7d, 30d, 90d, 12m or custom")
+    date_from: date = Field(description="First local date covered (inclusive)")
+    date_to: date = Field(description="Last local date covered (inclusive)")
+    timezone: str
+    interval: Interval
+    sites: list[str] = Field(description="Domains read")
+
+    @classmethod
+    def of(cls, query: Query) -> ReportRange:
+        return cls(
+            period=query.period,
+            date_from=query.range.date_from,
+            date_to=query.range.date_to,
+            timezone=query.timezone,
+            interval=query.interval,
+            sites=[site.domain for site in query.sites],
+        )
+
+
+class Report(BaseModel):
+    range: ReportRange
+
+
+RowT = TypeVar("RowT", bound=BaseModel)
+
+
+class Breakdown(Report, Generic[RowT]):
+    rows: list[RowT]
+    truncated: bool = Field(description="More rows existed than the limit")
+
+
+class Overview(Report):
+    visitors: int
+    visits: int
+    pageviews: int
+    views_per_visit: float
+    bounce_rate: float
+    avg_duration: int = Field(description="Mean visit duration in whole seconds, bounces as 0")
+    visitors_change: float | None
+    visits_change: float | None
+    pageviews_change: float | None
+    views_per_visit_change: float | None
+    bounce_rate_change: float | None = Field(description="Percentage points")
+    avg_duration_change: float | None
+    comparison: ReportRange
+
+
+class TimeseriesPoint(BaseModel):
+    date: str = Field(description="YYYY-MM-DD, or the local hour as ISO 8601 with offset for 24h")
+    visitors: int
+    pageviews: int
+
+
+class Timeseries(Report):
+    rows: list[TimeseriesPoint]
+
+
+class HourRow(BaseModel):
+    hour: int = Field(ge=0, le=23, description="Local hour of day")
+    visitors: int
+    pageviews: int
+
+
+class HourOfDay(Report):
+    rows: list[HourRow]
+
+
+class PageRow(BaseModel):
+    pathname: str
+    visitors: int
+    pageviews: int
+    avg_duration: int | None = Field(description="Mean time on page in whole seconds")
+
+
+class EntryPageRow(BaseModel):
+    pathname: str
+    visitors: int
+    visits: int
+    bounce_rate: float
+
+
+class ExitPageRow(BaseModel):
+    pathname: str
+    visitors: int
+    visits: int
+
+
+class ReferrerRow(BaseModel):
+    referrer_source: str
+    referrer: str | None
+    visitors: int
+
+
+class ChannelRow(BaseModel):
+    channel: str
+    visitors: int
+
+
+class BrowserRow(BaseModel):
+    browser: str
+    visitors: int
+
+
+class OsRow(BaseModel):
+    os: str
+    visitors: int
+
+
+class DeviceRow(BaseModel):
+    device_type: str
+    visitors: int
+
+
+class LanguageRow(BaseModel):
+    language: str | None
+    visitors: int
+
+
+class CampaignRow(BaseModel):
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    visitors: int
+    pageviews: int

@@ -1,0 +1,70 @@
+"""`POST /api/v1/events`: server-side tracking and backfills (token with the `ingest` scope).
+
+The body is NDJSON or a JSON array of up to 10,000 batch-format events. Each line is validated
+on its own: bad lines are listed with their field and rule, good lines are stored durably
+before the 202, so a partly bad batch never loses the good part.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from analytics_mcp.http_api.errors import ApiError
+from analytics_mcp.http_api.framework import ApiContext, api_route
+from analytics_mcp.ingest.batch import MAX_BATCH_EVENTS, split_lines
+from analytics_mcp.ingest.model import ImportSummary
+from analytics_mcp.ingest.pipeline import IngestUnavailable
+from analytics_mcp.ingest.routes import read_body, unavailable
+from analytics_mcp.ingest.wire import parse_batch_lines
+
+MAX_BATCH_BYTES = 20 * 1024 * 1024
+
+
+class LineError(BaseModel):
+    line: int = Field(description="1-based position of the event in the body")
+    field: str
+    message: str
+
+
+class BatchResult(BaseModel):
+    accepted: int = Field(description="Events stored (committed before this reply)")
+    duplicate: int = Field(description="Events already stored (same event_id, or a repeat within seconds)")
+    dropped: int = Field(description="Valid events not counted: bots, unknown domains")
+    rejected: int = Field(description="Invalid events, listed in errors")
+    errors: list[LineError]
+
+
+@api_route(
+    "/events",
+    method="POST",
+    scope="ingest",
+    response=BatchResult,
+    status_code=202,
+    errors=(400, 413, 422, 503),
+    summary="Send events (server-side tracking, imports)",
+    tags=("ingestion",),
+)
+async def send_events(ctx: ApiContext) -> BatchResult:
+    """NDJSON or a JSON array of events, each with `timestamp`, `ip` and `user_agent`."""
+    body = await read_body(ctx.request, MAX_BATCH_BYTES)
+    try:
+        lines = parse_batch_lines(body)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+    if len(lines) > MAX_BATCH_EVENTS:
+        raise ApiError(413, f"body: at most {MAX_BATCH_EVENTS} events per request, got {len(lines)}")
+    summary = ImportSummary()
+    pending = list(split_lines(lines, summary))
+    if not pending and summary.rejected:
+        errors: dict[str, list[str]] = {}
+        for error in summary.errors:
+            errors.setdefault(f"{error['line']}.{error['field']}", []).append(error["message"])
+        first = summary.errors[0]
+        raise ApiError(422, f"line {first['line']}: {first['field']}: {first['message']}", errors)
+    try:
+        outcomes = await ctx.services.ingestor.submit(pending)
+    except IngestUnavailable as exc:
+        raise unavailable(exc) from exc
+    for outcome in outcomes:
+        summary.add(outcome)
+    return BatchResult.model_validate(summary, from_attributes=True)

@@ -1,0 +1,36 @@
+"""`GET /api/health` (public): 200 when the database answers, 503 (error shape) when it does not."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from analytics_mcp.http_api.errors import ApiError, error_response
+from analytics_mcp.services import Services
+
+log = logging.getLogger("analytics_mcp.http")
+
+DB_TIMEOUT_SECONDS = 5.0  # a hung database must fail the probe, not hang it
+
+
+async def _ping(services: Services) -> None:
+    async with services.db.aio.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def health(request: Request) -> Response:
+    try:
+        await asyncio.wait_for(_ping(request.app.state.services), DB_TIMEOUT_SECONDS)
+    except Exception as exc:
+        log.warning("health check: database unreachable: %r", exc)
+        return error_response(ApiError(503, "Database unavailable."))
+    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+def health_routes() -> list[Route]:
+    return [Route("/api/health", health, methods=["GET"], name="health")]

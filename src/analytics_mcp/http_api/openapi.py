@@ -1,0 +1,195 @@
+"""The OpenAPI 3.1 document of /api/v1, generated from the same registry and pydantic models
+the routes use, so it cannot drift from them. Served (public) at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from pydantic import TypeAdapter
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from analytics_mcp import __version__
+from analytics_mcp.http_api.framework import API_PREFIX, PATH_PARAM, REGISTRY, ApiRegistry, ApiRoute
+
+REF = "#/components/schemas/{model}"
+_RESPONSE_NAMES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    422: "ValidationError",
+    429: "TooManyRequests",
+    500: "ServerError",
+}
+_RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {
+        "message": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "description": "Field name -> messages; only on 422.",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+}
+_HEADERS: dict[str, Any] = {
+    "X-RateLimit-Limit": ("integer", "Requests allowed per window for this token."),
+    "X-RateLimit-Remaining": ("integer", "Requests left in the current window."),
+    "X-RateLimit-Reset": ("integer", "Epoch seconds when the oldest counted request leaves the window."),
+    "Retry-After": ("integer", "Seconds to wait before retrying."),
+    "WWW-Authenticate": ("string", 'Bearer challenge, e.g. Bearer realm="analytics", error="invalid_token".'),
+}
+
+
+def _header_refs(*names: str) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    headers = ("WWW-Authenticate",) if status == 401 else _RATE_HEADERS
+    if status == 429:
+        headers = (*headers, "Retry-After")
+    return {
+        "description": HTTPStatus(status).phrase,
+        "headers": _header_refs(*headers),
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+    }
+
+
+def _schemas(specs: list[ApiRoute]) -> tuple[dict[tuple[str, str], Any], dict[str, Any]]:
+    """Every params/data/meta schema at once, so shared models become one component each."""
+    inputs: list[tuple[tuple[str, str], Any, TypeAdapter[Any]]] = []
+    for spec in specs:
+        if spec.params is not None:
+            inputs.append(((spec.operation_id, "params"), "validation", TypeAdapter(spec.params)))
+        if spec.data_adapter is not None:
+            inputs.append(((spec.operation_id, "data"), "serialization", spec.data_adapter))
+        if spec.meta_adapter is not None:
+            inputs.append(((spec.operation_id, "meta"), "serialization", spec.meta_adapter))
+    if not inputs:
+        return {}, {}
+    mapping, top = TypeAdapter.json_schemas(inputs, ref_template=REF)
+    return {key: schema for (key, _mode), schema in mapping.items()}, top.get("$defs", {})
+
+
+def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    return defs[ref.rsplit("/", 1)[1]] if ref else schema
+
+
+def _parameter(spec: ApiRoute, name: str, prop: dict[str, Any], required: bool) -> dict[str, Any]:
+    schema = {key: value for key, value in prop.items() if key not in ("title", "description")}
+    location = "path" if name in spec.path_params else "query"
+    param: dict[str, Any] = {"name": name, "in": location, "required": required or location == "path"}
+    if prop.get("description"):
+        param["description"] = prop["description"]
+    param["schema"] = schema
+    if name in spec.array_params:
+        param.update(style="form", explode=True)
+    return param
+
+
+def _parameters(spec: ApiRoute, params_schema: dict[str, Any] | None) -> list[dict[str, Any]]:
+    props = (params_schema or {}).get("properties", {})
+    required = set((params_schema or {}).get("required", ()))
+    names = props if not spec.body_params else [name for name in props if name in spec.path_params]
+    out = [_parameter(spec, name, props[name], name in required) for name in names]
+    for name in sorted(spec.path_params - set(props)):
+        out.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+    return out
+
+
+def _success(spec: ApiRoute, schemas: dict[tuple[str, str], Any]) -> dict[str, Any]:
+    if spec.data_adapter is None:
+        content = dict(spec.content or {"application/octet-stream": {"schema": {"type": "string"}}})
+    else:
+        props = {"data": schemas[(spec.operation_id, "data")]}
+        if spec.meta_adapter is not None:
+            props["meta"] = schemas[(spec.operation_id, "meta")]
+        envelope = {"type": "object", "required": list(props), "properties": props}
+        content = {"application/json": {"schema": envelope}}
+    return {"description": spec.summary, "headers": _header_refs(*_RATE_HEADERS), "content": content}
+
+
+def _error_statuses(spec: ApiRoute) -> list[int]:
+    statuses = {401, 403, 429, 500, *spec.errors}
+    if spec.params is not None:
+        statuses.add(422)
+    if spec.path_params:
+        statuses.add(404)
+    if spec.body_params:
+        statuses.add(400)
+    return sorted(statuses)
+
+
+def _operation(spec: ApiRoute, schemas: dict[tuple[str, str], Any], defs: dict[str, Any]) -> dict[str, Any]:
+    params_ref = schemas.get((spec.operation_id, "params"))
+    params_schema = _resolve(params_ref, defs) if params_ref else None
+    op: dict[str, Any] = {"operationId": spec.operation_id, "summary": spec.summary, "tags": list(spec.tags)}
+    if spec.description:
+        op["description"] = spec.description
+    op["parameters"] = _parameters(spec, params_schema)
+    if spec.body_params and params_ref:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": params_ref}}}
+    responses: dict[str, Any] = {str(spec.status_code): _success(spec, schemas)}
+    for status in _error_statuses(spec):
+        name = _RESPONSE_NAMES.get(status)
+        responses[str(status)] = (
+            {"$ref": f"#/components/responses/{name}"} if name else _error_response(status)
+        )
+    op["responses"] = responses
+    op["security"] = [{"bearerAuth": []}]
+    op["x-required-scope"] = spec.scope
+    return op
+
+
+def _components(defs: dict[str, Any]) -> dict[str, Any]:
+    if "Error" in defs:
+        raise ValueError("a response model is named 'Error', which the OpenAPI error schema uses")
+    return {
+        "schemas": {**defs, "Error": ERROR_SCHEMA},
+        "responses": {name: _error_response(status) for status, name in _RESPONSE_NAMES.items()},
+        "headers": {
+            name: {"description": text, "schema": {"type": kind}} for name, (kind, text) in _HEADERS.items()
+        },
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+    }
+
+
+def openapi_document(registry: ApiRegistry = REGISTRY) -> dict[str, Any]:
+    specs = registry.specs
+    schemas, defs = _schemas(specs)
+    paths: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        path = PATH_PARAM.sub(r"{\1}", spec.path)  # OpenAPI has no Starlette convertors
+        paths.setdefault(path, {})[spec.method.lower()] = _operation(spec, schemas, defs)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "analytics-mcp REST API",
+            "version": __version__,
+            "description": "Stats, e-commerce, goals and export; bearer token, rate limited per token.",
+        },
+        "servers": [{"url": API_PREFIX}],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": _components(defs),
+    }
+
+
+def openapi_route(registry: ApiRegistry = REGISTRY) -> Route:
+    cache: dict[int, bytes] = {}  # registry version -> rendered document
+
+    async def openapi_json(_request: Request) -> Response:
+        if registry.version not in cache:
+            cache.clear()
+            cache[registry.version] = orjson.dumps(openapi_document(registry))
+        return Response(cache[registry.version], media_type="application/json")
+
+    return Route(f"{API_PREFIX}/openapi.json", openapi_json, methods=["GET"], name="openapi")

@@ -1,0 +1,85 @@
+"""Per-token rate limit for /api/v1 (moving window, `limits` library, async storage).
+
+The storage comes from a URL (`memory://` by default; `redis://host:6379` once several servers
+share the limit), so moving to Redis is configuration, not code. One limiter per app instance:
+the in-memory storage holds asyncio locks bound to the loop that serves the app.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+
+from limits import parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.applications import Starlette
+
+from analytics_mcp.config import Settings
+
+log = logging.getLogger("analytics_mcp.http")
+
+DEFAULT_STORAGE = "memory://"
+STORAGE_ENV = "ANALYTICS_RATE_LIMIT_STORAGE"
+NAMESPACE = "api-v1"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitState:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # epoch seconds when the oldest counted request leaves the window
+
+    def retry_after(self, now: float | None = None) -> int:
+        return max(1, math.ceil(self.reset - (time.time() if now is None else now)))
+
+    def headers(self) -> dict[str, str]:
+        out = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+        if not self.allowed:
+            out["Retry-After"] = str(self.retry_after())
+        return out
+
+
+def _async_url(url: str) -> str:
+    # `limits` names its asyncio storages "async+<scheme>"; accept the plain form in settings.
+    return url if url.startswith("async+") else f"async+{url}"
+
+
+class RateLimiter:
+    def __init__(self, limit: str, storage_url: str = DEFAULT_STORAGE) -> None:
+        self.item = parse(limit)
+        self.strategy = MovingWindowRateLimiter(storage_from_string(_async_url(storage_url)))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimiter:
+        # TODO(lead): make `rate_limit_storage` a Settings field; the env var is the interim hook.
+        url = getattr(settings, "rate_limit_storage", None) or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+        return cls(settings.rate_limit, url)
+
+    async def hit(self, key: str) -> RateLimitState | None:
+        """Count one request for `key`; None if the storage failed (we then fail open)."""
+        try:
+            allowed = await self.strategy.hit(self.item, NAMESPACE, key)
+            stats = await self.strategy.get_window_stats(self.item, NAMESPACE, key)
+        except Exception:
+            # A broken limiter store must not take the whole API down with it.
+            log.exception("rate limit storage failed; request allowed")
+            return None
+        return RateLimitState(allowed, self.item.amount, max(0, stats.remaining), math.ceil(stats.reset_time))
+
+
+def limiter_for(app: Starlette) -> RateLimiter:
+    """The app's limiter, built on first use from the app's settings."""
+    limiter: RateLimiter | None = getattr(app.state, "rate_limiter", None)
+    if limiter is None:
+        limiter = RateLimiter.from_settings(app.state.services.settings)
+        app.state.rate_limiter = limiter
+    return limiter
