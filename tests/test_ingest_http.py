@@ -213,3 +213,51 @@ async def test_end_to_end_over_real_uvicorn(live_server: tuple[str, Starlette]) 
         )
     assert {r.status_code for r in replies} == {202}
     assert count(app.state.services, events) == 20
+
+
+async def test_batch_endpoint_needs_the_ingest_scope(client: httpx2.AsyncClient, svc: Services) -> None:
+    from factories import make_token
+
+    read_only = make_token(svc, scopes=("read",))
+    reply = await client.post("/api/v1/events", content=b"", headers={"Authorization": f"Bearer {read_only}"})
+    assert reply.status_code == 403
+    anonymous = await client.post("/api/v1/events", content=b"")
+    assert anonymous.status_code == 401 and "www-authenticate" in anonymous.headers
+
+
+async def test_batch_endpoint_takes_ndjson_and_arrays(client: httpx2.AsyncClient, svc: Services) -> None:
+    from factories import event, make_token
+
+    auth = {"Authorization": f"Bearer {make_token(svc, scopes=('ingest',))}"}
+    lines = [
+        event("2026-11-20T10:00:00Z", "/a", event_id="n1"),
+        event("2026-11-20T10:01:00Z", "/b", event_id="n2"),
+        {**event("2026-11-20T10:02:00Z"), "ip": "nope"},
+        event("2026-11-20T10:03:00Z", ua=GOOGLEBOT),
+    ]
+    ndjson = b"\n".join(orjson.dumps(line) for line in lines)
+    reply = await client.post("/api/v1/events", content=ndjson, headers=auth)
+    assert reply.status_code == 202
+    assert reply.json()["data"] == {
+        "accepted": 2,
+        "duplicate": 0,
+        "dropped": 1,
+        "rejected": 1,
+        "errors": [{"line": 3, "field": "ip", "message": "must be an IPv4 or IPv6 address"}],
+    }
+    again = await client.post("/api/v1/events", json=lines[:2], headers=auth)
+    assert again.json()["data"]["duplicate"] == 2
+    assert count(svc, events) == 2
+
+
+async def test_batch_endpoint_limits(client: httpx2.AsyncClient, svc: Services) -> None:
+    from factories import event, make_token
+
+    auth = {"Authorization": f"Bearer {make_token(svc, scopes=('ingest',))}"}
+    too_many = b"\n".join([orjson.dumps(event("2026-11-20T10:00:00Z"))] * 10_001)
+    assert (await client.post("/api/v1/events", content=too_many, headers=auth)).status_code == 413
+    all_bad = await client.post("/api/v1/events", json=[{"name": "x"}], headers=auth)
+    assert all_bad.status_code == 422 and "1.url" in all_bad.json()["errors"]
+    not_json = await client.post("/api/v1/events", content=b"[1, 2", headers=auth)
+    assert not_json.status_code == 400
+    assert count(svc, events) == 0

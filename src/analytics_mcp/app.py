@@ -13,6 +13,7 @@ from analytics_mcp.http_api.errors import EXCEPTION_HANDLERS
 from analytics_mcp.http_api.routes import api_routes
 from analytics_mcp.ingest.routes import ingest_routes
 from analytics_mcp.services import Services
+from analytics_mcp.tools.http import McpEndpoint
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -20,20 +21,23 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
     settings = settings or (services.settings if services else Settings())
     svc = services or Services.build(settings)
+    mcp = McpEndpoint.build(svc)  # one MCP server + session manager per app: run() is once-only
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await svc.start()
         try:
-            yield
+            async with mcp.manager.run():
+                yield
         finally:
             await svc.close()
 
-    routes: list[BaseRoute] = [*ingest_routes(), *api_routes()]
+    routes: list[BaseRoute] = [*ingest_routes(), *api_routes(), mcp.route]
     app = Starlette(
         routes=routes,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
     app.state.services = svc
+    app.state.mcp_server = mcp.server  # the chat calls the same tools in-process
     return app

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import secrets
 from functools import cached_property
+from typing import Annotated
 from pathlib import Path
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
+# Lists come from the environment as comma-separated text ("10.0.0.0/8,127.0.0.1"), or JSON.
+CsvList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -20,21 +24,24 @@ class Settings(BaseSettings):
     db_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file in data_dir.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    trusted_proxies: list[str] = Field(
+    trusted_proxies: CsvList = Field(
         default_factory=list, description="IPs/CIDRs whose X-Forwarded-For is believed."
     )
     secret_key: str | None = Field(None, description="Signs dashboard sessions; generated if unset.")
-    allowed_hosts: list[str] = Field(
+    allowed_hosts: CsvList = Field(
         default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"],
         description="Host headers the MCP endpoint accepts (DNS-rebinding protection).",
     )
-    allowed_origins: list[str] = Field(
+    allowed_origins: CsvList = Field(
         default_factory=lambda: ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
     )
     # Group commit: how long the writer waits to fill a batch, and its bounds.
     ingest_max_batch: int = Field(2000, ge=1)
     ingest_queue_limit: int = Field(50_000, ge=1, description="Pending events before 503.")
     rate_limit: str = Field("60/minute", description="Per-token limit on /api/v1 (limits syntax).")
+    rate_limit_storage: str = Field(
+        "memory://", description="limits storage URL; redis://host:6379 shares limits across servers."
+    )
     anthropic_model: str = Field("claude-sonnet-4-6", validation_alias="ANTHROPIC_MODEL")
     anthropic_api_key: str | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
@@ -42,7 +49,9 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
-        if isinstance(value, str) and not value.startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 

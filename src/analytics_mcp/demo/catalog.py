@@ -109,7 +109,7 @@ REFERRAL_SITES: Final = (
     "https://www.smashingmagazine.com/", "https://css-tricks.com/", "https://dev.to/",
     "https://indiehackers.com/", "https://www.heise.de/", "https://t3n.de/", "https://alternativeto.net/",
     "https://news.softwareweekly.io/", "https://privacytools.io/", "https://selfh.st/",
-    "https://www.producthunt.com/", "https://github.com/",
+    "https://simonwillison.net/", "https://changelog.com/news",
 )  # fmt: skip
 
 SOURCES: Final = (

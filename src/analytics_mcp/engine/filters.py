@@ -122,12 +122,16 @@ def _as_filter(item: Any) -> Filter:
 
 def _normalise(flt: Filter) -> Filter:
     if flt.dimension not in DIMENSIONS:
-        raise QueryError("filters", f"unknown dimension {flt.dimension!r}; use one of {', '.join(DIMENSIONS)}")
+        raise QueryError(
+            "filters", f"unknown dimension {flt.dimension!r}; use one of {', '.join(DIMENSIONS)}"
+        )
     values = tuple(dict.fromkeys(v.strip() for v in flt.values))
     if not values or any(not v for v in values):
         raise QueryError("filters", f"{flt.dimension}: empty value")
     if len(values) > MAX_VALUES or any(len(v) > MAX_VALUE_LENGTH for v in values):
-        raise QueryError("filters", f"{flt.dimension}: at most {MAX_VALUES} values of {MAX_VALUE_LENGTH} chars")
+        raise QueryError(
+            "filters", f"{flt.dimension}: at most {MAX_VALUES} values of {MAX_VALUE_LENGTH} chars"
+        )
     if flt.operator != "contains":
         if flt.dimension in _LOWER_CASE:
             values = tuple(v.lower() for v in values)

@@ -78,7 +78,7 @@ def parse_date(field: str, value: str | date) -> date:
         except ValueError:
             parsed = None
         if parsed is None:
-            raise QueryError(field, "must be a date as YYYY-MM-DD")
+            raise QueryError(field, "must be a valid date as YYYY-MM-DD")
     if not MIN_DATE <= parsed <= MAX_DATE:
         raise QueryError(field, f"must be between {MIN_DATE} and {MAX_DATE}")
     return parsed
@@ -104,7 +104,11 @@ def resolve_range(
     if label == "24h":
         return label, "hour", *_last_24_hours(zone, now)
     today = now.astimezone(zone).date()
-    first = months_back(today, 12) + timedelta(days=1) if label == "12m" else today - timedelta(int(label[:-1]) - 1)
+    first = (
+        months_back(today, 12) + timedelta(days=1)
+        if label == "12m"
+        else today - timedelta(int(label[:-1]) - 1)
+    )
     return label, "day", *_with_previous(first, today, zone)
 
 

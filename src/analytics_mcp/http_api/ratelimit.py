@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass
 
@@ -23,7 +22,6 @@ from analytics_mcp.config import Settings
 log = logging.getLogger("analytics_mcp.http")
 
 DEFAULT_STORAGE = "memory://"
-STORAGE_ENV = "ANALYTICS_RATE_LIMIT_STORAGE"
 NAMESPACE = "api-v1"
 
 
@@ -32,10 +30,14 @@ class RateLimitState:
     allowed: bool
     limit: int
     remaining: int
-    reset: int  # epoch seconds when the oldest counted request leaves the window
+    reset_time: float  # epoch seconds when the oldest counted request leaves the window
+
+    @property
+    def reset(self) -> int:
+        return math.ceil(self.reset_time)
 
     def retry_after(self, now: float | None = None) -> int:
-        return max(1, math.ceil(self.reset - (time.time() if now is None else now)))
+        return max(1, math.ceil(self.reset_time - (time.time() if now is None else now)))
 
     def headers(self) -> dict[str, str]:
         out = {
@@ -60,9 +62,7 @@ class RateLimiter:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
-        # TODO(lead): make `rate_limit_storage` a Settings field; the env var is the interim hook.
-        url = getattr(settings, "rate_limit_storage", None) or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
-        return cls(settings.rate_limit, url)
+        return cls(settings.rate_limit, settings.rate_limit_storage)
 
     async def hit(self, key: str) -> RateLimitState | None:
         """Count one request for `key`; None if the storage failed (we then fail open)."""
@@ -73,7 +73,7 @@ class RateLimiter:
             # A broken limiter store must not take the whole API down with it.
             log.exception("rate limit storage failed; request allowed")
             return None
-        return RateLimitState(allowed, self.item.amount, max(0, stats.remaining), math.ceil(stats.reset_time))
+        return RateLimitState(allowed, self.item.amount, max(0, stats.remaining), stats.reset_time)
 
 
 def limiter_for(app: Starlette) -> RateLimiter:

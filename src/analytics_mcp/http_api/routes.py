@@ -15,6 +15,7 @@ from analytics_mcp.http_api.health import health_routes
 from analytics_mcp.http_api.openapi import openapi_route
 
 ROUTE_MODULES = (
+    "analytics_mcp.http_api.events",
     "analytics_mcp.http_api.stats",
     "analytics_mcp.http_api.ecommerce",
     "analytics_mcp.http_api.goals",

@@ -285,6 +285,7 @@ def _quality(params: str) -> float:
         return 0.0
 
 
+@lru_cache(maxsize=16384)  # pages repeat: most events hit a cached URL
 def normalise_pathname(url: str) -> tuple[str, str]:
     """(hostname, pathname) of a page URL: lower-case host without "www.", path without query
     string or fragment ("/" when empty), not percent-decoded.

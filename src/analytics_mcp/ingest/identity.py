@@ -41,11 +41,16 @@ class SaltStore:
 
     def __init__(self) -> None:
         self._cache: dict[str, bytes] = {}
+        self._missing: set[str] = set()  # days looked up without create, within one batch
         self._last_cleanup = 0.0
+
+    def begin_batch(self) -> None:
+        """Forget misses: another writer may have created those salts since."""
+        self._missing.clear()
 
     def get(self, conn: Connection, day: str, *, create: bool) -> bytes | None:
         salt = self._cache.get(day)
-        if salt is not None:
+        if salt is not None or (not create and day in self._missing):
             return salt
         salt = conn.execute(select(salts.c.salt).where(salts.c.day == day)).scalar()
         if salt is None and create:
@@ -54,6 +59,9 @@ class SaltStore:
             conn.execute(insert(salts).values(day=day, salt=salt, created_at=now))
         if salt is not None:
             self._cache[day] = salt
+            self._missing.discard(day)
+        else:
+            self._missing.add(day)
         return salt
 
     def cleanup(self, conn: Connection, *, now: float | None = None, force: bool = False) -> int:

@@ -75,7 +75,6 @@ class PendingEvent:
 class Outcome:
     status: str  # accepted | duplicate | dropped
     reason: str | None = None
-    event_id: str | None = None  # our ULID when stored
 
     @property
     def accepted(self) -> bool:

@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from analytics_mcp.config import Settings
 from analytics_mcp.ingest import enrich
@@ -127,24 +128,26 @@ class Ingestor:
         self._settle(jobs, outcomes, None)
 
     def _settle(self, jobs: list[_Job], outcomes: list[Outcome] | None, error: Exception | None) -> None:
+        # One wake-up per event loop, not per job: each call_soon_threadsafe writes to the loop's
+        # self-pipe, which at thousands of events per second is a real cost.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[list[Outcome]], Any]]] = {}
         offset = 0
         for job in jobs:
             count = len(job.events)
-            with self._pending_lock:
-                self._pending -= count
-            if error is not None:
-                job.loop.call_soon_threadsafe(_set_exception, job.future, error)
-            else:
-                assert outcomes is not None
-                job.loop.call_soon_threadsafe(_set_result, job.future, outcomes[offset : offset + count])
+            value = error if error is not None else outcomes[offset : offset + count]  # type: ignore[index]
+            by_loop.setdefault(job.loop, []).append((job.future, value))
             offset += count
+        with self._pending_lock:
+            self._pending -= offset
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_resolve_all, settled)
 
 
-def _set_result(future: asyncio.Future[list[Outcome]], value: list[Outcome]) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-def _set_exception(future: asyncio.Future[list[Outcome]], error: Exception) -> None:
-    if not future.done():
-        future.set_exception(error)
+def _resolve_all(settled: list[tuple[asyncio.Future[list[Outcome]], Any]]) -> None:
+    for future, value in settled:
+        if future.done():
+            continue
+        if isinstance(value, Exception):
+            future.set_exception(value)
+        else:
+            future.set_result(value)

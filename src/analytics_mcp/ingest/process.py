@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 from analytics_mcp.ingest import enrich
 from analytics_mcp.ingest.identity import SaltStore, previous_day, utc_day, visitor_id
 from analytics_mcp.ingest.model import DUPLICATE, Outcome, PendingEvent, dropped
-from analytics_mcp.ingest.rows import Live, RowWriter
+from analytics_mcp.ingest.rows import Live, RowWriter, next_ids
 from analytics_mcp.ingest.sites import SiteRegistry
 from analytics_mcp.ingest.visits import VisitBook
 from analytics_mcp.storage.schema import events
@@ -35,11 +35,13 @@ class BatchProcessor:
 
     def process(self, conn: Connection, batch: list[PendingEvent]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(batch)
+        self.salts.begin_batch()
         live = self._identify(conn, batch, outcomes)
         live = self._dedup(conn, live, outcomes)
         live.sort(key=lambda item: item.event.ts)
-        writer = RowWriter()
-        book = VisitBook()
+        next_event, next_visit = next_ids(conn)
+        writer = RowWriter(next_event)
+        book = VisitBook(next_visit)
         if live:
             keys = {(i.site.id, vid) for i in live for vid in i.visitor_ids}
             book.load(conn, keys, since_ms=live[0].event.ts)

@@ -1,5 +1,10 @@
 """Rows of one batch: events, visits, gaps, engagement, goal completions and e-commerce items,
-accumulated in memory and written with a few executemany calls."""
+accumulated in memory and written with a few executemany calls.
+
+Event and visit ids are assigned here (the writer holds the write lock, so max(id)+1 is safe),
+which lets events, completions and items reference each other before anything is inserted.
+Event rows are lists in EVENT_COLUMNS order: the hot path avoids per-row dicts.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, bindparam, insert, select, update
-from ulid import ULID
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from analytics_mcp.ingest import enrich
 from analytics_mcp.ingest.model import ACCEPTED, Outcome, PendingEvent, dropped
 from analytics_mcp.ingest.sites import SiteInfo
 from analytics_mcp.ingest.visits import VisitBook, VisitState
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
+
+EVENT_COLUMNS = tuple(c.name for c in events.columns)
+VISIT_COLUMNS = tuple(c.name for c in visits.columns)
+_I = {name: i for i, name in enumerate(EVENT_COLUMNS)}
+ID, VISIT, TS, ENGAGED, SCROLL, GAP = (
+    _I[n] for n in ("id", "visit_id", "ts", "engaged_ms", "scroll_depth", "gap_ms")
+)
 
 
 @dataclass(slots=True)
@@ -26,16 +37,23 @@ class Live:
     visitor_ids: tuple[int, ...]  # previous day's salt first, then the event's own day
 
 
+def next_ids(conn: Connection) -> tuple[int, int]:
+    """The next free event and visit ids (call inside the write transaction)."""
+    event_max = conn.execute(select(func.max(events.c.id))).scalar() or 0
+    visit_max = conn.execute(select(func.max(visits.c.id))).scalar() or 0
+    return event_max + 1, visit_max + 1
+
+
 class RowWriter:
     """Accumulates the rows of one batch, then writes them in a few executemany calls."""
 
-    def __init__(self) -> None:
-        self.event_rows: list[dict[str, Any]] = []
-        self.visit_of_row: list[VisitState] = []
-        self.completions: list[tuple[dict[str, Any], VisitState]] = []
+    def __init__(self, next_event_id: int) -> None:
+        self._next_id = next_event_id
+        self.event_rows: list[list[Any]] = []
+        self.completions: list[dict[str, Any]] = []
         self.items: list[dict[str, Any]] = []
-        self.stored_gaps: dict[str, int] = {}
-        self.stored_engagement: dict[str, list[int]] = {}  # id -> [engaged_ms, max scroll]
+        self.stored_gaps: dict[int, int] = {}
+        self.stored_engagement: dict[int, list[int]] = {}  # id -> [engaged_ms, max scroll]
 
     def add(self, conn: Connection, book: VisitBook, item: Live) -> Outcome:
         event = item.event
@@ -63,15 +81,17 @@ class RowWriter:
         visit.events += 1
         visit.touch(event.ts)
         self._goals_and_items(item, row, visit, pathname)
-        return Outcome(ACCEPTED, event_id=row["id"])
+        return Outcome(ACCEPTED)
 
-    def _event_row(
-        self, event: PendingEvent, visit: VisitState, hostname: str, pathname: str
-    ) -> dict[str, Any]:
-        row = {
-            "id": str(ULID.from_timestamp(event.ts / 1000)),
+    def _event_row(self, event: PendingEvent, visit: VisitState, hostname: str, pathname: str) -> list[Any]:
+        row_id = self._next_id
+        self._next_id += 1
+        engaged = event.engagement_ms if event.name == "engagement" else None
+        scroll = event.scroll_depth if event.name == "engagement" else None
+        values = {
+            "id": row_id,
             "site_id": visit.site_id,
-            "visit_id": None,
+            "visit_id": visit.id,
             "visitor_id": visit.visitor_id,
             "ts": event.ts,
             "name": event.name,
@@ -79,33 +99,29 @@ class RowWriter:
             "pathname": pathname,
             "props": event.props,
             "interactive": event.interactive,
-            "engaged_ms": None,
-            "scroll_depth": event.scroll_depth if event.name == "engagement" else None,
+            "engaged_ms": engaged,
+            "scroll_depth": scroll,
             "gap_ms": None,
             "revenue": event.revenue,
             "currency": event.currency,
             "transaction_id": event.transaction_id,
             "client_event_id": event.event_id,
         }
-        if event.name == "engagement":
-            row["engaged_ms"] = event.engagement_ms
+        row = [values[name] for name in EVENT_COLUMNS]
         self.event_rows.append(row)
-        self.visit_of_row.append(visit)
         return row
 
-    def _pageview(self, visit: VisitState, row: dict[str, Any], pathname: str) -> None:
-        previous_id = visit.last_pageview_id
-        if previous_id is not None:
-            previous_ts = ULID.from_str(previous_id).milliseconds
-            gap = row["ts"] - previous_ts
-            if gap >= 0:
-                in_batch = next((r for r in visit.batch_pageviews.values() if r["id"] == previous_id), None)
-                if in_batch is not None:
-                    in_batch["gap_ms"] = gap
-                else:
-                    self.stored_gaps[previous_id] = gap
+    def _pageview(self, visit: VisitState, row: list[Any], pathname: str) -> None:
+        if visit.last_pageview_at is not None and row[TS] >= visit.last_pageview_at:
+            gap = row[TS] - visit.last_pageview_at
+            if visit.last_pageview_row is not None:
+                visit.last_pageview_row[GAP] = gap
+            elif visit.last_pageview_id is not None:
+                self.stored_gaps[visit.last_pageview_id] = gap
         visit.pageviews += 1
-        visit.last_pageview_id = row["id"]
+        visit.last_pageview_id = row[ID]
+        visit.last_pageview_at = row[TS]
+        visit.last_pageview_row = row
         visit.exit_path = pathname
         visit.batch_pageviews[pathname] = row
 
@@ -114,11 +130,11 @@ class RowWriter:
         ms, depth = event.engagement_ms or 0, event.scroll_depth or 0
         row = visit.batch_pageviews.get(pathname)
         if row is not None:
-            row["engaged_ms"] = (row["engaged_ms"] or 0) + ms
-            row["scroll_depth"] = max(row["scroll_depth"] or 0, depth)
+            row[ENGAGED] = (row[ENGAGED] or 0) + ms
+            row[SCROLL] = max(row[SCROLL] or 0, depth)
             return
         target = visit.last_pageview_id if visit.exit_path == pathname else None
-        if target is None and visit.id is not None:
+        if target is None and not visit.is_new:
             target = conn.execute(
                 select(events.c.id)
                 .where(
@@ -132,23 +148,24 @@ class RowWriter:
             acc[0] += ms
             acc[1] = max(acc[1], depth)
 
-    def _goals_and_items(self, item: Live, row: dict[str, Any], visit: VisitState, pathname: str) -> None:
+    def _goals_and_items(self, item: Live, row: list[Any], visit: VisitState, pathname: str) -> None:
         event = item.event
         for goal in item.site.goals:
             if goal.matches(event.name, pathname):
-                completion = {
-                    "id": str(ULID.from_timestamp(event.ts / 1000)),
-                    "goal_id": goal.goal_id,
-                    "site_id": visit.site_id,
-                    "visitor_id": visit.visitor_id,
-                    "event_id": row["id"],
-                    "ts": event.ts,
-                }
-                self.completions.append((completion, visit))
+                self.completions.append(
+                    {
+                        "goal_id": goal.goal_id,
+                        "site_id": visit.site_id,
+                        "visitor_id": visit.visitor_id,
+                        "visit_id": visit.id,
+                        "event_id": row[ID],
+                        "ts": event.ts,
+                    }
+                )
         for product in event.items or ():
             self.items.append(
                 {
-                    "event_id": row["id"],
+                    "event_id": row[ID],
                     "site_id": visit.site_id,
                     "ts": event.ts,
                     "event_name": event.name,
@@ -162,20 +179,16 @@ class RowWriter:
 
     def flush(self, conn: Connection, book: VisitBook) -> None:
         if book.created:
-            stmt = insert(visits).returning(visits.c.id, sort_by_parameter_order=True)
-            ids = conn.execute(stmt, [v.insert_row() for v in book.created]).scalars().all()
-            for state, new_id in zip(book.created, ids, strict=True):
-                state.id = new_id
+            rows = [v.insert_row() for v in book.created]
+            _insert_tuples(conn, visits.name, VISIT_COLUMNS, [[r[c] for c in VISIT_COLUMNS] for r in rows])
         changed = book.changed()
         if changed:
             stmt = update(visits).where(visits.c.id == bindparam("b_id"))
-            conn.execute(stmt, [v.update_row() for v in changed])
-        for row, visit in zip(self.event_rows, self.visit_of_row, strict=True):
-            row["visit_id"] = visit.id
+            conn.execute(stmt, [{**v.counters(), "b_id": v.id} for v in changed])
         if self.event_rows:
-            conn.execute(insert(events), self.event_rows)
+            _insert_tuples(conn, events.name, EVENT_COLUMNS, self.event_rows)
         if self.completions:
-            conn.execute(insert(goal_completions), [{**c, "visit_id": v.id} for c, v in self.completions])
+            conn.execute(insert(goal_completions), self.completions)
         if self.items:
             conn.execute(insert(ecommerce_items), self.items)
         self._flush_updates(conn)
@@ -184,23 +197,31 @@ class RowWriter:
         if self.stored_gaps:
             stmt = update(events).where(events.c.id == bindparam("b_id")).values(gap_ms=bindparam("gap"))
             conn.execute(stmt, [{"b_id": k, "gap": v} for k, v in self.stored_gaps.items()])
-        if self.stored_engagement:
-            # Read-modify-write is safe: the single writer holds the write transaction.
-            rows = conn.execute(
-                select(events.c.id, events.c.engaged_ms, events.c.scroll_depth).where(
-                    events.c.id.in_(list(self.stored_engagement))
-                )
-            ).all()
-            params = [
-                {
-                    "b_id": row_id,
-                    "engaged_ms": (engaged or 0) + self.stored_engagement[row_id][0],
-                    "scroll_depth": max(depth or 0, self.stored_engagement[row_id][1]),
-                }
-                for row_id, engaged, depth in rows
-            ]
-            if params:
-                conn.execute(update(events).where(events.c.id == bindparam("b_id")), params)
+        if not self.stored_engagement:
+            return
+        # Read-modify-write is safe: the single writer holds the write transaction.
+        rows = conn.execute(
+            select(events.c.id, events.c.engaged_ms, events.c.scroll_depth).where(
+                events.c.id.in_(list(self.stored_engagement))
+            )
+        ).all()
+        params = [
+            {
+                "b_id": row_id,
+                "engaged_ms": (engaged or 0) + self.stored_engagement[row_id][0],
+                "scroll_depth": max(depth or 0, self.stored_engagement[row_id][1]),
+            }
+            for row_id, engaged, depth in rows
+        ]
+        if params:
+            conn.execute(update(events).where(events.c.id == bindparam("b_id")), params)
+
+
+def _insert_tuples(conn: Connection, table: str, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
+    """executemany straight to the driver: the hot table skips per-row parameter processing."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    conn.exec_driver_sql(sql, [tuple(r) for r in rows])
 
 
 def _visit_attributes(item: Live, pathname: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, literal_column, select
 
 from analytics_mcp.storage.schema import visits
 
@@ -18,71 +18,68 @@ VISIT_GAP_MS = 30 * 60 * 1000
 _LOOKUP_CHUNK = 400
 _STATE_COLUMNS = (
     "id",
-    "site_id",
     "visitor_id",
     "started_at",
     "ended_at",
     "last_pageview_id",
+    "last_pageview_at",
     "pageviews",
     "events",
     "interactions",
     "exit_path",
 )
+# Columns a later event can change (attributes are fixed by the first event).
+COUNTER_COLUMNS = _STATE_COLUMNS[2:]
 
 
 @dataclass(slots=True)
 class VisitState:
+    id: int
     site_id: int
     visitor_id: int
     started_at: int
     ended_at: int
-    id: int | None = None  # None until inserted
+    is_new: bool = False
     attributes: dict[str, Any] = field(default_factory=dict)  # new visits only
-    last_pageview_id: str | None = None
-    last_pageview_ts: int | None = None
+    last_pageview_id: int | None = None
+    last_pageview_at: int | None = None
+    last_pageview_row: list[Any] | None = None  # when the latest pageview is in this batch
     pageviews: int = 0
     events: int = 0
     interactions: int = 0
     exit_path: str | None = None
     dirty: bool = False
     # Pageview rows of this batch by path (latest), for engagement reports.
-    batch_pageviews: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def is_new(self) -> bool:
-        return self.id is None
+    batch_pageviews: dict[str, list[Any]] = field(default_factory=dict)
 
     def is_open_at(self, ts: int) -> bool:
         return self.started_at - VISIT_GAP_MS < ts < self.ended_at + VISIT_GAP_MS
 
     def touch(self, ts: int) -> None:
-        self.started_at = min(self.started_at, ts)
-        self.ended_at = max(self.ended_at, ts)
+        if ts < self.started_at:
+            self.started_at = ts
+        if ts > self.ended_at:
+            self.ended_at = ts
         self.dirty = True
 
-    def update_row(self) -> dict[str, Any]:
-        return {
-            "b_id": self.id,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "last_pageview_id": self.last_pageview_id,
-            "pageviews": self.pageviews,
-            "events": self.events,
-            "interactions": self.interactions,
-            "exit_path": self.exit_path,
-        }
+    def counters(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in COUNTER_COLUMNS}
 
     def insert_row(self) -> dict[str, Any]:
-        row = self.update_row()
-        del row["b_id"]
-        row.update(self.attributes, site_id=self.site_id, visitor_id=self.visitor_id)
-        return row
+        return {
+            **self.counters(),
+            **self.attributes,
+            "id": self.id,
+            "site_id": self.site_id,
+            "visitor_id": self.visitor_id,
+        }
 
 
 class VisitBook:
     """The visits one batch may touch, keyed by (site_id, visitor_id); latest visit wins."""
 
-    def __init__(self) -> None:
+    def __init__(self, next_id: int) -> None:
+        self._next_id = next_id
         self._by_key: dict[tuple[int, int], VisitState] = {}
         self._loaded: list[VisitState] = []  # all stored visits read, even when a newer one took the key
         self.created: list[VisitState] = []
@@ -95,26 +92,18 @@ class VisitBook:
         for site_id, ids in by_site.items():
             id_list = sorted(ids)
             for start in range(0, len(id_list), _LOOKUP_CHUNK):
-                chunk = id_list[start : start + _LOOKUP_CHUNK]
                 stmt = (
                     select(*cols)
-                    .where(visits.c.site_id == site_id, visits.c.visitor_id.in_(chunk))
-                    .where(visits.c.ended_at >= since_ms - VISIT_GAP_MS)
-                    .order_by(visits.c.ended_at)
-                )
-                for row in conn.execute(stmt):
-                    state = VisitState(
-                        site_id=site_id,
-                        visitor_id=row.visitor_id,
-                        started_at=row.started_at,
-                        ended_at=row.ended_at,
-                        id=row.id,
-                        last_pageview_id=row.last_pageview_id,
-                        pageviews=row.pageviews,
-                        events=row.events,
-                        interactions=row.interactions,
-                        exit_path=row.exit_path,
+                    .where(
+                        visits.c.site_id == site_id,
+                        visits.c.visitor_id.in_(id_list[start : start + _LOOKUP_CHUNK]),
                     )
+                    # Unary + keeps the planner on ix_visits_lookup (visitor ids are selective)
+                    # instead of a range scan of every recent visit on ix_visits_site_ended.
+                    .where(literal_column("+visits.ended_at") >= since_ms - VISIT_GAP_MS)
+                )
+                for row in sorted(conn.execute(stmt), key=lambda r: r.ended_at):
+                    state = VisitState(site_id=site_id, **row._asdict())
                     self._by_key[(site_id, row.visitor_id)] = state
                     self._loaded.append(state)
 
@@ -128,7 +117,8 @@ class VisitBook:
         return None
 
     def start(self, site_id: int, visitor_id: int, ts: int, attributes: dict[str, Any]) -> VisitState:
-        state = VisitState(site_id, visitor_id, ts, ts, attributes=attributes, dirty=True)
+        state = VisitState(self._next_id, site_id, visitor_id, ts, ts, is_new=True, attributes=attributes)
+        self._next_id += 1
         self._by_key[(site_id, visitor_id)] = state
         self.created.append(state)
         return state

@@ -85,7 +85,7 @@ def authenticate_user(conn: Connection, email: str, password: str) -> User | Non
     row = conn.execute(select(users).where(users.c.email == clean)).mappings().first()
     stored = row["password_hash"] if row else _dummy_hash()
     try:
-        _hasher.verify(stored, password)
+        _hasher.verify(stored, password if isinstance(password, str) else "")
     except (VerificationError, InvalidHashError):
         return None
     if row is None:

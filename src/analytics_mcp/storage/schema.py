@@ -119,12 +119,13 @@ salts = Table(
 visits = Table(
     "visits",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
     Column("site_id", Integer, nullable=False),
     Column("visitor_id", BigInteger, nullable=False),
     Column("started_at", BigInteger, nullable=False),
     Column("ended_at", BigInteger, nullable=False),  # last event, engagement reports included
-    Column("last_pageview_id", String(26), nullable=True),  # for gap_ms and engagement updates
+    Column("last_pageview_id", BigInteger, nullable=True),  # for gap_ms and engagement updates
+    Column("last_pageview_at", BigInteger, nullable=True),
     Column("pageviews", Integer, nullable=False),
     Column("events", Integer, nullable=False),
     Column("interactions", Integer, nullable=False),  # interactive (non-pageview) events
@@ -151,7 +152,8 @@ visits = Table(
 events = Table(
     "events",
     metadata,
-    Column("id", String(26), primary_key=True),  # ULID: sortable, the export cursor
+    # Row id assigned by the writer; the public id is the ULID of (ts, id): see storage.ids.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
     Column("site_id", Integer, nullable=False),
     Column("visit_id", BigInteger, nullable=False),
     Column("visitor_id", BigInteger, nullable=False),
@@ -194,12 +196,12 @@ events = Table(
 goal_completions = Table(
     "goal_completions",
     metadata,
-    Column("id", String(26), primary_key=True),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("goal_id", String(26), ForeignKey("goals.id", ondelete="CASCADE"), nullable=False),
     Column("site_id", Integer, nullable=False),
     Column("visitor_id", BigInteger, nullable=False),
     Column("visit_id", BigInteger, nullable=False),
-    Column("event_id", String(26), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
     Column("ts", BigInteger, nullable=False),
     Index("ix_goal_completions_goal_ts", "goal_id", "ts"),
     Index("ix_goal_completions_site_ts", "site_id", "ts"),
@@ -209,7 +211,7 @@ ecommerce_items = Table(
     "ecommerce_items",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("event_id", String(26), nullable=False, index=True),
+    Column("event_id", BigInteger, nullable=False, index=True),
     Column("site_id", Integer, nullable=False),
     Column("ts", BigInteger, nullable=False),
     Column("event_name", String(32), nullable=False),

@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column("event_id", sa.String(length=26), nullable=False),
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
         sa.Column("site_id", sa.Integer(), nullable=False),
         sa.Column("ts", sa.BigInteger(), nullable=False),
         sa.Column("event_name", sa.String(length=32), nullable=False),
@@ -39,7 +39,9 @@ def upgrade() -> None:
 
     op.create_table(
         "events",
-        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False
+        ),
         sa.Column("site_id", sa.Integer(), nullable=False),
         sa.Column("visit_id", sa.BigInteger(), nullable=False),
         sa.Column("visitor_id", sa.BigInteger(), nullable=False),
@@ -98,13 +100,14 @@ def upgrade() -> None:
     op.create_table(
         "visits",
         sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False
         ),
         sa.Column("site_id", sa.Integer(), nullable=False),
         sa.Column("visitor_id", sa.BigInteger(), nullable=False),
         sa.Column("started_at", sa.BigInteger(), nullable=False),
         sa.Column("ended_at", sa.BigInteger(), nullable=False),
-        sa.Column("last_pageview_id", sa.String(length=26), nullable=True),
+        sa.Column("last_pageview_id", sa.BigInteger(), nullable=True),
+        sa.Column("last_pageview_at", sa.BigInteger(), nullable=True),
         sa.Column("pageviews", sa.Integer(), nullable=False),
         sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("interactions", sa.Integer(), nullable=False),
@@ -218,12 +221,14 @@ def upgrade() -> None:
 
     op.create_table(
         "goal_completions",
-        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("goal_id", sa.String(length=26), nullable=False),
         sa.Column("site_id", sa.Integer(), nullable=False),
         sa.Column("visitor_id", sa.BigInteger(), nullable=False),
         sa.Column("visit_id", sa.BigInteger(), nullable=False),
-        sa.Column("event_id", sa.String(length=26), nullable=False),
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
         sa.Column("ts", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["goal_id"], ["goals.id"], name=op.f("fk_goal_completions_goal_id_goals"), ondelete="CASCADE"

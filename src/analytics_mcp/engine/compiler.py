@@ -1,0 +1,138 @@
+"""Builds the FROM/WHERE of every engine statement from a Query, without touching the database.
+
+Functions never name the events or visits tables themselves: they ask a `Scope` for a select over
+visits, traffic events or events of scoped visits, and the Scope always adds the site restriction
+(`site_id IN (the query's sites)`), the range and the filters. Nobody can forget them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, or_, select
+
+from analytics_mcp.engine.dialects import Dialect
+from analytics_mcp.engine.filters import VISIT_DIMENSIONS, Filter
+from analytics_mcp.engine.periods import DateRange
+from analytics_mcp.engine.query import Query
+from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
+
+PAGEVIEW = "pageview"
+
+
+def condition(column: ColumnElement[Any], flt: Filter) -> ColumnElement[bool]:
+    """One filter on one column: is / is_not (null kept) / contains (case-insensitive)."""
+    if flt.operator == "is":
+        return column.in_(flt.values)
+    if flt.operator == "is_not":
+        return or_(column.is_(None), column.not_in(flt.values))
+    lowered = func.lower(column)
+    return or_(*(lowered.contains(value.lower(), autoescape=True) for value in flt.values))
+
+
+class Scope:
+    """The query's restriction, compiled for one range: visits `v`, events `e`."""
+
+    def __init__(self, query: Query, dialect: Dialect, rng: DateRange | None = None) -> None:
+        self.query = query
+        self.dialect = dialect
+        self.rng = rng or query.range
+        self.v = visits.alias("v")
+        self.e = events.alias("e")
+        self.gc = goal_completions.alias("gc")
+        self.items = ecommerce_items.alias("i")
+
+    # -- predicates ----------------------------------------------------------------------------
+
+    def _sites(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
+        ids = self.query.site_ids
+        return column.in_(ids) if ids else false()
+
+    def _in_range(self, column: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+        return [column >= literal(self.rng.start_ms), column < literal(self.rng.end_ms)]
+
+    def _page_match(self, pathname: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+        return [condition(pathname, flt) for flt in self.query.page_filters]
+
+    def visit_conditions(self, *, page_exists: bool = True) -> list[ColumnElement[bool]]:
+        """Site, visit-attribute filters and (unless told otherwise) the page filter as "the visit
+        has a matching pageview"."""
+        v = self.v
+        conds = [self._sites(v.c.site_id)]
+        conds += [condition(v.c[VISIT_DIMENSIONS[f.dimension]], f) for f in self.query.visit_filters]
+        if page_exists and self.query.page_filters:
+            p = events.alias("p")
+            match = and_(p.c.visit_id == v.c.id, p.c.name == PAGEVIEW, *self._page_match(p.c.pathname))
+            conds.append(exists().where(match))
+        return conds
+
+    @property
+    def needs_visit_join(self) -> bool:
+        return bool(self.query.filters)
+
+    # -- selects -------------------------------------------------------------------------------
+
+    def visits_started(self, *columns: Any) -> Select[Any]:
+        """Visits whose first event is in range (visit metrics and visit breakdowns)."""
+        v = self.v
+        return (
+            select(*columns).select_from(v).where(*self.visit_conditions(), *self._in_range(v.c.started_at))
+        )
+
+    def traffic_events(self, *columns: Any, pageviews_only: bool = False) -> Select[Any]:
+        """Events in range for visitors and pageview counts. With a page filter only the matching
+        pageviews are kept; with visit filters only the events of matching visits."""
+        e = self.e
+        conds = [self._sites(e.c.site_id), *self._in_range(e.c.ts)]
+        if pageviews_only or self.query.page_filters:
+            conds += [e.c.name == PAGEVIEW, *self._page_match(e.c.pathname)]
+        return self._events_of_visits(columns, conds, page_exists=False)
+
+    def scoped_events(self, *columns: Any, names: Sequence[str]) -> Select[Any]:
+        """Events with these names in range, from visits that pass every filter (goals' and
+        e-commerce events: a page filter keeps the visits that viewed such a page)."""
+        e = self.e
+        conds = [self._sites(e.c.site_id), *self._in_range(e.c.ts), e.c.name.in_(list(names))]
+        return self._events_of_visits(columns, conds, page_exists=True)
+
+    def events_with_visits(self, *columns: Any, names: Sequence[str]) -> Select[Any]:
+        """Like `scoped_events`, always joined to the visit (for visit attributes of events)."""
+        e, v = self.e, self.v
+        stmt = select(*columns).select_from(e.join(v, v.c.id == e.c.visit_id))
+        conds = [self._sites(e.c.site_id), *self._in_range(e.c.ts), e.c.name.in_(list(names))]
+        return stmt.where(*conds, *self.visit_conditions())
+
+    def completions(self, *columns: Any) -> Select[Any]:
+        """Goal completions in range (by the completing event's time) of passing visits."""
+        gc = self.gc
+        conds = [self._sites(gc.c.site_id), *self._in_range(gc.c.ts)]
+        stmt = select(*columns).select_from(gc)
+        if not self.needs_visit_join:
+            return stmt.where(*conds)
+        v = self.v
+        return stmt.join(v, v.c.id == gc.c.visit_id).where(*conds, *self.visit_conditions())
+
+    def purchased_items(self, *columns: Any) -> Select[Any]:
+        """Items of purchases in range of passing visits."""
+        i = self.items
+        conds = [self._sites(i.c.site_id), *self._in_range(i.c.ts), i.c.event_name == "purchase"]
+        stmt = select(*columns).select_from(i)
+        if not self.needs_visit_join:
+            return stmt.where(*conds)
+        e, v = self.e, self.v
+        joined = i.join(e, e.c.id == i.c.event_id).join(v, v.c.id == e.c.visit_id)
+        return select(*columns).select_from(joined).where(*conds, *self.visit_conditions())
+
+    def _events_of_visits(
+        self, columns: Sequence[Any], conds: list[ColumnElement[bool]], *, page_exists: bool
+    ) -> Select[Any]:
+        e, v = self.e, self.v
+        if not self.query.visit_filters and not (page_exists and self.query.page_filters):
+            return select(*columns).select_from(e).where(*conds)
+        joined = e.join(v, v.c.id == e.c.visit_id)
+        return (
+            select(*columns)
+            .select_from(joined)
+            .where(*conds, *self.visit_conditions(page_exists=page_exists))
+        )

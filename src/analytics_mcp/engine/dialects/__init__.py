@@ -1,0 +1,29 @@
+"""SQL dialects: the few expressions that differ per backend. Each module exposes the same
+names (`NAME`, `int_div`); ClickHouse will be one more file here."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, cast
+
+from sqlalchemy import ColumnElement
+
+from analytics_mcp.engine.dialects import postgresql, sqlite
+
+
+class Dialect(Protocol):
+    NAME: str
+
+    def int_div(self, value: ColumnElement[Any], divisor: int) -> ColumnElement[int]: ...
+
+
+_BY_NAME: dict[str, Dialect] = {
+    sqlite.NAME: cast(Dialect, sqlite),
+    postgresql.NAME: cast(Dialect, postgresql),
+}
+
+
+def dialect_named(name: str) -> Dialect:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"no engine dialect for database backend {name!r}") from None

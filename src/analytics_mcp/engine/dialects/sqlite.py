@@ -1,0 +1,13 @@
+"""SQLite: integer `/` truncates, which is floor division for the non-negative values we divide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, cast, literal
+
+NAME = "sqlite"
+
+
+def int_div(value: ColumnElement[Any], divisor: int) -> ColumnElement[int]:
+    return cast(value, BigInteger) // literal(divisor, BigInteger)

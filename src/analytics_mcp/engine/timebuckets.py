@@ -1,0 +1,93 @@
+"""Local-time bucketing that is exact across DST changes.
+
+Event times are UTC epoch ms. The zone's UTC offsets over the range are computed in Python
+(zoneinfo) and compiled into one CASE (`ts + offset`), which gives "local ms": in local ms every
+local day is exactly 86 400 000 long, so a day bucket is an integer division, whatever the DST
+changes. Hour buckets (24h) are absolute hours from the range start, which is aligned on a local
+hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, case, literal
+
+from analytics_mcp.engine.dialects import Dialect
+from analytics_mcp.engine.periods import DAY_MS, HOUR_MS
+from analytics_mcp.engine.query import Query
+
+_EPOCH = date(1970, 1, 1)
+
+
+def offset_ms(zone: ZoneInfo, ts_ms: int) -> int:
+    moment = datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(zone)
+    delta = moment.utcoffset() or timedelta(0)
+    return int(delta.total_seconds() * 1000)
+
+
+def offset_segments(zone: ZoneInfo, start_ms: int, end_ms: int) -> list[tuple[int, int]]:
+    """[(from_ms, offset_ms)] covering [start_ms, end_ms): the first starts at start_ms, each next
+    one at a transition. Daily probes find changes; bisection pins them to the second."""
+    segments = [(start_ms, offset_ms(zone, start_ms))]
+    probe, last = start_ms, end_ms - 1
+    while probe < last:
+        nxt = min(probe + DAY_MS, last)
+        if offset_ms(zone, nxt) != segments[-1][1]:
+            at = _transition(zone, probe, nxt)
+            segments.append((at, offset_ms(zone, at)))
+        probe = nxt
+    return segments
+
+
+def _transition(zone: ZoneInfo, low_ms: int, high_ms: int) -> int:
+    """The first second in (low, high] whose offset differs from low's."""
+    before = offset_ms(zone, low_ms)
+    low, high = low_ms // 1000, -(-high_ms // 1000)
+    while high - low > 1:
+        mid = (low + high) // 2
+        if offset_ms(zone, mid * 1000) == before:
+            low = mid
+        else:
+            high = mid
+    return high * 1000
+
+
+def local_ms(ts: ColumnElement[Any], segments: list[tuple[int, int]]) -> ColumnElement[int]:
+    if len(segments) == 1:
+        return ts + literal(segments[0][1])
+    whens = [(ts < start, literal(offset)) for (_, offset), (start, _) in pairwise(segments)]
+    return ts + case(*whens, else_=literal(segments[-1][1]))
+
+
+@dataclass(frozen=True, slots=True)
+class Buckets:
+    """The timeseries buckets of a query: a SQL index expression and the labels it indexes."""
+
+    labels: list[str]
+    index: ColumnElement[int]
+
+
+def bucket_index(query: Query, dialect: Dialect, ts: ColumnElement[Any]) -> Buckets:
+    rng, zone = query.range, query.zone
+    if query.interval == "hour":
+        count = (rng.end_ms - rng.start_ms) // HOUR_MS
+        labels = [_hour_label(rng.start_ms + i * HOUR_MS, zone) for i in range(count)]
+        return Buckets(labels, dialect.int_div(ts - literal(rng.start_ms), HOUR_MS))
+    origin = (rng.date_from - _EPOCH).days * DAY_MS  # the first day's midnight in local ms
+    labels = [(rng.date_from + timedelta(days=i)).isoformat() for i in range(rng.days)]
+    local = local_ms(ts, offset_segments(zone, rng.start_ms, rng.end_ms))
+    return Buckets(labels, dialect.int_div(local - literal(origin), DAY_MS))
+
+
+def hour_of_day_index(query: Query, dialect: Dialect, ts: ColumnElement[Any]) -> ColumnElement[int]:
+    segments = offset_segments(query.zone, query.range.start_ms, query.range.end_ms)
+    return dialect.int_div(local_ms(ts, segments), HOUR_MS) % literal(24)
+
+
+def _hour_label(ms: int, zone: ZoneInfo) -> str:
+    return datetime.fromtimestamp(ms / 1000, zone).isoformat(timespec="seconds")

@@ -1,0 +1,89 @@
+"""Who is calling, and may they read this tenant? The caller's tenant comes from the credential;
+the `tenant` argument is only a selector that must name it.
+
+- HTTP: the bearer token, verified per request; `get_access_token()` carries the tenant id.
+- stdio and in-process callers (the chat): `acting_for(...)` pins the caller in a contextvar,
+  which the SDK copies into every message it dispatches.
+
+Another tenant's slug gets exactly the answer an unknown slug gets, and the plan check runs only
+after the slug matched, so no error says anything about a tenant the caller cannot read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver.exceptions import ToolError
+from sqlalchemy import Connection
+
+from analytics_mcp.storage.accounts import Tenant, get_tenant_by_id, list_tokens, plan_rank
+from analytics_mcp.storage.db import Database
+
+MIN_PLAN = "pro"
+READ_SCOPE = "read"
+ADMIN_SCOPE = "admin"  # as on /api/v1: an admin token may read
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    tenant_id: int
+    token_id: str | None = None  # re-checked (read-only) on each call: a long stdio session sees revocation
+
+
+_pinned: ContextVar[Caller | None] = ContextVar("analytics_mcp_caller", default=None)
+
+
+@contextmanager
+def acting_for(tenant_id: int, token_id: str | None = None) -> Iterator[Caller]:
+    """Run tool calls made inside this block (in this task and the tasks it starts) as this tenant."""
+    caller = Caller(tenant_id, token_id)
+    reset = _pinned.set(caller)
+    try:
+        yield caller
+    finally:
+        _pinned.reset(reset)
+
+
+def current_caller() -> Caller | None:
+    token = get_access_token()
+    if token is not None:
+        # Set by our token verifier (tools.http): subject is the tenant id.
+        return Caller(int(token.subject)) if token.subject and token.subject.isdigit() else None
+    return _pinned.get()
+
+
+def not_accessible(requested: str) -> ToolError:
+    return ToolError(f"tenant '{requested}' not found or not accessible with this token")
+
+
+def plan_too_low(tenant: Tenant) -> ToolError:
+    return ToolError(
+        f"MCP access needs the {MIN_PLAN} plan or above; tenant '{tenant.slug}' is on '{tenant.plan}'"
+    )
+
+
+def _load(conn: Connection, caller: Caller) -> Tenant | None:
+    tenant = get_tenant_by_id(conn, caller.tenant_id)
+    if tenant is None or caller.token_id is None:
+        return tenant
+    live = any(t.id == caller.token_id and t.revoked_at is None for t in list_tokens(conn, tenant.slug))
+    return tenant if live else None
+
+
+async def authorize(db: Database, requested: str) -> Tenant:
+    """The caller's tenant if `requested` names it and its plan includes MCP; ToolError otherwise.
+    Read-only: `connect()` without `begin()` rolls back, so tools never write."""
+    caller = current_caller()
+    if caller is None:
+        raise not_accessible(requested)
+    async with db.aio.connect() as conn:
+        tenant = await conn.run_sync(lambda sync: _load(sync, caller))
+    if tenant is None or tenant.slug != requested.strip().lower():
+        raise not_accessible(requested)
+    if plan_rank(tenant.plan) < plan_rank(MIN_PLAN):
+        raise plan_too_low(tenant)
+    return tenant

@@ -1,0 +1,65 @@
+"""The tools' shared arguments, typed once so every inputSchema says the same thing.
+
+`from` and `to` are Python keywords: the parameters are `date_from`/`date_to` with a *validation*
+alias, so the wire (and the inputSchema) use `from`/`to` while the SDK still passes the Python
+name to the function (a plain `alias` would be passed as the keyword `from=`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 10
+
+Period = Literal["24h", "7d", "30d", "90d", "12m"]
+
+TenantArg = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=63,
+        description="Your tenant slug (the account the API token belongs to), e.g. 'acme'.",
+    ),
+]
+PeriodArg = Annotated[
+    Period,
+    Field(
+        description=(
+            "Time period, in the site's time zone: 24h (last 24 hours, hourly), 7d, 30d, 90d (that "
+            "many days ending today, today included) or 12m (12 months ending today). Ignored when "
+            "from/to are given."
+        )
+    ),
+]
+DomainArg = Annotated[
+    str | None,
+    Field(
+        max_length=253,
+        description="One site's domain as list-sites returns it, e.g. 'shop.example.com'; omit for all.",
+    ),
+]
+FromArg = Annotated[
+    str | None,
+    Field(
+        validation_alias="from",
+        max_length=10,
+        json_schema_extra={"format": "date"},
+        description="Start date YYYY-MM-DD (inclusive, local). Needs `to`; overrides period.",
+    ),
+]
+ToArg = Annotated[
+    str | None,
+    Field(
+        validation_alias="to",
+        max_length=10,
+        json_schema_extra={"format": "date"},
+        description="End date YYYY-MM-DD (inclusive, local). Needs `from`.",
+    ),
+]
+LimitArg = Annotated[
+    int,
+    Field(ge=1, le=MAX_LIMIT, description=f"Maximum rows per list, 1-{MAX_LIMIT}."),
+]

@@ -1,0 +1,113 @@
+"""Conversion tools: goals with completions, e-commerce overview, products + funnel + revenue by
+source."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from analytics_mcp import engine
+from analytics_mcp.tools.answers import (
+    EcommerceOverviewAnswer,
+    GoalAnswerRow,
+    GoalsAnswer,
+    ProductsAnswer,
+    Section,
+)
+from analytics_mcp.tools.args import DEFAULT_LIMIT, DomainArg, FromArg, LimitArg, PeriodArg, TenantArg, ToArg
+from analytics_mcp.tools.common import Asked, ask, reply
+
+MAX_RECENT = 20
+RecentArg = Annotated[
+    int, Field(ge=0, le=MAX_RECENT, description=f"Latest completions to show per goal, 0-{MAX_RECENT}.")
+]
+MONEY = ("period", "revenue", "transactions", "truncated")
+
+
+async def goals(
+    ctx: Context[Any, Any],
+    tenant: TenantArg,
+    period: PeriodArg = "7d",
+    domain: DomainArg = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+    limit: LimitArg = DEFAULT_LIMIT,
+    recent: RecentArg = 5,
+) -> Annotated[CallToolResult, GoalsAnswer]:
+    """Conversion goals (URL goals on page paths, event goals on custom events) with completions
+    (count of matching events), visitors (unique visitors who completed it) and conversion_rate
+    (% of all visitors), plus each goal's `recent` latest completions (time, event id). At most
+    `limit` goals. Answers "how many signups did we get?". Call list-sites first to discover domains."""
+    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
+    report = await asked.run(engine.goals_report)
+    shown = report.goals[: asked.query.limit]
+    rows = [await _with_recent(asked, goal, recent) for goal in shown]
+    keys = ("period", "visitors", "goal_completions", "goal_conversion_rate", "truncated")
+    answer = asked.answer(GoalsAnswer, report, keys, goals=rows, truncated=len(report.goals) > len(shown))
+    extra = [
+        f"recent {row.name}: " + ", ".join(c.created_at for c in row.recent_completions)
+        for row in rows
+        if row.recent_completions
+    ]
+    return reply("goals", answer, extra)
+
+
+async def _with_recent(asked: Asked, goal: engine.GoalRow, recent: int) -> GoalAnswerRow:
+    completions: list[engine.CompletionRow] = []
+    if recent and goal.completions:
+        query = asked.query.model_copy(update={"limit": recent})
+        completions = (await asked.run(engine.goal_completions, query, goal.id)).rows
+    return GoalAnswerRow(**dict(goal), recent_completions=completions)
+
+
+async def ecommerce_overview(
+    ctx: Context[Any, Any],
+    tenant: TenantArg,
+    period: PeriodArg = "7d",
+    domain: DomainArg = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+) -> Annotated[CallToolResult, EcommerceOverviewAnswer]:
+    """Shop results with the change against the previous period of the same length: revenue (in
+    `currency`), transactions (distinct orders), avg_order_value, conversion_rate (% of visitors
+    who purchased), purchasing_visitors, visitors, and each *_change (% change; percentage points
+    for conversion_rate). Purchases in other currencies are left out of money sums (see warnings).
+    Call list-sites first to discover domains and their currencies."""
+    asked = await ask(ctx, tenant, period, domain, date_from, date_to)
+    report = await asked.run(engine.ecommerce_overview)
+    keys = ("period", "revenue", "transactions", "avg_order_value", "ecommerce_conversion_rate", "change")
+    return reply("ecommerce-overview", asked.answer(EcommerceOverviewAnswer, report, keys))
+
+
+async def ecommerce_products(
+    ctx: Context[Any, Any],
+    tenant: TenantArg,
+    period: PeriodArg = "7d",
+    domain: DomainArg = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+    limit: LimitArg = DEFAULT_LIMIT,
+) -> Annotated[CallToolResult, ProductsAnswer]:
+    """Three shop views in one call. `products`: top products by revenue (item_name, revenue,
+    quantity = units bought, orders). `funnel`: visitors at each step view_item -> add_to_cart ->
+    begin_checkout -> purchase with dropoff_rate (% lost from the previous step). `revenue_by_source`:
+    revenue and transactions per traffic source. Lists bounded by `limit`; money in `currency`.
+    Call list-sites first to discover domains."""
+    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
+    products = await asked.run(engine.products)
+    funnel = await asked.run(engine.funnel)
+    sources = await asked.run(engine.revenue_by_source)
+    keys = (*MONEY, "product_revenue", "funnel", "referrer_source")
+    answer = asked.answer(
+        ProductsAnswer,
+        products,
+        keys,
+        warnings=list(dict.fromkeys([*products.warnings, *sources.warnings])),
+        products=Section(rows=products.rows, truncated=products.truncated),
+        funnel=funnel.rows,
+        revenue_by_source=Section(rows=sources.rows, truncated=sources.truncated),
+    )
+    return reply("ecommerce-products", answer)

@@ -1,0 +1,88 @@
+"""What every engine-backed tool does: authorize the tenant, parse the question once with the
+engine's `query_for_tenant` (the same parse the REST routes use), run engine functions, and reply
+with structured content plus its text rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel
+
+from analytics_mcp.engine import Query, QueryError, query_for_tenant
+from analytics_mcp.services import Services
+from analytics_mcp.storage.accounts import Tenant
+from analytics_mcp.tools.access import authorize
+from analytics_mcp.tools.glossary import pick
+from analytics_mcp.tools.render import render
+
+R = TypeVar("R")
+A = TypeVar("A", bound=BaseModel)
+
+# The engine names the site argument `site`; the tools call it `domain`.
+FIELD_NAMES = {"site": "domain"}
+HINTS = {"domain": "; call list-sites for this tenant's domains"}
+
+
+def services_of(ctx: Context[Any, Any]) -> Services:
+    """The app's Services, yielded by the server lifespan (see tools.server)."""
+    services = ctx.request_context.lifespan_context
+    assert isinstance(services, Services)
+    return services
+
+
+def query_error(exc: QueryError) -> ToolError:
+    field = FIELD_NAMES.get(exc.field, exc.field)
+    return ToolError(f"{field}: {exc.rule}{HINTS.get(field, '')}")
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    services: Services
+    tenant: Tenant
+    query: Query
+
+    async def run(self, fn: Callable[..., Awaitable[R]], query: Query | None = None, *args: Any) -> R:
+        """An engine function over this question (or a variant of it)."""
+        try:
+            return await fn(self.services.db, query or self.query, *args)
+        except QueryError as exc:
+            raise query_error(exc) from None
+
+    def answer(self, cls: type[A], report: BaseModel | None, keys: Iterable[str], **extra: Any) -> A:
+        """`cls` from the engine report's fields plus the tenant, definitions and `extra`."""
+        fields = dict(report) if report is not None else {}
+        return cls.model_validate(
+            {**fields, "tenant": self.tenant.slug, "definitions": pick(keys), **extra}, from_attributes=True
+        )
+
+
+async def ask(
+    ctx: Context[Any, Any],
+    tenant: str,
+    period: str,
+    domain: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    limit: int | None = None,
+) -> Asked:
+    services = services_of(ctx)
+    owner = await authorize(services.db, tenant)
+    try:
+        query = await query_for_tenant(
+            services.db, owner, period=period, date_from=date_from, date_to=date_to, site=domain, limit=limit
+        )
+    except QueryError as exc:
+        raise query_error(exc) from None
+    return Asked(services, owner, query)
+
+
+def reply(title: str, answer: BaseModel, extra: list[str] | None = None) -> CallToolResult:
+    text = render(title, answer, extra)
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=answer.model_dump(mode="json")
+    )

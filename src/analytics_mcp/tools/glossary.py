@@ -1,0 +1,116 @@
+"""Metric definitions in our own words (DESIGN.md is normative): one dictionary that every tool
+answer quotes from, the `analytics://glossary` resource renders, and the descriptions lean on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+DEFINITIONS: dict[str, str] = {
+    "visitors": (
+        "Unique visitors: distinct anonymous visitor ids among the events in range. No cookies: an id "
+        "is a hash of a daily salt, site, IP and user agent, so one person counts once per site per "
+        "UTC day, and again on each further day."
+    ),
+    "visits": (
+        "Sessions: a visitor's consecutive events on one site with gaps under 30 minutes; counted on "
+        "the day of the visit's first event."
+    ),
+    "pageviews": "Pageview events, counted at their own time.",
+    "views_per_visit": "Pageviews divided by visits.",
+    "bounce_rate": (
+        "Percent of visits with exactly one pageview and no interactive event (custom and "
+        "e-commerce events are interactive); one decimal."
+    ),
+    "avg_duration": (
+        "Mean visit duration in whole seconds (last event time minus first event time); bounces count as 0."
+    ),
+    "time_on_page": (
+        "Pages avg_duration: mean seconds on the page, from the engaged time the tracker reports, "
+        "else the time to the next pageview of the visit; views with neither are left out (null when "
+        "none has a time)."
+    ),
+    "change": (
+        "*_change: percent change against the previous period of the same length (null when the "
+        "previous value was 0); for rates (bounce_rate, conversion_rate) the difference in "
+        "percentage points."
+    ),
+    "period": (
+        "Dates are local to the site's time zone (the tenant's when several sites are read "
+        "together); Nd = the N days ending today, today included; 12m = the 12 months ending "
+        "today; 24h = the last 24 hours in hourly buckets; from/to are inclusive dates."
+    ),
+    "channel": (
+        "Marketing channel of a visit: paid (utm_medium cpc/ppc/paid/display), email, organic search, "
+        "social, ai assistants (ChatGPT, Perplexity, ...), referral (any other site) or direct (no "
+        "referrer)."
+    ),
+    "referrer_source": (
+        "Source of a visit: utm_source if set, else the known name of the referring site (google, "
+        "hacker news, chatgpt, ...), else its host without www., else direct; lower case."
+    ),
+    "referrer": "Host of the referring URL as sent (null for direct visits).",
+    "visit_attributes": (
+        "Source, channel, entry page, device, browser, OS, language and UTM tags belong to the "
+        "visit and come from its first event; breakdowns count unique visitors of visits starting "
+        "in range."
+    ),
+    "device_type": "desktop, mobile or tablet, from the user agent; bots and HTTP libraries never count.",
+    "browser": "Browser family from the user agent (Chrome Mobile counts as Chrome, Mobile Safari: Safari).",
+    "os": "Operating system family from the user agent (Mac OS X is macOS).",
+    "language": "Primary language subtag of the browser's language setting, lower case (de-AT is de).",
+    "utm": "utm_source, utm_medium and utm_campaign tags of the visit's landing URL.",
+    "goal_completions": (
+        "A completion is recorded for each event that matches a goal: a URL goal matches pageview "
+        "paths (exact, prefix or wildcard; query string ignored), an event goal a custom event name."
+    ),
+    "goal_conversion_rate": "Unique visitors who completed the goal / all visitors x 100; one decimal.",
+    "revenue": (
+        "Sum of purchase values in the reporting currency (the site's; one purchase per "
+        "transaction_id). Purchases in other currencies are left out of money sums, with a warning."
+    ),
+    "transactions": "Distinct purchase transaction ids (other currencies included).",
+    "avg_order_value": "Revenue / transactions in the reporting currency.",
+    "ecommerce_conversion_rate": "Visitors who purchased / all visitors x 100; one decimal.",
+    "funnel": (
+        "Ordered steps view_item -> add_to_cart -> begin_checkout -> purchase; step n counts visitors "
+        "who did step n after step n-1; dropoff_rate = percent lost from the previous step."
+    ),
+    "product_revenue": "Sum of price x quantity over purchases of the product; quantity = units bought.",
+    "hour_of_day": "Local hour 0-23 of each event, summed over all days in range.",
+    "truncated": "true when more rows existed than the limit; raise limit (max 100) to see more.",
+}
+
+
+def pick(keys: Iterable[str]) -> dict[str, str]:
+    """The definitions one answer used, in the order given."""
+    return {key: DEFINITIONS[key] for key in keys}
+
+
+def glossary_markdown() -> str:
+    lines = [
+        "# analytics-mcp metric glossary",
+        "",
+        "How every number in the analytics tools is defined. Tool answers repeat the definitions "
+        "they used under `definitions`.",
+        "",
+    ]
+    lines += [f"- **{name}**: {text}" for name, text in DEFINITIONS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def weekly_report_prompt(tenant: str, domain: str | None) -> str:
+    scope = f"the site {domain}" if domain else "all of the tenant's sites"
+    target = f', "domain": "{domain}"' if domain else ""
+    return (
+        f"Write a weekly web analytics report for tenant '{tenant}' covering {scope}, using the "
+        "analytics tools (all read-only). Steps:\n"
+        f'1. Call list-sites with {{"tenant": "{tenant}"}} to confirm the domains.\n'
+        f'2. Call analytics-overview with {{"tenant": "{tenant}", "period": "7d"{target}}} for the '
+        "headline numbers and their change against the previous 7 days.\n"
+        "3. Call daily-breakdown (7d) to find the best and worst day, and top-pages and "
+        "traffic-sources (7d) for what people read and where they came from.\n"
+        "4. Call goals and ecommerce-overview (7d); skip a section when it has no data.\n"
+        "Report in short sections: Summary (3 bullet points), Traffic, Content, Sources, "
+        "Conversions. Quote exact numbers with their units and the date range the tools returned; "
+        "say 'no data' rather than guessing; end with two or three concrete suggestions."
+    )

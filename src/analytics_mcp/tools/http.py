@@ -1,0 +1,106 @@
+"""Streamable HTTP at /mcp/analytics: a plain Route (exact path: no 307 to a trailing slash) to the
+SDK's ASGI endpoint, with bearer auth wrapped around this route only, so /api/v1 (its own auth)
+and the public tracker endpoint are untouched.
+
+Per request: AuthenticationMiddleware verifies `Authorization: Bearer <our API token>` through
+`ApiTokenVerifier` -> AuthContextMiddleware puts it where `get_access_token()` finds it ->
+RequireAuthMiddleware answers 401 (+ WWW-Authenticate) without a live token and 403 without the
+read scope -> the SDK checks Content-Type, Host and Origin (421 / 403) and serves the call.
+Stateless with JSON responses, so any replica can answer any request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
+from mcp.server.auth.provider import AccessToken
+from mcp.server.mcpserver import MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from analytics_mcp.config import Settings
+from analytics_mcp.services import Services
+from analytics_mcp.storage.accounts import Token, verify_token
+from analytics_mcp.storage.db import Database
+from analytics_mcp.tools.access import ADMIN_SCOPE, READ_SCOPE
+from analytics_mcp.tools.server import build_mcp_server
+
+MCP_PATH = "/mcp/analytics"
+MAX_TOKEN_LENGTH = 256  # longer is never one of ours: refuse without touching the database
+
+
+def token_scopes(token: Token) -> list[str]:
+    """Our token scopes as the SDK checks them: admin implies read, as on /api/v1."""
+    return sorted(token.scopes | ({READ_SCOPE} if ADMIN_SCOPE in token.scopes else set()))
+
+
+class ApiTokenVerifier:
+    """The SDK's TokenVerifier protocol over our API tokens. Subject = tenant id (tools.access);
+    client_id = token id, so sessions are bound to the token that opened them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        plaintext = token.strip()
+        if not plaintext or len(plaintext) > MAX_TOKEN_LENGTH:
+            return None
+        # begin(): verify_token touches last_used_at (at most once a minute per token).
+        async with self.db.aio.begin() as conn:
+            found = await conn.run_sync(lambda sync: verify_token(sync, plaintext))
+        if found is None:
+            return None
+        return AccessToken(
+            token=plaintext, client_id=found.id, subject=str(found.tenant.id), scopes=token_scopes(found)
+        )
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """Host/Origin allow-lists (DNS-rebinding protection); set ANALYTICS_ALLOWED_HOSTS and
+    ANALYTICS_ALLOWED_ORIGINS behind a proxy with a real host name ("host:*" allows any port)."""
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=list(settings.allowed_hosts),
+        allowed_origins=list(settings.allowed_origins),
+    )
+
+
+def session_manager(server: MCPServer[Any], settings: Settings) -> StreamableHTTPSessionManager:
+    """A fresh session manager for this server (the returned sub-app is not used: we route to the
+    manager ourselves). Its `run()` belongs in the app lifespan and can be entered once."""
+    server.streamable_http_app(
+        stateless_http=True, json_response=True, transport_security=transport_security(settings)
+    )
+    return server.session_manager
+
+
+def mcp_endpoint(manager: StreamableHTTPSessionManager, db: Database) -> ASGIApp:
+    inner = RequireAuthMiddleware(StreamableHTTPASGIApp(manager), required_scopes=[READ_SCOPE])
+    return AuthenticationMiddleware(
+        AuthContextMiddleware(inner), backend=BearerAuthBackend(ApiTokenVerifier(db))
+    )
+
+
+def mcp_route(manager: StreamableHTTPSessionManager, db: Database) -> Route:
+    return Route(MCP_PATH, mcp_endpoint(manager, db), name="mcp")
+
+
+@dataclass(frozen=True, slots=True)
+class McpEndpoint:
+    """What app.py needs: the route, the manager to run in the lifespan, the server (for chat)."""
+
+    server: MCPServer[Services]
+    manager: StreamableHTTPSessionManager
+    route: Route
+
+    @classmethod
+    def build(cls, services: Services) -> McpEndpoint:
+        server = build_mcp_server(services)
+        manager = session_manager(server, services.settings)
+        return cls(server=server, manager=manager, route=mcp_route(manager, services.db))

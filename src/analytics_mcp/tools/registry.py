@@ -1,0 +1,63 @@
+"""The one list of tools. The HTTP endpoint, stdio and the in-process chat all serve this list
+through `build_mcp_server`; nothing registers a tool anywhere else."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+
+from analytics_mcp.tools import commerce, sites, timing, traffic
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    name: str
+    title: str
+    fn: Callable[..., Awaitable[Any]]
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec("list-sites", "List sites", sites.list_sites),
+    ToolSpec("analytics-overview", "Traffic overview", traffic.analytics_overview),
+    ToolSpec("top-pages", "Top pages", traffic.top_pages),
+    ToolSpec("traffic-sources", "Traffic sources", traffic.traffic_sources),
+    ToolSpec("device-and-browser", "Devices, browsers and operating systems", traffic.device_and_browser),
+    ToolSpec("languages", "Visitor languages", traffic.languages),
+    ToolSpec("campaigns", "UTM campaigns", traffic.campaigns),
+    ToolSpec("goals", "Goals and conversions", commerce.goals),
+    ToolSpec("ecommerce-overview", "E-commerce overview", commerce.ecommerce_overview),
+    ToolSpec("ecommerce-products", "Products, funnel and revenue by source", commerce.ecommerce_products),
+    ToolSpec("daily-breakdown", "Daily visitors and pageviews", timing.daily_breakdown),
+    ToolSpec("hourly-breakdown", "Visitors by hour of day", timing.hourly_breakdown),
+)
+TOOL_NAMES: tuple[str, ...] = tuple(spec.name for spec in TOOLS)
+
+
+def annotations(title: str) -> ToolAnnotations:
+    # Every tool only reads our own database: read-only, idempotent, closed world.
+    return ToolAnnotations(
+        title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+    )
+
+
+def description(fn: Callable[..., Any]) -> str:
+    """The docstring with its source line wrapping undone (paragraphs kept)."""
+    paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+def register_tools(server: MCPServer[Any]) -> None:
+    for spec in TOOLS:
+        server.add_tool(
+            spec.fn,
+            name=spec.name,
+            title=spec.title,
+            description=description(spec.fn),
+            annotations=annotations(spec.title),
+            structured_output=True,
+        )

@@ -1,0 +1,90 @@
+"""A compact text rendering of an answer: the same numbers as the structured content, for clients
+and chat loops that only show or forward text. Generic over the answer models: a header with the
+range, one line of headline metrics with their changes, then one small table per list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from analytics_mcp.engine import ReportRange
+from analytics_mcp.tools.answers import Section
+
+SKIP = frozenset({"tenant", "definitions", "range", "comparison", "warnings", "truncated"})
+PERCENT_POINTS = frozenset({"bounce_rate_change", "conversion_rate_change"})
+
+
+def fmt(name: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if name.endswith("_rate"):
+        return f"{value}%"
+    if name.endswith("duration"):
+        return f"{value}s"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def fmt_change(name: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    unit = " pp" if name in PERCENT_POINTS else "%"
+    return f"{value:+}{unit}"
+
+
+def header(title: str, tenant: str, period: ReportRange) -> str:
+    sites = ", ".join(period.sites) or "no sites"
+    return (
+        f"{title} - tenant {tenant} - {sites} - {period.date_from} to {period.date_to} "
+        f"({period.period}, {period.timezone})"
+    )
+
+
+def headline(answer: BaseModel) -> str:
+    data = dict(answer)
+    parts = []
+    for name, value in data.items():
+        if name in SKIP or name.endswith("_change") or not isinstance(value, int | float | str | None):
+            continue
+        text = f"{name} {fmt(name, value)}"
+        if f"{name}_change" in data:
+            text += f" ({fmt_change(f'{name}_change', data[f'{name}_change'])})"
+        parts.append(text)
+    return " | ".join(parts)
+
+
+def table(name: str, rows: list[Any], truncated: bool = False) -> list[str]:
+    if not rows:
+        return [f"{name}: none"]
+    columns = [c for c, v in dict(rows[0]).items() if not isinstance(v, list)]
+    lines = [f"{name}:", " | ".join(columns)]
+    lines += [" | ".join(fmt(c, getattr(row, c)) for c in columns) for row in rows]
+    if truncated:
+        lines.append("(truncated: more rows exist; raise limit to see them)")
+    return lines
+
+
+def render(title: str, answer: BaseModel, extra: list[str] | None = None) -> str:
+    """Header, headline metrics, every list or section of rows as a table, then `extra` lines."""
+    data = dict(answer)
+    if "range" in data:
+        lines = [header(title, data["tenant"], data["range"])]
+    else:
+        lines = [f"{title} - tenant {data['tenant']}"]
+    summary = headline(answer)
+    if summary:
+        lines.append(summary)
+    for name, value in data.items():
+        if isinstance(value, Section):
+            lines += table(name, value.rows, value.truncated)
+        elif isinstance(value, list) and name not in SKIP:
+            lines += table(name, value, bool(data.get("truncated")))
+    lines += [f"warning: {text}" for text in data.get("warnings") or []]
+    lines += extra or []
+    return "\n".join(lines)

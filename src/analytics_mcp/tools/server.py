@@ -1,0 +1,65 @@
+"""`build_mcp_server(services)`: the MCP server with the 12 tools, the glossary resource and the
+weekly-report prompt. One server per app instance (its HTTP session manager runs once)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from mcp.server.mcpserver import MCPServer
+from pydantic import Field
+
+from analytics_mcp import __version__
+from analytics_mcp.services import Services
+from analytics_mcp.tools.glossary import glossary_markdown, weekly_report_prompt
+from analytics_mcp.tools.registry import register_tools
+
+SERVER_NAME = "analytics-mcp"
+GLOSSARY_URI = "analytics://glossary"
+INSTRUCTIONS = """\
+Read-only, privacy-friendly web analytics (no cookies; visitors are anonymous daily ids).
+Every tool needs `tenant`: your tenant slug. Call list-sites first to learn the tenant's domains;
+pass one as `domain`, or omit it for all sites together. Periods: 24h, 7d (default), 30d, 90d,
+12m, or explicit inclusive dates `from` + `to` (YYYY-MM-DD, local to the site's time zone).
+Every answer states the date range and time zone it covered and defines its metrics; quote those
+when you report numbers. Rates are percentages with one decimal, durations are seconds, money is
+in the answer's `currency`. *_change compares with the previous period of the same length.
+The full glossary is the resource analytics://glossary."""
+
+
+def build_mcp_server(services: Services) -> MCPServer[Services]:
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[Services]) -> AsyncIterator[Services]:
+        # Entered per in-process client connection and once per HTTP session manager, so it
+        # only hands out the app's container; the database lives as long as the app does.
+        yield services
+
+    # log_level: MCPServer() runs logging.basicConfig on the root logger (stderr) when nothing
+    # configured it yet; WARNING keeps the app's and stdio's stderr quiet per request.
+    server: MCPServer[Services] = MCPServer(
+        SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, log_level="WARNING"
+    )
+    register_tools(server)
+    _register_extras(server)
+    return server
+
+
+def _register_extras(server: MCPServer[Services]) -> None:
+    @server.resource(
+        GLOSSARY_URI,
+        name="glossary",
+        title="Metric glossary",
+        description="How visitors, visits, bounce rate, durations, sources, goals and revenue are defined.",
+        mime_type="text/markdown",
+    )
+    def glossary() -> str:
+        return glossary_markdown()
+
+    @server.prompt(name="weekly-report", title="Weekly analytics report")
+    def weekly_report(
+        tenant: Annotated[str, Field(description="Your tenant slug")],
+        domain: Annotated[str | None, Field(description="One site's domain; omit for all sites")] = None,
+    ) -> str:
+        """Ask for a weekly report of a tenant's (or one site's) traffic, content, sources and conversions."""
+        return weekly_report_prompt(tenant, domain)

@@ -1,0 +1,53 @@
+"""Time tools: visitors and pageviews per day (trend) and by hour of day (peaks)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+
+from analytics_mcp import engine
+from analytics_mcp.tools.answers import DailyAnswer, HourlyAnswer
+from analytics_mcp.tools.args import DomainArg, FromArg, PeriodArg, TenantArg, ToArg
+from analytics_mcp.tools.common import ask, reply
+
+MAX_BUCKETS = 400  # a 12m period is 366 days at most; longer custom ranges keep the latest days
+
+
+async def daily_breakdown(
+    ctx: Context[Any, Any],
+    tenant: TenantArg,
+    period: PeriodArg = "7d",
+    domain: DomainArg = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+) -> Annotated[CallToolResult, DailyAnswer]:
+    """Visitors (unique that day) and pageviews for every day of the period, zero-filled, oldest
+    first, for trend analysis ("which day was best?", "is traffic growing?"). With period 24h the
+    rows are the 24 hours instead (date = local hour, ISO 8601 with offset). At most 400 rows (the
+    latest; truncated=true when cut). Visitors of different days must not be added up: use
+    analytics-overview for the period's unique visitors. Call list-sites first to discover domains."""
+    asked = await ask(ctx, tenant, period, domain, date_from, date_to)
+    report = await asked.run(engine.timeseries)
+    rows = report.rows[-MAX_BUCKETS:]
+    keys = ("period", "visitors", "pageviews", "truncated")
+    answer = asked.answer(DailyAnswer, report, keys, rows=rows, truncated=len(report.rows) > len(rows))
+    return reply("daily-breakdown", answer)
+
+
+async def hourly_breakdown(
+    ctx: Context[Any, Any],
+    tenant: TenantArg,
+    period: PeriodArg = "7d",
+    domain: DomainArg = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+) -> Annotated[CallToolResult, HourlyAnswer]:
+    """Visitors and pageviews by local hour of day (0-23, the site's time zone), counted over all
+    days of the period together, zero-filled: always 24 rows. Answers "when is my peak traffic?" and "when
+    should I publish or run maintenance?". Call list-sites first to discover domains."""
+    asked = await ask(ctx, tenant, period, domain, date_from, date_to)
+    report = await asked.run(engine.hour_of_day)
+    keys = ("period", "hour_of_day", "visitors", "pageviews")
+    return reply("hourly-breakdown", asked.answer(HourlyAnswer, report, keys))

@@ -1,0 +1,165 @@
+"""Traffic tools: overview, pages, sources, devices/browsers/OS, languages, campaigns. Each is a thin
+adapter: parse with the engine, call the engine function the REST route calls, shape, reply."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+
+from analytics_mcp import engine
+from analytics_mcp.tools.answers import (
+    CampaignsAnswer,
+    DevicesAnswer,
+    LanguagesAnswer,
+    OverviewAnswer,
+    PagesAnswer,
+    Section,
+    SourcesAnswer,
+)
+from analytics_mcp.tools.args import DEFAULT_LIMIT, DomainArg, FromArg, LimitArg, PeriodArg, TenantArg, ToArg
+from analytics_mcp.tools.common import ask, reply
+
+CHANNEL_ROWS = 10  # there are 7 channels: never cut them by the referrer limit
+COMMON = ("period", "visitors", "visit_attributes")
+
+
+def section(report: engine.Breakdown[Any]) -> Section[Any]:
+    return Section(rows=report.rows, truncated=report.truncated)
+
+
+async def analytics_overview(
+    ctx: Context[Any, Any],
+    tenant: TenantArg,
+    period: PeriodArg = "7d",
+    domain: DomainArg = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+) -> Annotated[CallToolResult, OverviewAnswer]:
+    """Headline traffic numbers with the change against the previous period of the same length:
+    visitors (unique, per day), visits, pageviews, views_per_visit, bounce_rate (%), avg_duration
+    (seconds per visit), and each one's *_change (% change; percentage points for bounce_rate).
+
+    Answers "how many visitors did I have last week?", "is traffic up or down?". Call list-sites
+    first to discover domains; omit domain for all sites together."""
+    asked = await ask(ctx, tenant, period, domain, date_from, date_to)
+    report = await asked.run(engine.overview)
+    keys = (
+        "period",
+        "visitors",
+        "visits",
+        "pageviews",
+        "views_per_visit",
+        "bounce_rate",
+        "avg_duration",
+        "change",
+    )
+    return reply("analytics-overview", asked.answer(OverviewAnswer, report, keys))
+
+
+async def top_pages(
+    ctx: Context[Any, Any],
+    tenant: TenantArg,
+    period: PeriodArg = "7d",
+    domain: DomainArg = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+    limit: LimitArg = DEFAULT_LIMIT,
+) -> Annotated[CallToolResult, PagesAnswer]:
+    """Top pages by pageviews: pathname, visitors (unique), pageviews and avg_duration (mean time on
+    the page in seconds). Answers "which pages are most read?". Rows are bounded by `limit`
+    (truncated=true when more exist). Call list-sites first to discover domains."""
+    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
+    report = await asked.run(engine.top_pages)
+    keys = ("period", "visitors", "pageviews", "time_on_page", "truncated")
+    return reply("top-pages", asked.answer(PagesAnswer, report, keys))
+
+
+async def traffic_sources(
+    ctx: Context[Any, Any],
+    tenant: TenantArg,
+    period: PeriodArg = "7d",
+    domain: DomainArg = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+    limit: LimitArg = DEFAULT_LIMIT,
+) -> Annotated[CallToolResult, SourcesAnswer]:
+    """Where visitors come from. `channels`: unique visitors per channel (direct, organic search,
+    social, email, paid, referral, ai assistants; all of them, never cut by limit). `referrers`: the
+    top sources (referrer_source, e.g. google, chatgpt, newsletter) with the referring site
+    (referrer host) and visitors, bounded by `limit`. Counted per visit, from its first event.
+    Call list-sites first to discover domains."""
+    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
+    channel_query = asked.query.model_copy(update={"limit": CHANNEL_ROWS})
+    channels = await asked.run(engine.channels, channel_query)
+    referrers = await asked.run(engine.referrers)
+    keys = (*COMMON, "channel", "referrer_source", "referrer", "truncated")
+    answer = asked.answer(
+        SourcesAnswer, referrers, keys, channels=section(channels), referrers=section(referrers)
+    )
+    return reply("traffic-sources", answer)
+
+
+async def device_and_browser(
+    ctx: Context[Any, Any],
+    tenant: TenantArg,
+    period: PeriodArg = "7d",
+    domain: DomainArg = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+    limit: LimitArg = DEFAULT_LIMIT,
+) -> Annotated[CallToolResult, DevicesAnswer]:
+    """What visitors use: unique visitors by device_type (desktop, mobile, tablet), by browser
+    (Chrome, Safari, Firefox, ...) and by operating system (os: Windows, macOS, iOS, Android, ...),
+    each list bounded by `limit`. Call list-sites first to discover domains."""
+    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
+    devices = await asked.run(engine.devices)
+    browsers = await asked.run(engine.browsers)
+    systems = await asked.run(engine.operating_systems)
+    keys = (*COMMON, "device_type", "browser", "os", "truncated")
+    answer = asked.answer(
+        DevicesAnswer,
+        devices,
+        keys,
+        devices=section(devices),
+        browsers=section(browsers),
+        operating_systems=section(systems),
+    )
+    return reply("device-and-browser", answer)
+
+
+async def languages(
+    ctx: Context[Any, Any],
+    tenant: TenantArg,
+    period: PeriodArg = "7d",
+    domain: DomainArg = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+    limit: LimitArg = DEFAULT_LIMIT,
+) -> Annotated[CallToolResult, LanguagesAnswer]:
+    """Unique visitors by browser language (primary subtag, lower case: en, de, fr; null when the
+    browser sent none), bounded by `limit`. Answers "which languages should my site support?".
+    Call list-sites first to discover domains."""
+    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
+    report = await asked.run(engine.languages)
+    keys = (*COMMON, "language", "truncated")
+    return reply("languages", asked.answer(LanguagesAnswer, report, keys))
+
+
+async def campaigns(
+    ctx: Context[Any, Any],
+    tenant: TenantArg,
+    period: PeriodArg = "7d",
+    domain: DomainArg = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+    limit: LimitArg = DEFAULT_LIMIT,
+) -> Annotated[CallToolResult, CampaignsAnswer]:
+    """UTM campaign performance: utm_source, utm_medium, utm_campaign with unique visitors and
+    pageviews of the visits they brought, bounded by `limit`. Only visits with UTM tags appear.
+    Call list-sites first to discover domains."""
+    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
+    report = await asked.run(engine.campaigns)
+    keys = (*COMMON, "pageviews", "utm", "truncated")
+    return reply("campaigns", asked.answer(CampaignsAnswer, report, keys))
