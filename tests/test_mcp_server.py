@@ -200,7 +200,7 @@ async def test_glossary_resource_and_weekly_report_prompt(
         contents = (await client.read_resource("analytics://glossary")).contents
         text = contents[0].text  # type: ignore[union-attr]
         assert contents[0].mime_type == "text/markdown"
-        for term in ("visitors", "bounce_rate", "avg_duration", "conversion_rate", "channel"):
+        for term in ("visitors", "bounce_rate", "avg_duration", "goal_conversion_rate", "channel"):
             assert f"**{term}" in text
         prompts = (await client.list_prompts()).prompts
         assert [p.name for p in prompts] == ["weekly-report"]

@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from analytics_mcp.config import Settings
+from analytics_mcp.dashboard.routes import dashboard_routes
 from analytics_mcp.http_api.errors import EXCEPTION_HANDLERS
 from analytics_mcp.http_api.routes import api_routes
 from analytics_mcp.ingest.routes import ingest_routes
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         finally:
             await svc.close()
 
-    routes: list[BaseRoute] = [*ingest_routes(), *api_routes(), mcp.route]
+    routes: list[BaseRoute] = [*ingest_routes(), *api_routes(), mcp.route, *dashboard_routes()]
     app = Starlette(
         routes=routes,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

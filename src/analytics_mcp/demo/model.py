@@ -53,6 +53,7 @@ class Model:
     entry: tuple[int, ...]  # table of entry page indexes
     next_page: tuple[tuple[int, ...], ...]  # per section: table of next page indexes
     custom: tuple[tuple[CustomRule, ...], ...]  # per section
+    custom_rate: tuple[float, ...]  # per section: chance of any custom event on a pageview
     sources: tuple[Source, ...]
     user_agents: tuple[str, ...]
     languages: tuple[str, ...]
@@ -139,6 +140,7 @@ def build_model(domain: str) -> Model:
     names = list(sections)
     paths, section_of, entry_w, rank_w = _page_tables(sections)
     gaps, exits, scroll = _timing_tables(random.Random(1))
+    custom = _custom_rules(domain, names)
     base = f"https://{domain}"
     agents = catalog.USER_AGENTS
     return Model(
@@ -147,11 +149,12 @@ def build_model(domain: str) -> Model:
         section_of=tuple(section_of),
         entry=weighted_table(range(len(paths)), entry_w),
         next_page=tuple(_next_tables(names, section_of, rank_w)),
-        custom=tuple(_custom_rules(domain, names)),
+        custom=tuple(custom),
+        custom_rate=tuple(rules[-1][0] if rules else 0.0 for rules in custom),
         sources=weighted_table(catalog.SOURCES, [s.weight for s in catalog.SOURCES]),
         user_agents=weighted_table([ua for _, _, ua in agents], [w for w, _, _ in agents]),
         languages=weighted_table(list(catalog.LANGUAGES), list(catalog.LANGUAGES.values())),
-        pageviews=weighted_table(range(1, 9), (46, 19, 12, 8, 6, 4, 3, 2)),
+        pageviews=weighted_table(range(1, 9), (50, 18, 11, 8, 5, 4, 2, 2)),
         gaps=gaps,
         exits=exits,
         engaged=tuple(0.35 + 0.6 * i / TABLE_SIZE for i in range(TABLE_SIZE)),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from bisect import bisect_left
 from collections.abc import Iterator
+from itertools import chain
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -22,6 +23,7 @@ from analytics_mcp.demo.shop import Shop, Visitor
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
+WINDOW_MS = 5 * 60_000  # divides an hour, so a window's events share one "YYYY-MM-DDTHH:" prefix
 # Share of a day's visits per UTC hour: a European afternoon/evening peak, Americans at night.
 HOUR_WEIGHTS = (
     1.6, 1.1, 0.8, 0.6, 0.6, 0.9, 1.6, 2.6, 3.6, 4.3, 4.7, 5.0,
@@ -59,7 +61,9 @@ def generate_events(
     end = end or datetime.now(UTC)
     end_ms = int((end if end.tzinfo else end.replace(tzinfo=UTC)).timestamp() * 1000)
     rng = random.Random(f"{seed}:{domain}:{end_ms}")
-    return _Traffic(build_model(domain), rng, end_ms).run(end_ms - days * DAY_MS, daily_visitors)
+    traffic = _Traffic(build_model(domain), rng, end_ms)
+    # Chunks of ready events, flattened in C: one generator frame per window, not per event.
+    return chain.from_iterable(traffic.run(end_ms - days * DAY_MS, daily_visitors))
 
 
 class _Traffic:
@@ -75,29 +79,36 @@ class _Traffic:
         self.shop = Shop(model, rng, self.add)
         self.day_noise: dict[int, float] = {}
 
-    def run(self, start_ms: int, daily_visitors: int) -> Iterator[dict[str, Any]]:
+    def run(self, start_ms: int, daily_visitors: int) -> Iterator[list[dict[str, Any]]]:
         span = max(self.end_ms - start_ms, 1)
-        for h0 in range(start_ms - start_ms % HOUR_MS, self.end_ms + 1, HOUR_MS):
-            lo, hi = max(h0, start_ms), min(h0 + HOUR_MS, self.end_ms + 1)
+        hour, factor, prefix = -1, 0.0, ""
+        for w0 in range(start_ms - start_ms % WINDOW_MS, self.end_ms + 1, WINDOW_MS):
+            lo, hi = max(w0, start_ms), min(w0 + WINDOW_MS, self.end_ms + 1)
+            if w0 // HOUR_MS != hour:
+                hour = w0 // HOUR_MS
+                factor = self._hour_factor(hour)
+                prefix = datetime.fromtimestamp(hour * 3600, UTC).strftime("%Y-%m-%dT%H:")
             growth = TREND[0] + (TREND[1] - TREND[0]) * (lo - start_ms) / span
-            expected = daily_visitors * growth * self._hour_factor(h0) * (hi - lo) / HOUR_MS
+            expected = daily_visitors * growth * factor * (hi - lo) / HOUR_MS
             for _ in range(int(expected + self.random())):
                 self.visit(lo + int(self.random() * (hi - lo)), self._visitor(), returning=False)
-            yield from self._flush(h0, hi)
+            yield self._flush(prefix, hour * HOUR_MS, hi)
 
-    def _hour_factor(self, h0: int) -> float:
-        day = h0 // DAY_MS
+    def _hour_factor(self, hour: int) -> float:
+        """Visits per hour relative to daily_visitors: daily and weekly cycles with noise."""
+        day = hour // 24
         if day not in self.day_noise:
             self.day_noise[day] = max(0.5, self.rng.gauss(1.0, 0.08))
         weekend = (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday
         week = (WEEKEND_FACTOR if weekend else 1.0) / WEEK_MEAN
         hourly = 0.85 + 0.3 * self.random()
-        return self.day_noise[day] * week * HOUR_SHARE[(h0 // HOUR_MS) % 24] * 24 * hourly
+        return self.day_noise[day] * week * HOUR_SHARE[hour % 24] * hourly
 
     def _visitor(self) -> Visitor:
         bits = self.bits
         octet = IPV4_FIRST_OCTETS[bits(12) % len(IPV4_FIRST_OCTETS)]
-        ip = f"{octet}.{bits(8)}.{bits(8)}.{1 + bits(8) % 254}"
+        rest = bits(24)
+        ip = f"{octet}.{rest >> 16}.{(rest >> 8) & 255}.{1 + (rest & 255) % 254}"
         return Visitor(ip, self.m.user_agents[bits(12)], self.m.languages[bits(12)])
 
     def visit(self, start: int, visitor: Visitor, *, returning: bool) -> None:
@@ -113,8 +124,8 @@ class _Traffic:
             dwell = m.exits[bits(12)] if leave else m.gaps[bits(12)] + bits(10)
             page_view(visitor, url, ref, t, dwell, leave)
             section = m.section_of[page]
-            if rules := m.custom[section]:
-                self._custom(visitor, url, ref, t, dwell, rules)
+            if (draw := self.random()) < m.custom_rate[section]:
+                self._custom(visitor, url, ref, t, dwell, m.custom[section], draw)
             t += dwell
             ref = url
             page = m.next_page[section][bits(12)]
@@ -139,9 +150,15 @@ class _Traffic:
                            "scroll_depth": m.scroll[bits(12)]}))  # fmt: skip
 
     def _custom(
-        self, visitor: Visitor, url: str, ref: str | None, t: int, dwell: int, rules: tuple[CustomRule, ...]
+        self,
+        visitor: Visitor,
+        url: str,
+        ref: str | None,
+        t: int,
+        dwell: int,
+        rules: tuple[CustomRule, ...],
+        draw: float,
     ) -> None:
-        draw = self.random()
         for limit, name, props, interactive in rules:
             if draw < limit:
                 event = self.shop.event(name, url, ref, visitor)
@@ -158,17 +175,16 @@ class _Traffic:
         if at // DAY_MS == start // DAY_MS and at <= self.end_ms:
             self.visit(at, visitor, returning=True)
 
-    def _flush(self, h0: int, upto: int) -> Iterator[dict[str, Any]]:
-        """Yield pending events before `upto` (all in the hour starting at h0), in time order."""
+    def _flush(self, prefix: str, h0: int, upto: int) -> list[dict[str, Any]]:
+        """Pending events before `upto` (all within the hour h0 whose ISO prefix is given)."""
         pending = self.pending
         pending.sort(key=_TS)
         cut = bisect_left(pending, upto, key=_TS)
         ready = pending[:cut]
         del pending[:cut]
-        prefix = datetime.fromtimestamp(h0 / 1000, UTC).strftime("%Y-%m-%dT%H:")
         ids = self.ids
         for ts, event in ready:
             offset = ts - h0
             event["timestamp"] = prefix + _MMSS[offset // 1000] + _MILLIS[offset % 1000]
-            event["event_id"] = f"{ids(128):032x}"
-            yield event
+            event["event_id"] = ids(128).to_bytes(16).hex()
+        return [event for _, event in ready]

@@ -26,6 +26,7 @@ from analytics_mcp.engine.stats import traffic_totals_sql
 from analytics_mcp.storage.account_types import Goal
 from analytics_mcp.storage.accounts import get_goal, list_goals
 from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.ids import row_ulid
 from analytics_mcp.timeutil import ISO_FORMAT
 
 _UINT64 = (1 << 64) - 1
@@ -106,10 +107,10 @@ async def goal_completions(db: Database, query: Query, goal_id: str) -> GoalComp
     page, total = await fetch(db, *completions_sql(query, dialect_of(db), goal.id))
     rows = [
         CompletionRow(
-            id=row_id,
+            id=row_ulid(ts, row_id),
             goal_id=goal_ref,
             visitor_hash=visitor_hash(visitor),
-            pageview_id=event_id,
+            pageview_id=row_ulid(ts, event_id),  # a completion has its event's time
             created_at=iso_utc(ts),
         )
         for row_id, goal_ref, visitor, event_id, ts in page[: query.limit]

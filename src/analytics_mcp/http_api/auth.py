@@ -1,5 +1,8 @@
 """Bearer-token authentication for /api/v1: one hashed, indexed lookup per request.
 
+Without an Authorization header, a dashboard session cookie is the alternative principal (see
+`dashboard.principal`: read-only for the user's tenant; CSRF header on state-changing methods).
+
 `storage.accounts.verify_token` hashes the plaintext, finds the live token by its unique hash and
 touches last_used_at itself (at most once a minute), so this module only parses the header and
 turns the answer into 401/403.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from analytics_mcp.dashboard.principal import session_principal
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Token, verify_token
@@ -38,9 +42,13 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def authenticate(request: Request, services: Services) -> Token:
-    """The live token of this request; 401 with a Bearer challenge otherwise."""
+    """The live token of this request, else its dashboard session; 401 with a Bearer challenge
+    otherwise. A bad bearer token never falls back to the cookie."""
     plaintext = bearer_token(request)
     if plaintext is None:
+        session = await session_principal(request, services)
+        if session is not None:
+            return session
         raise unauthorized("Missing API token.")
     if len(plaintext) > MAX_TOKEN_LENGTH:
         raise unauthorized("Invalid or revoked API token.")

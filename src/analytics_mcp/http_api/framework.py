@@ -7,8 +7,12 @@
 
 A handler gets `(ctx, params)` (just `(ctx)` without a params model) and returns the `data`
 payload, an `Envelope(data, meta)` when the route declares `meta=`, or a Starlette Response of
-its own (streams, files). Every request is authenticated, rate limited, scope checked and parsed
-before the handler runs; see `pipeline` for the order.
+its own (streams, files). `envelope=False` sends the payload itself, unwrapped, for the seeds
+that document bare bodies (seed 000's /metrics endpoints). Public endpoints (no token, e.g. the
+A/B tracking call) are `PublicRoute`s: their own endpoint, documented by hand.
+
+Every other request is authenticated, rate limited, scope checked and parsed before the handler
+runs; see `pipeline` for the order.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class ApiRoute:
     status_code: int
     content: Mapping[str, Any] | None
     errors: tuple[int, ...]
+    envelope: bool = True  # False: the response body is the payload itself, no {"data": ...}
     data_adapter: TypeAdapter[Any] | None = field(init=False, repr=False)
     meta_adapter: TypeAdapter[Any] | None = field(init=False, repr=False)
     path_params: frozenset[str] = field(init=False, repr=False)
@@ -110,16 +115,37 @@ def _array_fields(params: type[BaseModel] | None) -> frozenset[str]:
     return frozenset(name for name, schema in props.items() if is_array(schema))
 
 
+@dataclass(frozen=True)
+class PublicRoute:
+    """A public /api/v1 path served by its own endpoint: no token, no rate limit (e.g. the A/B
+    tracking call, CORS-open). `operations` maps each method to its OpenAPI operation object."""
+
+    path: str  # relative to /api/v1
+    endpoint: Callable[[Request], Awaitable[Any]]
+    operations: Mapping[str, Mapping[str, Any]]
+
+
 class ApiRegistry:
     """All /api/v1 operations; `routes()` feeds Starlette, `specs` feeds the OpenAPI document."""
 
     def __init__(self) -> None:
         self._specs: dict[tuple[str, str], ApiRoute] = {}
+        self._public: dict[str, PublicRoute] = {}
         self.version = 0  # bumped on every change, so cached documents know they are stale
 
     @property
     def specs(self) -> list[ApiRoute]:
         return list(self._specs.values())
+
+    @property
+    def public(self) -> list[PublicRoute]:
+        return list(self._public.values())
+
+    def add_public(self, route: PublicRoute) -> None:
+        if route.path in self._public or any(spec.path == route.path for spec in self._specs.values()):
+            raise ValueError(f"duplicate API path {route.path}")
+        self._public[route.path] = route
+        self.version += 1
 
     def add(self, spec: ApiRoute) -> None:
         if (spec.method, spec.path) in self._specs:
@@ -145,6 +171,7 @@ class ApiRegistry:
         content: Mapping[str, Any] | None = None,
         errors: Iterable[int] = (),
         operation_id: str | None = None,
+        envelope: bool = True,
     ) -> Callable[[H], H]:
         """Register `handler` as METHOD /api/v1{path}. `response` is the type of `data` (a model,
         `list[Model]`, ...; None when the handler returns its own Response, then `content` is the
@@ -169,6 +196,7 @@ class ApiRegistry:
                     status_code=status_code,
                     content=content,
                     errors=tuple(errors),
+                    envelope=envelope,
                 )
             )
             return handler
@@ -182,10 +210,12 @@ class ApiRegistry:
         by_path: dict[str, dict[str, ApiRoute]] = {}
         for spec in self._specs.values():
             by_path.setdefault(spec.full_path, {})[spec.method] = spec
-        return [
+        routes = [
             Route(path, endpoint(specs), methods=list(specs), name=next(iter(specs.values())).operation_id)
             for path, specs in by_path.items()
         ]
+        routes += [Route(API_PREFIX + p.path, p.endpoint, methods=list(p.operations)) for p in self.public]
+        return routes
 
 
 REGISTRY = ApiRegistry()

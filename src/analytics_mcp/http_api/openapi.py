@@ -108,6 +108,8 @@ def _parameters(spec: ApiRoute, params_schema: dict[str, Any] | None) -> list[di
 def _success(spec: ApiRoute, schemas: dict[tuple[str, str], Any]) -> dict[str, Any]:
     if spec.data_adapter is None:
         content = dict(spec.content or {"application/octet-stream": {"schema": {"type": "string"}}})
+    elif not spec.envelope:
+        content = {"application/json": {"schema": schemas[(spec.operation_id, "data")]}}
     else:
         props = {"data": schemas[(spec.operation_id, "data")]}
         if spec.meta_adapter is not None:
@@ -169,6 +171,9 @@ def openapi_document(registry: ApiRegistry = REGISTRY) -> dict[str, Any]:
     for spec in specs:
         path = PATH_PARAM.sub(r"{\1}", spec.path)  # OpenAPI has no Starlette convertors
         paths.setdefault(path, {})[spec.method.lower()] = _operation(spec, schemas, defs)
+    for public in registry.public:
+        item = paths.setdefault(public.path, {})
+        item.update({method.lower(): dict(op) for method, op in public.operations.items()})
     return {
         "openapi": "3.1.0",
         "info": {

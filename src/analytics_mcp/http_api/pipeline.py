@@ -114,7 +114,9 @@ def render(spec: ApiRoute, result: Any) -> Response:
         return result
     if spec.data_adapter is None:
         raise TypeError(f"{spec.operation_id} declares no response type, so it must return a Response")
-    if isinstance(result, Envelope):
+    if not spec.envelope:
+        body = _dump(spec.data_adapter, result)
+    elif isinstance(result, Envelope):
         body = {
             "data": _dump(spec.data_adapter, result.data),
             "meta": _dump(spec.meta_adapter or _ANY, result.meta),

@@ -6,11 +6,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from sqlalchemy import Table
 
 from analytics_mcp.ingest.wire import ECOMMERCE_EVENTS, Item, TrackerEvent
 
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class SideRow:
+    """A row of another table that belongs to one event (e.g. its A/B testing facts): written in
+    the event's transaction, only when the event itself is stored (never for a duplicate or a
+    dropped event). The writer adds the event's row id as `event_id`."""
+
+    table: Table
+    values: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -35,6 +46,7 @@ class PendingEvent:
     ts: int  # epoch ms
     ip: str
     user_agent: str
+    side_row: SideRow | None = None
 
     @classmethod
     def from_wire(cls, event: TrackerEvent, *, ts: int, ip: str, user_agent: str) -> PendingEvent:

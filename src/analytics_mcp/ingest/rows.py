@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from analytics_mcp.ingest import enrich
 from analytics_mcp.ingest.model import ACCEPTED, Outcome, PendingEvent, dropped
@@ -54,6 +54,7 @@ class RowWriter:
         self.items: list[dict[str, Any]] = []
         self.stored_gaps: dict[int, int] = {}
         self.stored_engagement: dict[int, list[int]] = {}  # id -> [engaged_ms, max scroll]
+        self.side_rows: dict[Table, list[dict[str, Any]]] = {}
 
     def add(self, conn: Connection, book: VisitBook, item: Live) -> Outcome:
         event = item.event
@@ -74,6 +75,9 @@ class RowWriter:
                 item.site.id, item.visitor_ids[-1], event.ts, _visit_attributes(item, pathname)
             )
         row = self._event_row(event, visit, hostname, pathname)
+        if event.side_row is not None:
+            side = event.side_row
+            self.side_rows.setdefault(side.table, []).append({**side.values, "event_id": row[ID]})
         if event.name == "pageview":
             self._pageview(visit, row, pathname)
         elif event.interactive:
@@ -191,6 +195,8 @@ class RowWriter:
             conn.execute(insert(goal_completions), self.completions)
         if self.items:
             conn.execute(insert(ecommerce_items), self.items)
+        for table, side_rows in self.side_rows.items():
+            conn.execute(insert(table), side_rows)
         self._flush_updates(conn)
 
     def _flush_updates(self, conn: Connection) -> None:

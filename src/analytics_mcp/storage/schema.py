@@ -233,3 +233,122 @@ PLAN_LIMITS: dict[str, dict[str, int]] = {
     ),
     "enterprise": dict(rank=5, events_per_month=-1, sites=-1, users=-1, segments=-1, ai_credits=-1),
 }
+
+# -- dashboard ---------------------------------------------------------------------------------
+# Dashboard sign-ins. The cookie carries a random 256-bit token and only its SHA-256 is stored, so a
+# copy of the database hands out no sessions; signing out deletes the row, which is what makes a
+# replayed cookie useless.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),  # epoch ms; past it the row is dead
+)
+
+# -- AI chat -----------------------------------------------------------------------------------
+# The in-dashboard chat (analytics_mcp.chat). A conversation belongs to one tenant and to the
+# principal that started it: a dashboard user or an API token. Messages hold the Anthropic content
+# blocks of finished turns (text, tool_use, tool_result) as JSON, so a resumed conversation is sent
+# back to the model as it was. Question and answer text live only in these two tables.
+chat_conversations = Table(
+    "chat_conversations",
+    metadata,
+    Column("id", String(26), primary_key=True),  # ULID
+    Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("token_id", String(26), ForeignKey("api_tokens.id", ondelete="CASCADE"), nullable=True),
+    Column("title", String(200), nullable=False),  # the first question, cut
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Index("ix_chat_conversations_tenant_updated", "tenant_id", "updated_at"),
+)
+
+chat_messages = Table(
+    "chat_messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "conversation_id",
+        String(26),
+        ForeignKey("chat_conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("request_id", String(26), nullable=False),  # the chat request (chat_requests.id) that added it
+    Column("role", String(16), nullable=False),  # user | assistant
+    Column("content", Text, nullable=False),  # JSON list of content blocks
+    Column("created_at", String(32), nullable=False),
+    Index("ix_chat_messages_conversation", "conversation_id", "id"),
+)
+
+# One row per chat request, for copilot analytics (per day: success / error) and AI-credit usage
+# (sum of `credits` in the month). No question or answer text. Kept when the user, token or
+# conversation is deleted (no foreign keys there): usage already spent stays counted.
+chat_requests = Table(
+    "chat_requests",
+    metadata,
+    Column("id", String(26), primary_key=True),  # ULID
+    Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, nullable=True),  # dashboard user, or
+    Column("token_id", String(26), nullable=True),  # API token
+    Column("conversation_id", String(26), nullable=True),
+    Column("day", String(10), nullable=False),  # UTC date YYYY-MM-DD of created_at
+    Column("status", String(8), nullable=False),  # running | success | error
+    Column("error_kind", String(32), nullable=True),  # upstream | tool_limit | timeout | cancelled | internal
+    Column("model", String(100), nullable=False),
+    Column("tool_calls", Integer, nullable=False, server_default=text("0")),
+    Column("tools", String(1000), nullable=False, server_default=text("''")),  # names called, comma-separated
+    Column("input_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("output_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("latency_ms", Integer, nullable=True),
+    Column("credits", Integer, nullable=False, server_default=text("1")),  # AI credits charged
+    Column("created_at", String(32), nullable=False),
+    Index("ix_chat_requests_tenant_day", "tenant_id", "day"),
+)
+
+# -- A/B testing -------------------------------------------------------------------------------
+# Experiments of a site (seed 000). A variant's id is the `variant_id` the tracking snippet sends,
+# so it is global and tells the site. Tracked events are ordinary `events` rows (one pipeline);
+# `experiment_events` keeps, per stored event, only what the A/B statistics need, keyed by the
+# event's row id and written in the same transaction. The client's visitor id (a random id from
+# its localStorage) is kept only as a keyed hash under the experiment's own random salt.
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("slug", String(64), nullable=False),  # unique per tenant: the API selects by it
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # running | stopped
+    Column("visitor_salt", LargeBinary(16), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Index("uq_experiments_tenant_slug", "tenant_id", "slug", unique=True),
+)
+
+experiment_variants = Table(
+    "experiment_variants",
+    metadata,
+    Column("id", Integer, primary_key=True),  # the seed's variant_id
+    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    Column("slug", String(64), nullable=False),
+    Column("weight", Integer, nullable=False),  # relative share of new visitors
+    Column("position", Integer, nullable=False),  # order as created
+    Index("uq_experiment_variants_slug", "experiment_id", "slug", unique=True),
+)
+
+experiment_events = Table(
+    "experiment_events",
+    metadata,
+    Column("event_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    Column("variant_id", Integer, ForeignKey("experiment_variants.id", ondelete="CASCADE"), nullable=False),
+    Column("ts", BigInteger, nullable=False),  # epoch ms, as events.ts
+    Column("visitor_key", BigInteger, nullable=False),  # keyed hash of the client's visitor_id
+    Column("type", String(16), nullable=False),  # page_view | scroll_depth | click | ...
+    Column("element", String(200), nullable=True),  # click element_id, form_id, download app_key
+    Column("scroll_band", Integer, nullable=True),  # 1-4 (0-25, 25-50, 50-75, 75-100 %)
+    Column("amount_cents", BigInteger, nullable=True),  # conversions
+    Index("ix_experiment_events_experiment_ts", "experiment_id", "ts"),
+)

@@ -20,7 +20,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver.exceptions import ToolError
 from sqlalchemy import Connection
 
-from analytics_mcp.storage.accounts import Tenant, get_tenant_by_id, list_tokens, plan_rank
+from analytics_mcp.storage.accounts import Site, Tenant, get_tenant_by_id, list_sites, list_tokens, plan_rank
 from analytics_mcp.storage.db import Database
 
 MIN_PLAN = "pro"
@@ -66,24 +66,28 @@ def plan_too_low(tenant: Tenant) -> ToolError:
     )
 
 
-def _load(conn: Connection, caller: Caller) -> Tenant | None:
+def _load(conn: Connection, caller: Caller) -> tuple[Tenant, list[Site]] | None:
+    """The caller's tenant and its sites, read in one round trip (None if gone or revoked)."""
     tenant = get_tenant_by_id(conn, caller.tenant_id)
-    if tenant is None or caller.token_id is None:
-        return tenant
-    live = any(t.id == caller.token_id and t.revoked_at is None for t in list_tokens(conn, tenant.slug))
-    return tenant if live else None
+    if tenant is None:
+        return None
+    if caller.token_id is not None:
+        tokens = list_tokens(conn, tenant.slug)
+        if not any(t.id == caller.token_id and t.revoked_at is None for t in tokens):
+            return None
+    return tenant, list_sites(conn, tenant.id)
 
 
-async def authorize(db: Database, requested: str) -> Tenant:
-    """The caller's tenant if `requested` names it and its plan includes MCP; ToolError otherwise.
-    Read-only: `connect()` without `begin()` rolls back, so tools never write."""
+async def authorize(db: Database, requested: str) -> tuple[Tenant, list[Site]]:
+    """The caller's tenant and its sites if `requested` names it and its plan includes MCP;
+    ToolError otherwise. Read-only: `connect()` without `begin()` rolls back."""
     caller = current_caller()
     if caller is None:
         raise not_accessible(requested)
     async with db.aio.connect() as conn:
-        tenant = await conn.run_sync(lambda sync: _load(sync, caller))
-    if tenant is None or tenant.slug != requested.strip().lower():
+        found = await conn.run_sync(lambda sync: _load(sync, caller))
+    if found is None or found[0].slug != requested.strip().lower():
         raise not_accessible(requested)
-    if plan_rank(tenant.plan) < plan_rank(MIN_PLAN):
-        raise plan_too_low(tenant)
-    return tenant
+    if plan_rank(found[0].plan) < plan_rank(MIN_PLAN):
+        raise plan_too_low(found[0])
+    return found

@@ -13,7 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
-from analytics_mcp.engine import Query, QueryError, query_for_tenant
+from analytics_mcp.engine import Query, QueryError, parse_query
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Tenant
 from analytics_mcp.tools.access import authorize
@@ -70,11 +70,19 @@ async def ask(
     date_to: str | None,
     limit: int | None = None,
 ) -> Asked:
+    """Authorize, then parse the question with the engine's `parse_query` over the sites that
+    `authorize` read in the same round trip (what `query_for_tenant` does for REST)."""
     services = services_of(ctx)
-    owner = await authorize(services.db, tenant)
+    owner, sites = await authorize(services.db, tenant)
     try:
-        query = await query_for_tenant(
-            services.db, owner, period=period, date_from=date_from, date_to=date_to, site=domain, limit=limit
+        query = parse_query(
+            sites,
+            owner.timezone,
+            period=period,
+            date_from=date_from,
+            date_to=date_to,
+            site=domain,
+            limit=limit,
         )
     except QueryError as exc:
         raise query_error(exc) from None

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from analytics_mcp.engine import tenant_sites
 from analytics_mcp.tools.access import authorize
 from analytics_mcp.tools.answers import SiteRow, SitesAnswer
 from analytics_mcp.tools.args import TenantArg
@@ -23,8 +22,7 @@ async def list_sites(ctx: Context[Any, Any], tenant: TenantArg) -> Annotated[Cal
     together), and their dates are in the site's time zone (the tenant's time zone when several
     sites are read together). Also shows the tenant's plan."""
     services = services_of(ctx)
-    owner = await authorize(services.db, tenant)
-    sites = await tenant_sites(services.db, owner.id)
+    owner, sites = await authorize(services.db, tenant)
     answer = SitesAnswer(
         tenant=owner.slug,
         name=owner.name,

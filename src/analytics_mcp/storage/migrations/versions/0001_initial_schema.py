@@ -166,6 +166,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_api_tokens_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
+        "chat_requests",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("token_id", sa.String(length=26), nullable=True),
+        sa.Column("conversation_id", sa.String(length=26), nullable=True),
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("error_kind", sa.String(length=32), nullable=True),
+        sa.Column("model", sa.String(length=100), nullable=False),
+        sa.Column("tool_calls", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("tools", sa.String(length=1000), server_default=sa.text("('')"), nullable=False),
+        sa.Column("input_tokens", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("output_tokens", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("latency_ms", sa.Integer(), nullable=True),
+        sa.Column("credits", sa.Integer(), server_default=sa.text("1"), nullable=False),
+        sa.Column("created_at", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_chat_requests_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_requests")),
+    )
+    with op.batch_alter_table("chat_requests", schema=None) as batch_op:
+        batch_op.create_index("ix_chat_requests_tenant_day", ["tenant_id", "day"], unique=False)
+
+    op.create_table(
         "sites",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
@@ -200,6 +226,73 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_users_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
+        "chat_conversations",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("token_id", sa.String(length=26), nullable=True),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.String(length=32), nullable=False),
+        sa.Column("updated_at", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_chat_conversations_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["token_id"],
+            ["api_tokens.id"],
+            name=op.f("fk_chat_conversations_token_id_api_tokens"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_chat_conversations_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_conversations")),
+    )
+    with op.batch_alter_table("chat_conversations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_chat_conversations_tenant_updated", ["tenant_id", "updated_at"], unique=False
+        )
+
+    op.create_table(
+        "dashboard_sessions",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.String(length=32), nullable=False),
+        sa.Column("expires_ms", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_dashboard_sessions_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_dashboard_sessions")),
+    )
+    with op.batch_alter_table("dashboard_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_dashboard_sessions_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "experiments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("slug", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("visitor_salt", sa.LargeBinary(length=16), nullable=False),
+        sa.Column("created_at", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["sites.id"], name=op.f("fk_experiments_site_id_sites"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_experiments_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_experiments")),
+    )
+    with op.batch_alter_table("experiments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_experiments_site_id"), ["site_id"], unique=False)
+        batch_op.create_index("uq_experiments_tenant_slug", ["tenant_id", "slug"], unique=True)
+
+    op.create_table(
         "goals",
         sa.Column("id", sa.String(length=26), nullable=False),
         sa.Column("site_id", sa.Integer(), nullable=False),
@@ -218,6 +311,45 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("goals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_goals_site_id"), ["site_id"], unique=False)
+
+    op.create_table(
+        "chat_messages",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("conversation_id", sa.String(length=26), nullable=False),
+        sa.Column("request_id", sa.String(length=26), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["chat_conversations.id"],
+            name=op.f("fk_chat_messages_conversation_id_chat_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_messages")),
+    )
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_chat_messages_conversation", ["conversation_id", "id"], unique=False)
+
+    op.create_table(
+        "experiment_variants",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("experiment_id", sa.Integer(), nullable=False),
+        sa.Column("slug", sa.String(length=64), nullable=False),
+        sa.Column("weight", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"],
+            ["experiments.id"],
+            name=op.f("fk_experiment_variants_experiment_id_experiments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_experiment_variants")),
+    )
+    with op.batch_alter_table("experiment_variants", schema=None) as batch_op:
+        batch_op.create_index("uq_experiment_variants_slug", ["experiment_id", "slug"], unique=True)
 
     op.create_table(
         "goal_completions",
@@ -239,6 +371,39 @@ def upgrade() -> None:
         batch_op.create_index("ix_goal_completions_goal_ts", ["goal_id", "ts"], unique=False)
         batch_op.create_index("ix_goal_completions_site_ts", ["site_id", "ts"], unique=False)
 
+    op.create_table(
+        "experiment_events",
+        sa.Column(
+            "event_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("experiment_id", sa.Integer(), nullable=False),
+        sa.Column("variant_id", sa.Integer(), nullable=False),
+        sa.Column("ts", sa.BigInteger(), nullable=False),
+        sa.Column("visitor_key", sa.BigInteger(), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("element", sa.String(length=200), nullable=True),
+        sa.Column("scroll_band", sa.Integer(), nullable=True),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"],
+            ["experiments.id"],
+            name=op.f("fk_experiment_events_experiment_id_experiments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["variant_id"],
+            ["experiment_variants.id"],
+            name=op.f("fk_experiment_events_variant_id_experiment_variants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_experiment_events")),
+    )
+    with op.batch_alter_table("experiment_events", schema=None) as batch_op:
+        batch_op.create_index("ix_experiment_events_experiment_ts", ["experiment_id", "ts"], unique=False)
+
     # ### end Alembic commands ###
     plans = sa.table(
         "plans",
@@ -255,15 +420,40 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("experiment_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_experiment_events_experiment_ts")
+
+    op.drop_table("experiment_events")
     with op.batch_alter_table("goal_completions", schema=None) as batch_op:
         batch_op.drop_index("ix_goal_completions_site_ts")
         batch_op.drop_index("ix_goal_completions_goal_ts")
 
     op.drop_table("goal_completions")
+    with op.batch_alter_table("experiment_variants", schema=None) as batch_op:
+        batch_op.drop_index("uq_experiment_variants_slug")
+
+    op.drop_table("experiment_variants")
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_chat_messages_conversation")
+
+    op.drop_table("chat_messages")
     with op.batch_alter_table("goals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_goals_site_id"))
 
     op.drop_table("goals")
+    with op.batch_alter_table("experiments", schema=None) as batch_op:
+        batch_op.drop_index("uq_experiments_tenant_slug")
+        batch_op.drop_index(batch_op.f("ix_experiments_site_id"))
+
+    op.drop_table("experiments")
+    with op.batch_alter_table("dashboard_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dashboard_sessions_user_id"))
+
+    op.drop_table("dashboard_sessions")
+    with op.batch_alter_table("chat_conversations", schema=None) as batch_op:
+        batch_op.drop_index("ix_chat_conversations_tenant_updated")
+
+    op.drop_table("chat_conversations")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_tenant_id"))
 
@@ -272,6 +462,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sites_tenant_id"))
 
     op.drop_table("sites")
+    with op.batch_alter_table("chat_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_chat_requests_tenant_day")
+
+    op.drop_table("chat_requests")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_tokens_tenant_id"))
 

@@ -1,0 +1,229 @@
+"""MCP latency benchmark: tools/call over Streamable HTTP against a real server on loopback, next to
+the engine functions' own time for the same question, on a database of about a million events.
+
+    python bench/mcp.py [--db PATH] [--events 1000000] [--calls 30] [--period 30d]
+
+Without --db (or when the file does not exist yet) the database is generated first with the demo
+traffic generator and the real ingestion (a few minutes for 1M events) and kept for the next run.
+The server is `analytics-mcp serve` in its own process; the client is the official SDK client
+(2026-07-28 era). Per tool: p50/p95 of the HTTP call and of the engine work alone (in this
+process), and the p50 difference (target: at most 10 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+# This file is bench/mcp.py: run as a script, its folder comes first on sys.path and would shadow
+# the `mcp` SDK package. Drop that entry before importing anything that imports the SDK.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+
+import httpx2  # noqa: E402
+from mcp import Client  # noqa: E402
+from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+
+from analytics_mcp import engine  # noqa: E402
+from analytics_mcp.config import Settings  # noqa: E402
+from analytics_mcp.demo import generate_events  # noqa: E402
+from analytics_mcp.ingest.batch import ingest_events  # noqa: E402
+from analytics_mcp.services import Services  # noqa: E402
+from analytics_mcp.storage import accounts  # noqa: E402
+from analytics_mcp.tools import TOOL_NAMES  # noqa: E402
+
+ROOT = HERE.parent
+DEFAULT_DB = ROOT / "bench" / "out" / "mcp-1m.db"
+TENANT, DOMAIN, DAYS = "bench", "bench.test", 90
+Work = Callable[[Any, engine.Query], Awaitable[Any]]
+
+
+def settings_for(db: Path) -> Settings:
+    return Settings(db_url=f"sqlite:///{db}", data_dir=db.parent, _env_file=None)  # type: ignore[call-arg]
+
+
+def daily_visitors_for(events: int) -> int:
+    """The generator's daily_visitors that yields about `events` events over DAYS days."""
+    sample = sum(1 for _ in generate_events(DOMAIN, days=DAYS, daily_visitors=100))
+    return max(1, round(100 * events / sample))
+
+
+def build_db(db: Path, events: int) -> None:
+    services = Services.build(settings_for(db))
+    with services.db.sync.begin() as conn:
+        accounts.create_tenant(conn, TENANT, plan="business")
+        accounts.add_site(conn, TENANT, DOMAIN)
+        accounts.add_goal(conn, DOMAIN, "Signup page", path="/signup")
+        accounts.add_goal(conn, DOMAIN, "Signup", event="Signup")
+    visitors = daily_visitors_for(events)
+    print(
+        f"generating ~{events:,} events ({visitors} daily visitors, {DAYS} days) into {db}", file=sys.stderr
+    )
+    started = time.perf_counter()
+    summary = ingest_events(services, generate_events(DOMAIN, days=DAYS, daily_visitors=visitors))
+    print(f"stored {summary.accepted:,} events in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    services.db.sync.dispose()
+
+
+def new_token(db: Path) -> str:
+    services = Services.build(settings_for(db))
+    with services.db.sync.begin() as conn:
+        _token, plaintext = accounts.create_token(conn, TENANT, name=f"bench-{int(time.time())}")
+    services.db.sync.dispose()
+    return plaintext
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(db: Path, port: int, data_dir: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ANALYTICS_DB_URL": f"sqlite:///{db}", "ANALYTICS_DATA_DIR": data_dir}
+    command = [sys.executable, "-m", "analytics_mcp.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            if httpx2.get(f"http://127.0.0.1:{port}/api/health").status_code == 200:
+                return proc
+        except httpx2.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with status {proc.returncode}")
+        time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit("server did not start")
+
+
+async def time_http(url: str, token: str, arguments: dict[str, Any], calls: int) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {}
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    async with http, Client(streamable_http_client(url, http_client=http)) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        for name in TOOL_NAMES:
+            args = {k: v for k, v in arguments.items() if k in tools[name].input_schema["properties"]}
+            timings[name] = []
+            for attempt in range(calls + 1):
+                started = time.perf_counter()
+                result = await client.call_tool(name, args)
+                elapsed = (time.perf_counter() - started) * 1000
+                if result.is_error:
+                    raise SystemExit(f"{name}: {result.content}")
+                if attempt:  # the first call warms caches
+                    timings[name].append(elapsed)
+    return timings
+
+
+async def goals_work(db: Any, query: engine.Query) -> None:
+    report = await engine.goals_report(db, query)
+    recent = query.model_copy(update={"limit": 5})
+    for goal in report.goals[: query.limit]:
+        if goal.completions:
+            await engine.goal_completions(db, recent, goal.id)
+
+
+def all_of(*fns: Work) -> Work:
+    async def run(db: Any, query: engine.Query) -> None:
+        for fn in fns:
+            await fn(db, query)
+
+    return run
+
+
+ENGINE_WORK: dict[str, Work] = {
+    "list-sites": lambda db, query: engine.tenant_sites(db, query.sites[0].tenant_id),
+    "analytics-overview": engine.overview,
+    "top-pages": engine.top_pages,
+    "traffic-sources": all_of(engine.channels, engine.referrers),
+    "device-and-browser": all_of(engine.devices, engine.browsers, engine.operating_systems),
+    "languages": engine.languages,
+    "campaigns": engine.campaigns,
+    "goals": goals_work,
+    "ecommerce-overview": engine.ecommerce_overview,
+    "ecommerce-products": all_of(engine.products, engine.funnel, engine.revenue_by_source),
+    "daily-breakdown": engine.timeseries,
+    "hourly-breakdown": engine.hour_of_day,
+}
+
+
+async def time_engine(db: Path, period: str, calls: int) -> dict[str, list[float]]:
+    services = Services.build(settings_for(db), migrate=False)
+    with services.db.sync.connect() as conn:
+        tenant = accounts.get_tenant(conn, TENANT)
+    assert tenant is not None
+    timings: dict[str, list[float]] = {}
+    for name in TOOL_NAMES:
+        timings[name] = []
+        for attempt in range(calls + 1):
+            started = time.perf_counter()
+            # The parse is part of the engine's own time: every door does it.
+            query = await engine.query_for_tenant(services.db, tenant, period=period)
+            await ENGINE_WORK[name](services.db, query)
+            if attempt:
+                timings[name].append((time.perf_counter() - started) * 1000)
+    await services.db.dispose()
+    return timings
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def report(http: dict[str, list[float]], local: dict[str, list[float]]) -> None:
+    print(
+        f"{'tool':<20} {'http p50':>9} {'http p95':>9} {'engine p50':>11} {'engine p95':>11} {'p50 diff':>9}"
+    )
+    diffs = []
+    for name in TOOL_NAMES:
+        h50, h95 = percentile(http[name], 0.5), percentile(http[name], 0.95)
+        e50, e95 = percentile(local[name], 0.5), percentile(local[name], 0.95)
+        diffs.append(h50 - e50)
+        print(f"{name:<20} {h50:9.1f} {h95:9.1f} {e50:11.1f} {e95:11.1f} {h50 - e50:+9.1f}")
+    print(
+        f"median p50 difference: {statistics.median(diffs):+.1f} ms; worst: {max(diffs):+.1f} ms (all in ms)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite file (generated if missing)")
+    parser.add_argument("--events", type=int, default=1_000_000, help="events to generate for a new file")
+    parser.add_argument("--calls", type=int, default=30, help="timed calls per tool (after one warm-up)")
+    parser.add_argument("--period", default="30d", choices=["24h", "7d", "30d", "90d", "12m"])
+    args = parser.parse_args()
+    db = args.db.resolve()
+    if not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        build_db(db, args.events)
+    token, port = new_token(db), free_port()
+    with tempfile.TemporaryDirectory() as data_dir:
+        server = start_server(db, port, data_dir)
+        try:
+            arguments = {"tenant": TENANT, "period": args.period}
+            url = f"http://127.0.0.1:{port}/mcp/analytics"
+            http = asyncio.run(time_http(url, token, arguments, args.calls))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    local = asyncio.run(time_engine(db, args.period, args.calls))
+    size = db.stat().st_size / 2**20
+    print(f"database: {db} ({size:.0f} MiB), period {args.period}, {args.calls} calls per tool")
+    report(http, local)
+
+
+if __name__ == "__main__":
+    main()

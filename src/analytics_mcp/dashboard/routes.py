@@ -1,0 +1,26 @@
+"""Every dashboard route for app.py; pages and static files get the CSP and security headers."""
+
+from __future__ import annotations
+
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount, Route
+
+from analytics_mcp.dashboard import pages
+from analytics_mcp.dashboard.data import data_routes
+from analytics_mcp.dashboard.security import SecurityHeaders
+from analytics_mcp.dashboard.views import static_app
+
+SECURE = [Middleware(SecurityHeaders)]
+STATIC = [Middleware(SecurityHeaders, no_store=False)]
+
+
+def dashboard_routes() -> list[BaseRoute]:
+    return [
+        Route("/", pages.root, middleware=SECURE),
+        Route("/login", pages.login_get, methods=["GET"], middleware=SECURE),
+        Route("/login", pages.login_post, methods=["POST"], middleware=SECURE),
+        Route("/logout", pages.logout, methods=["POST"], middleware=SECURE),
+        Route("/dashboard", pages.dashboard, middleware=SECURE),
+        Mount("/dashboard/static", app=static_app(), name="dashboard-static", middleware=STATIC),
+        *data_routes(),
+    ]

@@ -1,0 +1,32 @@
+"""Per-app dashboard state, built on first use: the secret key and the sign-in throttle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+
+from analytics_mcp.dashboard.throttle import LoginThrottle
+from analytics_mcp.services import Services
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardState:
+    secret: str
+    throttle: LoginThrottle
+
+
+def dashboard_state(app: Starlette) -> DashboardState:
+    # One per app: the in-memory throttle holds asyncio locks bound to the serving loop.
+    state: DashboardState | None = getattr(app.state, "dashboard", None)
+    if state is None:
+        settings = app.state.services.settings
+        state = DashboardState(settings.session_secret(), LoginThrottle(settings.rate_limit_storage))
+        app.state.dashboard = state
+    return state
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services

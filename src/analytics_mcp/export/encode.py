@@ -1,0 +1,97 @@
+"""Hot-path value formatting for exports: row ULIDs, ISO times, visitor and session hashes.
+
+Each runs once per exported row, so they avoid generic machinery: the ULID comes from lookup
+tables of 10-bit digit pairs (python-ulid and base64.b32encode are several times slower), times
+from a per-minute prefix cache. Both give exactly what `storage.ids.row_ulid` and
+`timeutil.ISO_FORMAT` give (tests check).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)  # 10 bits -> 2 digits
+_ZEROS8 = "0" * 8
+_SMALL_TAIL = 1 << 40  # row ids below this have 8 leading zero digits in the 80-bit tail
+_UINT64 = (1 << 64) - 1
+_SECONDS_Z = tuple(f"{second:02d}Z" for second in range(60))
+_CACHE_LIMIT = 10_000  # entries per cache; rows come in time order, so recent ones suffice
+
+
+def _pairs(value: int, count: int) -> str:
+    """`count` digit pairs of `value`, most significant first."""
+    return "".join(_PAIRS[(value >> (10 * (count - 1 - i))) & 1023] for i in range(count))
+
+
+class Formatter:
+    """Formats one export's values; its caches are bounded, so memory stays flat."""
+
+    def __init__(self, session_key: bytes) -> None:
+        self._session_key = session_key
+        self._time_prefix: dict[int, str] = {}  # ts >> 20 -> first 6 ULID digits
+        self._minutes: dict[int, str] = {}  # epoch minute -> "YYYY-MM-DDTHH:MM:"
+        self._sessions: dict[int, str] = {}
+
+    def ulid(self, ts: int, row_id: int) -> str:
+        """storage.ids.row_ulid(ts, row_id): 48-bit time, then the row id as an 80-bit tail."""
+        prefix = self._time_prefix.get(ts >> 20)
+        if prefix is None:
+            prefix = self._remember(self._time_prefix, ts >> 20, _pairs(ts >> 20, 3))
+        low = _PAIRS[(ts >> 10) & 1023] + _PAIRS[ts & 1023]
+        if row_id < _SMALL_TAIL:
+            return (
+                prefix
+                + low
+                + _ZEROS8
+                + _PAIRS[row_id >> 30]
+                + _PAIRS[(row_id >> 20) & 1023]
+                + _PAIRS[(row_id >> 10) & 1023]
+                + _PAIRS[row_id & 1023]
+            )
+        return prefix + low + _pairs(row_id, 8)
+
+    def iso(self, ts: int) -> str:
+        """Epoch ms as "2026-02-17T14:22:00Z" (second precision, like every other door)."""
+        minute, second = divmod(ts // 1000, 60)
+        prefix = self._minutes.get(minute)
+        if prefix is None:
+            text = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
+            prefix = self._remember(self._minutes, minute, text)
+        return prefix + _SECONDS_Z[second]
+
+    def session(self, visit_id: int) -> str:
+        """A keyed hash of the visit id: stable across exports, reveals nothing (not even how many
+        visits the server has stored, which the raw row id would)."""
+        digest = self._sessions.get(visit_id)
+        if digest is None:
+            raw = hashlib.blake2b(
+                visit_id.to_bytes(8, "big", signed=True), key=self._session_key, digest_size=8
+            ).hexdigest()
+            digest = self._remember(self._sessions, visit_id, raw)
+        return digest
+
+    @staticmethod
+    def _remember(cache: dict[int, str], key: int, value: str) -> str:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = value
+        return value
+
+
+def visitor_hash(visitor_id: int) -> str:
+    """The signed 64-bit visitor id as 16 hex digits (as engine.goals shows it)."""
+    return format(visitor_id & _UINT64, "016x")
+
+
+def session_key(secret: str) -> bytes:
+    """The session-hash key: derived from the app secret, never the secret itself."""
+    return hmac.new(secret.encode(), b"analytics-mcp export session_hash v1", hashlib.sha256).digest()
+
+
+def duration_seconds(engaged_ms: int | None, gap_ms: int | None) -> int | None:
+    """Time on page in whole seconds (half up): engaged time, else the gap to the next pageview."""
+    ms = engaged_ms if engaged_ms is not None else gap_ms
+    return None if ms is None else (ms + 500) // 1000

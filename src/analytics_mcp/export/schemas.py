@@ -1,0 +1,63 @@
+"""BigQuery and Power BI schemas, derived from `tables.TABLES`.
+
+BigQuery: what `bq mk --table ... schema.json` takes (a list of {name, type, mode, description},
+RECORD with `fields`), matching the JSONL rows: REQUIRED columns are never null, NULLABLE ones may
+be, the `items` RECORD is REPEATED (always a list, possibly empty). JSON columns hold objects.
+Power BI: EDM types of the CSV columns; nested values (JSON, records) arrive there as JSON text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analytics_mcp.export.tables import TABLES, Column, Kind, Table
+
+BIGQUERY_TYPES: dict[Kind, str] = {
+    "string": "STRING",
+    "int": "INT64",
+    "float": "FLOAT64",
+    "bool": "BOOL",
+    "timestamp": "TIMESTAMP",
+    "json": "JSON",
+    "records": "RECORD",
+}
+EDM_TYPES: dict[Kind, str] = {
+    "string": "Edm.String",
+    "int": "Edm.Int64",
+    "float": "Edm.Double",
+    "bool": "Edm.Boolean",
+    "timestamp": "Edm.DateTimeOffset",
+    "json": "Edm.String",
+    "records": "Edm.String",
+}
+
+
+def bigquery_field(column: Column) -> dict[str, Any]:
+    if column.kind == "records":
+        mode = "REPEATED"
+    else:
+        mode = "NULLABLE" if column.nullable else "REQUIRED"
+    field: dict[str, Any] = {"name": column.name, "type": BIGQUERY_TYPES[column.kind], "mode": mode}
+    if column.description:
+        field["description"] = column.description
+    if column.fields:
+        field["fields"] = [bigquery_field(sub) for sub in column.fields]
+    return field
+
+
+def bigquery_table(table: Table) -> list[dict[str, Any]]:
+    return [bigquery_field(column) for column in table.columns]
+
+
+def bigquery_schema() -> dict[str, list[dict[str, Any]]]:
+    return {table.name: bigquery_table(table) for table in TABLES}
+
+
+def powerbi_table(table: Table) -> list[dict[str, Any]]:
+    return [
+        {"name": c.name, "type": EDM_TYPES[c.kind], "nullable": c.nullable} for c in table.columns
+    ]
+
+
+def powerbi_schema() -> dict[str, list[dict[str, Any]]]:
+    return {table.name: powerbi_table(table) for table in TABLES}
