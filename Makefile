@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup browser lint bench
+.PHONY: demo test setup browser lint bench vendor
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,7 +12,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The dashboard's charting library: pinned, from the npm registry, served by the app (no CDN).
+UPLOT_VERSION := 1.6.32
+VENDOR := src/analytics_mcp/dashboard/static/vendor
+NPM_DIR := build/npm
+
+$(VENDOR)/.uplot-$(UPLOT_VERSION):
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; fi; }
+	npm install --prefix $(NPM_DIR) --no-audit --no-fund --no-save --loglevel=error uplot@$(UPLOT_VERSION)
+	mkdir -p $(VENDOR)
+	cp $(NPM_DIR)/node_modules/uplot/dist/uPlot.esm.js $(NPM_DIR)/node_modules/uplot/dist/uPlot.min.css \
+	  $(NPM_DIR)/node_modules/uplot/LICENSE $(VENDOR)/
+	rm -f $(VENDOR)/.uplot-* && touch $@
+
+vendor: $(VENDOR)/.uplot-$(UPLOT_VERSION)
+
+setup: $(STAMP) vendor
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser:

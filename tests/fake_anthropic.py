@@ -60,6 +60,7 @@ class Turn:
     input_tokens: int = 25
     output_tokens: int = 10
     status: int = 200  # not 200: a JSON error body instead of a message
+    retryable: bool = False  # False: `x-should-retry: false`, so the SDK does not retry the error
     error_frame: bool = False  # stream an `event: error` frame after message_start
     drop: bool = False  # close the connection after message_start
     delay: float = 0.0  # seconds before answering
@@ -122,9 +123,13 @@ def sse_frames(turn: Turn, model: str) -> list[bytes]:
     frames = [frame("message_start", {"message": _message(turn, model, [], None, 1)}), frame("ping", {})]
     index = 0
     if turn.chunks():
-        frames.append(frame("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}))
+        frames.append(
+            frame("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+        )
         for chunk in turn.chunks():
-            frames.append(frame("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": chunk}}))
+            frames.append(
+                frame("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": chunk}})
+            )
         frames.append(frame("content_block_stop", {"index": 0}))
         index = 1
     for offset, call in enumerate(turn.tools):
@@ -173,7 +178,7 @@ class FakeAnthropic:
         if turn.delay:
             await asyncio.sleep(turn.delay)
         if turn.status != 200:
-            return _error(turn.status, "api_error", "fake upstream failure")
+            return _error(turn.status, "api_error", "fake upstream failure", retry=turn.retryable)
         model = str(body.get("model", "fake-model"))
         if not body.get("stream"):
             return JSONResponse(_message(turn, model, _blocks(turn), turn.stop(), turn.output_tokens))
@@ -191,9 +196,9 @@ class FakeAnthropic:
             yield item
 
 
-def _error(status: int, kind: str, message: str) -> Response:
+def _error(status: int, kind: str, message: str, *, retry: bool = False) -> Response:
     body = {"type": "error", "error": {"type": kind, "message": message}}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers={"x-should-retry": str(retry).lower()})
 
 
 def _free_port() -> int:
@@ -203,7 +208,9 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def fake_anthropic(script: Iterable[Entry] = (), *, repeat: bool = False) -> AsyncIterator[FakeAnthropic]:
+async def fake_anthropic(
+    script: Iterable[Entry] = (), *, repeat: bool = False
+) -> AsyncIterator[FakeAnthropic]:
     """Serve a FakeAnthropic on 127.0.0.1 (real uvicorn) for the block; `.base_url` is its URL."""
     fake = FakeAnthropic(script, repeat=repeat)
     port = _free_port()

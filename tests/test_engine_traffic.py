@@ -118,6 +118,25 @@ async def test_visit_crossing_midnight_utc(
     assert metrics(report, "visitors", "pageviews", "visits", "bounce_rate", "avg_duration") == expected
 
 
+async def test_a_crossing_visit_keeps_its_attributes_past_midnight(svc: Services, tenant: Tenant) -> None:
+    ingest(svc, MIDNIGHT_UTC)
+    day = await ask(
+        svc,
+        tenant,
+        engine.overview,
+        now=NOW,
+        date_from="2026-11-18",
+        date_to="2026-11-18",
+        filters="entry_page==/a",
+    )
+    assert metrics(day, "visitors", "pageviews", "visits") == (1, 1, 0)
+    series = await ask(svc, tenant, engine.timeseries, now=NOW, filters="entry_page==/a")
+    assert [(r.date, r.visitors, r.pageviews) for r in series.rows if r.visitors] == [
+        ("2026-11-17", 1, 1),
+        ("2026-11-18", 1, 1),
+    ]
+
+
 async def test_timeseries_counts_a_crossing_visitor_on_both_days(svc: Services, tenant: Tenant) -> None:
     ingest(svc, MIDNIGHT_UTC)
     series = await ask(svc, tenant, engine.timeseries, now=NOW)

@@ -261,3 +261,14 @@ async def test_batch_endpoint_limits(client: httpx2.AsyncClient, svc: Services) 
     not_json = await client.post("/api/v1/events", content=b"[1, 2", headers=auth)
     assert not_json.status_code == 400
     assert count(svc, events) == 0
+
+
+async def test_no_raw_ip_or_user_agent_in_logs(
+    client: httpx2.AsyncClient, svc: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    ua = CHROME_WIN + " LogMarker/1.0"
+    with caplog.at_level(logging.DEBUG):
+        await client.post("/api/event", json=body(), headers={**HEADERS, "User-Agent": ua})
+        await client.post("/api/event", json=body(domain="nobody.test"), headers={**HEADERS, "User-Agent": ua})
+    assert "203.0.113.7" not in caplog.text  # the test client's address
+    assert "LogMarker" not in caplog.text

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
+from analytics_mcp.tools import TOOL_NAMES
 from factories import make_site, make_token
 
 PATH = "/mcp/analytics"
@@ -79,7 +80,8 @@ async def mcp_client(http: httpx2.AsyncClient, url: str, mode: str) -> AsyncIter
 
 async def exercise(client: Client) -> None:
     tools = (await client.list_tools()).tools
-    assert len(tools) == 12 and all(t.annotations and t.annotations.read_only_hint for t in tools)
+    assert [t.name for t in tools] == list(TOOL_NAMES)
+    assert all(t.annotations and t.annotations.read_only_hint for t in tools)
     result = await client.call_tool("list-sites", {"tenant": "acme"})
     assert not result.is_error, result
     assert result.structured_content == {
@@ -142,7 +144,7 @@ async def test_valid_token_lists_tools_with_raw_json_rpc(app: Starlette) -> None
     response = await post(app, tokens["acme"])
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
-    assert len(response.json()["result"]["tools"]) == 12
+    assert [t["name"] for t in response.json()["result"]["tools"]] == list(TOOL_NAMES)
 
 
 async def test_foreign_origin_403_and_bad_host_421(app: Starlette) -> None:

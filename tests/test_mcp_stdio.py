@@ -16,6 +16,7 @@ from mcp import Client, StdioServerParameters
 from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
+from analytics_mcp.tools import TOOL_NAMES
 from factories import make_site, make_token
 
 CLI = [sys.executable, "-m", "analytics_mcp.cli", "mcp"]
@@ -39,7 +40,7 @@ async def test_sdk_client_over_stdio(
     make_site(services, "rival", "rival-secret.test")
     token = make_token(services, "acme")
     async with Client(params(command, settings, token), mode=mode) as client:
-        assert len((await client.list_tools()).tools) == 12
+        assert [t.name for t in (await client.list_tools()).tools] == list(TOOL_NAMES)
         result = await client.call_tool("list-sites", {"tenant": "acme"})
         assert not result.is_error, result
         assert [s["domain"] for s in result.structured_content["sites"]] == ["acme.test"]  # type: ignore[index]

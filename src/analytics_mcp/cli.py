@@ -12,6 +12,7 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from analytics_mcp.cli_commands import accounts as account_commands
+from analytics_mcp.cli_commands import experiments as experiment_commands
 from analytics_mcp.cli_commands import goals as goal_commands
 from analytics_mcp.cli_commands import runtime as runtime_commands
 from analytics_mcp.cli_commands.common import CliError
@@ -39,6 +40,7 @@ def build_parser() -> Parser:
     runtime_commands.register(sub)
     account_commands.register(sub)
     goal_commands.register(sub)
+    experiment_commands.register(sub)
     return parser
 
 

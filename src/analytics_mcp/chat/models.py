@@ -28,6 +28,8 @@ class Limits:
     max_result_chars: int = 8_000  # of each tool result sent back to the model
     max_tokens: int = 2_048  # per model call
     deadline_s: float = 180.0  # the whole request, model and tools
+    call_timeout_s: float = 60.0  # one model call (read timeout between stream chunks)
+    max_retries: int = 1  # the SDK's own retries of a failed model call
     history_chars: int = 60_000  # previous turns sent on resume (JSON characters)
     history_messages: int = 80  # newest messages loaded from a conversation
     old_result_chars: int = 1_500  # tool results of older turns are cut to this on resume

@@ -47,7 +47,9 @@ def site_lines(sites: Sequence[Site]) -> str:
     return "\n".join(lines)
 
 
-def system_prompt(tenant: Tenant, sites: Sequence[Site], site: str | None, now: datetime | None = None) -> str:
+def system_prompt(
+    tenant: Tenant, sites: Sequence[Site], site: str | None, now: datetime | None = None
+) -> str:
     local = (now or datetime.now(UTC)).astimezone(ZoneInfo(tenant.timezone))
     focus = (
         f"The user is looking at the site {site}: use domain {site} unless they ask about other sites.\n"

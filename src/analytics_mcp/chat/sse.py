@@ -4,7 +4,7 @@
     event: text           {"delta": "..."}
     event: tool_call      {"id": "...", "name": "top-pages", "arguments": {...}}
     event: tool_result    {"id": "...", "name": "...", "is_error": false, "data": {...}}
-                          (an error result has "data": null and a "message")
+                          (a failed call: "is_error": true, "data": {"message": "..."})
     event: done           {"usage": {"input_tokens": N, "output_tokens": N}, "tool_calls": N}
     event: error          {"message": "..."}                                       (instead of done)
 
@@ -15,6 +15,7 @@ blocks, and a client that disconnects cancels the producer instead of leaving it
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -53,10 +54,9 @@ def tool_call(call_id: str, name: str, arguments: Json) -> Event:
 
 
 def tool_result(call_id: str, name: str, data: Json | None, error: str | None = None) -> Event:
-    payload: Json = {"id": call_id, "name": name, "is_error": error is not None, "data": data}
     if error is not None:
-        payload["message"] = error
-    return Event("tool_result", payload)
+        data = {"message": error}
+    return Event("tool_result", {"id": call_id, "name": name, "is_error": error is not None, "data": data})
 
 
 def done(usage: Json, tool_calls: int) -> Event:
@@ -96,10 +96,8 @@ class EventStreamResponse(Response):
             group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
             await self.producer(emit)
             group.cancel_scope.cancel()
-        try:
+        with contextlib.suppress(OSError):  # the client is gone already
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError:
-            pass
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: Any) -> None:

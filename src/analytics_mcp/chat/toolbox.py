@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from mcp import Client
+from mcp.client.client import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
 
@@ -93,7 +93,15 @@ async def pinned_tools(
     server: MCPServer[Any], actor: Actor, site: str | None, limits: Limits
 ) -> AsyncIterator[Toolbox]:
     """The tools of `server`, called in-process as `actor`'s tenant for the block."""
+    failure: Exception | None = None
     with acting_for(actor.tenant.id, actor.token_id):
         async with Client(server) as client:
             tools = (await client.list_tools()).tools
-            yield Toolbox(client, list(tools), actor, site, limits)
+            try:
+                yield Toolbox(client, list(tools), actor, site, limits)
+            except Exception as exc:
+                # The block's own error: re-raised below, so the client's task group does not
+                # wrap it in an ExceptionGroup.
+                failure = exc
+    if failure is not None:
+        raise failure

@@ -62,9 +62,7 @@ def set_cookie(
 
 
 def clear_cookie(response: Response, request: Request, settings: Settings, name: str) -> None:
-    response.delete_cookie(
-        name, path="/", httponly=True, samesite="lax", secure=is_https(request, settings)
-    )
+    response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=is_https(request, settings))
 
 
 class SecurityHeaders:

@@ -149,7 +149,12 @@ OUTBOUND_URLS: Final = (
     "https://gdpr.eu/cookies/", "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
     "https://docs.docker.com/get-started/", "https://www.sqlite.org/wal.html",
 )  # fmt: skip
-DOWNLOAD_FILES: Final = ("whitepaper-privacy.pdf", "dpa-template.pdf", "analytics-mcp-1.4.2.tar.gz", "brand-kit.zip")
+DOWNLOAD_FILES: Final = (
+    "whitepaper-privacy.pdf",
+    "dpa-template.pdf",
+    "analytics-mcp-1.4.2.tar.gz",
+    "brand-kit.zip",
+)
 
 # -- clients -----------------------------------------------------------------------------------
 

@@ -27,7 +27,9 @@ class Visitor(NamedTuple):
 
 
 class PageView(Protocol):
-    def __call__(self, visitor: Visitor, url: str, ref: str | None, t: int, dwell: int, leave: bool) -> None: ...
+    def __call__(
+        self, visitor: Visitor, url: str, ref: str | None, t: int, dwell: int, leave: bool
+    ) -> None: ...
 
 
 Add = Callable[[tuple[int, dict[str, Any]]], None]
@@ -55,8 +57,8 @@ class Shop:
         product = m.products[bits(12)]
         usd = self.random() < USD_RATE
         cart = [self._item(product, usd)]
-        urls = [m.product_urls[product.item_id], m.funnel_urls["cart"], m.funnel_urls["checkout"]]
-        urls.append(m.funnel_urls["thanks"])
+        funnel = m.funnel_urls
+        urls = (m.product_urls[product.item_id], funnel["cart"], funnel["checkout"], funnel["thanks"])
         for step in range(depth):  # a purchase (depth 4) ends on the thank-you page
             url = urls[step]
             dwell = m.gaps[bits(12)] + 15_000 + bits(10)
@@ -88,7 +90,12 @@ class Shop:
         if quantity is None:
             quantity = 1 if most == 1 or self.random() < 0.6 else 2 + int(self.random() * (most - 1))
         price = round(product.price * USD_PER_EUR, 2) if usd else product.price
-        return {"item_id": product.item_id, "item_name": product.item_name, "price": price, "quantity": quantity}
+        return {
+            "item_id": product.item_id,
+            "item_name": product.item_name,
+            "price": price,
+            "quantity": quantity,
+        }
 
     def _add_cross_sell(self, cart: list[dict[str, Any]], product: Product, usd: bool) -> None:
         if product.item_id != CROSS_SELL_ID and self.random() < CROSS_SELL_RATE:

@@ -45,11 +45,11 @@ class Scope:
 
     # -- predicates ----------------------------------------------------------------------------
 
-    def _sites(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
+    def sites(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
         ids = self.query.site_ids
         return column.in_(ids) if ids else false()
 
-    def _in_range(self, column: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+    def in_range(self, column: ColumnElement[Any]) -> list[ColumnElement[bool]]:
         return [column >= literal(self.rng.start_ms), column < literal(self.rng.end_ms)]
 
     def _page_match(self, pathname: ColumnElement[Any]) -> list[ColumnElement[bool]]:
@@ -59,7 +59,7 @@ class Scope:
         """Site, visit-attribute filters and (unless told otherwise) the page filter as "the visit
         has a matching pageview"."""
         v = self.v
-        conds = [self._sites(v.c.site_id)]
+        conds = [self.sites(v.c.site_id)]
         conds += [condition(v.c[VISIT_DIMENSIONS[f.dimension]], f) for f in self.query.visit_filters]
         if page_exists and self.query.page_filters:
             p = events.alias("p")
@@ -76,15 +76,13 @@ class Scope:
     def visits_started(self, *columns: Any) -> Select[Any]:
         """Visits whose first event is in range (visit metrics and visit breakdowns)."""
         v = self.v
-        return (
-            select(*columns).select_from(v).where(*self.visit_conditions(), *self._in_range(v.c.started_at))
-        )
+        return select(*columns).select_from(v).where(*self.visit_conditions(), *self.in_range(v.c.started_at))
 
     def traffic_events(self, *columns: Any, pageviews_only: bool = False) -> Select[Any]:
         """Events in range for visitors and pageview counts. With a page filter only the matching
         pageviews are kept; with visit filters only the events of matching visits."""
         e = self.e
-        conds = [self._sites(e.c.site_id), *self._in_range(e.c.ts)]
+        conds = [self.sites(e.c.site_id), *self.in_range(e.c.ts)]
         if pageviews_only or self.query.page_filters:
             conds += [e.c.name == PAGEVIEW, *self._page_match(e.c.pathname)]
         return self._events_of_visits(columns, conds, page_exists=False)
@@ -93,20 +91,20 @@ class Scope:
         """Events with these names in range, from visits that pass every filter (goals' and
         e-commerce events: a page filter keeps the visits that viewed such a page)."""
         e = self.e
-        conds = [self._sites(e.c.site_id), *self._in_range(e.c.ts), e.c.name.in_(list(names))]
+        conds = [self.sites(e.c.site_id), *self.in_range(e.c.ts), e.c.name.in_(list(names))]
         return self._events_of_visits(columns, conds, page_exists=True)
 
     def events_with_visits(self, *columns: Any, names: Sequence[str]) -> Select[Any]:
         """Like `scoped_events`, always joined to the visit (for visit attributes of events)."""
         e, v = self.e, self.v
         stmt = select(*columns).select_from(e.join(v, v.c.id == e.c.visit_id))
-        conds = [self._sites(e.c.site_id), *self._in_range(e.c.ts), e.c.name.in_(list(names))]
+        conds = [self.sites(e.c.site_id), *self.in_range(e.c.ts), e.c.name.in_(list(names))]
         return stmt.where(*conds, *self.visit_conditions())
 
     def completions(self, *columns: Any) -> Select[Any]:
         """Goal completions in range (by the completing event's time) of passing visits."""
         gc = self.gc
-        conds = [self._sites(gc.c.site_id), *self._in_range(gc.c.ts)]
+        conds = [self.sites(gc.c.site_id), *self.in_range(gc.c.ts)]
         stmt = select(*columns).select_from(gc)
         if not self.needs_visit_join:
             return stmt.where(*conds)
@@ -116,7 +114,7 @@ class Scope:
     def purchased_items(self, *columns: Any) -> Select[Any]:
         """Items of purchases in range of passing visits."""
         i = self.items
-        conds = [self._sites(i.c.site_id), *self._in_range(i.c.ts), i.c.event_name == "purchase"]
+        conds = [self.sites(i.c.site_id), *self.in_range(i.c.ts), i.c.event_name == "purchase"]
         stmt = select(*columns).select_from(i)
         if not self.needs_visit_join:
             return stmt.where(*conds)

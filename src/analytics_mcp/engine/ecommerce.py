@@ -30,8 +30,8 @@ from analytics_mcp.engine.results_commerce import (
     SourceRevenueRow,
 )
 from analytics_mcp.engine.runner import dialect_of, fetch
-from analytics_mcp.engine.stats import traffic_totals_sql
-from analytics_mcp.engine.timebuckets import bucket_index
+from analytics_mcp.engine.stats import visitors_sql
+from analytics_mcp.engine.timebuckets import bucket_plan
 from analytics_mcp.storage.db import Database
 
 PURCHASE = ("purchase",)
@@ -79,7 +79,7 @@ def purchase_totals_sql(scope: Scope) -> Select[Any]:
 async def _commerce_totals(db: Database, query: Query, rng: DateRange) -> tuple[Any, int, Sequence[Any]]:
     scope = Scope(query, dialect_of(db), rng)
     totals, traffic, others = await fetch(
-        db, purchase_totals_sql(scope), traffic_totals_sql(scope), other_currencies_sql(scope)
+        db, purchase_totals_sql(scope), visitors_sql(scope), other_currencies_sql(scope)
     )
     return totals[0], traffic[0][0], others
 
@@ -111,8 +111,8 @@ async def ecommerce_overview(db: Database, query: Query) -> EcommerceOverview:
 
 def revenue_timeseries_sql(query: Query, dialect: Dialect) -> tuple[list[str], Select[Any]]:
     scope = Scope(query, dialect)
-    buckets = bucket_index(query, dialect, scope.e.c.ts)
-    bucket = buckets.index.label("bucket")
+    buckets = bucket_plan(query, dialect)
+    bucket = buckets.index(scope.e.c.ts).label("bucket")
     stmt = scope.scoped_events(bucket, revenue_sum(scope), func.count(), names=PURCHASE)
     return buckets.labels, stmt.group_by(bucket)
 

@@ -22,7 +22,7 @@ from analytics_mcp.engine.results_commerce import (
     GoalsReport,
 )
 from analytics_mcp.engine.runner import dialect_of, fetch
-from analytics_mcp.engine.stats import traffic_totals_sql
+from analytics_mcp.engine.stats import visitors_sql
 from analytics_mcp.storage.account_types import Goal
 from analytics_mcp.storage.accounts import get_goal, list_goals
 from analytics_mcp.storage.db import Database
@@ -58,9 +58,7 @@ async def goals_report(db: Database, query: Query) -> GoalsReport:
     (converting visitors / visitors in range x 100)."""
     goals = await _goals(db, query)
     dialect = dialect_of(db)
-    counts, traffic = await fetch(
-        db, goal_counts_sql(query, dialect), traffic_totals_sql(Scope(query, dialect))
-    )
+    counts, traffic = await fetch(db, goal_counts_sql(query, dialect), visitors_sql(Scope(query, dialect)))
     by_goal = {goal_id: (completions, visitors) for goal_id, completions, visitors in counts}
     total_visitors = traffic[0][0]
     rows = []

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal, select
 
 from analytics_mcp.engine.compiler import PAGEVIEW, Scope
 from analytics_mcp.engine.dialects import Dialect
 from analytics_mcp.engine.numbers import change, point_change, rate, ratio, seconds
 from analytics_mcp.engine.periods import DateRange
+from analytics_mcp.engine.presence import bucket_windows, present_visitors
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.results import (
     HourOfDay,
@@ -21,7 +22,7 @@ from analytics_mcp.engine.results import (
     TimeseriesPoint,
 )
 from analytics_mcp.engine.runner import dialect_of, fetch
-from analytics_mcp.engine.timebuckets import bucket_index, hour_of_day_index
+from analytics_mcp.engine.timebuckets import bucket_plan, hour_of_day_index
 from analytics_mcp.storage.db import Database
 
 
@@ -39,14 +40,19 @@ def visit_totals_sql(scope: Scope) -> Select[Any]:
     )
 
 
-def pageview_flag(scope: Scope) -> ColumnElement[int]:
-    return case((scope.e.c.name == PAGEVIEW, 1), else_=0)
+def visitors_sql(scope: Scope) -> Select[Any]:
+    """Distinct visitor ids among the events in range (with a page filter: among the matching
+    pageviews); see `presence` for why the visits table answers it without a page filter."""
+    if scope.query.page_filters:
+        return scope.traffic_events(func.count(distinct(scope.e.c.visitor_id)))
+    windows = bucket_windows([scope.rng.start_ms], scope.rng.end_ms)
+    present = present_visitors(scope, lambda _ts: literal(0), windows)
+    return select(func.count()).select_from(present)
 
 
-def traffic_totals_sql(scope: Scope) -> Select[Any]:
-    """visitors (distinct ids among events in range) and pageviews (by their own time)."""
-    e = scope.e
-    return scope.traffic_events(func.count(distinct(e.c.visitor_id)), func.sum(pageview_flag(scope)))
+def pageviews_sql(scope: Scope) -> Select[Any]:
+    """Pageviews by their own time (only the matching ones with a page filter)."""
+    return scope.traffic_events(func.count(), pageviews_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +79,11 @@ class Totals:
 
 async def totals(db: Database, query: Query, rng: DateRange) -> Totals:
     scope = Scope(query, dialect_of(db), rng)
-    traffic, visit = await fetch(db, traffic_totals_sql(scope), visit_totals_sql(scope))
-    visitors, pageviews = traffic[0]
+    visitors, pageviews, visit = await fetch(
+        db, visitors_sql(scope), pageviews_sql(scope), visit_totals_sql(scope)
+    )
     visits, bounces, duration, visit_pageviews = visit[0]
-    return Totals(visitors, pageviews or 0, visits, bounces or 0, duration or 0, visit_pageviews or 0)
+    return Totals(visitors[0][0], pageviews[0][0], visits, bounces or 0, duration or 0, visit_pageviews or 0)
 
 
 async def overview(db: Database, query: Query) -> Overview:
@@ -101,25 +108,34 @@ async def overview(db: Database, query: Query) -> Overview:
     )
 
 
-def timeseries_sql(query: Query, dialect: Dialect) -> tuple[list[str], Select[Any]]:
+def timeseries_sql(query: Query, dialect: Dialect) -> tuple[list[str], Select[Any], Select[Any]]:
+    """(bucket labels, visitors per bucket, pageviews per bucket)."""
     scope = Scope(query, dialect)
     e = scope.e
-    buckets = bucket_index(query, dialect, e.c.ts)
-    bucket = buckets.index.label("bucket")
-    stmt = scope.traffic_events(bucket, func.count(distinct(e.c.visitor_id)), func.sum(pageview_flag(scope)))
-    return buckets.labels, stmt.group_by(bucket)
+    buckets = bucket_plan(query, dialect)
+    bucket = buckets.index(e.c.ts).label("bucket")
+    pageviews = scope.traffic_events(bucket, func.count(), pageviews_only=True).group_by(bucket)
+    if query.page_filters:
+        visitors = scope.traffic_events(bucket, func.count(distinct(e.c.visitor_id))).group_by(bucket)
+    else:
+        present = present_visitors(scope, buckets.index, bucket_windows(buckets.starts, buckets.end_ms))
+        visitors = select(present.c.b, func.count()).group_by(present.c.b)
+    return buckets.labels, visitors, pageviews
 
 
 async def timeseries(db: Database, query: Query) -> Timeseries:
     """visitors and pageviews per bucket (hour for 24h, local day otherwise), zero-filled."""
-    labels, stmt = timeseries_sql(query, dialect_of(db))
-    (rows,) = await fetch(db, stmt)
-    found = {int(index): (visitors, pageviews) for index, visitors, pageviews in rows}
+    labels, *statements = timeseries_sql(query, dialect_of(db))
+    visitors, pageviews = (dict(rows) for rows in await fetch(db, *statements))
     points = [
-        TimeseriesPoint(date=label, visitors=found.get(i, (0, 0))[0], pageviews=found.get(i, (0, 0))[1])
+        TimeseriesPoint(date=label, visitors=visitors.get(i, 0), pageviews=pageviews.get(i, 0))
         for i, label in enumerate(labels)
     ]
     return Timeseries(range=ReportRange.of(query), rows=points)
+
+
+def pageview_flag(scope: Scope) -> ColumnElement[int]:
+    return case((scope.e.c.name == PAGEVIEW, 1), else_=0)
 
 
 def hour_of_day_sql(query: Query, dialect: Dialect) -> Select[Any]:

@@ -9,6 +9,7 @@ hour.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, literal
 
 from analytics_mcp.engine.dialects import Dialect
-from analytics_mcp.engine.periods import DAY_MS, HOUR_MS
+from analytics_mcp.engine.periods import DAY_MS, HOUR_MS, local_midnight_ms
 from analytics_mcp.engine.query import Query
 
 _EPOCH = date(1970, 1, 1)
@@ -66,22 +67,32 @@ def local_ms(ts: ColumnElement[Any], segments: list[tuple[int, int]]) -> ColumnE
 
 @dataclass(frozen=True, slots=True)
 class Buckets:
-    """The timeseries buckets of a query: a SQL index expression and the labels it indexes."""
+    """The timeseries buckets of a query: labels, where each starts (UTC ms), and `index(ts)`, the
+    SQL expression of a time's bucket number."""
 
     labels: list[str]
-    index: ColumnElement[int]
+    starts: list[int]
+    end_ms: int
+    index: Callable[[ColumnElement[Any]], ColumnElement[int]]
 
 
-def bucket_index(query: Query, dialect: Dialect, ts: ColumnElement[Any]) -> Buckets:
+def bucket_plan(query: Query, dialect: Dialect) -> Buckets:
     rng, zone = query.range, query.zone
     if query.interval == "hour":
-        count = (rng.end_ms - rng.start_ms) // HOUR_MS
-        labels = [_hour_label(rng.start_ms + i * HOUR_MS, zone) for i in range(count)]
-        return Buckets(labels, dialect.int_div(ts - literal(rng.start_ms), HOUR_MS))
+        starts = list(range(rng.start_ms, rng.end_ms, HOUR_MS))
+        labels = [_hour_label(ms, zone) for ms in starts]
+        return Buckets(
+            labels, starts, rng.end_ms, lambda ts: dialect.int_div(ts - literal(rng.start_ms), HOUR_MS)
+        )
+    days = [rng.date_from + timedelta(days=i) for i in range(rng.days)]
     origin = (rng.date_from - _EPOCH).days * DAY_MS  # the first day's midnight in local ms
-    labels = [(rng.date_from + timedelta(days=i)).isoformat() for i in range(rng.days)]
-    local = local_ms(ts, offset_segments(zone, rng.start_ms, rng.end_ms))
-    return Buckets(labels, dialect.int_div(local - literal(origin), DAY_MS))
+    segments = offset_segments(zone, rng.start_ms, rng.end_ms)
+
+    def index(ts: ColumnElement[Any]) -> ColumnElement[int]:
+        return dialect.int_div(local_ms(ts, segments) - literal(origin), DAY_MS)
+
+    starts = [local_midnight_ms(day, zone) for day in days]
+    return Buckets([day.isoformat() for day in days], starts, rng.end_ms, index)
 
 
 def hour_of_day_index(query: Query, dialect: Dialect, ts: ColumnElement[Any]) -> ColumnElement[int]:

@@ -18,7 +18,7 @@ _ZEROS8 = "0" * 8
 _SMALL_TAIL = 1 << 40  # row ids below this have 8 leading zero digits in the 80-bit tail
 _UINT64 = (1 << 64) - 1
 _SECONDS_Z = tuple(f"{second:02d}Z" for second in range(60))
-_CACHE_LIMIT = 10_000  # entries per cache; rows come in time order, so recent ones suffice
+_CACHE_LIMIT = 4096  # entries per cache: rows come in time order, so recent ones suffice
 
 
 def _pairs(value: int, count: int) -> str:

@@ -56,7 +56,12 @@ let
             ),
             Rows = Csv.Document(
                 Response,
-                [Delimiter = ",", Columns = List.Count(spec[types]), Encoding = 65001, QuoteStyle = QuoteStyle.Csv]
+                [
+                    Delimiter = ",",
+                    Columns = List.Count(spec[types]),
+                    Encoding = 65001,
+                    QuoteStyle = QuoteStyle.Csv
+                ]
             )
         in
             Table.PromoteHeaders(Rows, [PromoteAllScalars = true]),
@@ -88,9 +93,7 @@ def m_string(value: str) -> str:
 
 
 def _table_entry(table: Table) -> str:
-    types = ",\n".join(
-        f"                {{{m_string(c.name)}, {M_TYPES[c.kind]}}}" for c in table.columns
-    )
+    types = ",\n".join(f"                {{{m_string(c.name)}, {M_TYPES[c.kind]}}}" for c in table.columns)
     paged = "true" if table.paged else "false"
     return (
         f"        {table.name} = [\n"

@@ -33,10 +33,9 @@ EDM_TYPES: dict[Kind, str] = {
 
 
 def bigquery_field(column: Column) -> dict[str, Any]:
+    mode = "NULLABLE" if column.nullable else "REQUIRED"
     if column.kind == "records":
-        mode = "REPEATED"
-    else:
-        mode = "NULLABLE" if column.nullable else "REQUIRED"
+        mode = "REPEATED"  # a list, never null: empty when there is nothing
     field: dict[str, Any] = {"name": column.name, "type": BIGQUERY_TYPES[column.kind], "mode": mode}
     if column.description:
         field["description"] = column.description
@@ -54,10 +53,42 @@ def bigquery_schema() -> dict[str, list[dict[str, Any]]]:
 
 
 def powerbi_table(table: Table) -> list[dict[str, Any]]:
-    return [
-        {"name": c.name, "type": EDM_TYPES[c.kind], "nullable": c.nullable} for c in table.columns
-    ]
+    return [{"name": c.name, "type": EDM_TYPES[c.kind], "nullable": c.nullable} for c in table.columns]
 
 
 def powerbi_schema() -> dict[str, list[dict[str, Any]]]:
     return {table.name: powerbi_table(table) for table in TABLES}
+
+
+_JSON_TYPES: dict[Kind, dict[str, Any]] = {
+    "string": {"type": "string"},
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "timestamp": {"type": "string", "format": "date-time"},
+    "json": {"type": "object"},
+}
+
+
+def json_schema(column: Column) -> dict[str, Any]:
+    """JSON Schema of one JSONL value (for the OpenAPI document)."""
+    if column.kind == "records":
+        item = row_json_schema(column.fields)
+        schema: dict[str, Any] = {"type": "array", "items": item}
+    else:
+        schema = dict(_JSON_TYPES[column.kind])
+        if column.nullable:
+            schema["type"] = [schema["type"], "null"]
+    if column.description:
+        schema["description"] = column.description
+    return schema
+
+
+def row_json_schema(columns: tuple[Column, ...]) -> dict[str, Any]:
+    """JSON Schema of one JSONL row: every column present, nothing else."""
+    return {
+        "type": "object",
+        "required": [column.name for column in columns],
+        "properties": {column.name: json_schema(column) for column in columns},
+        "additionalProperties": False,
+    }

@@ -20,6 +20,11 @@ ROUTE_MODULES = (
     "analytics_mcp.http_api.ecommerce",
     "analytics_mcp.http_api.goals",
     "analytics_mcp.http_api.export",
+    "analytics_mcp.http_api.export_schemas",
+    "analytics_mcp.http_api.chat",
+    "analytics_mcp.http_api.experiments",
+    "analytics_mcp.http_api.metrics",
+    "analytics_mcp.http_api.metrics_track",
 )
 
 

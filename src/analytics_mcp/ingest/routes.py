@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import orjson
@@ -115,16 +116,24 @@ async def track_event(request: Request) -> Response:
     return json_response(outcome_body(outcome), headers=CORS_HEADERS)
 
 
-async def tracker_script(_request: Request) -> Response:
-    return FileResponse(
-        STATIC_DIR / "script.js",
-        media_type="application/javascript",
-        headers={"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"},
-    )
+def static_script(name: str) -> Callable[[Request], Awaitable[Response]]:
+    async def serve(_request: Request) -> Response:
+        return FileResponse(
+            STATIC_DIR / name,
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"},
+        )
+
+    return serve
+
+
+tracker_script = static_script("script.js")
 
 
 def ingest_routes() -> list[BaseRoute]:
     return [
         Route("/api/event", track_event, methods=["POST", "OPTIONS"]),
         Route("/js/script.js", tracker_script, methods=["GET", "HEAD"]),
+        # seed 000's A/B snippet as a ready script (variant by weight, kept in localStorage)
+        Route("/js/metrics.js", static_script("metrics.js"), methods=["GET", "HEAD"]),
     ]

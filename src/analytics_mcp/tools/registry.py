@@ -11,7 +11,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
-from analytics_mcp.tools import commerce, sites, timing, traffic
+from analytics_mcp.tools import commerce, experiments, sites, timing, traffic
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("ecommerce-products", "Products, funnel and revenue by source", commerce.ecommerce_products),
     ToolSpec("daily-breakdown", "Daily visitors and pageviews", timing.daily_breakdown),
     ToolSpec("hourly-breakdown", "Visitors by hour of day", timing.hourly_breakdown),
+    # Beyond seed 002's twelve: A/B testing (seed 000).
+    ToolSpec("ab-test-results", "A/B test results", experiments.ab_test_results),
 )
 TOOL_NAMES: tuple[str, ...] = tuple(spec.name for spec in TOOLS)
 

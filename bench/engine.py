@@ -1,0 +1,118 @@
+"""Engine benchmark: every engine function behind the 12 MCP tools on 1M / 10M realistic events,
+with DuckDB on the same rows as the reference, in the same run.
+
+    python bench/engine.py [--events 1m|10m|both] [--out bench/out] [--repeat 15]
+                           [--periods 7d,30d,90d] [--scopes all,site] [--budget 20]
+                           [--functions overview,funnel] [--data-dir DIR] [--rebuild] [--explain 3]
+
+Data: 90 days ending now of demo traffic (one main site, a small second site with ~5 % of the
+events, tenant time zone Europe/Berlin, goals /signup exact, /blog/ prefix, event purchase),
+stored through the real ingestion pipeline, cached under --out by size and generator version
+(bench/engine_data.py; a build runs in a child process so it does not count in this one's memory).
+
+Per function x scope (all the tenant's sites / site=bench.test) x period: p50 and p95 over --repeat
+runs after a warm-up (fewer, at least 3, when a cell exceeds --budget seconds), first on the engine
+(in-process, `asyncio.run`, called as the tools call it), then on DuckDB (bench/engine_ref.py). Each
+cell's numbers are compared between the two; a difference is printed as MISMATCH. Peak RSS is read
+after the engine phase, before DuckDB is loaded into the process.
+
+Targets (issue 3): at 10M every p50 <= DuckDB's and < 100 ms; at 1M < 20 ms; server RSS < 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import engine_data  # noqa: E402
+import engine_run  # noqa: E402
+from engine_explain import explain_slowest  # noqa: E402
+from engine_report import print_report, results_json  # noqa: E402
+
+DEFAULT_OUT = HERE / "out"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", choices=("1m", "10m", "both"), default="1m")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--periods", default="7d,30d,90d")
+    parser.add_argument("--scopes", default="all,site", help="all: the tenant's sites; site: the main domain")
+    parser.add_argument("--budget", type=float, default=20.0, help="seconds per cell before stopping early")
+    parser.add_argument("--functions", default="", help="comma-separated engine function names (default all)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="use this benchmark directory as is")
+    parser.add_argument("--rebuild", action="store_true", help="regenerate the data even if cached")
+    parser.add_argument("--max-age-hours", type=float, default=24.0)
+    parser.add_argument("--explain", type=int, default=3, help="query plans of the N slowest engine cells")
+    return parser.parse_args(argv)
+
+
+def ensure_data(args: argparse.Namespace) -> engine_data.BenchData:
+    if args.data_dir is not None:
+        return engine_data.load_dir(args.data_dir)
+    cached = None if args.rebuild else engine_data.cached(args.out, args.events, args.max_age_hours)
+    if cached is not None:
+        return cached
+    command = [sys.executable, str(HERE / "engine_data.py"), str(args.out), args.events]
+    subprocess.run(command, check=True)
+    found = engine_data.cached(args.out, args.events, float("inf"))
+    assert found is not None, "the build did not leave a database"
+    return found
+
+
+def _without_events(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip or arg.startswith("--events="):
+            skip = False
+        elif arg == "--events":
+            skip = True
+        else:
+            out.append(arg)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.events == "both":  # one process per size: each gets its own peak RSS
+        rest = _without_events(sys.argv[1:] if argv is None else argv)
+        runs = [subprocess.run([sys.executable, __file__, *rest, "--events", size]) for size in ("1m", "10m")]
+        return max(run.returncode for run in runs)
+    data = ensure_data(args)
+    opts = engine_run.Options(
+        periods=tuple(p for p in args.periods.split(",") if p),
+        scopes=tuple(s for s in args.scopes.split(",") if s),
+        repeat=args.repeat,
+        budget_s=args.budget,
+        functions=tuple(f for f in args.functions.split(",") if f),
+    )
+    engine_run.log(f"engine phase on {data.db_path} ({data.meta['events']:,} events)")
+    started = time.perf_counter()
+    cells, sites_timing = asyncio.run(engine_run.engine_phase(data, opts))
+    rss_mb, rss_now = engine_run.peak_rss_mb(), engine_run.rss_breakdown()
+    engine_s = time.perf_counter() - started
+    engine_run.log(f"engine phase: {engine_s:.0f} s, peak RSS {rss_mb:.0f} MB ({rss_now}); loading DuckDB")
+    load_s, integrity = engine_run.duck_phase(data, cells, opts)
+    size = args.events if args.data_dir is None else ("10m" if data.meta["events"] > 5_000_000 else "1m")
+    print_report(size, data, cells, sites_timing, (rss_mb, rss_now), load_s, integrity)
+    out = args.out / f"engine-results-{data.directory.name}.json"
+    out.write_text(json.dumps(results_json(size, data, cells, sites_timing, rss_mb, integrity), indent=1))
+    engine_run.log(f"results written to {out}")
+    if args.explain:
+        asyncio.run(explain_slowest(data, cells, args.explain))
+    return 1 if any(cell.problems for cell in cells) or any(n for _, n in integrity) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""Export benchmark: one million pageviews through GET /api/v1/export/pageviews, page by page with
+cursors, from a real server (`analytics-mcp serve`, uvicorn on 127.0.0.1, its own process).
+
+Reports rows/second and the server's memory growth (VmRSS from /proc/<pid>/status: before the
+export, sampled during it, after it). Targets: >= 100,000 rows/s (JSONL), < 50 MB growth.
+
+The database (1M pageviews in 250,000 visits over January 2026, built through the real ingestion
+pipeline) is cached in bench/out/export-1m; pass --db DIR to use another one, --rebuild to redo it.
+
+    python bench/export.py [--db DIR] [--format jsonl|csv] [--limit 10000] [--rebuild]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "bench" / "out" / "export-1m"
+DOMAIN = "export.bench"
+FROM, TO = "2026-01-01", "2026-01-31"
+START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+PAGES_PER_VISIT = 4
+UAS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+)
+REFERRERS = (None, "https://www.google.com/", "https://news.ycombinator.com/", "https://t.co/x", None)
+
+
+def iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
+
+def generated(pageviews: int) -> Iterator[dict[str, Any]]:
+    """Visits of PAGES_PER_VISIT pageviews, 45 s apart, one visitor each, spread over 30 days."""
+    visits = pageviews // PAGES_PER_VISIT
+    spacing = 30 * 86_400_000 // visits
+    for n in range(visits):
+        start = START_MS + n * spacing
+        ip = f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+        for k in range(PAGES_PER_VISIT):
+            query = (
+                "?utm_source=newsletter&utm_medium=email&utm_campaign=jan" if n % 9 == 0 and k == 0 else ""
+            )
+            yield {
+                "name": "pageview",
+                "url": f"https://{DOMAIN}/docs/{(n + k) % 500}{query}",
+                "domain": DOMAIN,
+                "referrer": REFERRERS[n % len(REFERRERS)] if k == 0 else None,
+                "timestamp": iso(start + k * 45_000),
+                "ip": ip,
+                "user_agent": UAS[n % len(UAS)],
+                "language": "de-DE" if n % 4 == 0 else "en-US",
+            }
+
+
+def build(data_dir: Path, pageviews: int) -> None:
+    from analytics_mcp.config import Settings
+    from analytics_mcp.ingest.batch import ingest_events
+    from analytics_mcp.services import Services
+    from analytics_mcp.storage import accounts
+
+    shutil.rmtree(data_dir, ignore_errors=True)
+    settings = Settings(data_dir=data_dir, _env_file=None)  # type: ignore[call-arg]
+    services = Services.build(settings)
+    with services.db.sync.begin() as conn:
+        accounts.create_tenant(conn, "bench", timezone="UTC")
+        accounts.add_site(conn, "bench", DOMAIN)
+        token = accounts.create_token(conn, "bench", name="export-bench", scopes=("read",))[1]
+    began = time.perf_counter()
+
+    def progress(done: int) -> None:
+        if done % 100_000 < 5_000:
+            print(f"  ingested {done:,} events ({time.perf_counter() - began:.0f} s)", flush=True)
+
+    summary = ingest_events(services, generated(pageviews), progress=progress)
+    if summary.accepted != pageviews:
+        sys.exit(f"ingestion accepted {summary.accepted} of {pageviews}: {summary}")
+    services.db.checkpoint()
+    services.db.sync.dispose()
+    (data_dir / "bench.json").write_text(json.dumps({"token": token, "pageviews": pageviews}))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(data_dir: Path) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    env = {**os.environ, "ANALYTICS_DATA_DIR": str(data_dir), "ANALYTICS_RATE_LIMIT": "1000000/minute"}
+    argv = [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)]
+    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                httpx2.get(f"{base}/api/v1/openapi.json", timeout=1)
+                break
+            except httpx2.TransportError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("server did not start") from None
+                time.sleep(0.1)
+        yield base, proc.pid
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not found for {pid}")
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.done = pid, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.05):
+            self.peak = max(self.peak, rss_mb(self.pid))
+
+
+def page(http: httpx2.Client, params: dict[str, Any]) -> tuple[int, int, str | None, str | None]:
+    """(rows, bytes, first id, last id) of one page, read as a stream: only the first and the last
+    line are kept."""
+    rows = size = 0
+    head = tail = b""
+    with http.stream("GET", "/api/v1/export/pageviews", params=params) as response:
+        response.raise_for_status()
+        for chunk in response.iter_raw():
+            size += len(chunk)
+            rows += chunk.count(b"\n")
+            if b"\n" not in head:
+                head += chunk[:4096]
+            tail = (tail + chunk)[-4096:]
+    if not rows:
+        return 0, size, None, None
+    fmt = params["format"]
+    first = _id(head.split(b"\n", 2)[1 if fmt == "csv" else 0], fmt) if rows > (fmt == "csv") else None
+    last = _id(tail.rstrip(b"\r\n").rsplit(b"\n", 1)[-1], fmt)
+    return rows, size, first, last
+
+
+def _id(line: bytes, fmt: str) -> str:
+    return str(orjson.loads(line)["id"]) if fmt == "jsonl" else line.split(b",", 1)[0].decode()
+
+
+def export_all(base: str, token: str, fmt: str, limit: int) -> tuple[int, int, int]:
+    """Follow cursors to the end: (rows, bytes, requests). Checks ids only grow."""
+    headers = {"Authorization": f"Bearer {token}"}
+    params: dict[str, Any] = {"format": fmt, "from": FROM, "to": TO, "limit": limit}
+    rows = size = requests = 0
+    previous = ""
+    with httpx2.Client(base_url=base, headers=headers, timeout=120) as http:
+        while True:
+            count, nbytes, first, last = page(http, params)
+            requests += 1
+            if fmt == "csv":
+                count -= 1  # header
+            rows, size = rows + count, size + nbytes
+            if first is not None and fmt == "jsonl":
+                assert first > previous, (first, previous)
+            if count < limit or last is None:
+                return rows, size, requests
+            previous = params["cursor"] = last
+
+
+def warm_up(base: str, token: str, fmt: str) -> None:
+    """One small page first: imports, statement caches and the connection pool are then ready."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx2.Client(base_url=base, headers=headers, timeout=60) as http:
+        rows, *_ = page(http, {"format": fmt, "from": FROM, "to": TO, "limit": 1000})
+    assert rows >= 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="data directory (cached between runs)")
+    parser.add_argument("--pageviews", type=int, default=1_000_000)
+    parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    parser.add_argument("--limit", type=int, default=10_000, help="rows per request (max 10,000)")
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    meta_file = args.db / "bench.json"
+    if (
+        args.rebuild
+        or not meta_file.exists()
+        or json.loads(meta_file.read_text())["pageviews"] != args.pageviews
+    ):
+        print(f"building {args.pageviews:,} pageviews in {args.db} ...", flush=True)
+        build(args.db, args.pageviews)
+    meta = json.loads(meta_file.read_text())
+
+    with server(args.db) as (base, pid):
+        warm_up(base, meta["token"], args.format)
+        before = rss_mb(pid)
+        sampler = RssSampler(pid)
+        sampler.start()
+        began = time.perf_counter()
+        rows, size, requests = export_all(base, meta["token"], args.format, args.limit)
+        elapsed = time.perf_counter() - began
+        sampler.done.set()
+        sampler.join()
+        after = rss_mb(pid)
+
+    assert rows == meta["pageviews"], f"exported {rows} rows, expected {meta['pageviews']}"
+    peak = max(sampler.peak, after)
+    print(f"exported {rows:,} pageviews as {args.format} in {requests} requests of <= {args.limit:,} rows")
+    speed = f"{rows / elapsed:,.0f} rows/s, {size / elapsed / 1e6:.1f} MB/s"
+    print(f"  {elapsed:.2f} s = {speed} ({size / 1e6:.0f} MB)")
+    print(f"  server RSS: {before:.1f} MB before, {peak:.1f} MB peak, {after:.1f} MB after")
+    print(f"  growth: {peak - before:+.1f} MB peak, {after - before:+.1f} MB after")
+    ok = rows / elapsed >= 100_000 and peak - before < 50
+    print(f"  targets (>= 100,000 rows/s, < 50 MB growth): {'met' if ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

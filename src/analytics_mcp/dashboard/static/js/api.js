@@ -1,0 +1,38 @@
+// JSON reads of the /api/v1 routes with the session cookie (the same routes and numbers as any
+// API client). 429 waits for Retry-After and tries again; 401 means the session ended.
+import {sleep} from './dom.js';
+
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const MAX_RETRIES = 2;
+
+export function createApi({onNotice}) {
+  async function get(path, params, signal) {
+    const url = params ? `${path}?${params}` : path;
+    for (let attempt = 0; ; attempt++) {
+      const response = await fetch(url, {headers: {Accept: 'application/json'}, signal});
+      if (response.status === 401) {
+        const next = encodeURIComponent(location.pathname + location.search);
+        location.assign(`/login?next=${next}`);
+        throw new ApiError('Your session has ended. Please sign in again.', 401);
+      }
+      if (response.status === 429 && attempt < MAX_RETRIES) {
+        const wait = Math.min(Number(response.headers.get('Retry-After')) || 5, 60);
+        onNotice(`Too many requests: retrying in ${wait} s…`, 'info');
+        await sleep(wait * 1000, signal);
+        continue;
+      }
+      const body = await response.json().catch(() => null);
+      if (!response.ok) {
+        throw new ApiError(body?.message ?? `Request failed (HTTP ${response.status})`, response.status);
+      }
+      return body.data;
+    }
+  }
+  return {get};
+}

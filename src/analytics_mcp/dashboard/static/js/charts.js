@@ -1,0 +1,91 @@
+// Line and bar charts with uPlot (pinned, installed by `make setup`, served from our own origin).
+// Without it, charts say so and everything else works.
+import {clear, el} from './dom.js';
+import {short} from './format.js';
+
+const VENDOR = '/dashboard/static/vendor/uPlot.esm.js';
+const charts = new WeakMap();
+const DAY = 86400;
+// Daily buckets never get sub-day ticks (uPlot would label 7 days with hours on a wide chart).
+const DAY_INCRS = [1, 2, 3, 7, 14, 28, 56, 91, 182, 364].map((days) => days * DAY);
+let loading;
+
+export function loadChartLibrary() {
+  loading ??= import(VENDOR).then((module) => module.default).catch(() => null);
+  return loading;
+}
+
+/**
+ * Bucket labels -> epoch seconds of their wall-clock time: "2026-02-12", or the site-local hour
+ * "2026-02-12T14:00:00+01:00" (shown as 14:00 whatever the browser's zone).
+ */
+export function bucketTime(label) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}))?/.exec(label);
+  if (!match) return NaN;
+  const [, y, m, d, h] = match;
+  return Date.UTC(+y, +m - 1, +d, h ? +h : 0) / 1000;
+}
+
+export const PALETTE = ['#6366f1', '#14b8a6', '#f59e0b', '#ef4444', '#8b5cf6', '#0ea5e9'];
+
+function seriesOptions(uPlot, spec, index) {
+  const color = spec.color ?? PALETTE[index % PALETTE.length];
+  const options = {
+    label: spec.label,
+    stroke: color,
+    width: 2,
+    value: (_u, v) => (v == null ? '—' : spec.format ? spec.format(v) : short(v)),
+    points: {show: false},
+  };
+  if (spec.fill) options.fill = `${color}22`;
+  if (spec.bars) {
+    options.paths = uPlot.paths.bars({size: [0.7, 40]});
+    options.fill = `${color}cc`;
+  }
+  return options;
+}
+
+/**
+ * Draw a time chart in `container`: `labels` are bucket labels, `series` [{label, values, color,
+ * fill, bars, format}]. Replaces any chart drawn there before.
+ */
+export async function timeChart(container, {labels, series, height = 240}) {
+  const uPlot = await loadChartLibrary();
+  destroyChart(container);
+  clear(container);
+  if (!uPlot) {
+    container.append(el('p', {class: 'chart-missing'},
+      'Charts are unavailable: the uPlot files are missing. Run `make setup` to install them.'));
+    return null;
+  }
+  const hourly = labels.some((label) => label.includes('T'));
+  const options = {
+    width: Math.max(container.clientWidth, 200),
+    height,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+    scales: {x: {time: true}, y: {range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1]}},
+    series: [{value: hourly ? '{MMM} {D}, {HH}:00' : '{MMM} {D}, {YYYY}'}, ...series.map((s, i) => seriesOptions(uPlot, s, i))],
+    axes: [
+      {stroke: '#6b7280', grid: {show: false}, ticks: {stroke: '#e5e7eb'}, ...(hourly ? {} : {incrs: DAY_INCRS})},
+      {stroke: '#6b7280', grid: {stroke: '#eef0f4'}, ticks: {show: false}, values: (_u, ticks) => ticks.map(short), size: 56},
+    ],
+    cursor: {drag: {x: false, y: false}},
+    legend: {live: true},
+  };
+  const data = [labels.map(bucketTime), ...series.map((s) => s.values)];
+  const chart = new uPlot(options, data, container);
+  const observer = new ResizeObserver(() => {
+    if (container.clientWidth > 0) chart.setSize({width: container.clientWidth, height});
+  });
+  observer.observe(container);
+  charts.set(container, {chart, observer});
+  return chart;
+}
+
+export function destroyChart(container) {
+  const drawn = charts.get(container);
+  if (!drawn) return;
+  drawn.observer.disconnect();
+  drawn.chart.destroy();
+  charts.delete(container);
+}

@@ -1,0 +1,144 @@
+// Dashboard entry point: reads the view from the URL, wires the controls, renders the active view.
+import {createApi} from './api.js';
+import {initChat} from './chat/panel.js';
+import {createCommerceView} from './commerce.js';
+import {$, clear, el} from './dom.js';
+import {PERIODS, apiParams, periodLabel, readState, toSearch, withFilter} from './state.js';
+import {createTrafficView} from './traffic.js';
+
+const boot = JSON.parse($('#boot').textContent);
+const DIMENSION_LABELS = {
+  page: 'Page', entry_page: 'Entry page', exit_page: 'Exit page', source: 'Source', referrer: 'Referrer',
+  channel: 'Channel', device: 'Device', browser: 'Browser', os: 'OS', language: 'Language', country: 'Country',
+  utm_source: 'UTM source', utm_medium: 'UTM medium', utm_campaign: 'Campaign', utm_content: 'UTM content',
+  utm_term: 'UTM term',
+};
+const OPERATOR_LABELS = {is: 'is', is_not: 'is not', contains: 'contains'};
+
+let state = readState(boot.sites);
+let controller = null;
+const notice = $('#notice');
+
+function showNotice(text, kind = 'error') {
+  notice.hidden = false;
+  notice.className = `notice ${kind}`;
+  notice.textContent = text;
+}
+
+function navigate(next) {
+  state = next;
+  history.pushState(null, '', toSearch(state));
+  render();
+}
+
+const api = createApi({onNotice: showNotice});
+const context = {
+  api,
+  params: (extra) => apiParams(state, extra),
+  onFilter: (filter) => navigate(withFilter(state, filter)),
+  onError: (error) => showNotice(error.message),
+};
+const views = {
+  traffic: createTrafficView($('#view-traffic'), context),
+  commerce: createCommerceView($('#view-commerce'), context),
+};
+
+function paintSites() {
+  const select = $('#site-select');
+  clear(select).append(el('option', {value: ''}, `All sites (${boot.sites.length})`),
+    ...boot.sites.map((domain) => el('option', {value: domain}, domain)));
+  select.value = state.site;
+  select.addEventListener('change', () => navigate({...state, site: select.value}));
+}
+
+function paintPeriods() {
+  const picker = clear($('#period-picker'));
+  const choices = [...PERIODS.map(([key]) => key), 'custom'];
+  for (const key of choices) {
+    picker.append(el('button', {
+      type: 'button', class: key === state.period ? 'period active' : 'period', dataset: {period: key},
+      'aria-pressed': String(key === state.period),
+      onclick: () => (key === 'custom' ? openCustom() : navigate({...state, period: key, from: '', to: ''})),
+    }, key === 'custom' ? 'Custom' : key));
+  }
+  $('#custom-range').hidden = state.period !== 'custom';
+  $('#range-label').textContent = periodLabel(state);
+}
+
+function isoDay(date) {
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+}
+
+function openCustom() {
+  const today = new Date();
+  $('#custom-from').value = state.from || isoDay(new Date(today.getTime() - 29 * 86400000));
+  $('#custom-to').value = state.to || isoDay(today);
+  $('#custom-range').hidden = false;
+  $('#custom-from').focus();
+}
+
+function wireCustomRange() {
+  $('#custom-range').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const from = $('#custom-from').value;
+    const to = $('#custom-to').value;
+    if (!from || !to || from > to) return showNotice('Choose a start date on or before the end date.');
+    navigate({...state, period: 'custom', from, to});
+  });
+}
+
+function paintFilters() {
+  const bar = clear($('#filter-bar'));
+  bar.hidden = !state.filters.length;
+  for (const filter of state.filters) {
+    const remove = () => navigate({...state, filters: state.filters.filter((f) => f !== filter)});
+    bar.append(el('span', {class: 'chip', dataset: {dimension: filter.dimension}},
+      el('span', {class: 'chip-dim'}, `${DIMENSION_LABELS[filter.dimension] ?? filter.dimension} ${OPERATOR_LABELS[filter.operator]}`),
+      el('span', {class: 'chip-value', title: filter.value}, filter.value),
+      el('button', {type: 'button', class: 'chip-remove', 'aria-label': `Remove filter ${filter.dimension}`, onclick: remove}, '×')));
+  }
+  if (state.filters.length > 1) {
+    bar.append(el('button', {type: 'button', class: 'btn btn-ghost btn-small', onclick: () => navigate({...state, filters: []})}, 'Clear all'));
+  }
+}
+
+function paintTabs() {
+  for (const button of document.querySelectorAll('#report-tabs .tab')) {
+    const active = button.dataset.tab === state.tab;
+    button.classList.toggle('active', active);
+    button.setAttribute('aria-selected', String(active));
+  }
+  $('#view-traffic').hidden = state.tab !== 'traffic';
+  $('#view-commerce').hidden = state.tab !== 'commerce';
+}
+
+function render() {
+  controller?.abort();
+  controller = new AbortController();
+  notice.hidden = true;
+  $('#site-select').value = state.site;
+  paintPeriods();
+  paintFilters();
+  paintTabs();
+  views[state.tab].refresh(controller.signal);
+}
+
+function start() {
+  if (!boot.charts) {
+    $('.page').prepend(el('p', {class: 'notice warn', id: 'charts-missing'},
+      'Charts are unavailable: the pinned uPlot files are missing from the server. Run `make setup` to install them; numbers and tables still work.'));
+  }
+  paintSites();
+  wireCustomRange();
+  for (const button of document.querySelectorAll('#report-tabs .tab')) {
+    button.addEventListener('click', () => navigate({...state, tab: button.dataset.tab}));
+  }
+  window.addEventListener('popstate', () => {
+    state = readState(boot.sites);
+    render();
+  });
+  initChat({button: $('#ai-button'), panel: $('#chat-panel'), boot, site: () => state.site});
+  render();
+}
+
+start();

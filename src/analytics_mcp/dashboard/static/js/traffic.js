@@ -1,0 +1,104 @@
+// The Traffic view: KPI tiles, visitors/pageviews chart and breakdown cards, all from /api/v1
+// (plus /dashboard/api for channels and goals, which the REST API does not have).
+import {breakdownCard, cardShell, kpiTiles} from './cards.js';
+import {timeChart} from './charts.js';
+import {clear, el} from './dom.js';
+import {change, duration, num, pct} from './format.js';
+
+const languageNames = new Intl.DisplayNames(['en'], {type: 'language'});
+const visitors = {label: 'Visitors', value: (r) => r.visitors};
+const is = (dimension, value) => (value == null ? null : {dimension, operator: 'is', value});
+
+function languageName(code) {
+  if (!code) return 'Unknown';
+  try {
+    return languageNames.of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
+const VIEWS = {
+  pages: {nameLabel: 'Page', name: (r) => r.pathname, filter: (r) => is('page', r.pathname),
+    columns: [visitors, {label: 'Pageviews', value: (r) => r.pageviews},
+      {label: 'Time on page', value: (r) => r.avg_duration, format: duration}]},
+  sources: {nameLabel: 'Source', name: (r) => r.referrer_source,
+    sub: (r) => (r.referrer && r.referrer !== r.referrer_source ? r.referrer : null),
+    filter: (r) => is('source', r.referrer_source), columns: [visitors]},
+  channels: {nameLabel: 'Channel', name: (r) => r.channel, filter: (r) => is('channel', r.channel), columns: [visitors]},
+  campaigns: {nameLabel: 'Campaign', name: (r) => r.utm_campaign ?? '(no campaign)',
+    sub: (r) => [r.utm_source, r.utm_medium].filter(Boolean).join(' / ') || null,
+    filter: (r) => is('utm_campaign', r.utm_campaign),
+    columns: [visitors, {label: 'Pageviews', value: (r) => r.pageviews}]},
+  devices: {nameLabel: 'Device', name: (r) => r.device_type, filter: (r) => is('device', r.device_type), columns: [visitors]},
+  browsers: {nameLabel: 'Browser', name: (r) => r.browser, filter: (r) => is('browser', r.browser), columns: [visitors]},
+  os: {nameLabel: 'Operating system', name: (r) => r.os, filter: (r) => is('os', r.os), columns: [visitors]},
+  languages: {nameLabel: 'Language', name: (r) => languageName(r.language), sub: (r) => r.language,
+    filter: (r) => is('language', r.language), columns: [visitors]},
+  goals: {nameLabel: 'Goal', name: (r) => r.name,
+    sub: (r) => (r.type === 'url' ? `${r.config.match_type} ${r.config.path}` : `event ${r.config.event_name}`),
+    columns: [{label: 'Uniques', value: (r) => r.visitors}, {label: 'Completions', value: (r) => r.completions},
+      {label: 'Conversion', value: (r) => r.conversion_rate, format: pct}]},
+};
+
+export function overviewTiles(data) {
+  return [
+    {key: 'visitors', label: 'Unique visitors', value: data.visitors, display: num(data.visitors), change: change(data.visitors_change)},
+    {key: 'visits', label: 'Total visits', value: data.visits, display: num(data.visits), change: change(data.visits_change)},
+    {key: 'pageviews', label: 'Total pageviews', value: data.pageviews, display: num(data.pageviews), change: change(data.pageviews_change)},
+    {key: 'views_per_visit', label: 'Views per visit', value: data.views_per_visit, display: data.views_per_visit.toFixed(2), change: change(data.views_per_visit_change)},
+    {key: 'bounce_rate', label: 'Bounce rate', value: data.bounce_rate, display: pct(data.bounce_rate), change: change(data.bounce_rate_change, {points: true, lowerIsBetter: true})},
+    {key: 'avg_duration', label: 'Visit duration', value: data.avg_duration, display: duration(data.avg_duration), change: change(data.avg_duration_change)},
+  ];
+}
+
+export function createTrafficView(root, {api, params, onFilter, onError}) {
+  const load = (path, extra = {}) => (signal) => api.get(path, params(extra), signal);
+  const top = (path) => load(path, {limit: 10});
+  const kpis = el('div', {class: 'kpis', id: 'kpis'});
+  const chart = cardShell('Visitors and pageviews', {wide: true, id: 'main-chart-card'});
+  const chartBox = el('div', {class: 'chart', id: 'main-chart'});
+  chart.body.append(chartBox);
+  const tab = (key, label, loader) => ({key, label, load: loader, view: VIEWS[key]});
+  const cards = [
+    breakdownCard('Top pages', [tab('pages', 'Pages', top('/api/v1/stats/pages'))], onFilter, {id: 'card-pages'}),
+    breakdownCard('Sources', [
+      tab('sources', 'Sources', top('/api/v1/stats/referrers')),
+      tab('channels', 'Channels', top('/dashboard/api/channels')),
+      tab('campaigns', 'Campaigns', top('/api/v1/stats/campaigns')),
+    ], onFilter, {id: 'card-sources'}),
+    breakdownCard('Devices', [
+      tab('devices', 'Devices', load('/api/v1/stats/devices')),
+      tab('browsers', 'Browsers', top('/api/v1/stats/browsers')),
+      tab('os', 'OS', top('/api/v1/stats/operating-systems')),
+    ], onFilter, {id: 'card-devices'}),
+    breakdownCard('Languages', [tab('languages', 'Languages', top('/api/v1/stats/languages'))], onFilter, {id: 'card-languages'}),
+    breakdownCard('Goals', [{key: 'goals', label: 'Goals', view: VIEWS.goals,
+      load: async (signal) => (await api.get('/dashboard/api/goals', params(), signal)).goals}],
+    onFilter, {wide: true, id: 'card-goals'}),
+  ];
+  root.append(kpis, chart.root, el('div', {class: 'grid'}, cards.map((c) => c.root)));
+
+  async function refresh(signal) {
+    kpis.classList.add('loading');
+    const overview = api.get('/api/v1/stats/overview', params(), signal).then((data) => {
+      kpiTiles(kpis, overviewTiles(data));
+    });
+    const series = api.get('/api/v1/stats/timeseries', params(), signal).then((rows) => timeChart(chartBox, {
+      labels: rows.map((r) => r.date),
+      series: [
+        {label: 'Visitors', values: rows.map((r) => r.visitors), fill: true},
+        {label: 'Pageviews', values: rows.map((r) => r.pageviews)},
+      ],
+    }));
+    const results = await Promise.allSettled([overview, series, ...cards.map((c) => c.refresh())]);
+    kpis.classList.remove('loading');
+    const failed = results.slice(0, 2).find((r) => r.status === 'rejected' && r.reason?.name !== 'AbortError');
+    if (failed) {
+      clear(kpis);
+      onError(failed.reason);
+    }
+  }
+
+  return {refresh};
+}

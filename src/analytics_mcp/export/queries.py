@@ -1,0 +1,115 @@
+"""Keyset-paged reads of the exported tables: one chunk of rows after a (ts, id) position.
+
+Rows are ordered by (ts, id), the order of their ULIDs, so "after the cursor" is
+`ts >= :lo AND (ts > :ts OR id > :id)`: the first condition is an index range, the second drops
+the rows of the cursor's own millisecond up to the cursor. Every chunk is its own short read, so
+rows committed meanwhile never shift a later chunk: each row present when the walk began is read
+exactly once.
+
+Indexes: (site_id, name, ts) for events, (site_id, ts) for completions; in SQLite the rowid (= id)
+ends every index entry, so ORDER BY ts, id needs no sort. Several sites (and the four e-commerce
+event names) are read as one UNION ALL of ordered, limited index walks ("arms"), merged by an
+outer ORDER BY over at most arms x chunk rows; an IN list would instead sort every remaining row
+of the range for each chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select, bindparam, or_, select, union_all
+
+from analytics_mcp.ingest.wire import ECOMMERCE_EVENTS
+from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
+
+e, v, gc, it = events.c, visits.c, goal_completions.c, ecommerce_items.c
+
+LO, HI, TS, ID, N = (bindparam(name) for name in ("lo", "hi", "ts", "id", "n"))
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Read rows strictly after (ts, id), within [start_ms, end_ms)."""
+
+    ts: int
+    id: int
+
+
+MAX_ARMS = 64  # beyond this, one IN-list read that sorts (SQLite allows 500 compound terms)
+
+
+def _keyset(arms: list[Select[Any]], flat: Select[Any], ts_col: Any, id_col: Any) -> Select[Any]:
+    """Rows after the position in (ts, id) order: a UNION ALL of index walks (`arms`), or `flat`
+    (the same rows, filtered with IN lists) when there are too many arms."""
+
+    def ordered(stmt: Select[Any]) -> Select[Any]:
+        stmt = stmt.where(ts_col >= LO, ts_col < HI, or_(ts_col > TS, id_col > ID))
+        return stmt.order_by(ts_col, id_col).limit(N)
+
+    if len(arms) == 1 or len(arms) > MAX_ARMS:
+        return ordered(arms[0] if len(arms) == 1 else flat)
+    merged = union_all(*(select(ordered(arm).subquery()) for arm in arms)).subquery()
+    return select(merged).order_by(merged.c.ts, merged.c.id).limit(N)
+
+
+_PAGEVIEW_COLUMNS = (
+    e.ts, e.id, e.visitor_id, e.hostname, e.pathname, v.device_type, e.engaged_ms, e.gap_ms,
+    e.visit_id, v.entry_path, v.referrer, v.source, v.channel, v.utm_source, v.utm_medium,
+    v.utm_campaign, v.utm_content, v.utm_term, v.browser, v.os, v.language, v.country,
+    e.scroll_depth, e.props, e.site_id,
+)  # fmt: skip
+_ECOMMERCE_COLUMNS = (
+    e.ts, e.id, e.visitor_id, e.visit_id, e.name, e.transaction_id, e.revenue, e.currency, e.site_id
+)  # fmt: skip
+_COMPLETION_COLUMNS = (gc.ts, gc.id, gc.goal_id, gc.visitor_id, gc.event_id, gc.visit_id, gc.site_id)
+_ECOMMERCE_NAMES = sorted(ECOMMERCE_EVENTS)
+
+
+def pageviews_sql(site_ids: Sequence[int]) -> Select[Any]:
+    base = select(*_PAGEVIEW_COLUMNS).select_from(events.join(visits, v.id == e.visit_id))
+    base = base.where(e.name == "pageview")
+    arms = [base.where(e.site_id == site_id) for site_id in site_ids]
+    return _keyset(arms, base.where(e.site_id.in_(site_ids)), e.ts, e.id)
+
+
+def ecommerce_sql(site_ids: Sequence[int]) -> Select[Any]:
+    # One arm per site and event name: each walks (site_id, name, ts) over its own rows only.
+    base = select(*_ECOMMERCE_COLUMNS)
+    arms = [base.where(e.site_id == s, e.name == n) for s in site_ids for n in _ECOMMERCE_NAMES]
+    flat = base.where(e.site_id.in_(site_ids), e.name.in_(_ECOMMERCE_NAMES))
+    return _keyset(arms, flat, e.ts, e.id)
+
+
+def completions_sql(site_ids: Sequence[int]) -> Select[Any]:
+    base = select(*_COMPLETION_COLUMNS)
+    arms = [base.where(gc.site_id == site_id) for site_id in site_ids]
+    return _keyset(arms, base.where(gc.site_id.in_(site_ids)), gc.ts, gc.id)
+
+
+ITEMS_SQL = (
+    select(it.event_id, it.item_id, it.item_name, it.price, it.quantity)
+    .where(it.event_id.in_(bindparam("events", expanding=True)))
+    .order_by(it.event_id, it.id)
+)
+
+
+def chunk(
+    conn: Connection, stmt: Select[Any], after: Position, start_ms: int, end_ms: int, size: int
+) -> list[Any]:
+    """Up to `size` rows after `after` within [start_ms, end_ms), in (ts, id) order."""
+    params = {"lo": max(start_ms, after.ts), "hi": end_ms, "ts": after.ts, "id": after.id, "n": size}
+    return conn.execute(stmt, params).all()
+
+
+def items_of(conn: Connection, event_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The products of these e-commerce events, by event id, in the order they were sent."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    if not event_ids:
+        return out
+    for event_id, item_id, name, price, quantity in conn.execute(ITEMS_SQL, {"events": list(event_ids)}):
+        out.setdefault(event_id, []).append(
+            {"item_id": item_id, "item_name": name, "price": price, "quantity": quantity}
+        )
+    return out

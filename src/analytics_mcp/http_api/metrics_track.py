@@ -1,0 +1,232 @@
+"""Public A/B endpoints (seed 000), no token, CORS-open like the tracker:
+
+- `POST /api/v1/metrics/track`: one event -> 201 `{"success": true, "message": "Event tracked
+  successfully"}` once it is committed (a retry or duplicate gets the same 201 and is stored
+  once); 400 naming the missing or invalid field, the unknown event type or variant; 413 over
+  8 KiB; 503 with Retry-After when storage fails. A bot or non-browser client gets 202 and
+  nothing is stored (the pipeline's rule for every event).
+- `GET /api/v1/metrics/experiment?site=DOMAIN[&experiment=SLUG]`: the running experiment's
+  variants and weights, which /js/metrics.js uses to assign a variant (newest running one when
+  the site runs several and none is named).
+
+The client's IP and User-Agent come from the request, exactly as for the tracker.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from analytics_mcp.experiments.events import (
+    TargetCache,
+    TrackTarget,
+    event_ids,
+    repeated_recently,
+    to_pending,
+)
+from analytics_mcp.experiments.store import running_for_site
+from analytics_mcp.experiments.tracking import EVENT_TYPES, MAX_BODY_BYTES, TrackError, parse_track
+from analytics_mcp.http_api.errors import ApiError
+from analytics_mcp.http_api.framework import REGISTRY, PublicRoute
+from analytics_mcp.ingest.pipeline import IngestUnavailable
+from analytics_mcp.ingest.routes import (
+    CORS_HEADERS,
+    MAX_USER_AGENT,
+    client_ip,
+    json_response,
+    read_body,
+    unavailable,
+)
+from analytics_mcp.ingest.wire import parse_json_body
+from analytics_mcp.services import Services
+from analytics_mcp.storage.accounts import get_site
+
+CLOCK = time.time  # tests pin it
+TRACKED = {"success": True, "message": "Event tracked successfully"}
+CORS = {**CORS_HEADERS, "Access-Control-Allow-Methods": "GET, POST, OPTIONS"}
+
+
+def _targets(request: Request) -> TargetCache:
+    cache: TargetCache | None = getattr(request.app.state, "ab_targets", None)
+    if cache is None:
+        cache = request.app.state.ab_targets = TargetCache()
+    return cache
+
+
+async def _target(services: Services, cache: TargetCache, variant_id: int) -> TrackTarget:
+    async with services.db.aio.connect() as conn:
+        target = await conn.run_sync(lambda sync: cache.lookup(sync, variant_id))
+    if target is None:
+        raise ApiError(400, f"variant_id: unknown variant {variant_id}", {"variant_id": ["unknown variant"]})
+    if not target.running:
+        rule = f"experiment '{target.experiment_slug}' is not running"
+        raise ApiError(400, f"variant_id: {rule}", {"variant_id": [rule]})
+    return target
+
+
+async def _track(request: Request) -> Response:
+    services: Services = request.app.state.services
+    body = await read_body(request, MAX_BODY_BYTES)
+    try:
+        track = parse_track(parse_json_body(body))
+    except TrackError as exc:
+        errors: dict[str, list[str]] = {}
+        for field, rule in exc.problems:
+            errors.setdefault(field, []).append(rule)
+        raise ApiError(400, str(exc), errors) from None
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    target = await _target(services, _targets(request), track.variant_id)
+    now = int(CLOCK() * 1000)
+    ids = event_ids(target, track, now)
+    async with services.db.aio.connect() as conn:
+        if await conn.run_sync(lambda sync: repeated_recently(sync, target.site_id, ids, now)):
+            return json_response(TRACKED, 201, CORS)
+    pending = to_pending(
+        target,
+        track,
+        event_id=ids.current,
+        ts=now,
+        ip=client_ip(request, services.settings),
+        user_agent=request.headers.get("user-agent", "")[:MAX_USER_AGENT],
+        language=request.headers.get("accept-language", "")[:200] or None,
+    )
+    try:
+        [outcome] = await services.ingestor.submit([pending])
+    except IngestUnavailable as exc:
+        raise unavailable(exc) from exc
+    if outcome.status == "dropped":
+        return json_response({"success": True, "message": f"Event not counted: {outcome.reason}"}, 202, CORS)
+    return json_response(TRACKED, 201, CORS)
+
+
+async def track_endpoint(request: Request) -> Response:
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers=CORS)
+    try:
+        return await _track(request)
+    except ApiError as error:
+        error.headers.update(CORS)  # the browser must be allowed to read the 400's message
+        raise
+
+
+async def experiment_config(request: Request) -> Response:
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers=CORS)
+    services: Services = request.app.state.services
+    domain = request.query_params.get("site", "")[:253]
+    slug = request.query_params.get("experiment")
+    if not domain:
+        raise ApiError(400, "site: is required", {"site": ["is required"]}, headers=CORS)
+
+    def load(conn: Any) -> dict[str, Any] | None:
+        site = get_site(conn, domain)
+        running = running_for_site(conn, site.id) if site else []
+        chosen = [e for e in running if slug is None or e.slug == slug]
+        if not chosen:
+            return None
+        experiment = chosen[-1]  # newest running
+        return {
+            "site": experiment.site.domain,
+            "experiment": experiment.slug,
+            "name": experiment.name,
+            "variants": [{"id": v.id, "slug": v.slug, "weight": v.weight} for v in experiment.variants],
+        }
+
+    async with services.db.aio.connect() as conn:
+        config = await conn.run_sync(load)
+    if config is None:
+        raise ApiError(404, "No running experiment on this site.", headers=CORS)
+    return json_response(config, 200, {**CORS, "Cache-Control": "public, max-age=60"})
+
+
+def _schema(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+_ERROR = {
+    "description": "Invalid input",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+_PREFLIGHT = {"summary": "CORS preflight", "security": [], "responses": {"204": {"description": "Allowed"}}}
+TRACK_BODY = _schema(
+    ["variant_id", "event_type", "session_id", "visitor_id"],
+    {
+        "variant_id": {"type": "integer", "minimum": 1},
+        "event_type": {"type": "string", "enum": list(EVENT_TYPES)},
+        "event_data": {
+            "type": "object",
+            "description": "page_view: path; scroll_depth: depth (0-100); click: element_id; form_submit: "
+            "form_id; conversion: plan_tier, amount_cents (stripe_session_id: once per checkout); "
+            "download: app_key, platform",
+        },
+        "session_id": {"type": "string", "maxLength": 128},
+        "visitor_id": {"type": "string", "maxLength": 128},
+    },
+)
+TRACK_OPERATIONS = {
+    "POST": {
+        "operationId": "metrics_track",
+        "summary": "Track an A/B event (public, idempotent)",
+        "tags": ["metrics"],
+        "security": [],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": TRACK_BODY}}},
+        "responses": {
+            "201": {
+                "description": "Stored (or already stored: retries are safe)",
+                "content": {
+                    "application/json": {
+                        "schema": _schema(
+                            ["success", "message"],
+                            {"success": {"type": "boolean"}, "message": {"type": "string"}},
+                        )
+                    }
+                },
+            },
+            "202": {"description": "Not counted (bot or non-browser client)"},
+            "400": _ERROR,
+            "413": _ERROR,
+            "503": _ERROR,
+        },
+    },
+    "OPTIONS": {**_PREFLIGHT, "operationId": "metrics_track_preflight"},
+}
+CONFIG_OPERATIONS = {
+    "GET": {
+        "operationId": "metrics_experiment",
+        "summary": "The running experiment of a site (for /js/metrics.js)",
+        "tags": ["metrics"],
+        "security": [],
+        "parameters": [
+            {"name": "site", "in": "query", "required": True, "schema": {"type": "string"}},
+            {"name": "experiment", "in": "query", "required": False, "schema": {"type": "string"}},
+        ],
+        "responses": {
+            "200": {
+                "description": "Variants with their ids and weights",
+                "content": {
+                    "application/json": {
+                        "schema": _schema(
+                            ["site", "experiment", "name", "variants"],
+                            {
+                                "site": {"type": "string"},
+                                "experiment": {"type": "string"},
+                                "name": {"type": "string"},
+                                "variants": {"type": "array", "items": {"type": "object"}},
+                            },
+                        )
+                    }
+                },
+            },
+            "400": _ERROR,
+            "404": _ERROR,
+        },
+    },
+    "OPTIONS": {**_PREFLIGHT, "operationId": "metrics_experiment_preflight"},
+}
+
+REGISTRY.add_public(PublicRoute("/metrics/track", track_endpoint, TRACK_OPERATIONS))
+REGISTRY.add_public(PublicRoute("/metrics/experiment", experiment_config, CONFIG_OPERATIONS))
