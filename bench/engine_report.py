@@ -70,7 +70,7 @@ def print_report(
     print("-" * len(header))
     print(f"target met: {count}/{len(cells)} cells (engine p50 {rule})")
     peak, now = rss
-    print(f"peak RSS of the engine phase: {peak:.0f} MB (target < {RSS_TARGET_MB:.0f} MB); at its end: {now}")
+    print(f"peak RSS of the engine phase: {peak:.0f} MB (target < {RSS_TARGET_MB:.0f} MB); open: {now}")
     cores, load = os.cpu_count(), os.getloadavg()
     print(
         f"machine: {cores} cores, load average now {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)"

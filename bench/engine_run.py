@@ -96,11 +96,13 @@ def rss_breakdown() -> str:
 
 
 class _Clock:
-    """Collects one sample per `with` block, until --repeat runs or the budget is spent."""
+    """Collects one sample per `with` block: --repeat runs, or fewer once the budget is spent (at
+    least 3; just 1 when the warm-up alone took longer than the budget)."""
 
-    def __init__(self, opts: Options) -> None:
+    def __init__(self, opts: Options, warmup_s: float) -> None:
         self.timing, self.opts = Timing(), opts
         self.deadline = time.perf_counter() + opts.budget_s
+        self.least = 1 if warmup_s > opts.budget_s else 3
 
     def __enter__(self) -> None:
         self.wall, self.cpu = time.perf_counter(), time.process_time()
@@ -112,12 +114,13 @@ class _Clock:
     @property
     def done(self) -> bool:
         n = len(self.timing.samples)
-        return n >= self.opts.repeat or (time.perf_counter() > self.deadline and n >= 3)
+        return n >= self.opts.repeat or (time.perf_counter() > self.deadline and n >= self.least)
 
 
 async def timed_async(run: Callable[[], Awaitable[T]], opts: Options) -> tuple[T, Timing]:
+    started = time.perf_counter()
     result = await run()  # warm-up
-    clock_ = _Clock(opts)
+    clock_ = _Clock(opts, time.perf_counter() - started)
     while not clock_.done:
         with clock_:
             result = await run()
@@ -125,17 +128,19 @@ async def timed_async(run: Callable[[], Awaitable[T]], opts: Options) -> tuple[T
 
 
 def timed(run: Callable[[], T], opts: Options) -> tuple[T, Timing]:
+    started = time.perf_counter()
     result = run()  # warm-up
-    clock_ = _Clock(opts)
+    clock_ = _Clock(opts, time.perf_counter() - started)
     while not clock_.done:
         with clock_:
             result = run()
     return result, clock_.timing
 
 
-async def engine_phase(data: BenchData, opts: Options) -> tuple[list[Cell], Timing]:
-    """Every case x scope x period on the engine. Returns the cells and the timing of the
-    list-sites read (the tenant's sites, what every tool loads first)."""
+async def engine_phase(data: BenchData, opts: Options) -> tuple[list[Cell], Timing, str]:
+    """Every case x scope x period on the engine. Returns the cells, the timing of the list-sites
+    read (the tenant's sites, what every tool loads first) and the RSS split before the database
+    connections are closed."""
     services = Services.build(data.settings, migrate=False)
     db = services.db
     try:
@@ -154,7 +159,7 @@ async def engine_phase(data: BenchData, opts: Options) -> tuple[list[Cell], Timi
                         db, tenant, period=period, site=site, limit=TOOL_LIMIT
                     )
                     cells.append(await _engine_cell(db, case, scope, period, query, opts))
-        return cells, sites_timing
+        return cells, sites_timing, rss_breakdown()
     finally:
         await services.close()
 

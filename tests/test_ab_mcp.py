@@ -103,10 +103,10 @@ async def test_results_match_the_seed_example(
 async def test_errors_name_the_problem(services: Services, server: MCPServer[Services], acme: Tenant) -> None:
     async with connect(server, acme) as client:
         none = error_text(await client.call_tool(TOOL, {"tenant": "acme"}))
-        assert none.startswith(f"Error executing tool {TOOL}: experiment: not found")
+        assert none == f"Error executing tool {TOOL}: experiment: not found; experiments: none yet"
         experiment(services)
         unknown = error_text(await client.call_tool(TOOL, {"tenant": "acme", "experiment": "nope"}))
-        assert "experiment: not found" in unknown
+        assert unknown.endswith("experiment: not found; experiments: hero-test (running, acme.test)")
         other_site = error_text(await client.call_tool(TOOL, {"tenant": "acme", "domain": "shop.acme.test"}))
         assert "experiment: not found" in other_site
         bad = error_text(

@@ -136,3 +136,18 @@ async def test_bounds_the_model_meets(
     pages, unknown = fake.requests[1]["messages"][-1]["content"]
     assert pages["content"].startswith("top-pages - tenant acme") and "cut " in pages["content"]
     assert len(pages["content"]) < 200 and unknown["is_error"] is True
+
+
+async def test_an_answer_cut_at_max_tokens_is_stored_as_valid_history(
+    app: Starlette, client: httpx2.AsyncClient, fake: FakeAnthropic
+) -> None:
+    token = seed(services_of(app))
+    fake.push(Turn(text="Partial", tools=[ToolCall("top-pages", {"ten": "x"})], stop_reason="max_tokens"))
+    first = parse_sse((await ask(client, token)).text)
+    assert names(first) == ["conversation", "text", "done"]  # the cut-off tool call never ran
+    fake.push(Turn(text="Again."))
+    await ask(client, token, "Go on", conversation_id=first[0].data["conversation_id"])
+    assert fake.requests[1]["messages"][1] == {
+        "role": "assistant",
+        "content": [{"type": "text", "text": "Partial"}],
+    }

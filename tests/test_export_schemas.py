@@ -5,6 +5,7 @@ implementations."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import time
@@ -258,3 +259,6 @@ def test_session_hash_is_keyed_and_stable() -> None:
     assert one.session(42) == Formatter(b"a" * 32).session(42) != other.session(42)
     assert re.fullmatch(r"[0-9a-f]{16}", one.session(42))
     assert len({one.session(n) for n in range(5000)}) == 5000
+    for n in (0, 1, -1, 1 << 62):
+        reference = hashlib.blake2b(n.to_bytes(8, "big", signed=True), key=b"a" * 32, digest_size=8)
+        assert one.session(n) == one.session_uncached(n) == reference.hexdigest()

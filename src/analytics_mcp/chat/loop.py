@@ -67,13 +67,17 @@ class ToolLoop:
         turn = [user_text(question)]
         while True:
             message = await self._ask([*history, *turn], emit)
-            blocks = assistant_blocks(message.content)
-            uses = [block for block in blocks if block["type"] == "tool_use"]
-            turn.append({"role": "assistant", "content": blocks or [{"type": "text", "text": NO_ANSWER}]})
             if message.stop_reason is None:  # the stream ended without message_delta
                 raise UpstreamError()
+            blocks = assistant_blocks(message.content)
+            uses = [block for block in blocks if block["type"] == "tool_use"]
             if message.stop_reason != "tool_use" or not uses:
+                # The answer. A tool_use cut off by max_tokens is dropped: stored without its
+                # tool_result it would make the resumed conversation invalid for the API.
+                text = [block for block in blocks if block["type"] == "text"]
+                turn.append({"role": "assistant", "content": text or [{"type": "text", "text": NO_ANSWER}]})
                 return turn
+            turn.append({"role": "assistant", "content": blocks})
             if len(self.stats.tools) + len(uses) > self.limits.max_tool_calls:
                 raise tool_limit_error(self.limits.max_tool_calls)
             turn.append({"role": "user", "content": [await self._call(use, emit) for use in uses]})

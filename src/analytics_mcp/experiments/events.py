@@ -70,15 +70,21 @@ class TargetCache:
         self._ttl = ttl
         self._entries: dict[int, tuple[float, TrackTarget | None]] = {}
 
-    def lookup(self, conn: Connection, variant_id: int) -> TrackTarget | None:
-        now = time.monotonic()
+    def cached(self, variant_id: int) -> tuple[bool, TrackTarget | None]:
+        """(fresh entry found, its target): a hit needs no database connection at all."""
         hit = self._entries.get(variant_id)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return True, hit[1]
+        return False, None
+
+    def lookup(self, conn: Connection, variant_id: int) -> TrackTarget | None:
+        found, target = self.cached(variant_id)
+        if found:
+            return target
         if len(self._entries) > 10_000:  # junk ids must not grow it without bound
             self._entries.clear()
         target = load_target(conn, variant_id)
-        self._entries[variant_id] = (now, target)
+        self._entries[variant_id] = (time.monotonic(), target)
         return target
 
 

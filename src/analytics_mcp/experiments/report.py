@@ -107,7 +107,9 @@ async def experiment_data(
     """Everything the summary, the variant stats and the MCP tool show, in one read."""
     buckets = bucket_plan(query, dialect_of(db))
     per_variant, total, ctas, trend, scroll, deepest = await fetch(
-        db, *_statements(experiment, query, variant, buckets.index(X.ts))
+        # grouped by its label, so PostgreSQL sees one expression (bind params differ per use)
+        db,
+        *_statements(experiment, query, variant, buckets.index(X.ts).label("bucket")),
     )
     counts = {v.id: VariantCounts(v) for v in experiment.variants}
     for var_id, visitors, views, clicks, conversions, converters in per_variant:

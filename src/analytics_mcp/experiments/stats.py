@@ -6,7 +6,7 @@
 - Probability that the variant's true rate beats control's: Beta(1 + conversions,
   1 + non-conversions) posteriors (uniform priors), P(B > A) summed exactly (Evan Miller's closed
   form, O(conversions) terms); for very large counts the normal approximation of the posteriors,
-  which is then exact to far better than 1e-4.
+  then exact to about 1e-6.
 - Sample-ratio mismatch: chi-square goodness of fit of the visitors per variant against the
   weights; the survival function is the regularized upper incomplete gamma Q(k/2, x/2).
 """

@@ -128,7 +128,7 @@ def parse_track(raw: Any) -> TrackInput:
         data = _event_data(event_type, raw.get("event_data"), problems)
     if problems:
         raise TrackError(problems)
-    return TrackInput(variant_id, event_type, data, session_id, visitor_id)  # type: ignore[arg-type]
+    return TrackInput(variant_id, str(event_type), data, session_id, visitor_id)
 
 
 def _variant_id(value: Any, problems: list[Problem]) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections import OrderedDict
+from typing import TypeVar
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)  # 10 bits -> 2 digits
@@ -18,7 +20,19 @@ _ZEROS8 = "0" * 8
 _SMALL_TAIL = 1 << 40  # row ids below this have 8 leading zero digits in the 80-bit tail
 _UINT64 = (1 << 64) - 1
 _SECONDS_Z = tuple(f"{second:02d}Z" for second in range(60))
-_CACHE_LIMIT = 4096  # entries per cache: rows come in time order, so recent ones suffice
+CACHE_LIMIT = 4096  # entries per cache: rows come in time order, so recent ones suffice
+T = TypeVar("T")
+Cache = OrderedDict[int, T]
+
+
+def remember(cache: Cache[T], key: int, value: T, limit: int = CACHE_LIMIT) -> T:
+    """Add to a bounded cache, dropping the oldest entry when full. One at a time, on purpose:
+    dropping a whole cache at once hands its memory back to the OS, and faulting fresh pages in
+    for the next entries costs more than the entries themselves (very much so in a VM)."""
+    if len(cache) >= limit:
+        cache.popitem(last=False)
+    cache[key] = value
+    return value
 
 
 def _pairs(value: int, count: int) -> str:
@@ -30,28 +44,27 @@ class Formatter:
     """Formats one export's values; its caches are bounded, so memory stays flat."""
 
     def __init__(self, session_key: bytes) -> None:
-        self._session_key = session_key
-        self._time_prefix: dict[int, str] = {}  # ts >> 20 -> first 6 ULID digits
-        self._minutes: dict[int, str] = {}  # epoch minute -> "YYYY-MM-DDTHH:MM:"
-        self._sessions: dict[int, str] = {}
+        self._session_hash = hashlib.blake2b(key=session_key, digest_size=8)  # copied per use
+        self._time_prefix: Cache[str] = OrderedDict()  # ts >> 20 -> first 6 ULID digits
+        self._id_prefix: Cache[str] = OrderedDict()  # row_id >> 20 -> digits 11 to 22
+        self._minutes: Cache[str] = OrderedDict()  # epoch minute -> "YYYY-MM-DDTHH:MM:"
+        self._sessions: Cache[str] = OrderedDict()
 
     def ulid(self, ts: int, row_id: int) -> str:
-        """storage.ids.row_ulid(ts, row_id): 48-bit time, then the row id as an 80-bit tail."""
-        prefix = self._time_prefix.get(ts >> 20)
-        if prefix is None:
-            prefix = self._remember(self._time_prefix, ts >> 20, _pairs(ts >> 20, 3))
-        low = _PAIRS[(ts >> 10) & 1023] + _PAIRS[ts & 1023]
-        if row_id < _SMALL_TAIL:
-            return (
-                prefix
-                + low
-                + _ZEROS8
-                + _PAIRS[row_id >> 30]
-                + _PAIRS[(row_id >> 20) & 1023]
-                + _PAIRS[(row_id >> 10) & 1023]
-                + _PAIRS[row_id & 1023]
-            )
-        return prefix + low + _pairs(row_id, 8)
+        """storage.ids.row_ulid(ts, row_id): 48-bit time, then the row id as an 80-bit tail. The
+        high digits of both change slowly, so they come from small caches."""
+        high = self._time_prefix.get(ts >> 20)
+        if high is None:
+            high = remember(self._time_prefix, ts >> 20, _pairs(ts >> 20, 3))
+        if row_id >= _SMALL_TAIL:
+            return high + _PAIRS[(ts >> 10) & 1023] + _PAIRS[ts & 1023] + _pairs(row_id, 8)
+        tail = self._id_prefix.get(row_id >> 20)
+        if tail is None:
+            tail = remember(self._id_prefix, row_id >> 20, _ZEROS8 + _pairs(row_id >> 20, 2))
+        return (
+            f"{high}{_PAIRS[(ts >> 10) & 1023]}{_PAIRS[ts & 1023]}"
+            f"{tail}{_PAIRS[(row_id >> 10) & 1023]}{_PAIRS[row_id & 1023]}"
+        )
 
     def iso(self, ts: int) -> str:
         """Epoch ms as "2026-02-17T14:22:00Z" (second precision, like every other door)."""
@@ -59,7 +72,7 @@ class Formatter:
         prefix = self._minutes.get(minute)
         if prefix is None:
             text = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
-            prefix = self._remember(self._minutes, minute, text)
+            prefix = remember(self._minutes, minute, text)
         return prefix + _SECONDS_Z[second]
 
     def session(self, visit_id: int) -> str:
@@ -67,18 +80,13 @@ class Formatter:
         visits the server has stored, which the raw row id would)."""
         digest = self._sessions.get(visit_id)
         if digest is None:
-            raw = hashlib.blake2b(
-                visit_id.to_bytes(8, "big", signed=True), key=self._session_key, digest_size=8
-            ).hexdigest()
-            digest = self._remember(self._sessions, visit_id, raw)
+            digest = remember(self._sessions, visit_id, self.session_uncached(visit_id))
         return digest
 
-    @staticmethod
-    def _remember(cache: dict[int, str], key: int, value: str) -> str:
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[key] = value
-        return value
+    def session_uncached(self, visit_id: int) -> str:
+        state = self._session_hash.copy()
+        state.update(visit_id.to_bytes(8, "big", signed=True))
+        return state.hexdigest()
 
 
 def visitor_hash(visitor_id: int) -> str:
@@ -89,9 +97,3 @@ def visitor_hash(visitor_id: int) -> str:
 def session_key(secret: str) -> bytes:
     """The session-hash key: derived from the app secret, never the secret itself."""
     return hmac.new(secret.encode(), b"analytics-mcp export session_hash v1", hashlib.sha256).digest()
-
-
-def duration_seconds(engaged_ms: int | None, gap_ms: int | None) -> int | None:
-    """Time on page in whole seconds (half up): engaged time, else the gap to the next pageview."""
-    ms = engaged_ms if engaged_ms is not None else gap_ms
-    return None if ms is None else (ms + 500) // 1000

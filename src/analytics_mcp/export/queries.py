@@ -11,15 +11,19 @@ ends every index entry, so ORDER BY ts, id needs no sort. Several sites (and the
 event names) are read as one UNION ALL of ordered, limited index walks ("arms"), merged by an
 outer ORDER BY over at most arms x chunk rows; an IN list would instead sort every remaining row
 of the range for each chunk.
+
+Chunks are fetched through the raw DB-API cursor (statements compiled once per export): a
+million-row export then builds no SQLAlchemy Row objects. Visit attributes are read once per visit
+(`visit_rows`), not joined onto every pageview.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, or_, select, union_all
+from sqlalchemy import Connection, Dialect, Select, bindparam, literal, or_, select, union_all
 
 from analytics_mcp.ingest.wire import ECOMMERCE_EVENTS
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
@@ -27,17 +31,15 @@ from analytics_mcp.storage.schema import ecommerce_items, events, goal_completio
 e, v, gc, it = events.c, visits.c, goal_completions.c, ecommerce_items.c
 
 LO, HI, TS, ID, N = (bindparam(name) for name in ("lo", "hi", "ts", "id", "n"))
+MAX_ARMS = 64  # beyond this, one IN-list read that sorts (SQLite allows 500 compound terms)
 
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """Read rows strictly after (ts, id), within [start_ms, end_ms)."""
+    """Read rows strictly after (ts, id)."""
 
     ts: int
     id: int
-
-
-MAX_ARMS = 64  # beyond this, one IN-list read that sorts (SQLite allows 500 compound terms)
 
 
 def _keyset(arms: list[Select[Any]], flat: Select[Any], ts_col: Any, id_col: Any) -> Select[Any]:
@@ -54,39 +56,83 @@ def _keyset(arms: list[Select[Any]], flat: Select[Any], ts_col: Any, id_col: Any
     return select(merged).order_by(merged.c.ts, merged.c.id).limit(N)
 
 
-_PAGEVIEW_COLUMNS = (
-    e.ts, e.id, e.visitor_id, e.hostname, e.pathname, v.device_type, e.engaged_ms, e.gap_ms,
-    e.visit_id, v.entry_path, v.referrer, v.source, v.channel, v.utm_source, v.utm_medium,
-    v.utm_campaign, v.utm_content, v.utm_term, v.browser, v.os, v.language, v.country,
-    e.scroll_depth, e.props, e.site_id,
-)  # fmt: skip
-_ECOMMERCE_COLUMNS = (
-    e.ts, e.id, e.visitor_id, e.visit_id, e.name, e.transaction_id, e.revenue, e.currency, e.site_id
-)  # fmt: skip
-_COMPLETION_COLUMNS = (gc.ts, gc.id, gc.goal_id, gc.visitor_id, gc.event_id, gc.visit_id, gc.site_id)
+def _in(column: Any, values: Sequence[Any]) -> Any:
+    # Bound values rather than an "expanding" IN: the statement compiles once, to plain SQL.
+    return column.in_([literal(value) for value in values])
+
+
+_PAGEVIEW = (e.ts, e.id, e.visit_id, e.hostname, e.pathname, e.engaged_ms, e.gap_ms, e.scroll_depth, e.props)
+_ECOMMERCE = (
+    e.ts,
+    e.id,
+    e.visitor_id,
+    e.visit_id,
+    e.name,
+    e.transaction_id,
+    e.revenue,
+    e.currency,
+    e.site_id,
+)
+_COMPLETION = (gc.ts, gc.id, gc.goal_id, gc.visitor_id, gc.event_id, gc.visit_id, gc.site_id)
 _ECOMMERCE_NAMES = sorted(ECOMMERCE_EVENTS)
 
 
 def pageviews_sql(site_ids: Sequence[int]) -> Select[Any]:
-    base = select(*_PAGEVIEW_COLUMNS).select_from(events.join(visits, v.id == e.visit_id))
-    base = base.where(e.name == "pageview")
+    base = select(*_PAGEVIEW).where(e.name == "pageview")
     arms = [base.where(e.site_id == site_id) for site_id in site_ids]
-    return _keyset(arms, base.where(e.site_id.in_(site_ids)), e.ts, e.id)
+    return _keyset(arms, base.where(_in(e.site_id, site_ids)), e.ts, e.id)
 
 
 def ecommerce_sql(site_ids: Sequence[int]) -> Select[Any]:
     # One arm per site and event name: each walks (site_id, name, ts) over its own rows only.
-    base = select(*_ECOMMERCE_COLUMNS)
+    base = select(*_ECOMMERCE)
     arms = [base.where(e.site_id == s, e.name == n) for s in site_ids for n in _ECOMMERCE_NAMES]
-    flat = base.where(e.site_id.in_(site_ids), e.name.in_(_ECOMMERCE_NAMES))
+    flat = base.where(_in(e.site_id, site_ids), _in(e.name, _ECOMMERCE_NAMES))
     return _keyset(arms, flat, e.ts, e.id)
 
 
 def completions_sql(site_ids: Sequence[int]) -> Select[Any]:
-    base = select(*_COMPLETION_COLUMNS)
+    base = select(*_COMPLETION)
     arms = [base.where(gc.site_id == site_id) for site_id in site_ids]
-    return _keyset(arms, base.where(gc.site_id.in_(site_ids)), gc.ts, gc.id)
+    return _keyset(arms, base.where(_in(gc.site_id, site_ids)), gc.ts, gc.id)
 
+
+class RawQuery:
+    """A statement compiled once for the connection's dialect, run on the raw DB-API cursor."""
+
+    def __init__(self, stmt: Select[Any], dialect: Dialect) -> None:
+        self._compiled = stmt.compile(dialect=dialect)
+        self.sql = str(self._compiled)
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        params = self._compiled.construct_params(dict(values))
+        if self._compiled.positional:
+            return tuple(params[name] for name in self._compiled.positiontup or ())
+        return params
+
+    def fetch(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(self.sql, self.parameters(values))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
+def chunk(
+    conn: Connection, query: RawQuery, after: Position, start_ms: int, end_ms: int, size: int
+) -> list[tuple[Any, ...]]:
+    """Up to `size` rows after `after` within [start_ms, end_ms), in (ts, id) order."""
+    values = {"lo": max(start_ms, after.ts), "hi": end_ms, "ts": after.ts, "id": after.id, "n": size}
+    return query.fetch(conn, values)
+
+
+_VISIT_COLUMNS = (
+    v.id, v.visitor_id, v.site_id, v.device_type, v.entry_path, v.referrer, v.source, v.channel,
+    v.utm_source, v.utm_medium, v.utm_campaign, v.utm_content, v.utm_term, v.browser, v.os,
+    v.language, v.country,
+)  # fmt: skip
+VISITS_SELECT = str(select(*_VISIT_COLUMNS).compile(compile_kwargs={"literal_binds": True}))
 
 ITEMS_SQL = (
     select(it.event_id, it.item_id, it.item_name, it.price, it.quantity)
@@ -95,12 +141,18 @@ ITEMS_SQL = (
 )
 
 
-def chunk(
-    conn: Connection, stmt: Select[Any], after: Position, start_ms: int, end_ms: int, size: int
-) -> list[Any]:
-    """Up to `size` rows after `after` within [start_ms, end_ms), in (ts, id) order."""
-    params = {"lo": max(start_ms, after.ts), "hi": end_ms, "ts": after.ts, "id": after.id, "n": size}
-    return conn.execute(stmt, params).all()
+def visit_rows(conn: Connection, visit_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """The exported attributes of these visits, in _VISIT_COLUMNS order. The ids are integers
+    from our own rows, written into the SQL as numbers: one short statement, no parameters."""
+    if not visit_ids:
+        return []
+    numbers = ",".join(str(int(visit_id)) for visit_id in visit_ids)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(f"{VISITS_SELECT} WHERE visits.id IN ({numbers})")
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def items_of(conn: Connection, event_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:

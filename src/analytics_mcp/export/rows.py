@@ -1,102 +1,125 @@
-"""Database rows -> export rows: dicts whose keys are exactly the table's columns, in order.
+"""Database rows -> export rows, as (head, tail) pairs: `head` is a dict of the row's own columns,
+`tail` the columns it shares with other rows (a pageview's visit attributes), already encoded by
+the writer, or None. Keys of head then tail are exactly the table's columns, in order (tests check
+them against `tables.TABLES`).
 
-One function per table, each a single dict display per row (this is the hot loop of a million-row
-export). Tests check every key list against `tables.TABLES`.
+A visit's tail is encoded once, not once per pageview: in a million-row export this halves the
+work. Rows are produced lazily and encoded one by one, so no chunk of row dicts is ever held.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection
 
-from analytics_mcp.export.encode import Formatter, duration_seconds, visitor_hash
+from analytics_mcp.export.encode import Cache, Formatter, remember, visitor_hash
+from analytics_mcp.export.queries import visit_rows
 from analytics_mcp.storage.account_types import Goal
 
-Row = dict[str, Any]
+VISIT_CACHE = 1024  # visits kept between chunks (~2 KB each): their pageviews are close in time
+
+
+Shaped = tuple[dict[str, Any], Any]  # (head, the writer's encoding of the tail, or None)
 Items = Mapping[int, list[dict[str, Any]]]
+TailEncoder = Callable[[dict[str, Any]], Any]
+Visit = tuple[str, str, Any]  # visitor_hash, device_type, encoded tail: what pageviews take
 
 
 class Shaper:
     """Shapes the rows of one export; `domains` maps the export's site ids to their domains."""
 
-    def __init__(self, formatter: Formatter, domains: Mapping[int, str]) -> None:
+    def __init__(self, formatter: Formatter, domains: Mapping[int, str], encode_tail: TailEncoder) -> None:
         self.fmt = formatter
         self.domains = domains
+        self.encode_tail = encode_tail
+        self._visits: Cache[Visit] = OrderedDict()
 
-    def pageviews(self, rows: Sequence[tuple[Any, ...]]) -> list[Row]:
-        ulid, iso, session, domains = self.fmt.ulid, self.fmt.iso, self.fmt.session, self.domains
-        return [
-            {
+    def visits_of(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[int, Visit]:
+        """The visits of these pageview rows (visit id is column 2), read once and remembered."""
+        wanted = {row[2] for row in rows}
+        found = {visit_id: self._visits[visit_id] for visit_id in wanted if visit_id in self._visits}
+        for row in visit_rows(conn, sorted(wanted - found.keys())):
+            found[row[0]] = remember(self._visits, row[0], self._visit(row), VISIT_CACHE)
+        return found
+
+    def _visit(self, row: Sequence[Any]) -> Visit:
+        (visit_id, visitor, site, device, entry, referrer, source, channel, utm_source, utm_medium,
+         utm_campaign, utm_content, utm_term, browser, os, language, country) = row  # fmt: skip
+        tail = {
+            "session_hash": self.fmt.session_uncached(visit_id),  # cached with the visit
+            "entry_page": entry,
+            "referrer": referrer,
+            "source": source,
+            "channel": channel,
+            "utm_source": utm_source,
+            "utm_medium": utm_medium,
+            "utm_campaign": utm_campaign,
+            "utm_content": utm_content,
+            "utm_term": utm_term,
+            "browser": browser,
+            "os": os,
+            "language": language,
+            "country": country,
+            "site": self.domains[site],
+        }
+        return visitor_hash(visitor), device, self.encode_tail(tail)
+
+    def pageviews(self, rows: Sequence[tuple[Any, ...]], visits: Mapping[int, Visit]) -> Iterator[Shaped]:
+        ulid, iso, loads = self.fmt.ulid, self.fmt.iso, orjson.loads
+        for ts, row_id, visit_id, hostname, pathname, engaged, gap, scroll, props in rows:
+            visitor, device, tail = visits[visit_id]
+            ms = engaged if engaged is not None else gap  # time on page: engaged, else the gap
+            head = {
                 "id": ulid(ts, row_id),
-                "visitor_hash": visitor_hash(visitor),
+                "visitor_hash": visitor,
                 "hostname": hostname,
                 "pathname": pathname,
                 "device_type": device,
-                "duration": duration_seconds(engaged, gap),
+                "duration": None if ms is None else (ms + 500) // 1000,  # whole seconds, half up
                 "created_at": iso(ts),
-                "session_hash": session(visit),
-                "entry_page": entry,
-                "referrer": referrer,
-                "source": source,
-                "channel": channel,
-                "utm_source": utm_source,
-                "utm_medium": utm_medium,
-                "utm_campaign": utm_campaign,
-                "utm_content": utm_content,
-                "utm_term": utm_term,
-                "browser": browser,
-                "os": os,
-                "language": language,
-                "country": country,
                 "scroll_depth": scroll,
-                "props": None if props is None else orjson.loads(props),
-                "site": domains[site],
+                "props": None if props is None else loads(props),
             }
-            for (
-                ts, row_id, visitor, hostname, pathname, device, engaged, gap, visit, entry, referrer,
-                source, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, browser,
-                os, language, country, scroll, props, site,
-            ) in rows
-        ]  # fmt: skip
+            yield head, tail
 
-    def goal_completions(self, rows: Sequence[tuple[Any, ...]]) -> list[Row]:
-        ulid, iso, session, domains = self.fmt.ulid, self.fmt.iso, self.fmt.session, self.domains
-        return [
-            {
+    def goal_completions(self, rows: Sequence[tuple[Any, ...]]) -> Iterator[Shaped]:
+        ulid, iso, session = self.fmt.ulid, self.fmt.iso, self.fmt.session
+        for ts, row_id, goal_id, visitor, event_id, visit_id, site in rows:
+            head = {
                 "id": ulid(ts, row_id),
                 "goal_id": goal_id,
                 "visitor_hash": visitor_hash(visitor),
                 "pageview_id": ulid(ts, event_id),  # a completion has its event's time
                 "created_at": iso(ts),
-                "session_hash": session(visit),
-                "site": domains[site],
+                "session_hash": session(visit_id),
+                "site": self.domains[site],
             }
-            for ts, row_id, goal_id, visitor, event_id, visit, site in rows
-        ]
+            yield head, None
 
-    def ecommerce_events(self, rows: Sequence[tuple[Any, ...]], items: Items) -> list[Row]:
-        ulid, iso, session, domains = self.fmt.ulid, self.fmt.iso, self.fmt.session, self.domains
-        return [
-            {
+    def ecommerce_events(self, rows: Sequence[tuple[Any, ...]], items: Items) -> Iterator[Shaped]:
+        ulid, iso, session = self.fmt.ulid, self.fmt.iso, self.fmt.session
+        for ts, row_id, visitor, visit_id, name, transaction_id, value, currency, site in rows:
+            head = {
                 "id": ulid(ts, row_id),
                 "visitor_hash": visitor_hash(visitor),
-                "session_hash": session(visit),
+                "session_hash": session(visit_id),
                 "event_type": name,
                 "transaction_id": transaction_id,
                 "value": value,
                 "currency": currency,
                 "items": items.get(row_id, []),
                 "created_at": iso(ts),
-                "site": domains[site],
+                "site": self.domains[site],
             }
-            for ts, row_id, visitor, visit, name, transaction_id, value, currency, site in rows
-        ]
+            yield head, None
 
-    def goals(self, goals: Sequence[Goal]) -> list[Row]:
-        return [
-            {
+    def goals(self, goals: Sequence[Goal]) -> Iterator[Shaped]:
+        for goal in goals:
+            head = {
                 "id": goal.id,
                 "name": goal.name,
                 "type": goal.type,
@@ -105,5 +128,4 @@ class Shaper:
                 "created_at": goal.created_at,
                 "site": self.domains[goal.site_id],
             }
-            for goal in goals
-        ]
+            yield head, None

@@ -9,7 +9,7 @@ slow client holds no connection and no read snapshot between chunks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Select
 from analytics_mcp.export import queries
 from analytics_mcp.export.encode import Formatter
 from analytics_mcp.export.queries import Position
-from analytics_mcp.export.rows import Row, Shaper
+from analytics_mcp.export.rows import Shaped, Shaper
 from analytics_mcp.export.tables import Table
 from analytics_mcp.export.writers import Format, writer_for
 from analytics_mcp.storage.accounts import list_goals
@@ -57,12 +57,14 @@ async def export_stream(db: Database, job: ExportJob) -> AsyncIterator[bytes]:
     header = writer.header()
     if header:
         yield header
-    shaper = Shaper(Formatter(job.session_key), job.domains)
+    shaper = Shaper(Formatter(job.session_key), job.domains, writer.tail)
     async for rows in _shaped(db, job, shaper):
-        yield writer.rows(rows)
+        body = writer.rows(rows)
+        if body:  # an empty chunk would end a chunked response early
+            yield body
 
 
-async def _shaped(db: Database, job: ExportJob, shaper: Shaper) -> AsyncIterator[list[Row]]:
+async def _shaped(db: Database, job: ExportJob, shaper: Shaper) -> AsyncIterator[Iterator[Shaped]]:
     if not job.site_ids:
         return
     name = job.table.name
@@ -70,13 +72,17 @@ async def _shaped(db: Database, job: ExportJob, shaper: Shaper) -> AsyncIterator
         goals = await read(db, lambda conn: list_goals(conn, job.site_ids))
         yield shaper.goals(goals)
         return
-    async for raw, items in _chunks(db, job):
+    extra: Callable[[Connection, list[Any]], Any] = {
+        "pageviews": shaper.visits_of,
+        "ecommerce_events": lambda conn, rows: queries.items_of(conn, [row[1] for row in rows]),
+    }.get(name, lambda _conn, _rows: None)
+    async for rows, more in _chunks(db, job, extra):
         if name == "pageviews":
-            yield shaper.pageviews(raw)
+            yield shaper.pageviews(rows, more)
         elif name == "goal_completions":
-            yield shaper.goal_completions(raw)
+            yield shaper.goal_completions(rows)
         else:
-            yield shaper.ecommerce_events(raw, items)
+            yield shaper.ecommerce_events(rows, more)
 
 
 _STATEMENTS: dict[str, Callable[[list[int]], Select[Any]]] = {
@@ -84,20 +90,21 @@ _STATEMENTS: dict[str, Callable[[list[int]], Select[Any]]] = {
     "goal_completions": queries.completions_sql,
     "ecommerce_events": queries.ecommerce_sql,
 }
-Chunk = tuple[list[Any], Mapping[int, list[dict[str, Any]]]]
+Chunk = tuple[list[Any], Any]
 
 
-async def _chunks(db: Database, job: ExportJob) -> AsyncIterator[Chunk]:
-    """Raw rows in (ts, id) order, CHUNK_ROWS at a time, up to job.limit. The next chunk is read
-    while the current one is shaped and sent."""
-    stmt = _STATEMENTS[job.table.name](job.site_ids)
-    with_items = job.table.name == "ecommerce_events"
+async def _chunks(
+    db: Database, job: ExportJob, extra: Callable[[Connection, list[Any]], Any]
+) -> AsyncIterator[Chunk]:
+    """Raw rows in (ts, id) order, CHUNK_ROWS at a time, up to job.limit, each with what
+    `extra` reads for them on the same connection (visits, items). The next chunk is read while
+    the current one is shaped and sent."""
+    query = queries.RawQuery(_STATEMENTS[job.table.name](job.site_ids), db.aio.dialect)
 
     def reader(after: Position, size: int) -> Callable[[Connection], Chunk]:
         def run(conn: Connection) -> Chunk:
-            rows = queries.chunk(conn, stmt, after, job.start_ms, job.end_ms, size)
-            items = queries.items_of(conn, [row[1] for row in rows]) if with_items else {}
-            return rows, items
+            rows = queries.chunk(conn, query, after, job.start_ms, job.end_ms, size)
+            return rows, extra(conn, rows)
 
         return run
 
@@ -109,14 +116,14 @@ async def _chunks(db: Database, job: ExportJob) -> AsyncIterator[Chunk]:
     pending: asyncio.Future[Chunk] | None = start(job.after, requested)
     try:
         while pending is not None:
-            rows, items = await pending
+            rows, more = await pending
             pending = None
             remaining -= len(rows)
             if len(rows) == requested and remaining > 0:  # a short chunk is the range's end
                 requested = min(CHUNK_ROWS, remaining)
                 pending = start(Position(rows[-1][0], rows[-1][1]), requested)
             if rows:
-                yield rows, items
+                yield rows, more
     finally:
         if pending is not None:
             pending.cancel()

@@ -2,7 +2,8 @@
 
 The JSONL keys, the CSV header, the BigQuery and Power BI schemas and the Power Query script are
 all derived from `TABLES`, so they cannot drift apart. Column order is the order of JSONL keys and
-CSV columns; the seed's fields come first, in the seed's order.
+CSV columns; the seed's fields come first, in the seed's order. Pageviews then have the event's
+own columns, then the visit's (from `session_hash` to `site`, equal for all pageviews of a visit).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ PAGEVIEWS = Table(
             "the time to the visit's next pageview; null when unknown (last pageview, no report)",
         ),
         CREATED,
+        Column("scroll_depth", "int", nullable=True, description="Maximum scroll depth in %"),
+        Column("props", "json", nullable=True, description="Custom properties sent with the pageview"),
         SESSION,
         _s("entry_page", "First page of the visit", nullable=True),
         _s("referrer", "Referrer host (null for direct)" + _VISIT, nullable=True),
@@ -76,8 +79,6 @@ PAGEVIEWS = Table(
         _s("os", "Operating system family" + _VISIT),
         _s("language", "Primary language subtag, lower case" + _VISIT, nullable=True),
         _s("country", "ISO 3166-1 alpha-2 country code" + _VISIT, nullable=True),
-        Column("scroll_depth", "int", nullable=True, description="Maximum scroll depth in %"),
-        Column("props", "json", nullable=True, description="Custom properties sent with the pageview"),
         SITE,
     ),
 )

@@ -4,8 +4,11 @@ CSV cells: null is an empty cell; booleans are `true`/`false` (as in JSON); nest
 (config, props, items) are JSON text. A text cell that starts with = + - @ tab or carriage return
 gets a leading ' so no spreadsheet runs it as a formula (OWASP "CSV injection"): paths, referrers,
 UTM tags, props and product names come from anyone on the internet through the tracker. Numbers
-are written as numbers, untouched: the export produces them itself (never from visitor text) and
-all of them are >= 0, and a typed numeric column must stay numeric for Power BI and BigQuery.
+are written as numbers, untouched: the export produces them itself (never from visitor text), all
+of them are >= 0, and a typed numeric column must stay numeric for Power BI and BigQuery.
+
+Rows are encoded one at a time into one buffer per chunk (holding thousands of small encoded
+rows, or row dicts, at once costs several times more than the encoding itself).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from analytics_mcp.export.rows import Row
+from analytics_mcp.export.rows import Shaped
 from analytics_mcp.export.tables import Table
 
 Format = Literal["jsonl", "csv"]
@@ -30,7 +33,9 @@ class Writer(Protocol):
 
     def header(self) -> bytes: ...
 
-    def rows(self, rows: list[Row]) -> bytes: ...
+    def tail(self, values: dict[str, Any]) -> Any: ...
+
+    def rows(self, rows: Iterable[Shaped]) -> bytes: ...
 
 
 class JsonlWriter:
@@ -40,10 +45,20 @@ class JsonlWriter:
     def header(self) -> bytes:
         return b""
 
-    def rows(self, rows: list[Row]) -> bytes:
-        if not rows:
-            return b""
-        return b"\n".join(map(orjson.dumps, rows)) + b"\n"
+    def tail(self, values: dict[str, Any]) -> bytes:
+        """',"key":value,...}\n': replaces the closing brace of a head."""
+        return b"," + orjson.dumps(values)[1:] + b"\n"
+
+    def rows(self, rows: Iterable[Shaped]) -> bytes:
+        buffer = bytearray()
+        dumps = orjson.dumps
+        for head, tail in rows:
+            buffer += dumps(head)
+            if tail is None:
+                buffer += b"\n"
+            else:
+                buffer[-1:] = tail
+        return bytes(buffer)
 
 
 def neutralise(text: str) -> str:
@@ -73,8 +88,16 @@ class CsvWriter:
     def header(self) -> bytes:
         return self._encode([self._names])
 
-    def rows(self, rows: list[Row]) -> bytes:
-        return self._encode([[csv_cell(value) for value in row.values()] for row in rows])
+    def tail(self, values: dict[str, Any]) -> list[Any]:
+        return [csv_cell(value) for value in values.values()]
+
+    def rows(self, rows: Iterable[Shaped]) -> bytes:
+        return self._encode(self._cells(head, tail) for head, tail in rows)
+
+    @staticmethod
+    def _cells(head: dict[str, Any], tail: list[Any] | None) -> list[Any]:
+        cells = [csv_cell(value) for value in head.values()]
+        return cells if tail is None else cells + tail
 
     @staticmethod
     def _encode(rows: Iterable[Iterable[Any]]) -> bytes:

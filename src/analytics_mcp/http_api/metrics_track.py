@@ -57,8 +57,10 @@ def _targets(request: Request) -> TargetCache:
 
 
 async def _target(services: Services, cache: TargetCache, variant_id: int) -> TrackTarget:
-    async with services.db.aio.connect() as conn:
-        target = await conn.run_sync(lambda sync: cache.lookup(sync, variant_id))
+    found, target = cache.cached(variant_id)
+    if not found:
+        async with services.db.aio.connect() as conn:
+            target = await conn.run_sync(lambda sync: cache.lookup(sync, variant_id))
     if target is None:
         raise ApiError(400, f"variant_id: unknown variant {variant_id}", {"variant_id": ["unknown variant"]})
     if not target.running:

@@ -1,6 +1,6 @@
 """What every engine-backed tool does: authorize the tenant, parse the question once with the
-engine's `query_for_tenant` (the same parse the REST routes use), run engine functions, and reply
-with structured content plus its text rendering."""
+engine's `parse_query` (the parse behind the REST routes' `query_for_tenant`), run the engine
+functions the REST routes run, and reply with structured content plus its text rendering."""
 
 from __future__ import annotations
 
@@ -56,9 +56,7 @@ class Asked:
     def answer(self, cls: type[A], report: BaseModel | None, keys: Iterable[str], **extra: Any) -> A:
         """`cls` from the engine report's fields plus the tenant, definitions and `extra`."""
         fields = dict(report) if report is not None else {}
-        return cls.model_validate(
-            {**fields, "tenant": self.tenant.slug, "definitions": pick(keys), **extra}, from_attributes=True
-        )
+        return cls.model_validate({**fields, "tenant": self.tenant.slug, "definitions": pick(keys), **extra})
 
 
 async def ask(

@@ -23,6 +23,7 @@ from analytics_mcp.experiments.shapes import (
     summary,
     variants_report,
 )
+from analytics_mcp.experiments.store import list_experiments
 from analytics_mcp.storage.account_types import AccountError
 from analytics_mcp.tools.args import DomainArg, FromArg, PeriodArg, TenantArg, ToArg
 from analytics_mcp.tools.common import Asked, ask, query_error, reply
@@ -73,10 +74,14 @@ async def _experiment_query(
 ) -> tuple[Experiment, Query]:
     """The experiment asked about, and the question over its own site (its time zone)."""
     query = asked.query
+    db = asked.services.db
     try:
-        found = await find_experiment(asked.services.db, asked.tenant.id, experiment, query.site_ids)
+        found = await find_experiment(db, asked.tenant.id, experiment, query.site_ids)
     except AccountError as exc:
-        raise ToolError(f"{exc}; call list-sites, then name an experiment of this tenant") from None
+        async with db.aio.connect() as conn:
+            known = await conn.run_sync(lambda sync: list_experiments(sync, asked.tenant.id, query.site_ids))
+        listed = ", ".join(f"{e.slug} ({e.status}, {e.site.domain})" for e in known) or "none yet"
+        raise ToolError(f"{exc}; experiments: {listed}") from None
     if [s.domain for s in query.sites] != [found.site.domain]:
         try:
             query = parse_query(
