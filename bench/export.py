@@ -7,7 +7,11 @@ export, sampled during it, after it). Targets: >= 100,000 rows/s (JSONL), < 50 M
 The database (1M pageviews in 250,000 visits over January 2026, built through the real ingestion
 pipeline) is cached in bench/out/export-1m; pass --db DIR to use another one, --rebuild to redo it.
 
-    python bench/export.py [--db DIR] [--format jsonl|csv] [--limit 10000] [--rebuild]
+    python bench/export.py [--db DIR] [--format jsonl|csv] [--limit 10000] [--rebuild] [--no-mmap]
+
+VmRSS includes the pages of the database file that SQLite maps into the process (RssFile; the
+storage layer sets PRAGMA mmap_size=1 GB): up to the file's size, whatever the export's size. The
+export's own memory is RssAnon; --no-mmap serves without the mapping, so VmRSS shows only that.
 """
 
 from __future__ import annotations
@@ -106,11 +110,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# `--no-mmap`: the same server, with SQLite's memory-mapped reads (storage.db sets mmap_size=1 GB)
+# turned off, so VmRSS shows the process's own memory and not the database file's mapped pages.
+NO_MMAP = """
+from analytics_mcp.storage import db
+pragmas = db._sqlite_pragmas
+def without_mmap(conn, record):
+    pragmas(conn, record)
+    conn.execute("PRAGMA mmap_size=0")
+db._sqlite_pragmas = without_mmap
+from analytics_mcp.cli import main
+main()
+"""
+
+
 @contextmanager
-def server(data_dir: Path) -> Iterator[tuple[str, int]]:
+def server(data_dir: Path, mmap: bool = True) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {**os.environ, "ANALYTICS_DATA_DIR": str(data_dir), "ANALYTICS_RATE_LIMIT": "1000000/minute"}
-    argv = [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)]
+    command = ["-m", "analytics_mcp.cli"] if mmap else ["-c", NO_MMAP]
+    argv = [sys.executable, *command, "serve", "--port", str(port)]
     proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -217,6 +236,7 @@ def main() -> None:
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     parser.add_argument("--limit", type=int, default=10_000, help="rows per request (max 10,000)")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--no-mmap", action="store_true", help="serve without SQLite mmap (see NO_MMAP)")
     args = parser.parse_args()
     meta_file = args.db / "bench.json"
     if (
@@ -228,7 +248,7 @@ def main() -> None:
         build(args.db, args.pageviews)
     meta = json.loads(meta_file.read_text())
 
-    with server(args.db) as (base, pid):
+    with server(args.db, mmap=not args.no_mmap) as (base, pid):
         warm_up(base, meta["token"], args.format)
         before = {field: rss_mb(pid, field) for field in RSS_FIELDS}
         sampler = RssSampler(pid)

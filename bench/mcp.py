@@ -111,7 +111,7 @@ async def time_http(url: str, token: str, arguments: dict[str, Any], calls: int)
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
     async with http, Client(streamable_http_client(url, http_client=http)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-        for name in TOOL_NAMES:
+        for name in ENGINE_WORK:
             args = {k: v for k, v in arguments.items() if k in tools[name].input_schema["properties"]}
             timings[name] = []
             for attempt in range(calls + 1):
@@ -141,6 +141,7 @@ def all_of(*fns: Work) -> Work:
     return run
 
 
+# Seed 002's twelve tools and the engine work each one does for its answer.
 ENGINE_WORK: dict[str, Work] = {
     "list-sites": lambda db, query: engine.tenant_sites(db, query.sites[0].tenant_id),
     "analytics-overview": engine.overview,
@@ -163,7 +164,7 @@ async def time_engine(db: Path, period: str, calls: int) -> dict[str, list[float
         tenant = accounts.get_tenant(conn, TENANT)
     assert tenant is not None
     timings: dict[str, list[float]] = {}
-    for name in TOOL_NAMES:
+    for name in ENGINE_WORK:
         timings[name] = []
         for attempt in range(calls + 1):
             started = time.perf_counter()
@@ -186,14 +187,15 @@ def report(http: dict[str, list[float]], local: dict[str, list[float]]) -> None:
         f"{'tool':<20} {'http p50':>9} {'http p95':>9} {'engine p50':>11} {'engine p95':>11} {'p50 diff':>9}"
     )
     diffs = []
-    for name in TOOL_NAMES:
+    for name in ENGINE_WORK:
         h50, h95 = percentile(http[name], 0.5), percentile(http[name], 0.95)
         e50, e95 = percentile(local[name], 0.5), percentile(local[name], 0.95)
         diffs.append(h50 - e50)
         print(f"{name:<20} {h50:9.1f} {h95:9.1f} {e50:11.1f} {e95:11.1f} {h50 - e50:+9.1f}")
-    print(
-        f"median p50 difference: {statistics.median(diffs):+.1f} ms; worst: {max(diffs):+.1f} ms (all in ms)"
-    )
+    print(f"p50 difference: median {statistics.median(diffs):+.1f} ms, worst {max(diffs):+.1f} ms")
+    others = [name for name in TOOL_NAMES if name not in ENGINE_WORK]
+    if others:
+        print(f"not measured (this benchmark generates no data for them): {', '.join(others)}")
 
 
 def main() -> None:

@@ -7,14 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import httpx2
 import pytest
+from sqlalchemy import Connection, update
 from starlette.applications import Starlette
 
+from analytics_mcp.dashboard import pages
 from analytics_mcp.dashboard.security import LOGIN_COOKIE, SESSION_COOKIE
 from analytics_mcp.dashboard.state import DashboardState
 from analytics_mcp.dashboard.throttle import LoginThrottle
 from analytics_mcp.ingest.batch import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
+from analytics_mcp.storage.schema import users
 from factories import SAFARI_IPHONE, event, make_site, make_token
 
 EMAIL, PASSWORD = "owner@acme.test", "correct horse battery"
@@ -136,6 +139,27 @@ async def test_login_without_csrf_is_refused(client: httpx2.AsyncClient, owner: 
     no_cookie = await client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf": token[1]})
     assert no_cookie.status_code == 403
     assert SESSION_COOKIE not in client.cookies
+
+
+async def test_password_checks_do_not_hold_the_write_lock(
+    app: Starlette, client: httpx2.AsyncClient, owner: accounts.User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 takes ~0.5 s; ingestion must be able to write meanwhile (SQLite has one writer)."""
+    services: Services = app.state.services
+    writes: list[str] = []
+    real = pages.authenticate_user
+
+    def check_then_write(conn: Connection, email: str, password: str) -> accounts.User | None:
+        user = real(conn, email, password)  # the reading connection is still open here
+        with services.db.sync.begin() as other:
+            other.exec_driver_sql("PRAGMA busy_timeout=200")
+            other.execute(update(users).where(users.c.id == owner.id).values(role="owner"))
+        writes.append(email)
+        return user
+
+    monkeypatch.setattr(pages, "authenticate_user", check_then_write)
+    assert (await login(client)).status_code == 303
+    assert writes == [EMAIL]
 
 
 async def test_logout_needs_csrf_and_invalidates_the_session(

@@ -113,6 +113,8 @@ async def test_chat_panel_streams_an_answer_with_charts(
     assert bodies[0]["conversation_id"] is None and bodies[0]["message"] == "How was my traffic this week?"
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "chat.png"))
+    await page.eval_on_selector("#chat-messages", "list => { list.scrollTop = 0; }")
+    await page.locator("#chat-panel").screenshot(path=str(ARTIFACTS / "chat-top.png"))
 
     # A follow-up continues the conversation; "New chat" starts another.
     fake.push(Turn(text="Still the same."))

@@ -13,7 +13,7 @@ from analytics_mcp.dashboard import csrf
 from analytics_mcp.dashboard.principal import current_session, session_csrf
 from analytics_mcp.dashboard.security import LOGIN_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
 from analytics_mcp.dashboard.sessions import SESSION_TTL_S, DashboardSession, create_session, revoke_session
-from analytics_mcp.dashboard.state import dashboard_state, services_of
+from analytics_mcp.dashboard.state import dashboard_state, login_engine, services_of
 from analytics_mcp.dashboard.views import charts_available, page
 from analytics_mcp.ingest.routes import client_ip
 from analytics_mcp.storage.accounts import authenticate_user, list_sites, plan_rank
@@ -83,10 +83,16 @@ async def login_post(request: Request) -> Response:
 
 
 def _sign_in(request: Request, email: str, password: str) -> str | None:
-    # In a worker thread: argon2 takes tens of milliseconds of CPU, not for the event loop.
-    with services_of(request).db.sync.begin() as conn:
+    # In a worker thread: argon2 takes ~0.5 s of CPU, not for the event loop, and outside any
+    # write transaction (see `login_engine`).
+    db = services_of(request).db
+    with db.sync.begin() as conn:
         user = authenticate_user(conn, email, password)
-        return None if user is None else create_session(conn, user)
+        pass  # a password rehash, if argon2's parameters changed
+    if user is None:
+        return None
+    with db.sync.begin() as conn:
+        return create_session(conn, user)
 
 
 async def logout(request: Request) -> Response:

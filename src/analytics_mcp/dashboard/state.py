@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
 from starlette.requests import Request
 
 from analytics_mcp.dashboard.throttle import LoginThrottle
 from analytics_mcp.services import Services
+from analytics_mcp.storage.db import Database
+
+SQLITE_BUSY_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
 class DashboardState:
     secret: str
     throttle: LoginThrottle
+    login_engines: dict[str, Engine] = field(default_factory=dict)
+
+
+def login_engine(state: DashboardState, db: Database) -> Engine:
+    """Where passwords are checked. Our SQLite write engine takes the write lock at BEGIN, and an
+    argon2 check takes half a second: holding the lock that long per sign-in attempt would stall
+    ingestion. A plain pysqlite engine reads without it (a rare rehash locks only for its UPDATE)."""
+    if not db.is_sqlite:
+        return db.sync
+    engine = state.login_engines.get(db.url)
+    if engine is None:
+        engine = create_engine(db.sync.url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_S})
+        state.login_engines[db.url] = engine
+    return engine
 
 
 def dashboard_state(app: Starlette) -> DashboardState:

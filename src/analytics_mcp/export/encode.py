@@ -2,8 +2,8 @@
 
 Each runs once per exported row, so they avoid generic machinery: the ULID comes from lookup
 tables of 10-bit digit pairs (python-ulid and base64.b32encode are several times slower), times
-from a per-minute prefix cache. Both give exactly what `storage.ids.row_ulid` and
-`timeutil.ISO_FORMAT` give (tests check).
+from a per-day prefix cache and two-digit tables. Both give exactly what `storage.ids.row_ulid`
+and `timeutil.ISO_FORMAT` give (tests check).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ _PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)  # 10 bits -> 2 di
 _ZEROS8 = "0" * 8
 _SMALL_TAIL = 1 << 40  # row ids below this have 8 leading zero digits in the 80-bit tail
 _UINT64 = (1 << 64) - 1
-_SECONDS_Z = tuple(f"{second:02d}Z" for second in range(60))
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 CACHE_LIMIT = 4096  # entries per cache: rows come in time order, so recent ones suffice
 T = TypeVar("T")
 Cache = OrderedDict[int, T]
@@ -47,7 +47,7 @@ class Formatter:
         self._session_hash = hashlib.blake2b(key=session_key, digest_size=8)  # copied per use
         self._time_prefix: Cache[str] = OrderedDict()  # ts >> 20 -> first 6 ULID digits
         self._id_prefix: Cache[str] = OrderedDict()  # row_id >> 20 -> digits 11 to 22
-        self._minutes: Cache[str] = OrderedDict()  # epoch minute -> "YYYY-MM-DDTHH:MM:"
+        self._days: Cache[str] = OrderedDict()  # epoch day -> "YYYY-MM-DDT"
         self._sessions: Cache[str] = OrderedDict()
 
     def ulid(self, ts: int, row_id: int) -> str:
@@ -68,12 +68,13 @@ class Formatter:
 
     def iso(self, ts: int) -> str:
         """Epoch ms as "2026-02-17T14:22:00Z" (second precision, like every other door)."""
-        minute, second = divmod(ts // 1000, 60)
-        prefix = self._minutes.get(minute)
+        day, second = divmod(ts // 1000, 86_400)
+        prefix = self._days.get(day)
         if prefix is None:
-            text = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
-            prefix = remember(self._minutes, minute, text)
-        return prefix + _SECONDS_Z[second]
+            prefix = remember(self._days, day, time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400)))
+        hour, second = divmod(second, 3600)
+        minute, second = divmod(second, 60)
+        return f"{prefix}{_TWO_DIGITS[hour]}:{_TWO_DIGITS[minute]}:{_TWO_DIGITS[second]}Z"
 
     def session(self, visit_id: int) -> str:
         """A keyed hash of the visit id: stable across exports, reveals nothing (not even how many

@@ -70,16 +70,15 @@ class Shaper:
 
     def pageviews(self, rows: Sequence[tuple[Any, ...]], visits: Mapping[int, Visit]) -> Iterator[Shaped]:
         ulid, iso, loads = self.fmt.ulid, self.fmt.iso, orjson.loads
-        for ts, row_id, visit_id, hostname, pathname, engaged, gap, scroll, props in rows:
+        for ts, row_id, visit_id, hostname, pathname, duration, scroll, props in rows:
             visitor, device, tail = visits[visit_id]
-            ms = engaged if engaged is not None else gap  # time on page: engaged, else the gap
             head = {
                 "id": ulid(ts, row_id),
                 "visitor_hash": visitor,
                 "hostname": hostname,
                 "pathname": pathname,
                 "device_type": device,
-                "duration": None if ms is None else (ms + 500) // 1000,  # whole seconds, half up
+                "duration": duration,  # see queries.DURATION
                 "created_at": iso(ts),
                 "scroll_depth": scroll,
                 "props": None if props is None else loads(props),

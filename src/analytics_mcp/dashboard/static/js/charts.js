@@ -7,7 +7,8 @@ const VENDOR = '/dashboard/static/vendor/uPlot.esm.js';
 const charts = new WeakMap();
 const DAY = 86400;
 // Daily buckets never get sub-day ticks (uPlot would label 7 days with hours on a wide chart).
-const DAY_INCRS = [1, 2, 3, 7, 14, 28, 56, 91, 182, 364].map((days) => days * DAY);
+// These are uPlot's own day, month (30 d) and year (365 d) steps, so month ticks still align.
+const DAY_INCRS = [1, 2, 3, 4, 5, 7, 10, 15, 30, 60, 90, 180, 365, 730].map((days) => days * DAY);
 let loading;
 
 export function loadChartLibrary() {

@@ -41,6 +41,9 @@ const VIEWS = {
       {label: 'Conversion', value: (r) => r.conversion_rate, format: pct}]},
 };
 
+// Goals come in the order they were created; the card ranks them like every other card.
+const byUniques = (goals) => [...goals].sort((a, b) => b.visitors - a.visitors || b.completions - a.completions);
+
 export function overviewTiles(data) {
   return [
     {key: 'visitors', label: 'Unique visitors', value: data.visitors, display: num(data.visitors), change: change(data.visitors_change)},
@@ -74,7 +77,7 @@ export function createTrafficView(root, {api, params, onFilter, onError}) {
     ], onFilter, {id: 'card-devices'}),
     breakdownCard('Languages', [tab('languages', 'Languages', top('/api/v1/stats/languages'))], onFilter, {id: 'card-languages'}),
     breakdownCard('Goals', [{key: 'goals', label: 'Goals', view: VIEWS.goals,
-      load: async (signal) => (await api.get('/dashboard/api/goals', params(), signal)).goals}],
+      load: async (signal) => byUniques((await api.get('/dashboard/api/goals', params(), signal)).goals)}],
     onFilter, {wide: true, id: 'card-goals'}),
   ];
   root.append(kpis, chart.root, el('div', {class: 'grid'}, cards.map((c) => c.root)));
