@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +228,58 @@ def warm_up(base: str, token: str, fmt: str) -> None:
     assert rows >= 1000
 
 
+@dataclass
+class Pass:
+    rows: int
+    size: int
+    requests: int
+    seconds: float
+    cpu: float
+    client_cpu: float
+    faults: int
+    before: dict[str, float]
+    after: dict[str, float]
+    peak: float
+
+    def report(self, number: int) -> bool:
+        growth = self.peak - self.before["VmRSS"]
+        speed = self.rows / self.seconds
+        print(f"pass {number}: {self.rows:,} rows in {self.requests} requests, {self.size / 1e6:.0f} MB")
+        print(f"  {self.seconds:.2f} s = {speed:,.0f} rows/s, {self.size / self.seconds / 1e6:.1f} MB/s")
+        print(
+            f"  server CPU {self.cpu:.2f} s = {self.rows / self.cpu:,.0f} rows per CPU second; "
+            f"{self.faults:,} page faults; client CPU {self.client_cpu:.2f} s; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
+        print(f"  server VmRSS peak {self.peak:.1f} MB: growth {growth:+.1f} MB")
+        for field in RSS_FIELDS:
+            change = self.after[field] - self.before[field]
+            print(f"    {field:8} {self.before[field]:7.1f} -> {self.after[field]:7.1f} MB ({change:+.1f})")
+        ok = speed >= 100_000 and growth < 50
+        print(f"  targets (>= 100,000 rows/s, < 50 MB VmRSS growth): {'met' if ok else 'MISSED'}")
+        return ok
+
+
+def measure(base: str, pid: int, token: str, fmt: str, limit: int) -> Pass:
+    before = {field: rss_mb(pid, field) for field in RSS_FIELDS}
+    sampler = RssSampler(pid)
+    sampler.start()
+    began, client_began, (cpu_began, faults_began) = (
+        time.perf_counter(),
+        time.process_time(),
+        cpu_seconds(pid),
+    )
+    rows, size, requests = export_all(base, token, fmt, limit)
+    seconds, client_cpu = time.perf_counter() - began, time.process_time() - client_began
+    cpu, faults = cpu_seconds(pid)
+    sampler.done.set()
+    sampler.join()
+    after = {field: rss_mb(pid, field) for field in RSS_FIELDS}
+    peak = max(sampler.peak, after["VmRSS"])
+    cpu -= cpu_began
+    return Pass(rows, size, requests, seconds, cpu, client_cpu, faults - faults_began, before, after, peak)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -235,55 +288,24 @@ def main() -> None:
     parser.add_argument("--pageviews", type=int, default=1_000_000)
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     parser.add_argument("--limit", type=int, default=10_000, help="rows per request (max 10,000)")
+    parser.add_argument("--passes", type=int, default=2, help="full exports in a row on one server")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--no-mmap", action="store_true", help="serve without SQLite mmap (see NO_MMAP)")
     args = parser.parse_args()
     meta_file = args.db / "bench.json"
-    if (
-        args.rebuild
-        or not meta_file.exists()
-        or json.loads(meta_file.read_text())["pageviews"] != args.pageviews
-    ):
+    stale = not meta_file.exists() or json.loads(meta_file.read_text())["pageviews"] != args.pageviews
+    if args.rebuild or stale:
         print(f"building {args.pageviews:,} pageviews in {args.db} ...", flush=True)
         build(args.db, args.pageviews)
     meta = json.loads(meta_file.read_text())
 
     with server(args.db, mmap=not args.no_mmap) as (base, pid):
         warm_up(base, meta["token"], args.format)
-        before = {field: rss_mb(pid, field) for field in RSS_FIELDS}
-        sampler = RssSampler(pid)
-        sampler.start()
-        began, cpu_began = time.perf_counter(), cpu_seconds(pid)
-        rows, size, requests = export_all(base, meta["token"], args.format, args.limit)
-        cpu_ended = cpu_seconds(pid)
-        elapsed, cpu, faults = (
-            time.perf_counter() - began,
-            cpu_ended[0] - cpu_began[0],
-            cpu_ended[1] - cpu_began[1],
-        )
-        sampler.done.set()
-        sampler.join()
-        after = {field: rss_mb(pid, field) for field in RSS_FIELDS}
-
-    assert rows == meta["pageviews"], f"exported {rows} rows, expected {meta['pageviews']}"
-    peak = max(sampler.peak, after["VmRSS"])
-    print(f"exported {rows:,} pageviews as {args.format} in {requests} requests of <= {args.limit:,} rows")
-    speed = f"{rows / elapsed:,.0f} rows/s, {size / elapsed / 1e6:.1f} MB/s"
-    print(f"  {elapsed:.2f} s = {speed} ({size / 1e6:.0f} MB)")
-    load = os.getloadavg()[0]
-    print(f"  server CPU: {cpu:.2f} s = {rows / cpu:,.0f} rows per CPU second (load average {load:.1f})")
-    print(f"  server page faults: {faults:,} ({faults * 4096 / 1e6:.0f} MB of pages first touched)")
-    print(
-        f"  server VmRSS: {before['VmRSS']:.1f} MB before, {peak:.1f} MB peak, {after['VmRSS']:.1f} MB after"
-    )
-    for field in RSS_FIELDS:
-        change = after[field] - before[field]
-        print(f"    {field:8} {before[field]:7.1f} -> {after[field]:7.1f} MB ({change:+.1f})")
-    growth = peak - before["VmRSS"]
-    private = after["RssAnon"] - before["RssAnon"]
-    print(f"  growth: {growth:+.1f} MB peak VmRSS; private memory (RssAnon) {private:+.1f} MB")
-    ok = rows / elapsed >= 100_000 and growth < 50
-    print(f"  targets (>= 100,000 rows/s, < 50 MB growth): {'met' if ok else 'MISSED'}")
+        passes = [measure(base, pid, meta["token"], args.format, args.limit) for _ in range(args.passes)]
+    print(f"export of {meta['pageviews']:,} pageviews as {args.format}, pages of {args.limit:,} rows")
+    for number, result in enumerate(passes, 1):
+        assert result.rows == meta["pageviews"], f"exported {result.rows} rows, expected {meta['pageviews']}"
+        result.report(number)
 
 
 if __name__ == "__main__":

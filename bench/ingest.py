@@ -30,7 +30,10 @@ import httpx2
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
-UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
 DOMAIN = "bench.test"
 LUA = """
 counter = 0
@@ -97,7 +100,9 @@ def prepare(data_dir: Path) -> tuple[dict[str, str], str]:
     }
     cli = [sys.executable, "-m", "analytics_mcp.cli"]
     subprocess.run([*cli, "tenants", "create", "bench"], env=env, check=True, capture_output=True)
-    subprocess.run([*cli, "sites", "add", DOMAIN, "--tenant", "bench"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "sites", "add", DOMAIN, "--tenant", "bench"], env=env, check=True, capture_output=True
+    )
     token = subprocess.run(
         [*cli, "tokens", "create", "--tenant", "bench", "--scopes", "read,ingest"],
         env=env,
@@ -127,7 +132,8 @@ def batch_bodies(total: int, per_request: int) -> Iterator[bytes]:
                 "domain": DOMAIN,
                 "referrer": "https://duckduckgo.com/" if i % 3 else None,
                 "event_id": f"b{i}",
-                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts / 1000)) + f".{ts % 1000:03d}Z",
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts / 1000))
+                + f".{ts % 1000:03d}Z",
                 "ip": f"198.19.{(i // 7) % 250}.{(i // 1750) % 250}",
                 "user_agent": UA,
             }
@@ -150,7 +156,9 @@ def run_batch(base: str, token: str, total: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk load per endpoint")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--batch-total", type=int, default=200_000, help="events sent through /api/v1/events")
@@ -164,7 +172,15 @@ def main() -> None:
         uvicorn_flags = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
 
         port = free_port()
-        ceiling_cmd = [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port), *uvicorn_flags]
+        ceiling_cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.ceiling_app:app",
+            "--port",
+            str(port),
+            *uvicorn_flags,
+        ]
         with server(ceiling_cmd, dict(os.environ), port) as base:
             ceiling_rps, _, _ = run_wrk(base, args.duration, args.connections, script)
 
@@ -181,8 +197,10 @@ def main() -> None:
             batch_eps, batch_accepted = run_batch(base, token, args.batch_total)
 
     print(f"ceiling (bare Starlette, parse + 202):   {ceiling_rps:10.0f} req/s")
-    print(f"POST /api/event (durable group commit):  {track_rps:10.0f} req/s  = {track_rps / ceiling_rps:.2f} x ceiling")
-    print(f"  acknowledged {acknowledged}, failed {failed}, stored {stored}, lost {max(0, acknowledged - stored)}")
+    ratio = track_rps / ceiling_rps
+    lost = max(0, acknowledged - stored)
+    print(f"POST /api/event (durable group commit):  {track_rps:10.0f} req/s  = {ratio:.2f} x ceiling")
+    print(f"  acknowledged {acknowledged}, failed {failed}, stored {stored}, lost {lost}")
     print(f"POST /api/v1/events batch import:        {batch_eps:10.0f} events/s ({batch_accepted} events)")
 
 

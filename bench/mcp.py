@@ -6,8 +6,10 @@ the engine functions' own time for the same question, on a database of about a m
 Without --db (or when the file does not exist yet) the database is generated first with the demo
 traffic generator and the real ingestion (a few minutes for 1M events) and kept for the next run.
 The server is `analytics-mcp serve` in its own process; the client is the official SDK client
-(2026-07-28 era). Per tool: p50/p95 of the HTTP call and of the engine work alone (in this
-process), and the p50 difference (target: at most 10 ms).
+(2026-07-28 era). Per tool, HTTP calls and the same engine work run alternately (in this
+process), so both see the same machine load; printed: p50/p95 of each and the p50 difference
+(target: at most 10 ms). `list-sites` does almost no engine work: its HTTP time is the fixed
+cost of a call (HTTP, token check, tenant check, MCP framing, JSON).
 """
 
 from __future__ import annotations
@@ -106,25 +108,6 @@ def start_server(db: Path, port: int, data_dir: str) -> subprocess.Popen[bytes]:
     raise SystemExit("server did not start")
 
 
-async def time_http(url: str, token: str, arguments: dict[str, Any], calls: int) -> dict[str, list[float]]:
-    timings: dict[str, list[float]] = {}
-    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
-    async with http, Client(streamable_http_client(url, http_client=http)) as client:
-        tools = {t.name: t for t in (await client.list_tools()).tools}
-        for name in ENGINE_WORK:
-            args = {k: v for k, v in arguments.items() if k in tools[name].input_schema["properties"]}
-            timings[name] = []
-            for attempt in range(calls + 1):
-                started = time.perf_counter()
-                result = await client.call_tool(name, args)
-                elapsed = (time.perf_counter() - started) * 1000
-                if result.is_error:
-                    raise SystemExit(f"{name}: {result.content}")
-                if attempt:  # the first call warms caches
-                    timings[name].append(elapsed)
-    return timings
-
-
 async def goals_work(db: Any, query: engine.Query) -> None:
     report = await engine.goals_report(db, query)
     recent = query.model_copy(update={"limit": 5})
@@ -158,23 +141,44 @@ ENGINE_WORK: dict[str, Work] = {
 }
 
 
-async def time_engine(db: Path, period: str, calls: int) -> dict[str, list[float]]:
+Timings = dict[str, list[float]]
+
+
+async def measure(url: str, token: str, db: Path, period: str, calls: int) -> tuple[Timings, Timings]:
+    """Per tool, alternate one HTTP tools/call and the same engine work in this process, so both
+    see the same machine load; the first round of each warms caches and is not counted."""
     services = Services.build(settings_for(db), migrate=False)
     with services.db.sync.connect() as conn:
         tenant = accounts.get_tenant(conn, TENANT)
     assert tenant is not None
-    timings: dict[str, list[float]] = {}
-    for name in ENGINE_WORK:
-        timings[name] = []
-        for attempt in range(calls + 1):
-            started = time.perf_counter()
-            # The parse is part of the engine's own time: every door does it.
-            query = await engine.query_for_tenant(services.db, tenant, period=period)
-            await ENGINE_WORK[name](services.db, query)
-            if attempt:
-                timings[name].append((time.perf_counter() - started) * 1000)
+
+    async def engine_once(name: str) -> None:
+        # The parse is part of the engine's own time: every door does it.
+        query = await engine.query_for_tenant(services.db, tenant, period=period)
+        await ENGINE_WORK[name](services.db, query)
+
+    http_times: Timings = {name: [] for name in ENGINE_WORK}
+    engine_times: Timings = {name: [] for name in ENGINE_WORK}
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    async with http, Client(streamable_http_client(url, http_client=http)) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        for name in ENGINE_WORK:
+            args = {"tenant": TENANT} | (
+                {"period": period} if "period" in tools[name].input_schema["properties"] else {}
+            )
+            for attempt in range(calls + 1):
+                started = time.perf_counter()
+                result = await client.call_tool(name, args)
+                middle = time.perf_counter()
+                await engine_once(name)
+                ended = time.perf_counter()
+                if result.is_error:
+                    raise SystemExit(f"{name}: {result.content}")
+                if attempt:
+                    http_times[name].append((middle - started) * 1000)
+                    engine_times[name].append((ended - middle) * 1000)
     await services.db.dispose()
-    return timings
+    return http_times, engine_times
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -215,13 +219,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         server = start_server(db, port, data_dir)
         try:
-            arguments = {"tenant": TENANT, "period": args.period}
             url = f"http://127.0.0.1:{port}/mcp/analytics"
-            http = asyncio.run(time_http(url, token, arguments, args.calls))
+            http, local = asyncio.run(measure(url, token, db, args.period, args.calls))
         finally:
             server.terminate()
             server.wait(timeout=30)
-    local = asyncio.run(time_engine(db, args.period, args.calls))
     size = db.stat().st_size / 2**20
     print(f"database: {db} ({size:.0f} MiB), period {args.period}, {args.calls} calls per tool")
     report(http, local)

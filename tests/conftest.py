@@ -30,6 +30,7 @@ def services(settings: Settings) -> Iterator[Services]:
     svc = Services.build(settings)
     yield svc
     svc.db.sync.dispose()
+    asyncio.run(svc.db.aio.dispose())
 
 
 async def hold_lifespan(app: Starlette) -> tuple[asyncio.Event, asyncio.Task[None]]:

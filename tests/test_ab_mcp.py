@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import jsonschema
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from ab_support import Rows, experiment, ms, seed_example
@@ -17,7 +18,6 @@ from analytics_mcp.storage import accounts
 from analytics_mcp.storage.accounts import Tenant
 from analytics_mcp.tools import acting_for, build_mcp_server
 from factories import make_site
-from mcp import Client
 
 TOOL = "ab-test-results"
 SEED_RANGE = {"tenant": "acme", "from": "2024-01-08", "to": "2024-01-15"}

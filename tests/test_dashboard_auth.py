@@ -214,7 +214,7 @@ async def test_session_reads_the_same_numbers_as_a_token(
     assert by_session.headers["x-ratelimit-limit"] == "60"
 
 
-async def test_session_is_read_only_and_state_changes_need_the_csrf_header(
+async def test_session_state_changes_need_the_csrf_header(
     client: httpx2.AsyncClient, owner: accounts.User
 ) -> None:
     csrf = await signed_in(client)
@@ -224,8 +224,22 @@ async def test_session_is_read_only_and_state_changes_need_the_csrf_header(
     wrong = await client.post("/api/v1/events", content=b"{}", headers={"X-CSRF-Token": "f" * 64})
     assert wrong.status_code == 403 and "CSRF" in wrong.json()["message"]
     right = await client.post("/api/v1/events", content=b"{}", headers={"X-CSRF-Token": csrf})
-    assert right.status_code == 403  # past CSRF, the session is still only a read principal
-    assert "scope" in right.json()["message"]
+    # Past CSRF an owner acts with read + admin scopes, so the body itself is judged next.
+    assert right.status_code == 422
+
+
+async def test_a_viewer_session_is_read_only(
+    app: Starlette, client: httpx2.AsyncClient, owner: accounts.User
+) -> None:
+    with app.state.services.db.sync.begin() as conn:
+        accounts.create_user(conn, "viewer@acme.test", "acme", PASSWORD, role="viewer")
+    assert (await login(client, email="viewer@acme.test")).status_code == 303
+    page = await client.get("/dashboard")
+    match = BOOT_CSRF.search(page.text)
+    assert match is not None
+    denied = await client.post("/api/v1/events", content=b"{}", headers={"X-CSRF-Token": match.group(1)})
+    assert denied.status_code == 403 and "scope" in denied.json()["message"]
+    assert (await client.get("/api/v1/metrics/summary")).status_code == 403
 
 
 async def test_a_bad_bearer_token_does_not_fall_back_to_the_session(

@@ -269,6 +269,8 @@ async def test_no_raw_ip_or_user_agent_in_logs(
     ua = CHROME_WIN + " LogMarker/1.0"
     with caplog.at_level(logging.DEBUG):
         await client.post("/api/event", json=body(), headers={**HEADERS, "User-Agent": ua})
-        await client.post("/api/event", json=body(domain="nobody.test"), headers={**HEADERS, "User-Agent": ua})
+        await client.post(
+            "/api/event", json=body(domain="nobody.test"), headers={**HEADERS, "User-Agent": ua}
+        )
     assert "203.0.113.7" not in caplog.text  # the test client's address
     assert "LogMarker" not in caplog.text

@@ -6,8 +6,8 @@ import ipaddress
 import json
 import secrets
 from functools import cached_property
-from typing import Annotated
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict

@@ -86,9 +86,9 @@ def _sign_in(request: Request, email: str, password: str) -> str | None:
     # In a worker thread: argon2 takes ~0.5 s of CPU, not for the event loop, and outside any
     # write transaction (see `login_engine`).
     db = services_of(request).db
-    with db.sync.begin() as conn:
+    with login_engine(dashboard_state(request.app), db).connect() as conn:
         user = authenticate_user(conn, email, password)
-        pass  # a password rehash, if argon2's parameters changed
+        conn.commit()  # a password rehash, if argon2's parameters changed
     if user is None:
         return None
     with db.sync.begin() as conn:

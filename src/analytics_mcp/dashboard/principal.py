@@ -20,6 +20,9 @@ from analytics_mcp.storage.account_types import Token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_SCOPES = frozenset({"read"})
+# Owners and admins also manage the tenant (A/B reports, experiments), as an `admin` token would.
+MANAGER_SCOPES = frozenset({"read", "admin"})
+MANAGER_ROLES = frozenset({"owner", "admin"})
 
 
 async def current_session(request: Request, services: Services) -> DashboardSession | None:
@@ -36,13 +39,14 @@ def session_csrf(request: Request, session: DashboardSession) -> str:
 
 
 def as_token(session: DashboardSession) -> Token:
-    """A read-only, tenant-bound principal shaped like an API token (never stored)."""
+    """A tenant-bound principal shaped like an API token (never stored): read for viewers, read and
+    admin for owners and admins."""
     user = session.user
     return Token(
         id=f"session-user:{user.id}",
         tenant=session.tenant,
         name=f"dashboard session of {user.email}",
-        scopes=SESSION_SCOPES,
+        scopes=MANAGER_SCOPES if user.role in MANAGER_ROLES else SESSION_SCOPES,
         prefix="session",
         created_at="",
         last_used_at=None,

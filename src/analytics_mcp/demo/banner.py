@@ -46,7 +46,7 @@ def render_banner(access: DemoAccess) -> str:
             f"  Dashboard:  {base}/",
             f"  Login:      {access.email} / {access.password}",
             f"  API token:  {access.token}",
-            "              (read + ingest; shown once, a new one is made on every run)",
+            "              (read + ingest + admin; shown once, a new one is made on every run)",
             "",
             "Try the REST API:",
             f"  {curl}",

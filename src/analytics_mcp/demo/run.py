@@ -123,7 +123,7 @@ def new_demo_token(services: Services) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     with services.db.sync.begin() as conn:
         _token, plaintext = accounts.create_token(
-            conn, TENANT, name=f"demo-{stamp}", scopes=("read", "ingest")
+            conn, TENANT, name=f"demo-{stamp}", scopes=("read", "ingest", "admin")
         )
     return plaintext
 

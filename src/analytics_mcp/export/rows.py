@@ -85,7 +85,7 @@ class Shaper:
             }
             yield head, tail
 
-    def goal_completions(self, rows: Sequence[tuple[Any, ...]]) -> Iterator[Shaped]:
+    def goal_completions(self, rows: Sequence[tuple[Any, ...]], _extra: object = None) -> Iterator[Shaped]:
         ulid, iso, session = self.fmt.ulid, self.fmt.iso, self.fmt.session
         for ts, row_id, goal_id, visitor, event_id, visit_id, site in rows:
             head = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Select
@@ -24,7 +25,10 @@ from analytics_mcp.export.writers import Format, writer_for
 from analytics_mcp.storage.accounts import list_goals
 from analytics_mcp.storage.db import Database
 
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 2000  # rows per read
+# Rows per response write: ~100 KB, under malloc's mmap threshold, so the buffers come from (and go
+# back to) the heap instead of fresh pages for every write; page faults are dear, in a VM most.
+ROWS_PER_WRITE = 200
 T = TypeVar("T")
 
 
@@ -59,52 +63,57 @@ async def export_stream(db: Database, job: ExportJob) -> AsyncIterator[bytes]:
         yield header
     shaper = Shaper(Formatter(job.session_key), job.domains, writer.tail)
     async for rows in _shaped(db, job, shaper):
-        body = writer.rows(rows)
-        if body:  # an empty chunk would end a chunked response early
+        while body := writer.rows(islice(rows, ROWS_PER_WRITE)):  # empty: the chunk is done
             yield body
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """How a paged table is read and shaped: its keyset statement, what else a chunk needs from
+    the same connection (visits, items), and the Shaper method that makes its rows."""
+
+    statement: Callable[[list[int]], Select[Any]]
+    extra: Callable[[Shaper, Connection, list[Any]], Any]
+    shape: Callable[[Shaper, list[Any], Any], Iterator[Shaped]]
+
+
+def _items(_shaper: Shaper, conn: Connection, rows: list[Any]) -> Any:
+    return queries.items_of(conn, [row[1] for row in rows])
+
+
+def _nothing(_shaper: Shaper, _conn: Connection, _rows: list[Any]) -> None:
+    return None
+
+
+SOURCES = {
+    "pageviews": Source(queries.pageviews_sql, Shaper.visits_of, Shaper.pageviews),
+    "goal_completions": Source(queries.completions_sql, _nothing, Shaper.goal_completions),
+    "ecommerce_events": Source(queries.ecommerce_sql, _items, Shaper.ecommerce_events),
+}
+Chunk = tuple[list[Any], Any]
 
 
 async def _shaped(db: Database, job: ExportJob, shaper: Shaper) -> AsyncIterator[Iterator[Shaped]]:
     if not job.site_ids:
         return
-    name = job.table.name
-    if name == "goals":
+    if job.table.name == "goals":
         goals = await read(db, lambda conn: list_goals(conn, job.site_ids))
         yield shaper.goals(goals)
         return
-    extra: Callable[[Connection, list[Any]], Any] = {
-        "pageviews": shaper.visits_of,
-        "ecommerce_events": lambda conn, rows: queries.items_of(conn, [row[1] for row in rows]),
-    }.get(name, lambda _conn, _rows: None)
-    async for rows, more in _chunks(db, job, extra):
-        if name == "pageviews":
-            yield shaper.pageviews(rows, more)
-        elif name == "goal_completions":
-            yield shaper.goal_completions(rows)
-        else:
-            yield shaper.ecommerce_events(rows, more)
+    source = SOURCES[job.table.name]
+    async for rows, extra in _chunks(db, job, source, shaper):
+        yield source.shape(shaper, rows, extra)
 
 
-_STATEMENTS: dict[str, Callable[[list[int]], Select[Any]]] = {
-    "pageviews": queries.pageviews_sql,
-    "goal_completions": queries.completions_sql,
-    "ecommerce_events": queries.ecommerce_sql,
-}
-Chunk = tuple[list[Any], Any]
-
-
-async def _chunks(
-    db: Database, job: ExportJob, extra: Callable[[Connection, list[Any]], Any]
-) -> AsyncIterator[Chunk]:
-    """Raw rows in (ts, id) order, CHUNK_ROWS at a time, up to job.limit, each with what
-    `extra` reads for them on the same connection (visits, items). The next chunk is read while
-    the current one is shaped and sent."""
-    query = queries.RawQuery(_STATEMENTS[job.table.name](job.site_ids), db.aio.dialect)
+async def _chunks(db: Database, job: ExportJob, source: Source, shaper: Shaper) -> AsyncIterator[Chunk]:
+    """Raw rows in (ts, id) order, CHUNK_ROWS at a time, up to job.limit, each chunk with what
+    `source.extra` reads for it. The next chunk is read while the current one is sent."""
+    query = queries.RawQuery(source.statement(job.site_ids), db.aio.dialect)
 
     def reader(after: Position, size: int) -> Callable[[Connection], Chunk]:
         def run(conn: Connection) -> Chunk:
             rows = queries.chunk(conn, query, after, job.start_ms, job.end_ms, size)
-            return rows, extra(conn, rows)
+            return rows, source.extra(shaper, conn, rows)
 
         return run
 

@@ -60,11 +60,9 @@ class PagedExportParams(ExportParams):
 
 
 def _content(table: Table) -> dict[str, Any]:
-    row = row_json_schema(table.columns)
-    return {
-        "application/x-ndjson": {"schema": row, "description": "One JSON object per line"},
-        "text/csv": {"schema": {"type": "string"}, "description": "RFC 4180, header row"},
-    }
+    row = {**row_json_schema(table.columns), "description": "One line (JSON object) of the stream"}
+    csv = {"type": "string", "description": "RFC 4180, a header row, then one row per record"}
+    return {"application/x-ndjson": {"schema": row}, "text/csv": {"schema": csv}}
 
 
 def _route(path: str, params: type[BaseModel], summary: str) -> Callable[[Handler], Handler]:

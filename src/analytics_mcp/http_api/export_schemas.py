@@ -98,7 +98,7 @@ async def export_bigquery_schema(ctx: ApiContext, params: BigQueryParams) -> Res
     params=PowerBiParams,
     content={
         "application/json": {"schema": _by_table(_EDM_TABLE)},
-        "text/plain": {"schema": {"type": "string"}, "description": "Power Query M script (format=pqm)"},
+        "text/plain": {"schema": {"type": "string", "description": "Power Query M script (format=pqm)"}},
     },
     tags=TAGS,
     summary="Power BI schema or Power Query script",
