@@ -41,10 +41,15 @@ demo: setup
 	$(BIN)/analytics-mcp demo
 
 test: setup browser
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 bench: setup
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/engine.py --events 1m
+	$(BIN)/python bench/mcp.py
+	$(BIN)/python bench/export.py
