@@ -149,10 +149,11 @@ def server(data_dir: Path, mmap: bool = True) -> Iterator[tuple[str, int]]:
         proc.wait(timeout=60)
 
 
-def cpu_seconds(pid: int) -> tuple[float, int]:
-    """(user + system CPU seconds, minor page faults) of a process, from /proc/<pid>/stat."""
+def cpu_seconds(pid: int) -> tuple[float, float, int, int]:
+    """(user, system CPU seconds, minor, major page faults) of a process, from /proc/<pid>/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[7])
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick, int(fields[7]), int(fields[9])
 
 
 RSS_FIELDS = ("VmRSS", "RssAnon", "RssFile")  # RssFile: mapped files, e.g. SQLite's mmap of the database
@@ -234,9 +235,11 @@ class Pass:
     size: int
     requests: int
     seconds: float
-    cpu: float
+    user: float
+    system: float
     client_cpu: float
     faults: int
+    major_faults: int  # pages read from disk: the database file was not in the OS page cache
     before: dict[str, float]
     after: dict[str, float]
     peak: float
@@ -246,11 +249,13 @@ class Pass:
         speed = self.rows / self.seconds
         print(f"pass {number}: {self.rows:,} rows in {self.requests} requests, {self.size / 1e6:.0f} MB")
         print(f"  {self.seconds:.2f} s = {speed:,.0f} rows/s, {self.size / self.seconds / 1e6:.1f} MB/s")
+        cpu = self.user + self.system
         print(
-            f"  server CPU {self.cpu:.2f} s = {self.rows / self.cpu:,.0f} rows per CPU second; "
-            f"{self.faults:,} page faults; client CPU {self.client_cpu:.2f} s; "
-            f"load average {os.getloadavg()[0]:.1f}"
+            f"  server CPU {cpu:.2f} s (user {self.user:.2f}, system {self.system:.2f}) = "
+            f"{self.rows / cpu:,.0f} rows per CPU second"
         )
+        print(f"  server page faults {self.faults:,} ({self.major_faults:,} read from disk)")
+        print(f"  client CPU {self.client_cpu:.2f} s; load average {os.getloadavg()[0]:.1f}")
         print(f"  server VmRSS peak {self.peak:.1f} MB: growth {growth:+.1f} MB")
         for field in RSS_FIELDS:
             change = self.after[field] - self.before[field]
@@ -264,20 +269,18 @@ def measure(base: str, pid: int, token: str, fmt: str, limit: int) -> Pass:
     before = {field: rss_mb(pid, field) for field in RSS_FIELDS}
     sampler = RssSampler(pid)
     sampler.start()
-    began, client_began, (cpu_began, faults_began) = (
-        time.perf_counter(),
-        time.process_time(),
-        cpu_seconds(pid),
-    )
+    server_before = cpu_seconds(pid)
+    began, client_began = time.perf_counter(), time.process_time()
     rows, size, requests = export_all(base, token, fmt, limit)
     seconds, client_cpu = time.perf_counter() - began, time.process_time() - client_began
-    cpu, faults = cpu_seconds(pid)
+    user, system, faults, major = (
+        end - start for end, start in zip(cpu_seconds(pid), server_before, strict=True)
+    )
     sampler.done.set()
     sampler.join()
     after = {field: rss_mb(pid, field) for field in RSS_FIELDS}
     peak = max(sampler.peak, after["VmRSS"])
-    cpu -= cpu_began
-    return Pass(rows, size, requests, seconds, cpu, client_cpu, faults - faults_began, before, after, peak)
+    return Pass(rows, size, requests, seconds, user, system, client_cpu, faults, major, before, after, peak)
 
 
 def main() -> None:

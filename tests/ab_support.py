@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
+import pytest
 from sqlalchemy import func, insert, select
+from starlette.applications import Starlette
 
 from analytics_mcp.experiments import Experiment, create_experiment
 from analytics_mcp.services import Services
 from analytics_mcp.storage.schema import events, experiment_events
-from factories import CHROME_WIN
+from factories import CHROME_WIN, make_site, make_token
 
 BROWSER = {"User-Agent": CHROME_WIN, "Accept-Language": "de-AT,de;q=0.9"}
 TRACK = "/api/v1/metrics/track"
@@ -27,6 +29,20 @@ CLICKS = {
     "control": {"hero-cta": 80, "pricing-pro-cta": 40},
     "variant-a": {"hero-cta": 154, "pricing-pro-cta": 116},
 }
+
+
+@pytest.fixture
+def svc(app: Starlette) -> Services:
+    """The app's services with acme's site (import this fixture into a test module to use it)."""
+    services: Services = app.state.services
+    make_site(services)
+    return services
+
+
+@pytest.fixture
+def admin(svc: Services) -> dict[str, str]:
+    """Headers with an admin-scoped token for `svc`'s tenant."""
+    return {"Authorization": f"Bearer {make_token(svc, scopes=('admin',))}"}
 
 
 def experiment(

@@ -12,7 +12,7 @@ from analytics_mcp.ingest.batch import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.account_types import Site, Tenant
-from factories import CHROME_WIN
+from factories import CHROME_WIN, event
 
 R = TypeVar("R")
 
@@ -50,15 +50,7 @@ def hit(
     **extra: Any,
 ) -> dict[str, Any]:
     """A batch-format event at `when` (ISO UTC) from visitor number `who` (one IP per number)."""
-    return {
-        "name": name,
-        "url": f"https://{domain}{path}",
-        "domain": domain,
-        "timestamp": when,
-        "ip": f"198.51.100.{who}",
-        "user_agent": ua,
-        **extra,
-    }
+    return event(when, path, domain=domain, ip=f"198.51.100.{who}", ua=ua, name=name, **extra)
 
 
 def purchase(

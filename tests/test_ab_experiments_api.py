@@ -1,25 +1,13 @@
+# ruff: noqa: F811  (the fixtures imported from ab_support are redefined as parameters)
 """`/api/v1/experiments`: create (admin), list (read), start/stop (admin); tenant-bound."""
 
 from __future__ import annotations
 
 import httpx2
-import pytest
-from starlette.applications import Starlette
 
+from ab_support import admin, svc  # noqa: F401  (fixtures)
 from analytics_mcp.services import Services
 from factories import make_site, make_token
-
-
-@pytest.fixture
-def svc(app: Starlette) -> Services:
-    services: Services = app.state.services
-    make_site(services)
-    return services
-
-
-@pytest.fixture
-def admin(svc: Services) -> dict[str, str]:
-    return {"Authorization": f"Bearer {make_token(svc, scopes=('admin',))}"}
 
 
 async def test_experiments_admin_api(

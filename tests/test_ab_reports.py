@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from ab_support are redefined as parameters)
 """`GET /api/v1/metrics/summary` and `/metrics/variants` (seed 000) on hand-built data whose
 numbers are written out, the seed's own example included; the admin auth; dates, the variant
 filter and which experiment is read.
@@ -14,24 +15,20 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2
-import pytest
-from starlette.applications import Starlette
 
-from ab_support import DAYS, RANGE, VARIANT_DAYS, Rows, experiment, ms, seed_example
+from ab_support import (  # noqa: F401  (fixtures)
+    DAYS,
+    RANGE,
+    VARIANT_DAYS,
+    Rows,
+    admin,
+    experiment,
+    ms,
+    seed_example,
+    svc,
+)
 from analytics_mcp.services import Services
 from factories import make_site, make_token
-
-
-@pytest.fixture
-def svc(app: Starlette) -> Services:
-    services: Services = app.state.services
-    make_site(services)
-    return services
-
-
-@pytest.fixture
-def admin(svc: Services) -> dict[str, str]:
-    return {"Authorization": f"Bearer {make_token(svc, scopes=('admin',))}"}
 
 
 async def get(

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from ab_support are redefined as parameters)
 """`POST /api/v1/metrics/track` (seed 000): validation of every event type, the documented 201,
 CORS, and the mapping onto the one ingestion pipeline (events, visits, goals, side rows)."""
 
@@ -9,23 +10,15 @@ import httpx2
 import orjson
 import pytest
 from sqlalchemy import select
-from starlette.applications import Starlette
 
-from ab_support import BROWSER, TRACK, body, experiment, stored, track
+from ab_support import BROWSER, TRACK, body, experiment, stored, svc, track  # noqa: F401  (fixtures)
 from analytics_mcp.experiments import Experiment
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.schema import events, experiment_events, goal_completions, visits
-from factories import GOOGLEBOT, make_site
+from factories import GOOGLEBOT
 
 CREATED = {"success": True, "message": "Event tracked successfully"}
-
-
-@pytest.fixture
-def svc(app: Starlette) -> Services:
-    services: Services = app.state.services
-    make_site(services)
-    return services
 
 
 @pytest.fixture

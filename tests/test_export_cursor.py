@@ -162,3 +162,18 @@ async def test_a_cursor_past_the_range_gives_an_empty_page(
     assert response.status_code == 200 and response.text == ""
     csv_page = await export(client, walk_world.acme, "pageviews", cursor=last, format="csv", **RANGE)
     assert csv_page.text.count("\r\n") == 1  # just the header
+
+
+def test_visits_are_read_by_id_range_or_list(walk_world: World) -> None:
+    with walk_world.services.db.sync.connect() as conn:
+        cursor = conn.connection.cursor()
+        ids = [row[0] for row in cursor.execute("SELECT id FROM visits ORDER BY id").fetchall()]
+        reference = {row[0]: row for row in queries.visit_rows(conn, ids)}
+        assert sorted(reference) == ids
+        dense = ids[3:40:2]  # neighbours: one id range, filtered
+        sparse = [ids[0], ids[-1]]  # far apart: an IN list
+        for wanted in (dense, sparse, ids[5:6]):
+            rows = queries.visit_rows(conn, wanted)
+            assert sorted(row[0] for row in rows) == wanted
+            assert all(row == reference[row[0]] for row in rows)
+        assert queries.visit_rows(conn, []) == []

@@ -17,8 +17,7 @@ import pytest
 from starlette.applications import Starlette
 
 from analytics_mcp.config import Settings
-from analytics_mcp.engine.goals import visitor_hash as engine_visitor_hash
-from analytics_mcp.export.encode import Formatter, visitor_hash
+from analytics_mcp.export.encode import Formatter
 from analytics_mcp.export.schemas import bigquery_schema
 from analytics_mcp.export.tables import BY_NAME, TABLES
 from analytics_mcp.http_api.export_schemas import TableName
@@ -248,8 +247,6 @@ def test_fast_encoders_equal_the_reference_ones() -> None:
         assert fmt.ulid(ts, row_id) == row_ulid(ts, row_id)
         ms = rng.randrange(0, 253_402_300_799_999)
         assert fmt.iso(ms) == time.strftime(ISO_FORMAT, time.gmtime(ms // 1000))
-        visitor = rng.randrange(-(1 << 63), 1 << 63)
-        assert visitor_hash(visitor) == engine_visitor_hash(visitor)
     assert fmt.iso(1_771_338_120_999) == "2026-02-17T14:22:00Z"
     assert datetime.fromisoformat(fmt.iso(0).replace("Z", "+00:00")).timestamp() == 0
 

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
+from analytics_mcp.field_error import FieldError
 
-class QueryError(ValueError):
+
+class QueryError(FieldError):
     """`field` names the argument (period, from, to, site, filters, limit, goal); `rule` says what is
     wrong. Edges map it to a 422 naming the field (REST) or a ToolError (MCP)."""
-
-    def __init__(self, field: str, rule: str) -> None:
-        self.field = field
-        self.rule = rule
-        super().__init__(f"{field}: {rule}")
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.rule}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
@@ -56,6 +57,20 @@ class Query(BaseModel):
     def with_range(self, new_range: DateRange) -> Query:
         """The same question over another range (the comparison period)."""
         return self.model_copy(update={"range": new_range})
+
+
+class QueryArguments(TypedDict, total=False):
+    """The keyword arguments of `parse_query`, for callers that pass them through."""
+
+    period: str | None
+    date_from: str | date | None
+    date_to: str | date | None
+    site: str | None
+    filters: FilterInput
+    limit: int | None
+    default_limit: int
+    max_limit: int
+    now: datetime | None
 
 
 def parse_query(

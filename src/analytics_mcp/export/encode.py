@@ -1,4 +1,5 @@
-"""Hot-path value formatting for exports: row ULIDs, ISO times, visitor and session hashes.
+"""Hot-path value formatting for exports: row ULIDs, ISO times and session hashes (visitor hashes
+are engine.goals.visitor_hash, as the goal completion reports show them).
 
 Each runs once per exported row, so they avoid generic machinery: the ULID comes from lookup
 tables of 10-bit digit pairs (python-ulid and base64.b32encode are several times slower), times
@@ -18,7 +19,6 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)  # 10 bits -> 2 digits
 _ZEROS8 = "0" * 8
 _SMALL_TAIL = 1 << 40  # row ids below this have 8 leading zero digits in the 80-bit tail
-_UINT64 = (1 << 64) - 1
 _TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 CACHE_LIMIT = 4096  # entries per cache: rows come in time order, so recent ones suffice
 T = TypeVar("T")
@@ -88,11 +88,6 @@ class Formatter:
         state = self._session_hash.copy()
         state.update(visit_id.to_bytes(8, "big", signed=True))
         return state.hexdigest()
-
-
-def visitor_hash(visitor_id: int) -> str:
-    """The signed 64-bit visitor id as 16 hex digits (as engine.goals shows it)."""
-    return format(visitor_id & _UINT64, "016x")
 
 
 def session_key(secret: str) -> bytes:

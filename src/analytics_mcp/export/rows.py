@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from analytics_mcp.export.encode import Cache, Formatter, remember, visitor_hash
+from analytics_mcp.engine.goals import visitor_hash
+from analytics_mcp.export.encode import Cache, Formatter, remember
 from analytics_mcp.export.queries import visit_rows
 from analytics_mcp.storage.account_types import Goal
 

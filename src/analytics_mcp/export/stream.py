@@ -25,7 +25,7 @@ from analytics_mcp.export.writers import Format, writer_for
 from analytics_mcp.storage.accounts import list_goals
 from analytics_mcp.storage.db import Database
 
-CHUNK_ROWS = 2000  # rows per read
+CHUNK_ROWS = 5000  # rows per read
 # Rows per response write: ~100 KB, under malloc's mmap threshold, so the buffers come from (and go
 # back to) the heap instead of fresh pages for every write; page faults are dear, in a VM most.
 ROWS_PER_WRITE = 200

@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field
 
 from analytics_mcp import engine
 from analytics_mcp.engine import FunnelStep, ProductRow, RevenuePoint, SourceRevenueRow
-from analytics_mcp.http_api.framework import ApiContext, api_route
-from analytics_mcp.http_api.stats import LimitParams, StatsParams, stats_query
+from analytics_mcp.http_api.stats import LimitParams, StatsParams, report_route
 
 TAGS = ("ecommerce",)
 
@@ -29,63 +28,56 @@ class EcommerceOverviewData(BaseModel):
     warnings: list[str] = Field(description="e.g. purchases in other currencies left out of revenue")
 
 
-@api_route(
+ecommerce_overview = report_route(
     "/stats/ecommerce/overview",
+    engine.ecommerce_overview,
+    name="ecommerce_overview",
     params=StatsParams,
     response=EcommerceOverviewData,
     tags=TAGS,
     summary="E-commerce overview with comparison",
+    doc="""Revenue, transactions, average order value and conversion rate, with changes against the
+    previous period of the same length.""",
+    rows=False,
 )
-async def ecommerce_overview(ctx: ApiContext, params: StatsParams) -> engine.EcommerceOverview:
-    """Revenue, transactions, average order value and conversion rate, with changes against the
-    previous period of the same length."""
-    return await engine.ecommerce_overview(ctx.services.db, await stats_query(ctx, params))
-
-
-@api_route(
+ecommerce_revenue_timeseries = report_route(
     "/stats/ecommerce/revenue-timeseries",
+    engine.revenue_timeseries,
+    name="ecommerce_revenue_timeseries",
     params=StatsParams,
     response=list[RevenuePoint],
     tags=TAGS,
     summary="Revenue and transactions over time",
+    doc="""Daily buckets (hourly for 24h), zero-filled.""",
 )
-async def ecommerce_revenue_timeseries(ctx: ApiContext, params: StatsParams) -> list[RevenuePoint]:
-    """Daily buckets (hourly for 24h), zero-filled."""
-    return (await engine.revenue_timeseries(ctx.services.db, await stats_query(ctx, params))).rows
-
-
-@api_route(
+ecommerce_products = report_route(
     "/stats/ecommerce/products",
+    engine.products,
+    name="ecommerce_products",
     params=LimitParams,
     response=list[ProductRow],
     tags=TAGS,
     summary="Top products by revenue",
+    doc="""Revenue (price x quantity), quantity sold and orders per product.""",
 )
-async def ecommerce_products(ctx: ApiContext, params: LimitParams) -> list[ProductRow]:
-    """Revenue (price x quantity), quantity sold and orders per product."""
-    return (await engine.products(ctx.services.db, await stats_query(ctx, params))).rows
-
-
-@api_route(
+ecommerce_funnel = report_route(
     "/stats/ecommerce/funnel",
+    engine.funnel,
+    name="ecommerce_funnel",
     params=StatsParams,
     response=list[FunnelStep],
     tags=TAGS,
     summary="Conversion funnel",
+    doc="""view_item -> add_to_cart -> begin_checkout -> purchase: visitors who did each step after
+    the previous one, and the share lost at each step.""",
 )
-async def ecommerce_funnel(ctx: ApiContext, params: StatsParams) -> list[FunnelStep]:
-    """view_item -> add_to_cart -> begin_checkout -> purchase: visitors who did each step after
-    the previous one, and the share lost at each step."""
-    return (await engine.funnel(ctx.services.db, await stats_query(ctx, params))).rows
-
-
-@api_route(
+ecommerce_revenue_by_source = report_route(
     "/stats/ecommerce/revenue-by-source",
+    engine.revenue_by_source,
+    name="ecommerce_revenue_by_source",
     params=LimitParams,
     response=list[SourceRevenueRow],
     tags=TAGS,
     summary="Revenue by traffic source",
+    doc="""Revenue and transactions by the source of the visit each purchase was made in.""",
 )
-async def ecommerce_revenue_by_source(ctx: ApiContext, params: LimitParams) -> list[SourceRevenueRow]:
-    """Revenue and transactions by the source of the visit each purchase was made in."""
-    return (await engine.revenue_by_source(ctx.services.db, await stats_query(ctx, params))).rows

@@ -9,6 +9,8 @@ session principal once it carries that scope). Handlers only read `ctx.tenant`.
 
 from __future__ import annotations
 
+from functools import partial
+
 from pydantic import BaseModel, Field
 
 from analytics_mcp.experiments.report import ExperimentData
@@ -41,6 +43,12 @@ class MetricsParams(BaseModel):
     )
 
 
+# Both routes: admin only, the bare seed body (no envelope), 404 for an unknown experiment.
+admin_route = partial(
+    api_route, params=MetricsParams, scope="admin", envelope=False, errors=(404,), tags=TAGS
+)
+
+
 async def _data(ctx: ApiContext, params: MetricsParams) -> ExperimentData:
     return await seed_report_data(
         ctx.services.db,
@@ -52,32 +60,14 @@ async def _data(ctx: ApiContext, params: MetricsParams) -> ExperimentData:
     )
 
 
-@api_route(
-    "/metrics/summary",
-    params=MetricsParams,
-    response=MetricsSummary,
-    scope="admin",
-    envelope=False,
-    errors=(404,),
-    tags=TAGS,
-    summary="A/B test summary",
-)
+@admin_route("/metrics/summary", response=MetricsSummary, summary="A/B test summary")
 async def metrics_summary(ctx: ApiContext, params: MetricsParams) -> MetricsSummary:
     """Visitors, conversions and conversion rate per variant, and the most clicked CTAs with
     their CTR (clicks / visitors x 100). Rates have two decimals."""
     return summary(await _data(ctx, params))
 
 
-@api_route(
-    "/metrics/variants",
-    params=MetricsParams,
-    response=MetricsVariants,
-    scope="admin",
-    envelope=False,
-    errors=(404,),
-    tags=TAGS,
-    summary="A/B test stats per variant",
-)
+@admin_route("/metrics/variants", response=MetricsVariants, summary="A/B test stats per variant")
 async def metrics_variants(ctx: ApiContext, params: MetricsParams) -> MetricsVariants:
     """Views, clicks, conversions, conversion rate and a daily trend per variant, with scroll
     bands and, against control, the uplift (95 % interval), p-value and probability to beat

@@ -7,6 +7,7 @@ or a JSON list). Dates, sites and filters are validated by the engine (422 namin
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -24,6 +25,7 @@ from analytics_mcp.engine import (
     TimeseriesPoint,
 )
 from analytics_mcp.http_api.framework import ApiContext, api_route
+from analytics_mcp.storage.db import Database
 
 Period = Literal["24h", "7d", "30d", "90d", "12m"]
 _DATE = {"format": "date"}
@@ -94,81 +96,122 @@ class OverviewData(BaseModel):
 
 TAGS = ("stats",)
 
+EngineReport = Callable[[Database, Query], Awaitable[Any]]
+RouteHandler = Callable[[ApiContext, StatsParams], Awaitable[Any]]
 
-@api_route(
+
+def report_route(
+    path: str,
+    report: EngineReport,
+    *,
+    name: str,
+    params: type[StatsParams],
+    response: Any,
+    summary: str,
+    tags: tuple[str, ...],
+    doc: str = "",
+    rows: bool = True,
+) -> RouteHandler:
+    """Register GET `path` as the engine's `report` over the params' question: its `.rows` (or the
+    whole report with rows=False). `name` is the operationId, `doc` the OpenAPI description."""
+
+    async def handler(ctx: ApiContext, params: StatsParams) -> Any:
+        result = await report(ctx.services.db, await stats_query(ctx, params))
+        return result.rows if rows else result
+
+    handler.__name__ = handler.__qualname__ = name
+    handler.__doc__ = doc or None
+    api_route(path, params=params, response=response, tags=tags, summary=summary)(handler)
+    return handler
+
+
+stats_overview = report_route(
     "/stats/overview",
+    engine.overview,
+    name="stats_overview",
     params=StatsParams,
     response=OverviewData,
     tags=TAGS,
     summary="Key metrics with period comparison",
+    doc="""Visitors, pageviews, bounce rate and average visit duration, with changes against the
+    previous period of the same length.""",
+    rows=False,
 )
-async def stats_overview(ctx: ApiContext, params: StatsParams) -> engine.Overview:
-    """Visitors, pageviews, bounce rate and average visit duration, with changes against the
-    previous period of the same length."""
-    return await engine.overview(ctx.services.db, await stats_query(ctx, params))
-
-
-@api_route(
+stats_timeseries = report_route(
     "/stats/timeseries",
+    engine.timeseries,
+    name="stats_timeseries",
     params=StatsParams,
     response=list[TimeseriesPoint],
     tags=TAGS,
     summary="Visitors and pageviews over time",
+    doc="""Daily buckets (hourly for 24h), every bucket present, zero-filled.""",
 )
-async def stats_timeseries(ctx: ApiContext, params: StatsParams) -> list[TimeseriesPoint]:
-    """Daily buckets (hourly for 24h), every bucket present, zero-filled."""
-    return (await engine.timeseries(ctx.services.db, await stats_query(ctx, params))).rows
-
-
-@api_route("/stats/pages", params=LimitParams, response=list[PageRow], tags=TAGS, summary="Top pages")
-async def stats_pages(ctx: ApiContext, params: LimitParams) -> list[PageRow]:
-    """Top pages ranked by pageviews, with visitors and mean time on page in seconds."""
-    return (await engine.top_pages(ctx.services.db, await stats_query(ctx, params))).rows
-
-
-@api_route(
+stats_pages = report_route(
+    "/stats/pages",
+    engine.top_pages,
+    name="stats_pages",
+    params=LimitParams,
+    response=list[PageRow],
+    tags=TAGS,
+    summary="Top pages",
+    doc="""Top pages ranked by pageviews, with visitors and mean time on page in seconds.""",
+)
+stats_referrers = report_route(
     "/stats/referrers",
+    engine.referrers,
+    name="stats_referrers",
     params=LimitParams,
     response=list[ReferrerRow],
     tags=TAGS,
     summary="Top referrer sources",
+    doc="""Visitors by source and referrer host; direct traffic is source "direct", referrer null.""",
 )
-async def stats_referrers(ctx: ApiContext, params: LimitParams) -> list[ReferrerRow]:
-    """Visitors by source and referrer host; direct traffic is source "direct", referrer null."""
-    return (await engine.referrers(ctx.services.db, await stats_query(ctx, params))).rows
-
-
-@api_route("/stats/browsers", params=LimitParams, response=list[BrowserRow], tags=TAGS, summary="Browsers")
-async def stats_browsers(ctx: ApiContext, params: LimitParams) -> list[BrowserRow]:
-    return (await engine.browsers(ctx.services.db, await stats_query(ctx, params))).rows
-
-
-@api_route(
+stats_browsers = report_route(
+    "/stats/browsers",
+    engine.browsers,
+    name="stats_browsers",
+    params=LimitParams,
+    response=list[BrowserRow],
+    tags=TAGS,
+    summary="Browsers",
+)
+stats_operating_systems = report_route(
     "/stats/operating-systems",
+    engine.operating_systems,
+    name="stats_operating_systems",
     params=LimitParams,
     response=list[OsRow],
     tags=TAGS,
     summary="Operating systems",
 )
-async def stats_operating_systems(ctx: ApiContext, params: LimitParams) -> list[OsRow]:
-    return (await engine.operating_systems(ctx.services.db, await stats_query(ctx, params))).rows
-
-
-@api_route("/stats/devices", params=StatsParams, response=list[DeviceRow], tags=TAGS, summary="Device types")
-async def stats_devices(ctx: ApiContext, params: StatsParams) -> list[DeviceRow]:
-    """Visitors by device type: desktop, mobile, tablet."""
-    return (await engine.devices(ctx.services.db, await stats_query(ctx, params))).rows
-
-
-@api_route("/stats/languages", params=LimitParams, response=list[LanguageRow], tags=TAGS, summary="Languages")
-async def stats_languages(ctx: ApiContext, params: LimitParams) -> list[LanguageRow]:
-    """Visitors by browser language (primary subtag; null when unknown)."""
-    return (await engine.languages(ctx.services.db, await stats_query(ctx, params))).rows
-
-
-@api_route(
-    "/stats/campaigns", params=LimitParams, response=list[CampaignRow], tags=TAGS, summary="UTM campaigns"
+stats_devices = report_route(
+    "/stats/devices",
+    engine.devices,
+    name="stats_devices",
+    params=StatsParams,
+    response=list[DeviceRow],
+    tags=TAGS,
+    summary="Device types",
+    doc="""Visitors by device type: desktop, mobile, tablet.""",
 )
-async def stats_campaigns(ctx: ApiContext, params: LimitParams) -> list[CampaignRow]:
-    """Visits with UTM parameters by source, medium and campaign."""
-    return (await engine.campaigns(ctx.services.db, await stats_query(ctx, params))).rows
+stats_languages = report_route(
+    "/stats/languages",
+    engine.languages,
+    name="stats_languages",
+    params=LimitParams,
+    response=list[LanguageRow],
+    tags=TAGS,
+    summary="Languages",
+    doc="""Visitors by browser language (primary subtag; null when unknown).""",
+)
+stats_campaigns = report_route(
+    "/stats/campaigns",
+    engine.campaigns,
+    name="stats_campaigns",
+    params=LimitParams,
+    response=list[CampaignRow],
+    tags=TAGS,
+    summary="UTM campaigns",
+    doc="""Visits with UTM parameters by source, medium and campaign.""",
+)

@@ -6,17 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from analytics_mcp.field_error import FieldError
 
-class AccountError(ValueError):
+
+class AccountError(FieldError):
     """A rule broken by an account operation; `field` names the input, `rule` says what is wrong."""
-
-    def __init__(self, field: str, rule: str) -> None:
-        self.field = field
-        self.rule = rule
-        super().__init__(f"{field}: {rule}")
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.rule}"
 
 
 @dataclass(frozen=True, slots=True)
