@@ -177,3 +177,28 @@ def test_visits_are_read_by_id_range_or_list(walk_world: World) -> None:
             assert sorted(row[0] for row in rows) == wanted
             assert all(row == reference[row[0]] for row in rows)
         assert queries.visit_rows(conn, []) == []
+
+
+@pytest.mark.parametrize(
+    ("statement", "index", "arms"),
+    [
+        (queries.pageviews_sql, "ix_events_site_name_ts", 1),
+        (queries.completions_sql, "ix_goal_completions_site_ts", 1),
+        (queries.ecommerce_sql, "ix_events_site_name_ts", 4),
+    ],
+)
+def test_chunks_walk_an_index_in_id_order(walk_world: World, statement: Any, index: str, arms: int) -> None:
+    """Each arm is an index range read in (ts, id) order: never a table scan, and for one arm no
+    sort at all (the rowid ends every SQLite index entry)."""
+    with walk_world.services.db.sync.connect() as conn:
+        query = queries.RawQuery(statement([1]), conn.dialect)
+        values = {"lo": 0, "hi": 1 << 50, "ts": 0, "id": 0, "n": 100}
+        cursor = conn.connection.cursor()
+        plan = [
+            row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + query.sql, query.parameters(values))
+        ]
+    index_reads = [step for step in plan if step.startswith("SEARCH") and f"INDEX {index} " in step]
+    assert len(index_reads) == arms and all("ts>?" in step for step in index_reads), plan
+    assert not any(step.startswith("SCAN") and "anon" not in step for step in plan), plan  # no table scan
+    if arms == 1:
+        assert not any("TEMP B-TREE" in step for step in plan), plan
