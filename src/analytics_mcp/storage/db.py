@@ -34,8 +34,9 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache per connection, at most
-    cursor.execute("PRAGMA mmap_size=1073741824")
+    # Bounded memory: 32 MiB of page cache per connection and no mmap (mapped file pages count
+    # as the server's resident memory); the OS page cache keeps hot pages anyway.
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
