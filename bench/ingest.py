@@ -160,7 +160,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk load per endpoint")
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=256, help="concurrent clients (browsers)")
     parser.add_argument("--batch-total", type=int, default=200_000, help="events sent through /api/v1/events")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
