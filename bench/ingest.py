@@ -7,7 +7,7 @@
 Load for 1 and 2 comes from wrk (Debian package `wrk`); every request carries a unique event_id
 and a varying client address, and afterwards the database must hold every acknowledged event.
 
-    python bench/ingest.py [--duration 10] [--connections 64] [--batch-total 200000]
+    python bench/ingest.py [--duration 10] [--connections 256] [--batch-total 200000]
 """
 
 from __future__ import annotations
