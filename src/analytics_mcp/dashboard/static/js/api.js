@@ -12,7 +12,8 @@ export class ApiError extends Error {
 const MAX_RETRIES = 2;
 
 export function createApi({onNotice}) {
-  async function get(path, params, signal) {
+  /** `raw`: the route answers without the {"data": ...} envelope (/api/v1/metrics/*). */
+  async function get(path, params, signal, {raw = false} = {}) {
     const url = params ? `${path}?${params}` : path;
     for (let attempt = 0; ; attempt++) {
       const response = await fetch(url, {headers: {Accept: 'application/json'}, signal});
@@ -31,7 +32,7 @@ export function createApi({onNotice}) {
       if (!response.ok) {
         throw new ApiError(body?.message ?? `Request failed (HTTP ${response.status})`, response.status);
       }
-      return body.data;
+      return raw ? body : body.data;
     }
   }
   return {get};

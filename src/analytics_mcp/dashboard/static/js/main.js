@@ -3,6 +3,7 @@ import {createApi} from './api.js';
 import {initChat} from './chat/panel.js';
 import {createCommerceView} from './commerce.js';
 import {$, clear, el} from './dom.js';
+import {createExperimentsView} from './experiments.js';
 import {PERIODS, apiParams, periodLabel, readState, toSearch, withFilter} from './state.js';
 import {createTrafficView} from './traffic.js';
 
@@ -37,10 +38,13 @@ const context = {
   params: (extra) => apiParams(state, extra),
   onFilter: (filter) => navigate(withFilter(state, filter)),
   onError: (error) => showNotice(error.message),
+  state: () => state,
+  onExperiment: (experiment) => navigate({...state, experiment}),
 };
 const views = {
   traffic: createTrafficView($('#view-traffic'), context),
   commerce: createCommerceView($('#view-commerce'), context),
+  experiments: createExperimentsView($('#view-experiments'), context),
 };
 
 function paintSites() {
@@ -108,8 +112,7 @@ function paintTabs() {
     button.classList.toggle('active', active);
     button.setAttribute('aria-selected', String(active));
   }
-  $('#view-traffic').hidden = state.tab !== 'traffic';
-  $('#view-commerce').hidden = state.tab !== 'commerce';
+  for (const key of Object.keys(views)) $(`#view-${key}`).hidden = state.tab !== key;
 }
 
 function render() {

@@ -8,7 +8,8 @@ export const PERIODS = [
   ['90d', 'Last 90 days'],
   ['12m', 'Last 12 months'],
 ];
-export const TABS = ['traffic', 'commerce'];
+export const TABS = ['traffic', 'commerce', 'experiments'];
+const SLUG = /^[A-Za-z0-9_-]{1,64}$/;
 const OPERATORS = {'==': 'is', '!=': 'is_not', '~': 'contains'};
 const SYMBOLS = {is: '==', is_not: '!=', contains: '~'};
 const FILTER = /^([a-z_]+)(==|!=|~)(.+)$/s;
@@ -33,6 +34,7 @@ export function readState(sites, search = location.search) {
     to: DATE.test(q.get('to') ?? '') ? q.get('to') : '',
     filters: q.getAll('f').map(parseFilter).filter(Boolean).slice(0, 20),
     tab: TABS.includes(q.get('tab')) ? q.get('tab') : 'traffic',
+    experiment: SLUG.test(q.get('experiment') ?? '') ? q.get('experiment') : '',
   };
   const known = PERIODS.some(([key]) => key === state.period);
   if (state.period === 'custom' ? !(state.from && state.to) : !known) state.period = '7d';
@@ -49,6 +51,7 @@ export function toSearch(state) {
   }
   for (const filter of state.filters) q.append('f', filterKey(filter));
   if (state.tab !== 'traffic') q.set('tab', state.tab);
+  if (state.tab === 'experiments' && state.experiment) q.set('experiment', state.experiment);
   return `?${q}`;
 }
 
