@@ -37,7 +37,7 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     # Bounded memory: 32 MiB of page cache per connection and no mmap (mapped file pages count
     # as the server's resident memory); the OS page cache keeps hot pages anyway.
     cursor.execute("PRAGMA cache_size=-32768")
-    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute("PRAGMA temp_store=FILE")  # big DISTINCT/GROUP BY sorts spill to disk, not the heap
     cursor.close()
 
 
