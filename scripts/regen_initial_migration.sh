@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Until the first release the schema has ONE migration: this regenerates it from storage/schema.py
 # (keeping the plan seed). After a release, add new alembic revisions instead.
-# Regenerates the (still unreleased) initial migration from schema.py, keeping the plan seed.
 set -e
 cd "$(dirname "$0")/.."
 M=src/analytics_mcp/storage/migrations/versions/0001_initial_schema.py

@@ -42,10 +42,7 @@ class SiteRegistry:
 
     @staticmethod
     def _load(conn: Connection, domain: str) -> SiteInfo | None:
-        try:
-            site = accounts.get_site(conn, domain)
-        except accounts.AccountError:
-            return None
+        site = accounts.get_site(conn, domain)  # None for unknown and malformed domains alike
         if site is None:
             return None
         matchers = tuple(
