@@ -64,11 +64,12 @@ class SaltStore:
             self._missing.add(day)
         return salt
 
-    def cleanup(self, conn: Connection, *, now: float | None = None, force: bool = False) -> int:
-        """Delete salts whose 48 hours are over (at most once a minute unless forced)."""
+    def cleanup(self, conn: Connection, *, now: float | None = None, force: bool = False) -> int | None:
+        """Delete salts whose 48 hours are over (at most once a minute unless forced): how many,
+        or None when it was not yet time to look."""
         now = time.time() if now is None else now
         if not force and now - self._last_cleanup < 60:
-            return 0
+            return None
         self._last_cleanup = now
         keep_from = (datetime.fromtimestamp(now, UTC).date() - timedelta(days=1)).isoformat()
         created_before = datetime.fromtimestamp(now - SALT_GRACE_SECONDS, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

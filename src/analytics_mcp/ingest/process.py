@@ -18,6 +18,8 @@ from analytics_mcp.ingest.model import DUPLICATE, Outcome, PendingEvent, dropped
 from analytics_mcp.ingest.rows import Live, RowWriter, next_ids
 from analytics_mcp.ingest.sites import SiteRegistry
 from analytics_mcp.ingest.visits import VisitBook
+from analytics_mcp.rollups.maintain import RollupBatch
+from analytics_mcp.rollups.marks import prune_marks
 from analytics_mcp.storage.schema import events
 
 FINGERPRINT_WINDOW_MS = 10_000
@@ -47,8 +49,9 @@ class BatchProcessor:
             book.load(conn, keys, since_ms=live[0].event.ts)
         for item in live:
             outcomes[item.index] = writer.add(conn, book, item)
-        writer.flush(conn, book)
-        self.salts.cleanup(conn)
+        writer.flush(conn, book, RollupBatch({i.site.id: i.site.zone for i in live}))
+        if self.salts.cleanup(conn) is not None:
+            prune_marks(conn)
         return [o if o is not None else dropped("internal") for o in outcomes]
 
     def forget_cached_state(self) -> None:

@@ -18,6 +18,7 @@ from analytics_mcp.ingest import enrich
 from analytics_mcp.ingest.model import ACCEPTED, Outcome, PendingEvent, dropped
 from analytics_mcp.ingest.sites import SiteInfo
 from analytics_mcp.ingest.visits import VisitBook, VisitState
+from analytics_mcp.rollups.maintain import RollupBatch, group_items
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
 
 EVENT_COLUMNS = tuple(c.name for c in events.columns)
@@ -25,6 +26,9 @@ VISIT_COLUMNS = tuple(c.name for c in visits.columns)
 _I = {name: i for i, name in enumerate(EVENT_COLUMNS)}
 ID, VISIT, TS, ENGAGED, SCROLL, GAP = (
     _I[n] for n in ("id", "visit_id", "ts", "engaged_ms", "scroll_depth", "gap_ms")
+)
+SITE, VISITOR, NAME, PATH, REVENUE, CURRENCY = (
+    _I[n] for n in ("site_id", "visitor_id", "name", "pathname", "revenue", "currency")
 )
 
 
@@ -181,7 +185,7 @@ class RowWriter:
                 }
             )
 
-    def flush(self, conn: Connection, book: VisitBook) -> None:
+    def flush(self, conn: Connection, book: VisitBook, rollup: RollupBatch) -> None:
         if book.created:
             rows = [v.insert_row() for v in book.created]
             _insert_tuples(conn, visits.name, VISIT_COLUMNS, [[r[c] for c in VISIT_COLUMNS] for r in rows])
@@ -197,28 +201,50 @@ class RowWriter:
             conn.execute(insert(ecommerce_items), self.items)
         for table, side_rows in self.side_rows.items():
             conn.execute(insert(table), side_rows)
-        self._flush_updates(conn)
+        self._flush_updates(conn, rollup)
+        self._roll_up(book, rollup)
+        rollup.write(conn)
 
-    def _flush_updates(self, conn: Connection) -> None:
-        if self.stored_gaps:
-            stmt = update(events).where(events.c.id == bindparam("b_id")).values(gap_ms=bindparam("gap"))
-            conn.execute(stmt, [{"b_id": k, "gap": v} for k, v in self.stored_gaps.items()])
-        if not self.stored_engagement:
+    def _roll_up(self, book: VisitBook, rollup: RollupBatch) -> None:
+        for visit in book.created:
+            rollup.visit(visit.site_id, visit.visitor_id, visit.attributes, None, visit.facts())
+        for visit in book.changed():
+            rollup.visit(visit.site_id, visit.visitor_id, visit.attributes, visit.original, visit.facts())
+        visits_by_id = book.by_id() if any(r[NAME] == "purchase" for r in self.event_rows) else {}
+        for row in self.event_rows:
+            if row[NAME] == "pageview":
+                on_page = row[ENGAGED] if row[ENGAGED] is not None else row[GAP]
+                rollup.pageview(row[SITE], row[VISITOR], row[TS], row[PATH], on_page)
+            elif row[NAME] == "purchase":
+                source = visits_by_id[row[VISIT]].attributes["source"]
+                rollup.purchase(row[SITE], row[VISITOR], row[TS], row[CURRENCY], row[REVENUE], source)
+        for c in self.completions:
+            rollup.completion(c["site_id"], c["visitor_id"], c["ts"], c["goal_id"])
+        for event_id, items in group_items(self.items).items():
+            first = next(i for i in self.items if i["event_id"] == event_id)
+            rollup.purchased_items(first["site_id"], first["ts"], first["currency"], items)
+
+    def _flush_updates(self, conn: Connection, rollup: RollupBatch) -> None:
+        """Gaps and engagement of pageviews stored by earlier batches (read-modify-write is safe:
+        the single writer holds the write transaction)."""
+        touched = set(self.stored_gaps) | set(self.stored_engagement)
+        if not touched:
             return
-        # Read-modify-write is safe: the single writer holds the write transaction.
-        rows = conn.execute(
-            select(events.c.id, events.c.engaged_ms, events.c.scroll_depth).where(
-                events.c.id.in_(list(self.stored_engagement))
+        e = events.c
+        stmt = select(e.id, e.site_id, e.ts, e.pathname, e.engaged_ms, e.scroll_depth, e.gap_ms)
+        params = []
+        for row_id, site_id, ts, pathname, engaged, depth, gap in conn.execute(stmt.where(e.id.in_(touched))):
+            new_gap = self.stored_gaps.get(row_id, gap)
+            new_engaged, new_depth = engaged, depth
+            if row_id in self.stored_engagement:
+                added_ms, seen_depth = self.stored_engagement[row_id]
+                new_engaged, new_depth = (engaged or 0) + added_ms, max(depth or 0, seen_depth)
+            params.append(
+                {"b_id": row_id, "engaged_ms": new_engaged, "scroll_depth": new_depth, "gap_ms": new_gap}
             )
-        ).all()
-        params = [
-            {
-                "b_id": row_id,
-                "engaged_ms": (engaged or 0) + self.stored_engagement[row_id][0],
-                "scroll_depth": max(depth or 0, self.stored_engagement[row_id][1]),
-            }
-            for row_id, engaged, depth in rows
-        ]
+            old_on_page = engaged if engaged is not None else gap
+            new_on_page = new_engaged if new_engaged is not None else new_gap
+            rollup.time_on_page_changed(site_id, ts, pathname, old_on_page, new_on_page)
         if params:
             conn.execute(update(events).where(events.c.id == bindparam("b_id")), params)
 

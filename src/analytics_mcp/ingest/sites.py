@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -18,6 +19,7 @@ class SiteInfo:
     id: int
     domain: str
     currency: str
+    zone: ZoneInfo  # the site's report zone (rollup days)
     goals: tuple[GoalMatcher, ...]
 
 
@@ -49,4 +51,10 @@ class SiteRegistry:
             build_matcher(g.id, g.type, g.match_type, g.path, g.event_name)
             for g in accounts.list_goals(conn, [site.id], active_only=True)
         )
-        return SiteInfo(id=site.id, domain=site.domain, currency=site.currency, goals=matchers)
+        return SiteInfo(
+            id=site.id,
+            domain=site.domain,
+            currency=site.currency,
+            zone=ZoneInfo(site.timezone),
+            goals=matchers,
+        )

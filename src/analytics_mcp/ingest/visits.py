@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, literal_column, select
 
+from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS
+from analytics_mcp.rollups.maintain import VisitFacts
 from analytics_mcp.storage.schema import visits
 
 VISIT_GAP_MS = 30 * 60 * 1000
@@ -30,6 +32,8 @@ _STATE_COLUMNS = (
 )
 # Columns a later event can change (attributes are fixed by the first event).
 COUNTER_COLUMNS = _STATE_COLUMNS[2:]
+# Attributes the rollups group stored visits by (exit_path is state, above).
+_ATTRIBUTE_COLUMNS = tuple(sorted({c for cols in VISIT_DIM_COLUMNS.values() for c in cols} - {"exit_path"}))
 
 
 @dataclass(slots=True)
@@ -40,7 +44,10 @@ class VisitState:
     started_at: int
     ended_at: int
     is_new: bool = False
-    attributes: dict[str, Any] = field(default_factory=dict)  # new visits only
+    attributes: dict[str, Any] = field(
+        default_factory=dict
+    )  # all of a new visit's; grouped ones of a stored visit
+    original: VisitFacts | None = None  # a stored visit's facts when loaded (rollup deltas)
     last_pageview_id: int | None = None
     last_pageview_at: int | None = None
     last_pageview_row: list[Any] | None = None  # when the latest pageview is in this batch
@@ -61,6 +68,9 @@ class VisitState:
         if ts > self.ended_at:
             self.ended_at = ts
         self.dirty = True
+
+    def facts(self) -> VisitFacts:
+        return VisitFacts(self.started_at, self.ended_at, self.pageviews, self.interactions, self.exit_path)
 
     def counters(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in COUNTER_COLUMNS}
@@ -88,7 +98,8 @@ class VisitBook:
         by_site: dict[int, set[int]] = {}
         for site_id, vid in keys:
             by_site.setdefault(site_id, set()).add(vid)
-        cols = [visits.c[name] for name in _STATE_COLUMNS]
+        cols = [visits.c[name] for name in (*_STATE_COLUMNS, *_ATTRIBUTE_COLUMNS)]
+        n_state = len(_STATE_COLUMNS)
         for site_id, ids in by_site.items():
             id_list = sorted(ids)
             for start in range(0, len(id_list), _LOOKUP_CHUNK):
@@ -103,7 +114,11 @@ class VisitBook:
                     .where(literal_column("+visits.ended_at") >= since_ms - VISIT_GAP_MS)
                 )
                 for row in sorted(conn.execute(stmt), key=lambda r: r.ended_at):
-                    state = VisitState(site_id=site_id, **row._asdict())
+                    state = VisitState(
+                        site_id=site_id, **dict(zip(_STATE_COLUMNS, row[:n_state], strict=True))
+                    )
+                    state.attributes = dict(zip(_ATTRIBUTE_COLUMNS, row[n_state:], strict=True))
+                    state.original = state.facts()
                     self._by_key[(site_id, row.visitor_id)] = state
                     self._loaded.append(state)
 
@@ -125,3 +140,6 @@ class VisitBook:
 
     def changed(self) -> list[VisitState]:
         return [s for s in self._loaded if s.dirty]
+
+    def by_id(self) -> dict[int, VisitState]:
+        return {s.id: s for s in (*self._loaded, *self.created)}

@@ -223,6 +223,58 @@ ecommerce_items = Table(
     Index("ix_ecommerce_items_site_ts", "site_id", "ts"),
 )
 
+# -- rollups (see analytics_mcp.rollups and docs/rollups.md) ---------------------------------------
+# Additive counters per site, dimension value and local day, kept exact by the ingestion writer in
+# the same transaction as the events (deltas: a visit that changes moves its contribution).
+rollup_daily = Table(
+    "rollup_daily",
+    metadata,
+    Column("site_id", Integer, primary_key=True),
+    Column("dim", Integer, primary_key=True),
+    Column("day", Integer, primary_key=True),  # local date in the site's zone, days since 1970-01-01
+    Column("value", Text, primary_key=True),  # JSON array of the grouped columns
+    Column("visits", BigInteger, nullable=False, server_default="0"),  # by visit start
+    Column("bounces", BigInteger, nullable=False, server_default="0"),
+    Column("duration_ms", BigInteger, nullable=False, server_default="0"),  # bounces count as 0
+    Column("visit_pageviews", BigInteger, nullable=False, server_default="0"),
+    Column("pageviews", BigInteger, nullable=False, server_default="0"),  # by event time
+    Column("top_sum_ms", BigInteger, nullable=False, server_default="0"),  # time on page
+    Column("top_count", BigInteger, nullable=False, server_default="0"),
+    Column("count", BigInteger, nullable=False, server_default="0"),  # completions, purchases, orders
+    Column("revenue", Float, nullable=False, server_default="0"),
+    Column("quantity", BigInteger, nullable=False, server_default="0"),
+    sqlite_with_rowid=False,
+)
+
+# Distinct visitors, exactly: for each (visitor, dim, value) the local days it was present form
+# marks; a mark is counted on its day under gap = days since the same key's previous mark (0: none).
+# Visitors over days A..B = sum(n) over days A..B where gap = 0 or gap > day - A.
+rollup_visitors = Table(
+    "rollup_visitors",
+    metadata,
+    Column("site_id", Integer, primary_key=True),
+    Column("dim", Integer, primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("value", Text, primary_key=True),
+    Column("gap", Integer, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# The marks of visitor ids that can still get events, one row per id (JSON [[dim, value, day, n]]):
+# pruned ~50 h after the row was first written, when the salt that made the id is gone. n = how
+# many visits hold a span or attribute mark; 1 for event marks (pages, goals, purchases).
+visitor_marks = Table(
+    "visitor_marks",
+    metadata,
+    Column("site_id", Integer, primary_key=True),
+    Column("visitor_id", BigInteger, primary_key=True),
+    Column("marks", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),  # epoch seconds, for pruning
+    Index("ix_visitor_marks_created", "created_at"),
+    sqlite_with_rowid=False,
+)
+
 PLAN_LIMITS: dict[str, dict[str, int]] = {
     "free": dict(rank=0, events_per_month=10_000, sites=1, users=1, segments=0, ai_credits=0),
     "starter": dict(rank=1, events_per_month=100_000, sites=3, users=3, segments=10, ai_credits=0),

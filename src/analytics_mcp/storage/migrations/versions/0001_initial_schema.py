@@ -91,12 +91,54 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_plans")),
     )
     op.create_table(
+        "rollup_daily",
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("dim", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("visits", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("bounces", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("duration_ms", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("visit_pageviews", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("pageviews", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("top_sum_ms", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("top_count", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("count", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("revenue", sa.Float(), server_default="0", nullable=False),
+        sa.Column("quantity", sa.BigInteger(), server_default="0", nullable=False),
+        sa.PrimaryKeyConstraint("site_id", "dim", "day", "value", name=op.f("pk_rollup_daily")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "rollup_visitors",
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("dim", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("gap", sa.Integer(), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("site_id", "dim", "day", "value", "gap", name=op.f("pk_rollup_visitors")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
         "salts",
         sa.Column("day", sa.String(length=10), nullable=False),
         sa.Column("salt", sa.LargeBinary(length=32), nullable=False),
         sa.Column("created_at", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("day", name=op.f("pk_salts")),
     )
+    op.create_table(
+        "visitor_marks",
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("visitor_id", sa.BigInteger(), nullable=False),
+        sa.Column("marks", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("site_id", "visitor_id", name=op.f("pk_visitor_marks")),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("visitor_marks", schema=None) as batch_op:
+        batch_op.create_index("ix_visitor_marks_created", ["created_at"], unique=False)
+
     op.create_table(
         "visits",
         sa.Column(
@@ -477,7 +519,13 @@ def downgrade() -> None:
         batch_op.drop_index("ix_visits_lookup")
 
     op.drop_table("visits")
+    with op.batch_alter_table("visitor_marks", schema=None) as batch_op:
+        batch_op.drop_index("ix_visitor_marks_created")
+
+    op.drop_table("visitor_marks")
     op.drop_table("salts")
+    op.drop_table("rollup_visitors")
+    op.drop_table("rollup_daily")
     op.drop_table("plans")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(

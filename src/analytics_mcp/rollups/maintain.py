@@ -1,0 +1,199 @@
+"""The ingestion writer's side of the rollups: one batch's rows -> counter and mark deltas.
+
+A visit contributes by its state (start day, span, counters, exit page, attributes); when a batch
+changes a stored visit, the old contribution is taken back and the new one added, so a visit that
+grows, bounces no more or starts earlier (a late event) stays counted once, where it belongs.
+Events, completions and items are insert-only: they only add.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from analytics_mcp.rollups.keys import (
+    NO_VALUE,
+    VISIT_DIM_COLUMNS,
+    Dim,
+    encode,
+    local_day,
+    local_day_hour,
+    span_days,
+    span_hours,
+    visit_dim_value,
+)
+from analytics_mcp.rollups.marks import MarkDeltas, apply_marks
+from analytics_mcp.rollups.upsert import upsert_add
+from analytics_mcp.storage.schema import rollup_daily
+
+COUNTERS = (
+    "visits",
+    "bounces",
+    "duration_ms",
+    "visit_pageviews",
+    "pageviews",
+    "top_sum_ms",
+    "top_count",
+    "count",
+    "revenue",
+    "quantity",
+)
+_C = {name: i for i, name in enumerate(COUNTERS)}
+_COLUMNS = ("site_id", "dim", "day", "value", *COUNTERS)
+CounterKey = tuple[int, int, int, str]  # site_id, dim, day, value
+_HOURS = [encode(hour) for hour in range(24)]
+
+
+class VisitFacts(NamedTuple):
+    """What a visit's contribution depends on (attributes aside, which never change)."""
+
+    started_at: int
+    ended_at: int
+    pageviews: int
+    interactions: int
+    exit_path: str | None
+
+
+class RollupBatch:
+    """Accumulates one batch's deltas in memory; `write` applies them in the open transaction."""
+
+    def __init__(self, zones: Mapping[int, ZoneInfo]) -> None:
+        self.zones = zones
+        self.counters: dict[CounterKey, list[float]] = {}
+        self.marks = MarkDeltas()
+
+    def _add(self, site_id: int, dim: Dim, day: int, value: str, **amounts: float) -> None:
+        row = self._row((site_id, int(dim), day, value))
+        for name, amount in amounts.items():
+            row[_C[name]] += amount
+
+    def _row(self, key: CounterKey) -> list[float]:
+        row = self.counters.get(key)
+        if row is None:
+            row = self.counters[key] = [0] * len(COUNTERS)
+        return row
+
+    # -- visits ----------------------------------------------------------------------------------
+
+    def visit(
+        self,
+        site_id: int,
+        visitor_id: int,
+        attributes: Mapping[str, Any],
+        old: VisitFacts | None,
+        new: VisitFacts,
+    ) -> None:
+        if old == new:
+            return
+        fixed = [
+            (int(dim), value)
+            for dim in VISIT_DIM_COLUMNS
+            if dim is not Dim.EXIT and (value := visit_dim_value(dim, attributes)) is not None
+        ]
+        if old is not None:
+            self._visit_contribution(site_id, visitor_id, fixed, old, -1)
+        self._visit_contribution(site_id, visitor_id, fixed, new, +1)
+
+    def _visit_contribution(
+        self, site_id: int, visitor_id: int, fixed: list[tuple[int, str]], facts: VisitFacts, sign: int
+    ) -> None:
+        """Counters and marks of one visit state, with `sign` -1 to take them back."""
+        zone = self.zones[site_id]
+        day = local_day(zone, facts.started_at)
+        bounce = facts.pageviews == 1 and facts.interactions == 0
+        duration = 0 if bounce else sign * (facts.ended_at - facts.started_at)
+        bounces, pageviews = (sign if bounce else 0), sign * facts.pageviews
+        grouped = [(int(Dim.ALL), NO_VALUE), *fixed]
+        if facts.exit_path is not None:
+            grouped.append((int(Dim.EXIT), encode(facts.exit_path)))
+        add_mark = self.marks.add
+        for dim, value in grouped:
+            row = self._row((site_id, dim, day, value))
+            row[0] += sign  # visits, bounces, duration_ms, visit_pageviews: COUNTERS' first four
+            row[1] += bounces
+            row[2] += duration
+            row[3] += pageviews
+            if dim:
+                add_mark((site_id, visitor_id, dim, value), day, sign)
+        for span_day in span_days(zone, facts.started_at, facts.ended_at):
+            add_mark((site_id, visitor_id, int(Dim.ALL), NO_VALUE), span_day, sign)
+        for hour_day, hour in span_hours(zone, facts.started_at, facts.ended_at):
+            add_mark((site_id, visitor_id, int(Dim.HOUR), _HOURS[hour]), hour_day, sign)
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def pageview(
+        self, site_id: int, visitor_id: int, ts: int, pathname: str, time_on_page: int | None
+    ) -> None:
+        day, hour = local_day_hour(self.zones[site_id], ts)
+        page = encode(pathname)
+        self._add(site_id, Dim.ALL, day, NO_VALUE, pageviews=1)
+        self._add(site_id, Dim.HOUR, day, _HOURS[hour], pageviews=1)
+        self._add(site_id, Dim.PAGE, day, page, pageviews=1)
+        if time_on_page is not None:
+            self._add(site_id, Dim.PAGE, day, page, top_sum_ms=time_on_page, top_count=1)
+        self.marks.touch((site_id, visitor_id, int(Dim.PAGE), page), day)
+
+    def time_on_page_changed(
+        self, site_id: int, ts: int, pathname: str, old: int | None, new: int | None
+    ) -> None:
+        """A stored pageview got its gap or more engaged time."""
+        if old == new:
+            return
+        day = local_day(self.zones[site_id], ts)
+        page = encode(pathname)
+        if old is not None:
+            self._add(site_id, Dim.PAGE, day, page, top_sum_ms=-old, top_count=-1)
+        if new is not None:
+            self._add(site_id, Dim.PAGE, day, page, top_sum_ms=new, top_count=1)
+
+    def completion(self, site_id: int, visitor_id: int, ts: int, goal_id: str) -> None:
+        day = local_day(self.zones[site_id], ts)
+        value = encode(goal_id)
+        self._add(site_id, Dim.GOAL, day, value, count=1)
+        self.marks.touch((site_id, visitor_id, int(Dim.GOAL), value), day)
+
+    def purchase(
+        self, site_id: int, visitor_id: int, ts: int, currency: str | None, revenue: float | None, source: str
+    ) -> None:
+        day = local_day(self.zones[site_id], ts)
+        amount = revenue or 0.0
+        self._add(site_id, Dim.PURCHASE, day, encode(currency), count=1, revenue=amount)
+        self._add(site_id, Dim.SOURCE_REVENUE, day, encode(source, currency), count=1, revenue=amount)
+        self.marks.touch((site_id, visitor_id, int(Dim.BUYERS), NO_VALUE), day)
+
+    def purchased_items(self, site_id: int, ts: int, currency: str | None, items: Iterable[Any]) -> None:
+        """The items of one purchase: (item_name, price, quantity) each."""
+        day = local_day(self.zones[site_id], ts)
+        names: set[str] = set()
+        for name, price, quantity in items:
+            value = encode(name, currency)
+            self._add(site_id, Dim.ITEM, day, value, revenue=price * quantity, quantity=quantity)
+            if name not in names:
+                names.add(name)
+                self._add(site_id, Dim.ITEM, day, value, count=1)
+        if names:
+            self._add(site_id, Dim.ITEM_EVENTS, day, encode(currency), count=1)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write(self, conn: Connection) -> None:
+        rows: list[Sequence[Any]] = [
+            (*key, *amounts) for key, amounts in self.counters.items() if any(amounts)
+        ]
+        if rows:
+            upsert_add(conn, rollup_daily, rows, _COLUMNS)
+        apply_marks(conn, self.marks)
+
+
+def group_items(items: Iterable[Mapping[str, Any]]) -> dict[int, list[tuple[str, float, int]]]:
+    """Purchase items by event id."""
+    grouped: dict[int, list[tuple[str, float, int]]] = defaultdict(list)
+    for item in items:
+        if item["event_name"] == "purchase":
+            grouped[item["event_id"]].append((item["item_name"], item["price"], item["quantity"]))
+    return grouped
