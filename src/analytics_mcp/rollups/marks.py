@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import orjson
@@ -26,25 +25,32 @@ _LOOKUP_CHUNK = 400
 
 MarkKey = tuple[int, int, int, str]  # site_id, visitor_id, dim, value
 GapKey = tuple[int, int, int, str, int]  # site_id, dim, day, value, gap
+Visitor = tuple[int, int]  # site_id, visitor_id
+Marks = dict[tuple[int, str], dict[int, int]]  # (dim, value) -> {day: n}
 
 
 @dataclass(slots=True)
 class MarkDeltas:
-    """Refcount changes (+/-) and presence-only marks (events never deleted) of one batch."""
+    """Per visitor: refcount changes (+/-) and presence-only marks (events are never deleted)."""
 
-    counted: dict[MarkKey, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
-    present: dict[MarkKey, set[int]] = field(default_factory=lambda: defaultdict(set))
+    counted: dict[Visitor, Marks] = field(default_factory=dict)
+    present: dict[Visitor, dict[tuple[int, str], set[int]]] = field(default_factory=dict)
 
     def add(self, key: MarkKey, day: int, delta: int) -> None:
-        days = self.counted[key]
-        days[day] = days.get(day, 0) + delta
+        marks = self.counted.get(key[:2])
+        if marks is None:
+            marks = self.counted[key[:2]] = {}
+        days = marks.get(key[2:])
+        if days is None:
+            marks[key[2:]] = {day: delta}
+        else:
+            days[day] = days.get(day, 0) + delta
 
     def touch(self, key: MarkKey, day: int) -> None:
-        self.present[key].add(day)
+        self.present.setdefault(key[:2], {}).setdefault(key[2:], set()).add(day)
 
-    def visitors(self) -> set[tuple[int, int]]:
-        keys: Iterable[MarkKey] = [*self.counted, *self.present]
-        return {(site_id, visitor_id) for site_id, visitor_id, _, _ in keys}
+    def visitors(self) -> set[Visitor]:
+        return {*self.counted, *self.present}
 
 
 class GapCounts:
@@ -81,25 +87,33 @@ def _neighbours(days: dict[int, int], day: int) -> tuple[int | None, int | None]
 
 def apply_marks(conn: Connection, deltas: MarkDeltas, now_s: int | None = None) -> None:
     """Load the batch visitors' marks, apply the deltas, write marks and gap counts."""
-    if not deltas.counted and not deltas.present:
+    visitors = deltas.visitors()
+    if not visitors:
         return
-    stored = _load(conn, deltas.visitors())
+    stored = _load(conn, visitors)
     gaps = GapCounts()
-    touched: set[tuple[int, int]] = set()
-    for key, day_deltas in deltas.counted.items():
-        days = stored.setdefault(key, {})
-        if not days and _first_marks(gaps, key, days, day_deltas):
-            touched.add(key[:2])
-            continue
-        for day, delta in sorted(day_deltas.items()):
-            if delta and _move(gaps, key, days, day, days.get(day, 0) + delta):
-                touched.add(key[:2])
-    for key, present_days in deltas.present.items():
-        days = stored.setdefault(key, {})
-        for day in sorted(present_days):
-            if days.get(day, 0) == 0 and _move(gaps, key, days, day, 1):
-                touched.add(key[:2])
-    _write(conn, stored, touched, gaps, int(time.time()) if now_s is None else now_s)
+    changed: list[Visitor] = []
+    for visitor in visitors:
+        marks = stored.setdefault(visitor, {})
+        moved = False
+        for dim_value, day_deltas in deltas.counted.get(visitor, {}).items():
+            key = (*visitor, *dim_value)
+            days = marks.setdefault(dim_value, {})
+            if not days and _first_marks(gaps, key, days, day_deltas):
+                moved = True
+                continue
+            for day, delta in sorted(day_deltas.items()):
+                if delta:
+                    moved |= _move(gaps, key, days, day, days.get(day, 0) + delta)
+        for dim_value, present_days in deltas.present.get(visitor, {}).items():
+            key = (*visitor, *dim_value)
+            days = marks.setdefault(dim_value, {})
+            for day in sorted(present_days):
+                if days.get(day, 0) == 0:
+                    moved |= _move(gaps, key, days, day, 1)
+        if moved:
+            changed.append(visitor)
+    _write(conn, stored, changed, gaps, int(time.time()) if now_s is None else now_s)
 
 
 def _first_marks(gaps: GapCounts, key: MarkKey, days: dict[int, int], day_deltas: dict[int, int]) -> bool:
@@ -116,7 +130,7 @@ def _first_marks(gaps: GapCounts, key: MarkKey, days: dict[int, int], day_deltas
 
 
 def _move(gaps: GapCounts, key: MarkKey, days: dict[int, int], day: int, new_n: int) -> bool:
-    """Set a mark's count; True when the visitor's marks changed."""
+    """Set a mark's count; True when it changed."""
     old_n = days.get(day, 0)
     if new_n < 0:  # a visit moved a mark that was never stored: only a bug can get here
         log.error("visitor mark %s day %s would go below zero", key[2:], day)
@@ -132,37 +146,37 @@ def _move(gaps: GapCounts, key: MarkKey, days: dict[int, int], day: int, new_n: 
     return old_n != new_n
 
 
-def _load(conn: Connection, visitors: set[tuple[int, int]]) -> dict[MarkKey, dict[int, int]]:
+def _load(conn: Connection, visitors: set[Visitor]) -> dict[Visitor, Marks]:
     m = visitor_marks.c
     by_site: dict[int, list[int]] = defaultdict(list)
     for site_id, visitor_id in visitors:
         by_site[site_id].append(visitor_id)
-    stored: dict[MarkKey, dict[int, int]] = {}
+    stored: dict[Visitor, Marks] = {}
     for site_id, ids in by_site.items():
         for start in range(0, len(ids), _LOOKUP_CHUNK):
             stmt = select(m.visitor_id, m.marks).where(
                 m.site_id == site_id, m.visitor_id.in_(ids[start : start + _LOOKUP_CHUNK])
             )
-            for visitor_id, marks in conn.execute(stmt):
-                for dim, value, day, n in orjson.loads(marks):
-                    stored.setdefault((site_id, visitor_id, dim, value), {})[day] = n
+            for visitor_id, text in conn.execute(stmt):
+                marks: Marks = {}
+                for dim, value, day, n in orjson.loads(text):
+                    marks.setdefault((dim, value), {})[day] = n
+                stored[(site_id, visitor_id)] = marks
     return stored
 
 
 def _write(
-    conn: Connection,
-    stored: dict[MarkKey, dict[int, int]],
-    touched: set[tuple[int, int]],
-    gaps: GapCounts,
-    now_s: int,
+    conn: Connection, stored: dict[Visitor, Marks], changed: list[Visitor], gaps: GapCounts, now_s: int
 ) -> None:
-    by_visitor: dict[tuple[int, int], list[tuple[int, str, int, int]]] = {v: [] for v in touched}
-    for (site_id, visitor_id, dim, value), days in stored.items():
-        marks = by_visitor.get((site_id, visitor_id))
-        if marks is not None:
-            marks.extend((dim, value, day, n) for day, n in days.items())
-    keep = [(s, v, orjson.dumps(marks).decode(), now_s) for (s, v), marks in by_visitor.items() if marks]
-    gone = [{"s": s, "v": v} for (s, v), marks in by_visitor.items() if not marks]
+    keep, gone = [], []
+    for visitor in changed:
+        flat = [
+            (dim, value, day, n) for (dim, value), days in stored[visitor].items() for day, n in days.items()
+        ]
+        if flat:
+            keep.append((*visitor, orjson.dumps(flat).decode(), now_s))
+        else:
+            gone.append({"s": visitor[0], "v": visitor[1]})
     if keep:
         upsert_set(conn, visitor_marks, keep, update=("marks",))
     if gone:
