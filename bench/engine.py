@@ -4,6 +4,7 @@ with DuckDB on the same rows as the reference, in the same run.
     python bench/engine.py [--events 1m|10m|both] [--out bench/out] [--repeat 15]
                            [--periods 7d,30d,90d] [--scopes all,site] [--budget 20]
                            [--functions overview,funnel] [--data-dir DIR] [--rebuild] [--explain 3]
+                           [--raw]
 
 Data: 90 days ending now of demo traffic (one main site, a small second site with ~5 % of the
 events, tenant time zone Europe/Berlin, goals /signup exact, /blog/ prefix, event purchase),
@@ -19,6 +20,9 @@ compared between the two; a difference is printed as MISMATCH, and bench/engine_
 the stored visit counters, time-on-page inputs and goal completions against the raw events. Peak
 RSS is read after the engine phase, before DuckDB is loaded into the process.
 
+Unfiltered day-bucket reports read the rollup tables (analytics_mcp.rollups.read.usable); --raw
+times the same calls on the raw tables only (`raw_tables()`), for a before/after comparison.
+
 Targets (issue 3): at 10M every p50 <= DuckDB's and < 100 ms; at 1M < 20 ms; server RSS < 500 MB.
 """
 
@@ -30,6 +34,7 @@ import json
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +42,7 @@ sys.path.insert(0, str(HERE))
 
 import engine_data  # noqa: E402
 import engine_run  # noqa: E402
+from analytics_mcp.rollups.read import raw_tables  # noqa: E402
 from engine_explain import explain_slowest  # noqa: E402
 from engine_report import print_report, results_json  # noqa: E402
 
@@ -58,6 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rebuild", action="store_true", help="regenerate the data even if cached")
     parser.add_argument("--max-age-hours", type=float, default=24.0)
     parser.add_argument("--explain", type=int, default=3, help="query plans of the N slowest engine cells")
+    parser.add_argument("--raw", action="store_true", help="read the raw tables only, never the rollups")
     return parser.parse_args(argv)
 
 
@@ -102,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     engine_run.log(f"engine phase on {data.db_path} ({data.meta['events']:,} events)")
     started = time.perf_counter()
-    cells, sites_timing, rss_now = asyncio.run(engine_run.engine_phase(data, opts))
+    with raw_tables() if args.raw else nullcontext():
+        cells, sites_timing, rss_now = asyncio.run(engine_run.engine_phase(data, opts))
     rss_mb = engine_run.peak_rss_mb()
     engine_s = time.perf_counter() - started
     engine_run.log(
@@ -111,11 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     load_s, integrity = engine_run.duck_phase(data, cells, opts)
     size = args.events if args.data_dir is None else ("10m" if data.meta["events"] > 5_000_000 else "1m")
     print_report(size, data, cells, sites_timing, (rss_mb, rss_now), load_s, integrity)
-    out = args.out / f"engine-results-{data.directory.name}.json"
+    out = args.out / f"engine-results-{data.directory.name}{'-raw' if args.raw else ''}.json"
     out.write_text(json.dumps(results_json(size, data, cells, sites_timing, rss_mb, integrity), indent=1))
     engine_run.log(f"results written to {out}")
     if args.explain:
-        asyncio.run(explain_slowest(data, cells, args.explain))
+        with raw_tables() if args.raw else nullcontext():
+            asyncio.run(explain_slowest(data, cells, args.explain))
     return 1 if any(cell.problems for cell in cells) or any(n for _, n in integrity) else 0
 
 

@@ -32,6 +32,8 @@ from analytics_mcp.engine.results_commerce import (
 from analytics_mcp.engine.runner import dialect_of, fetch
 from analytics_mcp.engine.stats import visitors_sql
 from analytics_mcp.engine.timebuckets import bucket_plan
+from analytics_mcp.rollups import answers as from_rollups
+from analytics_mcp.rollups.read import usable
 from analytics_mcp.storage.db import Database
 
 PURCHASE = ("purchase",)
@@ -77,6 +79,8 @@ def purchase_totals_sql(scope: Scope) -> Select[Any]:
 
 
 async def _commerce_totals(db: Database, query: Query, rng: DateRange) -> tuple[Any, int, Sequence[Any]]:
+    if usable(query):
+        return await from_rollups.commerce_totals(db, query, rng)
     scope = Scope(query, dialect_of(db), rng)
     totals, traffic, others = await fetch(
         db, purchase_totals_sql(scope), visitors_sql(scope), other_currencies_sql(scope)
@@ -120,8 +124,12 @@ def revenue_timeseries_sql(query: Query, dialect: Dialect) -> tuple[list[str], S
 async def revenue_timeseries(db: Database, query: Query) -> RevenueTimeseries:
     """Revenue and transactions per bucket (hour for 24h, local day otherwise), zero-filled."""
     dialect = dialect_of(db)
-    labels, stmt = revenue_timeseries_sql(query, dialect)
-    rows, others = await fetch(db, stmt, other_currencies_sql(Scope(query, dialect)))
+    if usable(query):
+        labels = bucket_plan(query, dialect).labels
+        rows, others = await from_rollups.revenue_per_day(db, query)
+    else:
+        labels, stmt = revenue_timeseries_sql(query, dialect)
+        rows, others = await fetch(db, stmt, other_currencies_sql(Scope(query, dialect)))
     found = {int(index): (revenue, count) for index, revenue, count in rows}
     points = [
         RevenuePoint(
@@ -152,7 +160,10 @@ def products_sql(query: Query, dialect: Dialect) -> tuple[Select[Any], Select[An
 
 async def products(db: Database, query: Query) -> Products:
     """Top products by revenue, with quantity sold and orders (purchases containing them)."""
-    top, others = await fetch(db, *products_sql(query, dialect_of(db)))
+    if usable(query):
+        top, others = await from_rollups.products(db, query)
+    else:
+        top, others = await fetch(db, *products_sql(query, dialect_of(db)))
     rows = [
         ProductRow(item_name=name, revenue=money(amount), quantity=quantity, orders=orders)
         for name, amount, quantity, orders in top[: query.limit]
@@ -213,10 +224,13 @@ def revenue_by_source_sql(query: Query, dialect: Dialect) -> Select[Any]:
 
 async def revenue_by_source(db: Database, query: Query) -> RevenueBySource:
     """Revenue and transactions by the source of the visit the purchase happened in."""
-    dialect = dialect_of(db)
-    top, others = await fetch(
-        db, revenue_by_source_sql(query, dialect), other_currencies_sql(Scope(query, dialect))
-    )
+    if usable(query):
+        top, others = await from_rollups.revenue_by_source(db, query)
+    else:
+        dialect = dialect_of(db)
+        top, others = await fetch(
+            db, revenue_by_source_sql(query, dialect), other_currencies_sql(Scope(query, dialect))
+        )
     rows = [
         SourceRevenueRow(source=source, revenue=money(amount), transactions=count)
         for source, amount, count in top[: query.limit]

@@ -3,6 +3,7 @@ ingestion (one per matching event) and dated by that event's time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,8 @@ from analytics_mcp.engine.results_commerce import (
 )
 from analytics_mcp.engine.runner import dialect_of, fetch
 from analytics_mcp.engine.stats import visitors_sql
+from analytics_mcp.rollups import answers as from_rollups
+from analytics_mcp.rollups.read import usable
 from analytics_mcp.storage.account_types import Goal
 from analytics_mcp.storage.accounts import get_goal, list_goals
 from analytics_mcp.storage.db import Database
@@ -53,14 +56,21 @@ async def _goals(db: Database, query: Query) -> list[Goal]:
         return await conn.run_sync(lambda sync: list_goals(sync, query.site_ids))
 
 
+async def _goal_counts(db: Database, query: Query) -> tuple[Sequence[Any], int]:
+    """((goal_id, completions, converting visitors) of goals with completions, visitors in range)."""
+    if usable(query):
+        return await from_rollups.goal_counts(db, query)
+    dialect = dialect_of(db)
+    counts, traffic = await fetch(db, goal_counts_sql(query, dialect), visitors_sql(Scope(query, dialect)))
+    return counts, traffic[0][0]
+
+
 async def goals_report(db: Database, query: Query) -> GoalsReport:
     """Every goal of the query's sites with completions, converting visitors and conversion rate
     (converting visitors / visitors in range x 100)."""
     goals = await _goals(db, query)
-    dialect = dialect_of(db)
-    counts, traffic = await fetch(db, goal_counts_sql(query, dialect), visitors_sql(Scope(query, dialect)))
+    counts, total_visitors = await _goal_counts(db, query)
     by_goal = {goal_id: (completions, visitors) for goal_id, completions, visitors in counts}
-    total_visitors = traffic[0][0]
     rows = []
     for goal in goals:
         completions, visitors = by_goal.get(goal.id, (0, 0))

@@ -23,6 +23,8 @@ from analytics_mcp.engine.results import (
 )
 from analytics_mcp.engine.runner import dialect_of, fetch
 from analytics_mcp.engine.timebuckets import bucket_plan, hour_of_day_index
+from analytics_mcp.rollups import answers as from_rollups
+from analytics_mcp.rollups.read import usable
 from analytics_mcp.storage.db import Database
 
 
@@ -78,6 +80,8 @@ class Totals:
 
 
 async def totals(db: Database, query: Query, rng: DateRange) -> Totals:
+    if usable(query):
+        return Totals(*await from_rollups.totals(db, query, rng))
     scope = Scope(query, dialect_of(db), rng)
     visitors, pageviews, visit = await fetch(
         db, visitors_sql(scope), pageviews_sql(scope), visit_totals_sql(scope)
@@ -125,8 +129,12 @@ def timeseries_sql(query: Query, dialect: Dialect) -> tuple[list[str], Select[An
 
 async def timeseries(db: Database, query: Query) -> Timeseries:
     """visitors and pageviews per bucket (hour for 24h, local day otherwise), zero-filled."""
-    labels, *statements = timeseries_sql(query, dialect_of(db))
-    visitors, pageviews = (dict(rows) for rows in await fetch(db, *statements))
+    if usable(query):
+        labels = bucket_plan(query, dialect_of(db)).labels
+        visitors, pageviews = await from_rollups.per_day(db, query)
+    else:
+        labels, *statements = timeseries_sql(query, dialect_of(db))
+        visitors, pageviews = (dict(rows) for rows in await fetch(db, *statements))
     points = [
         TimeseriesPoint(date=label, visitors=visitors.get(i, 0), pageviews=pageviews.get(i, 0))
         for i, label in enumerate(labels)
@@ -148,7 +156,10 @@ def hour_of_day_sql(query: Query, dialect: Dialect) -> Select[Any]:
 
 async def hour_of_day(db: Database, query: Query) -> HourOfDay:
     """visitors and pageviews by local hour of day 0-23 over the range, zero-filled."""
-    (rows,) = await fetch(db, hour_of_day_sql(query, dialect_of(db)))
+    if usable(query):
+        rows = await from_rollups.hours(db, query)
+    else:
+        (rows,) = await fetch(db, hour_of_day_sql(query, dialect_of(db)))
     found = {int(hour): (visitors, pageviews) for hour, visitors, pageviews in rows}
     hours = [
         HourRow(hour=h, visitors=found.get(h, (0, 0))[0], pageviews=found.get(h, (0, 0))[1])

@@ -1,0 +1,107 @@
+"""The read side of the rollups (docs/rollups.md): which queries may use them, and the statements.
+
+The engine answers a query from rollup_daily / rollup_visitors whenever `usable(query)`: no
+filters, local-day buckets, and every queried site keeping its rollups in the query's time zone.
+Inside a `raw_tables()` block it reads the raw tables instead, whatever the query; the property
+tests and `bench/engine.py --raw` compare the two paths that way.
+
+Every statement restricts `site_id` to the query's sites, as the engine's `Scope` does for the
+raw tables, and covers the local days of one `DateRange`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Table, false, func, or_, select
+
+from analytics_mcp.engine.periods import DateRange
+from analytics_mcp.engine.query import Query
+from analytics_mcp.rollups.keys import Dim, day_number
+from analytics_mcp.storage.schema import rollup_daily, rollup_visitors
+
+_READ_ROLLUPS: ContextVar[bool] = ContextVar("read_rollups", default=True)
+
+
+@contextmanager
+def raw_tables() -> Iterator[None]:
+    """Answer every query from the raw tables within this block (in this thread / task and the
+    tasks it starts, e.g. an `asyncio.run` inside the block)."""
+    token = _READ_ROLLUPS.set(False)
+    try:
+        yield
+    finally:
+        _READ_ROLLUPS.reset(token)
+
+
+def usable(query: Query) -> bool:
+    """Whether the rollups answer this query exactly (and are not switched off by `raw_tables`)."""
+    return (
+        _READ_ROLLUPS.get()
+        and not query.filters
+        and query.interval == "day"
+        and bool(query.sites)
+        and all(site.timezone == query.timezone for site in query.sites)
+    )
+
+
+def day_span(rng: DateRange) -> tuple[int, int]:
+    """The range's first and last local day as rollup day numbers."""
+    return day_number(rng.date_from), day_number(rng.date_to)
+
+
+def _restricted(table: Table, query: Query, rng: DateRange, dim: Dim) -> list[ColumnElement[bool]]:
+    first, last = day_span(rng)
+    ids = query.site_ids
+    return [
+        table.c.site_id.in_(ids) if ids else false(),
+        table.c.dim == int(dim),
+        table.c.day >= first,
+        table.c.day <= last,
+    ]
+
+
+def counters_sql(
+    query: Query,
+    rng: DateRange,
+    dim: Dim,
+    counters: Sequence[str],
+    *,
+    by: Sequence[str] = ("value",),
+    present: str | None = None,
+) -> Select[Any]:
+    """(*by, sum of each counter) of `dim` over the range's days, grouped by the `by` columns
+    (value and/or day; none: one row of totals, sums null without rows). With `present`, groups
+    whose `present` counter sums to 0 are left out: the raw tables have no rows for them."""
+    d = rollup_daily
+    keys = [d.c[name] for name in by]
+    stmt = select(*keys, *(func.sum(d.c[name]) for name in counters))
+    stmt = stmt.where(*_restricted(d, query, rng, dim))
+    if keys:
+        stmt = stmt.group_by(*keys)
+    if present is not None:
+        stmt = stmt.having(func.sum(d.c[present]) > 0)
+    return stmt
+
+
+def visitors_sql(query: Query, rng: DateRange, dim: Dim, *, by_value: bool = True) -> Select[Any]:
+    """Distinct visitors of `dim` over the range's days A..B, by value (or in total):
+    SUM(n) WHERE day BETWEEN A AND B AND (gap = 0 OR gap > day - A), each visitor counting on
+    its first mark in the range."""
+    v = rollup_visitors
+    first, _ = day_span(rng)
+    first_mark_in_range = or_(v.c.gap == 0, v.c.gap > v.c.day - first)
+    keys = [v.c.value] if by_value else []
+    stmt = select(*keys, func.coalesce(func.sum(v.c.n), 0))
+    stmt = stmt.where(*_restricted(v, query, rng, dim), first_mark_in_range)
+    return stmt.group_by(*keys) if keys else stmt
+
+
+def visitors_per_day_sql(query: Query, rng: DateRange, dim: Dim) -> Select[Any]:
+    """(day, distinct visitors of `dim` on that day): every mark of the day counts."""
+    v = rollup_visitors
+    stmt = select(v.c.day, func.sum(v.c.n)).where(*_restricted(v, query, rng, dim))
+    return stmt.group_by(v.c.day)
