@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from analytics_mcp.cli_commands import accounts as account_commands
 from analytics_mcp.cli_commands import experiments as experiment_commands
 from analytics_mcp.cli_commands import goals as goal_commands
+from analytics_mcp.cli_commands import rollups as rollup_commands
 from analytics_mcp.cli_commands import runtime as runtime_commands
 from analytics_mcp.cli_commands.common import CliError
 from analytics_mcp.config import Settings
@@ -41,6 +42,7 @@ def build_parser() -> Parser:
     account_commands.register(sub)
     goal_commands.register(sub)
     experiment_commands.register(sub)
+    rollup_commands.register(sub)
     return parser
 
 
