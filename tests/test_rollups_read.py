@@ -116,7 +116,7 @@ async def tenants(services: Services, request: pytest.FixtureRequest) -> AsyncIt
 
 
 async def test_rollups_answer_as_the_raw_tables(services: Services, tenants: dict[str, Tenant]) -> None:
-    db, seen = services.db, {"rows": 0, "truncated": 0, "warnings": 0}
+    db, seen = services.db, {"rows": 0, "truncated": 0, "warnings": 0, "completions": 0}
     for slug, site, by_rollups in SCOPES:
         for arguments in RANGES:
             for limit in (10, 2):
@@ -134,6 +134,14 @@ async def test_rollups_answer_as_the_raw_tables(services: Services, tenants: dic
                     seen["rows"] += bool(raw.get("rows") or raw.get("goals"))
                     seen["truncated"] += bool(raw.get("truncated"))
                     seen["warnings"] += bool(raw.get("warnings"))
+                with services.db.sync.connect() as conn:
+                    goals = accounts.list_goals(conn, query.site_ids)
+                for goal in goals:  # the total comes from the rollups, the newest rows from raw
+                    rolled = (await engine.goal_completions(db, query, goal.id)).model_dump()
+                    with raw_tables():
+                        raw = (await engine.goal_completions(db, query, goal.id)).model_dump()
+                    assert rolled == raw, ("goal_completions", slug, site, arguments, limit)
+                    seen["completions"] += raw["total"] > 0
     assert min(seen.values()) > 10, seen  # the traffic made lists, cut lists and currency warnings
 
 

@@ -112,7 +112,10 @@ async def find_goal(db: Database, query: Query, goal_id: str) -> Goal:
 async def goal_completions(db: Database, query: Query, goal_id: str) -> GoalCompletions:
     """Newest completions of one goal in range (up to `limit`) and their total."""
     goal = await find_goal(db, query, goal_id)
-    page, total = await fetch(db, *completions_sql(query, dialect_of(db), goal.id))
+    page_sql, total_sql = completions_sql(query, dialect_of(db), goal.id)
+    if usable(query):
+        total_sql = from_rollups.goal_total_sql(query, goal.id)
+    page, total = await fetch(db, page_sql, total_sql)
     rows = [
         CompletionRow(
             id=row_ulid(ts, row_id),

@@ -13,12 +13,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from sqlalchemy import Select, func, select
+
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.runner import fetch
-from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim, decode
+from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim, decode, encode
 from analytics_mcp.rollups.read import counters_sql, day_span, visitors_per_day_sql, visitors_sql
 from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.schema import rollup_daily
 
 Row = tuple[Any, ...]
 Rows = Sequence[Any]  # ordered rows in a raw statement's layout
@@ -112,6 +115,12 @@ async def hours(db: Database, query: Query) -> Rows:
     visitors = {_first(value): n for value, n in people if n}
     pageviews = {_first(value): n for value, n in views if n}
     return [(h, visitors.get(h, 0), pageviews.get(h, 0)) for h in sorted(visitors.keys() | pageviews.keys())]
+
+
+def goal_total_sql(query: Query, goal_id: str) -> Select[Any]:
+    """One goal's completions in range (one row: the total, or null without completions)."""
+    stmt = counters_sql(query, query.range, Dim.GOAL, ("count",), by=())
+    return select(func.coalesce(stmt.where(rollup_daily.c.value == encode(goal_id)).scalar_subquery(), 0))
 
 
 async def goal_counts(db: Database, query: Query) -> tuple[Rows, int]:
