@@ -70,12 +70,17 @@ class Traffic:
         first = {"referrer": rng.choice(REFERRERS), "language": rng.choice(LANGUAGES)}
         tag = rng.choice(TAGS)
         path = rng.choice(PATHS)
+        shopper = rng.random() < 0.2  # walks the funnel in order (view, cart, checkout, purchase)
         for index in range(rng.randint(1, 7)):
             if index:
                 at += timedelta(seconds=rng.randint(20, 25 * 60))
             if at > self.last:
                 return
             kind = "pageview" if index == 0 and rng.random() < 0.9 else self._kind()
+            if shopper and index:
+                kind = ("view_item", "add_to_cart", "begin_checkout", "purchase", "pageview")[
+                    min(index - 1, 4)
+                ]
             if kind == "pageview":
                 path = rng.choice(PATHS)
             event = {**base, "name": kind, "timestamp": iso(at), "url": f"https://{domain}{path}"}
@@ -94,7 +99,7 @@ class Traffic:
         if roll < 0.75:
             return self.rng.choice(("signup", "click"))
         if roll < 0.85:
-            return self.rng.choice(("view_item", "add_to_cart"))
+            return self.rng.choice(("view_item", "add_to_cart", "begin_checkout"))
         return "purchase"
 
     def _details(self, kind: str) -> dict[str, Any]:

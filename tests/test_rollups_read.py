@@ -54,7 +54,7 @@ LISTS: tuple[Report, ...] = (
 )  # fmt: skip
 REPORTS: tuple[Report, ...] = (
     engine.overview, engine.timeseries, engine.hour_of_day, engine.goals_report, engine.ecommerce_overview,
-    engine.revenue_timeseries, *LISTS,
+    engine.revenue_timeseries, engine.funnel, *LISTS,
 )  # fmt: skip
 ZERO_VALUES = {  # rows whose counters are all 0: readers must skip them
     Dim.SOURCE: encode("zero", None), Dim.CHANNEL: encode("zero"), Dim.CAMPAIGN: encode("zero", None, None),
@@ -116,7 +116,7 @@ async def tenants(services: Services, request: pytest.FixtureRequest) -> AsyncIt
 
 
 async def test_rollups_answer_as_the_raw_tables(services: Services, tenants: dict[str, Tenant]) -> None:
-    db, seen = services.db, {"rows": 0, "truncated": 0, "warnings": 0, "completions": 0}
+    db, seen = services.db, {"rows": 0, "truncated": 0, "warnings": 0, "completions": 0, "deep funnels": 0}
     for slug, site, by_rollups in SCOPES:
         for arguments in RANGES:
             for limit in (10, 2):
@@ -134,6 +134,7 @@ async def test_rollups_answer_as_the_raw_tables(services: Services, tenants: dic
                     seen["rows"] += bool(raw.get("rows") or raw.get("goals"))
                     seen["truncated"] += bool(raw.get("truncated"))
                     seen["warnings"] += bool(raw.get("warnings"))
+                    seen["deep funnels"] += report is engine.funnel and raw["rows"][3]["visitors"] > 0
                 with services.db.sync.connect() as conn:
                     goals = accounts.list_goals(conn, query.site_ids)
                 for goal in goals:  # the total comes from the rollups, the newest rows from raw

@@ -498,7 +498,14 @@ def test_cli_rebuild_end_to_end(
     summary = json.loads(out)
     assert err == "" and out.count("\n") == 1
     assert summary["sites"] == 1 and summary["rollup_daily"] > 0 and summary["rollup_visitors"] > 0
-    assert set(summary) == {"sites", "rollup_daily", "rollup_visitors", "visitor_marks", "seconds"}
+    assert set(summary) == {
+        "sites",
+        "rollup_daily",
+        "rollup_visitors",
+        "visitor_marks",
+        "funnel_visitors",
+        "seconds",
+    }
 
     assert main(["rollups", "rebuild", "--site", "nope.test"]) == 2
     out, err = capsys.readouterr()
@@ -522,4 +529,4 @@ def test_cli_rebuild_end_to_end(
             ]
     finally:
         engine.dispose()
-    assert stored == [again["rollup_daily"], again["rollup_visitors"], again["visitor_marks"]]
+    assert stored == [again[table.name] for table in ROLLUP_TABLES]

@@ -33,16 +33,11 @@ from analytics_mcp.engine.runner import dialect_of, fetch
 from analytics_mcp.engine.stats import visitors_sql
 from analytics_mcp.engine.timebuckets import bucket_plan
 from analytics_mcp.rollups import answers as from_rollups
+from analytics_mcp.rollups.keys import FUNNEL_STEPS
 from analytics_mcp.rollups.read import usable
 from analytics_mcp.storage.db import Database
 
 PURCHASE = ("purchase",)
-FUNNEL_STEPS: tuple[tuple[str, str], ...] = (
-    ("view_item", "View Product"),
-    ("add_to_cart", "Add to Cart"),
-    ("begin_checkout", "Begin Checkout"),
-    ("purchase", "Purchase"),
-)
 
 
 def in_currency(scope: Scope, currency: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -201,8 +196,11 @@ def funnel_sql(query: Query, dialect: Dialect) -> Select[Any]:
 
 async def funnel(db: Database, query: Query) -> Funnel:
     """view_item -> add_to_cart -> begin_checkout -> purchase, ordered, with drop-off rates."""
-    (rows,) = await fetch(db, funnel_sql(query, dialect_of(db)))
-    counts = list(rows[0])
+    if usable(query):
+        counts = await from_rollups.funnel_counts(db, query, query.range)
+    else:
+        (rows,) = await fetch(db, funnel_sql(query, dialect_of(db)))
+        counts = list(rows[0])
     steps = [
         FunnelStep(
             step=name,

@@ -212,6 +212,7 @@ class RowWriter:
             rollup.visit(visit.site_id, visit.visitor_id, visit.attributes, visit.original, visit.facts())
         visits_by_id = book.by_id() if any(r[NAME] == "purchase" for r in self.event_rows) else {}
         for row in self.event_rows:
+            rollup.funnel.event(row[SITE], row[VISITOR], row[NAME], row[TS])
             if row[NAME] == "pageview":
                 on_page = row[ENGAGED] if row[ENGAGED] is not None else row[GAP]
                 rollup.pageview(row[SITE], row[VISITOR], row[TS], row[PATH], on_page)

@@ -13,15 +13,17 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select
+import orjson
+from sqlalchemy import Select, and_, func, or_, select
 
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.runner import fetch
-from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim, decode, encode
+from analytics_mcp.rollups.funnel import depth
+from analytics_mcp.rollups.keys import FUNNEL_STEPS, VISIT_DIM_COLUMNS, Dim, day_number, decode, encode
 from analytics_mcp.rollups.read import counters_sql, day_span, visitors_per_day_sql, visitors_sql
 from analytics_mcp.storage.db import Database
-from analytics_mcp.storage.schema import rollup_daily
+from analytics_mcp.storage.schema import funnel_visitors, rollup_daily
 
 Row = tuple[Any, ...]
 Rows = Sequence[Any]  # ordered rows in a raw statement's layout
@@ -213,3 +215,20 @@ async def revenue_by_source(db: Database, query: Query) -> tuple[Rows, Rows]:
     rows = [(source, *sums) for source, sums in by_source.items()]
     others = _other_currencies({_first(value): n for value, n in purchases}, query)
     return top(rows, lambda r: (-r[1], -r[2], r[0]), query), others
+
+
+async def funnel_counts(db: Database, query: Query, rng: DateRange) -> list[int]:
+    """Visitors reaching each funnel step within the range (whole local days)."""
+    f = funnel_visitors.c
+    first, last = day_number(rng.date_from), day_number(rng.date_to)
+    sites = f.site_id.in_(query.site_ids)
+    inside = select(f.depth, func.count()).where(sites, f.first_day >= first, f.last_day <= last)
+    edges = or_(and_(f.first_day < first, f.last_day >= first), and_(f.first_day <= last, f.last_day > last))
+    straddling = select(f.steps).where(sites, f.first_day <= last, f.last_day >= first, edges)
+    counted, replayed = await fetch(db, inside.group_by(f.depth), straddling)
+    reached = [0] * (len(FUNNEL_STEPS) + 1)
+    for steps_depth, n in counted:
+        reached[steps_depth] += n
+    for (steps,) in replayed:
+        reached[depth([(s, ts) for s, ts in orjson.loads(steps)], rng.start_ms, rng.end_ms)] += 1
+    return [sum(reached[n:]) for n in range(1, len(FUNNEL_STEPS) + 1)]

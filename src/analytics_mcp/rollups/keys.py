@@ -56,6 +56,14 @@ VISIT_DIM_COLUMNS: dict[Dim, tuple[str, ...]] = {
     Dim.EXIT: ("exit_path",),
 }
 NO_VALUE = "[]"
+# The e-commerce funnel: event names in order, with their labels.
+FUNNEL_STEPS: tuple[tuple[str, str], ...] = (
+    ("view_item", "View Product"),
+    ("add_to_cart", "Add to Cart"),
+    ("begin_checkout", "Begin Checkout"),
+    ("purchase", "Purchase"),
+)
+FUNNEL_STEP_OF = {name: index for index, (name, _) in enumerate(FUNNEL_STEPS)}
 
 
 def encode(*parts: Any) -> str:

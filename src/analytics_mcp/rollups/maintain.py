@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from analytics_mcp.rollups.funnel import FunnelBatch
 from analytics_mcp.rollups.keys import (
     NO_VALUE,
     VISIT_DIM_COLUMNS,
@@ -65,6 +66,7 @@ class RollupBatch:
         self.zones = zones
         self.counters: dict[CounterKey, list[float]] = {}
         self.marks = MarkDeltas()
+        self.funnel = FunnelBatch()
 
     def _add(self, site_id: int, dim: Dim, day: int, value: str, **amounts: float) -> None:
         row = self._row((site_id, int(dim), day, value))
@@ -188,6 +190,7 @@ class RollupBatch:
         if rows:
             upsert_add(conn, rollup_daily, rows, _COLUMNS)
         apply_marks(conn, self.marks)
+        self.funnel.write(conn, self.zones)
 
 
 def group_items(items: Iterable[Mapping[str, Any]]) -> dict[int, list[tuple[str, float, int]]]:

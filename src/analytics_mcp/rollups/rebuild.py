@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Select, delete, func, insert, literal, select
 
 from analytics_mcp.engine.compiler import PAGEVIEW
+from analytics_mcp.rollups.funnel import rebuild_funnel
 from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim
 from analytics_mcp.rollups.rebuild_sql import (
     COUNTERS,
@@ -34,6 +35,7 @@ from analytics_mcp.rollups.rebuild_visitors import rebuild_visitors
 from analytics_mcp.storage.schema import (
     ecommerce_items,
     events,
+    funnel_visitors,
     goal_completions,
     metadata,
     rollup_daily,
@@ -44,7 +46,7 @@ from analytics_mcp.storage.schema import (
     visits,
 )
 
-ROLLUP_TABLES = (rollup_daily, rollup_visitors, visitor_marks)
+ROLLUP_TABLES = (rollup_daily, rollup_visitors, visitor_marks, funnel_visitors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class RebuildSummary:
     rollup_daily: int
     rollup_visitors: int
     visitor_marks: int
+    funnel_visitors: int
     seconds: float
 
 
@@ -76,7 +79,7 @@ def rebuild_rollups(
             stmt = stmt.where(table.c.site_id.in_(list(site_ids)))
         conn.execute(stmt)
     create_scratch(conn)  # temporary tables, also gone when the transaction rolls back
-    daily = visitor_rows = mark_rows = 0
+    daily = visitor_rows = mark_rows = funnel_rows = 0
     for site_id, zone in zones.items():
         clock = SiteClock.of(conn, site_id, zone, now)
         fill_site_visits(conn, clock)
@@ -84,8 +87,11 @@ def rebuild_rollups(
         counted = rebuild_visitors(conn, clock, now)
         visitor_rows += counted[0]
         mark_rows += counted[1]
+        funnel_rows += rebuild_funnel(conn, site_id, zone)
     drop_scratch(conn)
-    return RebuildSummary(len(zones), daily, visitor_rows, mark_rows, round(time.perf_counter() - started, 3))
+    return RebuildSummary(
+        len(zones), daily, visitor_rows, mark_rows, funnel_rows, round(time.perf_counter() - started, 3)
+    )
 
 
 def site_zones(conn: Connection, site_ids: Sequence[int] | None) -> dict[int, ZoneInfo]:

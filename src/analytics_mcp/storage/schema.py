@@ -276,6 +276,22 @@ visitor_marks = Table(
     sqlite_with_rowid=False,
 )
 
+# Funnel progress per visitor id: its funnel events ([[step, ts], ...]) and how deep they go.
+# A report over whole days counts the visitors whose events all lie inside the range by `depth`,
+# and replays the few whose events straddle a range edge from `steps`.
+funnel_visitors = Table(
+    "funnel_visitors",
+    metadata,
+    Column("site_id", Integer, primary_key=True),
+    Column("visitor_id", BigInteger, primary_key=True),
+    Column("first_day", Integer, nullable=False),  # local days of the first and last funnel event
+    Column("last_day", Integer, nullable=False),
+    Column("depth", Integer, nullable=False),  # steps reached in order, 0-4
+    Column("steps", Text, nullable=False),
+    Index("ix_funnel_visitors_days", "site_id", "first_day", "last_day", "depth"),
+    sqlite_with_rowid=False,
+)
+
 PLAN_LIMITS: dict[str, dict[str, int]] = {
     "free": dict(rank=0, events_per_month=10_000, sites=1, users=1, segments=0, ai_credits=0),
     "starter": dict(rank=1, events_per_month=100_000, sites=3, users=3, segments=10, ai_credits=0),

@@ -80,6 +80,22 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "funnel_visitors",
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("visitor_id", sa.BigInteger(), nullable=False),
+        sa.Column("first_day", sa.Integer(), nullable=False),
+        sa.Column("last_day", sa.Integer(), nullable=False),
+        sa.Column("depth", sa.Integer(), nullable=False),
+        sa.Column("steps", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("site_id", "visitor_id", name=op.f("pk_funnel_visitors")),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("funnel_visitors", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_funnel_visitors_days", ["site_id", "first_day", "last_day", "depth"], unique=False
+        )
+
+    op.create_table(
         "plans",
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("rank", sa.Integer(), nullable=False),
@@ -527,6 +543,10 @@ def downgrade() -> None:
     op.drop_table("rollup_visitors")
     op.drop_table("rollup_daily")
     op.drop_table("plans")
+    with op.batch_alter_table("funnel_visitors", schema=None) as batch_op:
+        batch_op.drop_index("ix_funnel_visitors_days")
+
+    op.drop_table("funnel_visitors")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_events_purchase_transaction",
