@@ -19,11 +19,11 @@ from sqlalchemy import Select, and_, func, or_, select
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.runner import fetch
-from analytics_mcp.rollups.funnel import depth
+from analytics_mcp.rollups.funnel import MAX_SPAN_DAYS, depth
 from analytics_mcp.rollups.keys import FUNNEL_STEPS, VISIT_DIM_COLUMNS, Dim, day_number, decode, encode
 from analytics_mcp.rollups.read import counters_sql, day_span, visitors_per_day_sql, visitors_sql
 from analytics_mcp.storage.db import Database
-from analytics_mcp.storage.schema import funnel_visitors, rollup_daily
+from analytics_mcp.storage.schema import funnel_depths, funnel_visitors, rollup_daily
 
 Row = tuple[Any, ...]
 Rows = Sequence[Any]  # ordered rows in a raw statement's layout
@@ -219,13 +219,14 @@ async def revenue_by_source(db: Database, query: Query) -> tuple[Rows, Rows]:
 
 async def funnel_counts(db: Database, query: Query, rng: DateRange) -> list[int]:
     """Visitors reaching each funnel step within the range (whole local days)."""
-    f = funnel_visitors.c
+    f, d = funnel_visitors.c, funnel_depths.c
     first, last = day_number(rng.date_from), day_number(rng.date_to)
-    sites = f.site_id.in_(query.site_ids)
-    inside = select(f.depth, func.count()).where(sites, f.first_day >= first, f.last_day <= last)
-    edges = or_(and_(f.first_day < first, f.last_day >= first), and_(f.first_day <= last, f.last_day > last))
-    straddling = select(f.steps).where(sites, f.first_day <= last, f.last_day >= first, edges)
-    counted, replayed = await fetch(db, inside.group_by(f.depth), straddling)
+    inside = select(d.depth, func.sum(d.n)).where(d.site_id.in_(query.site_ids), d.first_day >= first)
+    inside = inside.where(d.last_day <= last).group_by(d.depth)
+    starts_before = and_(f.first_day.between(first - MAX_SPAN_DAYS, first - 1), f.last_day >= first)
+    ends_after = and_(f.first_day.between(max(first, last - MAX_SPAN_DAYS), last), f.last_day > last)
+    straddling = select(f.steps).where(f.site_id.in_(query.site_ids), or_(starts_before, ends_after))
+    counted, replayed = await fetch(db, inside, straddling)
     reached = [0] * (len(FUNNEL_STEPS) + 1)
     for steps_depth, n in counted:
         reached[steps_depth] += n

@@ -18,11 +18,15 @@ import orjson
 from sqlalchemy import Connection, select
 
 from analytics_mcp.rollups.keys import FUNNEL_STEP_OF, FUNNEL_STEPS, local_day
-from analytics_mcp.rollups.upsert import upsert_set
-from analytics_mcp.storage.schema import events, funnel_visitors
+from analytics_mcp.rollups.upsert import upsert_add, upsert_set
+from analytics_mcp.storage.schema import events, funnel_depths, funnel_visitors
 
 Step = tuple[int, int]  # step index, ts
 _LOOKUP_CHUNK = 400
+# An event at ts uses the salts of its UTC day and the day before only, so one visitor id's events
+# lie within 48 hours: at most 3 local days apart (4 across a DST change). Range edges only need
+# to look this far back for visitors that straddle them.
+MAX_SPAN_DAYS = 3
 
 
 def depth(steps: Iterable[Step], start_ms: int | None = None, end_ms: int | None = None) -> int:
@@ -62,26 +66,36 @@ class FunnelBatch:
         if not self.steps:
             return
         stored = _load(conn, list(self.steps))
-        rows = [
-            funnel_row(site_id, visitor_id, zones[site_id], stored.get((site_id, visitor_id), []) + new)
-            for (site_id, visitor_id), new in self.steps.items()
-        ]
+        depths: dict[tuple[int, int, int, int], int] = defaultdict(int)
+        rows = []
+        for (site_id, visitor_id), new in self.steps.items():
+            before = stored.get((site_id, visitor_id))
+            if before is not None:
+                depths[(site_id, *before[0])] -= 1
+            row = funnel_row(site_id, visitor_id, zones[site_id], (before[1] if before else []) + new)
+            depths[(site_id, *row[2:5])] += 1
+            rows.append(row)
         upsert_set(conn, funnel_visitors, rows, update=("first_day", "last_day", "depth", "steps"))
+        upsert_add(conn, funnel_depths, [(*key, n) for key, n in depths.items() if n])
 
 
-def _load(conn: Connection, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[Step]]:
+def _load(
+    conn: Connection, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], tuple[tuple[int, int, int], list[Step]]]:
+    """Stored rows: ((first_day, last_day, depth), steps) by (site, visitor)."""
     f = funnel_visitors.c
     by_site: dict[int, list[int]] = defaultdict(list)
     for site_id, visitor_id in keys:
         by_site[site_id].append(visitor_id)
-    found: dict[tuple[int, int], list[Step]] = {}
+    found: dict[tuple[int, int], tuple[tuple[int, int, int], list[Step]]] = {}
     for site_id, ids in by_site.items():
         for start in range(0, len(ids), _LOOKUP_CHUNK):
-            stmt = select(f.visitor_id, f.steps).where(
+            stmt = select(f.visitor_id, f.first_day, f.last_day, f.depth, f.steps).where(
                 f.site_id == site_id, f.visitor_id.in_(ids[start : start + _LOOKUP_CHUNK])
             )
-            for visitor_id, steps in conn.execute(stmt):
-                found[(site_id, visitor_id)] = [(step, ts) for step, ts in orjson.loads(steps)]
+            for visitor_id, first, last, reached, steps in conn.execute(stmt):
+                parsed = [(step, ts) for step, ts in orjson.loads(steps)]
+                found[(site_id, visitor_id)] = ((first, last, reached), parsed)
     return found
 
 
@@ -93,6 +107,11 @@ def rebuild_funnel(conn: Connection, site_id: int, zone: ZoneInfo) -> int:
     for visitor_id, name, ts in conn.execute(stmt):
         steps[visitor_id].append((FUNNEL_STEP_OF[name], ts))
     rows = [funnel_row(site_id, visitor_id, zone, found) for visitor_id, found in steps.items()]
+    depths: dict[tuple[int, int, int, int], int] = defaultdict(int)
+    for row in rows:
+        depths[(site_id, *row[2:5])] += 1
     for start in range(0, len(rows), 10_000):
         upsert_set(conn, funnel_visitors, rows[start : start + 10_000], update=("depth",))
+    if depths:
+        upsert_add(conn, funnel_depths, [(*key, n) for key, n in depths.items()])
     return len(rows)

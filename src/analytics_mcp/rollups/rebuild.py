@@ -35,6 +35,7 @@ from analytics_mcp.rollups.rebuild_visitors import rebuild_visitors
 from analytics_mcp.storage.schema import (
     ecommerce_items,
     events,
+    funnel_depths,
     funnel_visitors,
     goal_completions,
     metadata,
@@ -46,7 +47,7 @@ from analytics_mcp.storage.schema import (
     visits,
 )
 
-ROLLUP_TABLES = (rollup_daily, rollup_visitors, visitor_marks, funnel_visitors)
+ROLLUP_TABLES = (rollup_daily, rollup_visitors, visitor_marks, funnel_visitors, funnel_depths)
 
 
 @dataclass(frozen=True, slots=True)

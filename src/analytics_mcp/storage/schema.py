@@ -292,6 +292,19 @@ funnel_visitors = Table(
     sqlite_with_rowid=False,
 )
 
+# How many funnel_visitors rows share (first_day, last_day, depth): a report counts the visitors
+# whose funnel events all lie inside its days from here.
+funnel_depths = Table(
+    "funnel_depths",
+    metadata,
+    Column("site_id", Integer, primary_key=True),
+    Column("first_day", Integer, primary_key=True),
+    Column("last_day", Integer, primary_key=True),
+    Column("depth", Integer, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 PLAN_LIMITS: dict[str, dict[str, int]] = {
     "free": dict(rank=0, events_per_month=10_000, sites=1, users=1, segments=0, ai_credits=0),
     "starter": dict(rank=1, events_per_month=100_000, sites=3, users=3, segments=10, ai_credits=0),

@@ -80,6 +80,16 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "funnel_depths",
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("first_day", sa.Integer(), nullable=False),
+        sa.Column("last_day", sa.Integer(), nullable=False),
+        sa.Column("depth", sa.Integer(), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("site_id", "first_day", "last_day", "depth", name=op.f("pk_funnel_depths")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
         "funnel_visitors",
         sa.Column("site_id", sa.Integer(), nullable=False),
         sa.Column("visitor_id", sa.BigInteger(), nullable=False),
@@ -547,6 +557,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_funnel_visitors_days")
 
     op.drop_table("funnel_visitors")
+    op.drop_table("funnel_depths")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_events_purchase_transaction",
