@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, select, union_all
 
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
@@ -225,7 +225,10 @@ async def funnel_counts(db: Database, query: Query, rng: DateRange) -> list[int]
     inside = inside.where(d.last_day <= last).group_by(d.depth)
     starts_before = and_(f.first_day.between(first - MAX_SPAN_DAYS, first - 1), f.last_day >= first)
     ends_after = and_(f.first_day.between(max(first, last - MAX_SPAN_DAYS), last), f.last_day > last)
-    straddling = select(f.steps).where(f.site_id.in_(query.site_ids), or_(starts_before, ends_after))
+    edge_rows = [
+        select(f.steps).where(f.site_id.in_(query.site_ids), edge) for edge in (starts_before, ends_after)
+    ]
+    straddling = union_all(*edge_rows)  # two index ranges (an OR would scan the site's rows)
     counted, replayed = await fetch(db, inside, straddling)
     reached = [0] * (len(FUNNEL_STEPS) + 1)
     for steps_depth, n in counted:

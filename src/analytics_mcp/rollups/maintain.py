@@ -96,14 +96,32 @@ class RollupBatch:
             for dim in VISIT_DIM_COLUMNS
             if dim is not Dim.EXIT and (value := visit_dim_value(dim, attributes)) is not None
         ]
+        marks = old is None or self._marks_moved(site_id, old, new)
         if old is not None:
-            self._visit_contribution(site_id, visitor_id, fixed, old, -1)
-        self._visit_contribution(site_id, visitor_id, fixed, new, +1)
+            self._visit_contribution(site_id, visitor_id, fixed, old, -1, marks=marks)
+        self._visit_contribution(site_id, visitor_id, fixed, new, +1, marks=marks)
+
+    def _marks_moved(self, site_id: int, old: VisitFacts, new: VisitFacts) -> bool:
+        """Whether a visit's marks differ between two states: they follow its start (day), the
+        local hours it spans and its exit page; a visit that only grew within the hour keeps them."""
+        zone = self.zones[site_id]
+        return (
+            old.exit_path != new.exit_path
+            or local_day_hour(zone, old.started_at) != local_day_hour(zone, new.started_at)
+            or local_day_hour(zone, old.ended_at) != local_day_hour(zone, new.ended_at)
+        )
 
     def _visit_contribution(
-        self, site_id: int, visitor_id: int, fixed: list[tuple[int, str]], facts: VisitFacts, sign: int
+        self,
+        site_id: int,
+        visitor_id: int,
+        fixed: list[tuple[int, str]],
+        facts: VisitFacts,
+        sign: int,
+        *,
+        marks: bool,
     ) -> None:
-        """Counters and marks of one visit state, with `sign` -1 to take them back."""
+        """Counters (and marks) of one visit state, with `sign` -1 to take them back."""
         zone = self.zones[site_id]
         day = local_day(zone, facts.started_at)
         bounce = facts.pageviews == 1 and facts.interactions == 0
@@ -119,8 +137,10 @@ class RollupBatch:
             row[1] += bounces
             row[2] += duration
             row[3] += pageviews
-            if dim:
+            if dim and marks:
                 add_mark((site_id, visitor_id, dim, value), day, sign)
+        if not marks:
+            return
         for span_day in span_days(zone, facts.started_at, facts.ended_at):
             add_mark((site_id, visitor_id, int(Dim.ALL), NO_VALUE), span_day, sign)
         for hour_day, hour in span_hours(zone, facts.started_at, facts.ended_at):
