@@ -69,6 +69,7 @@ def test_writer_moves_depth_counts_and_rebuild_agrees(services: Services) -> Non
     ingest(services, [hit("2026-11-10T10:00:00Z", "/p", who=1, name="view_item")])
     ingest(services, [hit("2026-11-10T10:01:00Z", "/p", who=1, name="add_to_cart")])
     ingest(services, [hit("2026-11-10T10:02:00Z", "/p", who=2, name="add_to_cart")])
+    ingest(services, [hit("2026-11-10T10:03:00Z", "/q", who=1, name="view_item")])  # depth stays 2
 
     def tables() -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
         with services.db.sync.connect() as conn:

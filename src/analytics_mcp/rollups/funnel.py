@@ -76,7 +76,9 @@ class FunnelBatch:
             depths[(site_id, *row[2:5])] += 1
             rows.append(row)
         upsert_set(conn, funnel_visitors, rows, update=("first_day", "last_day", "depth", "steps"))
-        upsert_add(conn, funnel_depths, [(*key, n) for key, n in depths.items() if n])
+        moved = [(*key, n) for key, n in depths.items() if n]
+        if moved:
+            upsert_add(conn, funnel_depths, moved)
 
 
 def _load(

@@ -171,8 +171,7 @@ events = Table(
     Column("transaction_id", String(200), nullable=True),
     Column("client_event_id", String(64), nullable=True),
     Index("ix_events_site_ts", "site_id", "ts"),
-    # Covering for funnels and named-event scans (no row lookups for the visitor id).
-    Index("ix_events_site_name_ts", "site_id", "name", "ts", "visitor_id"),
+    Index("ix_events_site_name_ts", "site_id", "name", "ts"),
     Index("ix_events_visit", "visit_id", "ts"),
     # A retried event_id is stored once, ever.
     Index(

@@ -61,7 +61,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index("ix_events_site_name_ts", ["site_id", "name", "ts", "visitor_id"], unique=False)
+        batch_op.create_index("ix_events_site_name_ts", ["site_id", "name", "ts"], unique=False)
         batch_op.create_index("ix_events_site_ts", ["site_id", "ts"], unique=False)
         batch_op.create_index("ix_events_visit", ["visit_id", "ts"], unique=False)
         batch_op.create_index(
