@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, distinct, func
+from sqlalchemy import Connection, Select, distinct, func
 
 from analytics_mcp.engine.compiler import Scope
-from analytics_mcp.engine.dialects import Dialect
+from analytics_mcp.engine.dialects import Dialect, dialect_named
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.engine.numbers import rate
 from analytics_mcp.engine.query import Query
@@ -99,23 +99,22 @@ def completions_sql(query: Query, dialect: Dialect, goal_id: str) -> tuple[Selec
     return page, total
 
 
-async def find_goal(db: Database, query: Query, goal_id: str) -> Goal:
-    """The goal if it belongs to one of the query's sites; else (another tenant's included)
-    QueryError("goal", "not found")."""
-    async with db.aio.connect() as conn:
-        goal = await conn.run_sync(lambda sync: get_goal(sync, goal_id, query.site_ids))
+def _completions_of(sync: Connection, query: Query, goal_id: str) -> tuple[Goal, list[Any], int]:
+    """(goal, newest `limit`+1 completion rows, total), or QueryError("goal", "not found") when the
+    goal is not one of the query's sites' (another tenant's included). One connection."""
+    goal = get_goal(sync, goal_id, query.site_ids)
     if goal is None:
         raise QueryError("goal", "not found")
-    return goal
+    page_sql, total_sql = completions_sql(query, dialect_named(sync.dialect.name), goal.id)
+    if usable(query):
+        total_sql = from_rollups.goal_total_sql(query, goal.id)
+    return goal, list(sync.execute(page_sql).all()), int(sync.execute(total_sql).scalar_one())
 
 
 async def goal_completions(db: Database, query: Query, goal_id: str) -> GoalCompletions:
     """Newest completions of one goal in range (up to `limit`) and their total."""
-    goal = await find_goal(db, query, goal_id)
-    page_sql, total_sql = completions_sql(query, dialect_of(db), goal.id)
-    if usable(query):
-        total_sql = from_rollups.goal_total_sql(query, goal.id)
-    page, total = await fetch(db, page_sql, total_sql)
+    async with db.aio.connect() as conn:
+        goal, page, count = await conn.run_sync(_completions_of, query, goal_id)
     rows = [
         CompletionRow(
             id=row_ulid(ts, row_id),
@@ -130,6 +129,6 @@ async def goal_completions(db: Database, query: Query, goal_id: str) -> GoalComp
         range=ReportRange.of(query),
         goal=GoalRef(id=goal.id, name=goal.name, type=goal.type),
         rows=rows,
-        total=total[0][0],
+        total=count,
         truncated=len(page) > query.limit,
     )
