@@ -67,6 +67,11 @@ FUNNEL_STEP_OF = {name: index for index, (name, _) in enumerate(FUNNEL_STEPS)}
 
 
 def encode(*parts: Any) -> str:
+    return _encoded(parts)
+
+
+@lru_cache(maxsize=65536)  # the writer encodes the same few thousand values over and over
+def _encoded(parts: tuple[Any, ...]) -> str:
     return orjson.dumps(parts).decode()
 
 
@@ -76,12 +81,12 @@ def decode(value: str) -> list[Any]:
 
 def visit_dim_value(dim: Dim, attributes: dict[str, Any]) -> str | None:
     """The value a visit with these attributes counts under, or None when it is left out."""
-    parts = [attributes.get(column) for column in VISIT_DIM_COLUMNS[dim]]
-    if dim is Dim.CAMPAIGN and all(part is None for part in parts):
+    parts = tuple(attributes.get(column) for column in VISIT_DIM_COLUMNS[dim])
+    if dim is Dim.CAMPAIGN and parts == (None, None, None):
         return None
     if dim is Dim.EXIT and parts[0] is None:
         return None
-    return encode(*parts)
+    return _encoded(parts)
 
 
 def day_number(day: date) -> int:

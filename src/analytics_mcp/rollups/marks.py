@@ -118,6 +118,12 @@ def apply_marks(conn: Connection, deltas: MarkDeltas, now_s: int | None = None) 
 
 def _first_marks(gaps: GapCounts, key: MarkKey, days: dict[int, int], day_deltas: dict[int, int]) -> bool:
     """The common case of a key with no marks yet and only additions: a chain of gaps."""
+    if len(day_deltas) == 1:  # the most common case of all: one day
+        ((day, delta),) = day_deltas.items()
+        if delta > 0:
+            gaps.count(key, day, None, +1)
+            days[day] = delta
+        return delta > 0
     if any(delta < 0 for delta in day_deltas.values()):
         return False
     previous = None
