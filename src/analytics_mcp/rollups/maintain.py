@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,7 @@ _C = {name: i for i, name in enumerate(COUNTERS)}
 _COLUMNS = ("site_id", "dim", "day", "value", *COUNTERS)
 CounterKey = tuple[int, int, int, str]  # site_id, dim, day, value
 _HOURS = [encode(hour) for hour in range(24)]
+_ALL, _HOUR = int(Dim.ALL), int(Dim.HOUR)
 
 
 class VisitFacts(NamedTuple):
@@ -91,11 +93,7 @@ class RollupBatch:
     ) -> None:
         if old == new:
             return
-        fixed = [
-            (int(dim), value)
-            for dim in VISIT_DIM_COLUMNS
-            if dim is not Dim.EXIT and (value := visit_dim_value(dim, attributes)) is not None
-        ]
+        fixed = _fixed_values(tuple(attributes.get(column) for column in _ATTRIBUTES))
         marks = old is None or self._marks_moved(site_id, old, new)
         if old is not None:
             self._visit_contribution(site_id, visitor_id, fixed, old, -1, marks=marks)
@@ -130,21 +128,18 @@ class RollupBatch:
         grouped = [(int(Dim.ALL), NO_VALUE), *fixed]
         if facts.exit_path is not None:
             grouped.append((int(Dim.EXIT), encode(facts.exit_path)))
-        add_mark = self.marks.add
         for dim, value in grouped:
             row = self._row((site_id, dim, day, value))
             row[0] += sign  # visits, bounces, duration_ms, visit_pageviews: COUNTERS' first four
             row[1] += bounces
             row[2] += duration
             row[3] += pageviews
-            if dim and marks:
-                add_mark((site_id, visitor_id, dim, value), day, sign)
         if not marks:
             return
-        for span_day in span_days(zone, facts.started_at, facts.ended_at):
-            add_mark((site_id, visitor_id, int(Dim.ALL), NO_VALUE), span_day, sign)
-        for hour_day, hour in span_hours(zone, facts.started_at, facts.ended_at):
-            add_mark((site_id, visitor_id, int(Dim.HOUR), _HOURS[hour]), hour_day, sign)
+        held = [(dim, value, day) for dim, value in grouped[1:]]  # visit dimensions: the start day
+        held += [(_ALL, NO_VALUE, d) for d in span_days(zone, facts.started_at, facts.ended_at)]
+        held += [(_HOUR, _HOURS[h], d) for d, h in span_hours(zone, facts.started_at, facts.ended_at)]
+        self.marks.add_all((site_id, visitor_id), held, sign)
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -211,6 +206,20 @@ class RollupBatch:
             upsert_add(conn, rollup_daily, rows, _COLUMNS)
         apply_marks(conn, self.marks)
         self.funnel.write(conn, self.zones)
+
+
+_ATTRIBUTES = tuple(sorted({c for d, cols in VISIT_DIM_COLUMNS.items() if d is not Dim.EXIT for c in cols}))
+
+
+@lru_cache(maxsize=16384)  # visits share attribute combinations (source, device, browser, ...)
+def _fixed_values(values: tuple[Any, ...]) -> list[tuple[int, str]]:
+    """(dim, value) of the visit dimensions fixed by a visit's first event (all but EXIT)."""
+    attributes = dict(zip(_ATTRIBUTES, values, strict=True))
+    return [
+        (int(dim), value)
+        for dim in VISIT_DIM_COLUMNS
+        if dim is not Dim.EXIT and (value := visit_dim_value(dim, attributes)) is not None
+    ]
 
 
 def group_items(items: Iterable[Mapping[str, Any]]) -> dict[int, list[tuple[str, float, int]]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import orjson
@@ -45,6 +46,18 @@ class MarkDeltas:
             marks[key[2:]] = {day: delta}
         else:
             days[day] = days.get(day, 0) + delta
+
+    def add_all(self, visitor: Visitor, marks: Iterable[tuple[int, str, int]], delta: int) -> None:
+        """Several (dim, value, day) marks of one visitor, each moved by `delta`."""
+        held = self.counted.get(visitor)
+        if held is None:
+            held = self.counted[visitor] = {}
+        for dim, value, day in marks:
+            days = held.get((dim, value))
+            if days is None:
+                held[(dim, value)] = {day: delta}
+            else:
+                days[day] = days.get(day, 0) + delta
 
     def touch(self, key: MarkKey, day: int) -> None:
         self.present.setdefault(key[:2], {}).setdefault(key[2:], set()).add(day)
