@@ -22,6 +22,13 @@ from analytics_mcp.rollups.maintain import RollupBatch, group_items
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
 
 EVENT_COLUMNS = tuple(c.name for c in events.columns)
+# `_event_row` lists the values in this order (no per-row dict on the hot path).
+if EVENT_COLUMNS != (
+    "id", "site_id", "visit_id", "visitor_id", "ts", "name", "hostname", "pathname", "props",
+    "interactive", "engaged_ms", "scroll_depth", "gap_ms", "revenue", "currency", "transaction_id",
+    "client_event_id",
+):  # fmt: skip
+    raise RuntimeError("events columns changed: update RowWriter._event_row")
 VISIT_COLUMNS = tuple(c.name for c in visits.columns)
 _I = {name: i for i, name in enumerate(EVENT_COLUMNS)}
 ID, VISIT, TS, ENGAGED, SCROLL, GAP = (
@@ -96,26 +103,11 @@ class RowWriter:
         self._next_id += 1
         engaged = event.engagement_ms if event.name == "engagement" else None
         scroll = event.scroll_depth if event.name == "engagement" else None
-        values = {
-            "id": row_id,
-            "site_id": visit.site_id,
-            "visit_id": visit.id,
-            "visitor_id": visit.visitor_id,
-            "ts": event.ts,
-            "name": event.name,
-            "hostname": hostname,
-            "pathname": pathname,
-            "props": event.props,
-            "interactive": event.interactive,
-            "engaged_ms": engaged,
-            "scroll_depth": scroll,
-            "gap_ms": None,
-            "revenue": event.revenue,
-            "currency": event.currency,
-            "transaction_id": event.transaction_id,
-            "client_event_id": event.event_id,
-        }
-        row = [values[name] for name in EVENT_COLUMNS]
+        row = [
+            row_id, visit.site_id, visit.id, visit.visitor_id, event.ts, event.name, hostname, pathname,
+            event.props, event.interactive, engaged, scroll, None, event.revenue, event.currency,
+            event.transaction_id, event.event_id,
+        ]  # fmt: skip
         self.event_rows.append(row)
         return row
 
