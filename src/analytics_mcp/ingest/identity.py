@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from hashlib import blake2b
 
 from sqlalchemy import Connection, delete, insert, select
@@ -22,9 +23,15 @@ SALT_GRACE_SECONDS = 3600
 
 
 def utc_day(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).date().isoformat()
+    return _day_text(ts_ms // DAY_MS)
 
 
+@lru_cache(maxsize=4096)  # one entry per UTC day seen; every event asks
+def _day_text(day_index: int) -> str:
+    return datetime.fromtimestamp(day_index * 86_400, UTC).date().isoformat()
+
+
+@lru_cache(maxsize=4096)
 def previous_day(day: str) -> str:
     return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
