@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
@@ -21,7 +22,10 @@ from analytics_mcp.services import Services
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", secret_key="test-secret", _env_file=None)  # type: ignore[call-arg]
+    # In-thread writer: a child process per test app would cost a second each (tested on its own).
+    return Settings(
+        data_dir=tmp_path / "data", secret_key="test-secret", ingest_process=False, _env_file=None
+    )  # type: ignore[call-arg]
 
 
 @pytest.fixture
@@ -71,9 +75,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-async def live_server(settings: Settings) -> AsyncIterator[tuple[str, Starlette]]:
-    """A real uvicorn serving a fresh app on 127.0.0.1; yields (base_url, app)."""
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[str, Starlette]]:
+    """A real uvicorn serving a fresh app for these settings on 127.0.0.1: (base_url, app)."""
     application = create_app(settings)
     port = free_port()
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -86,3 +90,10 @@ async def live_server(settings: Settings) -> AsyncIterator[tuple[str, Starlette]
     yield f"http://127.0.0.1:{port}", application
     server.should_exit = True
     await task
+
+
+@pytest.fixture
+async def live_server(settings: Settings) -> AsyncIterator[tuple[str, Starlette]]:
+    """A real uvicorn serving a fresh app on 127.0.0.1; yields (base_url, app)."""
+    async with serving(settings) as served:
+        yield served

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     # Group commit: how long the writer waits to fill a batch, and its bounds.
     ingest_max_batch: int = Field(2000, ge=1)
+    ingest_process: bool = Field(
+        True, description="Write in a child process: ingestion and HTTP then use two cores."
+    )
     ingest_queue_limit: int = Field(50_000, ge=1, description="Pending events before 503.")
     rate_limit: str = Field("60/minute", description="Per-token limit on /api/v1 (limits syntax).")
     rate_limit_storage: str = Field(

@@ -23,6 +23,16 @@ class SideRow:
     table: Table
     values: dict[str, Any]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by table name for the writer process (a Table does not travel well).
+        return (_side_row, (self.table.name, self.values))
+
+
+def _side_row(table_name: str, values: dict[str, Any]) -> SideRow:
+    from analytics_mcp.storage.schema import metadata
+
+    return SideRow(metadata.tables[table_name], values)
+
 
 @dataclass(slots=True)
 class PendingEvent:

@@ -19,6 +19,7 @@ from analytics_mcp.config import Settings
 from analytics_mcp.ingest import enrich
 from analytics_mcp.ingest.model import Outcome, PendingEvent
 from analytics_mcp.ingest.process import BatchProcessor
+from analytics_mcp.ingest.writer_process import WriterProcess
 from analytics_mcp.storage.db import Database
 
 log = logging.getLogger("analytics_mcp.ingest")
@@ -53,10 +54,14 @@ class Ingestor:
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._use_process = settings.ingest_process and not db.is_in_memory
+        self._child: WriterProcess | None = None
 
     async def start(self) -> None:
         if self._thread is None:
             await asyncio.to_thread(enrich.warm_up)  # builds the UA parser before the first event
+            if self._use_process:
+                self._child = await asyncio.to_thread(WriterProcess, self._db.url)
             self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
             self._thread.start()
 
@@ -65,6 +70,9 @@ class Ingestor:
             self._queue.put(_STOP)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
+        if self._child is not None:
+            child, self._child = self._child, None
+            await asyncio.to_thread(child.stop)
 
     async def submit(self, events: list[PendingEvent]) -> list[Outcome]:
         """Store events durably; returns one outcome per event once they are committed."""
@@ -87,6 +95,8 @@ class Ingestor:
             return self._commit(events)
 
     def _commit(self, events: list[PendingEvent]) -> list[Outcome]:
+        if self._child is not None:
+            return self._child.write(events)
         try:
             with self._db.sync.begin() as conn:
                 return self.processor.process(conn, events)

@@ -61,6 +61,11 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.sync.dialect.name == "sqlite"
 
+    @property
+    def is_in_memory(self) -> bool:
+        """An in-memory SQLite database: only this process can see it."""
+        return self.is_sqlite and self.sync.url.database in (None, "", ":memory:")
+
     def checkpoint(self) -> None:
         """Fold the SQLite WAL into the main file (backups, byte-level checks); no-op elsewhere."""
         if not self.is_sqlite:

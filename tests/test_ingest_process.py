@@ -1,0 +1,87 @@
+"""The writer in a child process (the server's default): a real uvicorn takes tracker and batch
+events, every 202 is committed by the child (rows, dedup and rollups as in-thread), the child
+stops with the server, and a dead child turns into 503s, never a 202."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import orjson
+import pytest
+from sqlalchemy import func, select
+from starlette.applications import Starlette
+
+from analytics_mcp import engine
+from analytics_mcp.config import Settings
+from analytics_mcp.rollups.read import raw_tables
+from analytics_mcp.services import Services
+from analytics_mcp.storage.accounts import get_tenant
+from analytics_mcp.storage.schema import events
+from conftest import serving
+from factories import CHROME_WIN, make_site, make_token
+
+
+@pytest.fixture
+async def process_server(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette]]:
+    settings = Settings(data_dir=tmp_path / "data", secret_key="t", ingest_process=True, _env_file=None)  # type: ignore[call-arg]
+    async with serving(settings) as served:
+        yield served
+
+
+def tracker(i: int, **extra: Any) -> dict[str, Any]:
+    url = f"https://acme.test/p{i % 7}"
+    return {"name": "pageview", "url": url, "domain": "acme.test", "event_id": f"t{i}", **extra}
+
+
+async def test_child_writer_commits_before_202_with_rollups(process_server: tuple[str, Starlette]) -> None:
+    base, app = process_server
+    services: Services = app.state.services
+    make_site(services)
+    token = make_token(services, scopes=("read", "ingest"))
+    headers = {"User-Agent": CHROME_WIN}
+    async with httpx2.AsyncClient(base_url=base, timeout=30) as client:
+        replies = await asyncio.gather(
+            *(client.post("/api/event", json=tracker(i), headers=headers) for i in range(60)),
+            *(client.post("/api/event", json=tracker(0), headers=headers) for _ in range(5)),  # retries
+        )
+        assert sorted(r.json()["status"] for r in replies) == ["accepted"] * 60 + ["duplicate"] * 5
+        lines = [
+            {**tracker(100 + i), "ip": f"203.0.113.{i % 20}", "user_agent": CHROME_WIN,
+             "timestamp": "2026-11-20T10:00:00Z"}
+            for i in range(200)
+        ]  # fmt: skip
+        batch = await client.post(
+            "/api/v1/events",
+            content=b"\n".join(orjson.dumps(line) for line in lines),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"},
+        )
+        assert batch.status_code == 202, batch.text
+        assert batch.json()["data"]["accepted"] == 200, batch.json()
+    with services.db.sync.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 260
+        tenant = get_tenant(conn, "acme")
+    assert tenant is not None
+    query = await engine.query_for_tenant(services.db, tenant, period="30d")
+    with raw_tables():
+        raw = await engine.overview(services.db, query)
+    assert await engine.overview(services.db, query) == raw  # the child kept the rollups too
+    assert raw.pageviews == 260
+
+
+async def test_a_dead_child_gives_503_not_202(process_server: tuple[str, Starlette]) -> None:
+    base, app = process_server
+    services: Services = app.state.services
+    make_site(services)
+    child = services.ingestor._child
+    assert child is not None
+    child._process.kill()
+    child._process.join()
+    async with httpx2.AsyncClient(base_url=base, timeout=30) as client:
+        reply = await client.post("/api/event", json=tracker(1), headers={"User-Agent": CHROME_WIN})
+    assert reply.status_code == 503 and "Retry-After" in reply.headers
+    with services.db.sync.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 0
