@@ -5,6 +5,7 @@ stops with the server, and a dead child turns into 503s, never a 202."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from starlette.applications import Starlette
 
 from analytics_mcp import engine
 from analytics_mcp.config import Settings
+from analytics_mcp.ingest.batch import validate_line
 from analytics_mcp.rollups.read import raw_tables
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import get_tenant
@@ -61,15 +63,25 @@ async def test_child_writer_commits_before_202_with_rollups(process_server: tupl
         )
         assert batch.status_code == 202, batch.text
         assert batch.json()["data"]["accepted"] == 200, batch.json()
+    line = {
+        **tracker(999),
+        "ip": "203.0.113.99",
+        "user_agent": CHROME_WIN,
+        "timestamp": "2026-11-20T11:00:00Z",
+    }
+    pending = validate_line(line, now_ms=int(time.time() * 1000))
+    assert not isinstance(pending, tuple), pending
+    [outcome] = await asyncio.to_thread(services.ingestor.write_now, [pending])  # through the child too
+    assert outcome.status == "accepted"
     with services.db.sync.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 260
+        assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 261
         tenant = get_tenant(conn, "acme")
     assert tenant is not None
     query = await engine.query_for_tenant(services.db, tenant, period="30d")
     with raw_tables():
         raw = await engine.overview(services.db, query)
     assert await engine.overview(services.db, query) == raw  # the child kept the rollups too
-    assert raw.pageviews == 260
+    assert raw.pageviews == 261
 
 
 async def test_a_dead_child_gives_503_not_202(process_server: tuple[str, Starlette]) -> None:

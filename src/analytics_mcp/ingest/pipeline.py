@@ -9,9 +9,11 @@ lets one process sustain thousands of durable events per second on SQLite.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import queue
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +21,7 @@ from analytics_mcp.config import Settings
 from analytics_mcp.ingest import enrich
 from analytics_mcp.ingest.model import Outcome, PendingEvent
 from analytics_mcp.ingest.process import BatchProcessor
-from analytics_mcp.ingest.writer_process import WriterProcess
+from analytics_mcp.ingest.writer_process import WriterProcess, WriterProcessError, WriterProcessGone
 from analytics_mcp.storage.db import Database
 
 log = logging.getLogger("analytics_mcp.ingest")
@@ -36,11 +38,12 @@ class IngestUnavailable(Exception):
 @dataclass(slots=True)
 class _Job:
     events: list[PendingEvent]
-    future: asyncio.Future[list[Outcome]]
-    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[list[Outcome]] | concurrent.futures.Future[list[Outcome]]
+    loop: asyncio.AbstractEventLoop | None  # None: a thread waits on a concurrent future
 
 
 _STOP = object()
+_IN_FLIGHT = 2  # batches queued at the writer process, so it never waits for the next one
 
 
 class Ingestor:
@@ -56,12 +59,19 @@ class Ingestor:
         self._thread: threading.Thread | None = None
         self._use_process = settings.ingest_process and not db.is_in_memory
         self._child: WriterProcess | None = None
+        self._receiver: threading.Thread | None = None
+        self._in_flight: deque[list[_Job]] = deque()  # sent to the child, oldest first
+        self._slots = threading.Semaphore(_IN_FLIGHT)
+        self._child_gone = False
 
     async def start(self) -> None:
         if self._thread is None:
             await asyncio.to_thread(enrich.warm_up)  # builds the UA parser before the first event
             if self._use_process:
                 self._child = await asyncio.to_thread(WriterProcess, self._db.url)
+                self._child_gone = False
+                self._receiver = threading.Thread(target=self._receive, name="ingest-receiver", daemon=True)
+                self._receiver.start()
             self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
             self._thread.start()
 
@@ -71,8 +81,19 @@ class Ingestor:
             await asyncio.to_thread(self._thread.join)
             self._thread = None
         if self._child is not None:
-            child, self._child = self._child, None
-            await asyncio.to_thread(child.stop)
+            await asyncio.to_thread(self._stop_child)
+
+    def _stop_child(self) -> None:
+        for _ in range(_IN_FLIGHT):  # every sent batch answered
+            self._slots.acquire()
+        child, self._child = self._child, None
+        assert child is not None
+        child.stop()
+        if self._receiver is not None:
+            self._receiver.join()
+            self._receiver = None
+        for _ in range(_IN_FLIGHT):
+            self._slots.release()
 
     async def submit(self, events: list[PendingEvent]) -> list[Outcome]:
         """Store events durably; returns one outcome per event once they are committed."""
@@ -90,13 +111,18 @@ class Ingestor:
         return await job.future
 
     def write_now(self, events: list[PendingEvent]) -> list[Outcome]:
-        """Synchronous write in the caller's thread (CLI import, demo, benchmarks)."""
-        with self._lock:
-            return self._commit(events)
+        """Synchronous write (CLI import, demo, benchmarks): in the caller's thread, or through
+        the writer process while it runs."""
+        if self._child is None:
+            with self._lock:
+                return self._commit(events)
+        future: concurrent.futures.Future[list[Outcome]] = concurrent.futures.Future()
+        with self._pending_lock:
+            self._pending += len(events)
+        self._queue.put(_Job(events, future, None))
+        return future.result()
 
     def _commit(self, events: list[PendingEvent]) -> list[Outcome]:
-        if self._child is not None:
-            return self._child.write(events)
         try:
             with self._db.sync.begin() as conn:
                 return self.processor.process(conn, events)
@@ -127,6 +153,9 @@ class Ingestor:
                 return
 
     def _write_jobs(self, jobs: list[_Job]) -> None:
+        if self._child is not None:
+            self._send(jobs)
+            return
         events = [event for job in jobs for event in job.events]
         try:
             with self._lock:
@@ -137,10 +166,54 @@ class Ingestor:
             return
         self._settle(jobs, outcomes, None)
 
+    def _send(self, jobs: list[_Job]) -> None:
+        """Hand a batch to the writer process; `_receive` settles it once it is committed."""
+        self._slots.acquire()
+        with self._pending_lock:
+            gone = self._child_gone
+            if not gone:
+                self._in_flight.append(jobs)
+        if gone:
+            self._slots.release()
+            self._settle(jobs, None, IngestUnavailable("storage error: the writer process is gone"))
+            return
+        try:
+            self._child.send([event for job in jobs for event in job.events])  # type: ignore[union-attr]
+        except WriterProcessError:
+            self._fail_in_flight()
+
+    def _receive(self) -> None:
+        """Settle the batches in the order the writer process answers them."""
+        while True:
+            try:
+                outcomes, error = self._child.receive(), None  # type: ignore[union-attr]
+            except WriterProcessGone:
+                self._fail_in_flight()
+                return
+            except WriterProcessError as exc:
+                log.error("ingestion batch failed in the writer process: %s", exc)
+                outcomes, error = None, IngestUnavailable("storage error: the batch was rolled back")
+            with self._pending_lock:
+                jobs = self._in_flight.popleft()
+            self._settle(jobs, outcomes, error)
+            self._slots.release()
+
+    def _fail_in_flight(self) -> None:
+        """The writer process is gone: every batch sent and not answered gets a 503."""
+        with self._pending_lock:
+            self._child_gone = True
+            lost = list(self._in_flight)
+            self._in_flight.clear()
+        if lost:
+            log.error("the writer process is gone; %d batches answered 503", len(lost))
+        for jobs in lost:
+            self._settle(jobs, None, IngestUnavailable("storage error: the writer process is gone"))
+            self._slots.release()
+
     def _settle(self, jobs: list[_Job], outcomes: list[Outcome] | None, error: Exception | None) -> None:
         # One wake-up per event loop, not per job: each call_soon_threadsafe writes to the loop's
         # self-pipe, which at thousands of events per second is a real cost.
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[list[Outcome]], Any]]] = {}
+        by_loop: dict[asyncio.AbstractEventLoop | None, list[tuple[Any, Any]]] = {}
         offset = 0
         for job in jobs:
             count = len(job.events)
@@ -150,10 +223,13 @@ class Ingestor:
         with self._pending_lock:
             self._pending -= offset
         for loop, settled in by_loop.items():
-            loop.call_soon_threadsafe(_resolve_all, settled)
+            if loop is None:
+                _resolve_all(settled)  # concurrent futures: safe from this thread
+            else:
+                loop.call_soon_threadsafe(_resolve_all, settled)
 
 
-def _resolve_all(settled: list[tuple[asyncio.Future[list[Outcome]], Any]]) -> None:
+def _resolve_all(settled: list[tuple[Any, Any]]) -> None:
     for future, value in settled:
         if future.done():
             continue

@@ -22,7 +22,11 @@ _START_TIMEOUT_S = 60
 
 
 class WriterProcessError(Exception):
-    """The child failed to write a batch (it rolled back) or is gone."""
+    """The child failed to write a batch (it rolled back)."""
+
+
+class WriterProcessGone(WriterProcessError):
+    """The child process is gone: nothing more will be written or answered."""
 
 
 def _serve(url: str, pipe: Connection) -> None:
@@ -50,7 +54,7 @@ def _serve(url: str, pipe: Connection) -> None:
 
 
 class WriterProcess:
-    """A child process that writes batches; `write` is called by one thread at a time."""
+    """A child process that writes batches: one thread sends, one receives."""
 
     def __init__(self, url: str) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
@@ -61,15 +65,22 @@ class WriterProcess:
         self._process.start()
         child_end.close()
         if not self._pipe.poll(_START_TIMEOUT_S):
-            raise WriterProcessError("the writer process did not start")
+            raise WriterProcessGone("the writer process did not start")
         self._pipe.recv()
 
-    def write(self, events: list[PendingEvent]) -> list[Outcome]:
+    def send(self, events: list[PendingEvent]) -> None:
+        """Queue a batch; the child writes batches in the order they were sent."""
         try:
             self._pipe.send(events)
+        except (EOFError, OSError) as exc:
+            raise WriterProcessGone("the writer process is gone") from exc
+
+    def receive(self) -> list[Outcome]:
+        """The outcomes of the oldest batch not yet received (blocks without the GIL)."""
+        try:
             status, value = self._pipe.recv()
         except (EOFError, OSError) as exc:
-            raise WriterProcessError("the writer process is gone") from exc
+            raise WriterProcessGone("the writer process is gone") from exc
         if status != "ok":
             raise WriterProcessError(value)
         return value  # type: ignore[no-any-return]
