@@ -88,12 +88,16 @@ async def test_a_dead_child_gives_503_not_202(process_server: tuple[str, Starlet
     base, app = process_server
     services: Services = app.state.services
     make_site(services)
+    async with httpx2.AsyncClient(base_url=base, timeout=30) as client:
+        assert (await client.get("/api/health")).status_code == 200
     child = services.ingestor._child
     assert child is not None
     child._process.kill()
     child._process.join()
     async with httpx2.AsyncClient(base_url=base, timeout=30) as client:
         reply = await client.post("/api/event", json=tracker(1), headers={"User-Agent": CHROME_WIN})
+        health = await client.get("/api/health")
     assert reply.status_code == 503 and "Retry-After" in reply.headers
+    assert health.status_code == 503  # the balancer takes this server out
     with services.db.sync.connect() as conn:
         assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 0

@@ -1,4 +1,5 @@
-"""`GET /api/health` (public): 200 when the database answers, 503 (error shape) when it does not."""
+"""`GET /api/health` (public): 200 when the database answers and ingestion can write, 503 (error
+shape) when either cannot, so a load balancer takes the server out and it can be restarted."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ async def health(request: Request) -> Response:
     except Exception as exc:
         log.warning("health check: database unreachable: %r", exc)
         return error_response(ApiError(503, "Database unavailable."))
+    if not request.app.state.services.ingestor.healthy:
+        log.warning("health check: the ingestion writer is gone")
+        return error_response(ApiError(503, "Ingestion unavailable."))
     return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 

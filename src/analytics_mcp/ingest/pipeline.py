@@ -64,16 +64,28 @@ class Ingestor:
         self._slots = threading.Semaphore(_IN_FLIGHT)
         self._child_gone = False
 
+    @property
+    def healthy(self) -> bool:
+        """False once the writer process died: every write answers 503 until a restart."""
+        return not self._child_gone
+
     async def start(self) -> None:
         if self._thread is None:
             await asyncio.to_thread(enrich.warm_up)  # builds the UA parser before the first event
             if self._use_process:
-                self._child = await asyncio.to_thread(WriterProcess, self._db.url)
-                self._child_gone = False
-                self._receiver = threading.Thread(target=self._receive, name="ingest-receiver", daemon=True)
-                self._receiver.start()
+                await self._start_child()
             self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
             self._thread.start()
+
+    async def _start_child(self) -> None:
+        try:
+            self._child = await asyncio.to_thread(WriterProcess, self._db.url)
+        except (WriterProcessError, OSError) as exc:  # still ingest, on one core
+            log.warning("writer process unavailable (%s); writing in a thread", exc)
+            return
+        self._child_gone = False
+        self._receiver = threading.Thread(target=self._receive, name="ingest-receiver", daemon=True)
+        self._receiver.start()
 
     async def stop(self) -> None:
         if self._thread is not None:
