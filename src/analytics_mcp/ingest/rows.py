@@ -213,9 +213,8 @@ class RowWriter:
                 rollup.purchase(row[SITE], row[VISITOR], row[TS], row[CURRENCY], row[REVENUE], source)
         for c in self.completions:
             rollup.completion(c["site_id"], c["visitor_id"], c["ts"], c["goal_id"])
-        for event_id, items in group_items(self.items).items():
-            first = next(i for i in self.items if i["event_id"] == event_id)
-            rollup.purchased_items(first["site_id"], first["ts"], first["currency"], items)
+        for items in group_items(self.items):
+            rollup.purchased_items(items)
 
     def _flush_updates(self, conn: Connection, rollup: RollupBatch) -> None:
         """Gaps and engagement of pageviews stored by earlier batches (read-modify-write is safe:

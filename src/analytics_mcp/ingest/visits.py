@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, literal_column, select
 
-from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS
+from analytics_mcp.rollups.keys import VISIT_ATTRIBUTES
 from analytics_mcp.rollups.maintain import VisitFacts
 from analytics_mcp.storage.schema import visits
 
@@ -32,8 +32,6 @@ _STATE_COLUMNS = (
 )
 # Columns a later event can change (attributes are fixed by the first event).
 COUNTER_COLUMNS = _STATE_COLUMNS[2:]
-# Attributes the rollups group stored visits by (exit_path is state, above).
-_ATTRIBUTE_COLUMNS = tuple(sorted({c for cols in VISIT_DIM_COLUMNS.values() for c in cols} - {"exit_path"}))
 
 
 @dataclass(slots=True)
@@ -98,7 +96,7 @@ class VisitBook:
         by_site: dict[int, set[int]] = {}
         for site_id, vid in keys:
             by_site.setdefault(site_id, set()).add(vid)
-        cols = [visits.c[name] for name in (*_STATE_COLUMNS, *_ATTRIBUTE_COLUMNS)]
+        cols = [visits.c[name] for name in (*_STATE_COLUMNS, *VISIT_ATTRIBUTES)]
         n_state = len(_STATE_COLUMNS)
         for site_id, ids in by_site.items():
             id_list = sorted(ids)
@@ -117,7 +115,7 @@ class VisitBook:
                     state = VisitState(
                         site_id=site_id, **dict(zip(_STATE_COLUMNS, row[:n_state], strict=True))
                     )
-                    state.attributes = dict(zip(_ATTRIBUTE_COLUMNS, row[n_state:], strict=True))
+                    state.attributes = dict(zip(VISIT_ATTRIBUTES, row[n_state:], strict=True))
                     state.original = state.facts()
                     self._by_key[(site_id, row.visitor_id)] = state
                     self._loaded.append(state)

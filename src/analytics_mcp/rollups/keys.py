@@ -55,6 +55,8 @@ VISIT_DIM_COLUMNS: dict[Dim, tuple[str, ...]] = {
     Dim.ENTRY: ("entry_path",),
     Dim.EXIT: ("exit_path",),
 }
+# The visit columns the dimensions group by that the first event fixes (exit_path changes).
+VISIT_ATTRIBUTES = tuple(sorted({c for cols in VISIT_DIM_COLUMNS.values() for c in cols} - {"exit_path"}))
 NO_VALUE = "[]"
 # The e-commerce funnel: event names in order, with their labels.
 FUNNEL_STEPS: tuple[tuple[str, str], ...] = (

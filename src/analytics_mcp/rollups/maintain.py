@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from analytics_mcp.rollups.funnel import FunnelBatch
 from analytics_mcp.rollups.keys import (
     NO_VALUE,
+    VISIT_ATTRIBUTES,
     VISIT_DIM_COLUMNS,
     Dim,
     encode,
@@ -30,20 +31,9 @@ from analytics_mcp.rollups.keys import (
 )
 from analytics_mcp.rollups.marks import MarkDeltas, apply_marks
 from analytics_mcp.rollups.upsert import upsert_add
-from analytics_mcp.storage.schema import rollup_daily
+from analytics_mcp.storage.schema import ROLLUP_COUNTERS, rollup_daily
 
-COUNTERS = (
-    "visits",
-    "bounces",
-    "duration_ms",
-    "visit_pageviews",
-    "pageviews",
-    "top_sum_ms",
-    "top_count",
-    "count",
-    "revenue",
-    "quantity",
-)
+COUNTERS = ROLLUP_COUNTERS
 _C = {name: i for i, name in enumerate(COUNTERS)}
 _COLUMNS = ("site_id", "dim", "day", "value", *COUNTERS)
 CounterKey = tuple[int, int, int, str]  # site_id, dim, day, value
@@ -93,7 +83,7 @@ class RollupBatch:
     ) -> None:
         if old == new:
             return
-        fixed = _fixed_values(tuple(attributes.get(column) for column in _ATTRIBUTES))
+        fixed = _fixed_values(tuple(attributes.get(column) for column in VISIT_ATTRIBUTES))
         marks = old is None or self._marks_moved(site_id, old, new)
         if old is not None:
             self._visit_contribution(site_id, visitor_id, fixed, old, -1, marks=marks)
@@ -183,11 +173,13 @@ class RollupBatch:
         self._add(site_id, Dim.SOURCE_REVENUE, day, encode(source, currency), count=1, revenue=amount)
         self.marks.touch((site_id, visitor_id, int(Dim.BUYERS), NO_VALUE), day)
 
-    def purchased_items(self, site_id: int, ts: int, currency: str | None, items: Iterable[Any]) -> None:
-        """The items of one purchase: (item_name, price, quantity) each."""
-        day = local_day(self.zones[site_id], ts)
+    def purchased_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """The item rows of one purchase (they share its site, time and currency)."""
+        site_id, currency = items[0]["site_id"], items[0]["currency"]
+        day = local_day(self.zones[site_id], items[0]["ts"])
         names: set[str] = set()
-        for name, price, quantity in items:
+        for item in items:
+            name, price, quantity = item["item_name"], item["price"], item["quantity"]
             value = encode(name, currency)
             self._add(site_id, Dim.ITEM, day, value, revenue=price * quantity, quantity=quantity)
             if name not in names:
@@ -208,13 +200,10 @@ class RollupBatch:
         self.funnel.write(conn, self.zones)
 
 
-_ATTRIBUTES = tuple(sorted({c for d, cols in VISIT_DIM_COLUMNS.items() if d is not Dim.EXIT for c in cols}))
-
-
 @lru_cache(maxsize=16384)  # visits share attribute combinations (source, device, browser, ...)
 def _fixed_values(values: tuple[Any, ...]) -> list[tuple[int, str]]:
     """(dim, value) of the visit dimensions fixed by a visit's first event (all but EXIT)."""
-    attributes = dict(zip(_ATTRIBUTES, values, strict=True))
+    attributes = dict(zip(VISIT_ATTRIBUTES, values, strict=True))
     return [
         (int(dim), value)
         for dim in VISIT_DIM_COLUMNS
@@ -222,10 +211,10 @@ def _fixed_values(values: tuple[Any, ...]) -> list[tuple[int, str]]:
     ]
 
 
-def group_items(items: Iterable[Mapping[str, Any]]) -> dict[int, list[tuple[str, float, int]]]:
-    """Purchase items by event id."""
-    grouped: dict[int, list[tuple[str, float, int]]] = defaultdict(list)
+def group_items(items: Iterable[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """Purchase item rows, one list per purchase event."""
+    grouped: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     for item in items:
         if item["event_name"] == "purchase":
-            grouped[item["event_id"]].append((item["item_name"], item["price"], item["quantity"]))
-    return grouped
+            grouped[item["event_id"]].append(item)
+    return list(grouped.values())

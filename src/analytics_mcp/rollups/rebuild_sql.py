@@ -35,8 +35,8 @@ from sqlalchemy import (
 from analytics_mcp.engine.dialects import Dialect, dialect_named
 from analytics_mcp.engine.periods import DAY_MS, HOUR_MS, local_midnight_ms
 from analytics_mcp.engine.timebuckets import local_ms, offset_segments
-from analytics_mcp.rollups.keys import NO_VALUE, VISIT_DIM_COLUMNS, Dim, date_of, local_day
-from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
+from analytics_mcp.rollups.keys import NO_VALUE, VISIT_ATTRIBUTES, Dim, date_of, local_day
+from analytics_mcp.storage.schema import ROLLUP_COUNTERS, ecommerce_items, events, goal_completions, visits
 
 PURCHASE = "purchase"  # the e-commerce event counted as a transaction
 RECENT_DAYS = 4  # visitor_marks keep the marks of the site's local today - 4 onwards
@@ -138,7 +138,7 @@ def visit_dim_only(dim: Dim, v: Any) -> list[ColumnElement[bool]]:
 # -- scratch tables (temporary: per connection, gone with the transaction's end or the connection) --
 
 scratch = MetaData()
-ATTRIBUTE_COLUMNS = tuple(sorted({column for columns in VISIT_DIM_COLUMNS.values() for column in columns}))
+ATTRIBUTE_COLUMNS = (*VISIT_ATTRIBUTES, "exit_path")
 
 # The site's visits with their local start/end hour and day (hours since 1970-01-01 local) and what
 # the visit counters need: read once, then grouped by every dimension without touching `visits`.
@@ -203,18 +203,7 @@ page_hours = Table(
 )
 
 # rollup_daily parts before they are merged by key (ALL gets visit and pageview counters).
-COUNTERS = (
-    "visits",
-    "bounces",
-    "duration_ms",
-    "visit_pageviews",
-    "pageviews",
-    "top_sum_ms",
-    "top_count",
-    "count",
-    "revenue",
-    "quantity",
-)
+COUNTERS = ROLLUP_COUNTERS
 stage = Table(
     "rollup_rebuild_stage",
     scratch,

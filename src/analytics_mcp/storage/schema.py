@@ -246,6 +246,9 @@ rollup_daily = Table(
     sqlite_with_rowid=False,
 )
 
+# rollup_daily's additive counters, in column order.
+ROLLUP_COUNTERS = tuple(c.name for c in rollup_daily.columns if not c.primary_key)
+
 # Distinct visitors, exactly: for each (visitor, dim, value) the local days it was present form
 # marks; a mark is counted on its day under gap = days since the same key's previous mark (0: none).
 # Visitors over days A..B = sum(n) over days A..B where gap = 0 or gap > day - A.
