@@ -34,8 +34,12 @@ KPIS = ("visitors", "visits", "pageviews", "bounce_rate", "avg_duration")
 
 
 def when(days_ago: int, minute: int = 0) -> str:
-    moment = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days_ago)
-    return (moment + timedelta(hours=9, minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(UTC)
+    moment = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days_ago)
+    moment += timedelta(hours=9, minutes=minute)
+    if moment > now:  # before 09:10 UTC today's events would be in the future: keep them in order, just past
+        moment = now - timedelta(seconds=5 * (10 - minute))
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def traffic() -> list[dict[str, Any]]:

@@ -32,7 +32,9 @@ async def get(client: httpx2.AsyncClient, token: str, **params: str) -> httpx2.R
 
 
 def days_ago(days: int, clock: str = "12:00:00") -> str:
-    return f"{(datetime.now(UTC) - timedelta(days=days)).date()}T{clock}Z"
+    now = datetime.now(UTC)
+    stamp = f"{(now - timedelta(days=days)).date()}T{clock}Z"
+    return min(stamp, now.strftime("%Y-%m-%dT%H:%M:%SZ"))  # today before noon: now, not the future
 
 
 async def test_default_range_is_the_30_days_before_today(app: Starlette, client: httpx2.AsyncClient) -> None:
