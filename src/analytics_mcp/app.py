@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from analytics_mcp.config import Settings
 from analytics_mcp.dashboard.routes import dashboard_routes
+from analytics_mcp.heap import tune_collector
 from analytics_mcp.http_api.errors import EXCEPTION_HANDLERS
 from analytics_mcp.http_api.routes import api_routes
 from analytics_mcp.ingest.routes import ingest_routes
@@ -19,7 +20,10 @@ from analytics_mcp.tools.http import McpEndpoint
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, *, freeze_heap: bool = False
+) -> Starlette:
+    """freeze_heap: the server's `tune_collector` once started (not for short-lived test apps)."""
     settings = settings or (services.settings if services else Settings())
     svc = services or Services.build(settings)
     mcp = McpEndpoint.build(svc)  # one MCP server + session manager per app: run() is once-only
@@ -27,6 +31,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await svc.start()
+        if freeze_heap:
+            tune_collector()
         try:
             async with mcp.manager.run():
                 yield

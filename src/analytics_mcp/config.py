@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+import socket
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -41,6 +43,9 @@ class Settings(BaseSettings):
         True, description="Write in a child process: ingestion and HTTP then use two cores."
     )
     ingest_queue_limit: int = Field(50_000, ge=1, description="Pending events before 503.")
+    ingest_spool_limit: int = Field(
+        1_000_000, ge=1, description="Events spooled and not yet stored before 503 (the writer is behind)."
+    )
     rate_limit: str = Field("60/minute", description="Per-token limit on /api/v1 (limits syntax).")
     rate_limit_storage: str = Field(
         "memory://", description="limits storage URL; redis://host:6379 shares limits across servers."
@@ -74,6 +79,28 @@ class Settings(BaseSettings):
     @cached_property
     def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies)
+
+    @cached_property
+    def is_trusted_proxy(self) -> Callable[[str], bool]:
+        """address -> inside a trusted proxy network. Every tracker request asks, about a
+        different client address each time, so addresses are compared as integers from
+        inet_pton (ipaddress objects cost more than the rest of the request's checks)."""
+        ranges: dict[int, list[tuple[int, int]]] = {socket.AF_INET: [], socket.AF_INET6: []}
+        for network in self.trusted_networks:
+            family = socket.AF_INET if network.version == 4 else socket.AF_INET6
+            ranges[family].append((int(network.network_address), int(network.broadcast_address)))
+
+        def trusted(address: str) -> bool:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            if not ranges[family]:
+                return False
+            try:
+                value = int.from_bytes(socket.inet_pton(family, address), "big")
+            except OSError:
+                return False
+            return any(low <= value <= high for low, high in ranges[family])
+
+        return trusted
 
     def session_secret(self) -> str:
         """The configured secret, else one kept in the data directory so sessions survive restarts."""

@@ -61,7 +61,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from analytics_mcp import app as app_module
 
-    application = app_module.create_app(settings)  # builds Services, which applies migrations
+    application = app_module.create_app(settings, freeze_heap=True)  # applies migrations too
     uvicorn.run(
         application,
         host=args.host or settings.host,

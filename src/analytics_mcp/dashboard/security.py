@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,11 +27,7 @@ HEADERS = {
 
 
 def _trusted_peer(request: Request, settings: Settings) -> bool:
-    try:
-        peer = ipaddress.ip_address(request.client.host if request.client else "")
-    except ValueError:
-        return False
-    return any(peer in network for network in settings.trusted_networks)
+    return settings.is_trusted_proxy(request.client.host if request.client else "")
 
 
 def is_https(request: Request, settings: Settings) -> bool:

@@ -12,11 +12,14 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from hashlib import blake2b
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, select, text
 
 from analytics_mcp.storage.schema import salts
 
 DAY_MS = 86_400_000
+_CREATE = text(
+    "INSERT INTO salts (day, salt, created_at) VALUES (:day, :salt, :created_at) ON CONFLICT (day) DO NOTHING"
+)
 # A salt is kept for its own day and the next (midnight-crossing visits), i.e. 48 h from the
 # start of its day; an imported old day's salt is kept at least this long so one import uses one.
 SALT_GRACE_SECONDS = 3600
@@ -43,32 +46,44 @@ def visitor_id(salt: bytes, domain: str, ip: str, user_agent: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+CACHE_SECONDS = 60.0  # a deleted salt leaves every process's memory within this
+
+
 class SaltStore:
-    """Salts by UTC day, cached in memory; only the writer creates them (inside its transaction)."""
+    """Salts by UTC day, cached in memory for a minute. Whoever needs a day's salt first creates
+    it; a concurrent creator's salt wins and both use it."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, bytes] = {}
-        self._missing: set[str] = set()  # days looked up without create, within one batch
+        self._cache: dict[str, tuple[bytes, float]] = {}
+        self._missing: dict[str, float] = {}  # day -> when it was looked up and not found
         self._last_cleanup = 0.0
 
     def begin_batch(self) -> None:
-        """Forget misses: another writer may have created those salts since."""
-        self._missing.clear()
+        """Forget misses older than a second: another process may have created those salts."""
+        now = time.monotonic()
+        for day, seen in list(self._missing.items()):
+            if now - seen > 1.0:
+                del self._missing[day]
 
     def get(self, conn: Connection, day: str, *, create: bool) -> bytes | None:
-        salt = self._cache.get(day)
-        if salt is not None or (not create and day in self._missing):
-            return salt
-        salt = conn.execute(select(salts.c.salt).where(salts.c.day == day)).scalar()
+        cached = self._cache.get(day)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < CACHE_SECONDS:
+            return cached[0]
+        if not create and day in self._missing:
+            return None
+        query = select(salts.c.salt).where(salts.c.day == day)
+        salt = conn.execute(query).scalar()
         if salt is None and create:
-            salt = secrets.token_bytes(16)
-            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            conn.execute(insert(salts).values(day=day, salt=salt, created_at=now))
+            created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            conn.execute(_CREATE, {"day": day, "salt": secrets.token_bytes(16), "created_at": created_at})
+            salt = conn.execute(query).scalar()
         if salt is not None:
-            self._cache[day] = salt
-            self._missing.discard(day)
+            self._cache[day] = (salt, now)
+            self._missing.pop(day, None)
         else:
-            self._missing.add(day)
+            self._cache.pop(day, None)
+            self._missing[day] = now
         return salt
 
     def cleanup(self, conn: Connection, *, now: float | None = None, force: bool = False) -> int | None:

@@ -1,9 +1,14 @@
-"""The durable write path: one writer thread, group commit.
+"""The durable write path: group commit.
 
-Requests put their events on a queue and wait. The writer takes everything queued (up to a
-batch bound), processes it in ONE transaction, commits, and only then wakes the requests, so a
-202 always means committed. While one commit is in flight the next batch gathers, which is what
-lets one process sustain thousands of durable events per second on SQLite.
+Requests put their events on a queue and wait. One gather thread takes everything queued (up to
+a batch bound) and makes it durable in one step, and only then wakes the requests, so a 202
+always means durable. Two ways, one outcome logic (`BatchProcessor`):
+
+- with the writer process (the default for a database file): the batch is prepared here (drops,
+  identity, dedup), appended to the spool and fsynced; the writer process stores the spool into
+  the database on another core (ingest/spooler.py);
+- otherwise (in-memory databases, tests, or when the process cannot start): the batch is prepared
+  and stored in one database transaction by the gather thread.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ import concurrent.futures
 import logging
 import queue
 import threading
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +25,9 @@ from analytics_mcp.config import Settings
 from analytics_mcp.ingest import enrich
 from analytics_mcp.ingest.model import Outcome, PendingEvent
 from analytics_mcp.ingest.process import BatchProcessor
-from analytics_mcp.ingest.writer_process import WriterProcess, WriterProcessError, WriterProcessGone
+from analytics_mcp.ingest.spool import SpoolError
+from analytics_mcp.ingest.spooler import Spooler, replay_leftovers, spool_directory
+from analytics_mcp.ingest.writer_process import WriterProcessError
 from analytics_mcp.storage.db import Database
 
 log = logging.getLogger("analytics_mcp.ingest")
@@ -40,10 +46,10 @@ class _Job:
     events: list[PendingEvent]
     future: asyncio.Future[list[Outcome]] | concurrent.futures.Future[list[Outcome]]
     loop: asyncio.AbstractEventLoop | None  # None: a thread waits on a concurrent future
+    spooled_to: int = 0  # the spool position that stores this job's events (0: none)
 
 
 _STOP = object()
-_IN_FLIGHT = 2  # batches queued at the writer process, so it never waits for the next one
 
 
 class Ingestor:
@@ -51,88 +57,86 @@ class Ingestor:
         self._db = db
         self._max_batch = settings.ingest_max_batch
         self._queue_limit = settings.ingest_queue_limit
+        self._spool_limit = settings.ingest_spool_limit
+        self._spool_dir = spool_directory(db, settings.data_dir)
+        self._use_process = settings.ingest_process and not db.is_in_memory
         self.processor = BatchProcessor()
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
-        self._lock = threading.Lock()  # one writer at a time in this process
+        self._lock = threading.Lock()  # one direct writer at a time in this process
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._use_process = settings.ingest_process and not db.is_in_memory
-        self._child: WriterProcess | None = None
-        self._receiver: threading.Thread | None = None
-        self._in_flight: deque[list[_Job]] = deque()  # sent to the child, oldest first
-        self._slots = threading.Semaphore(_IN_FLIGHT)
-        self._child_gone = False
+        self._spooler: Spooler | None = None
 
     @property
     def healthy(self) -> bool:
         """False once the writer process died: every write answers 503 until a restart."""
-        return not self._child_gone
+        return self._spooler is None or not self._spooler.gone
 
     async def start(self) -> None:
         if self._thread is None:
             await asyncio.to_thread(enrich.warm_up)  # builds the UA parser before the first event
             if self._use_process:
-                await self._start_child()
+                await asyncio.to_thread(self._start_spooler)
+            if self._spooler is None:
+                await asyncio.to_thread(replay_leftovers, self._db, self._spool_dir, self.processor)
             self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
             self._thread.start()
 
-    async def _start_child(self) -> None:
+    def _start_spooler(self) -> None:
         try:
-            self._child = await asyncio.to_thread(WriterProcess, self._db.url)
-        except (WriterProcessError, OSError) as exc:  # still ingest, on one core
-            log.warning("writer process unavailable (%s); writing in a thread", exc)
-            return
-        self._child_gone = False
-        self._receiver = threading.Thread(target=self._receive, name="ingest-receiver", daemon=True)
-        self._receiver.start()
+            self._spooler = Spooler(self._db, self._spool_dir, self.processor)
+        except (SpoolError, WriterProcessError, OSError) as exc:  # still ingest, on one core
+            log.warning("spooled ingestion unavailable (%s); writing in a thread", exc)
 
     async def stop(self) -> None:
         if self._thread is not None:
             self._queue.put(_STOP)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
-        if self._child is not None:
-            await asyncio.to_thread(self._stop_child)
+        if self._spooler is not None:
+            spooler, self._spooler = self._spooler, None
+            await asyncio.to_thread(spooler.close)
 
-    def _stop_child(self) -> None:
-        for _ in range(_IN_FLIGHT):  # every sent batch answered
-            self._slots.acquire()
-        child, self._child = self._child, None
-        assert child is not None
-        child.stop()
-        if self._receiver is not None:
-            self._receiver.join()
-            self._receiver = None
-        for _ in range(_IN_FLIGHT):
-            self._slots.release()
-
-    async def submit(self, events: list[PendingEvent]) -> list[Outcome]:
-        """Store events durably; returns one outcome per event once they are committed."""
-        if not events:
-            return []
+    def _admit(self, count: int) -> None:
         if self._thread is None:
             raise IngestUnavailable("ingestion is not running")
+        spooler = self._spooler
+        if spooler is not None and spooler.gone:
+            raise IngestUnavailable("storage error: the writer process is gone")
+        if spooler is not None and spooler.backlog >= self._spool_limit:
+            raise IngestUnavailable("the writer is behind; events are not being accepted", retry_after=5)
         with self._pending_lock:
-            if self._pending + len(events) > self._queue_limit:
+            if self._pending + count > self._queue_limit:
                 raise IngestUnavailable("too many events waiting to be written", retry_after=2)
-            self._pending += len(events)
+            self._pending += count
+
+    async def submit(self, events: list[PendingEvent]) -> list[Outcome]:
+        """Store events durably; returns one outcome per event once they are durable."""
+        if not events:
+            return []
+        self._admit(len(events))
         loop = asyncio.get_running_loop()
         job = _Job(events, loop.create_future(), loop)
         self._queue.put(job)
         return await job.future
 
     def write_now(self, events: list[PendingEvent]) -> list[Outcome]:
-        """Synchronous write (CLI import, demo, benchmarks): in the caller's thread, or through
-        the writer process while it runs."""
-        if self._child is None:
+        """Synchronous write (CLI import, demo, benchmarks); returns once the events are in the
+        database (not only in the spool), so the caller can read them."""
+        if self._thread is None:
             with self._lock:
                 return self._commit(events)
-        future: concurrent.futures.Future[list[Outcome]] = concurrent.futures.Future()
-        with self._pending_lock:
-            self._pending += len(events)
-        self._queue.put(_Job(events, future, None))
-        return future.result()
+        self._admit(len(events))
+        job = _Job(events, concurrent.futures.Future(), None)
+        self._queue.put(job)
+        outcomes = job.future.result()
+        if self._spooler is not None and job.spooled_to:
+            try:
+                self._spooler.wait_stored(job.spooled_to)
+            except WriterProcessError as exc:
+                raise IngestUnavailable(f"storage error: {exc}") from exc
+        return outcomes
 
     def _commit(self, events: list[PendingEvent]) -> list[Outcome]:
         try:
@@ -165,62 +169,20 @@ class Ingestor:
                 return
 
     def _write_jobs(self, jobs: list[_Job]) -> None:
-        if self._child is not None:
-            self._send(jobs)
-            return
         events = [event for job in jobs for event in job.events]
         try:
-            with self._lock:
-                outcomes = self._commit(events)
+            if self._spooler is not None:
+                outcomes, end = self._spooler.write(events)
+                for job in jobs:
+                    job.spooled_to = end
+            else:
+                with self._lock:
+                    outcomes = self._commit(events)
         except Exception as exc:
             log.exception("ingestion batch of %d events failed", len(events))
             self._settle(jobs, None, IngestUnavailable(f"storage error: {type(exc).__name__}"))
             return
         self._settle(jobs, outcomes, None)
-
-    def _send(self, jobs: list[_Job]) -> None:
-        """Hand a batch to the writer process; `_receive` settles it once it is committed."""
-        self._slots.acquire()
-        with self._pending_lock:
-            gone = self._child_gone
-            if not gone:
-                self._in_flight.append(jobs)
-        if gone:
-            self._slots.release()
-            self._settle(jobs, None, IngestUnavailable("storage error: the writer process is gone"))
-            return
-        try:
-            self._child.send([event for job in jobs for event in job.events])  # type: ignore[union-attr]
-        except WriterProcessError:
-            self._fail_in_flight()
-
-    def _receive(self) -> None:
-        """Settle the batches in the order the writer process answers them."""
-        while True:
-            try:
-                outcomes, error = self._child.receive(), None  # type: ignore[union-attr]
-            except WriterProcessGone:
-                self._fail_in_flight()
-                return
-            except WriterProcessError as exc:
-                log.error("ingestion batch failed in the writer process: %s", exc)
-                outcomes, error = None, IngestUnavailable("storage error: the batch was rolled back")
-            with self._pending_lock:
-                jobs = self._in_flight.popleft()
-            self._settle(jobs, outcomes, error)
-            self._slots.release()
-
-    def _fail_in_flight(self) -> None:
-        """The writer process is gone: every batch sent and not answered gets a 503."""
-        with self._pending_lock:
-            self._child_gone = True
-            lost = list(self._in_flight)
-            self._in_flight.clear()
-        if lost:
-            log.error("the writer process is gone; %d batches answered 503", len(lost))
-        for jobs in lost:
-            self._settle(jobs, None, IngestUnavailable("storage error: the writer process is gone"))
-            self._slots.release()
 
     def _settle(self, jobs: list[_Job], outcomes: list[Outcome] | None, error: Exception | None) -> None:
         # One wake-up per event loop, not per job: each call_soon_threadsafe writes to the loop's

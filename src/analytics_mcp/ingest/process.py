@@ -1,20 +1,26 @@
-"""One batch of events -> rows, inside the caller's transaction.
+"""One batch of events -> rows, in two steps.
 
-Steps, in order: site and bot drops, identity, dedup (event_id, fingerprint window, purchase
-transaction_id), visit assignment in time order, pageview gaps and engagement, goal completions,
-e-commerce items; then every row is written with executemany. Nothing here commits.
+`prepare` decides each event's outcome: site and bot drops, URL check, identity (the raw IP and
+User-Agent are used here and nowhere after), dedup (event_id, fingerprint window, purchase
+transaction_id). `store` writes what was accepted: visit assignment in time order, pageview gaps
+and engagement, goal completions, e-commerce items, rollups. With the writer thread both run in
+one transaction; with the spool, `prepare` runs in the server before the event is spooled and
+`store` in the writer process later. Nothing here commits.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Container, Iterable
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from analytics_mcp.ingest import enrich
 from analytics_mcp.ingest.identity import SaltStore, previous_day, utc_day, visitor_id
-from analytics_mcp.ingest.model import DUPLICATE, Outcome, PendingEvent, dropped
+from analytics_mcp.ingest.model import ACCEPTED, DUPLICATE, Outcome, PendingEvent, dropped
 from analytics_mcp.ingest.rows import Live, RowWriter, next_ids
 from analytics_mcp.ingest.sites import SiteRegistry
 from analytics_mcp.ingest.visits import VisitBook
@@ -25,6 +31,7 @@ from analytics_mcp.storage.schema import events
 FINGERPRINT_WINDOW_MS = 10_000
 _RECENT_LIMIT = 200_000
 _CHUNK = 400
+DedupKey = tuple[str, int, str]  # ("event" | "transaction", site id, value)
 
 
 class BatchProcessor:
@@ -36,23 +43,42 @@ class BatchProcessor:
         self._recent: OrderedDict[tuple[Any, ...], int] = OrderedDict()
 
     def process(self, conn: Connection, batch: list[PendingEvent]) -> list[Outcome]:
+        """Prepare and store in the caller's transaction."""
+        live, outcomes = self.prepare(conn, batch)
+        for item, outcome in zip(live, self.store(conn, live), strict=True):
+            outcomes[item.index] = outcome
+        return outcomes
+
+    def prepare(
+        self, conn: Connection, batch: list[PendingEvent], unsettled: Container[DedupKey] = frozenset()
+    ) -> tuple[list[Live], list[Outcome]]:
+        """The events to store, and every event's outcome (accepted for those to store).
+        `unsettled`: dedup keys accepted earlier and not yet stored (the spool's backlog)."""
         outcomes: list[Outcome | None] = [None] * len(batch)
         self.salts.begin_batch()
         live = self._identify(conn, batch, outcomes)
-        live = self._dedup(conn, live, outcomes)
-        live.sort(key=lambda item: item.event.ts)
+        live = self._dedup(conn, live, outcomes, unsettled)
+        for item in live:
+            outcomes[item.index] = Outcome(ACCEPTED)
+        return live, [o if o is not None else dropped("internal") for o in outcomes]
+
+    def store(self, conn: Connection, live: list[Live]) -> list[Outcome]:
+        """Write prepared events; an outcome per event, in the given order (an engagement
+        report without an open visit is dropped here)."""
+        ordered = sorted(range(len(live)), key=lambda i: live[i].event.ts)
         next_event, next_visit = next_ids(conn)
         writer = RowWriter(next_event)
         book = VisitBook(next_visit)
         if live:
             keys = {(i.site.id, vid) for i in live for vid in i.visitor_ids}
-            book.load(conn, keys, since_ms=live[0].event.ts)
-        for item in live:
-            outcomes[item.index] = writer.add(conn, book, item)
+            book.load(conn, keys, since_ms=live[ordered[0]].event.ts)
+        outcomes = [Outcome(ACCEPTED)] * len(live)
+        for position in ordered:
+            outcomes[position] = writer.add(conn, book, live[position])
         writer.flush(conn, book, RollupBatch({i.site.id: i.site.zone for i in live}))
         if self.salts.cleanup(conn) is not None:
             prune_marks(conn)
-        return [o if o is not None else dropped("internal") for o in outcomes]
+        return outcomes
 
     def forget_cached_state(self) -> None:
         """After a rolled-back transaction, cached salts may not exist in the database."""
@@ -72,6 +98,11 @@ class BatchProcessor:
             if client is None:
                 outcomes[index] = dropped("bot")
                 continue
+            try:
+                hostname, pathname = _page(event)
+            except ValueError:
+                outcomes[index] = dropped("invalid url")
+                continue
             day = utc_day(event.ts)
             own = self.salts.get(conn, day, create=True)
             assert own is not None
@@ -79,13 +110,24 @@ class BatchProcessor:
             prev = self.salts.get(conn, previous_day(day), create=False)
             if prev is not None:
                 ids.insert(0, visitor_id(prev, site.domain, event.ip, event.user_agent))
-            live.append(Live(index, event, site, client, tuple(ids)))
+            live.append(Live(index, event, site, client, tuple(ids), hostname, pathname))
         return live
 
-    def _dedup(self, conn: Connection, live: list[Live], outcomes: list[Outcome | None]) -> list[Live]:
+    def _dedup(
+        self,
+        conn: Connection,
+        live: list[Live],
+        outcomes: list[Outcome | None],
+        unsettled: Container[DedupKey],
+    ) -> list[Live]:
+        # Unsettled keys are looked up before the tables: a key leaves them only once stored,
+        # so an event is seen in one or the other.
+        pending_ids, pending_tx = _split_keys(key for key in dedup_keys(live) if key in unsettled)
         stored_ids = _existing(conn, events.c.client_event_id, [(i.site.id, i.event.event_id) for i in live])
         purchases = [(i.site.id, i.event.transaction_id) for i in live if _is_purchase(i.event)]
         stored_tx = _existing(conn, events.c.transaction_id, purchases, purchase_only=True)
+        stored_ids |= pending_ids
+        stored_tx |= pending_tx
         kept: list[Live] = []
         for item in live:
             event, site_id = item.event, item.site.id
@@ -116,6 +158,35 @@ class BatchProcessor:
         return previous is not None and abs(ts - previous) <= FINGERPRINT_WINDOW_MS
 
 
+def dedup_keys(live: Iterable[Live]) -> list[DedupKey]:
+    """What later events must not repeat: event ids, and purchases' transaction ids."""
+    keys: list[DedupKey] = []
+    for item in live:
+        event = item.event
+        if event.event_id is not None:
+            keys.append(("event", item.site.id, event.event_id))
+        if _is_purchase(event):
+            keys.append(("transaction", item.site.id, event.transaction_id))  # type: ignore[arg-type]
+    return keys
+
+
+def _split_keys(keys: Iterable[DedupKey]) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    ids: set[tuple[Any, ...]] = set()
+    transactions: set[tuple[Any, ...]] = set()
+    for kind, site_id, value in keys:
+        (ids if kind == "event" else transactions).add((site_id, value))
+    return ids, transactions
+
+
+def _page(event: PendingEvent) -> tuple[str, str]:
+    """(hostname, pathname); with hash routing the fragment is part of the path."""
+    hostname, pathname = enrich.normalise_pathname(event.url)
+    if event.hash_routing:
+        fragment = urlsplit(event.url).fragment
+        pathname = f"{pathname}#{fragment}" if fragment else pathname
+    return hostname, pathname
+
+
 def _site_key(domain: str) -> str:
     domain = domain.strip().lower()
     return domain[4:] if domain.startswith("www.") else domain
@@ -128,18 +199,23 @@ def _is_purchase(event: PendingEvent) -> bool:
 def _existing(
     conn: Connection, column: Any, pairs: list[tuple[int, str | None]], *, purchase_only: bool = False
 ) -> set[tuple[Any, ...]]:
-    """Which (site_id, value) pairs are already stored."""
+    """Which (site_id, value) pairs are already stored (plain SQL: this runs for every batch)."""
     found: set[tuple[Any, ...]] = set()
     by_site: dict[int, list[str]] = {}
     for site_id, value in pairs:
         if value is not None:
             by_site.setdefault(site_id, []).append(value)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for site_id, values in by_site.items():
         for start in range(0, len(values), _CHUNK):
-            stmt = select(column).where(
-                events.c.site_id == site_id, column.in_(values[start : start + _CHUNK])
-            )
-            if purchase_only:
-                stmt = stmt.where(events.c.name == "purchase")
-            found.update((site_id, value) for value in conn.execute(stmt).scalars())
+            chunk = values[start : start + _CHUNK]
+            sql = _lookup_sql(column.name, len(chunk), purchase_only, mark)
+            found.update((site_id, row[0]) for row in conn.exec_driver_sql(sql, (site_id, *chunk)))
     return found
+
+
+@lru_cache(maxsize=256)
+def _lookup_sql(column: str, count: int, purchase_only: bool, mark: str) -> str:
+    purchase = " AND name = 'purchase'" if purchase_only else ""
+    marks = ", ".join([mark] * count)
+    return f"SELECT {column} FROM events WHERE site_id = {mark} AND {column} IN ({marks}){purchase}"

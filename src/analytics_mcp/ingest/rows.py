@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
@@ -46,6 +45,8 @@ class Live:
     site: SiteInfo
     client: enrich.ClientInfo
     visitor_ids: tuple[int, ...]  # previous day's salt first, then the event's own day
+    hostname: str
+    pathname: str  # with hash routing, "#fragment" included
 
 
 def next_ids(conn: Connection) -> tuple[int, int]:
@@ -68,14 +69,7 @@ class RowWriter:
         self.side_rows: dict[Table, list[dict[str, Any]]] = {}
 
     def add(self, conn: Connection, book: VisitBook, item: Live) -> Outcome:
-        event = item.event
-        try:
-            hostname, pathname = enrich.normalise_pathname(event.url)
-        except ValueError:
-            return dropped("invalid url")
-        if event.hash_routing:
-            fragment = urlsplit(event.url).fragment
-            pathname = f"{pathname}#{fragment}" if fragment else pathname
+        event, hostname, pathname = item.event, item.hostname, item.pathname
         visit = book.find_open(item.site.id, item.visitor_ids, event.ts)
         if event.name == "engagement":
             if visit is None:

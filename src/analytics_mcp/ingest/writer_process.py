@@ -1,10 +1,10 @@
-"""The ingestion writer in a child process, so its Python work runs on another core than the
-HTTP event loop (one process shares one GIL between them).
+"""The writer process: stores spooled frames into the database on its own core.
 
-The parent's writer thread still gathers the group-commit batch; it sends the batch down a pipe
-and blocks (without the GIL) until the child has committed it and sent the outcomes back, so a
-202 still means committed. The child owns the only BatchProcessor (salts, fingerprints) while it
-runs; every write of the parent goes through it.
+The server appends prepared batches to the spool (ingest/spool.py) and tells this process how far
+the spool is durable; it stores the frames in order, a few thousand events per transaction, and
+answers each commit with the new position. A listener thread takes the server's notices, so the
+pipe never fills while a transaction runs. A frame that fails three times on its own is set aside
+(`failed/`) so one bad frame cannot stop ingestion.
 """
 
 from __future__ import annotations
@@ -12,84 +12,150 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
-
-from analytics_mcp.ingest.model import Outcome, PendingEvent
 
 log = logging.getLogger("analytics_mcp.ingest")
 _START_TIMEOUT_S = 60
+_STOP_TIMEOUT_S = 120  # a graceful stop stores the whole backlog first
+_ATTEMPTS = 3
+_NICENESS = 10
 
 
 class WriterProcessError(Exception):
-    """The child failed to write a batch (it rolled back)."""
+    """The writer process failed to start or to store."""
 
 
 class WriterProcessGone(WriterProcessError):
-    """The child process is gone: nothing more will be written or answered."""
+    """The writer process is gone: nothing more will be stored until a restart."""
 
 
-def _serve(url: str, pipe: Connection) -> None:
-    """The child: write each batch it receives in one transaction, answer outcomes or an error."""
+class _Target:
+    """How far the spool is durable, as the server last said, and whether to stop there."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._goal = 0
+        self._stopping = False
+
+    def raise_to(self, goal: int, *, stop: bool = False) -> None:
+        with self._cond:
+            self._goal = max(self._goal, goal)
+            self._stopping = self._stopping or stop
+            self._cond.notify()
+
+    def next(self, position: int) -> tuple[int, bool]:
+        with self._cond:
+            self._cond.wait_for(lambda: self._goal > position or self._stopping)
+            return self._goal, self._stopping
+
+
+def _listen(pipe: Connection, target: _Target) -> None:
+    while True:
+        try:
+            kind, goal = pipe.recv()
+        except (EOFError, OSError):  # the server is gone: store what is durable, then stop
+            target.raise_to(0, stop=True)
+            return
+        target.raise_to(goal, stop=kind == "stop")
+        if kind == "stop":
+            return
+
+
+def _serve(url: str, spool_dir: str, pipe: Connection) -> None:
+    from analytics_mcp.heap import tune_collector
     from analytics_mcp.ingest import enrich
     from analytics_mcp.ingest.process import BatchProcessor
+    from analytics_mcp.ingest.spool import SpoolReader
+    from analytics_mcp.ingest.spooled import TRANSACTION_BYTES, quarantine, store_frames, stored_position
     from analytics_mcp.storage.db import open_database
 
+    # Acknowledging comes first: under load the HTTP process gets the CPU and this one stores
+    # the backlog in the gaps (the spool holds it durably meanwhile).
+    os.nice(_NICENESS)
     db = open_database(url)
     processor = BatchProcessor()
+    reader = SpoolReader(Path(spool_dir))
     enrich.warm_up()
-    pipe.send(("ready", None))
+    tune_collector()
+    with db.sync.begin() as conn:
+        position = stored_position(conn)
+    target = _Target()
+    pipe.send(("ready", position))
+    threading.Thread(target=_listen, args=(pipe, target), name="spool-listener", daemon=True).start()
+    failures = 0
     while True:
-        events = pipe.recv()
-        if events is None:
+        goal, stopping = target.next(position)
+        if goal <= position:
             break
+        limit = TRANSACTION_BYTES if failures == 0 else 1  # after a failure, one frame at a time
         try:
-            with db.sync.begin() as conn:
-                reply: tuple[str, Any] = ("ok", processor.process(conn, events))
-        except Exception as exc:  # reported to the parent, which answers 503
-            processor.forget_cached_state()
-            reply = ("error", f"{type(exc).__name__}: {exc}")
-        pipe.send(reply)
+            moved, count = store_frames(db, processor, reader, position, goal, max_bytes=limit)
+        except Exception as exc:
+            failures += 1
+            pipe.send(("error", f"{type(exc).__name__}: {exc}"))
+            if failures <= _ATTEMPTS:
+                time.sleep(0.1 * failures)
+                continue
+            moved, count, failures = quarantine(db, reader, position, goal), 0, 0
+        else:
+            failures = 0
+        if moved == position:  # the spool has nothing readable before the goal
+            pipe.send(("error", f"spool unreadable between {position} and {goal}"))
+            if stopping:
+                break
+            time.sleep(1)
+            continue
+        position = moved
+        pipe.send(("stored", (position, count)))
     db.sync.dispose()
 
 
 class WriterProcess:
-    """A child process that writes batches: one thread sends, one receives."""
+    """The server's handle on the writer process."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, spool_dir: Path) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
         self._pipe, child_end = context.Pipe()
         self._process = context.Process(
-            target=_serve, args=(url, child_end), name="ingest-writer", daemon=True
+            target=_serve, args=(url, str(spool_dir), child_end), name="ingest-writer", daemon=True
         )
         self._process.start()
         child_end.close()
-        if not self._pipe.poll(_START_TIMEOUT_S):
-            raise WriterProcessGone("the writer process did not start")
-        self._pipe.recv()
-
-    def send(self, events: list[PendingEvent]) -> None:
-        """Queue a batch; the child writes batches in the order they were sent."""
         try:
-            self._pipe.send(events)
+            if not self._pipe.poll(_START_TIMEOUT_S):
+                raise WriterProcessGone("the writer process did not start")
+            _ready, self.position = self._pipe.recv()
+        except (EOFError, OSError) as exc:
+            raise WriterProcessGone("the writer process failed to start") from exc
+
+    def notify(self, durable_end: int) -> None:
+        """The spool is durable up to here: store it."""
+        try:
+            self._pipe.send(("spooled", durable_end))
         except (EOFError, OSError) as exc:
             raise WriterProcessGone("the writer process is gone") from exc
 
-    def receive(self) -> list[Outcome]:
-        """The outcomes of the oldest batch not yet received (blocks without the GIL)."""
+    def receive(self) -> tuple[str, Any]:
+        """("stored", (position, events)) or ("error", message); blocks without the GIL."""
         try:
-            status, value = self._pipe.recv()
+            return self._pipe.recv()  # type: ignore[no-any-return]
         except (EOFError, OSError) as exc:
             raise WriterProcessGone("the writer process is gone") from exc
-        if status != "ok":
-            raise WriterProcessError(value)
-        return value  # type: ignore[no-any-return]
 
-    def stop(self) -> None:
+    def stop(self, durable_end: int) -> None:
+        """Store everything up to durable_end, then exit (what is left stays in the spool)."""
         with contextlib.suppress(EOFError, OSError):  # already gone: nothing to tell it
-            self._pipe.send(None)
-        self._process.join(timeout=30)
+            self._pipe.send(("stop", durable_end))
+        self._process.join(timeout=_STOP_TIMEOUT_S)
         if self._process.is_alive():
-            log.error("the writer process did not stop; terminating it")
+            log.error("the writer process did not stop; terminating it (the spool keeps the rest)")
             self._process.terminate()
+            self._process.join(timeout=10)
+
+    def close(self) -> None:
         self._pipe.close()

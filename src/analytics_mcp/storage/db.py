@@ -56,6 +56,9 @@ class Database:
     url: str
     sync: Engine
     aio: AsyncEngine
+    # Sync reads that must not take SQLite's write lock (each statement sees the latest commit);
+    # a rare write through it waits for the lock statement by statement.
+    reader: Engine
 
     @property
     def is_sqlite(self) -> bool:
@@ -79,6 +82,7 @@ class Database:
     async def dispose(self) -> None:
         await self.aio.dispose()
         self.sync.dispose()
+        self.reader.dispose()
 
 
 def open_database(url: str) -> Database:
@@ -95,7 +99,12 @@ def open_database(url: str) -> Database:
         event.listen(sync, "connect", _sqlite_manual_transactions)
         event.listen(sync, "begin", _sqlite_begin_immediate)
         event.listen(aio.sync_engine, "connect", _sqlite_pragmas)
+        reader = sync if memory else create_engine(sync_url)
+        if not memory:
+            event.listen(reader, "connect", _sqlite_pragmas)
+            event.listen(reader, "connect", _sqlite_manual_transactions)  # autocommit: no BEGIN
     else:
         sync = create_engine(sync_url, pool_pre_ping=True)
         aio = create_async_engine(async_url, pool_pre_ping=True)
-    return Database(url=url, sync=sync, aio=aio)
+        reader = sync
+    return Database(url=url, sync=sync, aio=aio, reader=reader)

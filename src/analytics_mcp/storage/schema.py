@@ -115,6 +115,15 @@ salts = Table(
     Column("created_at", String(32), nullable=False),
 )
 
+# How far the writer has stored the ingestion spool (ingest/spool.py), moved in the same
+# transaction as the stored events, so a restart resumes exactly after them.
+ingest_spool = Table(
+    "ingest_spool",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
 # A visit (session): its attributes come from its first event; counters are kept at ingestion.
 visits = Table(
     "visits",

@@ -106,6 +106,12 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "ingest_spool",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_ingest_spool")),
+    )
+    op.create_table(
         "plans",
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("rank", sa.Integer(), nullable=False),
@@ -553,6 +559,7 @@ def downgrade() -> None:
     op.drop_table("rollup_visitors")
     op.drop_table("rollup_daily")
     op.drop_table("plans")
+    op.drop_table("ingest_spool")
     with op.batch_alter_table("funnel_visitors", schema=None) as batch_op:
         batch_op.drop_index("ix_funnel_visitors_days")
 

@@ -1,0 +1,15 @@
+"""Garbage-collector settings for the long-running processes (the server, the writer process)."""
+
+from __future__ import annotations
+
+import gc
+
+
+def tune_collector() -> None:
+    """Collect once, freeze what is alive (full collections then skip modules, parser tables and
+    schemas), and collect the young generation ten times less often. Under tracker load the young
+    collections walked every in-flight request's objects each 700 allocations; together these
+    changes nearly doubled the tracker's requests per second (docs/ingest-performance.md)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)

@@ -1,0 +1,127 @@
+"""Prepared events in and out of the spool, and storing spooled frames into the database.
+
+A frame is the pickled list of one batch's prepared events: the event without its IP and
+User-Agent, the site, the parsed client, the visitor ids and the page. Storing frames moves the
+spool position (`ingest_spool`) in the same transaction as the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from dataclasses import fields
+from pathlib import Path
+
+from sqlalchemy import Connection, select, text
+
+from analytics_mcp.ingest.enrich import ClientInfo
+from analytics_mcp.ingest.model import PendingEvent
+from analytics_mcp.ingest.process import BatchProcessor
+from analytics_mcp.ingest.rows import Live
+from analytics_mcp.ingest.sites import SiteRegistry
+from analytics_mcp.ingest.spool import SpoolReader
+from analytics_mcp.ingest.wire import Item
+from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.schema import ingest_spool
+
+log = logging.getLogger("analytics_mcp.ingest")
+
+SPOOL_NAME = "events"
+TRANSACTION_BYTES = 2 * 1024 * 1024  # frames stored per transaction (a few thousand events)
+_PRIVATE = ("ip", "user_agent")
+_EVENT_FIELDS = tuple(f.name for f in fields(PendingEvent) if f.name not in (*_PRIVATE, "items"))
+_SET_POSITION = text(
+    "INSERT INTO ingest_spool (name, position) VALUES (:name, :position) "
+    "ON CONFLICT (name) DO UPDATE SET position = excluded.position"
+)
+
+
+def encode(live: list[Live]) -> bytes:
+    records = []
+    for item in live:
+        event, client = item.event, item.client
+        products = [(p.item_id, p.item_name, p.price, p.quantity) for p in event.items or ()]
+        records.append(
+            (
+                tuple([getattr(event, name) for name in _EVENT_FIELDS]),
+                products or None,
+                item.site.id,
+                item.site.domain,
+                (client.browser, client.os, client.device_type),
+                item.visitor_ids,
+                item.hostname,
+                item.pathname,
+            )
+        )
+    return pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode(payload: bytes, conn: Connection, sites: SiteRegistry) -> list[Live]:
+    live: list[Live] = []
+    for values, products, site_id, domain, client, ids, hostname, pathname in pickle.loads(payload):
+        site = sites.lookup(conn, domain)
+        if site is None or site.id != site_id:  # the site was deleted since
+            continue
+        items = [
+            Item.model_construct(item_id=i, item_name=n, price=p, quantity=q) for i, n, p, q in products or ()
+        ]
+        event = PendingEvent(
+            **dict(zip(_EVENT_FIELDS, values, strict=True)), items=items or None, ip="", user_agent=""
+        )
+        live.append(Live(len(live), event, site, ClientInfo(*client), ids, hostname, pathname))
+    return live
+
+
+def stored_position(conn: Connection) -> int:
+    found = conn.execute(select(ingest_spool.c.position).where(ingest_spool.c.name == SPOOL_NAME)).scalar()
+    return int(found or 0)
+
+
+def _set_position(conn: Connection, position: int) -> None:
+    conn.execute(_SET_POSITION, {"name": SPOOL_NAME, "position": position})
+
+
+def store_frames(
+    db: Database, processor: BatchProcessor, reader: SpoolReader, position: int, stop: int, *, max_bytes: int
+) -> tuple[int, int]:
+    """Store the frames after `position` (up to `stop`, about max_bytes of them) in one
+    transaction: (the new position, how many events)."""
+    try:
+        with db.sync.begin() as conn:
+            live: list[Live] = []
+            end = position
+            for end, payload in reader.frames(position, stop, max_bytes):  # noqa: B007 - last end kept
+                live.extend(decode(payload, conn, processor.sites))
+            if end == position:
+                return position, 0
+            processor.store(conn, live)
+            _set_position(conn, end)
+    except Exception:
+        processor.forget_cached_state()
+        raise
+    return end, len(live)
+
+
+def quarantine(db: Database, reader: SpoolReader, position: int, stop: int) -> int:
+    """Set aside the frame at `position` that cannot be stored (kept in `failed/`, never lost) and
+    move past it: the position after it."""
+    end, payload = next(iter(reader.frames(position, stop, 1)))
+    failed: Path = reader.directory / "failed"
+    failed.mkdir(exist_ok=True)
+    (failed / f"{position:020d}.frame").write_bytes(payload)
+    with db.sync.begin() as conn:
+        _set_position(conn, end)
+    log.error("spool frame at %d could not be stored; kept in %s", position, failed)
+    return end
+
+
+def drain_all(db: Database, processor: BatchProcessor, reader: SpoolReader, stop: int) -> int:
+    """Store everything up to `stop` (start-up without the writer process): the new position."""
+    with db.sync.connect() as conn:
+        position = stored_position(conn)
+    while position < stop:
+        moved, _count = store_frames(db, processor, reader, position, stop, max_bytes=TRANSACTION_BYTES)
+        if moved == position:  # nothing readable up to stop
+            break
+        position = moved
+    return position

@@ -1,0 +1,156 @@
+"""The server's side of spooled ingestion: prepare a batch, append it to the spool, fsync, and
+let the writer process store it.
+
+`write` decides every event's outcome before anything is acknowledged (drops, duplicates against
+the database and against what is spooled and not yet stored), so the 202 and its counts are
+exact; the receiver thread follows the writer process's commits, releases their dedup keys and
+deletes stored segments.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from analytics_mcp.ingest.model import Outcome, PendingEvent
+from analytics_mcp.ingest.process import BatchProcessor, DedupKey, dedup_keys
+from analytics_mcp.ingest.spool import SpoolError, SpoolReader, SpoolWriter
+from analytics_mcp.ingest.spooled import drain_all, encode, stored_position
+from analytics_mcp.ingest.writer_process import WriterProcess, WriterProcessGone
+from analytics_mcp.storage.db import Database
+
+log = logging.getLogger("analytics_mcp.ingest")
+
+
+def spool_directory(db: Database, data_dir: Path) -> Path:
+    """Next to a SQLite file (one spool per database), else in the data directory."""
+    url = make_url(db.url)
+    if db.is_sqlite and url.database and not db.is_in_memory:
+        path = Path(url.database)
+        return path.with_name(f"{path.name}-spool")
+    return data_dir / "spool"
+
+
+def replay_leftovers(db: Database, directory: Path, processor: BatchProcessor) -> None:
+    """Without the writer process: store what an earlier run spooled and did not store, unless a
+    running server owns the spool."""
+    if not directory.exists():
+        return
+    with db.reader.connect() as conn:
+        position = stored_position(conn)
+    try:
+        spool = SpoolWriter(directory, position)
+    except SpoolError:
+        return
+    try:
+        if spool.end > position:
+            log.warning("storing %d spooled bytes left by an earlier run", spool.end - position)
+            spool.retire(drain_all(db, processor, SpoolReader(directory), spool.end))
+    finally:
+        spool.close()
+
+
+class UnsettledKeys:
+    """Dedup keys of spooled events not yet stored, released frame by frame as the writer commits.
+    Only the gather thread adds and reads; the receiver thread releases."""
+
+    def __init__(self) -> None:
+        self._keys: set[DedupKey] = set()
+        self._frames: deque[tuple[int, list[DedupKey], int]] = deque()  # end, keys, events
+        self._lock = threading.Lock()  # the event count changes in both threads
+        self.events = 0
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def add(self, end: int, keys: list[DedupKey], events: int) -> None:
+        self._keys.update(keys)
+        with self._lock:
+            self._frames.append((end, keys, events))
+            self.events += events
+
+    def release(self, position: int) -> None:
+        with self._lock:
+            while self._frames and self._frames[0][0] <= position:
+                _end, keys, events = self._frames.popleft()
+                self._keys.difference_update(keys)
+                self.events -= events
+
+
+class Spooler:
+    def __init__(self, db: Database, directory: Path, processor: BatchProcessor) -> None:
+        self._db = db
+        self._processor = processor
+        with db.reader.connect() as conn:
+            start = stored_position(conn)
+        self._spool = SpoolWriter(directory, start)  # SpoolError: another server holds it
+        try:
+            self._child = WriterProcess(db.url, directory)
+        except Exception:
+            self._spool.close()
+            raise
+        self._unsettled = UnsettledKeys()
+        self._stored = self._child.position
+        self._cond = threading.Condition()
+        self._closing = False
+        self.gone = False
+        self._receiver = threading.Thread(target=self._receive, name="spool-receiver", daemon=True)
+        self._receiver.start()
+        self._child.notify(self._spool.end)  # what an earlier run left unstored
+
+    @property
+    def backlog(self) -> int:
+        """Events spooled and not yet stored."""
+        return self._unsettled.events
+
+    def write(self, events: list[PendingEvent]) -> tuple[list[Outcome], int]:
+        """Outcomes once the accepted events are durable, and the spool position that stores
+        them (0: nothing to store)."""
+        with self._db.reader.connect() as conn:
+            live, outcomes = self._processor.prepare(conn, events, self._unsettled)
+        if not live:
+            return outcomes, 0
+        end = self._spool.append(encode(live))
+        self._unsettled.add(end, dedup_keys(live), len(live))
+        self._child.notify(end)
+        return outcomes, end
+
+    def wait_stored(self, position: int) -> None:
+        """Block until the writer process has stored the spool up to `position`."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._stored >= position or self.gone)
+            if self._stored < position:
+                raise WriterProcessGone("the writer process is gone")
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                kind, value = self._child.receive()
+            except WriterProcessGone:
+                if not self._closing:
+                    log.error("the writer process is gone; ingestion answers 503 until a restart")
+                with self._cond:
+                    self.gone = True
+                    self._cond.notify_all()
+                return
+            if kind == "error":
+                log.error("storing spooled events failed (retrying): %s", value)
+                continue
+            position, _count = value
+            self._unsettled.release(position)
+            with self._cond:
+                self._stored = position
+                self._cond.notify_all()
+            self._spool.retire(position)
+
+    def close(self) -> None:
+        """Store everything spooled (the writer process drains before it exits), then stop."""
+        self._closing = True
+        self._child.stop(self._spool.end)
+        self._receiver.join()
+        self._child.close()
+        self._spool.close()
