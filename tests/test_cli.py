@@ -247,7 +247,7 @@ def test_serve_runs_uvicorn_without_access_log(
     db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[tuple[object, dict[str, Any]]] = []
-    fake_app = types.SimpleNamespace(create_app=lambda settings: ("app", settings.database_url))
+    fake_app = types.SimpleNamespace(create_app=lambda settings, **_: ("app", settings.database_url))
     monkeypatch.setitem(sys.modules, "analytics_mcp.app", fake_app)
     monkeypatch.setattr(analytics_mcp, "app", fake_app, raising=False)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append((app, kwargs)))

@@ -1,6 +1,7 @@
-"""The writer in a child process (the server's default): a real uvicorn takes tracker and batch
-events, every 202 is committed by the child (rows, dedup and rollups as in-thread), the child
-stops with the server, and a dead child turns into 503s, never a 202."""
+"""The writer process (the server's default): a real uvicorn takes tracker and batch events, every
+202 is durable in the spool and stored by the writer process (rows, dedup and rollups as with the
+writer thread), write_now returns once stored, the writer stops with the server after storing
+everything, and a dead writer turns into 503s, never a 202."""
 
 from __future__ import annotations
 
@@ -90,10 +91,13 @@ async def test_a_dead_child_gives_503_not_202(process_server: tuple[str, Starlet
     make_site(services)
     async with httpx2.AsyncClient(base_url=base, timeout=30) as client:
         assert (await client.get("/api/health")).status_code == 200
-    child = services.ingestor._child
-    assert child is not None
-    child._process.kill()
-    child._process.join()
+    spooler = services.ingestor._spooler
+    assert spooler is not None
+    spooler._child._process.kill()
+    spooler._child._process.join()
+    deadline = time.time() + 10
+    while services.ingestor.healthy and time.time() < deadline:  # the receiver sees the pipe close
+        await asyncio.sleep(0.02)
     async with httpx2.AsyncClient(base_url=base, timeout=30) as client:
         reply = await client.post("/api/event", json=tracker(1), headers={"User-Agent": CHROME_WIN})
         health = await client.get("/api/health")

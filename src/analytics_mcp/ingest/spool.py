@@ -21,6 +21,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 log = logging.getLogger("analytics_mcp.ingest")
 
@@ -150,12 +151,29 @@ class SpoolReader:
                 position = start
             with open(_path(self.directory, start), "rb") as handle:
                 handle.seek(position - start)
-                data = handle.read(stop - position) if stop > position else b""
-            for end, payload in _valid_frames(data):
-                yield position + end, payload
-                taken += len(payload)
-                if taken >= max_bytes or position + end >= stop:
-                    return
-            if following is None:
+                while position < stop:
+                    payload = _read_frame(handle, stop - position)
+                    if payload is None:
+                        break
+                    position += HEADER.size + len(payload)
+                    taken += len(payload)
+                    yield position, payload
+                    if taken >= max_bytes:
+                        return
+            if following is None or position >= stop:
                 return
             position = following
+
+
+def _read_frame(handle: BinaryIO, room: int) -> bytes | None:
+    """The next whole, intact frame within `room` bytes, else None (end of segment)."""
+    header = handle.read(HEADER.size)
+    if len(header) < HEADER.size:
+        return None
+    length, crc = HEADER.unpack(header)
+    if HEADER.size + length > room:
+        return None
+    payload = handle.read(length)
+    if len(payload) < length or zlib.crc32(payload) != crc:
+        return None
+    return payload
