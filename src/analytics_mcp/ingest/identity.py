@@ -39,10 +39,13 @@ def previous_day(day: str) -> str:
     return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
 
-def visitor_id(salt: bytes, domain: str, ip: str, user_agent: str) -> int:
-    digest = blake2b(
-        b"\x00".join((domain.encode(), ip.encode(), user_agent.encode())), key=salt, digest_size=8
-    ).digest()
+def identity_key(domain: str, ip: str, user_agent: str) -> bytes:
+    """What a visitor id hashes, besides the salt."""
+    return b"\x00".join((domain.encode(), ip.encode(), user_agent.encode()))
+
+
+def visitor_id(salt: bytes, key: bytes) -> int:
+    digest = blake2b(key, key=salt, digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection
 
 from analytics_mcp.ingest import enrich
-from analytics_mcp.ingest.identity import SaltStore, previous_day, utc_day, visitor_id
+from analytics_mcp.ingest.identity import SaltStore, identity_key, previous_day, utc_day, visitor_id
 from analytics_mcp.ingest.model import ACCEPTED, DUPLICATE, Outcome, PendingEvent, dropped
 from analytics_mcp.ingest.rows import Live, RowWriter, next_ids
-from analytics_mcp.ingest.sites import SiteRegistry
+from analytics_mcp.ingest.sites import SiteInfo, SiteRegistry
 from analytics_mcp.ingest.visits import VisitBook
 from analytics_mcp.rollups.maintain import RollupBatch
 from analytics_mcp.rollups.marks import prune_marks
@@ -89,8 +89,12 @@ class BatchProcessor:
         self, conn: Connection, batch: list[PendingEvent], outcomes: list[Outcome | None]
     ) -> list[Live]:
         live: list[Live] = []
+        sites: dict[str, SiteInfo | None] = {}  # a batch has few domains and days: look up once
+        salts: dict[str, tuple[bytes | None, bytes]] = {}
         for index, event in enumerate(batch):
-            site = self.sites.lookup(conn, _site_key(event.domain))
+            if event.domain not in sites:
+                sites[event.domain] = self.sites.lookup(conn, _site_key(event.domain))
+            site = sites[event.domain]
             if site is None:
                 outcomes[index] = dropped("unknown domain")
                 continue
@@ -99,19 +103,24 @@ class BatchProcessor:
                 outcomes[index] = dropped("bot")
                 continue
             try:
-                hostname, pathname = _page(event)
+                hostname, pathname = _page(event.url, event.hash_routing)
             except ValueError:
                 outcomes[index] = dropped("invalid url")
                 continue
             day = utc_day(event.ts)
-            own = self.salts.get(conn, day, create=True)
-            assert own is not None
-            ids = [visitor_id(own, site.domain, event.ip, event.user_agent)]
-            prev = self.salts.get(conn, previous_day(day), create=False)
-            if prev is not None:
-                ids.insert(0, visitor_id(prev, site.domain, event.ip, event.user_agent))
-            live.append(Live(index, event, site, client, tuple(ids), hostname, pathname))
+            if day not in salts:
+                salts[day] = self._salts_for(conn, day)
+            prev, own = salts[day]
+            key = identity_key(site.domain, event.ip, event.user_agent)
+            ids = (visitor_id(own, key),) if prev is None else (visitor_id(prev, key), visitor_id(own, key))
+            live.append(Live(index, event, site, client, ids, hostname, pathname))
         return live
+
+    def _salts_for(self, conn: Connection, day: str) -> tuple[bytes | None, bytes]:
+        """(the previous day's salt if it still exists, the day's own salt)."""
+        own = self.salts.get(conn, day, create=True)
+        assert own is not None
+        return self.salts.get(conn, previous_day(day), create=False), own
 
     def _dedup(
         self,
@@ -178,11 +187,12 @@ def _split_keys(keys: Iterable[DedupKey]) -> tuple[set[tuple[Any, ...]], set[tup
     return ids, transactions
 
 
-def _page(event: PendingEvent) -> tuple[str, str]:
+@lru_cache(maxsize=65536)  # a site has far fewer pages than events
+def _page(url: str, hash_routing: bool) -> tuple[str, str]:
     """(hostname, pathname); with hash routing the fragment is part of the path."""
-    hostname, pathname = enrich.normalise_pathname(event.url)
-    if event.hash_routing:
-        fragment = urlsplit(event.url).fragment
+    hostname, pathname = enrich.normalise_pathname(url)
+    if hash_routing:
+        fragment = urlsplit(url).fragment
         pathname = f"{pathname}#{fragment}" if fragment else pathname
     return hostname, pathname
 
