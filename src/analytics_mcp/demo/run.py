@@ -133,7 +133,8 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     from analytics_mcp.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, proxy_headers=False)
+    application = create_app(settings, freeze_heap=True)
+    uvicorn.run(application, host=host, port=port, access_log=False, proxy_headers=False)
 
 
 def _base_url(host: str, port: int) -> str:

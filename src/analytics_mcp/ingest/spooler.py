@@ -110,7 +110,8 @@ class Spooler:
     def write(self, events: list[PendingEvent]) -> tuple[list[Outcome], int]:
         """Outcomes once the accepted events are durable, and the spool position that stores
         them (0: nothing to store)."""
-        with self._db.reader.connect() as conn:
+        # begin(): a salt created here is committed (on SQLite each statement commits anyway).
+        with self._db.reader.begin() as conn:
             live, outcomes = self._processor.prepare(conn, events, self._unsettled)
         if not live:
             return outcomes, 0
