@@ -50,17 +50,8 @@ def forwarded_client(peer: str, forwarded_for: str, settings: Settings) -> str:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refusing with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"body: must be at most {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"body: must be at most {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    declared = request.headers.get("content-length", "").encode("latin-1")
+    return await _receive_body(request.receive, declared, limit)
 
 
 def outcome_body(outcome: Outcome) -> dict[str, str]:

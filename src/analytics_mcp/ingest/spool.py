@@ -42,19 +42,6 @@ def _path(directory: Path, start: int) -> Path:
     return directory / f"{start:020d}{_SUFFIX}"
 
 
-def _valid_frames(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(end within data, payload) of each whole, intact frame from the start of data."""
-    offset = 0
-    while offset + HEADER.size <= len(data):
-        length, crc = HEADER.unpack_from(data, offset)
-        begin = offset + HEADER.size
-        payload = data[begin : begin + length]
-        if len(payload) < length or zlib.crc32(payload) != crc:
-            return
-        offset = begin + length
-        yield offset, payload
-
-
 class SpoolWriter:
     """The server's end: appends frames, fsyncs, and deletes segments once stored."""
 
@@ -82,13 +69,14 @@ class SpoolWriter:
         self._file = open(_path(directory, self._start), "ab", buffering=0)  # noqa: SIM115
 
     def _repair(self, path: Path, start: int) -> int:
-        data = path.read_bytes()
-        good = 0
-        for good, _payload in _valid_frames(data):  # noqa: B007 - the last good end is wanted
-            pass
-        if good < len(data):
-            log.warning("spool %s: cutting %d bytes of an unfinished frame", path.name, len(data) - good)
-            with open(path, "r+b") as handle:
+        """Cut whatever follows the last whole, intact frame; the segment's end offset."""
+        size = path.stat().st_size
+        with open(path, "r+b") as handle:
+            good = 0
+            while _read_frame(handle, size - good) is not None:
+                good = handle.tell()
+            if good < size:
+                log.warning("spool %s: cutting %d bytes of an unfinished frame", path.name, size - good)
                 handle.truncate(good)
                 os.fsync(handle.fileno())
         return start + good
