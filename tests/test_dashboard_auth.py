@@ -101,17 +101,20 @@ async def test_a_foreign_next_url_is_ignored(client: httpx2.AsyncClient, owner: 
     assert response.headers["location"] == "/dashboard"
 
 
-async def test_repeated_failures_are_throttled_per_email(
-    client: httpx2.AsyncClient, owner: accounts.User
+async def test_repeated_failures_are_throttled_per_email_and_address(
+    app: Starlette, client: httpx2.AsyncClient, owner: accounts.User
 ) -> None:
     for _ in range(5):
         assert (await login(client, password="guess")).status_code == 401
-    throttled = await login(client)  # even the right password waits now
+    throttled = await login(client)  # even the right password waits now, from this address
     assert throttled.status_code == 429
     assert 1 <= int(throttled.headers["retry-after"]) <= 15 * 60
-    assert "Too many failed sign-in attempts" in throttled.text
+    assert "Too many sign-in attempts" in throttled.text
     other = await login(client, email="other@acme.test", password="guess")
     assert other.status_code == 401  # another account from the same address is not blocked yet
+    transport = httpx2.ASGITransport(app=app, client=("198.51.100.9", 50000))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
+        assert (await login(elsewhere)).status_code == 303  # the owner, from another address
 
 
 async def test_failures_are_throttled_per_ip(

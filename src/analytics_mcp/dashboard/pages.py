@@ -64,18 +64,17 @@ async def login_post(request: Request) -> Response:
     if not csrf.login_ok(state.secret, request.cookies.get(LOGIN_COOKIE), submitted):
         return login_form(request, status=403, error=EXPIRED_FORM, email=email, next_url=next_url)
     ip = client_ip(request, services.settings)
-    wait = await state.throttle.retry_after(email, ip)
+    wait = await state.throttle.reserve(email, ip)  # counted before argon2 runs, atomically
     if wait is not None:
         minutes = max(1, round(wait / 60))
-        message = f"Too many failed sign-in attempts. Try again in about {minutes} min."
+        message = f"Too many sign-in attempts. Try again in about {minutes} min."
         response = login_form(request, status=429, error=message, email=email, next_url=next_url)
         response.headers["Retry-After"] = str(wait)
         return response
     token = await run_in_threadpool(_sign_in, request, email, password)
     if token is None:
-        await state.throttle.failed(email, ip)
         return login_form(request, status=401, error=BAD_LOGIN, email=email, next_url=next_url)
-    await state.throttle.succeeded(email)
+    await state.throttle.succeeded(email, ip)
     response = RedirectResponse(next_url, status_code=303)
     set_cookie(response, request, services.settings, SESSION_COOKIE, token, max_age=SESSION_TTL_S)
     clear_cookie(response, request, services.settings, LOGIN_COOKIE)

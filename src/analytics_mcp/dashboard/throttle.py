@@ -1,9 +1,18 @@
-"""Failed sign-in throttling, per email and per client IP (moving window, `limits`).
+"""Sign-in throttling per (email, client IP) and per client IP (moving window, `limits`).
 
-Only failures count. Before checking a password we ask whether either key is already over its
-limit, and refuse with Retry-After without touching argon2, so guessing stays slow and cheap for
-us. Per email stops guessing one account from many addresses; per IP stops one address spraying
-many accounts. The storage URL is the API limiter's, so several servers share counts via Redis.
+Every attempt is reserved before its password is checked: `reserve` hits both windows, and an
+attempt over either limit is refused without touching argon2. A moving-window hit is one atomic
+step in every `limits` storage (a lock in memory, a Lua script in Redis), so concurrent attempts
+cannot all pass a check before any of them is counted: at most the limit reach the password check.
+
+Why these two keys and not the email alone: a per-email lock lets anyone lock a known user out by
+guessing wrong. Per (email, IP) stops guessing one account from one address without locking its
+owner out elsewhere; per IP stops one address spraying many accounts.
+
+A successful sign-in clears its (email, IP) window: the owner need not wait because of their own
+typos. It stays counted in the IP window, so signing in to an account of one's own cannot buy an
+address more guesses at other accounts. The storage URL is the API limiter's, so several servers
+share counts through Redis; if the storage fails, the attempt is allowed (and logged), as on /api/v1.
 """
 
 from __future__ import annotations
@@ -18,50 +27,42 @@ from limits.storage import storage_from_string
 
 log = logging.getLogger("analytics_mcp.dashboard")
 
-EMAIL_LIMIT = "5 per 15 minutes"
-IP_LIMIT = "20 per 15 minutes"
+PAIR_LIMIT = "5 per 15 minutes"  # one email from one address
+IP_LIMIT = "20 per 15 minutes"  # any emails from one address
 NAMESPACE = "dashboard-login"
+MAX_EMAIL = 320
 
 
 class LoginThrottle:
     def __init__(
-        self, storage_url: str = "memory://", email_limit: str = EMAIL_LIMIT, ip_limit: str = IP_LIMIT
+        self,
+        storage_url: str = "memory://",
+        pair_limit: str = PAIR_LIMIT,
+        ip_limit: str = IP_LIMIT,
     ) -> None:
         url = storage_url if storage_url.startswith("async+") else f"async+{storage_url}"
         self.strategy = MovingWindowRateLimiter(storage_from_string(url))
-        self.rules: tuple[tuple[str, RateLimitItem], ...] = (
-            ("email", parse(email_limit)),
-            ("ip", parse(ip_limit)),
-        )
+        self.pair_item: RateLimitItem = parse(pair_limit)
+        self.ip_item: RateLimitItem = parse(ip_limit)
 
-    def _keys(self, email: str, ip: str) -> list[tuple[RateLimitItem, str]]:
-        values = {"email": email.strip().lower()[:320], "ip": ip}
-        return [(item, f"{kind}:{values[kind]}") for kind, item in self.rules]
+    def _pair_key(self, email: str, ip: str) -> str:
+        return f"pair:{ip}|{email.strip().lower()[:MAX_EMAIL]}"  # "|" never occurs in an IP
 
-    async def retry_after(self, email: str, ip: str) -> int | None:
-        """Seconds to wait if this email or IP has used up its failures, else None."""
-        waits = []
+    async def reserve(self, email: str, ip: str) -> int | None:
+        """Count this attempt; seconds to wait if it is over a limit (then check no password)."""
+        windows = ((self.pair_item, self._pair_key(email, ip)), (self.ip_item, f"ip:{ip}"))
         try:
-            for item, key in self._keys(email, ip):
-                if not await self.strategy.test(item, NAMESPACE, key):
+            for item, key in windows:
+                if not await self.strategy.hit(item, NAMESPACE, key):
                     stats = await self.strategy.get_window_stats(item, NAMESPACE, key)
-                    waits.append(max(1, math.ceil(stats.reset_time - time.time())))
+                    return max(1, math.ceil(stats.reset_time - time.time()))
         except Exception:
             log.exception("login throttle storage failed; attempt allowed")
-            return None
-        return max(waits) if waits else None
+        return None
 
-    async def failed(self, email: str, ip: str) -> None:
+    async def succeeded(self, email: str, ip: str) -> None:
+        """The owner got in from this address: its (email, IP) count starts over (the IP's does not)."""
         try:
-            for item, key in self._keys(email, ip):
-                await self.strategy.hit(item, NAMESPACE, key)
-        except Exception:
-            log.exception("login throttle storage failed; failure not counted")
-
-    async def succeeded(self, email: str) -> None:
-        """The owner got in: their account's failure count starts over (the IP's does not)."""
-        item, key = self._keys(email, "")[0]
-        try:
-            await self.strategy.clear(item, NAMESPACE, key)
+            await self.strategy.clear(self.pair_item, NAMESPACE, self._pair_key(email, ip))
         except Exception:
             log.exception("login throttle storage failed; count not cleared")
