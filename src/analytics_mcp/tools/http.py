@@ -5,7 +5,8 @@ and the public tracker endpoint are untouched.
 Per request: AuthenticationMiddleware verifies `Authorization: Bearer <our API token>` through
 `ApiTokenVerifier` -> AuthContextMiddleware puts it where `get_access_token()` finds it ->
 RequireAuthMiddleware answers 401 (+ WWW-Authenticate) without a live token and 403 without the
-read scope -> the SDK checks Content-Type, Host and Origin (421 / 403) and serves the call.
+read scope -> `HostOriginGuard` checks Host and Origin exactly (421 / 403; the SDK's own check
+matches prefixes, so it is off) -> the SDK checks Content-Type and serves the call.
 Stateless with JSON responses, so any replica can answer any request.
 """
 
@@ -29,6 +30,7 @@ from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Token, verify_token
 from analytics_mcp.storage.db import Database
 from analytics_mcp.tools.access import ADMIN_SCOPE, READ_SCOPE
+from analytics_mcp.tools.hosts import HostOriginGuard
 from analytics_mcp.tools.server import build_mcp_server
 
 MCP_PATH = "/mcp/analytics"
@@ -61,34 +63,29 @@ class ApiTokenVerifier:
         )
 
 
-def transport_security(settings: Settings) -> TransportSecuritySettings:
-    """Host/Origin allow-lists (DNS-rebinding protection); set ANALYTICS_ALLOWED_HOSTS and
-    ANALYTICS_ALLOWED_ORIGINS behind a proxy with a real host name ("host:*" allows any port)."""
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
-        allowed_hosts=list(settings.allowed_hosts),
-        allowed_origins=list(settings.allowed_origins),
-    )
-
-
-def session_manager(server: MCPServer[Any], settings: Settings) -> StreamableHTTPSessionManager:
+def session_manager(server: MCPServer[Any]) -> StreamableHTTPSessionManager:
     """A fresh session manager for this server (the returned sub-app is not used: we route to the
-    manager ourselves). Its `run()` belongs in the app lifespan and can be entered once."""
-    server.streamable_http_app(
-        stateless_http=True, json_response=True, transport_security=transport_security(settings)
-    )
+    manager ourselves). Its `run()` belongs in the app lifespan and can be entered once. The SDK's
+    Host/Origin check is off: it matches prefixes (with `127.0.0.1:*` allowed it let in
+    `127.0.0.1:1.evil.example`); `HostOriginGuard` checks exactly, before the SDK sees a request."""
+    off = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    server.streamable_http_app(stateless_http=True, json_response=True, transport_security=off)
     return server.session_manager
 
 
-def mcp_endpoint(manager: StreamableHTTPSessionManager, db: Database) -> ASGIApp:
-    inner = RequireAuthMiddleware(StreamableHTTPASGIApp(manager), required_scopes=[READ_SCOPE])
+def mcp_endpoint(manager: StreamableHTTPSessionManager, db: Database, settings: Settings) -> ASGIApp:
+    """Host/Origin allow-lists: ANALYTICS_ALLOWED_HOSTS and ANALYTICS_ALLOWED_ORIGINS (set them
+    behind a proxy with a real host name; "host:*" allows any port)."""
+    sdk = StreamableHTTPASGIApp(manager)
+    guarded = HostOriginGuard(sdk, settings.allowed_hosts, settings.allowed_origins)
+    inner = RequireAuthMiddleware(guarded, required_scopes=[READ_SCOPE])
     return AuthenticationMiddleware(
         AuthContextMiddleware(inner), backend=BearerAuthBackend(ApiTokenVerifier(db))
     )
 
 
-def mcp_route(manager: StreamableHTTPSessionManager, db: Database) -> Route:
-    return Route(MCP_PATH, mcp_endpoint(manager, db), name="mcp")
+def mcp_route(manager: StreamableHTTPSessionManager, services: Services) -> Route:
+    return Route(MCP_PATH, mcp_endpoint(manager, services.db, services.settings), name="mcp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,5 +99,5 @@ class McpEndpoint:
     @classmethod
     def build(cls, services: Services) -> McpEndpoint:
         server = build_mcp_server(services)
-        manager = session_manager(server, services.settings)
-        return cls(server=server, manager=manager, route=mcp_route(manager, services.db))
+        manager = session_manager(server)
+        return cls(server=server, manager=manager, route=mcp_route(manager, services))
