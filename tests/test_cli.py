@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import types
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from analytics_mcp.cli_commands import accounts as account_commands
 from analytics_mcp.config import Settings
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.db import open_database
+from factories import CHROME_WIN
 
 TOKEN_LINE = re.compile(r"^amcp_[A-Za-z0-9_-]+\n$")
 BIN_DIR = Path(sys.executable).parent
@@ -282,13 +284,38 @@ def test_demo_and_mcp_delegate(
 def test_import_prints_summary(acme: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     events = tmp_path / "events.ndjson"
     events.write_text('not json\n\n{"name": "pageview"}\n')
-    summary = ok_json(run(capsys, "import", str(events), "--site", "acme.test"))
+    code, out, err = run(capsys, "import", str(events), "--site", "acme.test")
+    assert code == 1 and err == ""  # every line was rejected: not a success
+    summary = json.loads(out)
     assert {"accepted", "duplicate", "dropped", "rejected", "errors"} <= summary.keys()
     assert summary["rejected"] == 2 and summary["accepted"] == 0
     assert_error(
         run(capsys, "import", str(tmp_path / "missing.ndjson"), "--site", "acme.test"), "file: not found"
     )
     assert_error(run(capsys, "import", str(events), "--site", "nope.test"), "site: not found")
+
+
+def test_import_twice_stores_once_and_refuses_other_sites(
+    acme: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    when = (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    base = {"name": "pageview", "timestamp": when, "ip": "198.51.100.4", "user_agent": CHROME_WIN}
+    lines = [
+        {**base, "url": "https://acme.test/a"},
+        {**base, "url": "https://shop.acme.test/b"},  # a subdomain belongs to the site
+        {**base, "url": "https://www.acme.test/c", "event_id": "given"},
+        {**base, "url": "https://evil.test/x"},  # another host, filed under --site before
+        {**base, "url": "https://acme.test/d", "domain": "other.test"},  # another site
+    ]
+    events = tmp_path / "events.ndjson"
+    events.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    code, out, _err = run(capsys, "import", str(events), "--site", "acme.test")
+    first = json.loads(out)
+    assert code == 1 and (first["accepted"], first["rejected"]) == (3, 2)
+    assert [(e["line"], e["field"]) for e in first["errors"]] == [(4, "url"), (5, "domain")]
+    assert "evil.test is not on the imported site acme.test" in first["errors"][0]["message"]
+    again = json.loads(run(capsys, "import", str(events), "--site", "acme.test")[1])
+    assert (again["accepted"], again["duplicate"], again["rejected"]) == (0, 3, 2)
 
 
 # -- real processes ----------------------------------------------------------------------------

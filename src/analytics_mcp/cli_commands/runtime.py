@@ -28,7 +28,13 @@ def register(sub: Subparsers) -> None:
     sub.add_parser("migrate", help="Apply database migrations; prints the revision.").set_defaults(
         func=cmd_migrate
     )
-    imp = sub.add_parser("import", help="Import an NDJSON file of events; prints a JSON summary.")
+    imp = sub.add_parser(
+        "import",
+        help="Import an NDJSON file of events; prints a JSON summary.",
+        description="Import an NDJSON file of batch-format events for one site. Lines without "
+        "event_id get one derived from their content, so importing a file again stores nothing "
+        "twice. Lines for another site are rejected. Exits 1 when any line was rejected.",
+    )
     imp.add_argument("file", help="NDJSON file, one batch-format event per line.")
     imp.add_argument("--site", required=True, help="Domain of the site the events belong to.")
     imp.set_defaults(func=cmd_import)
@@ -97,8 +103,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             progress.done()
     finally:
         asyncio.run(services.close())
-    emit(dataclasses.asdict(summary) if dataclasses.is_dataclass(summary) else vars(summary))
-    return 0
+    emit(dataclasses.asdict(summary))
+    return 1 if summary.rejected else 0
 
 
 class ProgressLine:

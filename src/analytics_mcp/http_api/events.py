@@ -11,11 +11,12 @@ from pydantic import BaseModel, Field
 
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, api_route
-from analytics_mcp.ingest.batch import MAX_BATCH_EVENTS, split_lines
+from analytics_mcp.ingest.batch import MAX_BATCH_EVENTS, split_lines, tenant_check
 from analytics_mcp.ingest.model import ImportSummary
 from analytics_mcp.ingest.pipeline import IngestUnavailable
 from analytics_mcp.ingest.routes import read_body, unavailable
 from analytics_mcp.ingest.wire import parse_batch_lines
+from analytics_mcp.storage import accounts
 
 MAX_BATCH_BYTES = 20 * 1024 * 1024
 
@@ -29,8 +30,10 @@ class LineError(BaseModel):
 class BatchResult(BaseModel):
     accepted: int = Field(description="Events stored (committed before this reply)")
     duplicate: int = Field(description="Events already stored (same event_id, or a repeat within seconds)")
-    dropped: int = Field(description="Valid events not counted: bots, unknown domains")
-    rejected: int = Field(description="Invalid events, listed in errors")
+    dropped: int = Field(description="Valid events not counted: bots")
+    rejected: int = Field(
+        description="Invalid events and events for a site outside the token's tenant, listed in errors"
+    )
     errors: list[LineError]
 
 
@@ -54,7 +57,8 @@ async def send_events(ctx: ApiContext) -> BatchResult:
     if len(lines) > MAX_BATCH_EVENTS:
         raise ApiError(413, f"body: at most {MAX_BATCH_EVENTS} events per request, got {len(lines)}")
     summary = ImportSummary()
-    pending = list(split_lines(lines, summary))
+    domains = await ctx.db(lambda conn: [site.domain for site in accounts.list_sites(conn, ctx.tenant.id)])
+    pending = list(split_lines(lines, summary, check=tenant_check(domains)))
     if not pending and summary.rejected:
         errors: dict[str, list[str]] = {}
         for error in summary.errors:

@@ -4,6 +4,7 @@ store the good ones through the same pipeline."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -14,15 +15,19 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic import ValidationError
 
+from analytics_mcp.ingest.enrich import normalise_pathname
 from analytics_mcp.ingest.model import ImportSummary, PendingEvent
 from analytics_mcp.ingest.wire import (
     BLANK_LINE,
     INVALID_JSON,
     MAX_FUTURE_MS,
+    MAX_PAST_MS,
+    MAX_PAST_YEARS,
     BatchEvent,
     is_invalid_line,
     validation_messages,
 )
+from analytics_mcp.storage.account_rules import AccountError, normalize_domain
 
 if TYPE_CHECKING:
     from analytics_mcp.services import Services
@@ -49,7 +54,9 @@ def validate_line(raw: Any, *, now_ms: int, site_domain: str | None = None) -> P
         return ("ip", "must be an IPv4 or IPv6 address")
     ts = int(event.timestamp.timestamp() * 1000)
     if ts > now_ms + MAX_FUTURE_MS:
-        return ("timestamp", "must not be in the future")
+        return ("timestamp", "must not be more than 5 minutes in the future")
+    if ts < now_ms - MAX_PAST_MS:
+        return ("timestamp", f"must not be more than {MAX_PAST_YEARS} years in the past")
     return PendingEvent.from_wire(event, ts=ts, ip=event.ip, user_agent=event.user_agent)
 
 
@@ -62,14 +69,25 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+# (field, why) an event is refused for this caller, or None: a token's tenant, an import's site.
+EventCheck = Callable[[PendingEvent], tuple[str, str] | None]
+
+
 def split_lines(
-    lines: Iterable[Any], summary: ImportSummary, *, site_domain: str | None = None, first_line: int = 1
+    lines: Iterable[Any],
+    summary: ImportSummary,
+    *,
+    site_domain: str | None = None,
+    first_line: int = 1,
+    check: EventCheck | None = None,
 ) -> Iterator[PendingEvent]:
     now_ms = int(time.time() * 1000)
     for number, raw in enumerate(lines, start=first_line):
         if raw is BLANK_LINE:
             continue
         result = validate_line(raw, now_ms=now_ms, site_domain=site_domain)
+        if isinstance(result, PendingEvent) and check is not None:
+            result = check(result) or result
         if isinstance(result, tuple):
             summary.reject(number, *result)
         else:
@@ -82,12 +100,13 @@ def ingest_events(
     *,
     site_domain: str | None = None,
     progress: Callable[[int], None] | None = None,
+    check: EventCheck | None = None,
 ) -> ImportSummary:
     """Validate and store events synchronously, in chunks (one transaction each)."""
     summary = ImportSummary()
     chunk: list[PendingEvent] = []
     seen = 0
-    for event in split_lines(events, summary, site_domain=site_domain):
+    for event in split_lines(events, summary, site_domain=site_domain, check=check):
         chunk.append(event)
         if len(chunk) >= CHUNK:
             seen += _write_chunk(services, chunk, summary)
@@ -110,7 +129,10 @@ def _write_chunk(services: Services, chunk: list[PendingEvent], summary: ImportS
 def import_file(
     services: Services, path: Path | str, site_domain: str, progress: Callable[[int], None] | None = None
 ) -> ImportSummary:
-    """An NDJSON file of batch-format events; `domain` defaults to site_domain."""
+    """An NDJSON file of batch-format events for one site: `domain` defaults to site_domain, and
+    lines for another site (by `domain` or by the URL's host) are rejected. A line without
+    `event_id` gets one derived from its content, so importing a file twice stores it once."""
+    site = site_key(site_domain) or site_domain
 
     def lines() -> Iterator[Any]:
         with open(path, "rb") as handle:
@@ -119,8 +141,48 @@ def import_file(
                     yield BLANK_LINE  # keeps line numbers in error reports true to the file
                     continue
                 try:
-                    yield orjson.loads(line)
+                    yield with_derived_id(orjson.loads(line))
                 except orjson.JSONDecodeError:
                     yield INVALID_JSON
 
-    return ingest_events(services, lines(), site_domain=site_domain, progress=progress)
+    def on_site(event: PendingEvent) -> tuple[str, str] | None:
+        if site_key(event.domain) != site:
+            return ("domain", f"must be the imported site {site}")
+        try:
+            host, _path = normalise_pathname(event.url)
+        except ValueError:
+            return None  # the pipeline drops it as an invalid URL, as for any other sender
+        if host != site and not host.endswith(f".{site}"):
+            return ("url", f"host {host} is not on the imported site {site}")
+        return None
+
+    return ingest_events(services, lines(), site_domain=site, progress=progress, check=on_site)
+
+
+def tenant_check(domains: Iterable[str]) -> EventCheck:
+    """Only the given sites (a token's tenant): another tenant's site and a site that does not
+    exist are refused alike, so the answer tells nothing about other tenants."""
+    allowed = frozenset(domains)
+
+    def check(event: PendingEvent) -> tuple[str, str] | None:
+        if site_key(event.domain) in allowed:
+            return None
+        return ("domain", "not a site of this token's tenant")
+
+    return check
+
+
+def site_key(domain: str) -> str | None:
+    """The site a sent `domain` names (as stored), or None when it cannot name one."""
+    try:
+        return normalize_domain(domain)
+    except AccountError:
+        return None
+
+
+def with_derived_id(raw: Any) -> Any:
+    """The line with a stable `event_id` (a hash of its content) when it has none."""
+    if not isinstance(raw, dict) or raw.get("event_id") is not None:
+        return raw
+    digest = hashlib.blake2b(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    return {**raw, "event_id": f"import-{digest}"}

@@ -11,7 +11,7 @@ one transaction; with the spool, `prepare` runs in the server before the event i
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -107,9 +107,13 @@ class BatchProcessor:
             except ValueError:
                 outcomes[index] = dropped("invalid url")
                 continue
-            day = utc_day(event.ts)
-            if day not in salts:
-                salts[day] = self._salts_for(conn, day)
+            try:  # one event's impossible time must never fail the others in its batch
+                day = utc_day(event.ts)
+                if day not in salts:
+                    salts[day] = self._salts_for(conn, day)
+            except (ValueError, OverflowError):
+                outcomes[index] = dropped("invalid timestamp")
+                continue
             prev, own = salts[day]
             key = identity_key(site.domain, event.ip, event.user_agent)
             ids = (visitor_id(own, key),) if prev is None else (visitor_id(prev, key), visitor_id(own, key))
@@ -129,6 +133,24 @@ class BatchProcessor:
         outcomes: list[Outcome | None],
         unsettled: Container[DedupKey],
     ) -> list[Live]:
+        kept: list[Live] = []
+        for item, duplicate in self._classify(conn, live, unsettled, fingerprints=True):
+            if duplicate:
+                outcomes[item.index] = Outcome(DUPLICATE)
+            else:
+                kept.append(item)
+        return kept
+
+    def unstored(self, conn: Connection, live: list[Live]) -> list[Live]:
+        """The events whose event_id or purchase transaction is not stored yet (the writer's
+        guard against a frame stored twice; prepare decided the rest)."""
+        return [item for item, dup in self._classify(conn, live, frozenset(), fingerprints=False) if not dup]
+
+    def _classify(
+        self, conn: Connection, live: list[Live], unsettled: Container[DedupKey], *, fingerprints: bool
+    ) -> Iterator[tuple[Live, bool]]:
+        """(event, is it a duplicate) in order: of a stored or unsettled key, of an earlier event
+        in the batch, or (with fingerprints) of a recent identical event without an id."""
         # Unsettled keys are looked up before the tables: a key leaves them only once stored,
         # so an event is seen in one or the other.
         pending_ids, pending_tx = _split_keys(key for key in dedup_keys(live) if key in unsettled)
@@ -137,14 +159,14 @@ class BatchProcessor:
         stored_tx = _existing(conn, events.c.transaction_id, purchases, purchase_only=True)
         stored_ids |= pending_ids
         stored_tx |= pending_tx
-        kept: list[Live] = []
         for item in live:
             event, site_id = item.event, item.site.id
+            duplicate = False
             if event.event_id is not None:
                 key: tuple[Any, ...] = (site_id, event.event_id)
                 duplicate = key in stored_ids
                 stored_ids.add(key)
-            else:
+            elif fingerprints:
                 duplicate = self._seen_recently(
                     (site_id, item.visitor_ids[-1], *event.fingerprint()), event.ts
                 )
@@ -152,11 +174,7 @@ class BatchProcessor:
                 tx_key = (site_id, event.transaction_id)
                 duplicate = tx_key in stored_tx
                 stored_tx.add(tx_key)
-            if duplicate:
-                outcomes[item.index] = Outcome(DUPLICATE)
-            else:
-                kept.append(item)
-        return kept
+            yield item, duplicate
 
     def _seen_recently(self, key: tuple[Any, ...], ts: int) -> bool:
         previous = self._recent.get(key)
@@ -172,10 +190,17 @@ def dedup_keys(live: Iterable[Live]) -> list[DedupKey]:
     keys: list[DedupKey] = []
     for item in live:
         event = item.event
-        if event.event_id is not None:
-            keys.append(("event", item.site.id, event.event_id))
-        if _is_purchase(event):
-            keys.append(("transaction", item.site.id, event.transaction_id))  # type: ignore[arg-type]
+        keys.extend(event_keys(item.site.id, event.name, event.event_id, event.transaction_id))
+    return keys
+
+
+def event_keys(site_id: int, name: str, event_id: str | None, transaction_id: str | None) -> list[DedupKey]:
+    """One event's dedup keys (also read from spool frames, without a PendingEvent)."""
+    keys: list[DedupKey] = []
+    if event_id is not None:
+        keys.append(("event", site_id, event_id))
+    if name == "purchase" and transaction_id is not None:
+        keys.append(("transaction", site_id, transaction_id))
     return keys
 
 

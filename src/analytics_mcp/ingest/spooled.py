@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, text
 
 from analytics_mcp.ingest.enrich import ClientInfo
 from analytics_mcp.ingest.model import PendingEvent
-from analytics_mcp.ingest.process import BatchProcessor
+from analytics_mcp.ingest.process import BatchProcessor, DedupKey, event_keys
 from analytics_mcp.ingest.rows import Live
 from analytics_mcp.ingest.sites import SiteRegistry
 from analytics_mcp.ingest.spool import SpoolReader
@@ -30,6 +30,7 @@ SPOOL_NAME = "events"
 TRANSACTION_BYTES = 2 * 1024 * 1024  # frames stored per transaction (a few thousand events)
 _PRIVATE = ("ip", "user_agent")
 _EVENT_FIELDS = tuple(f.name for f in fields(PendingEvent) if f.name not in (*_PRIVATE, "items"))
+_NAME, _EVENT_ID, _TRANSACTION = (_EVENT_FIELDS.index(n) for n in ("name", "event_id", "transaction_id"))
 _SET_POSITION = text(
     "INSERT INTO ingest_spool (name, position) VALUES (:name, :position) "
     "ON CONFLICT (name) DO UPDATE SET position = excluded.position"
@@ -72,6 +73,16 @@ def decode(payload: bytes, conn: Connection, sites: SiteRegistry) -> list[Live]:
     return live
 
 
+def frame_keys(payload: bytes) -> tuple[list[DedupKey], int]:
+    """A frame's dedup keys (as `dedup_keys` gives them for its events) and its event count,
+    without the database: a restarted server knows every spooled key before it answers."""
+    keys: list[DedupKey] = []
+    records = pickle.loads(payload)
+    for values, _products, site_id, *_rest in records:
+        keys.extend(event_keys(site_id, values[_NAME], values[_EVENT_ID], values[_TRANSACTION]))
+    return keys, len(records)
+
+
 def stored_position(conn: Connection) -> int:
     found = conn.execute(select(ingest_spool.c.position).where(ingest_spool.c.name == SPOOL_NAME)).scalar()
     return int(found or 0)
@@ -94,7 +105,9 @@ def store_frames(
                 live.extend(decode(payload, conn, processor.sites))
             if end == position:
                 return position, 0
-            processor.store(conn, live)
+            # A key is spooled once, but a frame can be re-sent (a crash between commit and
+            # release): what is stored already is skipped, never a reason to fail the frame.
+            processor.store(conn, processor.unstored(conn, live))
             _set_position(conn, end)
     except Exception:
         processor.forget_cached_state()

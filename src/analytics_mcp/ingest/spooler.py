@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from analytics_mcp.ingest.model import Outcome, PendingEvent
 from analytics_mcp.ingest.process import BatchProcessor, DedupKey, dedup_keys
 from analytics_mcp.ingest.spool import SpoolError, SpoolReader, SpoolWriter
-from analytics_mcp.ingest.spooled import drain_all, encode, stored_position
+from analytics_mcp.ingest.spooled import drain_all, encode, frame_keys, stored_position
 from analytics_mcp.ingest.writer_process import WriterProcess, WriterProcessGone
 from analytics_mcp.storage.db import Database
 
@@ -81,6 +81,16 @@ class UnsettledKeys:
                 self.events -= events
 
 
+def unsettled_since(directory: Path, position: int, end: int) -> UnsettledKeys:
+    """The keys of every frame an earlier run spooled after the stored position: a retry of an
+    acknowledged event must be a duplicate from the first request a restarted server answers."""
+    unsettled = UnsettledKeys()
+    for frame_end, payload in SpoolReader(directory).frames(position, end, max_bytes=1 << 62):
+        keys, count = frame_keys(payload)
+        unsettled.add(frame_end, keys, count)
+    return unsettled
+
+
 class Spooler:
     def __init__(self, db: Database, directory: Path, processor: BatchProcessor) -> None:
         self._db = db
@@ -93,7 +103,7 @@ class Spooler:
         except Exception:
             self._spool.close()
             raise
-        self._unsettled = UnsettledKeys()
+        self._unsettled = unsettled_since(directory, start, self._spool.end)
         self._stored = self._child.position
         self._cond = threading.Condition()
         self._closing = False

@@ -19,7 +19,11 @@ MAX_PROPS = 30
 MAX_PROP_KEY = 300
 MAX_PROP_VALUE = 2000
 MAX_ITEMS = 100
+# The window of accepted event times (batch format; the tracker uses the server's clock): old
+# enough for backfills, never so old or so far ahead that no report could read it.
 MAX_FUTURE_MS = 5 * 60 * 1000
+MAX_PAST_YEARS = 10
+MAX_PAST_MS = MAX_PAST_YEARS * 366 * 24 * 3600 * 1000
 
 ECOMMERCE_EVENTS = frozenset({"view_item", "add_to_cart", "begin_checkout", "purchase"})
 
