@@ -5,11 +5,11 @@
   conversion carries revenue amount_cents / 100 in the site's currency (or `event_data.currency`).
   Props: experiment, variant, variant_id and the type's data fields. The visit, visitor and
   goals come from the pipeline like any other event (IP and User-Agent of the request).
-- Idempotency: the event id is a keyed hash of (visitor, session, type, data, 30-second window),
-  so the pipeline's per-site event_id uniqueness stores a retry once, concurrent duplicates
-  included. A repeat in the next window is caught by looking up the previous window's id, so
-  identical events less than 30 s apart are one event. A conversion with a
-  `stripe_session_id` is keyed by that alone: once per checkout, ever.
+- Idempotency (see `dedup`): an event's key is a keyed hash of (visitor, session, type, data), its
+  id the same with the 30-second bucket, so the pipeline's per-site event_id uniqueness stores a
+  retry in the same bucket once; the previous bucket's id is looked up with its time.
+  Identical events less than 30 s apart are one event. A conversion with a `stripe_session_id`
+  is keyed by that alone: once per checkout, ever.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ class TargetCache:
 
 @dataclass(frozen=True, slots=True)
 class EventIds:
+    key: str  # the same for every repeat of the event, whenever it comes
     current: str
     previous: str | None  # the same event's id in the previous window (None: not windowed)
 
@@ -97,11 +98,14 @@ class EventIds:
 def event_ids(target: TrackTarget, track: TrackInput, now_ms: int) -> EventIds:
     checkout = track.data.get("stripe_session_id")
     if track.event_type == "conversion" and checkout is not None:
-        return EventIds(keyed_event_id(target.salt, "conversion", checkout), None)
+        once = keyed_event_id(target.salt, "conversion", checkout)
+        return EventIds(once, once, None)
     parts = (track.visitor_id, track.session_id, track.event_type, track.data)
     window = now_ms // DEDUP_WINDOW_MS
     return EventIds(
-        keyed_event_id(target.salt, *parts, window), keyed_event_id(target.salt, *parts, window - 1)
+        keyed_event_id(target.salt, *parts),
+        keyed_event_id(target.salt, *parts, window),
+        keyed_event_id(target.salt, *parts, window - 1),
     )
 
 

@@ -20,13 +20,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from analytics_mcp.experiments.events import (
-    TargetCache,
-    TrackTarget,
-    event_ids,
-    repeated_recently,
-    to_pending,
-)
+from analytics_mcp.experiments.dedup import TrackDedup
+from analytics_mcp.experiments.events import TargetCache, TrackTarget, event_ids, to_pending
 from analytics_mcp.experiments.store import running_for_site
 from analytics_mcp.experiments.tracking import EVENT_TYPES, MAX_BODY_BYTES, TrackError, parse_track
 from analytics_mcp.http_api.errors import ApiError
@@ -54,6 +49,13 @@ def _targets(request: Request) -> TargetCache:
     if cache is None:
         cache = request.app.state.ab_targets = TargetCache()
     return cache
+
+
+def _dedup(request: Request, services: Services) -> TrackDedup:
+    dedup: TrackDedup | None = getattr(request.app.state, "ab_dedup", None)
+    if dedup is None:
+        dedup = request.app.state.ab_dedup = TrackDedup(services.db, services.ingestor)
+    return dedup
 
 
 async def _target(services: Services, cache: TargetCache, variant_id: int) -> TrackTarget:
@@ -84,9 +86,6 @@ async def _track(request: Request) -> Response:
     target = await _target(services, _targets(request), track.variant_id)
     now = int(CLOCK() * 1000)
     ids = event_ids(target, track, now)
-    async with services.db.aio.connect() as conn:
-        if await conn.run_sync(lambda sync: repeated_recently(sync, target.site_id, ids, now)):
-            return json_response(TRACKED, 201, CORS)
     pending = to_pending(
         target,
         track,
@@ -97,7 +96,7 @@ async def _track(request: Request) -> Response:
         language=request.headers.get("accept-language", "")[:200] or None,
     )
     try:
-        [outcome] = await services.ingestor.submit([pending])
+        outcome = await _dedup(request, services).submit(target.site_id, ids, pending)
     except IngestUnavailable as exc:
         raise unavailable(exc) from exc
     if outcome.status == "dropped":
