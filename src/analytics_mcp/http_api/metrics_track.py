@@ -6,8 +6,9 @@
   8 KiB; 503 with Retry-After when storage fails. A bot or non-browser client gets 202 and
   nothing is stored (the pipeline's rule for every event).
 - `GET /api/v1/metrics/experiment?site=DOMAIN[&experiment=SLUG]`: the running experiment's
-  variants and weights, which /js/metrics.js uses to assign a variant (newest running one when
-  the site runs several and none is named).
+  status and its variants' ids, slugs and weights, which /js/metrics.js uses to assign a variant
+  (newest running one when the site runs several and none is named); nothing else of the
+  experiment (its name and slug are the owner's business, this call is public).
 
 The client's IP and User-Agent come from the request, exactly as for the tracker.
 """
@@ -131,9 +132,7 @@ async def experiment_config(request: Request) -> Response:
             return None
         experiment = chosen[-1]  # newest running
         return {
-            "site": experiment.site.domain,
-            "experiment": experiment.slug,
-            "name": experiment.name,
+            "status": experiment.status,
             "variants": [{"id": v.id, "slug": v.slug, "weight": v.weight} for v in experiment.variants],
         }
 
@@ -195,6 +194,13 @@ TRACK_OPERATIONS = {
     },
     "OPTIONS": {**_PREFLIGHT, "operationId": "metrics_track_preflight"},
 }
+VARIANTS = {
+    "type": "array",
+    "items": _schema(
+        ["id", "slug", "weight"],
+        {"id": {"type": "integer"}, "slug": {"type": "string"}, "weight": {"type": "integer"}},
+    ),
+}
 CONFIG_OPERATIONS = {
     "GET": {
         "operationId": "metrics_experiment",
@@ -211,13 +217,7 @@ CONFIG_OPERATIONS = {
                 "content": {
                     "application/json": {
                         "schema": _schema(
-                            ["site", "experiment", "name", "variants"],
-                            {
-                                "site": {"type": "string"},
-                                "experiment": {"type": "string"},
-                                "name": {"type": "string"},
-                                "variants": {"type": "array", "items": {"type": "object"}},
-                            },
+                            ["status", "variants"], {"status": {"const": "running"}, "variants": VARIANTS}
                         )
                     }
                 },
