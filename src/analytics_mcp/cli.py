@@ -16,6 +16,7 @@ from analytics_mcp.cli_commands import experiments as experiment_commands
 from analytics_mcp.cli_commands import goals as goal_commands
 from analytics_mcp.cli_commands import rollups as rollup_commands
 from analytics_mcp.cli_commands import runtime as runtime_commands
+from analytics_mcp.cli_commands import spool as spool_commands
 from analytics_mcp.cli_commands.common import CliError
 from analytics_mcp.config import Settings
 from analytics_mcp.storage.accounts import AccountError
@@ -43,6 +44,7 @@ def build_parser() -> Parser:
     goal_commands.register(sub)
     experiment_commands.register(sub)
     rollup_commands.register(sub)
+    spool_commands.register(sub)
     return parser
 
 

@@ -38,6 +38,23 @@ def segment_starts(directory: Path) -> list[int]:
     return sorted(int(p.name[: -len(_SUFFIX)]) for p in directory.glob(f"*{_SUFFIX}"))
 
 
+def take_lock(directory: Path) -> BinaryIO:
+    """The spool's owner lock: one server (or one maintenance command) at a time."""
+    handle = open(directory / "lock", "a+b")  # noqa: SIM115 - the caller holds it
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise SpoolError(f"{directory} is used by another server") from exc
+    return handle
+
+
+def spooled_end(directory: Path) -> int:
+    """Where the spool's last segment ends (a torn tail included: opening it cuts that)."""
+    starts = segment_starts(directory)
+    return starts[-1] + _path(directory, starts[-1]).stat().st_size if starts else 0
+
+
 def _path(directory: Path, start: int) -> Path:
     return directory / f"{start:020d}{_SUFFIX}"
 
@@ -48,12 +65,7 @@ class SpoolWriter:
     def __init__(self, directory: Path, stored_position: int) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self._lock = open(directory / "lock", "a+b")  # noqa: SIM115 - held while the server runs
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            self._lock.close()
-            raise SpoolError(f"{directory} is used by another server") from exc
+        self._lock = take_lock(directory)  # held while the server runs
         starts = segment_starts(directory)
         self._start = self.end = stored_position
         if starts:
@@ -101,11 +113,7 @@ class SpoolWriter:
         self._sync_directory()
 
     def _sync_directory(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        sync_directory(self.directory)
 
     def retire(self, stored_position: int) -> None:
         """Delete segments whose every frame is stored (never the one being written)."""
@@ -117,6 +125,15 @@ class SpoolWriter:
     def close(self) -> None:
         self._file.close()
         self._lock.close()
+
+
+def sync_directory(directory: Path) -> None:
+    """fsync a directory, so a file created in it survives a power loss."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class SpoolReader:

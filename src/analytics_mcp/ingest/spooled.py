@@ -8,8 +8,9 @@ spool position (`ingest_spool`) in the same transaction as the rows.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from sqlalchemy import Connection, select, text
@@ -19,7 +20,7 @@ from analytics_mcp.ingest.model import PendingEvent
 from analytics_mcp.ingest.process import BatchProcessor, DedupKey, event_keys
 from analytics_mcp.ingest.rows import Live
 from analytics_mcp.ingest.sites import SiteRegistry
-from analytics_mcp.ingest.spool import SpoolReader
+from analytics_mcp.ingest.spool import SpoolReader, sync_directory
 from analytics_mcp.ingest.wire import Item
 from analytics_mcp.storage.db import Database
 from analytics_mcp.storage.schema import ingest_spool
@@ -115,17 +116,60 @@ def store_frames(
     return end, len(live)
 
 
+def durable_write(path: Path, payload: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(payload)
+        os.fsync(handle.fileno())
+    sync_directory(path.parent)
+
+
 def quarantine(db: Database, reader: SpoolReader, position: int, stop: int) -> int:
     """Set aside the frame at `position` that cannot be stored (kept in `failed/`, never lost) and
     move past it: the position after it."""
     end, payload = next(iter(reader.frames(position, stop, 1)))
     failed: Path = reader.directory / "failed"
     failed.mkdir(exist_ok=True)
-    (failed / f"{position:020d}.frame").write_bytes(payload)
+    durable_write(failed / f"{position:020d}.frame", payload)  # before the position moves past it
     with db.sync.begin() as conn:
         _set_position(conn, end)
     log.error("spool frame at %d could not be stored; kept in %s", position, failed)
     return end
+
+
+@dataclass
+class FailedFrames:
+    """What `store_failed` did with the frames kept in `failed/`."""
+
+    frames: int = 0
+    stored_events: int = 0
+    already_stored: int = 0
+    still_failing: list[str] = field(default_factory=list)
+
+
+def failed_frames(directory: Path) -> list[Path]:
+    return sorted((directory / "failed").glob("*.frame"))
+
+
+def store_failed(db: Database, directory: Path) -> FailedFrames:
+    """Store the frames that were set aside (once their cause is fixed), each in its own
+    transaction; a stored frame's file is deleted, a failing one is kept and named. Events
+    stored since (a retry that got through) are skipped, so this can run any number of times."""
+    processor, summary = BatchProcessor(), FailedFrames()
+    for path in failed_frames(directory):
+        summary.frames += 1
+        try:
+            with db.sync.begin() as conn:
+                live = decode(path.read_bytes(), conn, processor.sites)
+                new = processor.unstored(conn, live)
+                processor.store(conn, new)
+        except Exception as exc:  # kept for the next try; the others still go ahead
+            processor.forget_cached_state()
+            summary.still_failing.append(f"{path.name}: {type(exc).__name__}: {exc}")
+            continue
+        path.unlink()
+        summary.stored_events += len(new)
+        summary.already_stored += len(live) - len(new)
+    return summary
 
 
 def drain_all(db: Database, processor: BatchProcessor, reader: SpoolReader, stop: int) -> int:

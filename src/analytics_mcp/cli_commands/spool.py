@@ -1,0 +1,73 @@
+"""`spool`: the ingestion spool (docs/ingestion.md): how far the writer is, and frames set aside
+because they could not be stored."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from contextlib import closing
+from typing import TYPE_CHECKING
+
+from analytics_mcp.cli_commands.common import CliError, emit, group_parser, migrated
+from analytics_mcp.config import Settings
+from analytics_mcp.ingest.spool import SpoolError, segment_starts, spooled_end, take_lock
+from analytics_mcp.ingest.spooled import failed_frames, store_failed, stored_position
+from analytics_mcp.ingest.spooler import spool_directory
+
+if TYPE_CHECKING:
+    from analytics_mcp.cli_commands.common import Subparsers
+
+
+def register(sub: Subparsers) -> None:
+    group = group_parser(sub, "spool", "Inspect the ingestion spool and store frames set aside.")
+    status = group.add_parser(
+        "status",
+        help="Print the spool's state as JSON.",
+        description="One JSON line: the spool directory, the position the database has stored, "
+        "the bytes spooled and not yet stored, segment files, and frames set aside in failed/.",
+    )
+    status.set_defaults(func=spool_status)
+    retry = group.add_parser(
+        "store-failed",
+        help="Store the frames set aside in failed/ (server stopped); prints a JSON summary.",
+        description="A frame that failed to store three times is kept in <spool>/failed/ and "
+        "skipped, so ingestion goes on. Once the cause is fixed, this stores each such frame in "
+        "its own transaction and deletes its file; events already stored are skipped, so it is "
+        "safe to run again. Refuses while a server holds the spool. Exits 1 if a frame still fails.",
+    )
+    retry.set_defaults(func=spool_store_failed)
+
+
+def spool_status(_args: argparse.Namespace, settings: Settings) -> int:
+    with migrated(settings) as db:
+        directory = spool_directory(db, settings.data_dir)
+        with db.sync.connect() as conn:
+            position = stored_position(conn)
+    exists = directory.exists()
+    end = spooled_end(directory) if exists else position
+    emit(
+        {
+            "directory": str(directory),
+            "stored_position": position,
+            "unstored_bytes": max(0, end - position),
+            "segments": len(segment_starts(directory)) if exists else 0,
+            "failed_frames": len(failed_frames(directory)) if exists else 0,
+        }
+    )
+    return 0
+
+
+def spool_store_failed(_args: argparse.Namespace, settings: Settings) -> int:
+    with migrated(settings) as db:
+        directory = spool_directory(db, settings.data_dir)
+        if not failed_frames(directory):
+            emit(dataclasses.asdict(store_failed(db, directory)))
+            return 0
+        try:
+            lock = take_lock(directory)
+        except SpoolError as exc:
+            raise CliError("spool", "a running server holds it; stop the server first") from exc
+        with closing(lock):
+            summary = store_failed(db, directory)
+    emit(dataclasses.asdict(summary))
+    return 1 if summary.still_failing else 0
