@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 
 from analytics_mcp.experiments.model import Experiment
 from analytics_mcp.experiments.store import create_experiment, list_experiments, set_status
+from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, api_route
 from analytics_mcp.storage.account_types import AccountError
 from analytics_mcp.storage.accounts import get_site
@@ -55,8 +56,12 @@ class ExperimentsParams(BaseModel):
 
 
 class StatusIn(BaseModel):
-    experiment: str = Field(max_length=63, description="Experiment slug")
+    """The body of PATCH /experiments/{slug}; the experiment is the path's."""
+
     status: Status
+    experiment: str | None = Field(
+        None, max_length=63, description="Optional: the path's experiment slug again (another one is a 422)"
+    )
 
 
 def _out(experiment: Experiment) -> ExperimentOut:
@@ -115,7 +120,7 @@ async def experiments_list(ctx: ApiContext, params: ExperimentsParams) -> list[E
 
 
 @api_route(
-    "/experiments/{experiment}",
+    "/experiments/{slug}",
     method="PATCH",
     params=StatusIn,
     response=ExperimentOut,
@@ -126,5 +131,8 @@ async def experiments_list(ctx: ApiContext, params: ExperimentsParams) -> list[E
 async def experiments_update(ctx: ApiContext, params: StatusIn) -> ExperimentOut:
     """Set `status` to running or stopped. A stopped experiment's variants are refused by the
     tracking call (400), so its numbers stay as they were when it stopped."""
-    changed = await ctx.db(lambda conn: set_status(conn, ctx.tenant.id, params.experiment, params.status))
+    slug = ctx.request.path_params["slug"]
+    if params.experiment is not None and params.experiment != slug:
+        raise ApiError.invalid("experiment", f"must be the experiment in the path ({slug!r}) or left out")
+    changed = await ctx.db(lambda conn: set_status(conn, ctx.tenant.id, slug, params.status))
     return _out(changed)
