@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from analytics_mcp.field_error import validation_messages
+
 log = logging.getLogger("analytics_mcp.http")
 
 _DEFAULT_MESSAGES = {
@@ -53,11 +55,11 @@ class ApiError(Exception):
 
 
 def field_errors(exc: ValidationError, prefix: str = "", root: str = "body") -> dict[str, list[str]]:
-    """Pydantic errors as {"dotted.field": ["message", ...]}; model-level errors go under `root`."""
+    """Pydantic errors as {"dotted.field": ["message", ...]}, each field named as the client sent
+    it (no pydantic type tags); model-level errors go under `root`."""
     out: dict[str, list[str]] = {}
-    for err in exc.errors(include_url=False, include_input=False):
-        loc = ".".join(str(part) for part in err["loc"] if part != "__root__") or root
-        out.setdefault(prefix + loc, []).append(err["msg"])
+    for field, message in validation_messages(exc, root):
+        out.setdefault(prefix + field, []).append(message)
     return out
 
 

@@ -12,7 +12,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from analytics_mcp.field_error import validation_messages as validation_messages  # the batch's too
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_PROPS = 30
@@ -28,6 +31,27 @@ MAX_PAST_MS = MAX_PAST_YEARS * 366 * 24 * 3600 * 1000
 ECOMMERCE_EVENTS = frozenset({"view_item", "add_to_cart", "begin_checkout", "purchase"})
 
 PropValue = str | int | float | bool | None
+NUL = "\x00"
+NUL_RULE = "must not contain NUL characters (\\u0000)"
+
+
+def has_nul(value: object) -> bool:
+    """Whether a NUL character is anywhere in a parsed JSON value (keys included): no database
+    column takes one (PostgreSQL refuses it), so every ingestion format refuses it."""
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False
+
+
+def _refuse_nul(value: object) -> object:
+    """Every field of a wire event, nested ones included, before it is read."""
+    if has_nul(value):
+        raise PydanticCustomError("nul_character", NUL_RULE)
+    return value
 
 
 class Revenue(BaseModel):
@@ -52,16 +76,18 @@ class Item(BaseModel):
 
 
 class TrackerEvent(BaseModel):
-    """What the tracker sends. Unknown keys are ignored so old scripts keep working."""
+    """What the tracker sends. Unknown keys are ignored so old scripts keep working. Booleans are
+    strict (`"yes"` is refused, not read as true), and no string may hold a NUL character."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    _no_nul = field_validator("*", mode="before")(_refuse_nul)
 
     name: Annotated[str, Field(min_length=1, max_length=120)]
     url: Annotated[str, Field(min_length=1, max_length=2000)]
     domain: Annotated[str, Field(min_length=1, max_length=253)]
     referrer: Annotated[str, Field(max_length=2000)] | None = None
     props: dict[Annotated[str, Field(max_length=MAX_PROP_KEY)], PropValue] | None = None
-    interactive: bool | None = None
+    interactive: StrictBool | None = None
     event_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     revenue: Revenue | None = None
     transaction_id: Annotated[str, Field(max_length=200)] | None = None
@@ -69,7 +95,7 @@ class TrackerEvent(BaseModel):
     engagement_ms: int | None = Field(default=None, ge=0, le=24 * 3600 * 1000)
     scroll_depth: int | None = Field(default=None, ge=0, le=100)
     language: Annotated[str, Field(max_length=100)] | None = None
-    hash: bool = False  # hash-based routing: the #fragment is part of the page path
+    hash: StrictBool = False  # hash-based routing: the #fragment is part of the page path
 
     @field_validator("url")
     @classmethod
@@ -146,15 +172,6 @@ class _InvalidLine:
 
 INVALID_JSON = _InvalidLine()
 BLANK_LINE = object()
-
-
-def validation_messages(exc: ValidationError) -> list[tuple[str, str]]:
-    """(field, message) pairs, field dotted ("revenue.amount")."""
-    out = []
-    for err in exc.errors(include_url=False, include_input=False):
-        field = ".".join(str(p) for p in err["loc"]) or "body"
-        out.append((field, err["msg"]))
-    return out
 
 
 def is_invalid_line(value: object) -> bool:
