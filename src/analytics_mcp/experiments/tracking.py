@@ -2,7 +2,9 @@
 an A/B event through the one ingestion pipeline.
 
 Each event type needs its data fields; any other key of `event_data` is dropped, so nothing the
-statistics do not use is stored. Problems are (field, rule) pairs the route answers with 400.
+statistics do not use is stored. Problems are (field, rule) pairs. The route answers the seed's 400
+for a missing field, an unknown event type or a value out of range, and 422 when a value has the
+wrong JSON type or holds a NUL character (which no database column takes).
 """
 
 from __future__ import annotations
@@ -23,16 +25,30 @@ Problem = tuple[str, str]
 
 
 class TrackError(ValueError):
-    """Invalid input; `problems` lists (field, rule), the first one is the message."""
+    """Invalid input; `problems` lists (field, rule), the first one is the message. `status` is 422
+    when a value was malformed (wrong JSON type, NUL character), else 400."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], *, malformed: bool = False) -> None:
         self.problems = problems
+        self.status = 422 if malformed else 400
         super().__init__(f"{problems[0][0]}: {problems[0][1]}")
+
+
+class Malformed(ValueError):
+    """A value of the wrong JSON type, or a string with a NUL character."""
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Malformed("must be a string")
+    if "\x00" in value:
+        raise Malformed("must not contain NUL characters (\\u0000)")
+    return value
 
 
 def _text(limit: int) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
-        if not isinstance(value, str) or not value.strip():
+        if not _string(value).strip():
             raise ValueError("must be a non-empty string")
         if len(value) > limit:
             raise ValueError(f"must be at most {limit} characters")
@@ -42,14 +58,16 @@ def _text(limit: int) -> Callable[[Any], Any]:
 
 
 def _path(value: Any) -> str:
-    clean = _text(2000)(value)
+    clean = str(_text(2000)(value))
     if not clean.startswith("/"):
         raise ValueError("must be a path starting with '/'")
     return clean
 
 
 def _depth(value: Any) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Malformed("must be a number from 0 to 100")
+    if not math.isfinite(value):
         raise ValueError("must be a number from 0 to 100")
     if not 0 <= value <= 100:
         raise ValueError("must be between 0 and 100")
@@ -57,7 +75,9 @@ def _depth(value: Any) -> float | int:
 
 
 def _cents(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Malformed("must be a whole number of cents")
+    if not isinstance(value, int):
         raise ValueError("must be a whole number of cents")
     if not 0 <= value <= MAX_AMOUNT_CENTS:
         raise ValueError(f"must be between 0 and {MAX_AMOUNT_CENTS}")
@@ -65,7 +85,7 @@ def _cents(value: Any) -> int:
 
 
 def _currency(value: Any) -> str:
-    if not isinstance(value, str) or len(value) != 3 or not value.isascii() or not value.isalpha():
+    if len(_string(value)) != 3 or not value.isascii() or not value.isalpha():
         raise ValueError("must be a 3-letter currency code")
     return value.upper()
 
@@ -113,60 +133,77 @@ def parse_track(raw: Any) -> TrackInput:
     if not isinstance(raw, Mapping):
         raise TrackError([("body", "must be a JSON object")])
     problems: list[Problem] = []
-    variant_id = _variant_id(raw.get("variant_id"), problems)
-    session_id = _client_id("session_id", raw.get("session_id"), problems)
-    visitor_id = _client_id("visitor_id", raw.get("visitor_id"), problems)
-    event_type = raw.get("event_type")
-    data: dict[str, Any] = {}
-    if event_type is None:
-        problems.insert(0, ("event_type", "is required"))
-    elif event_type not in FIELDS:
-        shown = str(event_type)[:40]
-        rule = f"unknown event type {shown!r}; use one of {', '.join(EVENT_TYPES)}"
-        problems.insert(0, ("event_type", rule))
-    else:
-        data = _event_data(event_type, raw.get("event_data"), problems)
+    malformed: set[str] = set()
+    variant_id = _variant_id(raw.get("variant_id"), problems, malformed)
+    session_id = _client_id("session_id", raw.get("session_id"), problems, malformed)
+    visitor_id = _client_id("visitor_id", raw.get("visitor_id"), problems, malformed)
+    event_type = _event_type(raw.get("event_type"), problems, malformed)
+    data = {} if event_type is None else _event_data(event_type, raw.get("event_data"), problems, malformed)
     if problems:
-        raise TrackError(problems)
+        raise TrackError(problems, malformed=bool(malformed))
     return TrackInput(variant_id, str(event_type), data, session_id, visitor_id)
 
 
-def _variant_id(value: Any, problems: list[Problem]) -> int:
+def _checked(field: str, check: Check, value: Any, problems: list[Problem], malformed: set[str]) -> Any:
+    """check(value), or None with the problem noted (and the field marked malformed if it is)."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        problems.append((field, str(exc)))
+        if isinstance(exc, Malformed):
+            malformed.add(field)
+        return None
+
+
+def _event_type(value: Any, problems: list[Problem], malformed: set[str]) -> str | None:
+    if value is None:
+        problems.insert(0, ("event_type", "is required"))
+        return None
+    if _checked("event_type", _string, value, problems, malformed) is None:
+        return None
+    if value not in FIELDS:
+        rule = f"unknown event type {value[:40]!r}; use one of {', '.join(EVENT_TYPES)}"
+        problems.insert(0, ("event_type", rule))
+        return None
+    return str(value)
+
+
+def _variant_id(value: Any, problems: list[Problem], malformed: set[str]) -> int:
     if value is None:
         problems.append(("variant_id", "is required"))
-    elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VARIANT_ID:
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        problems.append(("variant_id", "must be an integer"))
+        malformed.add("variant_id")
+    elif not isinstance(value, int) or not 1 <= value <= MAX_VARIANT_ID:
         problems.append(("variant_id", "must be a positive whole number"))
     else:
         return value
     return 0
 
 
-def _client_id(field: str, value: Any, problems: list[Problem]) -> str:
+def _client_id(field: str, value: Any, problems: list[Problem], malformed: set[str]) -> str:
     if value is None:
         problems.append((field, "is required"))
         return ""
-    try:
-        return str(_text(MAX_ID)(value))
-    except ValueError as exc:
-        problems.append((field, str(exc)))
-        return ""
+    return str(_checked(field, _text(MAX_ID), value, problems, malformed) or "")
 
 
-def _event_data(event_type: str, value: Any, problems: list[Problem]) -> dict[str, Any]:
+def _event_data(
+    event_type: str, value: Any, problems: list[Problem], malformed: set[str]
+) -> dict[str, Any]:
     if value is None:
         value = {}
     if not isinstance(value, Mapping):
         problems.append(("event_data", "must be a JSON object"))
+        malformed.add("event_data")
         return {}
     required, optional = FIELDS[event_type]
     clean: dict[str, Any] = {}
     missing = [f"event_data.{name}" for name in required if value.get(name) is None]
     problems[:0] = [(field, f"is required for {event_type} events") for field in missing]
     for name, check in (*required.items(), *optional.items()):
-        if value.get(name) is None:
-            continue
-        try:
-            clean[name] = check(value[name])
-        except ValueError as exc:
-            problems.append((f"event_data.{name}", str(exc)))
+        if value.get(name) is not None:
+            checked = _checked(f"event_data.{name}", check, value[name], problems, malformed)
+            if checked is not None:
+                clean[name] = checked
     return clean

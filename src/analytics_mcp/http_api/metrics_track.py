@@ -2,8 +2,9 @@
 
 - `POST /api/v1/metrics/track`: one event -> 201 `{"success": true, "message": "Event tracked
   successfully"}` once it is committed (a retry or duplicate gets the same 201 and is stored
-  once); 400 naming the missing or invalid field, the unknown event type or variant; 413 over
-  8 KiB; 503 with Retry-After when storage fails. A bot or non-browser client gets 202 and
+  once); 400 naming the missing or invalid field, the unknown event type or variant; 422 naming a
+  field of the wrong JSON type or with a NUL character; 413 over 8 KiB; 503 with Retry-After when
+  storage fails. A bot or non-browser client gets 202 and
   nothing is stored (the pipeline's rule for every event).
 - `GET /api/v1/metrics/experiment?site=DOMAIN[&experiment=SLUG]`: the running experiment's
   status and its variants' ids, slugs and weights, which /js/metrics.js uses to assign a variant
@@ -81,7 +82,7 @@ async def _track(request: Request) -> Response:
         errors: dict[str, list[str]] = {}
         for field, rule in exc.problems:
             errors.setdefault(field, []).append(rule)
-        raise ApiError(400, str(exc), errors) from None
+        raise ApiError(exc.status, str(exc), errors) from None
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     target = await _target(services, _targets(request), track.variant_id)
