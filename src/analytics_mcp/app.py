@@ -17,8 +17,6 @@ from analytics_mcp.ingest.routes import ingest_routes
 from analytics_mcp.services import Services
 from analytics_mcp.tools.http import McpEndpoint
 
-MAX_BODY_BYTES = 16 * 1024 * 1024
-
 
 def create_app(
     settings: Settings | None = None, services: Services | None = None, *, freeze_heap: bool = False

@@ -32,6 +32,7 @@ from analytics_mcp.storage.accounts import Tenant, Token
 
 API_PREFIX = "/api/v1"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+MAX_BODY_BYTES = 64 * 1024  # a JSON body's default limit, enforced while reading (413)
 PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 
 T = TypeVar("T")
@@ -81,6 +82,7 @@ class ApiRoute:
     content: Mapping[str, Any] | None
     errors: tuple[int, ...]
     envelope: bool = True  # False: the response body is the payload itself, no {"data": ...}
+    max_body: int = MAX_BODY_BYTES  # body routes: larger bodies are refused with 413 while read
     data_adapter: TypeAdapter[Any] | None = field(init=False, repr=False)
     meta_adapter: TypeAdapter[Any] | None = field(init=False, repr=False)
     path_params: frozenset[str] = field(init=False, repr=False)
@@ -172,10 +174,12 @@ class ApiRegistry:
         errors: Iterable[int] = (),
         operation_id: str | None = None,
         envelope: bool = True,
+        max_body: int = MAX_BODY_BYTES,
     ) -> Callable[[H], H]:
         """Register `handler` as METHOD /api/v1{path}. `response` is the type of `data` (a model,
         `list[Model]`, ...; None when the handler returns its own Response, then `content` is the
-        OpenAPI content of its 200). `errors` adds documented statuses (e.g. 404)."""
+        OpenAPI content of its 200). `errors` adds documented statuses (e.g. 404). `max_body`: the
+        largest JSON body a POST/PUT/PATCH route reads."""
         if not path.startswith("/"):
             raise ValueError(f"API path must start with '/': {path!r}")
 
@@ -197,6 +201,7 @@ class ApiRegistry:
                     content=content,
                     errors=tuple(errors),
                     envelope=envelope,
+                    max_body=max_body,
                 )
             )
             return handler

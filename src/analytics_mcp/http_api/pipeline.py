@@ -1,7 +1,8 @@
 """What every /api/v1 request goes through, in this order:
 
 authenticate (401) -> count against the token's rate limit (429) -> scope (403) -> parse params
-(400/422) -> handler -> serialise {"data": ..., "meta": ...}. Every response after a successful
+(400/422; a body is read only up to the route's `max_body`: 413 as soon as it streams past it) ->
+handler -> serialise {"data": ..., "meta": ...}. Every response after a successful
 authentication, errors included, carries the X-RateLimit-* headers. No exception escapes: known
 ones become their status, anything else a logged, generic 500.
 """
@@ -21,6 +22,7 @@ from analytics_mcp.http_api.errormap import to_api_error
 from analytics_mcp.http_api.errors import ApiError, error_response, from_validation, handle_unexpected
 from analytics_mcp.http_api.framework import ApiContext, ApiRoute, Envelope
 from analytics_mcp.http_api.ratelimit import RateLimitState, limiter_for
+from analytics_mcp.ingest.routes import read_body
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Token
 
@@ -74,13 +76,13 @@ async def _failure(request: Request, exc: Exception) -> Response:
 
 async def _raw_input(spec: ApiRoute, request: Request) -> dict[str, Any]:
     if spec.body_params:
-        return await _json_body(request)
+        return await _json_body(request, spec.max_body)
     query = request.query_params
     return {key: query.getlist(key) if key in spec.array_params else query[key] for key in query}
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+async def _json_body(request: Request, limit: int) -> dict[str, Any]:
+    raw = await read_body(request, limit)
     if not raw.strip():
         return {}
     try:

@@ -49,9 +49,9 @@ def forwarded_client(peer: str, forwarded_for: str, settings: Settings) -> str:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing with 413 as soon as it passes `limit` bytes."""
+    """The body, refusing with 413 as soon as it passes `limit` bytes (see `receive_body`)."""
     declared = request.headers.get("content-length", "").encode("latin-1")
-    return await _receive_body(request.receive, declared, limit)
+    return await receive_body(request.receive, declared, limit)
 
 
 def outcome_body(outcome: Outcome) -> dict[str, str]:
@@ -91,7 +91,7 @@ class TrackerEndpoint:
             elif name == b"x-forwarded-for":
                 forwarded.append(value.decode("latin-1"))
         try:
-            body = await _receive_body(receive, length, MAX_EVENT_BYTES)
+            body = await receive_body(receive, length, MAX_EVENT_BYTES)
             peer = scope["client"][0] if scope.get("client") else "0.0.0.0"
             pending = PendingEvent.from_wire(
                 _tracker_event(body),
@@ -125,8 +125,10 @@ def _tracker_event(body: bytes) -> TrackerEvent:
         raise from_validation(exc) from exc
 
 
-async def _receive_body(receive: Receive, declared: bytes, limit: int) -> bytes:
-    """The body, refusing with 413 as soon as it passes `limit` bytes."""
+async def receive_body(receive: Receive, declared: bytes, limit: int) -> bytes:
+    """The one bounded body reader (tracker, /api/v1, dashboard forms): the body, refusing with 413
+    as soon as it passes `limit` bytes, by its Content-Length or while it streams in (chunked), so
+    no more than `limit` bytes are ever held."""
     if declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"body: must be at most {limit} bytes")
     chunks: list[bytes] = []
