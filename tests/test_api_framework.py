@@ -212,8 +212,8 @@ async def test_bad_params_are_422_naming_the_field(
 async def test_path_params_and_engine_query_errors(app: Starlette, client: httpx2.AsyncClient) -> None:
     headers = auth(make_token(app))
     assert (await client.get("/api/v1/test/items/abc", headers=headers)).json() == {"data": {"item": "abc"}}
-    body = assert_error_shape(await client.get("/api/v1/test/items/missing", headers=headers), 422)
-    assert body == {"message": "item: not found", "errors": {"item": ["not found"]}}
+    body = assert_error_shape(await client.get("/api/v1/test/items/missing", headers=headers), 404)
+    assert body == {"message": "Item not found."}  # a missing resource is a 404, not a bad param
     too_long = await client.get("/api/v1/test/items/abcdefghijklm", headers=headers)
     assert list(assert_error_shape(too_long, 422)["errors"]) == ["item"]
 

@@ -4,8 +4,8 @@ caller, and this month's AI credits.
 
 Everything that can refuse the request is checked before the stream starts, so it is an ordinary
 JSON error: body (422), authentication and scope (401/403, by the framework), plan below pro
-(403), chat not configured (503), site not one of the tenant's (422), conversation not the
-caller's (404), AI credits used up (429). After that, failures are an `error` event.
+(403), chat not configured (503), site or conversation not the caller's (404, as if it did not
+exist), AI credits used up (429). After that, failures are an `error` event.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def chat_deps(ctx: ApiContext) -> ChatDeps:
 
 
 async def checked_site(ctx: ApiContext, site: str | None) -> str | None:
-    """The tenant's domain named by `site` (engine rule: another tenant's is "site: not found")."""
+    """The tenant's domain named by `site` (another tenant's is "site: not found", a 404)."""
     if site is None:
         return None
     query = await engine.query_for_tenant(ctx.services.db, ctx.tenant, site=site)

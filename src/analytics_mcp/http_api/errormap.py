@@ -1,7 +1,9 @@
 """Domain exceptions -> ApiError, so handlers can let engine and storage errors fly.
 
-The engine's `QueryError(field, rule)` becomes a 422 naming the field; an AccountError "not found"
-a 404. Other modules add their own with `register_error(SomeError, lambda exc: ApiError(...))`.
+The engine's `QueryError(field, rule)` and storage's `AccountError` become a 422 naming the field,
+or, when the rule is "not found" (a site, goal, experiment... that does not exist or is another
+tenant's: the two look the same), a 404 naming what was not found. Other modules add their own
+with `register_error(SomeError, lambda exc: ApiError(...))`.
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ def field_rule_error(exc: Exception) -> ApiError:
     return ApiError.invalid(field, rule) if field else ApiError(422, rule)
 
 
-def _account_error(exc: Exception) -> ApiError:
-    assert isinstance(exc, AccountError)
-    # Another tenant's site or goal must look exactly like a missing one: both are 404.
-    if exc.rule == "not found":
-        return ApiError(404, f"{exc.field.capitalize()} not found.")
+def not_found_or_invalid(exc: Exception) -> ApiError:
+    """404 for a missing resource (another tenant's looks exactly like one that does not exist),
+    else the 422 of `field_rule_error`."""
+    field = getattr(exc, "field", None)
+    if field and getattr(exc, "rule", None) == "not found":
+        return ApiError(404, f"{field.capitalize()} not found.")
     return field_rule_error(exc)
 
 
@@ -47,5 +50,5 @@ def to_api_error(exc: Exception) -> ApiError | None:
     return None
 
 
-register_error(QueryError, field_rule_error)
-register_error(AccountError, _account_error)
+register_error(QueryError, not_found_or_invalid)
+register_error(AccountError, not_found_or_invalid)

@@ -129,7 +129,7 @@ def export_query(
     sites: Sequence[Site], tenant_timezone: str, params: PagedExportParams, now: datetime | None = None
 ) -> engine.Query:
     """The engine's Query for the export range (site and dates validated by the engine)."""
-    zone = engine.parse_query(sites, tenant_timezone, site=params.site).zone  # 422 for a bad site
+    zone = engine.parse_query(sites, tenant_timezone, site=params.site).zone  # 404 for another's site
     date_to: date = (
         parse_date("to", params.to) if params.to else (now or datetime.now(UTC)).astimezone(zone).date()
     )

@@ -1,13 +1,12 @@
-"""`/api/v1/goals` and `/api/v1/goals/{goal}/completions` (seed 002). A goal of another tenant
-answers exactly like one that does not exist: 404."""
+"""`/api/v1/goals` and `/api/v1/goals/{goal}/completions` (seed 002). A goal or site of another
+tenant answers exactly like one that does not exist: 404."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
 from analytics_mcp import engine
-from analytics_mcp.engine import CompletionRow, GoalRef, QueryError
-from analytics_mcp.http_api.errors import ApiError
+from analytics_mcp.engine import CompletionRow, GoalRef
 from analytics_mcp.http_api.framework import ApiContext, Envelope, api_route
 from analytics_mcp.http_api.stats import StatsParams, stats_query
 from analytics_mcp.storage.account_types import Goal
@@ -75,10 +74,5 @@ class CompletionsMeta(BaseModel):
 async def goal_completions(ctx: ApiContext, params: CompletionsParams) -> Envelope[list[CompletionRow]]:
     """Newest completions of the goal in the period, with their total."""
     query = await stats_query(ctx, params, default_limit=50, max_limit=MAX_COMPLETIONS)
-    try:
-        report = await engine.goal_completions(ctx.services.db, query, params.goal)
-    except QueryError as exc:
-        if exc.field == "goal":
-            raise ApiError(404, "Goal not found.") from None
-        raise
+    report = await engine.goal_completions(ctx.services.db, query, params.goal)  # 404 when not found
     return Envelope(report.rows, CompletionsMeta(goal=report.goal, total=report.total))
