@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup browser lint bench vendor
+.PHONY: demo test setup browser lint bench vendor check-reliability
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,11 @@ demo: setup
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The standing reliability suite at full scale (tenant matrix, bodies, privacy scan, crash cycles);
+# `make test` runs its fast subset.
+check-reliability: setup browser
+	RELIABILITY_SCALE=full $(BIN)/python -m pytest tests/reliability -q
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
