@@ -1,0 +1,169 @@
+"""Every endpoint of the app that reads a body, with a good request to spoil: its credentials,
+content type and a valid body. A declared operation's body comes from its parameters; any other
+body endpoint needs a template here, and one without fails the body tests saying so."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from starlette.applications import Starlette
+
+from analytics_mcp.dashboard import csrf
+from analytics_mcp.dashboard.security import LOGIN_COOKIE
+from analytics_mcp.dashboard.state import dashboard_state
+from analytics_mcp.ingest.wire import BatchEvent, TrackerEvent
+from factories import CHROME_WIN
+from reliability.app_routes import Endpoint, endpoints
+from reliability.tenant_cases import MCP_HEADERS, NoCaseBuilder, Operation
+from reliability.tenant_world import PASSWORD, Tenant, ago
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True)
+class BodyRoute:
+    endpoint: Endpoint
+    method: str
+    path: str  # path parameters filled in
+    headers: Mapping[str, str]  # credentials and the right content type
+    base: Any  # a valid body: a JSON value, or a form's fields
+    form: bool = False
+    declared: tuple[str, ...] = ()  # every field the endpoint reads (default: the base's)
+    unbounded: frozenset[str] = frozenset()  # fields any length of which is valid (JSON-RPC's id)
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def encode(self, body: Any) -> bytes:
+        return urlencode(body).encode() if self.form else orjson.dumps(body)
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The object whose fields are spoiled one by one (a batch's first event)."""
+        return self.base[0] if isinstance(self.base, list) else self.base
+
+    def fields(self) -> list[str]:
+        return list(self.declared or self.record)
+
+    def with_field(self, name: str, value: Any) -> Any:
+        body = copy.deepcopy(self.base)
+        (body[0] if isinstance(body, list) else body)[name] = value
+        return body
+
+
+def _json(endpoint: Endpoint, path: str, base: Any, **headers: str) -> BodyRoute:
+    return BodyRoute(endpoint, endpoint.method, path, {"Content-Type": JSON, **headers}, base)
+
+
+def full_event(caller: Tenant) -> dict[str, Any]:
+    """A tracker event with every field the tracker format has set (a purchase)."""
+    event = {
+        "name": "purchase",
+        "url": f"https://{caller.domain}/checkout",
+        "domain": caller.domain,
+        "referrer": "https://example.com/",
+        "props": {"plan": "pro"},
+        "interactive": True,
+        "event_id": "e-1",
+        "revenue": {"amount": 9.5, "currency": "EUR"},
+        "transaction_id": "t-1",
+        "items": [{"item_id": "sku-1", "item_name": "Thing", "price": 9.5}],
+        "engagement_ms": 1000,
+        "scroll_depth": 50,
+        "language": "en",
+        "hash": False,
+    }
+    missing = set(TrackerEvent.model_fields) - set(event)
+    assert not missing, f"add {sorted(missing)} to full_event in tests/reliability/body_cases.py"
+    return event
+
+
+def tracker(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
+    return _json(endpoint, endpoint.path, full_event(caller), **{"User-Agent": CHROME_WIN})
+
+
+def batch(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
+    line = {**full_event(caller), "timestamp": ago(0.1), "ip": "198.51.100.5", "user_agent": CHROME_WIN}
+    assert set(BatchEvent.model_fields) <= set(line)
+    return _json(endpoint, endpoint.path, [line], Authorization=f"Bearer {caller.token}")
+
+
+def ab_track(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
+    base = {
+        "variant_id": caller.variant_ids[0],
+        "event_type": "click",
+        "event_data": {"element_id": "cta"},
+        "session_id": "s-1",
+        "visitor_id": "v-1",
+    }
+    return _json(endpoint, endpoint.path, base, **{"User-Agent": CHROME_WIN})
+
+
+def mcp(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
+    params = {"name": "list-sites", "arguments": {"tenant": caller.slug}}
+    base = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {caller.token}"}
+    return BodyRoute(endpoint, "POST", endpoint.path, headers, base, unbounded=frozenset({"id"}))
+
+
+def sign_in(endpoint: Endpoint, app: Starlette, caller: Tenant) -> BodyRoute:
+    nonce, token = csrf.new_login_pair(dashboard_state(app).secret)
+    base = {
+        "email": caller.identifier("email"),
+        "password": PASSWORD + "-wrong",
+        "csrf": token,
+        "next": "/dashboard",
+    }
+    headers = {"Content-Type": FORM, "Cookie": f"{LOGIN_COOKIE}={nonce}"}
+    return BodyRoute(endpoint, "POST", endpoint.path, headers, base, form=True)
+
+
+def sign_out(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
+    # The session's cookie without its CSRF token: the body is read, the session survives.
+    headers = {"Content-Type": FORM, "Cookie": caller.session()["Cookie"]}
+    return BodyRoute(endpoint, "POST", endpoint.path, headers, {"csrf": "not-the-token"}, form=True)
+
+
+TEMPLATES: dict[str, Callable[[Endpoint, Starlette, Tenant], BodyRoute]] = {
+    "POST /api/event": tracker,
+    "POST /api/v1/events": batch,
+    "POST /api/v1/metrics/track": ab_track,
+    "* /mcp/analytics": mcp,
+    "POST /login": sign_in,
+    "POST /logout": sign_out,
+}
+
+
+def body_route(endpoint: Endpoint, app: Starlette, caller: Tenant) -> BodyRoute:
+    template = TEMPLATES.get(endpoint.key)
+    if template is not None:
+        return template(endpoint, app, caller)
+    if endpoint.operation is None:
+        raise NoCaseBuilder(
+            f"{endpoint.key} reads a body and has no template: add one to TEMPLATES in "
+            "tests/reliability/body_cases.py (its credentials, content type and a valid body)"
+        )
+    operation = Operation.of(endpoint)
+    call = operation.call(operation.required(caller))
+    route = _json(endpoint, call.path, call.json, Authorization=f"Bearer {caller.token}")
+    return replace(route, declared=tuple(operation.fields))
+
+
+def body_routes(app: Starlette, caller: Tenant) -> list[BodyRoute]:
+    """Every body-reading endpoint of `app`, or NoCaseBuilder naming the ones without a template."""
+    found, missing = [], []
+    for endpoint in (e for e in endpoints(app) if e.takes_body):
+        try:
+            found.append(body_route(endpoint, app, caller))
+        except NoCaseBuilder as exc:
+            missing.append(str(exc))
+    if missing:
+        raise NoCaseBuilder("\n".join(missing))
+    return found
