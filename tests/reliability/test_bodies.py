@@ -15,6 +15,9 @@ import httpx2
 import orjson
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from analytics_mcp.chat.models import Limits
 from conftest import serving
@@ -22,6 +25,7 @@ from reliability.apps import reliability_settings
 from reliability.body_cases import JSON, BodyRoute, body_routes
 from reliability.raw_http import RawReply, repeated, send_raw
 from reliability.scale import scale
+from reliability.tenant_cases import NoCaseBuilder
 from reliability.tenant_world import Tenant, make_tenant
 from reliability.verdicts import Tally, error_shape_problem
 from servers import refusing_url
@@ -234,6 +238,16 @@ async def test_a_huge_string_in_any_field_is_refused(live: Live) -> None:
                 )
     await live.healthy()
     report(tally)
+
+
+async def no_content(_request: Request) -> Response:
+    return Response(status_code=204)
+
+
+def test_an_endpoint_added_without_a_body_template_fails_the_body_tests(app: Starlette) -> None:
+    app.router.routes.append(Route("/api/v1/brand-new", no_content, methods=["PUT"]))
+    with pytest.raises(NoCaseBuilder, match="PUT /api/v1/brand-new reads a body and has no template"):
+        body_routes(app, Tenant("zqa", "", (1,), "", "", "", ""))
 
 
 def test_the_error_shape_check_accepts_only_the_shape() -> None:

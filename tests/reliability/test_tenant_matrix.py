@@ -21,6 +21,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, GetPromptResult
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from analytics_mcp.config import Settings
 from analytics_mcp.tools.http import MCP_PATH
@@ -123,6 +126,20 @@ async def test_no_route_shows_a_tenant_anything_of_another(world: World, client:
     assert not matrix.leaks, "\n".join(matrix.leaks)
     assert matrix.own_seen >= SHOWN_TO_OWNER, f"A's own data never shown: {SHOWN_TO_OWNER - matrix.own_seen}"
     assert matrix.refused > 0
+
+
+async def no_content(_request: Request) -> Response:
+    return Response(status_code=204)
+
+
+def test_an_endpoint_added_without_a_case_builder_fails_the_matrix(app: Starlette) -> None:
+    app.router.routes.append(Route("/api/v1/brand-new", no_content, methods=["GET", "POST"]))
+    ctx = Context(app, Tenant("zqa", "", (1,), "", "", "", ""), "token", ({},))
+    added = [endpoint for endpoint in endpoints(app) if endpoint.path == "/api/v1/brand-new"]
+    assert [endpoint.method for endpoint in added] == ["GET", "POST"]
+    for endpoint in added:
+        with pytest.raises(NoCaseBuilder, match="has no tenant-matrix case builder: add one to BUILDERS"):
+            cases_for(endpoint, ctx)
 
 
 async def test_public_routes_show_no_more_of_a_site_than_its_snippet_needs(
