@@ -21,8 +21,6 @@ import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -36,6 +34,9 @@ import httpx2
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from servers import start_listening  # noqa: E402  (the tests' race-free server start)
+
 DEFAULT_DB = ROOT / "bench" / "out" / "export-1m"
 DOMAIN = "export.bench"
 FROM, TO = "2026-01-01", "2026-01-31"
@@ -101,30 +102,17 @@ def build(data_dir: Path, pageviews: int) -> None:
     (data_dir / "bench.json").write_text(json.dumps({"token": token, "pageviews": pageviews}))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def server(data_dir: Path) -> Iterator[tuple[str, int]]:
-    port = free_port()
     env = {**os.environ, "ANALYTICS_DATA_DIR": str(data_dir), "ANALYTICS_RATE_LIMIT": "1000000/minute"}
-    argv = [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)]
-    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    proc, port = start_listening(
+        lambda port: [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)],
+        env=env,
+        output=data_dir / "server.log",
+        cwd=ROOT,
+    )
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                httpx2.get(f"{base}/api/v1/openapi.json", timeout=1)
-                break
-            except httpx2.TransportError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("server did not start") from None
-                time.sleep(0.1)
-        yield base, proc.pid
+        yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)

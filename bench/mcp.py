@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 # the `mcp` SDK package. Drop that entry before importing anything that imports the SDK.
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent / "tests"))  # the tests' race-free server start (servers.py)
 
 import httpx2  # noqa: E402
 from mcp import Client  # noqa: E402
@@ -43,6 +43,7 @@ from analytics_mcp.ingest.batch import ingest_events  # noqa: E402
 from analytics_mcp.services import Services  # noqa: E402
 from analytics_mcp.storage import accounts  # noqa: E402
 from analytics_mcp.tools import TOOL_NAMES  # noqa: E402
+from servers import start_listening  # noqa: E402
 
 ROOT = HERE.parent
 DEFAULT_DB = ROOT / "bench" / "out" / "mcp-1m.db"
@@ -85,27 +86,14 @@ def new_token(db: Path) -> str:
     return plaintext
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(db: Path, port: int, data_dir: str) -> subprocess.Popen[bytes]:
+def start_server(db: Path, data_dir: str) -> tuple[subprocess.Popen[bytes], int]:
     env = {**os.environ, "ANALYTICS_DB_URL": f"sqlite:///{db}", "ANALYTICS_DATA_DIR": data_dir}
-    command = [sys.executable, "-m", "analytics_mcp.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            if httpx2.get(f"http://127.0.0.1:{port}/api/health").status_code == 200:
-                return proc
-        except httpx2.TransportError:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with status {proc.returncode}")
-        time.sleep(0.1)
-    proc.terminate()
-    raise SystemExit("server did not start")
+    serve = [sys.executable, "-m", "analytics_mcp.cli", "serve", "--host", "127.0.0.1", "--port"]
+    return start_listening(
+        lambda port: [*serve, str(port)],
+        env=env,
+        output=Path(data_dir) / "server.log",
+    )
 
 
 async def goals_work(db: Any, query: engine.Query) -> None:
@@ -215,9 +203,9 @@ def main() -> None:
     if not db.exists():
         db.parent.mkdir(parents=True, exist_ok=True)
         build_db(db, args.events)
-    token, port = new_token(db), free_port()
+    token = new_token(db)
     with tempfile.TemporaryDirectory() as data_dir:
-        server = start_server(db, port, data_dir)
+        server, port = start_server(db, data_dir)
         try:
             url = f"http://127.0.0.1:{port}/mcp/analytics"
             http, local = asyncio.run(measure(url, token, db, args.period, args.calls))

@@ -10,14 +10,14 @@ import asyncio
 import contextlib
 import re
 import shutil
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
-import uvicorn
 from playwright.async_api import Browser, BrowserContext, Route, async_playwright
 from starlette.types import ASGIApp
+
+from servers import uvicorn_on_loopback
 
 T = TypeVar("T")
 
@@ -68,30 +68,11 @@ async def keep_on_loopback(context: BrowserContext, blocked: list[str]) -> None:
     await context.route(NOT_LOOPBACK, answer)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def serve(app: ASGIApp) -> AsyncIterator[str]:
     """Run `app` on a real uvicorn at 127.0.0.1:<free port>; yields its base URL (no trailing slash)."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # surfaces startup failures
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with uvicorn_on_loopback(app, lifespan="off") as base:
+        yield base
 
 
 async def wait_for(probe: Callable[[], T | None], timeout: float = 5.0, what: str = "condition") -> T:

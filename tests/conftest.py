@@ -5,19 +5,19 @@ and a real uvicorn on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from analytics_mcp.app import create_app
 from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
+from servers import free_port as free_port  # re-exported: a port for a child process
+from servers import uvicorn_on_loopback
 
 
 @pytest.fixture
@@ -69,27 +69,12 @@ async def client(app: Starlette) -> AsyncIterator[httpx2.AsyncClient]:
         yield http
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[tuple[str, Starlette]]:
     """A real uvicorn serving a fresh app for these settings on 127.0.0.1: (base_url, app)."""
     application = create_app(settings)
-    port = free_port()
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", application
-    server.should_exit = True
-    await task
+    async with uvicorn_on_loopback(application) as base:
+        yield base, application
 
 
 @pytest.fixture

@@ -26,17 +26,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from servers import uvicorn_on_loopback
 
 Json = dict[str, Any]
 JSON_CHUNK = 12  # tool input is streamed in pieces this long, as the real API does
@@ -201,30 +201,13 @@ def _error(status: int, kind: str, message: str, *, retry: bool = False) -> Resp
     return JSONResponse(body, status_code=status, headers={"x-should-retry": str(retry).lower()})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
 async def fake_anthropic(
     script: Iterable[Entry] = (), *, repeat: bool = False
 ) -> AsyncIterator[FakeAnthropic]:
     """Serve a FakeAnthropic on 127.0.0.1 (real uvicorn) for the block; `.base_url` is its URL."""
     fake = FakeAnthropic(script, repeat=repeat)
-    port = _free_port()
     # critical: a scripted `drop` makes uvicorn log the aborted response as an error.
-    config = uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="critical", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    fake.base_url = f"http://127.0.0.1:{port}"
-    try:
+    async with uvicorn_on_loopback(fake.app, log_level="critical") as base:
+        fake.base_url = base
         yield fake
-    finally:
-        server.should_exit = True
-        await task

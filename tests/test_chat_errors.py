@@ -27,9 +27,9 @@ from chat_support import (  # noqa: F401  (fixtures)
     services_of,
     settings,
 )
-from conftest import free_port
 from factories import make_token
 from fake_anthropic import FakeAnthropic, ToolCall, Turn
+from servers import refusing_url
 
 UPSTREAM_MESSAGE = "The AI service is not available right now. Please try again in a moment."
 FAILURES = {
@@ -74,8 +74,9 @@ async def test_a_failure_after_a_tool_call_keeps_what_was_streamed(
 
 async def test_an_unreachable_model_api_is_an_error_event(app: Starlette, client: httpx2.AsyncClient) -> None:
     token = seed(services_of(app))
-    services_of(app).settings.anthropic_base_url = f"http://127.0.0.1:{free_port()}"
-    events = parse_sse((await ask(client, token)).text)
+    with refusing_url() as nowhere:
+        services_of(app).settings.anthropic_base_url = nowhere
+        events = parse_sse((await ask(client, token)).text)
     assert names(events) == ["conversation", "error"] and events[1].data["message"] == UPSTREAM_MESSAGE
 
 

@@ -26,8 +26,9 @@ from analytics_mcp.ingest.spool import SpoolError, SpoolReader, SpoolWriter, seg
 from analytics_mcp.services import Services
 from analytics_mcp.storage.db import open_database
 from analytics_mcp.storage.schema import events, visits
-from conftest import free_port, serving
+from conftest import serving
 from factories import CHROME_WIN, make_site
+from servers import start_listening
 
 
 def frames(directory: Path, start: int = 0, stop: int | None = None) -> list[tuple[int, bytes]]:
@@ -110,24 +111,14 @@ def cli(env: dict[str, str], *argv: str) -> str:
 
 @contextmanager
 def server_process(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)],
+    proc, port = start_listening(
+        lambda port: [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        output=Path(env["ANALYTICS_DATA_DIR"]) / "server.log",
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx2.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert proc.poll() is None and time.time() < deadline, "the server did not start"
-            time.sleep(0.1)
+        assert httpx2.get(f"{base}/api/health", timeout=10).status_code == 200
         yield proc, base
     finally:
         if proc.poll() is None:
