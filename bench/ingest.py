@@ -4,21 +4,27 @@
 2. POST /api/event on the real app, same uvicorn settings, one worker each
 3. batch import through POST /api/v1/events (NDJSON, 10,000 events per request)
 
-Load for 1 and 2 comes from wrk (Debian package `wrk`); every request carries a unique event_id
-and a varying client address.
+Load for 1 and 2 comes from wrk (Debian package `wrk`), one thread per connection; every request
+carries a unique event_id and a varying client address.
 
 The server acknowledges an event (202) once it is appended to the on-disk spool and fsynced; a
 separate writer process stores the spool into the SQLite database afterwards, and a graceful stop
 (SIGINT) waits until the whole spool is stored. So each endpoint gets two figures:
 
 - acknowledged: how fast the server answers, i.e. how fast events become durable in the spool
-  (wrk's req/s for the tracker; accepted events / time of the POST loop for the batch import).
+  (202 "accepted" replies / wrk duration for the tracker, beside wrk's req/s of all replies;
+  accepted events / time of the POST loop for the batch import).
 - stored: how fast events reach the database, where they are queryable. The server is stopped
   right after the load and the clock runs until its process has exited, i.e. the whole spool is
   in the database. Tracker: events in the database / (wrk duration + drain after the load).
   Batch: accepted events / (first POST until the server has exited).
 
-Afterwards the database must hold every acknowledged event ("lost" counts any that are missing).
+Then every event is accounted for by id (bench/ingest_ledger.py): each request carries a unique
+event_id, the clients record the reply to each id (wrk runs one connection per thread, so replies
+pair with requests), and the database is compared with that ledger in both directions: lost
+(acknowledged, not stored), stored without a reply seen (in flight when the load stopped: fine,
+reported apart), stored though refused, stored but never sent, duplicate rows. Any of these but
+the second makes the run exit with status 1.
 
     python bench/ingest.py [--duration 10] [--connections 256] [--batch-total 200000]
 """
@@ -30,42 +36,38 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
 import orjson
 
+from ingest_ledger import WRK_SCRIPT, Accounting, Ledger, account, read_wrk_ledger, stored_ids
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from servers import start_listening  # noqa: E402  (the tests' race-free server start)
+
 UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0.0.0 Safari/537.36"
 )
 DOMAIN = "bench.test"
-LUA = """
-counter = 0
-request = function()
-  counter = counter + 1
-  local ip = "198.18." .. (counter % 250) .. "." .. (math.floor(counter / 250) % 250)
-  local body = '{"name":"pageview","url":"https://DOMAIN_/page-' .. (counter % 50) ..
-    '","domain":"DOMAIN_","referrer":"https://www.google.com/","event_id":"w' .. counter ..
-    '","language":"en-US"}'
-  return wrk.format("POST", "/api/event",
-    {["Content-Type"] = "text/plain", ["User-Agent"] = "UA_", ["X-Forwarded-For"] = ip}, body)
-end
-"""
+BATCH_EVENTS = 10_000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def ceiling_command(port: int) -> list[str]:
+    flags = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
+    return [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port), *flags]
+
+
+def serve_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)]
 
 
 class Server:
@@ -77,19 +79,10 @@ class Server:
 
 
 @contextmanager
-def server(argv: list[str], env: dict[str, str], port: int) -> Iterator[Server]:
-    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+def server(command: Callable[[int], list[str]], env: dict[str, str], log: Path) -> Iterator[Server]:
+    proc, port = start_listening(command, env=env, output=log, cwd=ROOT)
     handle = Server(f"http://127.0.0.1:{port}")
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                httpx2.post(f"{handle.base}/api/event", content=b"{}", timeout=1)
-                break
-            except httpx2.TransportError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"server did not start: {argv}") from None
-                time.sleep(0.1)
         yield handle
     finally:
         proc.send_signal(signal.SIGINT)  # graceful: the writer stores the whole spool before exit
@@ -102,21 +95,18 @@ def server(argv: list[str], env: dict[str, str], port: int) -> Iterator[Server]:
         handle.exited = time.perf_counter()
 
 
-def run_wrk(base: str, duration: int, connections: int, script: Path) -> tuple[float, int, int, float]:
-    """req/s, requests sent, requests failed, and when wrk finished (perf_counter)."""
+def run_wrk(base: str, duration: int, connections: int, script: Path, ledger: Path) -> tuple[float, float]:
+    """wrk's req/s and when it finished (perf_counter); the replies per event id go to `ledger`."""
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), base],
+        ["wrk", f"-t{connections}", f"-c{connections}", f"-d{duration}s", "-s", str(script), base],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "BENCH_LEDGER": str(ledger)},
     ).stdout
     finished = time.perf_counter()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: .*timeout (\d+)", out)
-    failed = (int(bad.group(1)) if bad else 0) + (int(errors.group(1)) if errors else 0)
-    return rps, total, failed, finished
+    return rps, finished
 
 
 def prepare(data_dir: Path) -> tuple[dict[str, str], str]:
@@ -142,17 +132,11 @@ def prepare(data_dir: Path) -> tuple[dict[str, str], str]:
     return env, token
 
 
-def count_events(data_dir: Path) -> int:
-    import sqlite3
-
-    with sqlite3.connect(data_dir / "analytics.db") as conn:
-        return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
-
-
-def batch_bodies(total: int, per_request: int) -> Iterator[bytes]:
+def batch_bodies(total: int, per_request: int) -> Iterator[tuple[list[str], bytes]]:
+    """(event ids, NDJSON body) per request."""
     start = int(time.time() * 1000) - 6 * 3600 * 1000
     for offset in range(0, total, per_request):
-        lines = []
+        ids, lines = [], []
         for i in range(offset, min(total, offset + per_request)):
             ts = start + i * 37
             event = {
@@ -166,23 +150,40 @@ def batch_bodies(total: int, per_request: int) -> Iterator[bytes]:
                 "ip": f"198.19.{(i // 7) % 250}.{(i // 1750) % 250}",
                 "user_agent": UA,
             }
+            ids.append(event["event_id"])
             lines.append(orjson.dumps(event))
-        yield b"\n".join(lines)
+        yield ids, b"\n".join(lines)
 
 
-def run_batch(base: str, token: str, total: int) -> tuple[float, int, float]:
-    """Acknowledged events/s, events accepted, and when the first POST went out (perf_counter)."""
-    bodies = list(batch_bodies(total, 10_000))  # built before the clock starts
-    accepted = 0
+def run_batch(base: str, token: str, total: int) -> tuple[float, Ledger, float]:
+    """Acknowledged events/s, the replies per event id, and when the first POST went out.
+
+    A reply accepting every line acknowledges every id of the request; one that does not (some
+    lines duplicate, dropped or rejected, which this load never causes) cannot say which, so its
+    ids count as "other 202" and stay out of the loss check, and the run says so."""
+    requests = list(batch_bodies(total, BATCH_EVENTS))  # built before the clock starts
+    ledger = Ledger()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
     with httpx2.Client(base_url=base, headers=headers, timeout=120) as http:
         began = time.perf_counter()
-        for body in bodies:
-            reply = http.post("/api/v1/events", content=body)
-            reply.raise_for_status()
-            accepted += reply.json()["data"]["accepted"]
+        for ids, body in requests:
+            try:
+                reply = http.post("/api/v1/events", content=body)
+            except httpx2.TransportError:
+                status, accepted = None, 0
+            else:
+                status = reply.status_code
+                accepted = reply.json()["data"]["accepted"] if status == 202 else 0
+            outcome = "accepted" if accepted == len(ids) else "partly"
+            for event_id in ids:
+                ledger.record(event_id, status, outcome)
         elapsed = time.perf_counter() - began
-    return accepted / elapsed, accepted, began
+    return len(ledger.acked) / elapsed, ledger, began
+
+
+def report(title: str, accounting: Accounting) -> None:
+    print(f"  {title}: " + accounting.lines()[0])
+    print("    " + accounting.lines()[1])
 
 
 def main() -> None:
@@ -198,58 +199,47 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         script = tmp_path / "event.lua"
-        script.write_text(LUA.replace("DOMAIN_", DOMAIN).replace("UA_", UA))
-        uvicorn_flags = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
-
-        port = free_port()
-        ceiling_cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.ceiling_app:app",
-            "--port",
-            str(port),
-            *uvicorn_flags,
-        ]
-        with server(ceiling_cmd, dict(os.environ), port) as srv:
-            ceiling_rps, _, _, _ = run_wrk(srv.base, args.duration, args.connections, script)
+        script.write_text(WRK_SCRIPT.replace("DOMAIN_", DOMAIN).replace("UA_", UA))
+        with server(ceiling_command, dict(os.environ), tmp_path / "ceiling.log") as srv:
+            ceiling_rps, _ = run_wrk(
+                srv.base, args.duration, args.connections, script, tmp_path / "ceiling.ledger"
+            )
 
         data_dir = tmp_path / "data"
+        database = data_dir / "analytics.db"
         env, token = prepare(data_dir)
-        port = free_port()
-        serve_cmd = [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)]
-        with server(serve_cmd, env, port) as srv:
+        with server(serve_command, env, tmp_path / "serve.log") as srv:
             wrk_began = time.perf_counter()
-            track_rps, sent, failed, wrk_ended = run_wrk(srv.base, args.duration, args.connections, script)
+            track_rps, wrk_ended = run_wrk(
+                srv.base, args.duration, args.connections, script, tmp_path / "track.ledger"
+            )
         assert srv.exited is not None
         drain = srv.exited - wrk_ended
-        track_stored = count_events(data_dir)
-        track_stored_eps = track_stored / (srv.exited - wrk_began)  # wrk duration + drain
-        acknowledged = sent - failed
-        track_lost = max(0, acknowledged - track_stored)
+        track = account(read_wrk_ledger(tmp_path / "track.ledger"), stored_ids(database, "w"))
+        track_stored_eps = track.stored / (srv.exited - wrk_began)  # wrk duration + drain
+        track_acked_eps = track.acked / (wrk_ended - wrk_began)
 
-        with server(serve_cmd, env, port) as srv:
-            batch_eps, batch_accepted, batch_began = run_batch(srv.base, token, args.batch_total)
+        with server(serve_command, env, tmp_path / "serve.log") as srv:
+            batch_eps, batch_ledger, batch_began = run_batch(srv.base, token, args.batch_total)
         assert srv.exited is not None
-        batch_stored_eps = batch_accepted / (srv.exited - batch_began)
-        total_stored = count_events(data_dir)
-        batch_lost = max(0, track_stored + batch_accepted - total_stored)
+        batch = account(batch_ledger, stored_ids(database, "b"))
+        batch_stored_eps = batch.stored / (srv.exited - batch_began)
 
     ratio = track_rps / ceiling_rps
     print(f"ceiling (bare Starlette, parse + 202):        {ceiling_rps:10.0f} req/s")
-    print(f"POST /api/event acknowledged (spool, fsync):  {track_rps:10.0f} req/s  = {ratio:.2f} x ceiling")
+    print(f"POST /api/event answered (spool, fsync):      {track_rps:10.0f} req/s  = {ratio:.2f} x ceiling")
     print(
-        f"  stored in the database: {track_stored} events, drain after load {drain:.1f} s, "
-        f"{track_stored_eps:.0f} events/s sustained; "
-        f"acknowledged {acknowledged}, failed {failed}, lost {track_lost}"
+        f"  acknowledged {track_acked_eps:.0f} events/s; stored in the database: drain after load "
+        f"{drain:.1f} s, {track_stored_eps:.0f} events/s sustained"
     )
-    print(
-        f"POST /api/v1/events acknowledged:             {batch_eps:10.0f} events/s ({batch_accepted} events)"
-    )
-    print(
-        f"  stored in the database: {batch_stored_eps:.0f} events/s (first request to all stored); "
-        f"lost {batch_lost}"
-    )
+    report("ledger", track)
+    print(f"POST /api/v1/events acknowledged:             {batch_eps:10.0f} events/s")
+    print(f"  stored in the database: {batch_stored_eps:.0f} events/s (first request to all stored)")
+    report("ledger", batch)
+    if batch.other_202:
+        print(f"  {batch.other_202} batch events were in replies that did not accept every line")
+    if not (track.exact and batch.exact):
+        sys.exit("FAILED: the database does not match what the clients were told")
 
 
 if __name__ == "__main__":
