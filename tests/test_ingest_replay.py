@@ -131,3 +131,21 @@ def test_a_frame_with_an_already_stored_event_is_stored_without_it(
     )
     assert (moved, count) == (end, 15)  # decoded 15; the 10 stored ones were skipped, not failed
     assert counts(services) == (15, 15)
+
+
+async def test_a_stalled_writer_never_stalls_acknowledgements(tmp_path: Path) -> None:
+    """One notice a group commit went down a pipe the stalled writer no longer read: after a few
+    hundred, sending blocked and every ingestion request hung. Notices are merged now."""
+    services = Services.build(spooled_settings(tmp_path))
+    make_site(services)
+    await services.start()
+    os.kill(writer_pid(services), signal.SIGSTOP)
+    try:
+        for i in range(1500):  # one group commit (and one notice) each
+            [outcome] = await asyncio.wait_for(services.ingestor.submit(batch(f"s{i}-", 1)), timeout=10)
+            assert outcome.status == "accepted"
+    finally:
+        os.kill(writer_pid(services), signal.SIGCONT)
+    await wait_drained(services)
+    assert counts(services) == (1500, 1500)
+    await services.close()

@@ -9,7 +9,6 @@ pipe never fills while a transaction runs. A frame that fails three times on its
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
@@ -115,6 +114,48 @@ def _serve(url: str, spool_dir: str, pipe: Connection) -> None:
     db.sync.dispose()
 
 
+class _Notices:
+    """The server's notices to the writer process, merged: only the latest durable position
+    matters, and sending must never block a request (the pipe fills when the writer stalls)."""
+
+    def __init__(self, pipe: Connection) -> None:
+        self._pipe = pipe
+        self._cond = threading.Condition()
+        self._goal = 0
+        self._sent = 0
+        self._stop_at: int | None = None
+        self.broken = False
+        self._thread = threading.Thread(target=self._send, name="spool-notices", daemon=True)
+        self._thread.start()
+
+    def raise_to(self, goal: int) -> None:
+        with self._cond:
+            self._goal = max(self._goal, goal)
+            self._cond.notify()
+
+    def stop_at(self, goal: int, timeout: float) -> None:
+        """The last notice: store up to `goal`, then exit. Waits until it is sent."""
+        with self._cond:
+            self._stop_at = goal
+            self._cond.notify()
+        self._thread.join(timeout)
+
+    def _send(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._goal > self._sent or self._stop_at is not None)
+                goal, stop_at = self._goal, self._stop_at
+            try:
+                if stop_at is not None:
+                    self._pipe.send(("stop", max(goal, stop_at)))
+                    return
+                self._pipe.send(("spooled", goal))
+            except (EOFError, OSError):  # the writer process is gone
+                self.broken = True
+                return
+            self._sent = goal
+
+
 class WriterProcess:
     """The server's handle on the writer process."""
 
@@ -132,13 +173,13 @@ class WriterProcess:
             _ready, self.position = self._pipe.recv()
         except (EOFError, OSError) as exc:
             raise WriterProcessGone("the writer process failed to start") from exc
+        self._notices = _Notices(self._pipe)
 
     def notify(self, durable_end: int) -> None:
-        """The spool is durable up to here: store it."""
-        try:
-            self._pipe.send(("spooled", durable_end))
-        except (EOFError, OSError) as exc:
-            raise WriterProcessGone("the writer process is gone") from exc
+        """The spool is durable up to here: store it (returns at once)."""
+        if self._notices.broken:
+            raise WriterProcessGone("the writer process is gone")
+        self._notices.raise_to(durable_end)
 
     def receive(self) -> tuple[str, Any]:
         """("stored", (position, events)) or ("error", message); blocks without the GIL."""
@@ -149,8 +190,7 @@ class WriterProcess:
 
     def stop(self, durable_end: int) -> None:
         """Store everything up to durable_end, then exit (what is left stays in the spool)."""
-        with contextlib.suppress(EOFError, OSError):  # already gone: nothing to tell it
-            self._pipe.send(("stop", durable_end))
+        self._notices.stop_at(durable_end, timeout=_STOP_TIMEOUT_S)
         self._process.join(timeout=_STOP_TIMEOUT_S)
         if self._process.is_alive():
             log.error("the writer process did not stop; terminating it (the spool keeps the rest)")
