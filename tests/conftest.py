@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 import httpx2
 import pytest
 from starlette.applications import Starlette
 
+import analytics_mcp.engine.query as engine_query
 from analytics_mcp.app import create_app
 from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
@@ -82,3 +84,9 @@ async def live_server(settings: Settings) -> AsyncIterator[tuple[str, Starlette]
     """A real uvicorn serving a fresh app on 127.0.0.1; yields (base_url, app)."""
     async with serving(settings) as served:
         yield served
+
+
+def pin_reports(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """Every report reads its relative period (24h, 7d, ...) as of `moment`: two requests of one
+    test (the page's and the test's own) then agree even when an hour or midnight passes between."""
+    monkeypatch.setattr(engine_query, "reporting_now", lambda: moment)

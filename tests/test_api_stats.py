@@ -13,10 +13,14 @@ from starlette.applications import Starlette
 from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
+from conftest import pin_reports
 from engine_support import add_site, hit, ingest, purchase
 from factories import make_token
 
-DAY = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()  # inside the default 7d
+# The events are dated from this moment (yesterday: inside the default 7d), and the reports read
+# their periods as of it too (`as_of_import`), however long the suite has been running.
+IMPORTED_AT = datetime.now(UTC)
+DAY = (IMPORTED_AT - timedelta(days=1)).date().isoformat()
 MARKER = "secret-marker"
 
 
@@ -48,6 +52,11 @@ def rival_events(domain: str) -> list[dict[str, Any]]:
         hit(at("09:01:00"), f"/{MARKER}/signup", who=7, domain=domain),
         purchase(at("09:02:00"), 7, "R1", 999.0, items=[item(f"{MARKER} product", 999.0)], domain=domain),
     ]
+
+
+@pytest.fixture(autouse=True)
+def as_of_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    pin_reports(monkeypatch, IMPORTED_AT)
 
 
 @pytest.fixture

@@ -5,13 +5,14 @@ after it started, one `error` event with a generic message (no key, URL or provi
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx2
 import pytest
 from starlette.applications import Starlette
 
-from analytics_mcp.chat import Limits
+from analytics_mcp.chat import Limits, usage
 from analytics_mcp.chat.models import Actor
 from analytics_mcp.chat.usage import open_request
 from analytics_mcp.config import Settings
@@ -179,8 +180,10 @@ async def test_authentication_and_scope(app: Starlette, client: httpx2.AsyncClie
 
 
 async def test_used_up_ai_credits_are_refused(
-    app: Starlette, client: httpx2.AsyncClient, fake: FakeAnthropic
+    app: Starlette, client: httpx2.AsyncClient, fake: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    moment = datetime.now(UTC)
+    monkeypatch.setattr(usage, "utcnow", lambda: moment)  # one credit month, even if one ends meanwhile
     token = seed(services_of(app), plan="pro")  # 100 credits a month
     with services_of(app).db.sync.begin() as conn:
         tenant = get_tenant(conn, "acme")
@@ -193,8 +196,10 @@ async def test_used_up_ai_credits_are_refused(
     response = await ask(client, token)
     assert response.status_code == 429
     message = response.json()["message"]
-    assert message.startswith(
-        "This month's AI credits are used up (100 of 100 on the pro plan). They renew on "
+    renews = date(moment.year + moment.month // 12, moment.month % 12 + 1, 1)
+    assert message == (
+        "This month's AI credits are used up (100 of 100 on the pro plan). "
+        f"They renew on {renews.isoformat()}."
     )
     assert int(response.headers["retry-after"]) > 0
     status = (await client.get("/api/v1/chat/status", headers={"Authorization": f"Bearer {token}"})).json()

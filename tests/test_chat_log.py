@@ -14,6 +14,7 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from analytics_mcp.storage.schema import chat_conversations, chat_messages
+from analytics_mcp.timeutil import parse_iso
 from chat_support import (  # noqa: F401  (fixtures)
     ANSWER,
     QUESTION,
@@ -41,8 +42,9 @@ async def test_every_request_is_logged_without_its_text(
         ),
         Turn(text=ANSWER, input_tokens=400, output_tokens=50),
     )
-    before = datetime.now(UTC)
+    before = datetime.now(UTC).replace(microsecond=0)  # the log keeps whole seconds
     events = parse_sse((await ask(client, token)).text)
+    after = datetime.now(UTC)
     assert names(events)[-1] == "done"
     conversation_id = events[0].data["conversation_id"]
 
@@ -53,7 +55,9 @@ async def test_every_request_is_logged_without_its_text(
     assert (row["tool_calls"], row["tools"]) == (2, "top-pages,languages")
     assert (row["input_tokens"], row["output_tokens"]) == (520, 80)
     assert 0 <= row["latency_ms"] < 60_000
-    assert row["day"] == before.date().isoformat() and row["created_at"] >= before.strftime("%Y-%m-%dT%H:%M")
+    # Dated when the request came in (UTC): its day is that moment's, even across midnight.
+    assert before <= parse_iso(row["created_at"]) <= after
+    assert row["day"] == row["created_at"][:10]
     assert (row["model"], row["credits"]) == ("claude-test-model", 1)
 
     # The conversation keeps the text; the logs never saw it.

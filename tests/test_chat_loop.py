@@ -83,7 +83,9 @@ async def test_the_model_gets_tools_prompt_and_key_as_the_api_expects(
 ) -> None:
     token = seed(services_of(app))
     fake.push(Turn(text="Hello."))
+    before = datetime.now(UTC)
     events = parse_sse((await ask(client, token, site="www.Shop.acme.test")).text)
+    after = datetime.now(UTC)
     assert names(events) == ["conversation", "text", "done"]
 
     body, headers = fake.requests[0], fake.headers[0]
@@ -92,7 +94,8 @@ async def test_the_model_gets_tools_prompt_and_key_as_the_api_expects(
     assert [tool["name"] for tool in body["tools"]] == list(TOOL_NAMES)
     assert all(tool["description"] and tool["input_schema"]["type"] == "object" for tool in body["tools"])
     system = body["system"][0]["text"]
-    assert datetime.now(UTC).date().isoformat() in system
+    # acme's time zone is UTC; the date is the server's at the request (which may cross midnight).
+    assert any(f"Today is {moment.date().isoformat()} ({moment:%A})" in system for moment in (before, after))
     assert "acme.test (UTC, EUR)" in system and "shop.acme.test (UTC, USD)" in system
     assert "looking at the site shop.acme.test" in system
     assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": QUESTION}]}]

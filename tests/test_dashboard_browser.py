@@ -20,6 +20,7 @@ from analytics_mcp.ingest.batch import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from browser import keep_on_loopback, launch_browser
+from conftest import pin_reports
 from factories import CHROME_WIN, FIREFOX_LINUX, SAFARI_IPHONE, event, make_site, make_token
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -100,7 +101,7 @@ class Seeded:
 
 
 @pytest.fixture
-async def seeded(live_server: tuple[str, Starlette]) -> Seeded:
+async def seeded(live_server: tuple[str, Starlette], monkeypatch: pytest.MonkeyPatch) -> Seeded:
     base, app = live_server
     services: Services = app.state.services
     make_site(services)
@@ -111,6 +112,7 @@ async def seeded(live_server: tuple[str, Starlette]) -> Seeded:
         accounts.add_goal(conn, "acme.test", "<i>Signup event</i>", event=XSS_EVENT)
     summary = ingest_events(services, traffic())
     assert summary.rejected == 0 and summary.accepted > 100, summary
+    pin_reports(monkeypatch, datetime.now(UTC))  # the page's numbers and the API's: one window
     services.settings.rate_limit = "10000/minute"  # the test reads the API a lot, alongside the page
     return Seeded(base, app, make_token(services, scopes=("read", "ingest")))
 
@@ -118,7 +120,9 @@ async def seeded(live_server: tuple[str, Starlette]) -> Seeded:
 @pytest.fixture
 async def context() -> AsyncIterator[BrowserContext]:
     async with launch_browser() as browser:
-        ctx = await browser.new_context(user_agent=CHROME_UA, viewport={"width": 1360, "height": 1000})
+        ctx = await browser.new_context(
+            user_agent=CHROME_UA, viewport={"width": 1360, "height": 1000}, timezone_id="UTC"
+        )
         blocked: list[str] = []
         await keep_on_loopback(ctx, blocked)
         yield ctx

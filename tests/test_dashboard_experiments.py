@@ -6,7 +6,7 @@ tests/artifacts/dashboard-experiments.png."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
@@ -54,7 +54,10 @@ async def test_experiments_tab_shows_the_variants_report(
         accounts.create_user(conn, VIEWER, "acme", PASSWORD, role="viewer")
     await seed(base, services)
     token = make_token(services, scopes=("admin",))
-    today = date.today()
+    # The page computes its dates from the browser's clock (a UTC context, like the site): pinned
+    # to this moment, so the test's "today" is the page's even across midnight.
+    moment = datetime.now(UTC)
+    today = moment.date()
     # The dashboard's default period (7d) as the route's dates: 7 days ending today.
     params = {"start_date": str(today - timedelta(days=6)), "end_date": str(today), "experiment": "hero-test"}
     async with httpx2.AsyncClient(base_url=base) as http:
@@ -68,6 +71,7 @@ async def test_experiments_tab_shows_the_variants_report(
 
     ARTIFACTS.mkdir(exist_ok=True)
     page = await context.new_page()
+    await page.clock.set_fixed_time(moment)
     problems: list[str] = []
     watch(page, problems)
     await sign_in(page, base)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,12 @@ async def process_server(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette]]
         yield served
 
 
+def days_ago(days: int, hour: int) -> str:
+    """A timestamp `days` before today at `hour` UTC: inside the `30d` period whenever the test runs."""
+    moment = datetime.now(UTC).replace(hour=hour, minute=0, second=0, microsecond=0) - timedelta(days=days)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def tracker(i: int, **extra: Any) -> dict[str, Any]:
     url = f"https://acme.test/p{i % 7}"
     return {"name": "pageview", "url": url, "domain": "acme.test", "event_id": f"t{i}", **extra}
@@ -54,7 +61,7 @@ async def test_child_writer_commits_before_202_with_rollups(process_server: tupl
         assert sorted(r.json()["status"] for r in replies) == ["accepted"] * 60 + ["duplicate"] * 5
         lines = [
             {**tracker(100 + i), "ip": f"203.0.113.{i % 20}", "user_agent": CHROME_WIN,
-             "timestamp": "2026-11-20T10:00:00Z"}
+             "timestamp": days_ago(3, 10)}
             for i in range(200)
         ]  # fmt: skip
         batch = await client.post(
@@ -68,7 +75,7 @@ async def test_child_writer_commits_before_202_with_rollups(process_server: tupl
         **tracker(999),
         "ip": "203.0.113.99",
         "user_agent": CHROME_WIN,
-        "timestamp": "2026-11-20T11:00:00Z",
+        "timestamp": days_ago(3, 11),
     }
     pending = validate_line(line, now_ms=int(time.time() * 1000))
     assert not isinstance(pending, tuple), pending

@@ -50,6 +50,11 @@ class Outcome:
     latency_ms: int
 
 
+def utcnow() -> datetime:
+    """The clock credits are counted by when no `now` is given (tests pin it to one month)."""
+    return datetime.now(UTC)
+
+
 def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
@@ -58,7 +63,7 @@ def credits(
     conn: Connection, actor: Actor, *, excluding: str | None = None, now: datetime | None = None
 ) -> Credits:
     """This month's credits of the tenant; `excluding` leaves out the request being admitted."""
-    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    today = (now or utcnow()).astimezone(UTC).date()
     query = select(func.coalesce(func.sum(chat_requests.c.credits), 0)).where(
         chat_requests.c.tenant_id == actor.tenant.id,
         chat_requests.c.day >= today.replace(day=1).isoformat(),
@@ -72,7 +77,7 @@ def credits(
 def open_request(
     conn: Connection, actor: Actor, model: str, conversation_id: str | None, now: datetime | None = None
 ) -> str:
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    moment = (now or utcnow()).astimezone(UTC)
     request_id = str(ULID())
     conn.execute(
         insert(chat_requests).values(

@@ -73,6 +73,12 @@ class QueryArguments(TypedDict, total=False):
     now: datetime | None
 
 
+def reporting_now() -> datetime:
+    """The instant a relative period ends at when the caller gives no `now` (tests pin it here, so
+    every request of a test reads the same window)."""
+    return datetime.now(UTC)
+
+
 def parse_query(
     sites_of_tenant: Sequence[Site],
     tenant_timezone: str,
@@ -94,7 +100,7 @@ def parse_query(
     timezone = chosen[0].timezone if site is not None else tenant_timezone
     zone = _zone(timezone)
     label, interval, current, previous = resolve_range(
-        zone, now or datetime.now(UTC), period, date_from, date_to
+        zone, now or reporting_now(), period, date_from, date_to
     )
     return Query(
         sites=chosen,
