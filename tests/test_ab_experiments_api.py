@@ -30,7 +30,7 @@ async def test_experiments_admin_api(
     )
     assert [(v["slug"], v["weight"]) for v in data["variants"]] == [("control", 50), ("variant-a", 50)]
     again = await client.post("/api/v1/experiments", json=payload, headers=admin)
-    assert again.status_code == 422 and again.json()["message"] == "slug: already exists"
+    assert again.status_code == 409 and again.json() == {"message": "slug: already exists"}  # a conflict
     one = await client.post(
         "/api/v1/experiments",
         json={**payload, "slug": "x2", "variants": payload["variants"][:1]},

@@ -174,10 +174,9 @@ async def test_variant_filter(client: httpx2.AsyncClient, svc: Services, admin: 
     assert [s["variant_slug"] for s in variants["stats"]] == ["variant-a"]
     assert variants["stats"][0]["absolute_uplift"] == -1.01  # still against control
     unknown = await get(client, "variants", admin, variant="variant-z", **RANGE)
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404  # a variant the experiment does not have, like a missing site
     assert unknown.json() == {
-        "message": "variant: unknown variant 'variant-z'; this experiment has control, variant-a",
-        "errors": {"variant": ["unknown variant 'variant-z'; this experiment has control, variant-a"]},
+        "message": "Variant not found: unknown variant 'variant-z'; this experiment has control, variant-a."
     }
 
 

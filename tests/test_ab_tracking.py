@@ -105,7 +105,6 @@ def _without(key: str) -> dict[str, Any]:
         (_without("variant_id"), "variant_id: is required"),
         (body(None), "variant_id: is required"),  # the seed's snippet sends NaN -> null without a variant
         (body(0), "variant_id: must be a positive whole number"),
-        (body(999), "variant_id: unknown variant 999"),
         (_without("visitor_id"), "visitor_id: is required"),
         (_without("session_id"), "session_id: is required"),
         (body(1, visitor_id="v" * 129), "visitor_id: must be at most 128 characters"),
@@ -157,6 +156,16 @@ async def test_wrong_json_types_and_nul_are_422_naming_the_field(
     assert stored(svc) == (0, 0)
 
 
+async def test_whole_numbers_may_be_written_with_a_zero_fraction(
+    client: httpx2.AsyncClient, svc: Services, exp: Experiment
+) -> None:
+    """7.0 is the integer 7 in JSON (and in JSON Schema): accepted wherever a whole number is."""
+    data = {"plan_tier": "pro", "amount_cents": 2900.0}
+    response = await track(client, body(float(exp.variants[0].id), "conversion", data))  # type: ignore[arg-type]
+    assert response.status_code == 201, response.text
+    assert stored(svc) == (1, 1)
+
+
 async def test_malformed_and_oversized_bodies(
     client: httpx2.AsyncClient, svc: Services, exp: Experiment
 ) -> None:
@@ -171,9 +180,19 @@ async def test_malformed_and_oversized_bodies(
 
 async def test_stopped_experiment_is_refused(client: httpx2.AsyncClient, svc: Services) -> None:
     stopped = experiment(svc, slug="old-test", status="stopped")
-    response = await track(client, body(stopped.variants[0].id))
-    assert response.status_code == 400
-    assert response.json()["message"] == "variant_id: experiment 'old-test' is not running"
+    variant = stopped.variants[0].id
+    response = await track(client, body(variant))
+    assert response.status_code == 409  # a conflict with the experiment's state, not bad input
+    assert response.json() == {"message": f"Variant {variant}: experiment 'old-test' is not running."}
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert stored(svc) == (0, 0)
+
+
+async def test_unknown_variant_is_a_404(client: httpx2.AsyncClient, svc: Services, exp: Experiment) -> None:
+    response = await track(client, body(999))
+    assert (response.status_code, response.json()) == (404, {"message": "Variant 999 not found."})
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert stored(svc) == (0, 0)
 
 
 async def test_cors_preflight(client: httpx2.AsyncClient) -> None:

@@ -13,6 +13,21 @@ from pydantic import ValidationError
 _TYPE_TAG = re.compile(r"\[key\]|str|int|float|bool|bytes|decimal|constrained-[a-z]+|[a-z][a-z-]*\[.*\]")
 
 
+NUL_RULE = "must not contain NUL characters (\\u0000)"
+
+
+def has_nul(value: object) -> bool:
+    """Whether a NUL character is anywhere in a parsed JSON value (keys included): no database
+    column takes one (PostgreSQL refuses it), so every input refuses it."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False
+
+
 class FieldError(ValueError):
     """`field` names the input, `rule` says what is wrong; str() is "field: rule"."""
 

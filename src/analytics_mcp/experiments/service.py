@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from analytics_mcp.engine.errors import QueryError
-from analytics_mcp.engine.periods import parse_date
+from analytics_mcp.engine.periods import MIN_DATE, parse_date
 from analytics_mcp.engine.query import Query, parse_query
 from analytics_mcp.experiments.model import Experiment, Variant
 from analytics_mcp.experiments.report import ExperimentData, experiment_data
@@ -41,7 +41,7 @@ def seed_query(
     start = (
         parse_date("start_date", start_date)
         if start_date is not None
-        else end - timedelta(days=DEFAULT_DAYS_BACK)
+        else max(MIN_DATE, end - timedelta(days=DEFAULT_DAYS_BACK))
     )
     if start > end:
         raise QueryError("start_date", "must not be after end_date")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analytics_mcp.experiments.identity import ScrollBand, scroll_band
+from analytics_mcp.field_error import NUL_RULE, has_nul
 
 MAX_BODY_BYTES = 8 * 1024
 MAX_ID = 128  # session_id, visitor_id
@@ -41,8 +42,8 @@ class Malformed(ValueError):
 def _string(value: Any) -> str:
     if not isinstance(value, str):
         raise Malformed("must be a string")
-    if "\x00" in value:
-        raise Malformed("must not contain NUL characters (\\u0000)")
+    if has_nul(value):
+        raise Malformed(NUL_RULE)
     return value
 
 
@@ -74,9 +75,15 @@ def _depth(value: Any) -> float | int:
     return value
 
 
+def _whole(value: Any) -> Any:
+    """A JSON number with no fraction (`7.0` is the integer 7 in JSON) as an int."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _cents(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Malformed("must be a whole number of cents")
+    value = _whole(value)
     if not isinstance(value, int):
         raise ValueError("must be a whole number of cents")
     if not 0 <= value <= MAX_AMOUNT_CENTS:
@@ -174,10 +181,10 @@ def _variant_id(value: Any, problems: list[Problem], malformed: set[str]) -> int
     elif isinstance(value, bool) or not isinstance(value, int | float):
         problems.append(("variant_id", "must be an integer"))
         malformed.add("variant_id")
-    elif not isinstance(value, int) or not 1 <= value <= MAX_VARIANT_ID:
+    elif not isinstance(_whole(value), int) or not 1 <= value <= MAX_VARIANT_ID:
         problems.append(("variant_id", "must be a positive whole number"))
     else:
-        return value
+        return int(value)
     return 0
 
 
@@ -188,9 +195,7 @@ def _client_id(field: str, value: Any, problems: list[Problem], malformed: set[s
     return str(_checked(field, _text(MAX_ID), value, problems, malformed) or "")
 
 
-def _event_data(
-    event_type: str, value: Any, problems: list[Problem], malformed: set[str]
-) -> dict[str, Any]:
+def _event_data(event_type: str, value: Any, problems: list[Problem], malformed: set[str]) -> dict[str, Any]:
     if value is None:
         value = {}
     if not isinstance(value, Mapping):

@@ -11,6 +11,7 @@ exist), AI credits used up (429). After that, failures are an `error` event.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Connection
@@ -32,10 +33,40 @@ NOT_CONFIGURED = (
     "The AI chat is not configured on this server. To enable it, set ANTHROPIC_API_KEY (and "
     "optionally ANTHROPIC_MODEL and ANTHROPIC_BASE_URL) in the server's environment and restart it."
 )
+Json = dict[str, Any]
+
+
+def _obj(**properties: Json) -> Json:
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+_STRING, _INT, _ANY_OBJECT = {"type": "string"}, {"type": "integer", "minimum": 0}, {"type": "object"}
+# The data of each event of `chat.sse`, as JSON.
+EVENT_DATA: dict[str, Json] = {
+    "conversation": _obj(conversation_id=_STRING),
+    "text": _obj(delta=_STRING),
+    "tool_call": _obj(id=_STRING, name=_STRING, arguments=_ANY_OBJECT),
+    "tool_result": _obj(
+        id=_STRING, name=_STRING, is_error={"type": "boolean"}, data={"type": ["object", "null"]}
+    ),
+    "done": _obj(usage=_obj(input_tokens=_INT, output_tokens=_INT), tool_calls=_INT),
+    "error": _obj(message=_STRING),
+}
+SSE_EVENT: Json = {
+    "description": "One Server-Sent Event: its name, and its data as one line of JSON.",
+    "oneOf": [
+        _obj(
+            event={"const": name},
+            data={"type": "string", "contentMediaType": "application/json", "contentSchema": data},
+        )
+        for name, data in EVENT_DATA.items()
+    ],
+}
 SSE_CONTENT = {
     "text/event-stream": {
-        "schema": {"type": "string"},
-        "description": "Events: conversation, then text / tool_call / tool_result, then done or error.",
+        "schema": SSE_EVENT,
+        "description": "A stream of events (the schema is one event's): conversation first, then "
+        "text, tool_call and tool_result, then done or, instead, error.",
     }
 }
 

@@ -2,8 +2,8 @@
 
 The engine's `QueryError(field, rule)` and storage's `AccountError` become a 422 naming the field,
 or, when the rule is "not found" (a site, goal, experiment... that does not exist or is another
-tenant's: the two look the same), a 404 naming what was not found. Other modules add their own
-with `register_error(SomeError, lambda exc: ApiError(...))`.
+tenant's: the two look the same), a 404 naming what was not found; "already exists" is a 409.
+Other modules add their own with `register_error(SomeError, lambda exc: ApiError(...))`.
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ def field_rule_error(exc: Exception) -> ApiError:
 
 def not_found_or_invalid(exc: Exception) -> ApiError:
     """404 for a missing resource (another tenant's looks exactly like one that does not exist),
-    else the 422 of `field_rule_error`."""
-    field = getattr(exc, "field", None)
-    if field and getattr(exc, "rule", None) == "not found":
+    409 for one that exists already, else the 422 of `field_rule_error`."""
+    field, rule = getattr(exc, "field", None), getattr(exc, "rule", None)
+    if field and rule == "not found":
         return ApiError(404, f"{field.capitalize()} not found.")
+    if field and rule == "already exists":
+        return ApiError(409, f"{field}: already exists")  # a conflict with what is stored, not bad input
     return field_rule_error(exc)
 
 

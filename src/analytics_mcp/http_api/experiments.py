@@ -12,6 +12,7 @@ from analytics_mcp.experiments.model import Experiment
 from analytics_mcp.experiments.store import create_experiment, list_experiments, set_status
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, api_route
+from analytics_mcp.http_api.params import NON_BLANK_PATTERN, SLUG
 from analytics_mcp.storage.account_types import AccountError
 from analytics_mcp.storage.accounts import get_site
 
@@ -20,17 +21,19 @@ Status = Literal["running", "stopped"]
 
 
 class VariantIn(BaseModel):
-    slug: str = Field(max_length=63, description="e.g. control, variant-a")
+    slug: str = Field(max_length=63, json_schema_extra=SLUG, description="e.g. control, variant-a")
     weight: int = Field(1, ge=1, le=10_000, description="Relative share of new visitors")
 
 
 class ExperimentIn(BaseModel):
     site: str = Field(max_length=253, description="One of your sites' domains")
-    slug: str = Field(max_length=63, description="Unique in your tenant, e.g. hero-test")
-    name: str | None = Field(None, max_length=200)
+    slug: str = Field(max_length=63, json_schema_extra=SLUG, description="Unique in your tenant: hero-test")
+    name: str | None = Field(None, max_length=200, json_schema_extra={"pattern": NON_BLANK_PATTERN})
     status: Status = "running"
     variants: list[VariantIn] = Field(
-        min_length=2, max_length=20, description="In order; the one named control (else the first) is control"
+        min_length=2,
+        max_length=20,
+        description="In order, each slug once; the one named control (else the first) is control",
     )
 
 
@@ -75,7 +78,7 @@ def _out(experiment: Experiment) -> ExperimentOut:
     response=ExperimentOut,
     scope="admin",
     status_code=201,
-    errors=(404,),
+    errors=(404, 409),
     tags=TAGS,
     summary="Create an A/B experiment",
 )
@@ -130,7 +133,7 @@ async def experiments_list(ctx: ApiContext, params: ExperimentsParams) -> list[E
 )
 async def experiments_update(ctx: ApiContext, params: StatusIn) -> ExperimentOut:
     """Set `status` to running or stopped. A stopped experiment's variants are refused by the
-    tracking call (400), so its numbers stay as they were when it stopped."""
+    tracking call (409), so its numbers stay as they were when it stopped."""
     slug = ctx.request.path_params["slug"]
     if params.experiment is not None and params.experiment != slug:
         raise ApiError.invalid("experiment", f"must be the experiment in the path ({slug!r}) or left out")

@@ -15,16 +15,17 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
 from analytics_mcp import engine
-from analytics_mcp.engine.periods import parse_date
+from analytics_mcp.engine.periods import MIN_DATE, parse_date
 from analytics_mcp.export import BY_NAME, ExportJob, Position, Table, export_stream, writer_for
 from analytics_mcp.export.encode import session_key
 from analytics_mcp.export.schemas import row_json_schema
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, Handler, api_route
+from analytics_mcp.http_api.params import DATE, date_range
 from analytics_mcp.storage.account_types import Site
 from analytics_mcp.storage.ids import parse_row_ulid
 
@@ -33,7 +34,9 @@ MAX_LIMIT = 10_000
 DEFAULT_DAYS = 30
 MAX_ROW_ID = (1 << 63) - 1  # row ids are signed 64-bit integers
 CURSOR_RULE = "must be the id of a row from a previous page of this export"
-_DATE = {"format": "date"}
+# A row id: a ULID whose 80-bit tail is a row number (at most 63 bits, so its first 17 bits are 0).
+_B32 = "[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]"
+ROW_ID_PATTERN = f"^[0-7]{_B32}{{9}}000[0-7]{_B32}{{12}}$"
 
 
 class ExportParams(BaseModel):
@@ -42,20 +45,27 @@ class ExportParams(BaseModel):
 
 
 class PagedExportParams(ExportParams):
+    model_config = ConfigDict(json_schema_extra=date_range("from", "to", together=False))
+
     from_: str | None = Field(
         None,
         alias="from",
         max_length=10,
-        json_schema_extra=_DATE,
+        json_schema_extra=DATE,
         description="Start date (YYYY-MM-DD), inclusive (default: 30 days before `to`)",
     )
     to: str | None = Field(
         None,
         max_length=10,
-        json_schema_extra=_DATE,
+        json_schema_extra=DATE,
         description="End date (YYYY-MM-DD), inclusive (default: today)",
     )
-    cursor: str | None = Field(None, max_length=64, description="Last record id (of the previous page)")
+    cursor: str | None = Field(
+        None,
+        max_length=64,
+        json_schema_extra={"pattern": ROW_ID_PATTERN},
+        description="Last record id (of the previous page)",
+    )
     limit: int = Field(MAX_LIMIT, ge=1, le=MAX_LIMIT, description=f"Records per request, max {MAX_LIMIT}")
 
 
@@ -131,9 +141,15 @@ def export_query(
     """The engine's Query for the export range (site and dates validated by the engine)."""
     zone = engine.parse_query(sites, tenant_timezone, site=params.site).zone  # 404 for another's site
     date_to: date = (
-        parse_date("to", params.to) if params.to else (now or datetime.now(UTC)).astimezone(zone).date()
+        parse_date("to", params.to)
+        if params.to is not None
+        else (now or datetime.now(UTC)).astimezone(zone).date()
     )
-    date_from = parse_date("from", params.from_) if params.from_ else date_to - timedelta(days=DEFAULT_DAYS)
+    date_from = (
+        parse_date("from", params.from_)
+        if params.from_ is not None
+        else max(MIN_DATE, date_to - timedelta(days=DEFAULT_DAYS))  # never before the first date
+    )
     return engine.parse_query(sites, tenant_timezone, site=params.site, date_from=date_from, date_to=date_to)
 
 
@@ -146,7 +162,7 @@ def parse_cursor(cursor: str | None, start_ms: int) -> Position:
         ts, row_id = parse_row_ulid(cursor.strip())
     except ValueError:
         raise ApiError.invalid("cursor", CURSOR_RULE) from None
-    if not 1 <= row_id <= MAX_ROW_ID:
+    if not 0 <= row_id <= MAX_ROW_ID:  # 0: before every row of that millisecond
         raise ApiError.invalid("cursor", CURSOR_RULE)
     return Position(ts, row_id)
 

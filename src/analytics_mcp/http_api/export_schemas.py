@@ -70,7 +70,7 @@ class PowerBiParams(BaseModel):
     base_url: str | None = Field(
         None,
         max_length=2000,
-        pattern=r"^https?://[^\s\"]+$",
+        pattern=r"^https?://[^\s\"\x00]+$",
         description="Base API URL for the Power Query script (default: this server's /api/v1)",
     )
 

@@ -11,34 +11,41 @@ from __future__ import annotations
 
 from functools import partial
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.experiments.report import ExperimentData
 from analytics_mcp.experiments.service import seed_report_data
 from analytics_mcp.experiments.shapes import MetricsSummary, MetricsVariants, summary, variants_report
+from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, api_route
+from analytics_mcp.http_api.params import DATE, SLUG, date_range
 
 TAGS = ("metrics",)
-_DATE = {"format": "date"}
 
 
 class MetricsParams(BaseModel):
+    model_config = ConfigDict(json_schema_extra=date_range("start_date", "end_date", together=False))
+
     start_date: str | None = Field(
         None,
         max_length=10,
-        json_schema_extra=_DATE,
+        json_schema_extra=DATE,
         description="Start date (YYYY-MM-DD, site's time zone), inclusive; default: 7 days before end_date",
     )
     end_date: str | None = Field(
         None,
         max_length=10,
-        json_schema_extra=_DATE,
+        json_schema_extra=DATE,
         description="End date (YYYY-MM-DD), inclusive; default: today",
     )
-    variant: str | None = Field(None, max_length=64, description="Only this variant (slug)")
+    variant: str | None = Field(
+        None, max_length=64, json_schema_extra=SLUG, description="Only this variant (slug; 404 if none)"
+    )
     experiment: str | None = Field(
         None,
         max_length=64,
+        json_schema_extra=SLUG,
         description="Experiment slug; default: the tenant's running experiment (422 if several run)",
     )
 
@@ -50,14 +57,19 @@ admin_route = partial(
 
 
 async def _data(ctx: ApiContext, params: MetricsParams) -> ExperimentData:
-    return await seed_report_data(
-        ctx.services.db,
-        ctx.tenant.id,
-        experiment=params.experiment,
-        start_date=params.start_date,
-        end_date=params.end_date,
-        variant=params.variant,
-    )
+    try:
+        return await seed_report_data(
+            ctx.services.db,
+            ctx.tenant.id,
+            experiment=params.experiment,
+            start_date=params.start_date,
+            end_date=params.end_date,
+            variant=params.variant,
+        )
+    except QueryError as exc:
+        if exc.field == "variant":  # a variant the experiment does not have: a missing resource
+            raise ApiError(404, f"Variant not found: {exc.rule}.") from None
+        raise
 
 
 @admin_route("/metrics/summary", response=MetricsSummary, summary="A/B test summary")

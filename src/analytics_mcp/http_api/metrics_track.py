@@ -2,10 +2,10 @@
 
 - `POST /api/v1/metrics/track`: one event -> 201 `{"success": true, "message": "Event tracked
   successfully"}` once it is committed (a retry or duplicate gets the same 201 and is stored
-  once); 400 naming the missing or invalid field, the unknown event type or variant; 422 naming a
-  field of the wrong JSON type or with a NUL character; 413 over 8 KiB; 503 with Retry-After when
-  storage fails. A bot or non-browser client gets 202 and
-  nothing is stored (the pipeline's rule for every event).
+  once); 400 naming the missing or invalid field or the unknown event type; 422 naming a field of
+  the wrong JSON type or with a NUL character; 404 for an unknown variant, 409 when its
+  experiment is not running; 413 over 8 KiB; 503 with Retry-After when storage fails. A bot or
+  non-browser client gets 202 and nothing is stored (the pipeline's rule for every event).
 - `GET /api/v1/metrics/experiment?site=DOMAIN[&experiment=SLUG]`: the running experiment's
   status and its variants' ids, slugs and weights, which /js/metrics.js uses to assign a variant
   (newest running one when the site runs several and none is named); nothing else of the
@@ -25,9 +25,11 @@ from starlette.responses import Response
 from analytics_mcp.experiments.dedup import TrackDedup
 from analytics_mcp.experiments.events import TargetCache, TrackTarget, event_ids, to_pending
 from analytics_mcp.experiments.store import running_for_site
-from analytics_mcp.experiments.tracking import EVENT_TYPES, MAX_BODY_BYTES, TrackError, parse_track
+from analytics_mcp.experiments.tracking import MAX_BODY_BYTES, TrackError, parse_track
+from analytics_mcp.field_error import NUL_RULE, has_nul
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import REGISTRY, PublicRoute
+from analytics_mcp.http_api.metrics_docs import CONFIG_OPERATIONS, TRACK_OPERATIONS
 from analytics_mcp.ingest.pipeline import IngestUnavailable
 from analytics_mcp.ingest.routes import (
     CORS_HEADERS,
@@ -66,10 +68,9 @@ async def _target(services: Services, cache: TargetCache, variant_id: int) -> Tr
         async with services.db.aio.connect() as conn:
             target = await conn.run_sync(lambda sync: cache.lookup(sync, variant_id))
     if target is None:
-        raise ApiError(400, f"variant_id: unknown variant {variant_id}", {"variant_id": ["unknown variant"]})
+        raise ApiError(404, f"Variant {variant_id} not found.")
     if not target.running:
-        rule = f"experiment '{target.experiment_slug}' is not running"
-        raise ApiError(400, f"variant_id: {rule}", {"variant_id": [rule]})
+        raise ApiError(409, f"Variant {variant_id}: experiment '{target.experiment_slug}' is not running.")
     return target
 
 
@@ -124,6 +125,9 @@ async def experiment_config(request: Request) -> Response:
     slug = request.query_params.get("experiment")
     if not domain:
         raise ApiError(400, "site: is required", {"site": ["is required"]}, headers=CORS)
+    for name, value in (("site", domain), ("experiment", slug)):
+        if has_nul(value):
+            raise ApiError(400, f"{name}: {NUL_RULE}", {name: [NUL_RULE]}, headers=CORS)
 
     def load(conn: Any) -> dict[str, Any] | None:
         site = get_site(conn, domain)
@@ -143,92 +147,6 @@ async def experiment_config(request: Request) -> Response:
         raise ApiError(404, "No running experiment on this site.", headers=CORS)
     return json_response(config, 200, {**CORS, "Cache-Control": "public, max-age=60"})
 
-
-def _schema(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": required, "properties": properties}
-
-
-_ERROR = {
-    "description": "Invalid input",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-_PREFLIGHT = {"summary": "CORS preflight", "security": [], "responses": {"204": {"description": "Allowed"}}}
-TRACK_BODY = _schema(
-    ["variant_id", "event_type", "session_id", "visitor_id"],
-    {
-        "variant_id": {"type": "integer", "minimum": 1},
-        "event_type": {"type": "string", "enum": list(EVENT_TYPES)},
-        "event_data": {
-            "type": "object",
-            "description": "page_view: path; scroll_depth: depth (0-100); click: element_id; form_submit: "
-            "form_id; conversion: plan_tier, amount_cents (stripe_session_id: once per checkout); "
-            "download: app_key, platform",
-        },
-        "session_id": {"type": "string", "maxLength": 128},
-        "visitor_id": {"type": "string", "maxLength": 128},
-    },
-)
-TRACK_OPERATIONS = {
-    "POST": {
-        "operationId": "metrics_track",
-        "summary": "Track an A/B event (public, idempotent)",
-        "tags": ["metrics"],
-        "security": [],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": TRACK_BODY}}},
-        "responses": {
-            "201": {
-                "description": "Stored (or already stored: retries are safe)",
-                "content": {
-                    "application/json": {
-                        "schema": _schema(
-                            ["success", "message"],
-                            {"success": {"type": "boolean"}, "message": {"type": "string"}},
-                        )
-                    }
-                },
-            },
-            "202": {"description": "Not counted (bot or non-browser client)"},
-            "400": _ERROR,
-            "413": _ERROR,
-            "503": _ERROR,
-        },
-    },
-    "OPTIONS": {**_PREFLIGHT, "operationId": "metrics_track_preflight"},
-}
-VARIANTS = {
-    "type": "array",
-    "items": _schema(
-        ["id", "slug", "weight"],
-        {"id": {"type": "integer"}, "slug": {"type": "string"}, "weight": {"type": "integer"}},
-    ),
-}
-CONFIG_OPERATIONS = {
-    "GET": {
-        "operationId": "metrics_experiment",
-        "summary": "The running experiment of a site (for /js/metrics.js)",
-        "tags": ["metrics"],
-        "security": [],
-        "parameters": [
-            {"name": "site", "in": "query", "required": True, "schema": {"type": "string"}},
-            {"name": "experiment", "in": "query", "required": False, "schema": {"type": "string"}},
-        ],
-        "responses": {
-            "200": {
-                "description": "Variants with their ids and weights",
-                "content": {
-                    "application/json": {
-                        "schema": _schema(
-                            ["status", "variants"], {"status": {"const": "running"}, "variants": VARIANTS}
-                        )
-                    }
-                },
-            },
-            "400": _ERROR,
-            "404": _ERROR,
-        },
-    },
-    "OPTIONS": {**_PREFLIGHT, "operationId": "metrics_experiment_preflight"},
-}
 
 REGISTRY.add_public(PublicRoute("/metrics/track", track_endpoint, TRACK_OPERATIONS))
 REGISTRY.add_public(PublicRoute("/metrics/experiment", experiment_config, CONFIG_OPERATIONS))

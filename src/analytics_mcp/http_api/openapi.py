@@ -1,5 +1,10 @@
 """The OpenAPI 3.1 document of /api/v1, generated from the same registry and pydantic models
-the routes use, so it cannot drift from them. Served (public) at /api/v1/openapi.json."""
+the routes use, so it cannot drift from them. Served (public) at /api/v1/openapi.json.
+
+Every rule a request must follow is in it, so a request the document allows is never refused:
+input strings carry no NUL, parameters that need each other (`from` and `to`) are one exploded
+object parameter with `dependentRequired`, and what JSON Schema cannot say between two parameters
+(a date range's order and length) is the operation's `x-date-range`."""
 
 from __future__ import annotations
 
@@ -8,19 +13,24 @@ from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from analytics_mcp import __version__
 from analytics_mcp.http_api.framework import API_PREFIX, PATH_PARAM, REGISTRY, ApiRegistry, ApiRoute
+from analytics_mcp.http_api.params import DATE_RANGE, NO_NUL_PATTERN
 
 REF = "#/components/schemas/{model}"
+GROUP = "range"  # the name of the object parameter of `from` and `to` (never sent: exploded)
 _RESPONSE_NAMES = {
     400: "BadRequest",
     401: "Unauthorized",
     403: "Forbidden",
     404: "NotFound",
+    413: "PayloadTooLarge",
     422: "ValidationError",
     429: "TooManyRequests",
     500: "ServerError",
@@ -62,6 +72,16 @@ def _error_response(status: int) -> dict[str, Any]:
     }
 
 
+class _InputStrings(GenerateJsonSchema):
+    """Input strings (validation mode) say they take no NUL, as the pipeline enforces."""
+
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        json_schema = super().str_schema(schema)
+        if self.mode == "validation":
+            json_schema.setdefault("pattern", NO_NUL_PATTERN)
+        return json_schema
+
+
 def _schemas(specs: list[ApiRoute]) -> tuple[dict[tuple[str, str], Any], dict[str, Any]]:
     """Every params/data/meta schema at once, so shared models become one component each."""
     inputs: list[tuple[tuple[str, str], Any, TypeAdapter[Any]]] = []
@@ -74,7 +94,7 @@ def _schemas(specs: list[ApiRoute]) -> tuple[dict[tuple[str, str], Any], dict[st
             inputs.append(((spec.operation_id, "meta"), "serialization", spec.meta_adapter))
     if not inputs:
         return {}, {}
-    mapping, top = TypeAdapter.json_schemas(inputs, ref_template=REF)
+    mapping, top = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_InputStrings)
     return {key: schema for (key, _mode), schema in mapping.items()}, top.get("$defs", {})
 
 
@@ -83,23 +103,65 @@ def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return defs[ref.rsplit("/", 1)[1]] if ref else schema
 
 
-def _parameter(spec: ApiRoute, name: str, prop: dict[str, Any], required: bool) -> dict[str, Any]:
+def _bare(prop: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema: no title or description (the parameter has them), and never null
+    (a query parameter is a string or absent; `?from=null` is the string "null")."""
     schema = {key: value for key, value in prop.items() if key not in ("title", "description")}
+    branches = [branch for branch in schema.get("anyOf", ()) if branch != {"type": "null"}]
+    if len(branches) == 1:
+        del schema["anyOf"]
+        schema = {**branches[0], **schema}
+    if "default" in schema and schema["default"] is None:
+        del schema["default"]
+    return schema
+
+
+def _parameter(spec: ApiRoute, name: str, prop: dict[str, Any], required: bool) -> dict[str, Any]:
+    schema = _bare(prop)
     location = "path" if name in spec.path_params else "query"
     param: dict[str, Any] = {"name": name, "in": location, "required": required or location == "path"}
     if prop.get("description"):
         param["description"] = prop["description"]
-    param["schema"] = schema
+    if "contentSchema" in schema:  # a value that is a JSON document: its schema, as `content`
+        param["content"] = {schema["contentMediaType"]: {"schema": schema["contentSchema"]}}
+    else:
+        param["schema"] = schema
     if name in spec.array_params:
         param.update(style="form", explode=True)
     return param
+
+
+def _group(params_schema: dict[str, Any]) -> dict[str, Any]:
+    """Query parameters that need each other as one object parameter: exploded, so they are
+    still sent as `from=...&to=...`, and its `dependentRequired` states the rule."""
+    depends: dict[str, list[str]] = params_schema["dependentRequired"]
+    props = params_schema["properties"]
+    names = [name for name in props if name in depends or any(name in v for v in depends.values())]
+    descriptions = "; ".join(f"{name}: {props[name].get('description', '')}" for name in names)
+    return {
+        "name": GROUP,
+        "in": "query",
+        "required": False,
+        "description": f"{' and '.join(names)}, each needing the other. {descriptions}",
+        "style": "form",
+        "explode": True,
+        "schema": {
+            "type": "object",
+            "properties": {name: _bare(props[name]) for name in names},
+            "dependentRequired": depends,
+        },
+    }
 
 
 def _parameters(spec: ApiRoute, params_schema: dict[str, Any] | None) -> list[dict[str, Any]]:
     props = (params_schema or {}).get("properties", {})
     required = set((params_schema or {}).get("required", ()))
     names = props if not spec.body_params else [name for name in props if name in spec.path_params]
-    out = [_parameter(spec, name, props[name], name in required) for name in names]
+    group = _group(params_schema) if params_schema and "dependentRequired" in params_schema else None
+    grouped = set(group["schema"]["properties"]) if group else set()
+    out = [_parameter(spec, name, props[name], name in required) for name in names if name not in grouped]
+    if group and not spec.body_params:
+        out.append(group)
     for name in sorted(spec.path_params - set(props)):
         out.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
     return out
@@ -123,10 +185,10 @@ def _error_statuses(spec: ApiRoute) -> list[int]:
     statuses = {401, 403, 429, 500, *spec.errors}
     if spec.params is not None:
         statuses.add(422)
-    if spec.path_params:
-        statuses.add(404)
+    if spec.path_params or "site" in (spec.params.model_fields if spec.params else ()):
+        statuses.add(404)  # a resource (or site) the caller cannot see is one that does not exist
     if spec.body_params:
-        statuses.add(400)
+        statuses.update((400, 413))
     return sorted(statuses)
 
 
@@ -138,7 +200,13 @@ def _operation(spec: ApiRoute, schemas: dict[tuple[str, str], Any], defs: dict[s
         op["description"] = spec.description
     op["parameters"] = _parameters(spec, params_schema)
     if spec.body_params and params_ref:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": params_ref}}}
+        op["requestBody"] = {
+            "required": True,
+            "description": f"A JSON object of at most {spec.max_body} bytes.",
+            "content": {"application/json": {"schema": params_ref}},
+        }
+    if params_schema and DATE_RANGE in params_schema:
+        op[DATE_RANGE] = params_schema[DATE_RANGE]
     responses: dict[str, Any] = {str(spec.status_code): _success(spec, schemas)}
     for status in _error_statuses(spec):
         name = _RESPONSE_NAMES.get(status)

@@ -1,10 +1,10 @@
 """What every /api/v1 request goes through, in this order:
 
 authenticate (401) -> count against the token's rate limit (429) -> scope (403) -> parse params
-(400/422; a body is read only up to the route's `max_body`: 413 as soon as it streams past it) ->
-handler -> serialise {"data": ..., "meta": ...}. Every response after a successful
-authentication, errors included, carries the X-RateLimit-* headers. No exception escapes: known
-ones become their status, anything else a logged, generic 500.
+(400/422, NUL characters refused in any value; a body is read only up to the route's `max_body`:
+413 as soon as it streams past it) -> handler -> serialise {"data": ..., "meta": ...}. Every
+response after a successful authentication, errors included, carries the X-RateLimit-* headers.
+No exception escapes: known ones become their status, anything else a logged, generic 500.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from analytics_mcp.field_error import NUL_RULE, has_nul
 from analytics_mcp.http_api.auth import authenticate, require_scope
 from analytics_mcp.http_api.errormap import to_api_error
 from analytics_mcp.http_api.errors import ApiError, error_response, from_validation, handle_unexpected
@@ -100,9 +101,13 @@ async def _parse(spec: ApiRoute, request: Request) -> BaseModel | None:
     raw = await _raw_input(spec, request)
     raw.update(request.path_params)  # the path wins over a same-named query or body field
     try:
-        return spec.params.model_validate(raw)
+        params = spec.params.model_validate(raw)
     except ValidationError as exc:
         raise from_validation(exc, root="body" if spec.body_params else "query") from None
+    for name, value in params.model_dump(by_alias=True).items():  # what the route reads
+        if has_nul(value):
+            raise ApiError.invalid(name, NUL_RULE)
+    return params
 
 
 def _dump(adapter: TypeAdapter[Any], value: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from analytics_mcp import engine
 from analytics_mcp.engine import (
@@ -24,14 +24,17 @@ from analytics_mcp.engine import (
     ReferrerRow,
     TimeseriesPoint,
 )
+from analytics_mcp.engine.filters import MAX_VALUE_LENGTH
 from analytics_mcp.http_api.framework import ApiContext, api_route
+from analytics_mcp.http_api.params import DATE, FILTERS, date_range
 from analytics_mcp.storage.db import Database
 
 Period = Literal["24h", "7d", "30d", "90d", "12m"]
-_DATE = {"format": "date"}
 
 
 class StatsParams(BaseModel):
+    model_config = ConfigDict(json_schema_extra=date_range("from", "to", together=True))
+
     period: Period = Field(
         "7d", description="Time period: 24h, 7d, 30d, 90d or 12m (ignored when from is set)"
     )
@@ -39,20 +42,23 @@ class StatsParams(BaseModel):
         None,
         alias="from",
         max_length=10,
-        json_schema_extra=_DATE,
-        description="Start date (YYYY-MM-DD), inclusive; overrides period",
+        json_schema_extra=DATE,
+        description="Start date (YYYY-MM-DD), inclusive; overrides period; needs to",
     )
     to: str | None = Field(
         None,
         max_length=10,
-        json_schema_extra=_DATE,
+        json_schema_extra=DATE,
         description="End date (YYYY-MM-DD), inclusive; required if from is set",
     )
     site: str | None = Field(None, max_length=253, description="One of your sites' domains (default: all)")
     filters: str | None = Field(
         None,
         max_length=4000,
-        description="page==/pricing;source!=google|bing;utm_campaign~spring (==, != and ~ contains)",
+        json_schema_extra=FILTERS,
+        description=f"page==/pricing;source!=google|bing;utm_campaign~spring (==, != and ~ contains; "
+        f"values of at most {MAX_VALUE_LENGTH} characters); the same as a JSON list of "
+        '{"dimension", "operator": "is"|"is_not"|"contains", "values"} objects is accepted too',
     )
 
 

@@ -15,6 +15,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from analytics_mcp.field_error import NUL_RULE, has_nul
 from analytics_mcp.field_error import validation_messages as validation_messages  # the batch's too
 
 MAX_EVENT_BYTES = 32 * 1024
@@ -31,20 +32,6 @@ MAX_PAST_MS = MAX_PAST_YEARS * 366 * 24 * 3600 * 1000
 ECOMMERCE_EVENTS = frozenset({"view_item", "add_to_cart", "begin_checkout", "purchase"})
 
 PropValue = str | int | float | bool | None
-NUL = "\x00"
-NUL_RULE = "must not contain NUL characters (\\u0000)"
-
-
-def has_nul(value: object) -> bool:
-    """Whether a NUL character is anywhere in a parsed JSON value (keys included): no database
-    column takes one (PostgreSQL refuses it), so every ingestion format refuses it."""
-    if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(item) for item in value)
-    return False
 
 
 def _refuse_nul(value: object) -> object:
