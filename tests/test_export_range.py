@@ -5,7 +5,8 @@ mid-stream."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import httpx2
 import pytest
@@ -31,28 +32,43 @@ async def get(client: httpx2.AsyncClient, token: str, **params: str) -> httpx2.R
     return await client.get("/api/v1/export/pageviews", params=params, headers=headers)
 
 
-def days_ago(days: int, clock: str = "12:00:00") -> str:
-    now = datetime.now(UTC)
+def days_ago(now: datetime, days: int, clock: str = "12:00:00") -> str:
     stamp = f"{(now - timedelta(days=days)).date()}T{clock}Z"
     return min(stamp, now.strftime("%Y-%m-%dT%H:%M:%SZ"))  # today before noon: now, not the future
+
+
+def dated_range(response: httpx2.Response) -> tuple[date, date]:
+    """The range the server chose, from its file name `pageviews-<from>-<to>.jsonl`."""
+    found = re.fullmatch(
+        r'attachment; filename="pageviews-(\d{4}-\d\d-\d\d)-(\d{4}-\d\d-\d\d)\.jsonl"',
+        response.headers["content-disposition"],
+    )
+    assert found is not None, response.headers
+    return date.fromisoformat(found[1]), date.fromisoformat(found[2])
 
 
 async def test_default_range_is_the_30_days_before_today(app: Starlette, client: httpx2.AsyncClient) -> None:
     services: Services = app.state.services
     add_site(services, "acme.test")
     token = make_token(services, "acme")
-    ingest(services, [hit(days_ago(n), f"/{n}-days-ago", who=n + 1) for n in (0, 1, 29, 30, 31, 45)])
-    paths = [row["pathname"] for row in jsonl(await get(client, token))]
-    assert paths == ["/30-days-ago", "/29-days-ago", "/1-days-ago", "/0-days-ago"]
-    today = datetime.now(UTC).date()
-    response = await get(client, token)
-    stem = f"pageviews-{today - timedelta(days=30)}-{today}"
-    assert response.headers["content-disposition"] == f'attachment; filename="{stem}.jsonl"'
+    now = datetime.now(UTC)  # the events' dates count from here; the server's "today" may be later
+    day = {n: (now - timedelta(days=n)).date() for n in (0, 1, 29, 30, 31, 45)}
+    ingest(services, [hit(days_ago(now, n), f"/{n}-days-ago", who=n + 1) for n in day])
 
-    to = str(today - timedelta(days=1))  # `from` defaults to 30 days before `to`
-    paths = [row["pathname"] for row in jsonl(await get(client, token, to=to))]
+    def expected(first: date, last: date) -> list[str]:
+        return [f"/{n}-days-ago" for n in sorted(day, reverse=True) if first <= day[n] <= last]
+
+    response = await get(client, token)
+    first, last = dated_range(response)
+    assert last in {now.date(), datetime.now(UTC).date()} and first == last - timedelta(days=30)
+    assert [row["pathname"] for row in jsonl(response)] == expected(first, last)
+    if last == now.date():  # as it is, but for a test that runs across midnight
+        assert expected(first, last) == ["/30-days-ago", "/29-days-ago", "/1-days-ago", "/0-days-ago"]
+
+    to = day[1]  # `from` defaults to 30 days before `to`
+    paths = [row["pathname"] for row in jsonl(await get(client, token, to=str(to)))]
     assert paths == ["/31-days-ago", "/30-days-ago", "/29-days-ago", "/1-days-ago"]
-    since = str(today - timedelta(days=1))  # `to` defaults to today
+    since = str(day[1])  # `to` defaults to today
     assert [row["pathname"] for row in jsonl(await get(client, token, from_=since))] == [
         "/1-days-ago",
         "/0-days-ago",
