@@ -16,6 +16,7 @@ from analytics_mcp.export.powerquery import powerquery_script
 from analytics_mcp.export.schemas import bigquery_schema, bigquery_table, powerbi_schema
 from analytics_mcp.export.tables import BY_NAME, TABLES
 from analytics_mcp.http_api.framework import API_PREFIX, ApiContext, api_route
+from analytics_mcp.http_api.params import INK
 
 TAGS = ("export",)
 TableName = Literal["pageviews", "goals", "goal_completions", "ecommerce_events"]
@@ -70,7 +71,7 @@ class PowerBiParams(BaseModel):
     base_url: str | None = Field(
         None,
         max_length=2000,
-        pattern=r"^https?://[^\s\"\x00]+$",
+        pattern=f'^https?://[^"{INK}\\ufeff]+$',  # means the same to the server and JSON Schema
         description="Base API URL for the Power Query script (default: this server's /api/v1)",
     )
 
