@@ -9,11 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
@@ -28,7 +24,7 @@ from analytics_mcp.storage.db import open_database
 from analytics_mcp.storage.schema import events, visits
 from conftest import serving
 from factories import CHROME_WIN, make_site
-from servers import start_listening
+from server_process import Install, server_process, writer_child
 
 
 def frames(directory: Path, start: int = 0, stop: int | None = None) -> list[tuple[int, bytes]]:
@@ -98,44 +94,6 @@ def test_one_server_owns_a_spool(tmp_path: Path) -> None:
 # --- end to end: a real server process, crashed with SIGKILL -----------------------------------
 
 
-def cli(env: dict[str, str], *argv: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "analytics_mcp.cli", *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
-
-
-@contextmanager
-def server_process(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    proc, port = start_listening(
-        lambda port: [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)],
-        env=env,
-        output=Path(env["ANALYTICS_DATA_DIR"]) / "server.log",
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        assert httpx2.get(f"{base}/api/health", timeout=10).status_code == 200
-        yield proc, base
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=120)
-
-
-def writer_child(server_pid: int) -> int:
-    """The writer process among the server's children (not multiprocessing's resource tracker)."""
-    for task in Path(f"/proc/{server_pid}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"spawn_main" in cmdline:
-                return int(pid)
-    raise AssertionError("no writer process")
-
-
 def stored(db_url: str) -> tuple[int, int, int]:
     db = open_database(db_url)
     with db.sync.connect() as conn:
@@ -150,15 +108,10 @@ def stored(db_url: str) -> tuple[int, int, int]:
 def test_acknowledged_events_survive_a_crash_and_are_stored_once(
     tmp_path: Path, restart_with_process: bool
 ) -> None:
-    db_url = f"sqlite:///{tmp_path / 'analytics.db'}"
-    env = {
-        **os.environ,
-        "ANALYTICS_DB_URL": db_url,
-        "ANALYTICS_DATA_DIR": str(tmp_path),
-        "ANALYTICS_TRUSTED_PROXIES": "127.0.0.1",
-    }
-    cli(env, "tenants", "create", "acme")
-    cli(env, "sites", "add", "acme.test", "--tenant", "acme")
+    install = Install.create(tmp_path)
+    db_url, env = install.db_url, install.env
+    install.cli("tenants", "create", "acme")
+    install.cli("sites", "add", "acme.test", "--tenant", "acme")
     headers = {"User-Agent": CHROME_WIN, "X-Forwarded-For": "203.0.113.77"}
     with server_process(env) as (proc, base):
         child = writer_child(proc.pid)

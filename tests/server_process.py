@@ -1,0 +1,107 @@
+"""A real `analytics-mcp serve` in a child process, as an operator runs it: created through the
+CLI, crashed with SIGKILL of its whole process group (server and writer process), restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+
+from servers import start_listening
+
+
+@dataclass(frozen=True)
+class Install:
+    """One data directory and the environment every process of the install runs with."""
+
+    directory: Path
+    env: dict[str, str]
+
+    @classmethod
+    def create(cls, directory: Path, **extra: str) -> Install:
+        env = {
+            **os.environ,
+            "ANALYTICS_DB_URL": f"sqlite:///{directory / 'analytics.db'}",
+            "ANALYTICS_DATA_DIR": str(directory),
+            "ANALYTICS_TRUSTED_PROXIES": "127.0.0.1",
+            **extra,
+        }
+        return cls(directory, env)
+
+    @property
+    def db_url(self) -> str:
+        return self.env["ANALYTICS_DB_URL"]
+
+    @property
+    def spool(self) -> Path:
+        return self.directory / "analytics.db-spool"
+
+    def cli(self, *argv: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "analytics_mcp.cli", *argv],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+
+@contextmanager
+def server_process(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A served install: (process, base URL), its output appended to `server.log` in the data
+    directory. Its own process group, so `crash` takes the writer process down with it.
+    Stopped with SIGINT (a graceful drain) unless already dead."""
+    proc, port = start_listening(
+        lambda port: [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)],
+        env=env,
+        output=Path(env["ANALYTICS_DATA_DIR"]) / "server.log",
+        new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(proc, base)
+        yield proc, base
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=180)
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if httpx2.get(f"{base}/api/health", timeout=1).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the server did not become healthy")
+
+
+def crash(proc: subprocess.Popen[bytes]) -> None:
+    """kill -9 of the server and its writer process at once."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def writer_child(server_pid: int) -> int:
+    """The writer process among the server's children (not multiprocessing's resource tracker)."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        for task in Path(f"/proc/{server_pid}/task").iterdir():
+            for pid in (task / "children").read_text().split():
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"spawn_main" in cmdline:
+                    return int(pid)
+        time.sleep(0.05)
+    raise AssertionError("no writer process")
