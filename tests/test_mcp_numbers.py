@@ -26,6 +26,7 @@ from analytics_mcp.ingest.batch import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.tools import TOOL_NAMES
+from conftest import pin_reports
 from factories import event, make_site, make_token
 
 URL = "http://testserver/mcp/analytics"
@@ -278,9 +279,10 @@ def same_question(answer: Json, text: str, query: engine.Query) -> None:
         assert f"visitors {answer['visitors']:,}" in text, text
 
 
-async def test_every_tool_matches_the_rest_api(app: Starlette) -> None:
+async def test_every_tool_matches_the_rest_api(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> None:
     services = services_of(app)
     token = seed(services)
+    pin_reports(monkeypatch, datetime.now(UTC))  # the tool and the REST call: one 24h, one today
     async with http_tools(app, token) as (client, http):
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert set(CHECKS) | {"list-sites"} <= set(TOOL_NAMES)
