@@ -9,15 +9,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+import anyio
 import orjson
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from analytics_mcp.field_error import validation_messages
 
 log = logging.getLogger("analytics_mcp.http")
+LINGER_BYTES = 1024 * 1024  # after a 413: what may still be read (and dropped) while the client stops
+LINGER_S = 1.0
 
 _DEFAULT_MESSAGES = {
     400: "Bad request.",
@@ -73,9 +77,29 @@ def error_response(error: ApiError) -> Response:
     body: dict[str, object] = {"message": error.message}
     if error.errors:
         body["errors"] = error.errors
-    return Response(
+    response_type = LingeringResponse if error.status == 413 else Response
+    return response_type(
         orjson.dumps(body), status_code=error.status, headers=error.headers, media_type="application/json"
     )
+
+
+class LingeringResponse(Response):
+    """For a 413 answered while the client is still sending: the answer goes out whole, then what
+    keeps coming is read and dropped (at most LINGER_BYTES, for at most LINGER_S) before the
+    response ends. Closed with input unread, the connection would be reset, and a reset can
+    destroy the 413 before the client reads it."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": True})
+        with anyio.move_on_after(LINGER_S):
+            dropped = 0
+            while dropped < LINGER_BYTES:
+                message = await receive()
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+                dropped += len(message.get("body", b""))
+        await send({"type": "http.response.body", "body": b""})
 
 
 async def handle_api_error(_request: Request, exc: Exception) -> Response:
