@@ -47,7 +47,7 @@ test: setup browser
 # The standing reliability suite at full scale (tenant matrix, bodies, privacy scan, crash cycles);
 # `make test` runs its fast subset.
 check-reliability: setup browser
-	RELIABILITY_SCALE=full $(BIN)/python -m pytest tests/reliability -q
+	RELIABILITY_SCALE=full $(BIN)/python -m pytest tests/reliability -q -s -p no:cacheprovider
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
