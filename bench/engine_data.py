@@ -20,7 +20,7 @@ from typing import Any
 
 from analytics_mcp.config import Settings
 from analytics_mcp.demo import generate_events
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 
@@ -144,7 +144,7 @@ def _ingest(services: Services, domain: str, daily: int, seed: int, started: flo
             log(f"  {domain}: {seen:,} events read ({before + seen:,} total, {rate:,.0f}/s)")
 
     events = generate_events(domain, days=DAYS, daily_visitors=daily, seed=seed)
-    summary = ingest_events(services, events, progress=progress)
+    summary = ingest_events(services.ingestor, events, progress=progress)
     if summary.rejected or summary.errors:
         log(f"  {domain}: {summary.rejected} rejected, first errors {summary.errors[:3]}")
     log(f"  {domain}: {summary.accepted:,} accepted, {summary.dropped:,} dropped")

@@ -77,7 +77,7 @@ def generated(pageviews: int) -> Iterator[dict[str, Any]]:
 
 def build(data_dir: Path, pageviews: int) -> None:
     from analytics_mcp.config import Settings
-    from analytics_mcp.ingest.batch import ingest_events
+    from analytics_mcp.ingest.bulk_import import ingest_events
     from analytics_mcp.services import Services
     from analytics_mcp.storage import accounts
 
@@ -94,7 +94,7 @@ def build(data_dir: Path, pageviews: int) -> None:
         if done % 100_000 < 5_000:
             print(f"  ingested {done:,} events ({time.perf_counter() - began:.0f} s)", flush=True)
 
-    summary = ingest_events(services, generated(pageviews), progress=progress)
+    summary = ingest_events(services.ingestor, generated(pageviews), progress=progress)
     if summary.accepted != pageviews:
         sys.exit(f"ingestion accepted {summary.accepted} of {pageviews}: {summary}")
     services.db.checkpoint()

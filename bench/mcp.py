@@ -39,7 +39,7 @@ from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 from analytics_mcp import engine  # noqa: E402
 from analytics_mcp.config import Settings  # noqa: E402
 from analytics_mcp.demo import generate_events  # noqa: E402
-from analytics_mcp.ingest.batch import ingest_events  # noqa: E402
+from analytics_mcp.ingest.bulk_import import ingest_events  # noqa: E402
 from analytics_mcp.services import Services  # noqa: E402
 from analytics_mcp.storage import accounts  # noqa: E402
 from analytics_mcp.tools import TOOL_NAMES  # noqa: E402
@@ -73,7 +73,7 @@ def build_db(db: Path, events: int) -> None:
         f"generating ~{events:,} events ({visitors} daily visitors, {DAYS} days) into {db}", file=sys.stderr
     )
     started = time.perf_counter()
-    summary = ingest_events(services, generate_events(DOMAIN, days=DAYS, daily_visitors=visitors))
+    summary = ingest_events(services.ingestor, generate_events(DOMAIN, days=DAYS, daily_visitors=visitors))
     print(f"stored {summary.accepted:,} events in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     services.db.sync.dispose()
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from analytics_mcp.config import Settings
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.schema import chat_requests
@@ -76,7 +76,7 @@ def seed(services: Services, *, plan: str = "business") -> str:
         event(ago(3 + i / 10), "/rival-only-page", domain="rival-secret.test", ip=f"203.0.113.{i}")
         for i in range(9)
     ]
-    summary = ingest_events(services, events)
+    summary = ingest_events(services.ingestor, events)
     assert summary.accepted == len(events), summary
     return make_token(services, "acme")
 

@@ -35,7 +35,7 @@ from schemathesis.hooks import HookContext
 from analytics_mcp.config import Settings
 from analytics_mcp.experiments.store import create_experiment
 from analytics_mcp.http_api.params import DATE_RANGE
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from conftest import serving
@@ -110,7 +110,7 @@ def fuzz_world(services: Services) -> str:
     purchase = {"transaction_id": "t-1", "revenue": {"amount": 49, "currency": "EUR"}}
     purchase["items"] = [{"item_id": "mug", "item_name": "Mug", "price": 49, "quantity": 1}]
     summary = ingest_events(
-        services,
+        services.ingestor,
         [
             event(times[0], "/?utm_source=news&utm_campaign=spring", referrer="https://t.co/x"),
             event(times[1], "/signup", ip="198.51.100.11", ua=SAFARI_IPHONE),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from analytics_mcp import engine
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.account_types import Site, Tenant
@@ -62,7 +62,7 @@ def purchase(
 
 def ingest(services: Services, events: Iterable[Mapping[str, Any]], *, duplicates: int = 0) -> None:
     items = list(events)
-    summary = ingest_events(services, items)
+    summary = ingest_events(services.ingestor, items)
     assert (summary.rejected, summary.dropped, summary.errors) == (0, 0, []), summary
     assert (summary.accepted, summary.duplicate) == (len(items) - duplicates, duplicates), summary
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from analytics_mcp.cli import main
-from analytics_mcp.experiments.demo import DEMO_SLUG, add_demo_experiment
+from analytics_mcp.demo.experiment import DEMO_SLUG, add_demo_experiment
 from analytics_mcp.services import Services
 from analytics_mcp.storage.schema import events, experiment_events
 from factories import make_site

@@ -22,7 +22,7 @@ from ab_support import body, experiment, stored, track
 from analytics_mcp.config import Settings
 from analytics_mcp.experiments.dedup import RecentEvents
 from analytics_mcp.http_api import metrics_track
-from analytics_mcp.ingest.model import ACCEPTED, DUPLICATE, Outcome
+from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome
 from analytics_mcp.services import Services
 from factories import make_site
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import httpx2
 from starlette.applications import Starlette
 
-from analytics_mcp.dashboard import csrf
-from analytics_mcp.dashboard.security import SESSION_COOKIE
-from analytics_mcp.dashboard.sessions import create_session
 from analytics_mcp.dashboard.state import dashboard_state
+from analytics_mcp.http_api import csrf
+from analytics_mcp.http_api.auth import SESSION_COOKIE
 from analytics_mcp.storage import accounts
+from analytics_mcp.storage.sessions import create_session
 from chat_support import ask, fake, names, parse_sse, request_rows, seed, services_of, settings  # noqa: F401
 from fake_anthropic import FakeAnthropic, ToolCall, Turn
 

@@ -11,10 +11,11 @@ from sqlalchemy import Connection, update
 from starlette.applications import Starlette
 
 from analytics_mcp.dashboard import pages
-from analytics_mcp.dashboard.security import LOGIN_COOKIE, SESSION_COOKIE
+from analytics_mcp.dashboard.security import LOGIN_COOKIE
 from analytics_mcp.dashboard.state import DashboardState
 from analytics_mcp.dashboard.throttle import LoginThrottle
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.http_api.auth import SESSION_COOKIE
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.schema import users
@@ -192,7 +193,7 @@ async def test_session_reads_the_same_numbers_as_a_token(
 ) -> None:
     services: Services = app.state.services
     summary = ingest_events(
-        services,
+        services.ingestor,
         [
             event(f"{day(3)}T10:00:00Z", "/"),
             event(f"{day(3)}T10:01:00Z", "/pricing"),

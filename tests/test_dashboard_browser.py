@@ -16,7 +16,7 @@ from playwright.async_api import BrowserContext, ConsoleMessage, Dialog, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from starlette.applications import Starlette
 
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from browser import keep_on_loopback, launch_browser
@@ -110,7 +110,7 @@ async def seeded(live_server: tuple[str, Starlette], monkeypatch: pytest.MonkeyP
         accounts.create_user(conn, EMAIL, "acme", PASSWORD)
         accounts.add_goal(conn, "acme.test", "Signup page", path="/signup")
         accounts.add_goal(conn, "acme.test", "<i>Signup event</i>", event=XSS_EVENT)
-    summary = ingest_events(services, traffic())
+    summary = ingest_events(services.ingestor, traffic())
     assert summary.rejected == 0 and summary.accepted > 100, summary
     pin_reports(monkeypatch, datetime.now(UTC))  # the page's numbers and the API's: one window
     services.settings.rate_limit = "10000/minute"  # the test reads the API a lot, alongside the page

@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import BrowserContext, Page, Request
 from starlette.applications import Starlette
 
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.storage import accounts
 from browser import keep_on_loopback, launch_browser
 from chat_support import ago, fake, seed, services_of, settings
@@ -41,7 +41,7 @@ async def signed_in(live_server: tuple[str, Starlette]) -> AsyncIterator[tuple[s
     with services.db.sync.begin() as conn:
         accounts.create_user(conn, EMAIL, "acme", PASSWORD)
     payloads = [event(ago(1 + i / 10), XSS_PATH, ip=f"198.51.100.{50 + i}") for i in range(3)]
-    assert ingest_events(services, payloads).accepted == 3
+    assert ingest_events(services.ingestor, payloads).accepted == 3
     async with launch_browser() as browser:
         context: BrowserContext = await browser.new_context(
             user_agent=CHROME_WIN, viewport={"width": 1360, "height": 900}

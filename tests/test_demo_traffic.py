@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from analytics_mcp.demo import generate_events
-from analytics_mcp.ingest.batch import validate_line
+from analytics_mcp.ingest.bulk_import import validate_line
 from analytics_mcp.ingest.enrich import parse_user_agent
 
 END = datetime(2026, 2, 17, 12, 30, tzinfo=UTC)

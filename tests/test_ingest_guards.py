@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
-from analytics_mcp.ingest.model import PendingEvent
+from analytics_mcp.ingest.event import PendingEvent
 from analytics_mcp.services import Services
 from analytics_mcp.storage.schema import events, sites
 from factories import CHROME_WIN, event, make_site, make_token

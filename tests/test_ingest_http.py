@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
-from analytics_mcp.ingest.pipeline import IngestUnavailable
+from analytics_mcp.ingest.group_commit import IngestUnavailable
 from analytics_mcp.services import Services
 from analytics_mcp.storage.schema import events, visits
 from factories import CHROME_WIN, GOOGLEBOT, make_site

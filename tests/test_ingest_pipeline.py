@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, salts, visits
@@ -28,7 +28,7 @@ def rows(svc: Services, table: Any, *order: Any) -> list[Any]:
 
 def test_visit_attributes_come_from_the_first_event(svc: Services) -> None:
     summary = ingest_events(
-        svc,
+        svc.ingestor,
         [
             event(
                 "2026-11-20T10:00:00Z",
@@ -56,7 +56,7 @@ def test_visit_attributes_come_from_the_first_event(svc: Services) -> None:
 
 def test_thirty_minute_gap_starts_a_new_visit(svc: Services) -> None:
     ingest_events(
-        svc,
+        svc.ingestor,
         [
             event("2026-11-20T10:00:00Z", "/a"),
             event("2026-11-20T10:29:59Z", "/b"),  # gap under 30 min: same visit
@@ -70,7 +70,7 @@ def test_thirty_minute_gap_starts_a_new_visit(svc: Services) -> None:
 
 def test_visit_crossing_midnight_keeps_its_visitor_id(svc: Services) -> None:
     ingest_events(
-        svc,
+        svc.ingestor,
         [
             event("2026-11-20T23:50:00Z", "/a"),
             event("2026-11-21T00:10:00Z", "/b"),  # same visit, previous day's salt
@@ -86,7 +86,7 @@ def test_visit_crossing_midnight_keeps_its_visitor_id(svc: Services) -> None:
 
 def test_people_are_told_apart_by_ip_and_user_agent(svc: Services) -> None:
     ingest_events(
-        svc,
+        svc.ingestor,
         [
             event("2026-11-20T10:00:00Z", ip="198.51.100.1", ua=CHROME_WIN),
             event("2026-11-20T10:00:01Z", ip="198.51.100.2", ua=CHROME_WIN),
@@ -97,13 +97,13 @@ def test_people_are_told_apart_by_ip_and_user_agent(svc: Services) -> None:
 
 
 def test_salts_are_deleted_after_48_hours_and_hashes_change(svc: Services) -> None:
-    ingest_events(svc, [event("2026-11-20T10:00:00Z")])
+    ingest_events(svc.ingestor, [event("2026-11-20T10:00:00Z")])
     processor = svc.ingestor.processor
     later = time.time() + 2 * 3600  # past the grace hour of a salt made for an old day
     with svc.db.sync.begin() as conn:
         assert processor.salts.cleanup(conn, now=later, force=True) == 1
         assert conn.execute(select(salts)).all() == []
-    ingest_events(svc, [event("2026-11-20T10:05:00Z", "/again")])
+    ingest_events(svc.ingestor, [event("2026-11-20T10:05:00Z", "/again")])
     first, second = rows(svc, visits)
     assert first.visitor_id != second.visitor_id  # the old salt is gone for good
 
@@ -111,7 +111,7 @@ def test_salts_are_deleted_after_48_hours_and_hashes_change(svc: Services) -> No
 def test_todays_salts_survive_cleanup(svc: Services) -> None:
     now = time.time()
     today = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60))
-    ingest_events(svc, [event(today)])
+    ingest_events(svc.ingestor, [event(today)])
     with svc.db.sync.begin() as conn:
         assert svc.ingestor.processor.salts.cleanup(conn, now=now, force=True) == 0
         assert len(conn.execute(select(salts)).all()) == 1
@@ -119,7 +119,7 @@ def test_todays_salts_survive_cleanup(svc: Services) -> None:
 
 def test_bots_and_unknown_domains_are_dropped_and_nothing_is_stored(svc: Services) -> None:
     summary = ingest_events(
-        svc,
+        svc.ingestor,
         [
             event("2026-11-20T10:00:00Z", ua=GOOGLEBOT),
             event("2026-11-20T10:00:00Z", ua="curl/8.5.0"),
@@ -133,16 +133,17 @@ def test_bots_and_unknown_domains_are_dropped_and_nothing_is_stored(svc: Service
 
 def test_event_id_retries_are_stored_once(svc: Services) -> None:
     first = ingest_events(
-        svc, [event("2026-11-20T10:00:00Z", event_id="abc"), event("2026-11-20T10:00:00Z", event_id="abc")]
+        svc.ingestor,
+        [event("2026-11-20T10:00:00Z", event_id="abc"), event("2026-11-20T10:00:00Z", event_id="abc")],
     )
-    again = ingest_events(svc, [event("2026-11-20T10:00:00Z", event_id="abc")])
+    again = ingest_events(svc.ingestor, [event("2026-11-20T10:00:00Z", event_id="abc")])
     assert (first.accepted, first.duplicate, again.duplicate) == (1, 1, 1)
     assert len(rows(svc, events)) == 1
 
 
 def test_identical_events_without_id_within_the_window_count_once(svc: Services) -> None:
     summary = ingest_events(
-        svc,
+        svc.ingestor,
         [
             event("2026-11-20T10:00:00Z", "/x"),
             event("2026-11-20T10:00:04Z", "/x"),  # same visitor, same event, 4 s later: a double send
@@ -160,7 +161,7 @@ def test_one_purchase_per_transaction_id(svc: Services) -> None:
         "items": [{"item_id": "p1", "item_name": "Pro", "price": 24.5, "quantity": 2}],
     }
     summary = ingest_events(
-        svc,
+        svc.ingestor,
         [
             event("2026-11-20T10:00:00Z", "/checkout", **purchase, event_id="e1"),
             event("2026-11-20T10:01:00Z", "/checkout", **purchase, event_id="e2"),
@@ -175,7 +176,7 @@ def test_one_purchase_per_transaction_id(svc: Services) -> None:
 
 def test_engagement_goes_to_the_latest_pageview_of_its_path(svc: Services) -> None:
     ingest_events(
-        svc,
+        svc.ingestor,
         [
             event("2026-11-20T10:00:00Z", "/a"),
             event("2026-11-20T10:01:00Z", "/b"),
@@ -183,7 +184,8 @@ def test_engagement_goes_to_the_latest_pageview_of_its_path(svc: Services) -> No
         ],
     )
     ingest_events(  # a later batch: the report lands on a stored row
-        svc, [event("2026-11-20T10:03:00Z", "/b", name="engagement", engagement_ms=70_000, scroll_depth=90)]
+        svc.ingestor,
+        [event("2026-11-20T10:03:00Z", "/b", name="engagement", engagement_ms=70_000, scroll_depth=90)],
     )
     pageviews = {r.pathname: r for r in rows(svc, events) if r.name == "pageview"}
     assert (pageviews["/a"].engaged_ms, pageviews["/a"].scroll_depth, pageviews["/a"].gap_ms) == (
@@ -202,13 +204,13 @@ def test_engagement_goes_to_the_latest_pageview_of_its_path(svc: Services) -> No
 
 
 def test_engagement_without_an_open_visit_is_dropped(svc: Services) -> None:
-    summary = ingest_events(svc, [event("2026-11-20T10:00:00Z", name="engagement", engagement_ms=5)])
+    summary = ingest_events(svc.ingestor, [event("2026-11-20T10:00:00Z", name="engagement", engagement_ms=5)])
     assert summary.dropped == 1 and rows(svc, visits) == []
 
 
 def test_non_interactive_custom_event_keeps_a_bounce(svc: Services) -> None:
     ingest_events(
-        svc,
+        svc.ingestor,
         [
             event("2026-11-20T10:00:00Z", "/", ip="198.51.100.1"),
             event("2026-11-20T10:00:10Z", "/", ip="198.51.100.1", name="Video Play", interactive=False),
@@ -245,7 +247,7 @@ def test_url_goals_match_pageview_paths(svc: Services, match_type: str, path: st
         "/docs/v1/x/install",
     ]
     paths += ["/shop/x", "/shop/x/y", "/shopping"]
-    ingest_events(svc, [event(f"2026-11-20T10:{i:02d}:00Z", p) for i, p in enumerate(paths)])
+    ingest_events(svc.ingestor, [event(f"2026-11-20T10:{i:02d}:00Z", p) for i, p in enumerate(paths)])
     matched = _completed_paths(svc, goal.id)
     assert matched == sorted(hits)
 
@@ -254,7 +256,7 @@ def test_event_goals_match_names_and_keep_the_event_id(svc: Services) -> None:
     with svc.db.sync.begin() as conn:
         goal = accounts.add_goal(conn, "acme.test", "Signups", event="Signup")
     ingest_events(
-        svc, [event("2026-11-20T10:00:00Z", "/", name="Signup"), event("2026-11-20T10:00:01Z", "/")]
+        svc.ingestor, [event("2026-11-20T10:00:00Z", "/", name="Signup"), event("2026-11-20T10:00:01Z", "/")]
     )
     [completion] = rows(svc, goal_completions)
     signup = next(r for r in rows(svc, events) if r.name == "Signup")
@@ -273,7 +275,7 @@ def _completed_paths(svc: Services, goal_id: str) -> list[str]:
 
 def test_bad_lines_are_reported_and_good_lines_kept(svc: Services) -> None:
     summary = ingest_events(
-        svc,
+        svc.ingestor,
         [
             event("2026-11-20T10:00:00Z"),
             {**event("2026-11-20T10:00:00Z"), "url": "javascript:alert(1)"},
@@ -296,14 +298,16 @@ def test_bad_lines_are_reported_and_good_lines_kept(svc: Services) -> None:
 
 
 def test_unordered_batch_builds_visits_in_time_order(svc: Services) -> None:
-    ingest_events(svc, [event("2026-11-20T10:10:00Z", "/second"), event("2026-11-20T10:00:00Z", "/first")])
+    ingest_events(
+        svc.ingestor, [event("2026-11-20T10:10:00Z", "/second"), event("2026-11-20T10:00:00Z", "/first")]
+    )
     [visit] = rows(svc, visits)
     assert (visit.entry_path, visit.exit_path, visit.pageviews) == ("/first", "/second", 2)
 
 
 def test_no_raw_ip_or_user_agent_is_stored(svc: Services, settings: Any) -> None:
     ua = SAFARI_IPHONE + " UniqueMarker/9.9"
-    ingest_events(svc, [event("2026-11-20T10:00:00Z", ip="203.0.113.199", ua=ua)])
+    ingest_events(svc.ingestor, [event("2026-11-20T10:00:00Z", ip="203.0.113.199", ua=ua)])
     svc.db.checkpoint()
     blob = b"".join(p.read_bytes() for p in settings.data_dir.iterdir() if p.is_file())
     for secret in ("203.0.113.199", "UniqueMarker", "iPhone OS 17_4"):

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from analytics_mcp.config import Settings
-from analytics_mcp.ingest.batch import validate_line
-from analytics_mcp.ingest.model import PendingEvent
-from analytics_mcp.ingest.process import BatchProcessor
-from analytics_mcp.ingest.spool import SpoolReader, SpoolWriter
-from analytics_mcp.ingest.spooled import encode, store_frames
+from analytics_mcp.ingest.batch_processor import BatchProcessor
+from analytics_mcp.ingest.bulk_import import validate_line
+from analytics_mcp.ingest.event import PendingEvent
+from analytics_mcp.ingest.spool.codec import encode
+from analytics_mcp.ingest.spool.frames import SpoolReader, SpoolWriter
+from analytics_mcp.ingest.spool.storing import store_frames
 from analytics_mcp.services import Services
 from analytics_mcp.storage.schema import events
 from factories import event, make_site

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from analytics_mcp.config import Settings
-from analytics_mcp.ingest import spool as spool_module
-from analytics_mcp.ingest.spool import SpoolError, SpoolReader, SpoolWriter, segment_starts
+from analytics_mcp.ingest.spool import frames as spool_module
+from analytics_mcp.ingest.spool.frames import SpoolError, SpoolReader, SpoolWriter, segment_starts
 from analytics_mcp.services import Services
 from analytics_mcp.storage.db import open_database
 from analytics_mcp.storage.schema import events, visits

@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from analytics_mcp import engine
 from analytics_mcp.config import Settings
 from analytics_mcp.demo import generate_events
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.tools import TOOL_NAMES
@@ -67,9 +67,9 @@ def seed(services: Services) -> str:
         ("rival-secret.test", 8, 6),
     ):
         events = generate_events(domain, days=days, end=end, daily_visitors=visitors)
-        summary = ingest_events(services, events)
+        summary = ingest_events(services.ingestor, events)
         assert summary.accepted and not summary.errors, summary
-    summary = ingest_events(services, every_kind_of_event(end - timedelta(hours=2)))
+    summary = ingest_events(services.ingestor, every_kind_of_event(end - timedelta(hours=2)))
     assert (summary.accepted, summary.errors) == (9, []), summary
     return make_token(services, "acme")
 

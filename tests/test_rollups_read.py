@@ -16,10 +16,10 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, func, insert, select
 
 from analytics_mcp import engine
+from analytics_mcp.engine.rollup_sql import raw_tables, usable, visitors_per_day_sql, visitors_sql
 from analytics_mcp.engine.runner import fetch
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.rollups.keys import Dim, day_number, encode
-from analytics_mcp.rollups.read import raw_tables, usable, visitors_per_day_sql, visitors_sql
 from analytics_mcp.rollups.rebuild import rebuild_rollups
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
@@ -102,7 +102,7 @@ async def tenants(services: Services, request: pytest.FixtureRequest) -> AsyncIt
     traffic.site("e1.test", ZoneInfo("Asia/Kolkata"), visits=120, visitors=10)
     traffic.site("e2.test", ZoneInfo("UTC"), visits=60, visitors=6)
     for chunk in traffic.in_chunks(late=late):
-        summary = ingest_events(services, chunk)
+        summary = ingest_events(services.ingestor, chunk)
         assert (summary.rejected, summary.errors) == (0, []), summary
     assert _rollup_rows(services) > 0  # written by ingestion
     with services.db.sync.begin() as conn:

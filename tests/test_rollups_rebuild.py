@@ -21,7 +21,7 @@ from sqlalchemy import Connection, create_engine, func, inspect, literal, null, 
 
 from analytics_mcp.cli import main
 from analytics_mcp.config import Settings
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.rollups.keys import (
     VISIT_DIM_COLUMNS,
     Dim,
@@ -421,7 +421,7 @@ def test_random_traffic_equals_the_reference_fill(services: Services) -> None:
     traffic.site("w1.test", ZoneInfo("America/Los_Angeles"), visits=260, visitors=40)
     traffic.site("e1.test", ZoneInfo("Europe/Berlin"), visits=260, visitors=40)
     for chunk in traffic.in_chunks(late=True):
-        ingest_events(services, chunk)  # some engagement reports find no open visit: dropped
+        ingest_events(services.ingestor, chunk)  # some engagement reports find no open visit: dropped
     now = "2026-11-06T12:00:00Z"
     rebuild(services, now=now)
     with services.db.sync.begin() as conn:

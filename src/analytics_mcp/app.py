@@ -13,7 +13,7 @@ from analytics_mcp.dashboard.routes import dashboard_routes
 from analytics_mcp.heap import tune_collector
 from analytics_mcp.http_api.errors import EXCEPTION_HANDLERS
 from analytics_mcp.http_api.routes import api_routes
-from analytics_mcp.ingest.routes import ingest_routes
+from analytics_mcp.http_api.tracker import ingest_routes
 from analytics_mcp.services import Services
 from analytics_mcp.tools.http import McpEndpoint
 

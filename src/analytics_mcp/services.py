@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analytics_mcp.config import Settings
-from analytics_mcp.ingest.pipeline import Ingestor
+from analytics_mcp.ingest.group_commit import Ingestor
 from analytics_mcp.storage.db import Database, open_database
 from analytics_mcp.storage.migrate import upgrade
 

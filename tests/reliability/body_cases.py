@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 import orjson
 from starlette.applications import Starlette
 
-from analytics_mcp.dashboard import csrf
 from analytics_mcp.dashboard.security import LOGIN_COOKIE
 from analytics_mcp.dashboard.state import dashboard_state
+from analytics_mcp.http_api import csrf
 from analytics_mcp.ingest.wire import BatchEvent, TrackerEvent
 from factories import CHROME_WIN
 from reliability.app_routes import Endpoint, endpoints

@@ -13,10 +13,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from analytics_mcp.dashboard import csrf
 from analytics_mcp.dashboard.security import LOGIN_COOKIE
 from analytics_mcp.dashboard.state import dashboard_state
 from analytics_mcp.dashboard.views import STATIC_DIR
+from analytics_mcp.http_api import csrf
 from factories import CHROME_WIN
 from reliability.app_routes import Endpoint
 from reliability.tenant_world import Tenant

@@ -13,13 +13,13 @@ from typing import Any
 from ab_support import Rows
 from analytics_mcp.chat.models import Actor
 from analytics_mcp.chat.store import create_conversation, new_id
-from analytics_mcp.dashboard import csrf
-from analytics_mcp.dashboard.security import SESSION_COOKIE
-from analytics_mcp.dashboard.sessions import create_session
 from analytics_mcp.experiments import create_experiment
-from analytics_mcp.ingest.batch import ingest_events
+from analytics_mcp.http_api import csrf
+from analytics_mcp.http_api.auth import SESSION_COOKIE
+from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
+from analytics_mcp.storage.sessions import create_session
 from factories import CHROME_WIN, FIREFOX_LINUX, event, make_token
 
 ALL_SCOPES = ("read", "ingest", "admin")
@@ -154,7 +154,7 @@ def make_tenant(services: Services, tag: str) -> Tenant:
         owner = Actor(api_token.tenant, token_id=api_token.id)
         create_conversation(conn, owner, marks["conversation title"], conversation)
     visits = traffic(marks)
-    summary = ingest_events(services, visits)
+    summary = ingest_events(services.ingestor, visits)
     assert summary.accepted == len(visits), summary
     rows = Rows(experiment)
     an_hour_ago = int(datetime.now(UTC).timestamp() * 1000) - 3_600_000

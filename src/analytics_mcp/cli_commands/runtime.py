@@ -89,7 +89,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise CliError("file", "not found")
-    from analytics_mcp.ingest.batch import import_file
+    from analytics_mcp.ingest.bulk_import import import_file
     from analytics_mcp.services import Services
 
     services = Services.build(settings)
@@ -98,7 +98,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             if accounts.get_site(conn, args.site) is None:
                 raise CliError("site", "not found")
         progress = ProgressLine() if sys.stderr.isatty() else None
-        summary = import_file(services, path, args.site, progress=progress)
+        summary = import_file(services.ingestor, path, args.site, progress=progress)
         if progress is not None:
             progress.done()
     finally:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 from analytics_mcp.cli_commands.common import CliError, emit, group_parser, migrated
 from analytics_mcp.config import Settings
-from analytics_mcp.ingest.spool import SpoolError, segment_starts, spooled_end, take_lock
-from analytics_mcp.ingest.spooled import failed_frames, store_failed, stored_position
-from analytics_mcp.ingest.spooler import spool_directory
+from analytics_mcp.ingest.spool.frames import SpoolError, segment_starts, spooled_end, take_lock
+from analytics_mcp.ingest.spool.spooler import spool_directory
+from analytics_mcp.ingest.spool.storing import failed_frames, store_failed, stored_position
 
 if TYPE_CHECKING:
     from analytics_mcp.cli_commands.common import Subparsers

@@ -1,4 +1,2 @@
-"""The dashboard: sign-in with server-side sessions, the pages, and their static assets.
-
-Kept import-light: `http_api.auth` imports `dashboard.principal`, and the routes import the API.
-"""
+"""The dashboard: the sign-in pages, the dashboard page, its static assets and its own data
+routes. Sessions are authenticated by `http_api.auth`, like API tokens."""

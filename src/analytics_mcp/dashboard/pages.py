@@ -9,14 +9,14 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from analytics_mcp.dashboard import csrf
-from analytics_mcp.dashboard.principal import current_session, session_csrf
-from analytics_mcp.dashboard.security import LOGIN_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
-from analytics_mcp.dashboard.sessions import SESSION_TTL_S, DashboardSession, create_session, revoke_session
+from analytics_mcp.dashboard.security import LOGIN_COOKIE, clear_cookie, set_cookie
 from analytics_mcp.dashboard.state import dashboard_state, login_engine, services_of
 from analytics_mcp.dashboard.views import charts_available, page
-from analytics_mcp.ingest.routes import client_ip
+from analytics_mcp.http_api import csrf
+from analytics_mcp.http_api.auth import SESSION_COOKIE, current_session, session_csrf
+from analytics_mcp.http_api.tracker import client_ip
 from analytics_mcp.storage.accounts import authenticate_user, list_sites, plan_rank
+from analytics_mcp.storage.sessions import SESSION_TTL_S, DashboardSession, create_session, revoke_session
 
 HOME = "/dashboard"
 BAD_LOGIN = "Wrong email or password."  # one message for both: no user enumeration

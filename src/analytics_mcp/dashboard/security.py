@@ -9,9 +9,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from analytics_mcp.config import Settings
-from analytics_mcp.ingest.routes import receive_body
+from analytics_mcp.http_api.tracker import receive_body
 
-SESSION_COOKIE = "amcp_session"
 LOGIN_COOKIE = "amcp_login_csrf"
 
 # No inline script or style anywhere: every byte of script and CSS is a file under /dashboard/static.

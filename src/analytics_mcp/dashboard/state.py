@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from analytics_mcp.dashboard.throttle import LoginThrottle
+from analytics_mcp.http_api.auth import app_secret
 from analytics_mcp.services import Services
 from analytics_mcp.storage.db import Database
 
@@ -41,7 +42,7 @@ def dashboard_state(app: Starlette) -> DashboardState:
     state: DashboardState | None = getattr(app.state, "dashboard", None)
     if state is None:
         settings = app.state.services.settings
-        state = DashboardState(settings.session_secret(), LoginThrottle(settings.rate_limit_storage))
+        state = DashboardState(app_secret(app), LoginThrottle(settings.rate_limit_storage))
         app.state.dashboard = state
     return state
 

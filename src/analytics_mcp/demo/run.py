@@ -20,8 +20,8 @@ from typing import Any
 
 from analytics_mcp.config import Settings
 from analytics_mcp.demo.banner import DemoAccess, render_banner
+from analytics_mcp.demo.experiment import add_demo_experiment
 from analytics_mcp.demo.traffic import generate_events
-from analytics_mcp.experiments.demo import add_demo_experiment
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 
@@ -97,7 +97,7 @@ def load_demo_traffic(services: Services, days: int, *, end: datetime | None = N
 
 
 def _ingest(services: Services, domain: str, events: Iterable[dict[str, Any]]) -> None:
-    from analytics_mcp.ingest.batch import ingest_events  # the pipeline's entry for batches
+    from analytics_mcp.ingest.bulk_import import ingest_events  # the pipeline's entry for batches
 
     started = time.monotonic()
     shown = 0
@@ -109,7 +109,7 @@ def _ingest(services: Services, domain: str, events: Iterable[dict[str, Any]]) -
             _log(f"  {domain}: {done:,} events ...")
 
     _log(f"{domain}: generating and ingesting traffic")
-    summary = ingest_events(services, events, progress=progress)
+    summary = ingest_events(services.ingestor, events, progress=progress)
     elapsed = time.monotonic() - started
     _log(
         f"{domain}: {summary.accepted:,} stored, {summary.duplicate:,} duplicate, "

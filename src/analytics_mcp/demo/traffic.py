@@ -22,9 +22,8 @@ from typing import Any
 from analytics_mcp.demo.catalog import IPV4_FIRST_OCTETS, Source
 from analytics_mcp.demo.model import CustomRule, Model, build_model
 from analytics_mcp.demo.shop import Shop, Visitor
+from analytics_mcp.timeutil import DAY_MS, HOUR_MS
 
-HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
 WINDOW_MS = 5 * 60_000  # divides an hour, so a window's events share one "YYYY-MM-DDTHH:" prefix
 # Share of a day's visits per UTC hour: a European afternoon/evening peak, Americans at night.
 HOUR_WEIGHTS = (

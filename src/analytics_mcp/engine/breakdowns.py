@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy import Select, distinct, func, or_
 
+from analytics_mcp.engine import rollup_answers as from_rollups
 from analytics_mcp.engine.compiler import Scope
-from analytics_mcp.engine.dialects import Dialect
 from analytics_mcp.engine.numbers import rate, seconds
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.results import (
@@ -28,12 +28,12 @@ from analytics_mcp.engine.results import (
     ReferrerRow,
     ReportRange,
 )
+from analytics_mcp.engine.rollup_sql import usable
 from analytics_mcp.engine.runner import dialect_of, fetch
 from analytics_mcp.engine.stats import is_bounce
-from analytics_mcp.rollups import answers as from_rollups
 from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim
-from analytics_mcp.rollups.read import usable
 from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.dialects import Dialect
 
 RowT = TypeVar("RowT", bound=BaseModel)
 

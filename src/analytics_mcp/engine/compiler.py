@@ -12,13 +12,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, or_, select
 
-from analytics_mcp.engine.dialects import Dialect
+from analytics_mcp.definitions import PAGEVIEW
 from analytics_mcp.engine.filters import VISIT_DIMENSIONS, Filter
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
+from analytics_mcp.storage.dialects import Dialect
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
-
-PAGEVIEW = "pageview"
 
 
 def condition(column: ColumnElement[Any], flt: Filter) -> ColumnElement[bool]:

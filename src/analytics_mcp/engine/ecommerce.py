@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal, select
 
+from analytics_mcp.engine import rollup_answers as from_rollups
 from analytics_mcp.engine.compiler import Scope
-from analytics_mcp.engine.dialects import Dialect
 from analytics_mcp.engine.numbers import change, money, point_change, rate, ratio
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
@@ -29,13 +29,13 @@ from analytics_mcp.engine.results_commerce import (
     RevenueTimeseries,
     SourceRevenueRow,
 )
+from analytics_mcp.engine.rollup_sql import usable
 from analytics_mcp.engine.runner import dialect_of, fetch
 from analytics_mcp.engine.stats import visitors_sql
 from analytics_mcp.engine.timebuckets import bucket_plan
-from analytics_mcp.rollups import answers as from_rollups
 from analytics_mcp.rollups.keys import FUNNEL_STEPS
-from analytics_mcp.rollups.read import usable
 from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.dialects import Dialect
 
 PURCHASE = ("purchase",)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, distinct, func
 
+from analytics_mcp.engine import rollup_answers as from_rollups
 from analytics_mcp.engine.compiler import Scope
-from analytics_mcp.engine.dialects import Dialect, dialect_named
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.engine.numbers import rate
 from analytics_mcp.engine.query import Query
@@ -22,13 +22,13 @@ from analytics_mcp.engine.results_commerce import (
     GoalRow,
     GoalsReport,
 )
+from analytics_mcp.engine.rollup_sql import usable
 from analytics_mcp.engine.runner import dialect_of, fetch
 from analytics_mcp.engine.stats import visitors_sql
-from analytics_mcp.rollups import answers as from_rollups
-from analytics_mcp.rollups.read import usable
 from analytics_mcp.storage.account_types import Goal
 from analytics_mcp.storage.accounts import get_goal, list_goals
 from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.dialects import Dialect, dialect_named
 from analytics_mcp.storage.ids import row_ulid
 from analytics_mcp.timeutil import ISO_FORMAT
 

@@ -12,13 +12,14 @@ The comparison range is the one of the same length right before (24 hours, or as
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from analytics_mcp.engine.errors import QueryError
+from analytics_mcp.timeutil import HOUR_MS, local_midnight_ms
 
 Interval = Literal["hour", "day"]
 PERIODS: tuple[str, ...] = ("24h", "7d", "30d", "90d", "12m")
@@ -27,8 +28,6 @@ CUSTOM_PERIOD = "custom"
 MAX_RANGE_DAYS = 5 * 366
 MIN_DATE = date(1971, 1, 1)
 MAX_DATE = date(9990, 12, 31)
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
 
 
 class DateRange(BaseModel):
@@ -44,10 +43,6 @@ class DateRange(BaseModel):
     @property
     def days(self) -> int:
         return (self.date_to - self.date_from).days + 1
-
-
-def local_midnight_ms(day: date, zone: ZoneInfo) -> int:
-    return int(datetime.combine(day, time(), tzinfo=zone).timestamp() * 1000)
 
 
 def day_range(date_from: date, date_to: date, zone: ZoneInfo) -> DateRange:

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Integer, Subquery, and_, column, select, union, values
 
+from analytics_mcp.definitions import VISIT_GAP_MS
 from analytics_mcp.engine.compiler import Scope
-from analytics_mcp.ingest.visits import VISIT_GAP_MS
 
 BucketOf = Callable[[ColumnElement[Any]], ColumnElement[int]]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Executable, Row
 
-from analytics_mcp.engine.dialects import Dialect, dialect_named
 from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.dialects import Dialect, dialect_named
 
 
 def dialect_of(db: Database) -> Dialect:

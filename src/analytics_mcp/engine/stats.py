@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal, select
 
-from analytics_mcp.engine.compiler import PAGEVIEW, Scope
-from analytics_mcp.engine.dialects import Dialect
+from analytics_mcp.definitions import PAGEVIEW
+from analytics_mcp.engine import rollup_answers as from_rollups
+from analytics_mcp.engine.compiler import Scope
 from analytics_mcp.engine.numbers import change, point_change, rate, ratio, seconds
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.presence import bucket_windows, present_visitors
@@ -21,11 +22,11 @@ from analytics_mcp.engine.results import (
     Timeseries,
     TimeseriesPoint,
 )
+from analytics_mcp.engine.rollup_sql import usable
 from analytics_mcp.engine.runner import dialect_of, fetch
 from analytics_mcp.engine.timebuckets import bucket_plan, hour_of_day_index
-from analytics_mcp.rollups import answers as from_rollups
-from analytics_mcp.rollups.read import usable
 from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.dialects import Dialect
 
 
 def is_bounce(scope: Scope) -> ColumnElement[int]:

@@ -11,58 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, literal
+from sqlalchemy import ColumnElement, literal
 
-from analytics_mcp.engine.dialects import Dialect
-from analytics_mcp.engine.periods import DAY_MS, HOUR_MS, local_midnight_ms
 from analytics_mcp.engine.query import Query
+from analytics_mcp.storage.dialects import Dialect
+from analytics_mcp.storage.sql_time import local_ms
+from analytics_mcp.timeutil import DAY_MS, HOUR_MS, local_midnight_ms, offset_segments
 
 _EPOCH = date(1970, 1, 1)
-
-
-def offset_ms(zone: ZoneInfo, ts_ms: int) -> int:
-    moment = datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(zone)
-    delta = moment.utcoffset() or timedelta(0)
-    return int(delta.total_seconds() * 1000)
-
-
-def offset_segments(zone: ZoneInfo, start_ms: int, end_ms: int) -> list[tuple[int, int]]:
-    """[(from_ms, offset_ms)] covering [start_ms, end_ms): the first starts at start_ms, each next
-    one at a transition. Daily probes find changes; bisection pins them to the second."""
-    segments = [(start_ms, offset_ms(zone, start_ms))]
-    probe, last = start_ms, end_ms - 1
-    while probe < last:
-        nxt = min(probe + DAY_MS, last)
-        if offset_ms(zone, nxt) != segments[-1][1]:
-            at = _transition(zone, probe, nxt)
-            segments.append((at, offset_ms(zone, at)))
-        probe = nxt
-    return segments
-
-
-def _transition(zone: ZoneInfo, low_ms: int, high_ms: int) -> int:
-    """The first second in (low, high] whose offset differs from low's."""
-    before = offset_ms(zone, low_ms)
-    low, high = low_ms // 1000, -(-high_ms // 1000)
-    while high - low > 1:
-        mid = (low + high) // 2
-        if offset_ms(zone, mid * 1000) == before:
-            low = mid
-        else:
-            high = mid
-    return high * 1000
-
-
-def local_ms(ts: ColumnElement[Any], segments: list[tuple[int, int]]) -> ColumnElement[int]:
-    if len(segments) == 1:
-        return ts + literal(segments[0][1])
-    whens = [(ts < start, literal(offset)) for (_, offset), (start, _) in pairwise(segments)]
-    return ts + case(*whens, else_=literal(segments[-1][1]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from analytics_mcp.experiments.events import DEDUP_WINDOW_MS, EventIds, repeated_recently
-from analytics_mcp.ingest.model import ACCEPTED, DUPLICATE, Outcome, PendingEvent
-from analytics_mcp.ingest.pipeline import Ingestor
+from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome, PendingEvent
+from analytics_mcp.ingest.group_commit import Ingestor
 from analytics_mcp.storage.db import Database
 
 RECENT_LIMIT = 100_000

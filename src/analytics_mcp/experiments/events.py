@@ -24,7 +24,7 @@ from sqlalchemy import Connection, select
 from analytics_mcp.experiments.identity import keyed_event_id, visitor_key
 from analytics_mcp.experiments.model import RUNNING
 from analytics_mcp.experiments.tracking import TrackInput
-from analytics_mcp.ingest.model import PendingEvent, SideRow
+from analytics_mcp.ingest.event import PendingEvent, SideRow
 from analytics_mcp.storage.schema import events, experiment_events, experiment_variants, experiments, sites
 
 DEDUP_WINDOW_MS = 30_000

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, Select, bindparam, func, literal, or_, select, union_all
 
-from analytics_mcp.ingest.wire import ECOMMERCE_EVENTS
+from analytics_mcp.definitions import ECOMMERCE_EVENTS
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
 
 e, v, gc, it = events.c, visits.c, goal_completions.c, ecommerce_items.c

@@ -1,7 +1,10 @@
-"""Bearer-token authentication for /api/v1: one hashed, indexed lookup per request.
+"""Who is asking, for every authenticated HTTP route: a bearer API token (one hashed, indexed
+lookup per request) or, without an Authorization header, a dashboard session cookie.
 
-Without an Authorization header, a dashboard session cookie is the alternative principal (see
-`dashboard.principal`: read-only for the user's tenant; CSRF header on state-changing methods).
+A signed-in user reads their own tenant like a `read` token (owners and admins also like an
+`admin` one), so the dashboard's JavaScript calls the same REST routes, with the same numbers, as
+any API client. Methods that change state also need the session's CSRF token in `X-CSRF-Token`:
+the cookie alone rides along on cross-site requests. The rate limit is keyed by the user.
 
 `storage.accounts.verify_token` hashes the plaintext, finds the live token by its unique hash and
 touches last_used_at itself (at most once a minute), so this module only parses the header and
@@ -10,14 +13,17 @@ turns the answer into 401/403.
 
 from __future__ import annotations
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 
-from analytics_mcp.dashboard.principal import session_principal
+from analytics_mcp.http_api import csrf
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Token, verify_token
+from analytics_mcp.storage.sessions import DashboardSession, load_session
 
 REALM = "analytics"
+SESSION_COOKIE = "amcp_session"
 ADMIN_SCOPE = "admin"  # an admin token may do everything a read or ingest token may
 MAX_TOKEN_LENGTH = 256  # longer is never one of ours: refuse without touching the database
 
@@ -70,3 +76,63 @@ def require_scope(token: Token, scope: str) -> None:
             f"This API token lacks the '{scope}' scope.",
             headers=_challenge("insufficient_scope", scope=scope),
         )
+
+
+# -- the dashboard session as a principal --------------------------------------------------------
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_SCOPES = frozenset({"read"})
+# Owners and admins also manage the tenant (A/B reports, experiments), as an `admin` token would.
+MANAGER_SCOPES = frozenset({"read", "admin"})
+MANAGER_ROLES = frozenset({"owner", "admin"})
+
+
+async def current_session(request: Request, services: Services) -> DashboardSession | None:
+    """The live dashboard session of this request's cookie, else None."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    async with services.db.aio.begin() as conn:
+        return await conn.run_sync(lambda sync: load_session(sync, cookie))
+
+
+def app_secret(app: Starlette) -> str:
+    """The key every session CSRF token and sign-in form is signed with (one read per app)."""
+    secret: str | None = getattr(app.state, "secret", None)
+    if secret is None:
+        secret = app.state.secret = app.state.services.settings.session_secret()
+    return secret
+
+
+def session_csrf(request: Request, session: DashboardSession) -> str:
+    return csrf.session_token(app_secret(request.app), session.token)
+
+
+def as_token(session: DashboardSession) -> Token:
+    """A tenant-bound principal shaped like an API token (never stored): read for viewers, read and
+    admin for owners and admins."""
+    user = session.user
+    return Token(
+        id=f"session-user:{user.id}",
+        tenant=session.tenant,
+        name=f"dashboard session of {user.email}",
+        scopes=MANAGER_SCOPES if user.role in MANAGER_ROLES else SESSION_SCOPES,
+        prefix="session",
+        created_at="",
+        last_used_at=None,
+        revoked_at=None,
+    )
+
+
+async def session_principal(request: Request, services: Services) -> Token | None:
+    """The session's principal, None without a live session; 403 for a state-changing request
+    without the right CSRF header. Sets `request.state.dashboard_user` (for chat logging)."""
+    session = await current_session(request, services)
+    if session is None:
+        return None
+    if request.method not in SAFE_METHODS and not csrf.matches(
+        session_csrf(request, session), request.headers.get(csrf.HEADER)
+    ):
+        raise ApiError(403, "Missing or invalid CSRF token (send the X-CSRF-Token header).")
+    request.state.dashboard_user = session.user
+    return as_token(session)

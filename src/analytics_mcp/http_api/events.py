@@ -11,10 +11,9 @@ from pydantic import BaseModel, Field
 
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, api_route
-from analytics_mcp.ingest.batch import MAX_BATCH_EVENTS, split_lines, tenant_check
-from analytics_mcp.ingest.model import ImportSummary
-from analytics_mcp.ingest.pipeline import IngestUnavailable
-from analytics_mcp.ingest.routes import read_body, unavailable
+from analytics_mcp.http_api.tracker import read_body, unavailable
+from analytics_mcp.ingest.bulk_import import MAX_BATCH_EVENTS, ImportSummary, split_lines, tenant_check
+from analytics_mcp.ingest.group_commit import IngestUnavailable
 from analytics_mcp.ingest.wire import parse_batch_lines
 from analytics_mcp.storage import accounts
 

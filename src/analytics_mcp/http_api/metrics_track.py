@@ -30,8 +30,7 @@ from analytics_mcp.field_error import NUL_RULE, has_nul
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import REGISTRY, PublicRoute
 from analytics_mcp.http_api.metrics_docs import CONFIG_OPERATIONS, TRACK_OPERATIONS
-from analytics_mcp.ingest.pipeline import IngestUnavailable
-from analytics_mcp.ingest.routes import (
+from analytics_mcp.http_api.tracker import (
     CORS_HEADERS,
     MAX_USER_AGENT,
     client_ip,
@@ -39,6 +38,7 @@ from analytics_mcp.ingest.routes import (
     read_body,
     unavailable,
 )
+from analytics_mcp.ingest.group_commit import IngestUnavailable
 from analytics_mcp.ingest.wire import parse_json_body
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import get_site

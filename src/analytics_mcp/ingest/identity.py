@@ -15,8 +15,8 @@ from hashlib import blake2b
 from sqlalchemy import Connection, delete, select, text
 
 from analytics_mcp.storage.schema import salts
+from analytics_mcp.timeutil import DAY_MS
 
-DAY_MS = 86_400_000
 _CREATE = text(
     "INSERT INTO salts (day, salt, created_at) VALUES (:day, :salt, :created_at) ON CONFLICT (day) DO NOTHING"
 )

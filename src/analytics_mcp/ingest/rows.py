@@ -8,14 +8,12 @@ Event rows are lists in EVENT_COLUMNS order: the hot path avoids per-row dicts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from analytics_mcp.ingest import enrich
-from analytics_mcp.ingest.model import ACCEPTED, Outcome, PendingEvent, dropped
-from analytics_mcp.ingest.sites import SiteInfo
+from analytics_mcp.ingest.event import ACCEPTED, Outcome, PendingEvent, PreparedEvent, dropped
 from analytics_mcp.ingest.visits import VisitBook, VisitState
 from analytics_mcp.rollups.maintain import RollupBatch, group_items
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
@@ -38,17 +36,6 @@ SITE, VISITOR, NAME, PATH, REVENUE, CURRENCY = (
 )
 
 
-@dataclass(slots=True)
-class Live:
-    index: int
-    event: PendingEvent
-    site: SiteInfo
-    client: enrich.ClientInfo
-    visitor_ids: tuple[int, ...]  # previous day's salt first, then the event's own day
-    hostname: str
-    pathname: str  # with hash routing, "#fragment" included
-
-
 def next_ids(conn: Connection) -> tuple[int, int]:
     """The next free event and visit ids (call inside the write transaction)."""
     event_max = conn.execute(select(func.max(events.c.id))).scalar() or 0
@@ -68,7 +55,7 @@ class RowWriter:
         self.stored_engagement: dict[int, list[int]] = {}  # id -> [engaged_ms, max scroll]
         self.side_rows: dict[Table, list[dict[str, Any]]] = {}
 
-    def add(self, conn: Connection, book: VisitBook, item: Live) -> Outcome:
+    def add(self, conn: Connection, book: VisitBook, item: PreparedEvent) -> Outcome:
         event, hostname, pathname = item.event, item.hostname, item.pathname
         visit = book.find_open(item.site.id, item.visitor_ids, event.ts)
         if event.name == "engagement":
@@ -142,7 +129,7 @@ class RowWriter:
             acc[0] += ms
             acc[1] = max(acc[1], depth)
 
-    def _goals_and_items(self, item: Live, row: list[Any], visit: VisitState, pathname: str) -> None:
+    def _goals_and_items(self, item: PreparedEvent, row: list[Any], visit: VisitState, pathname: str) -> None:
         event = item.event
         for goal in item.site.goals:
             if goal.matches(event.name, pathname):
@@ -242,7 +229,7 @@ def _insert_tuples(conn: Connection, table: str, columns: tuple[str, ...], rows:
     conn.exec_driver_sql(sql, [tuple(r) for r in rows])
 
 
-def _visit_attributes(item: Live, pathname: str) -> dict[str, Any]:
+def _visit_attributes(item: PreparedEvent, pathname: str) -> dict[str, Any]:
     event, client = item.event, item.client
     acq = enrich.classify_acquisition(event.url, event.referrer, item.site.domain)
     return {

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, literal_column, select
 
+from analytics_mcp.definitions import VISIT_GAP_MS
 from analytics_mcp.rollups.keys import VISIT_ATTRIBUTES
 from analytics_mcp.rollups.maintain import VisitFacts
 from analytics_mcp.storage.schema import visits
 
-VISIT_GAP_MS = 30 * 60 * 1000
 _LOOKUP_CHUNK = 400
 _STATE_COLUMNS = (
     "id",

@@ -29,7 +29,6 @@ MAX_FUTURE_MS = 5 * 60 * 1000
 MAX_PAST_YEARS = 10
 MAX_PAST_MS = MAX_PAST_YEARS * 366 * 24 * 3600 * 1000
 
-ECOMMERCE_EVENTS = frozenset({"view_item", "add_to_cart", "begin_checkout", "purchase"})
 
 PropValue = str | int | float | bool | None
 

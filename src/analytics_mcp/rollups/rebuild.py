@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Select, delete, func, insert, literal, select
 
-from analytics_mcp.engine.compiler import PAGEVIEW
+from analytics_mcp.definitions import PAGEVIEW
 from analytics_mcp.rollups.funnel import rebuild_funnel
 from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim
 from analytics_mcp.rollups.rebuild_sql import (

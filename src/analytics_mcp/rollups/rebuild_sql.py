@@ -32,11 +32,11 @@ from sqlalchemy import (
     select,
 )
 
-from analytics_mcp.engine.dialects import Dialect, dialect_named
-from analytics_mcp.engine.periods import DAY_MS, HOUR_MS, local_midnight_ms
-from analytics_mcp.engine.timebuckets import local_ms, offset_segments
 from analytics_mcp.rollups.keys import NO_VALUE, VISIT_ATTRIBUTES, Dim, date_of, local_day
+from analytics_mcp.storage.dialects import Dialect, dialect_named
 from analytics_mcp.storage.schema import ROLLUP_COUNTERS, ecommerce_items, events, goal_completions, visits
+from analytics_mcp.storage.sql_time import local_ms
+from analytics_mcp.timeutil import DAY_MS, HOUR_MS, local_midnight_ms, offset_segments
 
 PURCHASE = "purchase"  # the e-commerce event counted as a transaction
 RECENT_DAYS = 4  # visitor_marks keep the marks of the site's local today - 4 onwards

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Select, and_, case, delete, func, insert, literal, or_, select, union_all
 
-from analytics_mcp.engine.compiler import PAGEVIEW
+from analytics_mcp.definitions import PAGEVIEW
 from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim, span_hours
 from analytics_mcp.rollups.rebuild_sql import (
     PURCHASE,

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from analytics_mcp.ingest.model import Outcome, PendingEvent
-from analytics_mcp.ingest.process import BatchProcessor, DedupKey, dedup_keys
-from analytics_mcp.ingest.spool import SpoolError, SpoolReader, SpoolWriter
-from analytics_mcp.ingest.spooled import drain_all, encode, frame_keys, stored_position
-from analytics_mcp.ingest.writer_process import WriterProcess, WriterProcessGone
+from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey, dedup_keys
+from analytics_mcp.ingest.event import Outcome, PendingEvent
+from analytics_mcp.ingest.spool.codec import encode, frame_keys
+from analytics_mcp.ingest.spool.frames import SpoolError, SpoolReader, SpoolWriter
+from analytics_mcp.ingest.spool.storing import drain_all, stored_position
+from analytics_mcp.ingest.spool.writer_process import WriterProcess, WriterProcessGone
 from analytics_mcp.storage.db import Database
 
 log = logging.getLogger("analytics_mcp.ingest")

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection
 
 from analytics_mcp.ingest import enrich
+from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome, PendingEvent, PreparedEvent, dropped
 from analytics_mcp.ingest.identity import SaltStore, identity_key, previous_day, utc_day, visitor_id
-from analytics_mcp.ingest.model import ACCEPTED, DUPLICATE, Outcome, PendingEvent, dropped
-from analytics_mcp.ingest.rows import Live, RowWriter, next_ids
+from analytics_mcp.ingest.rows import RowWriter, next_ids
 from analytics_mcp.ingest.sites import SiteInfo, SiteRegistry
 from analytics_mcp.ingest.visits import VisitBook
 from analytics_mcp.rollups.maintain import RollupBatch
@@ -51,7 +51,7 @@ class BatchProcessor:
 
     def prepare(
         self, conn: Connection, batch: list[PendingEvent], unsettled: Container[DedupKey] = frozenset()
-    ) -> tuple[list[Live], list[Outcome]]:
+    ) -> tuple[list[PreparedEvent], list[Outcome]]:
         """The events to store, and every event's outcome (accepted for those to store).
         `unsettled`: dedup keys accepted earlier and not yet stored (the spool's backlog)."""
         outcomes: list[Outcome | None] = [None] * len(batch)
@@ -62,7 +62,7 @@ class BatchProcessor:
             outcomes[item.index] = Outcome(ACCEPTED)
         return live, [o if o is not None else dropped("internal") for o in outcomes]
 
-    def store(self, conn: Connection, live: list[Live]) -> list[Outcome]:
+    def store(self, conn: Connection, live: list[PreparedEvent]) -> list[Outcome]:
         """Write prepared events; an outcome per event, in the given order (an engagement
         report without an open visit is dropped here)."""
         ordered = sorted(range(len(live)), key=lambda i: live[i].event.ts)
@@ -87,8 +87,8 @@ class BatchProcessor:
 
     def _identify(
         self, conn: Connection, batch: list[PendingEvent], outcomes: list[Outcome | None]
-    ) -> list[Live]:
-        live: list[Live] = []
+    ) -> list[PreparedEvent]:
+        live: list[PreparedEvent] = []
         sites: dict[str, SiteInfo | None] = {}  # a batch has few domains and days: look up once
         salts: dict[str, tuple[bytes | None, bytes]] = {}
         for index, event in enumerate(batch):
@@ -117,7 +117,7 @@ class BatchProcessor:
             prev, own = salts[day]
             key = identity_key(site.domain, event.ip, event.user_agent)
             ids = (visitor_id(own, key),) if prev is None else (visitor_id(prev, key), visitor_id(own, key))
-            live.append(Live(index, event, site, client, ids, hostname, pathname))
+            live.append(PreparedEvent(index, event, site, client, ids, hostname, pathname))
         return live
 
     def _salts_for(self, conn: Connection, day: str) -> tuple[bytes | None, bytes]:
@@ -129,11 +129,11 @@ class BatchProcessor:
     def _dedup(
         self,
         conn: Connection,
-        live: list[Live],
+        live: list[PreparedEvent],
         outcomes: list[Outcome | None],
         unsettled: Container[DedupKey],
-    ) -> list[Live]:
-        kept: list[Live] = []
+    ) -> list[PreparedEvent]:
+        kept: list[PreparedEvent] = []
         for item, duplicate in self._classify(conn, live, unsettled, fingerprints=True):
             if duplicate:
                 outcomes[item.index] = Outcome(DUPLICATE)
@@ -141,14 +141,19 @@ class BatchProcessor:
                 kept.append(item)
         return kept
 
-    def unstored(self, conn: Connection, live: list[Live]) -> list[Live]:
+    def unstored(self, conn: Connection, live: list[PreparedEvent]) -> list[PreparedEvent]:
         """The events whose event_id or purchase transaction is not stored yet (the writer's
         guard against a frame stored twice; prepare decided the rest)."""
         return [item for item, dup in self._classify(conn, live, frozenset(), fingerprints=False) if not dup]
 
     def _classify(
-        self, conn: Connection, live: list[Live], unsettled: Container[DedupKey], *, fingerprints: bool
-    ) -> Iterator[tuple[Live, bool]]:
+        self,
+        conn: Connection,
+        live: list[PreparedEvent],
+        unsettled: Container[DedupKey],
+        *,
+        fingerprints: bool,
+    ) -> Iterator[tuple[PreparedEvent, bool]]:
         """(event, is it a duplicate) in order: of a stored or unsettled key, of an earlier event
         in the batch, or (with fingerprints) of a recent identical event without an id."""
         # Unsettled keys are looked up before the tables: a key leaves them only once stored,
@@ -185,7 +190,7 @@ class BatchProcessor:
         return previous is not None and abs(ts - previous) <= FINGERPRINT_WINDOW_MS
 
 
-def dedup_keys(live: Iterable[Live]) -> list[DedupKey]:
+def dedup_keys(live: Iterable[PreparedEvent]) -> list[DedupKey]:
     """What later events must not repeat: event ids, and purchases' transaction ids."""
     keys: list[DedupKey] = []
     for item in live:

@@ -7,7 +7,7 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import ColumnElement
 
-from analytics_mcp.engine.dialects import postgresql, sqlite
+from analytics_mcp.storage.dialects import postgresql, sqlite
 
 
 class Dialect(Protocol):

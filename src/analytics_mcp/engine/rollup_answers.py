@@ -18,10 +18,10 @@ from sqlalchemy import Select, and_, func, select, union_all
 
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
+from analytics_mcp.engine.rollup_sql import counters_sql, day_span, visitors_per_day_sql, visitors_sql
 from analytics_mcp.engine.runner import fetch
 from analytics_mcp.rollups.funnel import MAX_SPAN_DAYS, depth
 from analytics_mcp.rollups.keys import FUNNEL_STEPS, VISIT_DIM_COLUMNS, Dim, day_number, decode, encode
-from analytics_mcp.rollups.read import counters_sql, day_span, visitors_per_day_sql, visitors_sql
 from analytics_mcp.storage.db import Database
 from analytics_mcp.storage.schema import funnel_depths, funnel_visitors, rollup_daily
 

@@ -23,11 +23,11 @@ from typing import Any
 
 from analytics_mcp.config import Settings
 from analytics_mcp.ingest import enrich
-from analytics_mcp.ingest.model import Outcome, PendingEvent
-from analytics_mcp.ingest.process import BatchProcessor
-from analytics_mcp.ingest.spool import SpoolError
-from analytics_mcp.ingest.spooler import Spooler, replay_leftovers, spool_directory
-from analytics_mcp.ingest.writer_process import WriterProcessError
+from analytics_mcp.ingest.batch_processor import BatchProcessor
+from analytics_mcp.ingest.event import Outcome, PendingEvent
+from analytics_mcp.ingest.spool.frames import SpoolError
+from analytics_mcp.ingest.spool.spooler import Spooler, replay_leftovers, spool_directory
+from analytics_mcp.ingest.spool.writer_process import WriterProcessError
 from analytics_mcp.storage.db import Database
 
 log = logging.getLogger("analytics_mcp.ingest")

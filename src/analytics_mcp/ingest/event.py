@@ -1,14 +1,19 @@
-"""The pipeline's own types: one normalised event, and what became of it."""
+"""The pipeline's own types, in the order an event meets them: a `PendingEvent` (validated, with
+its time, IP and User-Agent), a `PreparedEvent` (site, client and visitor ids decided, the IP and
+User-Agent no longer needed), and its `Outcome` (accepted, duplicate or dropped)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from sqlalchemy import Table
 
-from analytics_mcp.ingest.wire import ECOMMERCE_EVENTS, Item, TrackerEvent
+from analytics_mcp.definitions import ECOMMERCE_EVENTS
+from analytics_mcp.ingest.enrich import ClientInfo
+from analytics_mcp.ingest.sites import SiteInfo
+from analytics_mcp.ingest.wire import Item, TrackerEvent
 
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
@@ -94,6 +99,19 @@ class PendingEvent:
 
 
 @dataclass(slots=True)
+class PreparedEvent:
+    """An accepted event ready to store: where it came from was turned into visitor ids."""
+
+    index: int  # its position in the batch it arrived in
+    event: PendingEvent
+    site: SiteInfo
+    client: ClientInfo
+    visitor_ids: tuple[int, ...]  # previous day's salt first, then the event's own day
+    hostname: str
+    pathname: str  # with hash routing, "#fragment" included
+
+
+@dataclass(slots=True)
 class Outcome:
     status: str  # accepted | duplicate | dropped
     reason: str | None = None
@@ -105,24 +123,3 @@ class Outcome:
 
 def dropped(reason: str) -> Outcome:
     return Outcome("dropped", reason)
-
-
-@dataclass
-class ImportSummary:
-    accepted: int = 0
-    duplicate: int = 0
-    dropped: int = 0
-    rejected: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, outcome: Outcome) -> None:
-        if outcome.status == ACCEPTED:
-            self.accepted += 1
-        elif outcome.status == DUPLICATE:
-            self.duplicate += 1
-        else:
-            self.dropped += 1
-
-    def reject(self, line: int, field_name: str, message: str) -> None:
-        self.rejected += 1
-        self.errors.append({"line": line, "field": field_name, "message": message})

@@ -1,27 +1,22 @@
-"""Prepared events in and out of the spool, and storing spooled frames into the database.
-
-A frame is the pickled list of one batch's prepared events: the event without its IP and
-User-Agent, the site, the parsed client, the visitor ids and the page. Storing frames moves the
-spool position (`ingest_spool`) in the same transaction as the rows.
+"""Storing spooled frames into the database (the writer process's work, and at start-up without
+it): a few thousand events per transaction, the spool position (`ingest_spool`) moved in the same
+transaction as the rows. A frame that cannot be stored is set aside in `failed/`, and
+`store_failed` stores such frames later.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import pickle
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Connection, select, text
 
-from analytics_mcp.ingest.enrich import ClientInfo
-from analytics_mcp.ingest.model import PendingEvent
-from analytics_mcp.ingest.process import BatchProcessor, DedupKey, event_keys
-from analytics_mcp.ingest.rows import Live
-from analytics_mcp.ingest.sites import SiteRegistry
-from analytics_mcp.ingest.spool import SpoolReader, sync_directory
-from analytics_mcp.ingest.wire import Item
+from analytics_mcp.ingest.batch_processor import BatchProcessor
+from analytics_mcp.ingest.event import PreparedEvent
+from analytics_mcp.ingest.spool.codec import decode
+from analytics_mcp.ingest.spool.frames import SpoolReader, sync_directory
 from analytics_mcp.storage.db import Database
 from analytics_mcp.storage.schema import ingest_spool
 
@@ -29,59 +24,10 @@ log = logging.getLogger("analytics_mcp.ingest")
 
 SPOOL_NAME = "events"
 TRANSACTION_BYTES = 2 * 1024 * 1024  # frames stored per transaction (a few thousand events)
-_PRIVATE = ("ip", "user_agent")
-_EVENT_FIELDS = tuple(f.name for f in fields(PendingEvent) if f.name not in (*_PRIVATE, "items"))
-_NAME, _EVENT_ID, _TRANSACTION = (_EVENT_FIELDS.index(n) for n in ("name", "event_id", "transaction_id"))
 _SET_POSITION = text(
     "INSERT INTO ingest_spool (name, position) VALUES (:name, :position) "
     "ON CONFLICT (name) DO UPDATE SET position = excluded.position"
 )
-
-
-def encode(live: list[Live]) -> bytes:
-    records = []
-    for item in live:
-        event, client = item.event, item.client
-        products = [(p.item_id, p.item_name, p.price, p.quantity) for p in event.items or ()]
-        records.append(
-            (
-                tuple([getattr(event, name) for name in _EVENT_FIELDS]),
-                products or None,
-                item.site.id,
-                item.site.domain,
-                (client.browser, client.os, client.device_type),
-                item.visitor_ids,
-                item.hostname,
-                item.pathname,
-            )
-        )
-    return pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def decode(payload: bytes, conn: Connection, sites: SiteRegistry) -> list[Live]:
-    live: list[Live] = []
-    for values, products, site_id, domain, client, ids, hostname, pathname in pickle.loads(payload):
-        site = sites.lookup(conn, domain)
-        if site is None or site.id != site_id:  # the site was deleted since
-            continue
-        items = [
-            Item.model_construct(item_id=i, item_name=n, price=p, quantity=q) for i, n, p, q in products or ()
-        ]
-        event = PendingEvent(
-            **dict(zip(_EVENT_FIELDS, values, strict=True)), items=items or None, ip="", user_agent=""
-        )
-        live.append(Live(len(live), event, site, ClientInfo(*client), ids, hostname, pathname))
-    return live
-
-
-def frame_keys(payload: bytes) -> tuple[list[DedupKey], int]:
-    """A frame's dedup keys (as `dedup_keys` gives them for its events) and its event count,
-    without the database: a restarted server knows every spooled key before it answers."""
-    keys: list[DedupKey] = []
-    records = pickle.loads(payload)
-    for values, _products, site_id, *_rest in records:
-        keys.extend(event_keys(site_id, values[_NAME], values[_EVENT_ID], values[_TRANSACTION]))
-    return keys, len(records)
 
 
 def stored_position(conn: Connection) -> int:
@@ -100,7 +46,7 @@ def store_frames(
     transaction: (the new position, how many events)."""
     try:
         with db.sync.begin() as conn:
-            live: list[Live] = []
+            live: list[PreparedEvent] = []
             end = position
             for end, payload in reader.frames(position, stop, max_bytes):  # noqa: B007 - last end kept
                 live.extend(decode(payload, conn, processor.sites))

@@ -12,12 +12,12 @@ from analytics_mcp.experiments.events import TrackTarget, event_ids, load_target
 from analytics_mcp.experiments.model import Experiment
 from analytics_mcp.experiments.store import create_experiment, get_experiment
 from analytics_mcp.experiments.tracking import parse_track
-from analytics_mcp.ingest.model import PendingEvent
+from analytics_mcp.ingest.event import PendingEvent
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import get_site
+from analytics_mcp.timeutil import DAY_MS
 
 DEMO_SLUG = "pricing-cta"
-DAY_MS = 86_400_000
 CHUNK = 2_000
 USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

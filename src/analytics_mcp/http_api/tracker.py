@@ -13,13 +13,14 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from analytics_mcp import ingest
 from analytics_mcp.config import Settings
 from analytics_mcp.http_api.errors import ApiError, from_validation
-from analytics_mcp.ingest.model import ACCEPTED, Outcome, PendingEvent
-from analytics_mcp.ingest.pipeline import IngestUnavailable
+from analytics_mcp.ingest.event import ACCEPTED, Outcome, PendingEvent
+from analytics_mcp.ingest.group_commit import IngestUnavailable
 from analytics_mcp.ingest.wire import MAX_EVENT_BYTES, TrackerEvent, parse_json_body
 
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = Path(ingest.__file__).parent / "static"  # the tracker scripts ship with ingestion
 MAX_USER_AGENT = 1000  # what the batch format allows too; bounds the parser cache
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",

@@ -8,6 +8,7 @@ import hashlib
 import ipaddress
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ import orjson
 from pydantic import ValidationError
 
 from analytics_mcp.ingest.enrich import normalise_pathname
-from analytics_mcp.ingest.model import ImportSummary, PendingEvent
+from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome, PendingEvent
 from analytics_mcp.ingest.wire import (
     BLANK_LINE,
     INVALID_JSON,
@@ -30,7 +31,7 @@ from analytics_mcp.ingest.wire import (
 from analytics_mcp.storage.account_rules import AccountError, normalize_domain
 
 if TYPE_CHECKING:
-    from analytics_mcp.services import Services
+    from analytics_mcp.ingest.group_commit import Ingestor
 
 MAX_BATCH_EVENTS = 10_000
 CHUNK = 5_000
@@ -69,6 +70,27 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+@dataclass
+class ImportSummary:
+    accepted: int = 0
+    duplicate: int = 0
+    dropped: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.status == ACCEPTED:
+            self.accepted += 1
+        elif outcome.status == DUPLICATE:
+            self.duplicate += 1
+        else:
+            self.dropped += 1
+
+    def reject(self, line: int, field_name: str, message: str) -> None:
+        self.rejected += 1
+        self.errors.append({"line": line, "field": field_name, "message": message})
+
+
 # (field, why) an event is refused for this caller, or None: a token's tenant, an import's site.
 EventCheck = Callable[[PendingEvent], tuple[str, str] | None]
 
@@ -95,39 +117,40 @@ def split_lines(
 
 
 def ingest_events(
-    services: Services,
+    ingestor: Ingestor,
     events: Iterable[Any],
     *,
     site_domain: str | None = None,
     progress: Callable[[int], None] | None = None,
     check: EventCheck | None = None,
 ) -> ImportSummary:
-    """Validate and store events synchronously, in chunks (one transaction each)."""
+    """Validate and store events synchronously through `ingestor`, in chunks (each stored, not
+    only spooled, before the next)."""
     summary = ImportSummary()
     chunk: list[PendingEvent] = []
     seen = 0
     for event in split_lines(events, summary, site_domain=site_domain, check=check):
         chunk.append(event)
         if len(chunk) >= CHUNK:
-            seen += _write_chunk(services, chunk, summary)
+            seen += _write_chunk(ingestor, chunk, summary)
             chunk = []
             if progress:
                 progress(seen + summary.rejected)
     if chunk:
-        seen += _write_chunk(services, chunk, summary)
+        seen += _write_chunk(ingestor, chunk, summary)
     if progress:
         progress(seen + summary.rejected)
     return summary
 
 
-def _write_chunk(services: Services, chunk: list[PendingEvent], summary: ImportSummary) -> int:
-    for outcome in services.ingestor.write_now(chunk):
+def _write_chunk(ingestor: Ingestor, chunk: list[PendingEvent], summary: ImportSummary) -> int:
+    for outcome in ingestor.write_now(chunk):
         summary.add(outcome)
     return len(chunk)
 
 
 def import_file(
-    services: Services, path: Path | str, site_domain: str, progress: Callable[[int], None] | None = None
+    ingestor: Ingestor, path: Path | str, site_domain: str, progress: Callable[[int], None] | None = None
 ) -> ImportSummary:
     """An NDJSON file of batch-format events for one site: `domain` defaults to site_domain, and
     lines for another site (by `domain` or by the URL's host) are rejected. A line without
@@ -156,7 +179,7 @@ def import_file(
             return ("url", f"host {host} is not on the imported site {site}")
         return None
 
-    return ingest_events(services, lines(), site_domain=site, progress=progress, check=on_site)
+    return ingest_events(ingestor, lines(), site_domain=site, progress=progress, check=on_site)
 
 
 def tenant_check(domains: Iterable[str]) -> EventCheck:

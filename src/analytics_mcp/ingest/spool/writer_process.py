@@ -68,9 +68,14 @@ def _listen(pipe: Connection, target: _Target) -> None:
 def _serve(url: str, spool_dir: str, pipe: Connection) -> None:
     from analytics_mcp.heap import tune_collector
     from analytics_mcp.ingest import enrich
-    from analytics_mcp.ingest.process import BatchProcessor
-    from analytics_mcp.ingest.spool import SpoolReader
-    from analytics_mcp.ingest.spooled import TRANSACTION_BYTES, quarantine, store_frames, stored_position
+    from analytics_mcp.ingest.batch_processor import BatchProcessor
+    from analytics_mcp.ingest.spool.frames import SpoolReader
+    from analytics_mcp.ingest.spool.storing import (
+        TRANSACTION_BYTES,
+        quarantine,
+        store_frames,
+        stored_position,
+    )
     from analytics_mcp.storage.db import open_database
 
     # Acknowledging comes first: under load the HTTP process gets the CPU and this one stores

@@ -1,0 +1,69 @@
+"""Prepared events in and out of a spool frame.
+
+A frame is the pickled list of one batch's prepared events: the event without its IP and
+User-Agent, the site, the parsed client, the visitor ids and the page. Nothing private is
+written: identity was computed before spooling.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import fields
+
+from sqlalchemy import Connection
+
+from analytics_mcp.ingest.batch_processor import DedupKey, event_keys
+from analytics_mcp.ingest.enrich import ClientInfo
+from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
+from analytics_mcp.ingest.sites import SiteRegistry
+from analytics_mcp.ingest.wire import Item
+
+_PRIVATE = ("ip", "user_agent")
+_EVENT_FIELDS = tuple(f.name for f in fields(PendingEvent) if f.name not in (*_PRIVATE, "items"))
+_NAME, _EVENT_ID, _TRANSACTION = (_EVENT_FIELDS.index(n) for n in ("name", "event_id", "transaction_id"))
+
+
+def encode(live: list[PreparedEvent]) -> bytes:
+    records = []
+    for item in live:
+        event, client = item.event, item.client
+        products = [(p.item_id, p.item_name, p.price, p.quantity) for p in event.items or ()]
+        records.append(
+            (
+                tuple([getattr(event, name) for name in _EVENT_FIELDS]),
+                products or None,
+                item.site.id,
+                item.site.domain,
+                (client.browser, client.os, client.device_type),
+                item.visitor_ids,
+                item.hostname,
+                item.pathname,
+            )
+        )
+    return pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode(payload: bytes, conn: Connection, sites: SiteRegistry) -> list[PreparedEvent]:
+    live: list[PreparedEvent] = []
+    for values, products, site_id, domain, client, ids, hostname, pathname in pickle.loads(payload):
+        site = sites.lookup(conn, domain)
+        if site is None or site.id != site_id:  # the site was deleted since
+            continue
+        items = [
+            Item.model_construct(item_id=i, item_name=n, price=p, quantity=q) for i, n, p, q in products or ()
+        ]
+        event = PendingEvent(
+            **dict(zip(_EVENT_FIELDS, values, strict=True)), items=items or None, ip="", user_agent=""
+        )
+        live.append(PreparedEvent(len(live), event, site, ClientInfo(*client), ids, hostname, pathname))
+    return live
+
+
+def frame_keys(payload: bytes) -> tuple[list[DedupKey], int]:
+    """A frame's dedup keys (as `dedup_keys` gives them for its events) and its event count,
+    without the database: a restarted server knows every spooled key before it answers."""
+    keys: list[DedupKey] = []
+    records = pickle.loads(payload)
+    for values, _products, site_id, *_rest in records:
+        keys.extend(event_keys(site_id, values[_NAME], values[_EVENT_ID], values[_TRANSACTION]))
+    return keys, len(records)
