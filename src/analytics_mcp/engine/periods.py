@@ -65,6 +65,7 @@ def months_back(day: date, months: int) -> date:
 
 
 def parse_date(field: str, value: str | date) -> date:
+    parsed: date | None
     if isinstance(value, date):
         parsed = value
     else:

@@ -92,9 +92,10 @@ def _cents(value: Any) -> int:
 
 
 def _currency(value: Any) -> str:
-    if len(_string(value)) != 3 or not value.isascii() or not value.isalpha():
+    code = _string(value)
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
         raise ValueError("must be a 3-letter currency code")
-    return value.upper()
+    return code.upper()
 
 
 Check = Callable[[Any], Any]

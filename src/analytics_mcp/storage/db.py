@@ -90,7 +90,7 @@ def open_database(url: str) -> Database:
     parsed = make_url(sync_url)
     if parsed.get_backend_name() == "sqlite":
         memory = parsed.database in (None, "", ":memory:")
-        if not memory:
+        if not memory and parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         extra = {"poolclass": StaticPool} if memory else {}
         sync = create_engine(sync_url, **extra)
