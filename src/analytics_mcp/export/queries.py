@@ -23,14 +23,29 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Select, bindparam, func, literal, or_, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Dialect,
+    Select,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from analytics_mcp.definitions import ECOMMERCE_EVENTS
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
 
 e, v, gc, it = events.c, visits.c, goal_completions.c, ecommerce_items.c
 
-LO, HI, TS, ID, N = (bindparam(name) for name in ("lo", "hi", "ts", "id", "n"))
+LO: BindParameter[Any] = bindparam("lo")
+HI: BindParameter[Any] = bindparam("hi")
+TS: BindParameter[Any] = bindparam("ts")
+ID: BindParameter[Any] = bindparam("id")
+N: BindParameter[Any] = bindparam("n")
 MAX_ARMS = 64  # beyond this, one IN-list read that sorts (SQLite allows 500 compound terms)
 
 
@@ -106,7 +121,7 @@ class RawQuery:
         self._compiled = stmt.compile(dialect=dialect)
         self.sql = str(self._compiled)
 
-    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | Mapping[str, Any]:
         params = self._compiled.construct_params(dict(values))
         if self._compiled.positional:
             return tuple(params[name] for name in self._compiled.positiontup or ())
