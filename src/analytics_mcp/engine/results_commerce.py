@@ -1,4 +1,4 @@
-"""Typed results of the goal and e-commerce functions (REST field names, seed 002)."""
+"""Typed results of the goal and e-commerce functions (REST field names, docs/api.md)."""
 
 from __future__ import annotations
 
