@@ -1,4 +1,4 @@
-"""Typed results of the traffic functions. Row field names are the REST API's (seed 002); every
+"""Typed results of the traffic functions. Row field names are the REST API's (docs/api.md); every
 report also carries the range it actually covered, so each door can say what it answered."""
 
 from __future__ import annotations
