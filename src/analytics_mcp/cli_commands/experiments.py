@@ -1,4 +1,4 @@
-"""`experiments`: a site's A/B experiments (seed 000). `add` prints the experiment as JSON with
+"""`experiments`: a site's A/B experiments (docs/ab-testing.md). `add` prints the experiment as JSON with
 its variant ids: the `variant_id` values the tracking snippet sends."""
 
 from __future__ import annotations
