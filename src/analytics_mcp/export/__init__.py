@@ -1,4 +1,4 @@
-"""Raw data export (seed 002, "Export, BigQuery & Power BI"), independent of HTTP.
+"""Raw data export (the export endpoints and schemas of docs/api.md), independent of HTTP.
 
 - `tables`: the one definition of every exported table (columns, types, nullability);
 - `schemas`, `powerquery`: BigQuery / Power BI schemas and the Power Query M script, derived from it;
