@@ -2,8 +2,9 @@
 
 The JSONL keys, the CSV header, the BigQuery and Power BI schemas and the Power Query script are
 all derived from `TABLES`, so they cannot drift apart. Column order is the order of JSONL keys and
-CSV columns; the seed's fields come first, in the seed's order. Pageviews then have the event's
-own columns, then the visit's (from `session_hash` to `site`, equal for all pageviews of a visit).
+CSV columns; the documented columns come first, in their documented order (docs/api.md, "Field
+names"). Pageviews then have the event's own columns, then the visit's (from `session_hash` to
+`site`, equal for all pageviews of a visit).
 """
 
 from __future__ import annotations
