@@ -15,7 +15,7 @@ CONTROL_SLUG = "control"
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    id: int  # the seed's variant_id
+    id: int  # the `variant_id` of a tracking call (docs/ab-testing.md)
     slug: str
     weight: int
 
