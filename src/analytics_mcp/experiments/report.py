@@ -1,8 +1,8 @@
 """Per-variant numbers of one experiment over a date range: the SQL, read on one connection.
 
 Definitions (every door uses these):
-- visitors: distinct client visitor ids (seed 000's localStorage id, kept as a keyed hash) with
-  any A/B event in range; a visitor counts once over the whole range, not once per day.
+- visitors: distinct client visitor ids (the tracking call's `visitor_id` from localStorage, kept
+  as a keyed hash) with any A/B event in range; a visitor counts once over the whole range, not once per day.
 - views: page_view events; clicks: click events; conversions: conversion events (one per
   stripe_session_id); converted visitors: distinct visitors with a conversion.
 - Events are dated by their own time in the site's time zone; trend buckets are local days.
