@@ -1,8 +1,8 @@
-"""What the edges (REST, MCP, dashboard) call: find the experiment a caller asks about, turn seed
-000's date parameters into an engine `Query`, and read the experiment's data.
+"""What the edges (REST, MCP, dashboard) call: find the experiment a caller asks about, turn the
+A/B API's date parameters into an engine `Query`, and read the experiment's data.
 
-Seed 000's dates: `start_date`/`end_date` are inclusive local dates of the experiment's site;
-end_date defaults to today, start_date to 7 days before end_date (seed: "7 days ago").
+The A/B API's dates (docs/ab-testing.md): `start_date`/`end_date` are inclusive local dates of the
+experiment's site; end_date defaults to today, start_date to 7 days before end_date.
 """
 
 from __future__ import annotations
