@@ -1,4 +1,4 @@
-"""A/B events stored once per sliding window (seed 000: "Idempotent (safe to retry)").
+"""A/B events stored once per sliding window (the tracking call is safe to retry: docs/ab-testing.md).
 
 Identical events (same visitor, session, type and data) less than `DEDUP_WINDOW_MS` apart are one
 event, wherever the clock's 30-second buckets fall. Two layers:
