@@ -1,4 +1,4 @@
-"""A/B testing (seed 000): experiments and their variants, the tracking call that feeds the one
+"""A/B testing (docs/ab-testing.md): experiments and their variants, the tracking call that feeds the one
 ingestion pipeline, and the per-variant report with its statistics.
 
 - `store`: experiments and variants (sync, caller's transaction), selection rules.
