@@ -1,6 +1,6 @@
 """Keyed hashes of the client's ids, and scroll bands.
 
-The client's `visitor_id` is a random id it keeps in localStorage (seed 000); we store only a
+The client's `visitor_id` is a random id it keeps in localStorage (docs/ab-testing.md); we store only a
 64-bit keyed BLAKE2b of it under the experiment's own random salt, so the stored key is useless
 outside that experiment and cannot be matched against other data. The same salt keys the
 deterministic event ids that make retries idempotent (see `events`).
@@ -19,7 +19,7 @@ EVENT_ID_PREFIX = "ab-"
 
 
 def scroll_band(depth: float) -> ScrollBand:
-    """Seed 000's bands; a band includes its lower bound (25 -> 2, 75 -> 4, 100 -> 4)."""
+    """The bands of docs/ab-testing.md; a band includes its lower bound (25 -> 2, 75 -> 4, 100 -> 4)."""
     if depth < 25:
         return 1
     if depth < 50:
