@@ -1,8 +1,10 @@
-"""The answers built from `ExperimentData`: seed 000's summary and variant stats (its documented
-fields, in its order, extra fields after them), shared by the REST routes and the MCP tool.
+"""The answers built from `ExperimentData`: the A/B API's summary and variant stats (the fields
+docs/ab-testing.md documents, in its order, extra fields after them), shared by the REST routes
+and the MCP tool.
 
-Rates and CTR are percentages with two decimals, half up, as seed 000's examples show (25 / 600
--> 4.17); the analytics API's one-decimal rule does not apply to these endpoints. conversion_rate =
+Rates and CTR are percentages with two decimals, half up, as the worked example of
+docs/ab-testing.md shows (25 / 600 -> 4.17); the analytics API's one-decimal rule does not apply
+to these endpoints. conversion_rate =
 conversions / visitors x 100; ctr = clicks / visitors x 100 (visitors of the variants shown).
 The uplift statistics count converted visitors (a visitor is one trial that converted or not).
 """
