@@ -1,8 +1,8 @@
-"""`POST /api/v1/metrics/track` bodies (seed 000): validation, and the `PendingEvent` that carries
+"""`POST /api/v1/metrics/track` bodies (docs/ab-testing.md): validation, and the `PendingEvent` that carries
 an A/B event through the one ingestion pipeline.
 
 Each event type needs its data fields; any other key of `event_data` is dropped, so nothing the
-statistics do not use is stored. Problems are (field, rule) pairs. The route answers the seed's 400
+statistics do not use is stored. Problems are (field, rule) pairs. The route answers the documented 400
 for a missing field, an unknown event type or a value out of range, and 422 when a value has the
 wrong JSON type or holds a NUL character (which no database column takes).
 """
