@@ -1,4 +1,4 @@
-"""`/api/v1/stats/*`: seed 002's stats endpoints, thin adapters over the engine.
+"""`/api/v1/stats/*`: the stats endpoints of docs/api.md, thin adapters over the engine.
 
 Every route takes `period` (default 7d) or `from` + `to`, plus an optional `site` (one of the
 tenant's domains; default all of them) and `filters` (`page==/pricing;source!=google;utm_campaign~x`
