@@ -1,6 +1,6 @@
-"""`/api/v1/export/bigquery-schema` and `/api/v1/export/powerbi-schema` (seed 002).
+"""`/api/v1/export/bigquery-schema` and `/api/v1/export/powerbi-schema` (docs/api.md).
 
-Both answer the bare documents the seed shows (no {"data": ...} envelope): they are files for
+Both answer the bare documents (no {"data": ...} envelope, as docs/api.md says): they are files for
 other tools (`bq mk --table ... schema.json`, Power BI), all derived from `export.tables`.
 """
 
