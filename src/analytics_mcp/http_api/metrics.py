@@ -1,5 +1,6 @@
-"""`GET /api/v1/metrics/summary` and `GET /api/v1/metrics/variants` (seed 000): an experiment's
-numbers for an admin. The bodies are the seed's, unwrapped (no {"data": ...}); /variants adds the
+"""`GET /api/v1/metrics/summary` and `GET /api/v1/metrics/variants` (docs/ab-testing.md): an
+experiment's numbers for an admin. The bodies are the documented ones, unwrapped (no
+{"data": ...}); /variants adds the
 statistics (uplift with its 95 % interval, P(better), sample-ratio check) and scroll bands after
 the documented fields.
 
@@ -50,7 +51,7 @@ class MetricsParams(BaseModel):
     )
 
 
-# Both routes: admin only, the bare seed body (no envelope), 404 for an unknown experiment.
+# Both routes: admin only, the bare documented body (no envelope), 404 for an unknown experiment.
 admin_route = partial(
     api_route, params=MetricsParams, scope="admin", envelope=False, errors=(404,), tags=TAGS
 )
