@@ -1,4 +1,4 @@
-"""`/api/v1/export/{pageviews,goals,goal-completions,ecommerce-events}` (seed 002): raw rows as
+"""`/api/v1/export/{pageviews,goals,goal-completions,ecommerce-events}` (docs/api.md): raw rows as
 streamed JSON Lines or CSV.
 
 Pages: rows in id order (ULIDs sort by time); pass the last row's id as `cursor` for the next
