@@ -1,4 +1,4 @@
-"""`/api/v1/goals` and `/api/v1/goals/{goal}/completions` (seed 002). A goal or site of another
+"""`/api/v1/goals` and `/api/v1/goals/{goal}/completions` (docs/api.md). A goal or site of another
 tenant answers exactly like one that does not exist: 404."""
 
 from __future__ import annotations
