@@ -180,6 +180,6 @@ def ingest_routes() -> list[BaseRoute]:
     return [
         Route("/api/event", TrackerEndpoint(), methods=["POST", "OPTIONS"]),
         Route("/js/script.js", tracker_script, methods=["GET", "HEAD"]),
-        # seed 000's A/B snippet as a ready script (variant by weight, kept in localStorage)
+        # the A/B client of docs/ab-testing.md as a ready script (variant by weight, kept in localStorage)
         Route("/js/metrics.js", static_script("metrics.js"), methods=["GET", "HEAD"]),
     ]
