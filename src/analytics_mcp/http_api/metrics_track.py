@@ -1,4 +1,4 @@
-"""Public A/B endpoints (seed 000), no token, CORS-open like the tracker:
+"""Public A/B endpoints (docs/ab-testing.md), no token, CORS-open like the tracker:
 
 - `POST /api/v1/metrics/track`: one event -> 201 `{"success": true, "message": "Event tracked
   successfully"}` once it is committed (a retry or duplicate gets the same 201 and is stored
