@@ -1,4 +1,4 @@
-"""`/api/v1/stats/ecommerce/*`: revenue, products, the funnel and revenue by source (seed 002).
+"""`/api/v1/stats/ecommerce/*`: revenue, products, the funnel and revenue by source (docs/api.md).
 
 Money is in the site's reporting currency; purchases in other currencies count as transactions
 but not in revenue, and the overview lists them in `warnings`.
