@@ -34,7 +34,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("ecommerce-products", "Products, funnel and revenue by source", commerce.ecommerce_products),
     ToolSpec("daily-breakdown", "Daily visitors and pageviews", timing.daily_breakdown),
     ToolSpec("hourly-breakdown", "Visitors by hour of day", timing.hourly_breakdown),
-    # Beyond seed 002's twelve: A/B testing (seed 000).
+    # Beyond the twelve analytics tools (docs/mcp.md): A/B testing (docs/ab-testing.md).
     ToolSpec("ab-test-results", "A/B test results", experiments.ab_test_results),
 )
 TOOL_NAMES: tuple[str, ...] = tuple(spec.name for spec in TOOLS)
