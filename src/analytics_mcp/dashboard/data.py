@@ -1,8 +1,9 @@
-"""Two dashboard reports that seed 002's REST API has no route for: channels and goal conversions.
+"""Two dashboard reports that the public REST API (docs/api.md) has no route for: channels and goal
+conversions.
 
 They run through the /api/v1 pipeline (same auth - session or token -, rate limit, params and
 error shape) and the same engine functions the MCP tools use, but live under /dashboard/api so
-the public API and its OpenAPI document stay exactly the seed's.
+the public API and its OpenAPI document stay exactly as docs/api.md documents them.
 """
 
 from __future__ import annotations
