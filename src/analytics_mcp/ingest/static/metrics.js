@@ -1,5 +1,5 @@
 /*
- * analytics-mcp A/B metrics: the client of seed 000 ("Metrics Endpoints") as a ready script.
+ * analytics-mcp A/B metrics: the client of the A/B metrics API (docs/ab-testing.md) as a ready script.
  *
  *   <script defer src="https://stats.example.com/js/metrics.js" data-site="example.com"></script>
  *
@@ -8,10 +8,10 @@
  * script's origin + /api/v1), data-manual (do not send the page_view on load).
  *
  * On load it fetches the site's running experiment, assigns a variant by weight and keeps it in
- * localStorage (`variant_id`, as seed 000's snippet reads it), so a visitor sees the same variant
+ * localStorage (`variant_id`, the key a hand-written client reads too), so a visitor sees the same variant
  * on every visit. The variant's slug is set as <html data-variant="..."> for CSS, and announced
  * with the `abmetrics:variant` event. Unlike our cookieless tracker, this script stores ids in
- * localStorage: that is seed 000's design (`visitor_id`), used only for the experiment's counts.
+ * localStorage: every tracking call carries a `visitor_id`, used only for the experiment's counts.
  *
  *   abMetrics.track('click', { element_id: 'hero-cta' });   // also window.track, if free
  *   abMetrics.ready.then(function (variant) { ... });       // {id, slug, weight} or null
@@ -44,10 +44,10 @@
   var tab = storage('sessionStorage');
 
   function randomId(prefix) {
-    return prefix + Math.random().toString(36).substr(2, 9); // seed 000's id format
+    return prefix + Math.random().toString(36).substr(2, 9); // vis_ / sess_ + 9 base-36 characters (docs/ab-testing.md)
   }
 
-  // Generate or retrieve visitor ID (seed 000)
+  // Generate or retrieve the visitor ID (kept in localStorage)
   function getVisitorId() {
     var id = local.getItem('visitor_id');
     if (!id) {
@@ -96,7 +96,7 @@
     .then(function (config) { return config === undefined ? null : assign(config); })
     .catch(function () { return null; });
 
-  // Track event (seed 000): waits for the variant; without a running experiment, sends nothing.
+  // Track event (POST /metrics/track, docs/ab-testing.md): waits for the variant; without a running experiment, sends nothing.
   function track(eventType, eventData) {
     return ready.then(function () {
       var variantId = parseInt(local.getItem('variant_id'), 10);
