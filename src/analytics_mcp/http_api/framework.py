@@ -7,9 +7,9 @@
 
 A handler gets `(ctx, params)` (just `(ctx)` without a params model) and returns the `data`
 payload, an `Envelope(data, meta)` when the route declares `meta=`, or a Starlette Response of
-its own (streams, files). `envelope=False` sends the payload itself, unwrapped, for the seeds
-that document bare bodies (seed 000's /metrics endpoints). Public endpoints (no token, e.g. the
-A/B tracking call) are `PublicRoute`s: their own endpoint, documented by hand.
+its own (streams, files). `envelope=False` sends the payload itself, unwrapped, for the routes
+documented with bare bodies (docs/api.md, "Bodies"; e.g. /metrics/summary). Public endpoints (no
+token, e.g. the A/B tracking call) are `PublicRoute`s: their own endpoint, documented by hand.
 
 Every other request is authenticated, rate limited, scope checked and parsed before the handler
 runs; see `pipeline` for the order.
