@@ -1,13 +1,13 @@
 # ruff: noqa: F811  (the fixtures imported from ab_support are redefined as parameters)
-"""`GET /api/v1/metrics/summary` and `/metrics/variants` (seed 000) on hand-built data whose
-numbers are written out, the seed's own example included; the admin auth; dates, the variant
+"""`GET /api/v1/metrics/summary` and `/metrics/variants` (docs/ab-testing.md) on hand-built data
+whose numbers are written out, the doc's worked example included; the admin auth; dates, the variant
 filter and which experiment is read.
 
 Rounding: every rate is conversions (or clicks) / visitors x 100, two decimals, half up.
-The seed's example: 25 / 600 = 4.1667 -> 4.17, 20 / 634 = 3.1546 -> 3.15, 45 / 1234 = 3.6467 -> 3.65.
-Its CTRs are not reachable with the rule that gives 3.15: 234 / 1234 = 18.9627 and 156 / 1234 =
-12.6418 round to 18.96 and 12.64 (the seed's 18.97 and 12.65 would need rounding up, which would
-turn 3.1546 into 3.16). One rule for every rate: we answer 18.96 and 12.64.
+The worked example: 25 / 600 = 4.1667 -> 4.17, 20 / 634 = 3.1546 -> 3.15, 45 / 1234 = 3.6467 -> 3.65.
+Its CTRs follow the same rule: 234 / 1234 = 18.9627 and 156 / 1234 = 12.6418 round to 18.96 and
+12.64 (18.97 and 12.65 would need rounding up, which would turn 3.1546 into 3.16). One rule for
+every rate: we answer 18.96 and 12.64.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ async def test_variants_reproduces_the_seed_example(
     assert (data["start_date"], data["end_date"]) == ("2024-01-08", "2024-01-15")
     control, variant = data["stats"]
     seed_fields = ("variant_slug", "views", "clicks", "conversions", "conversion_rate")
-    assert list(control)[:6] == [*seed_fields, "trend"]  # the seed's fields first, in its order
+    assert list(control)[:6] == [*seed_fields, "trend"]  # the documented fields first, in their order
     assert [control[k] for k in seed_fields] == ["control", 600, 120, 25, 4.17]
     assert [variant[k] for k in seed_fields] == ["variant-a", 634, 270, 20, 3.15]
     assert control["trend"][:3] == [
