@@ -19,7 +19,7 @@ from analytics_mcp.experiments.stats import (
 )
 
 COUNTS = [
-    (25, 600, 20, 634),  # seed 000's example
+    (25, 600, 20, 634),  # the worked example of docs/ab-testing.md
     (0, 10, 0, 10),
     (0, 50, 3, 50),
     (3, 50, 8, 50),
@@ -107,7 +107,7 @@ def test_chi_square_sf_matches_scipy(dof: int) -> None:
 @pytest.mark.parametrize(
     ("observed", "weights"),
     [
-        ([600, 634], [50, 50]),  # seed 000: no mismatch
+        ([600, 634], [50, 50]),  # the worked example: no mismatch
         ([5000, 5400], [1, 1]),  # a broken split
         ([1000, 520, 480], [2, 1, 1]),
         ([330, 300, 370, 1], [1, 1, 1, 1]),
