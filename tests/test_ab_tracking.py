@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (the fixtures imported from ab_support are redefined as parameters)
-"""`POST /api/v1/metrics/track` (seed 000): validation of every event type, the documented 201,
+"""`POST /api/v1/metrics/track` (docs/ab-testing.md): validation of every event type, the documented 201,
 CORS, and the mapping onto the one ingestion pipeline (events, visits, goals, side rows)."""
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def _without(key: str) -> dict[str, Any]:
     [
         (_without("event_type"), "event_type: is required"),
         (_without("variant_id"), "variant_id: is required"),
-        (body(None), "variant_id: is required"),  # the seed's snippet sends NaN -> null without a variant
+        (body(None), "variant_id: is required"),  # parseInt of a missing variant_id is NaN: JSON null
         (body(0), "variant_id: must be a positive whole number"),
         (_without("visitor_id"), "visitor_id: is required"),
         (_without("session_id"), "session_id: is required"),
