@@ -22,7 +22,7 @@ TRACK = "/api/v1/metrics/track"
 _row_ids = itertools.count(1_000_000)
 DAYS = [f"2024-01-{d:02d}" for d in range(8, 16)]
 RANGE = {"start_date": "2024-01-08", "end_date": "2024-01-15"}
-# per day: (views, conversions) - the seed's trend starts 80/3, 85/4, 90/5
+# per day: (views, conversions) - the documented trend starts 80/3, 85/4, 90/5
 CONTROL_DAYS = [(80, 3), (85, 4), (90, 5), (70, 3), (75, 3), (65, 2), (60, 2), (75, 3)]  # 600 / 25
 VARIANT_DAYS = [(79, 2), (80, 3), (81, 3), (78, 2), (80, 3), (79, 2), (78, 2), (79, 3)]  # 634 / 20
 CLICKS = {
