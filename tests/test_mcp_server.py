@@ -26,7 +26,7 @@ NAMES = [
     "languages", "campaigns", "goals", "ecommerce-overview", "ecommerce-products", "daily-breakdown",
     "hourly-breakdown",
 ]  # fmt: skip
-RANGED = [name for name in TOOL_NAMES if name != "list-sites"]  # seed 002's and any added since
+RANGED = [name for name in TOOL_NAMES if name != "list-sites"]  # docs/mcp.md's twelve and any added since
 WITH_LIMIT = ["top-pages", "traffic-sources", "device-and-browser", "languages", "campaigns", "goals",
               "ecommerce-products"]  # fmt: skip
 MARKERS = ("rival", "rival-secret.test", "Rival Corp")  # strings only the other tenant's data has
