@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from analytics_mcp.experiments.model import RUNNING, STATUSES, Experiment, Variant
-from analytics_mcp.storage.account_core import get_site, insert_unique
+from analytics_mcp.storage.account_core import get_site, insert_unique, inserted_id
 from analytics_mcp.storage.account_rules import SLUG_RE, check_name, check_slug
 from analytics_mcp.storage.account_types import AccountError, Site
 from analytics_mcp.storage.schema import experiment_variants, experiments, sites, tenants
@@ -73,7 +73,7 @@ def create_experiment(
         "visitor_salt": os.urandom(16),
         "created_at": utcnow_iso(),
     }
-    experiment_id = insert_unique(conn, experiments, "slug", values).inserted_primary_key[0]
+    experiment_id = inserted_id(insert_unique(conn, experiments, "slug", values))
     rows = [
         {"experiment_id": experiment_id, "slug": s, "weight": w, "position": i}
         for i, (s, w) in enumerate(pairs)

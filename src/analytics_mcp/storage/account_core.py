@@ -30,6 +30,13 @@ def insert_unique(conn: Connection, table: Table, field: str, values: dict[str, 
         raise AccountError(field, "already exists") from exc
 
 
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row a single-row INSERT created."""
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT's result carries the new row's primary key"
+    return int(key[0])
+
+
 def exists(conn: Connection, column: Any, value: object) -> bool:
     return conn.execute(select(column).where(column == value).limit(1)).first() is not None
 
@@ -54,7 +61,7 @@ def create_tenant(
     if exists(conn, tenants.c.slug, slug):
         raise AccountError("slug", "already exists")
     result = insert_unique(conn, tenants, "slug", values)
-    return tenant_from({**values, "id": result.inserted_primary_key[0]})
+    return tenant_from({**values, "id": inserted_id(result)})
 
 
 def get_tenant(conn: Connection, slug: str) -> Tenant | None:
@@ -104,7 +111,13 @@ def add_site(
     within_limit(tenant.plan, "sites", count_for_tenant(conn, sites.c.tenant_id, tenant.id))
     values = {"tenant_id": tenant.id, "domain": clean, "timezone": tz, "currency": currency}
     result = insert_unique(conn, sites, "domain", {**values, "created_at": utcnow_iso()})
-    return Site(**{**values, "id": result.inserted_primary_key[0], "timezone": tz or tenant.timezone})
+    return Site(
+        id=inserted_id(result),
+        tenant_id=tenant.id,
+        domain=clean,
+        timezone=tz or tenant.timezone,
+        currency=currency,
+    )
 
 
 def get_site(conn: Connection, domain: str) -> Site | None:

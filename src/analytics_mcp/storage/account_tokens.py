@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from ulid import ULID
 
 from analytics_mcp.storage.account_core import insert_unique, require_tenant
 from analytics_mcp.storage.account_rules import check_name, check_scopes
-from analytics_mcp.storage.account_types import AccountError, Tenant, Token
+from analytics_mcp.storage.account_types import AccountError, Record, Tenant, Token
 from analytics_mcp.storage.schema import api_tokens, tenants
 from analytics_mcp.timeutil import parse_iso, to_iso, utcnow_iso
 
@@ -38,7 +38,7 @@ def _token_query() -> Select[Any]:
     ).join(tenants, tenants.c.id == api_tokens.c.tenant_id)
 
 
-def _token_from(row: Mapping[str, Any]) -> Token:
+def _token_from(row: Record) -> Token:
     tenant = Tenant(
         id=row["tenant_id"],
         slug=row["slug"],

@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import RowMapping
+
 from analytics_mcp.field_error import FieldError
+
+Record = Mapping[str, Any] | RowMapping
+"""A row read by column name: a result's `RowMapping`, or a dict with the same keys."""
 
 
 class AccountError(FieldError):
@@ -71,13 +76,13 @@ class Goal:
         return {"event_name": self.event_name or ""}
 
 
-def tenant_from(row: Mapping[str, Any]) -> Tenant:
+def tenant_from(row: Record) -> Tenant:
     return Tenant(
         id=row["id"], slug=row["slug"], name=row["name"], plan=row["plan"], timezone=row["timezone"]
     )
 
 
-def goal_from(row: Mapping[str, Any]) -> Goal:
+def goal_from(row: Record) -> Goal:
     return Goal(
         id=row["id"],
         site_id=row["site_id"],

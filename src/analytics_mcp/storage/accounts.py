@@ -27,6 +27,7 @@ from analytics_mcp.storage.account_core import (
     get_tenant,
     get_tenant_by_id,
     insert_unique,
+    inserted_id,
     list_sites,
     list_tenants,
     require_tenant,
@@ -77,7 +78,7 @@ def create_user(conn: Connection, email: str, tenant_slug: str, password: str, r
     values = {"tenant_id": tenant.id, "email": clean, "role": role}
     extra = {"password_hash": _hasher.hash(password), "created_at": utcnow_iso()}
     result = insert_unique(conn, users, "email", {**values, **extra})
-    return User(id=result.inserted_primary_key[0], **values)
+    return User(id=inserted_id(result), tenant_id=tenant.id, email=clean, role=role)
 
 
 def authenticate_user(conn: Connection, email: str, password: str) -> User | None:
