@@ -15,14 +15,14 @@ from analytics_mcp.dashboard.views import charts_available, page
 from analytics_mcp.http_api import csrf
 from analytics_mcp.http_api.auth import SESSION_COOKIE, current_session, session_csrf
 from analytics_mcp.http_api.tracker import client_ip
-from analytics_mcp.storage.accounts import authenticate_user, list_sites, plan_rank
+from analytics_mcp.storage.account_rules import FEATURE_PLANS, plan_allows
+from analytics_mcp.storage.accounts import authenticate_user, list_sites
 from analytics_mcp.storage.sessions import SESSION_TTL_S, DashboardSession, create_session, revoke_session
 
 HOME = "/dashboard"
 BAD_LOGIN = "Wrong email or password."  # one message for both: no user enumeration
 EXPIRED_FORM = "Your sign-in form expired. Please try again."
 MAX_FORM_FIELD = 1024
-CHAT_MIN_PLAN = "pro"
 FIELD_CSRF = csrf.FIELD
 
 
@@ -136,7 +136,9 @@ async def dashboard(request: Request) -> Response:
 def _boot(session: DashboardSession, domains: list[str], token: str) -> dict[str, object]:
     """What the script needs before its first request; no tracker data in here."""
     tenant = session.tenant
-    chat_ok = plan_rank(tenant.plan) >= plan_rank(CHAT_MIN_PLAN)
+    chat_ok = plan_allows(tenant.plan, "chat")
+    lowest = FEATURE_PLANS["chat"].capitalize()
+    refusal = f"The AI chat needs the {lowest} plan or above (yours: {tenant.plan})."
     return {
         "csrf": token,
         "email": session.user.email,
@@ -145,7 +147,7 @@ def _boot(session: DashboardSession, domains: list[str], token: str) -> dict[str
         "charts": charts_available(),
         "chat": {
             "enabled": chat_ok,
-            "reason": None if chat_ok else f"The AI chat needs the Pro plan or above (yours: {tenant.plan}).",
+            "reason": None if chat_ok else refusal,
         },
     }
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.engine.filters import Filter, FilterInput, parse_filters
 from analytics_mcp.engine.periods import DateRange, Interval, resolve_range
+from analytics_mcp.storage.account_rules import site_key
 from analytics_mcp.storage.account_types import Site
 
 
@@ -117,7 +118,7 @@ def parse_query(
 def _choose_sites(sites_of_tenant: Sequence[Site], domain: str | None) -> tuple[Site, ...]:
     if domain is None:
         return tuple(sorted(sites_of_tenant, key=lambda s: s.domain))
-    wanted = domain.strip().lower().removeprefix("www.")
+    wanted = site_key(domain)
     for candidate in sites_of_tenant:
         if candidate.domain == wanted:
             return (candidate,)

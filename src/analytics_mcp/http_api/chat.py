@@ -24,8 +24,8 @@ from analytics_mcp.chat.store import conversation_exists, create_conversation, n
 from analytics_mcp.chat.usage import Credits, credits, open_request
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, api_route
-from analytics_mcp.storage.accounts import Tenant, plan_rank
-from analytics_mcp.tools.access import MIN_PLAN
+from analytics_mcp.storage.account_rules import FEATURE_PLANS, plan_allows
+from analytics_mcp.storage.accounts import Tenant
 
 TAGS = ("chat",)
 MAX_MESSAGE = 4000
@@ -109,10 +109,11 @@ def actor_of(ctx: ApiContext) -> Actor:
 
 
 def plan_error(tenant: Tenant) -> ApiError | None:
-    if plan_rank(tenant.plan) >= plan_rank(MIN_PLAN):
+    if plan_allows(tenant.plan, "chat"):
         return None
+    lowest = FEATURE_PLANS["chat"]
     return ApiError(
-        403, f"The AI chat needs the {MIN_PLAN} plan or above; this account is on the {tenant.plan} plan."
+        403, f"The AI chat needs the {lowest} plan or above; this account is on the {tenant.plan} plan."
     )
 
 

@@ -93,7 +93,7 @@ class BatchProcessor:
         salts: dict[str, tuple[bytes | None, bytes]] = {}
         for index, event in enumerate(batch):
             if event.domain not in sites:
-                sites[event.domain] = self.sites.lookup(conn, _site_key(event.domain))
+                sites[event.domain] = self.sites.lookup(conn, event.domain)
             site = sites[event.domain]
             if site is None:
                 outcomes[index] = dropped("unknown domain")
@@ -225,11 +225,6 @@ def _page(url: str, hash_routing: bool) -> tuple[str, str]:
         fragment = urlsplit(url).fragment
         pathname = f"{pathname}#{fragment}" if fragment else pathname
     return hostname, pathname
-
-
-def _site_key(domain: str) -> str:
-    domain = domain.strip().lower()
-    return domain[4:] if domain.startswith("www.") else domain
 
 
 def _is_purchase(event: PendingEvent) -> bool:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic import ValidationError
 
-from analytics_mcp.ingest.enrich import normalise_pathname
+from analytics_mcp.ingest.enrich import is_on_site, normalise_pathname
 from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome, PendingEvent
 from analytics_mcp.ingest.wire import (
     BLANK_LINE,
@@ -28,7 +28,7 @@ from analytics_mcp.ingest.wire import (
     is_invalid_line,
     validation_messages,
 )
-from analytics_mcp.storage.account_rules import AccountError, normalize_domain
+from analytics_mcp.storage.account_rules import site_key
 
 if TYPE_CHECKING:
     from analytics_mcp.ingest.group_commit import Ingestor
@@ -175,7 +175,7 @@ def import_file(
             host, _path = normalise_pathname(event.url)
         except ValueError:
             return None  # the pipeline drops it as an invalid URL, as for any other sender
-        if host != site and not host.endswith(f".{site}"):
+        if not is_on_site(host, site):
             return ("url", f"host {host} is not on the imported site {site}")
         return None
 
@@ -193,14 +193,6 @@ def tenant_check(domains: Iterable[str]) -> EventCheck:
         return ("domain", "not a site of this token's tenant")
 
     return check
-
-
-def site_key(domain: str) -> str | None:
-    """The site a sent `domain` names (as stored), or None when it cannot name one."""
-    try:
-        return normalize_domain(domain)
-    except AccountError:
-        return None
 
 
 def with_derived_id(raw: Any) -> Any:

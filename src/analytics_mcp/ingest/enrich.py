@@ -15,6 +15,7 @@ from ua_parser import Device, Domain, load_lazy_builtins
 from ua_parser.regex import Resolver  # backed by ua-parser-rs, the fastest resolver
 
 from analytics_mcp.ingest import referrers
+from analytics_mcp.storage.account_rules import site_key
 
 # --- client -----------------------------------------------------------------------------------
 
@@ -233,15 +234,16 @@ def _referrer(referrer_url: str | None, site_domain: str) -> tuple[str | None, t
     if parts.scheme not in ("http", "https") or not host:
         return None, None
     host = host.rstrip(".")
-    if _is_own(host, site_domain):
+    if is_on_site(host, site_domain):
         return None, None
     return host, referrers.lookup_host(host)
 
 
-def _is_own(host: str, site_domain: str) -> bool:
-    site = site_domain.strip().lower().rstrip(".").removeprefix("www.")
+def is_on_site(host: str, site_domain: str) -> bool:
+    """Whether `host` (with or without "www.") is the site's domain or one of its subdomains."""
+    site = site_key(site_domain)
     bare = host.removeprefix("www.")
-    return bool(site) and (bare == site or bare.endswith("." + site))
+    return site is not None and (bare == site or bare.endswith("." + site))
 
 
 def _split(url: str) -> SplitResult | None:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 
 from analytics_mcp.ingest.goals import GoalMatcher, build_matcher
 from analytics_mcp.storage import accounts
+from analytics_mcp.storage.account_rules import site_key
 
 CACHE_SECONDS = 5.0
 
@@ -31,12 +32,16 @@ class SiteRegistry:
         self._entries: dict[str, tuple[float, SiteInfo | None]] = {}
 
     def lookup(self, conn: Connection, domain: str) -> SiteInfo | None:
+        """The site `domain` names, however it is spelled (`site_key`), cached under its key."""
+        key = site_key(domain)
+        if key is None:
+            return None
         now = time.monotonic()
-        hit = self._entries.get(domain)
+        hit = self._entries.get(key)
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
-        info = self._load(conn, domain)
-        self._entries[domain] = (now, info)
+        info = self._load(conn, key)
+        self._entries[key] = (now, info)
         return info
 
     def invalidate(self) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
+from typing import Literal
 from urllib.parse import urlsplit
 
 from analytics_mcp.storage.account_types import AccountError
@@ -20,6 +21,9 @@ ROLES = ("owner", "admin", "viewer")
 SCOPES = ("read", "ingest", "admin")
 MATCH_TYPES = ("exact", "prefix", "wildcard")
 MIN_PASSWORD = 8
+Feature = Literal["mcp", "chat"]  # what a plan may or may not include
+# The lowest plan that includes each feature (DESIGN.md: MCP and chat need pro or above).
+FEATURE_PLANS: dict[Feature, str] = {"mcp": "pro", "chat": "pro"}
 # Present in the zoneinfo database but not real places: a site's reports must not depend on them.
 _NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 
@@ -120,8 +124,23 @@ def normalize_domain(domain: str) -> str:
     return host
 
 
+@lru_cache(maxsize=4096)  # ingestion asks once per domain and batch, of a few distinct domains
+def site_key(domain: str) -> str | None:
+    """The stored domain a sent or typed `domain` names (`normalize_domain`: `WWW.Shop.test.`
+    and `https://shop.test/x` name `shop.test`), or None when it cannot name a site."""
+    try:
+        return normalize_domain(domain)
+    except AccountError:
+        return None
+
+
 def plan_rank(plan: str) -> int:
     return PLAN_LIMITS[check_plan(plan)]["rank"]
+
+
+def plan_allows(plan: str, feature: Feature) -> bool:
+    """Whether `plan` includes `feature` (the lowest plan with it, or any above)."""
+    return plan_rank(plan) >= plan_rank(FEATURE_PLANS[feature])
 
 
 def plan_limits(plan: str) -> dict[str, int]:

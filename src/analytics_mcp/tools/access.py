@@ -20,10 +20,10 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver.exceptions import ToolError
 from sqlalchemy import Connection
 
-from analytics_mcp.storage.accounts import Site, Tenant, get_tenant_by_id, list_sites, list_tokens, plan_rank
+from analytics_mcp.storage.account_rules import FEATURE_PLANS, plan_allows
+from analytics_mcp.storage.accounts import Site, Tenant, get_tenant_by_id, list_sites, list_tokens
 from analytics_mcp.storage.db import Database
 
-MIN_PLAN = "pro"
 READ_SCOPE = "read"
 ADMIN_SCOPE = "admin"  # as on /api/v1: an admin token may read
 
@@ -62,7 +62,8 @@ def not_accessible(requested: str) -> ToolError:
 
 def plan_too_low(tenant: Tenant) -> ToolError:
     return ToolError(
-        f"MCP access needs the {MIN_PLAN} plan or above; tenant '{tenant.slug}' is on '{tenant.plan}'"
+        f"MCP access needs the {FEATURE_PLANS['mcp']} plan or above; "
+        f"tenant '{tenant.slug}' is on '{tenant.plan}'"
     )
 
 
@@ -88,6 +89,6 @@ async def authorize(db: Database, requested: str) -> tuple[Tenant, list[Site]]:
         found = await conn.run_sync(lambda sync: _load(sync, caller))
     if found is None or found[0].slug != requested.strip().lower():
         raise not_accessible(requested)
-    if plan_rank(found[0].plan) < plan_rank(MIN_PLAN):
+    if not plan_allows(found[0].plan, "mcp"):
         raise plan_too_low(found[0])
     return found

@@ -1,0 +1,51 @@
+"""Rules that several doors share, each defined once: which plans include MCP and the chat, and
+what site a typed or sent domain names."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics_mcp.ingest.enrich import is_on_site
+from analytics_mcp.storage.account_rules import (
+    FEATURE_PLANS,
+    Feature,
+    normalize_domain,
+    plan_allows,
+    site_key,
+)
+from analytics_mcp.storage.schema import PLAN_LIMITS
+
+
+@pytest.mark.parametrize("feature", sorted(FEATURE_PLANS))
+def test_a_feature_is_in_its_lowest_plan_and_every_plan_above(feature: Feature) -> None:
+    lowest = PLAN_LIMITS[FEATURE_PLANS[feature]]["rank"]
+    for plan, limits in PLAN_LIMITS.items():
+        assert plan_allows(plan, feature) is (limits["rank"] >= lowest), (plan, feature)
+
+
+def test_mcp_and_chat_need_pro() -> None:
+    assert not plan_allows("starter", "mcp") and plan_allows("pro", "mcp")
+    assert not plan_allows("free", "chat") and plan_allows("enterprise", "chat")
+
+
+@pytest.mark.parametrize(
+    ("sent", "key"),
+    [
+        ("shop.test", "shop.test"),
+        ("  WWW.Shop.Test. ", "shop.test"),
+        ("https://www.shop.test:8443/path?q=1", "shop.test"),
+        ("bücher.test", "xn--bcher-kva.test"),
+        ("", None),
+        ("not a domain", None),
+        ("-bad-.test", None),
+    ],
+)
+def test_site_key_is_the_stored_domain(sent: str, key: str | None) -> None:
+    assert site_key(sent) == key
+    if key is not None:
+        assert normalize_domain(sent) == key and site_key(key) == key
+
+
+def test_a_host_is_on_its_site_and_its_subdomains() -> None:
+    assert is_on_site("www.shop.test", "shop.test") and is_on_site("blog.shop.test", "WWW.shop.test")
+    assert not is_on_site("othershop.test", "shop.test") and not is_on_site("shop.test", "not a domain")
