@@ -4,10 +4,8 @@ and 1 for anything else - never a traceback."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -17,19 +15,11 @@ from analytics_mcp.cli_commands import goals as goal_commands
 from analytics_mcp.cli_commands import rollups as rollup_commands
 from analytics_mcp.cli_commands import runtime as runtime_commands
 from analytics_mcp.cli_commands import spool as spool_commands
-from analytics_mcp.cli_commands.common import CliError
+from analytics_mcp.cli_commands.common import EXIT_USAGE, CliError, Parser
 from analytics_mcp.config import Settings
 from analytics_mcp.storage.accounts import AccountError
 
 EXIT_FAILURE = 1
-EXIT_USAGE = 2
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (no usage dump) so scripts can show it verbatim."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> Parser:

@@ -6,7 +6,7 @@ import argparse
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 from sqlalchemy import Connection
 
@@ -15,9 +15,21 @@ from analytics_mcp.storage.accounts import Site, Token
 from analytics_mcp.storage.db import Database, open_database
 from analytics_mcp.storage.migrate import upgrade
 
+EXIT_USAGE = 2
+
 Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage dump) so scripts can show it verbatim.
+    Subcommand parsers are of the same class (argparse builds them with the parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see '{self.prog} --help')\n")
+
+
 if TYPE_CHECKING:
-    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    Subparsers: TypeAlias = argparse._SubParsersAction[Parser]
 
 
 class CliError(Exception):

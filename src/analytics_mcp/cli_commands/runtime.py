@@ -8,6 +8,8 @@ import asyncio
 import dataclasses
 import inspect
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,8 +54,9 @@ def _host_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=port_number, help="TCP port (default $ANALYTICS_PORT or 8000).")
 
 
-def _finish(result: object) -> None:
-    """Delegates may be sync or async; run a returned coroutine to completion."""
+def _finish(delegate: Callable[[], object]) -> None:
+    """Run a delegate, sync or async: a returned coroutine runs to completion."""
+    result = delegate()
     if inspect.isawaitable(result):
         asyncio.run(_await(result))
 
@@ -128,7 +131,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from analytics_mcp.demo import run_demo
 
     host, port = args.host or settings.host, args.port or settings.port
-    _finish(run_demo(settings, days=args.days, serve=not args.no_serve, host=host, port=port))
+    _finish(partial(run_demo, settings, days=args.days, serve=not args.no_serve, host=host, port=port))
     return 0
 
 
@@ -137,5 +140,5 @@ def cmd_mcp(_args: argparse.Namespace, settings: Settings) -> int:
 
     with migrated(settings):
         pass  # migrate before the protocol owns stdout (alembic logs nothing at this level)
-    _finish(run_stdio(settings))
+    _finish(partial(run_stdio, settings))
     return 0
