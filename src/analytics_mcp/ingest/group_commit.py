@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import enum
 import logging
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from analytics_mcp.config import Settings
 from analytics_mcp.ingest import enrich
@@ -49,7 +50,13 @@ class _Job:
     spooled_to: int = 0  # the spool position that stores this job's events (0: none)
 
 
-_STOP = object()
+class _Stop(enum.Enum):
+    """The writer queue's stop marker: an enum member, so `is _STOP` tells it from a job."""
+
+    STOP = enum.auto()
+
+
+_STOP: Final = _Stop.STOP
 
 
 class Ingestor:
@@ -61,7 +68,7 @@ class Ingestor:
         self._spool_dir = spool_directory(db, settings.data_dir)
         self._use_process = settings.ingest_process and not db.is_in_memory
         self.processor = BatchProcessor()
-        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Job | _Stop] = queue.SimpleQueue()
         self._lock = threading.Lock()  # one direct writer at a time in this process
         self._pending = 0
         self._pending_lock = threading.Lock()
@@ -117,9 +124,9 @@ class Ingestor:
             return []
         self._admit(len(events))
         loop = asyncio.get_running_loop()
-        job = _Job(events, loop.create_future(), loop)
-        self._queue.put(job)
-        return await job.future
+        future: asyncio.Future[list[Outcome]] = loop.create_future()
+        self._queue.put(_Job(events, future, loop))
+        return await future
 
     def write_now(self, events: list[PendingEvent]) -> list[Outcome]:
         """Synchronous write (CLI import, demo, benchmarks); returns once the events are in the
@@ -152,7 +159,7 @@ class Ingestor:
             if first is _STOP:
                 return
             jobs = [first]
-            size = len(first.events)  # type: ignore[union-attr]
+            size = len(first.events)
             stop_after = False
             while size < self._max_batch:
                 try:
@@ -163,8 +170,8 @@ class Ingestor:
                     stop_after = True
                     break
                 jobs.append(job)
-                size += len(job.events)  # type: ignore[union-attr]
-            self._write_jobs(jobs)  # type: ignore[arg-type]
+                size += len(job.events)
+            self._write_jobs(jobs)
             if stop_after:
                 return
 
