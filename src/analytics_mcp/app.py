@@ -40,7 +40,7 @@ def create_app(
     routes: list[BaseRoute] = [*ingest_routes(), *api_routes(), mcp.route, *dashboard_routes()]
     app = Starlette(
         routes=routes,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.services = svc

@@ -77,7 +77,7 @@ def _error(description: str) -> Json:
 
 _PREFLIGHT = {"summary": "CORS preflight", "security": [], "responses": {"204": {"description": "Allowed"}}}
 _TRACKED = _schema(["success", "message"], {"success": {"type": "boolean"}, "message": {"type": "string"}})
-TRACK_OPERATIONS = {
+TRACK_OPERATIONS: dict[str, Json] = {
     "POST": {
         "operationId": "metrics_track",
         "summary": "Track an A/B event (public, idempotent)",
@@ -111,7 +111,7 @@ _VARIANTS = {
     ),
 }
 _QUERY_TEXT = {"type": "string", "minLength": 1, "pattern": NO_NUL_PATTERN}
-CONFIG_OPERATIONS = {
+CONFIG_OPERATIONS: dict[str, Json] = {
     "GET": {
         "operationId": "metrics_experiment",
         "summary": "The running experiment of a site (for /js/metrics.js)",

@@ -40,7 +40,7 @@ TOOLS: tuple[ToolSpec, ...] = (
 TOOL_NAMES: tuple[str, ...] = tuple(spec.name for spec in TOOLS)
 
 
-def annotations(title: str) -> ToolAnnotations:
+def tool_annotations(title: str) -> ToolAnnotations:
     # Every tool only reads our own database: read-only, idempotent, closed world.
     return ToolAnnotations(
         title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -60,6 +60,6 @@ def register_tools(server: MCPServer[Any]) -> None:
             name=spec.name,
             title=spec.title,
             description=description(spec.fn),
-            annotations=annotations(spec.title),
+            annotations=tool_annotations(spec.title),
             structured_output=True,
         )
