@@ -40,8 +40,10 @@ browser:
 demo: setup
 	$(BIN)/analytics-mcp demo
 
+# mypy: strict on src/ with the pydantic plugin ([tool.mypy] in pyproject.toml; cache in .mypy_cache).
 test: setup browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The standing reliability suite at full scale (tenant matrix, bodies, privacy scan, crash cycles);
@@ -50,7 +52,7 @@ check-reliability: setup browser
 	RELIABILITY_SCALE=full $(BIN)/python -m pytest tests/reliability -q -s -p no:cacheprovider
 
 lint: setup
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: setup
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
