@@ -64,7 +64,7 @@ from analytics_mcp.engine.ecommerce import (
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.engine.filters import DIMENSIONS, Filter, parse_filters
 from analytics_mcp.engine.goals import goal_completions, goals_report
-from analytics_mcp.engine.periods import DEFAULT_PERIOD, MAX_RANGE_DAYS, PERIODS, DateRange
+from analytics_mcp.engine.periods import DEFAULT_PERIOD, MAX_RANGE_DAYS, PERIODS, DateRange, Period
 from analytics_mcp.engine.query import Query, parse_query
 from analytics_mcp.engine.results import (
     Breakdown,
@@ -110,8 +110,8 @@ __all__ = [
     "Breakdown", "BrowserRow", "CampaignRow", "ChannelRow", "CompletionRow", "DateRange", "DeviceRow",
     "EcommerceOverview", "EntryPageRow", "ExitPageRow", "Filter", "Funnel", "FunnelStep", "GoalCompletions",
     "GoalRef", "GoalRow", "GoalsReport", "HourOfDay", "HourRow", "LanguageRow", "OsRow", "Overview",
-    "PageRow", "ProductRow", "Products", "Query", "QueryError", "ReferrerRow", "Report", "ReportRange",
-    "RevenueBySource", "RevenuePoint", "RevenueTimeseries", "SourceRevenueRow", "Timeseries",
+    "PageRow", "Period", "ProductRow", "Products", "Query", "QueryError", "ReferrerRow", "Report",
+    "ReportRange", "RevenueBySource", "RevenuePoint", "RevenueTimeseries", "SourceRevenueRow", "Timeseries",
     "TimeseriesPoint",
     "browsers", "campaigns", "channels", "devices", "ecommerce_overview", "entry_pages", "exit_pages",
     "funnel", "goal_completions", "goals_report", "hour_of_day", "languages", "operating_systems",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
@@ -22,7 +22,8 @@ from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.timeutil import HOUR_MS, local_midnight_ms
 
 Interval = Literal["hour", "day"]
-PERIODS: tuple[str, ...] = ("24h", "7d", "30d", "90d", "12m")
+Period = Literal["24h", "7d", "30d", "90d", "12m"]  # the one list: REST params and MCP args use it
+PERIODS: tuple[Period, ...] = get_args(Period)
 DEFAULT_PERIOD = "7d"
 CUSTOM_PERIOD = "custom"
 MAX_RANGE_DAYS = 5 * 366

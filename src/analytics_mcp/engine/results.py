@@ -49,13 +49,13 @@ class Overview(Report):
     visits: int
     pageviews: int
     views_per_visit: float
-    bounce_rate: float
+    bounce_rate: float = Field(description="Bounces / visits x 100")
     avg_duration: int = Field(description="Mean visit duration in whole seconds, bounces as 0")
-    visitors_change: float | None
+    visitors_change: float | None = Field(description="% vs the previous period; null when it was 0")
     visits_change: float | None
     pageviews_change: float | None
     views_per_visit_change: float | None
-    bounce_rate_change: float | None = Field(description="Percentage points")
+    bounce_rate_change: float | None = Field(description="Percentage points vs the previous period")
     avg_duration_change: float | None
     comparison: ReportRange
 

@@ -8,7 +8,7 @@ or a JSON list). Dates, sites and filters are validated by the engine (422 namin
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ from analytics_mcp.engine import (
     LanguageRow,
     OsRow,
     PageRow,
+    Period,
     Query,
     ReferrerRow,
     TimeseriesPoint,
@@ -27,9 +28,8 @@ from analytics_mcp.engine import (
 from analytics_mcp.engine.filters import MAX_VALUE_LENGTH
 from analytics_mcp.http_api.framework import ApiContext, api_route
 from analytics_mcp.http_api.params import DATE, FILTERS, date_range
+from analytics_mcp.http_api.shapes import projection
 from analytics_mcp.storage.db import Database
-
-Period = Literal["24h", "7d", "30d", "90d", "12m"]
 
 
 class StatsParams(BaseModel):
@@ -85,19 +85,17 @@ async def stats_query(
     )
 
 
-class OverviewData(BaseModel):
-    visitors: int
-    pageviews: int
-    bounce_rate: float = Field(description="Bounces / visits x 100")
-    avg_duration: int = Field(description="Mean visit duration in whole seconds, bounces as 0")
-    visitors_change: float | None = Field(description="% vs the previous period; null when it was 0")
-    pageviews_change: float | None
-    bounce_rate_change: float | None = Field(description="Percentage points vs the previous period")
-    avg_duration_change: float | None
-    visits: int
-    views_per_visit: float
-    visits_change: float | None
-    views_per_visit_change: float | None
+# The REST overview: the engine's numbers, without its ranges, in the order the API has always sent
+# them (the visit metrics were added last).
+OverviewData = projection(
+    engine.Overview,
+    "OverviewData",
+    (
+        *("visitors", "pageviews", "bounce_rate", "avg_duration"),
+        *("visitors_change", "pageviews_change", "bounce_rate_change", "avg_duration_change"),
+        *("visits", "views_per_visit", "visits_change", "views_per_visit_change"),
+    ),
+)
 
 
 TAGS = ("stats",)

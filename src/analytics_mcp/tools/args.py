@@ -7,14 +7,14 @@ name to the function (a plain `alias` would be passed as the keyword `from=`).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
+from analytics_mcp.engine import Period
+
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
-
-Period = Literal["24h", "7d", "30d", "90d", "12m"]
 
 TenantArg = Annotated[
     str,
