@@ -401,7 +401,7 @@ chat_requests = Table(
 )
 
 # -- A/B testing -------------------------------------------------------------------------------
-# Experiments of a site (seed 000). A variant's id is the `variant_id` the tracking snippet sends,
+# Experiments of a site (docs/ab-testing.md). A variant's id is the `variant_id` a tracking call sends,
 # so it is global and tells the site. Tracked events are ordinary `events` rows (one pipeline);
 # `experiment_events` keeps, per stored event, only what the A/B statistics need, keyed by the
 # event's row id and written in the same transaction. The client's visitor id (a random id from
@@ -423,7 +423,7 @@ experiments = Table(
 experiment_variants = Table(
     "experiment_variants",
     metadata,
-    Column("id", Integer, primary_key=True),  # the seed's variant_id
+    Column("id", Integer, primary_key=True),  # the `variant_id` of a tracking call
     Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
     Column("slug", String(64), nullable=False),
     Column("weight", Integer, nullable=False),  # relative share of new visitors
