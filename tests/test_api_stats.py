@@ -1,4 +1,4 @@
-"""REST stats, e-commerce and goals routes: seed 002 shapes, validation errors naming the field,
+"""REST stats, e-commerce and goals routes: docs/api.md shapes, validation errors naming the field,
 auth, and cross-tenant isolation (another tenant's marked data never shows)."""
 
 from __future__ import annotations
