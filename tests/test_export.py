@@ -1,4 +1,4 @@
-"""REST export (seed 002, "Export, BigQuery & Power BI"): rows and field names, CSV == JSONL,
+"""REST export (docs/api.md): rows and field names, CSV == JSONL,
 spreadsheet-safe CSV, media types, validation, auth and tenant isolation. Data comes through the
 real ingestion pipeline. Helpers here are shared by the other test_export_* modules."""
 
