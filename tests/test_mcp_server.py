@@ -17,9 +17,13 @@ from mcp.server.mcpserver import MCPServer
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Tenant
 from analytics_mcp.tools import TOOL_NAMES, acting_for, build_mcp_server
+from analytics_mcp.tools.answers import Extras
+from analytics_mcp.tools.glossary import DEFINITIONS
 from analytics_mcp.tools.http import MCP_PATH
 from analytics_mcp.tools.stdio import TOKEN_ENV
 from factories import make_site
+
+pytestmark = pytest.mark.backends()
 
 NAMES = [
     "list-sites", "analytics-overview", "top-pages", "traffic-sources", "device-and-browser",
@@ -98,6 +102,15 @@ async def test_tool_list_names_annotations_and_schemas(
                 )
             else:
                 assert "limit" not in props, name
+
+
+def test_every_answer_quotes_glossary_entries() -> None:
+    answers = Extras.__subclasses__()
+    assert len(answers) >= 11
+    for answer in answers:
+        keys = answer.definition_keys
+        assert keys and len(set(keys)) == len(keys), answer.__name__
+        assert set(keys) <= set(DEFINITIONS), answer.__name__
 
 
 async def test_list_sites(server: MCPServer[Services], acme: Tenant, mode: str) -> None:

@@ -1,10 +1,11 @@
 """The tools' structured answers. Each extends the engine's result model, so every number keeps the
 REST API's field name (visitors, bounce_rate, *_change, ...), and adds the tenant and the metric
-definitions used. Each model is a tool's return annotation, hence its outputSchema."""
+definitions used: each answer names the glossary entries its numbers need (`definition_keys`).
+Each model is a tool's return annotation, hence its outputSchema."""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -32,9 +33,15 @@ from analytics_mcp.engine import (
 from analytics_mcp.engine.results_commerce import Money
 
 RowT = TypeVar("RowT", bound=BaseModel)
+# Glossary entries (tools.glossary) that several answers quote.
+VISIT_BREAKDOWN = ("period", "visitors", "visit_attributes")
+MONEY = ("period", "revenue", "transactions", "truncated")
 
 
 class Extras(BaseModel):
+    # The glossary entries this answer's `definitions` quote, in this order.
+    definition_keys: ClassVar[tuple[str, ...]] = ()
+
     tenant: str = Field(description="The tenant slug answered for")
     definitions: dict[str, str] = Field(description="How the metrics in this answer are defined")
 
@@ -60,30 +67,43 @@ class SitesAnswer(BaseModel):
 
 
 class OverviewAnswer(Overview, Extras):
-    pass
+    definition_keys = (
+        "period",
+        "visitors",
+        "visits",
+        "pageviews",
+        "views_per_visit",
+        "bounce_rate",
+        "avg_duration",
+        "change",
+    )
 
 
 class PagesAnswer(Breakdown[PageRow], Extras):
-    pass
+    definition_keys = ("period", "visitors", "pageviews", "time_on_page", "truncated")
 
 
 class SourcesAnswer(Report, Extras):
+    definition_keys = (*VISIT_BREAKDOWN, "channel", "referrer_source", "referrer", "truncated")
+
     channels: Section[ChannelRow]
     referrers: Section[ReferrerRow] = Field(description="Top sources and referring sites")
 
 
 class DevicesAnswer(Report, Extras):
+    definition_keys = (*VISIT_BREAKDOWN, "device_type", "browser", "os", "truncated")
+
     devices: Section[DeviceRow]
     browsers: Section[BrowserRow]
     operating_systems: Section[OsRow]
 
 
 class LanguagesAnswer(Breakdown[LanguageRow], Extras):
-    pass
+    definition_keys = (*VISIT_BREAKDOWN, "language", "truncated")
 
 
 class CampaignsAnswer(Breakdown[CampaignRow], Extras):
-    pass
+    definition_keys = (*VISIT_BREAKDOWN, "pageviews", "utm", "truncated")
 
 
 class GoalAnswerRow(GoalRow):
@@ -91,24 +111,37 @@ class GoalAnswerRow(GoalRow):
 
 
 class GoalsAnswer(Report, Extras):
+    definition_keys = ("period", "visitors", "goal_completions", "goal_conversion_rate", "truncated")
+
     visitors: int = Field(description="All visitors in range (the conversion rate's base)")
     goals: list[GoalAnswerRow]
     truncated: bool = Field(description="More goals existed than the limit")
 
 
 class EcommerceOverviewAnswer(EcommerceOverview, Extras):
-    pass
+    definition_keys = (
+        "period",
+        "revenue",
+        "transactions",
+        "avg_order_value",
+        "ecommerce_conversion_rate",
+        "change",
+    )
 
 
 class ProductsAnswer(Money, Extras):
+    definition_keys = (*MONEY, "product_revenue", "funnel", "referrer_source")
+
     products: Section[ProductRow]
     funnel: list[FunnelStep]
     revenue_by_source: Section[SourceRevenueRow]
 
 
 class DailyAnswer(Timeseries, Extras):
+    definition_keys = ("period", "visitors", "pageviews", "truncated")
+
     truncated: bool = Field(description="The range had more buckets than fit; the most recent are kept")
 
 
 class HourlyAnswer(HourOfDay, Extras):
-    pass
+    definition_keys = ("period", "hour_of_day", "visitors", "pageviews")

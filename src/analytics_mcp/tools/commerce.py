@@ -24,7 +24,6 @@ MAX_RECENT = 20
 RecentArg = Annotated[
     int, Field(ge=0, le=MAX_RECENT, description=f"Latest completions to show per goal, 0-{MAX_RECENT}.")
 ]
-MONEY = ("period", "revenue", "transactions", "truncated")
 
 
 async def goals(
@@ -45,8 +44,7 @@ async def goals(
     report = await asked.run(engine.goals_report)
     shown = report.goals[: asked.query.limit]
     rows = [await _with_recent(asked, goal, recent) for goal in shown]
-    keys = ("period", "visitors", "goal_completions", "goal_conversion_rate", "truncated")
-    answer = asked.answer(GoalsAnswer, report, keys, goals=rows, truncated=len(report.goals) > len(shown))
+    answer = asked.answer(GoalsAnswer, report, goals=rows, truncated=len(report.goals) > len(shown))
     extra = [
         f"recent {row.name}: " + ", ".join(c.created_at for c in row.recent_completions)
         for row in rows
@@ -78,8 +76,7 @@ async def ecommerce_overview(
     Call list-sites first to discover domains and their currencies."""
     asked = await ask(ctx, tenant, period, domain, date_from, date_to)
     report = await asked.run(engine.ecommerce_overview)
-    keys = ("period", "revenue", "transactions", "avg_order_value", "ecommerce_conversion_rate", "change")
-    return reply("ecommerce-overview", asked.answer(EcommerceOverviewAnswer, report, keys))
+    return reply("ecommerce-overview", asked.answer(EcommerceOverviewAnswer, report))
 
 
 async def ecommerce_products(
@@ -100,11 +97,9 @@ async def ecommerce_products(
     products = await asked.run(engine.products)
     funnel = await asked.run(engine.funnel)
     sources = await asked.run(engine.revenue_by_source)
-    keys = (*MONEY, "product_revenue", "funnel", "referrer_source")
     answer = asked.answer(
         ProductsAnswer,
         products,
-        keys,
         warnings=list(dict.fromkeys([*products.warnings, *sources.warnings])),
         products=Section(rows=products.rows, truncated=products.truncated),
         funnel=funnel.rows,

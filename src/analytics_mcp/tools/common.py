@@ -4,7 +4,7 @@ functions the REST routes run, and reply with structured content plus its text r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,11 +17,12 @@ from analytics_mcp.engine import Query, QueryError, parse_query
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Tenant
 from analytics_mcp.tools.access import authorize
+from analytics_mcp.tools.answers import Extras
 from analytics_mcp.tools.glossary import pick
 from analytics_mcp.tools.render import render
 
 R = TypeVar("R")
-A = TypeVar("A", bound=BaseModel)
+A = TypeVar("A", bound=Extras)
 
 # The engine names the site argument `site`; the tools call it `domain`.
 FIELD_NAMES = {"site": "domain"}
@@ -53,10 +54,12 @@ class Asked:
         except QueryError as exc:
             raise query_error(exc) from None
 
-    def answer(self, cls: type[A], report: BaseModel | None, keys: Iterable[str], **extra: Any) -> A:
-        """`cls` from the engine report's fields plus the tenant, definitions and `extra`."""
+    def answer(self, cls: type[A], report: BaseModel | None, **extra: Any) -> A:
+        """`cls` from the engine report's fields plus the tenant, the definitions `cls` names and
+        `extra`."""
         fields = dict(report) if report is not None else {}
-        return cls.model_validate({**fields, "tenant": self.tenant.slug, "definitions": pick(keys), **extra})
+        definitions = pick(cls.definition_keys)
+        return cls.model_validate({**fields, "tenant": self.tenant.slug, "definitions": definitions, **extra})
 
 
 async def ask(

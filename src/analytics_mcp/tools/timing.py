@@ -31,8 +31,7 @@ async def daily_breakdown(
     asked = await ask(ctx, tenant, period, domain, date_from, date_to)
     report = await asked.run(engine.timeseries)
     rows = report.rows[-MAX_BUCKETS:]
-    keys = ("period", "visitors", "pageviews", "truncated")
-    answer = asked.answer(DailyAnswer, report, keys, rows=rows, truncated=len(report.rows) > len(rows))
+    answer = asked.answer(DailyAnswer, report, rows=rows, truncated=len(report.rows) > len(rows))
     return reply("daily-breakdown", answer)
 
 
@@ -49,5 +48,4 @@ async def hourly_breakdown(
     should I publish or run maintenance?". Call list-sites first to discover domains."""
     asked = await ask(ctx, tenant, period, domain, date_from, date_to)
     report = await asked.run(engine.hour_of_day)
-    keys = ("period", "hour_of_day", "visitors", "pageviews")
-    return reply("hourly-breakdown", asked.answer(HourlyAnswer, report, keys))
+    return reply("hourly-breakdown", asked.answer(HourlyAnswer, report))

@@ -22,7 +22,6 @@ from analytics_mcp.tools.args import DEFAULT_LIMIT, DomainArg, FromArg, LimitArg
 from analytics_mcp.tools.common import ask, reply
 
 CHANNEL_ROWS = 10  # there are 7 channels: never cut them by the referrer limit
-COMMON = ("period", "visitors", "visit_attributes")
 
 
 def section(report: engine.Breakdown[Any]) -> Section[Any]:
@@ -45,17 +44,7 @@ async def analytics_overview(
     first to discover domains; omit domain for all sites together."""
     asked = await ask(ctx, tenant, period, domain, date_from, date_to)
     report = await asked.run(engine.overview)
-    keys = (
-        "period",
-        "visitors",
-        "visits",
-        "pageviews",
-        "views_per_visit",
-        "bounce_rate",
-        "avg_duration",
-        "change",
-    )
-    return reply("analytics-overview", asked.answer(OverviewAnswer, report, keys))
+    return reply("analytics-overview", asked.answer(OverviewAnswer, report))
 
 
 async def top_pages(
@@ -72,8 +61,7 @@ async def top_pages(
     (truncated=true when more exist). Call list-sites first to discover domains."""
     asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
     report = await asked.run(engine.top_pages)
-    keys = ("period", "visitors", "pageviews", "time_on_page", "truncated")
-    return reply("top-pages", asked.answer(PagesAnswer, report, keys))
+    return reply("top-pages", asked.answer(PagesAnswer, report))
 
 
 async def traffic_sources(
@@ -94,10 +82,7 @@ async def traffic_sources(
     channel_query = asked.query.model_copy(update={"limit": CHANNEL_ROWS})
     channels = await asked.run(engine.channels, channel_query)
     referrers = await asked.run(engine.referrers)
-    keys = (*COMMON, "channel", "referrer_source", "referrer", "truncated")
-    answer = asked.answer(
-        SourcesAnswer, referrers, keys, channels=section(channels), referrers=section(referrers)
-    )
+    answer = asked.answer(SourcesAnswer, referrers, channels=section(channels), referrers=section(referrers))
     return reply("traffic-sources", answer)
 
 
@@ -117,11 +102,9 @@ async def device_and_browser(
     devices = await asked.run(engine.devices)
     browsers = await asked.run(engine.browsers)
     systems = await asked.run(engine.operating_systems)
-    keys = (*COMMON, "device_type", "browser", "os", "truncated")
     answer = asked.answer(
         DevicesAnswer,
         devices,
-        keys,
         devices=section(devices),
         browsers=section(browsers),
         operating_systems=section(systems),
@@ -143,8 +126,7 @@ async def languages(
     Call list-sites first to discover domains."""
     asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
     report = await asked.run(engine.languages)
-    keys = (*COMMON, "language", "truncated")
-    return reply("languages", asked.answer(LanguagesAnswer, report, keys))
+    return reply("languages", asked.answer(LanguagesAnswer, report))
 
 
 async def campaigns(
@@ -161,5 +143,4 @@ async def campaigns(
     Call list-sites first to discover domains."""
     asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
     report = await asked.run(engine.campaigns)
-    keys = (*COMMON, "pageviews", "utm", "truncated")
-    return reply("campaigns", asked.answer(CampaignsAnswer, report, keys))
+    return reply("campaigns", asked.answer(CampaignsAnswer, report))
