@@ -10,9 +10,8 @@
 # Default instants: in two weeks at noon; the first of the month after next, 30 s after midnight;
 # 10 s before the new year; tomorrow one second before 11:00.
 #
-# Every process a test starts reads the same offset, Chromium too. A browser kept across tests
-# sees its clock jump back at each new test and may crash or time out: a failing browser test
-# here is worth a second run on its own before it counts.
+# Every process a test starts reads the same offset, except Playwright's driver and Chromium, which
+# keep the real clock (see tests/clock_plugin.py): browser tests pin the browser's date themselves.
 set -u
 cd "$(dirname "$0")/.."
 LIB=$(find /usr/lib -name libfaketime.so.1 -path '*faketime*' 2>/dev/null | head -n 1)

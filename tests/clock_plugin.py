@@ -6,6 +6,10 @@ set so the wall clock reads CLOCK_AT, and it runs on from there during the test:
 and in every process the test starts (servers, writer processes, Chromium), which read the same
 file. Monotonic clocks move with it (libfaketime 0.9.10 fails time.sleep with EINVAL when only the
 wall clock is offset); they are continuous within a test.
+
+Playwright's driver and Chromium run on the real clock: a browser kept across tests would see its
+monotonic clock jump back at each test, and Node aborts ("Assertion failed: (now) >=
+(timer_base())"). A test that needs the browser's date pins it with `page.clock`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,25 @@ def _write_offset(offset: float) -> None:
         handle.write(f"{offset:+.3f}s\n")
     os.replace(f"{path}.tmp", path)
     _offset = offset
+
+
+_FAKETIME_ENV = ("LD_PRELOAD", "FAKETIME_TIMESTAMP_FILE", "FAKETIME_NO_CACHE")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        from playwright._impl import transport
+    except ImportError:
+        return
+    driver_env = transport.get_driver_env
+
+    def real_clock_env() -> dict[str, str]:
+        env: dict[str, str] = driver_env()
+        for name in _FAKETIME_ENV:
+            env.pop(name, None)
+        return env
+
+    transport.get_driver_env = real_clock_env
 
 
 @pytest.hookimpl(tryfirst=True)
