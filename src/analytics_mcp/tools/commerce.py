@@ -18,7 +18,7 @@ from analytics_mcp.tools.answers import (
     Section,
 )
 from analytics_mcp.tools.args import DEFAULT_LIMIT, DomainArg, FromArg, LimitArg, PeriodArg, TenantArg, ToArg
-from analytics_mcp.tools.common import Asked, ask, reply
+from analytics_mcp.tools.common import ToolRequest, authorized_request, reply
 
 MAX_RECENT = 20
 RecentArg = Annotated[
@@ -40,11 +40,11 @@ async def goals(
     (count of matching events), visitors (unique visitors who completed it) and conversion_rate
     (% of all visitors), plus each goal's `recent` latest completions (time, event id). At most
     `limit` goals. Answers "how many signups did we get?". Call list-sites first to discover domains."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
-    report = await asked.run(engine.goals_report)
-    shown = report.goals[: asked.query.limit]
-    rows = [await _with_recent(asked, goal, recent) for goal in shown]
-    answer = asked.answer(GoalsAnswer, report, goals=rows, truncated=len(report.goals) > len(shown))
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    report = await request.run(engine.goals_report)
+    shown = report.goals[: request.query.limit]
+    rows = [await _with_recent(request, goal, recent) for goal in shown]
+    answer = request.answer(GoalsAnswer, report, goals=rows, truncated=len(report.goals) > len(shown))
     extra = [
         f"recent {row.name}: " + ", ".join(c.created_at for c in row.recent_completions)
         for row in rows
@@ -53,11 +53,11 @@ async def goals(
     return reply("goals", answer, extra)
 
 
-async def _with_recent(asked: Asked, goal: engine.GoalRow, recent: int) -> GoalAnswerRow:
+async def _with_recent(request: ToolRequest, goal: engine.GoalRow, recent: int) -> GoalAnswerRow:
     completions: list[engine.CompletionRow] = []
     if recent and goal.completions:
-        query = asked.query.model_copy(update={"limit": recent})
-        completions = (await asked.run(engine.goal_completions, query, goal.id)).rows
+        query = request.query.model_copy(update={"limit": recent})
+        completions = (await request.run(engine.goal_completions, query, goal.id)).rows
     return GoalAnswerRow(**dict(goal), recent_completions=completions)
 
 
@@ -74,9 +74,9 @@ async def ecommerce_overview(
     who purchased), purchasing_visitors, visitors, and each *_change (% change; percentage points
     for conversion_rate). Purchases in other currencies are left out of money sums (see warnings).
     Call list-sites first to discover domains and their currencies."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to)
-    report = await asked.run(engine.ecommerce_overview)
-    return reply("ecommerce-overview", asked.answer(EcommerceOverviewAnswer, report))
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to)
+    report = await request.run(engine.ecommerce_overview)
+    return reply("ecommerce-overview", request.answer(EcommerceOverviewAnswer, report))
 
 
 async def ecommerce_products(
@@ -93,11 +93,11 @@ async def ecommerce_products(
     begin_checkout -> purchase with dropoff_rate (% lost from the previous step). `revenue_by_source`:
     revenue and transactions per traffic source. Lists bounded by `limit`; money in `currency`.
     Call list-sites first to discover domains."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
-    products = await asked.run(engine.products)
-    funnel = await asked.run(engine.funnel)
-    sources = await asked.run(engine.revenue_by_source)
-    answer = asked.answer(
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    products = await request.run(engine.products)
+    funnel = await request.run(engine.funnel)
+    sources = await request.run(engine.revenue_by_source)
+    answer = request.answer(
         ProductsAnswer,
         products,
         warnings=list(dict.fromkeys([*products.warnings, *sources.warnings])),

@@ -42,7 +42,9 @@ def query_error(exc: QueryError) -> ToolError:
 
 
 @dataclass(frozen=True, slots=True)
-class Asked:
+class ToolRequest:
+    """One tool call's question, authorized and parsed: the caller's tenant and the engine Query."""
+
     services: Services
     tenant: Tenant
     query: Query
@@ -62,7 +64,7 @@ class Asked:
         return cls.model_validate({**fields, "tenant": self.tenant.slug, "definitions": definitions, **extra})
 
 
-async def ask(
+async def authorized_request(
     ctx: Context[Any, Any],
     tenant: str,
     period: str,
@@ -70,7 +72,7 @@ async def ask(
     date_from: str | None,
     date_to: str | None,
     limit: int | None = None,
-) -> Asked:
+) -> ToolRequest:
     """Authorize, then parse the question with the engine's `parse_query` over the sites that
     `authorize` read in the same round trip (what `query_for_tenant` does for REST)."""
     services = services_of(ctx)
@@ -87,7 +89,7 @@ async def ask(
         )
     except QueryError as exc:
         raise query_error(exc) from None
-    return Asked(services, owner, query)
+    return ToolRequest(services, owner, query)
 
 
 def reply(title: str, answer: BaseModel, extra: list[str] | None = None) -> CallToolResult:

@@ -26,7 +26,7 @@ from analytics_mcp.experiments.shapes import (
 from analytics_mcp.experiments.store import list_experiments
 from analytics_mcp.storage.account_types import AccountError
 from analytics_mcp.tools.args import DomainArg, FromArg, PeriodArg, TenantArg, ToArg
-from analytics_mcp.tools.common import Asked, ask, query_error, reply
+from analytics_mcp.tools.common import ToolRequest, authorized_request, query_error, reply
 
 ExperimentArg = Annotated[
     str | None,
@@ -70,23 +70,25 @@ class AbTestAnswer(BaseModel):
 
 
 async def _experiment_query(
-    asked: Asked, experiment: str | None, period: str, dates: tuple[str | None, str | None]
+    request: ToolRequest, experiment: str | None, period: str, dates: tuple[str | None, str | None]
 ) -> tuple[Experiment, Query]:
     """The experiment asked about, and the question over its own site (its time zone)."""
-    query = asked.query
-    db = asked.services.db
+    query = request.query
+    db = request.services.db
     try:
-        found = await find_experiment(db, asked.tenant.id, experiment, query.site_ids)
+        found = await find_experiment(db, request.tenant.id, experiment, query.site_ids)
     except AccountError as exc:
         async with db.aio.connect() as conn:
-            known = await conn.run_sync(lambda sync: list_experiments(sync, asked.tenant.id, query.site_ids))
+            known = await conn.run_sync(
+                lambda sync: list_experiments(sync, request.tenant.id, query.site_ids)
+            )
         listed = ", ".join(f"{e.slug} ({e.status}, {e.site.domain})" for e in known) or "none yet"
         raise ToolError(f"{exc}; experiments: {listed}") from None
     if [s.domain for s in query.sites] != [found.site.domain]:
         try:
             query = parse_query(
                 query.sites,
-                asked.tenant.timezone,
+                request.tenant.timezone,
                 period=period,
                 date_from=dates[0],
                 date_to=dates[1],
@@ -115,12 +117,12 @@ async def ab_test_results(
 
     Answers "which variant wins?", "is the difference significant?". Call list-sites first to
     discover domains. Dates are in the experiment's site time zone."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to)
-    found, query = await _experiment_query(asked, experiment, period, (date_from, date_to))
-    data = await experiment_data(asked.services.db, found, query)
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to)
+    found, query = await _experiment_query(request, experiment, period, (date_from, date_to))
+    data = await experiment_data(request.services.db, found, query)
     totals, report = summary(data), variants_report(data)
     answer = AbTestAnswer(
-        tenant=asked.tenant.slug,
+        tenant=request.tenant.slug,
         definitions=DEFINITIONS,
         range=ReportRange.of(query),
         experiment=report.experiment,

@@ -10,7 +10,7 @@ from mcp.types import CallToolResult
 from analytics_mcp import engine
 from analytics_mcp.tools.answers import DailyAnswer, HourlyAnswer
 from analytics_mcp.tools.args import DomainArg, FromArg, PeriodArg, TenantArg, ToArg
-from analytics_mcp.tools.common import ask, reply
+from analytics_mcp.tools.common import authorized_request, reply
 
 MAX_BUCKETS = 400  # a 12m period is 366 days at most; longer custom ranges keep the latest days
 
@@ -28,10 +28,10 @@ async def daily_breakdown(
     rows are the 24 hours instead (date = local hour, ISO 8601 with offset). At most 400 rows (the
     latest; truncated=true when cut). Visitors of different days must not be added up: use
     analytics-overview for the period's unique visitors. Call list-sites first to discover domains."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to)
-    report = await asked.run(engine.timeseries)
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to)
+    report = await request.run(engine.timeseries)
     rows = report.rows[-MAX_BUCKETS:]
-    answer = asked.answer(DailyAnswer, report, rows=rows, truncated=len(report.rows) > len(rows))
+    answer = request.answer(DailyAnswer, report, rows=rows, truncated=len(report.rows) > len(rows))
     return reply("daily-breakdown", answer)
 
 
@@ -46,6 +46,6 @@ async def hourly_breakdown(
     """Visitors and pageviews by local hour of day (0-23, the site's time zone), counted over all
     days of the period together, zero-filled: always 24 rows. Answers "when is my peak traffic?" and "when
     should I publish or run maintenance?". Call list-sites first to discover domains."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to)
-    report = await asked.run(engine.hour_of_day)
-    return reply("hourly-breakdown", asked.answer(HourlyAnswer, report))
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to)
+    report = await request.run(engine.hour_of_day)
+    return reply("hourly-breakdown", request.answer(HourlyAnswer, report))

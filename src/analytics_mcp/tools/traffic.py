@@ -19,7 +19,7 @@ from analytics_mcp.tools.answers import (
     SourcesAnswer,
 )
 from analytics_mcp.tools.args import DEFAULT_LIMIT, DomainArg, FromArg, LimitArg, PeriodArg, TenantArg, ToArg
-from analytics_mcp.tools.common import ask, reply
+from analytics_mcp.tools.common import authorized_request, reply
 
 CHANNEL_ROWS = 10  # there are 7 channels: never cut them by the referrer limit
 
@@ -42,9 +42,9 @@ async def analytics_overview(
 
     Answers "how many visitors did I have last week?", "is traffic up or down?". Call list-sites
     first to discover domains; omit domain for all sites together."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to)
-    report = await asked.run(engine.overview)
-    return reply("analytics-overview", asked.answer(OverviewAnswer, report))
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to)
+    report = await request.run(engine.overview)
+    return reply("analytics-overview", request.answer(OverviewAnswer, report))
 
 
 async def top_pages(
@@ -59,9 +59,9 @@ async def top_pages(
     """Top pages by pageviews: pathname, visitors (unique), pageviews and avg_duration (mean time on
     the page in seconds). Answers "which pages are most read?". Rows are bounded by `limit`
     (truncated=true when more exist). Call list-sites first to discover domains."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
-    report = await asked.run(engine.top_pages)
-    return reply("top-pages", asked.answer(PagesAnswer, report))
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    report = await request.run(engine.top_pages)
+    return reply("top-pages", request.answer(PagesAnswer, report))
 
 
 async def traffic_sources(
@@ -78,11 +78,13 @@ async def traffic_sources(
     top sources (referrer_source, e.g. google, chatgpt, newsletter) with the referring site
     (referrer host) and visitors, bounded by `limit`. Counted per visit, from its first event.
     Call list-sites first to discover domains."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
-    channel_query = asked.query.model_copy(update={"limit": CHANNEL_ROWS})
-    channels = await asked.run(engine.channels, channel_query)
-    referrers = await asked.run(engine.referrers)
-    answer = asked.answer(SourcesAnswer, referrers, channels=section(channels), referrers=section(referrers))
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    channel_query = request.query.model_copy(update={"limit": CHANNEL_ROWS})
+    channels = await request.run(engine.channels, channel_query)
+    referrers = await request.run(engine.referrers)
+    answer = request.answer(
+        SourcesAnswer, referrers, channels=section(channels), referrers=section(referrers)
+    )
     return reply("traffic-sources", answer)
 
 
@@ -98,11 +100,11 @@ async def device_and_browser(
     """What visitors use: unique visitors by device_type (desktop, mobile, tablet), by browser
     (Chrome, Safari, Firefox, ...) and by operating system (os: Windows, macOS, iOS, Android, ...),
     each list bounded by `limit`. Call list-sites first to discover domains."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
-    devices = await asked.run(engine.devices)
-    browsers = await asked.run(engine.browsers)
-    systems = await asked.run(engine.operating_systems)
-    answer = asked.answer(
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    devices = await request.run(engine.devices)
+    browsers = await request.run(engine.browsers)
+    systems = await request.run(engine.operating_systems)
+    answer = request.answer(
         DevicesAnswer,
         devices,
         devices=section(devices),
@@ -124,9 +126,9 @@ async def languages(
     """Unique visitors by browser language (primary subtag, lower case: en, de, fr; null when the
     browser sent none), bounded by `limit`. Answers "which languages should my site support?".
     Call list-sites first to discover domains."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
-    report = await asked.run(engine.languages)
-    return reply("languages", asked.answer(LanguagesAnswer, report))
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    report = await request.run(engine.languages)
+    return reply("languages", request.answer(LanguagesAnswer, report))
 
 
 async def campaigns(
@@ -141,6 +143,6 @@ async def campaigns(
     """UTM campaign performance: utm_source, utm_medium, utm_campaign with unique visitors and
     pageviews of the visits they brought, bounded by `limit`. Only visits with UTM tags appear.
     Call list-sites first to discover domains."""
-    asked = await ask(ctx, tenant, period, domain, date_from, date_to, limit)
-    report = await asked.run(engine.campaigns)
-    return reply("campaigns", asked.answer(CampaignsAnswer, report))
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    report = await request.run(engine.campaigns)
+    return reply("campaigns", request.answer(CampaignsAnswer, report))
