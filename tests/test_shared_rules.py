@@ -1,10 +1,13 @@
-"""Rules that several doors share, each defined once: which plans include MCP and the chat, and
-what site a typed or sent domain names."""
+"""Rules that several doors share, each defined once: which plans include MCP and the chat, what
+site a typed or sent domain names, and which API error a domain exception becomes."""
 
 from __future__ import annotations
 
 import pytest
 
+from analytics_mcp.engine.errors import QueryError
+from analytics_mcp.http_api.errormap import ErrorMapper, to_api_error
+from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.ingest.enrich import is_on_site
 from analytics_mcp.storage.account_rules import (
     FEATURE_PLANS,
@@ -13,6 +16,7 @@ from analytics_mcp.storage.account_rules import (
     plan_allows,
     site_key,
 )
+from analytics_mcp.storage.account_types import AccountError
 from analytics_mcp.storage.schema import PLAN_LIMITS
 
 
@@ -49,3 +53,31 @@ def test_site_key_is_the_stored_domain(sent: str, key: str | None) -> None:
 def test_a_host_is_on_its_site_and_its_subdomains() -> None:
     assert is_on_site("www.shop.test", "shop.test") and is_on_site("blog.shop.test", "WWW.shop.test")
     assert not is_on_site("othershop.test", "shop.test") and not is_on_site("shop.test", "not a domain")
+
+
+class _Base(Exception):
+    pass
+
+
+class _Special(_Base):
+    pass
+
+
+def test_the_most_specific_error_mapper_wins_whatever_the_order() -> None:
+    mappers: dict[type[Exception], ErrorMapper] = {
+        Exception: lambda exc: ApiError(500),
+        _Base: lambda exc: ApiError(422),
+        _Special: lambda exc: ApiError(409),
+    }
+    assert (error := to_api_error(_Special(), mappers)) is not None and error.status == 409
+    assert (error := to_api_error(_Base(), mappers)) is not None and error.status == 422
+    assert to_api_error(KeyError("x"), {_Base: mappers[_Base]}) is None
+
+
+def test_domain_errors_map_to_their_status() -> None:
+    assert (error := to_api_error(QueryError("site", "not found"))) is not None
+    assert (error.status, error.message) == (404, "Site not found.")
+    assert (error := to_api_error(AccountError("slug", "already exists"))) is not None and error.status == 409
+    assert (error := to_api_error(QueryError("limit", "too big"))) is not None and error.errors
+    original = ApiError(418, "teapot")
+    assert to_api_error(original) is original and to_api_error(ValueError()) is None

@@ -3,12 +3,14 @@
 The engine's `QueryError(field, rule)` and storage's `AccountError` become a 422 naming the field,
 or, when the rule is "not found" (a site, goal, experiment... that does not exist or is another
 tenant's: the two look the same), a 404 naming what was not found; "already exists" is a 409.
-Other modules add their own with `register_error(SomeError, lambda exc: ApiError(...))`.
+A new domain error gets its line in `ERROR_MAPPERS`; the most specific class along the
+exception's MRO wins, whatever the order of the lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.http_api.errors import ApiError
@@ -16,12 +18,11 @@ from analytics_mcp.storage.accounts import AccountError
 
 ErrorMapper = Callable[[Exception], ApiError]
 
-_MAPPERS: dict[type[Exception], ErrorMapper] = {}
 
-
-def register_error(exc_type: type[Exception], mapper: ErrorMapper) -> None:
-    """Map `exc_type` (and subclasses) to an ApiError; the first registered match wins."""
-    _MAPPERS.setdefault(exc_type, mapper)
+def as_is(exc: Exception) -> ApiError:
+    """An ApiError is already the answer."""
+    assert isinstance(exc, ApiError)
+    return exc
 
 
 def field_rule_error(exc: Exception) -> ApiError:
@@ -42,15 +43,22 @@ def not_found_or_invalid(exc: Exception) -> ApiError:
     return field_rule_error(exc)
 
 
-def to_api_error(exc: Exception) -> ApiError | None:
-    """The client-facing error for `exc`, or None for a bug (which becomes a logged 500)."""
-    if isinstance(exc, ApiError):
-        return exc
-    for exc_type, mapper in _MAPPERS.items():
-        if isinstance(exc, exc_type):
+ERROR_MAPPERS: Mapping[type[Exception], ErrorMapper] = MappingProxyType(
+    {
+        ApiError: as_is,
+        QueryError: not_found_or_invalid,
+        AccountError: not_found_or_invalid,
+    }
+)
+
+
+def to_api_error(
+    exc: Exception, mappers: Mapping[type[Exception], ErrorMapper] = ERROR_MAPPERS
+) -> ApiError | None:
+    """The client-facing error for `exc`, from the mapper of the most specific class along its
+    MRO, or None for a bug (which becomes a logged 500)."""
+    for cls in type(exc).__mro__:
+        mapper = mappers.get(cls)
+        if mapper is not None:
             return mapper(exc)
     return None
-
-
-register_error(QueryError, not_found_or_invalid)
-register_error(AccountError, not_found_or_invalid)
