@@ -18,13 +18,14 @@ from starlette.responses import PlainTextResponse
 from analytics_mcp.config import Settings
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.http_api import health
-from analytics_mcp.http_api.framework import ApiContext, ApiRegistry, Envelope
+from analytics_mcp.http_api.framework import ApiContext, ApiRegistry, Envelope, PublicRoute, RouteTable
 from analytics_mcp.http_api.openapi import openapi_document
+from analytics_mcp.http_api.pipeline import starlette_routes
 from analytics_mcp.http_api.ratelimit import RateLimiter
 from analytics_mcp.storage.accounts import create_tenant, create_token, get_tenant, revoke_token
 
 LIMIT = 5
-TEST = ApiRegistry()
+TEST = RouteTable()  # test-only routes, composed into TEST_API below
 
 
 class EchoParams(BaseModel):
@@ -95,12 +96,15 @@ async def make_thing(ctx: ApiContext, params: ThingBody) -> ThingBody:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
+TEST_API = ApiRegistry(TEST)
+
+
     return settings.model_copy(update={"rate_limit": f"{LIMIT}/minute"})
 
 
 @pytest.fixture(autouse=True)
 def _test_routes(app: Starlette) -> None:
-    app.router.routes.extend(TEST.routes())
+    app.router.routes.extend(starlette_routes(TEST_API))
 
 
 def make_token(app: Starlette, scopes: tuple[str, ...] = ("read",), slug: str = "acme") -> str:
@@ -285,9 +289,9 @@ def _schema_validator(doc: dict[str, Any], schema: dict[str, Any]) -> Draft20201
 
 
 def test_openapi_lists_every_route_with_its_params() -> None:
-    doc = openapi_document(TEST)
+    doc = openapi_document(TEST_API)
     assert doc["openapi"].startswith("3.1")
-    for spec in TEST.specs:
+    for spec in TEST_API.specs:
         assert spec.method.lower() in doc["paths"][spec.path]
     params = {p["name"]: p for p in doc["paths"]["/test/echo"]["get"]["parameters"]}
     assert set(params) == {"limit", "from", "order", "tags"}
@@ -304,7 +308,7 @@ def test_openapi_lists_every_route_with_its_params() -> None:
 
 
 async def test_documented_schemas_validate_real_responses(app: Starlette, client: httpx2.AsyncClient) -> None:
-    doc = openapi_document(TEST)
+    doc = openapi_document(TEST_API)
     get = doc["paths"]["/test/echo"]["get"]
     headers = auth(make_token(app))
     ok = await client.get("/api/v1/test/echo?tags=x", headers=headers)
@@ -319,6 +323,24 @@ async def test_documented_schemas_validate_real_responses(app: Starlette, client
 
 async def test_test_routes_stay_out_of_the_real_document(client: httpx2.AsyncClient) -> None:
     response = await client.get("/api/v1/openapi.json")
+def test_a_table_holds_only_its_own_routes_and_a_registry_refuses_clashes() -> None:
+    one, other = RouteTable(), RouteTable("/elsewhere")
+    one.route("/a", summary="A")(boom)
+    assert [spec.full_path for spec in one] == ["/api/v1/a"] and list(other) == []
+    other.route("/a", summary="A")(boom)
+    assert [spec.full_path for spec in other] == ["/elsewhere/a"]
+    with pytest.raises(ValueError, match="not under"):
+        ApiRegistry([*one, *other])
+    with pytest.raises(ValueError, match="duplicate API route"):
+        ApiRegistry([*one, *one])
+    renamed = RouteTable()
+    renamed.route("/b", summary="B", operation_id="boom")(boom)
+    with pytest.raises(ValueError, match="duplicate operation id"):
+        ApiRegistry([*one, *renamed])
+    with pytest.raises(ValueError, match="duplicate API"):
+        ApiRegistry([*one, PublicRoute("/a", raw, {"GET": {}})])
+
+
     assert response.status_code == 200
     assert not any(path.startswith("/test/") for path in response.json()["paths"])
 

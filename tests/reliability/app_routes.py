@@ -12,7 +12,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from analytics_mcp.dashboard import data as dashboard_data
-from analytics_mcp.http_api.framework import API_PREFIX, REGISTRY, ApiRoute
+from analytics_mcp.http_api.framework import API_PREFIX, ApiRoute
+from analytics_mcp.http_api.routes import API_V1
 from analytics_mcp.tools.http import MCP_PATH
 
 ANY_METHOD = "*"  # an ASGI app as endpoint takes every method (the MCP endpoint)
@@ -47,10 +48,9 @@ class Endpoint:
 
 
 def operations() -> dict[tuple[str, str], ApiRoute]:
-    """(method, full path) -> declared operation, for the registry and the dashboard's data routes."""
-    found = {(spec.method, spec.full_path): spec for spec in REGISTRY.specs}
-    found.update({(spec.method, dashboard_data.PREFIX + spec.path): spec for spec in dashboard_data.SPECS})
-    return found
+    """(method, full path) -> declared operation, for /api/v1 and the dashboard's data routes."""
+    specs = (*API_V1.specs, *dashboard_data.DASHBOARD_API.specs)
+    return {(spec.method, spec.full_path): spec for spec in specs}
 
 
 def endpoints(app: Starlette) -> list[Endpoint]:

@@ -1,25 +1,26 @@
 """Two dashboard reports that the public REST API (docs/api.md) has no route for: channels and goal
 conversions.
 
-They run through the /api/v1 pipeline (same auth - session or token -, rate limit, params and
-error shape) and the same engine functions the MCP tools use, but live under /dashboard/api so
-the public API and its OpenAPI document stay exactly as docs/api.md documents them.
+They are declared like the /api/v1 routes, in their own table under /dashboard/api, and run
+through the same pipeline (same auth - session or token -, rate limit, params and error shape)
+and the same engine functions the MCP tools use; the public API and its OpenAPI document stay
+exactly as docs/api.md documents them.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from analytics_mcp import engine
 from analytics_mcp.engine import ChannelRow, GoalRow
-from analytics_mcp.http_api.framework import ApiContext, ApiRoute
-from analytics_mcp.http_api.pipeline import endpoint
+from analytics_mcp.http_api.framework import ApiContext, ApiRegistry, RouteTable
+from analytics_mcp.http_api.pipeline import starlette_routes
 from analytics_mcp.http_api.stats import LimitParams, StatsParams, stats_query
 
 PREFIX = "/dashboard/api"
+TAGS = ("dashboard",)
+routes = RouteTable(PREFIX)
 
 
 class GoalsData(BaseModel):
@@ -27,41 +28,35 @@ class GoalsData(BaseModel):
     goals: list[GoalRow]
 
 
+@routes.route(
+    "/channels",
+    params=LimitParams,
+    response=list[ChannelRow],
+    operation_id="dashboard_channels",
+    tags=TAGS,
+    summary="Visitors by channel",
+)
 async def channels(ctx: ApiContext, params: LimitParams) -> list[ChannelRow]:
     """Visitors by channel (direct, organic search, social, referral, paid, email, AI assistants)."""
     return (await engine.channels(ctx.services.db, await stats_query(ctx, params))).rows
 
 
+@routes.route(
+    "/goals",
+    params=StatsParams,
+    response=GoalsData,
+    operation_id="dashboard_goals",
+    tags=TAGS,
+    summary="Goal conversions",
+)
 async def goals(ctx: ApiContext, params: StatsParams) -> GoalsData:
     """Every goal with completions, converting visitors and conversion rate in range."""
     report = await engine.goals_report(ctx.services.db, await stats_query(ctx, params))
     return GoalsData(visitors=report.visitors, goals=report.goals)
 
 
-def _spec(path: str, handler: Any, params: type[BaseModel], response: Any) -> ApiRoute:
-    return ApiRoute(
-        path=path,
-        method="GET",
-        handler=handler,
-        operation_id=f"dashboard_{handler.__name__}",
-        params=params,
-        response=response,
-        meta=None,
-        scope="read",
-        summary=handler.__doc__ or "",
-        description="",
-        tags=("dashboard",),
-        status_code=200,
-        content=None,
-        errors=(),
-    )
-
-
-SPECS = (
-    _spec("/channels", channels, LimitParams, list[ChannelRow]),
-    _spec("/goals", goals, StatsParams, GoalsData),
-)
+DASHBOARD_API = ApiRegistry(routes, prefix=PREFIX)
 
 
 def data_routes() -> list[Route]:
-    return [Route(PREFIX + spec.path, endpoint({"GET": spec}), methods=["GET"]) for spec in SPECS]
+    return starlette_routes(DASHBOARD_API)

@@ -23,11 +23,12 @@ from analytics_mcp.chat.sse import EventStreamResponse
 from analytics_mcp.chat.store import conversation_exists, create_conversation, new_id
 from analytics_mcp.chat.usage import Credits, credits, open_request
 from analytics_mcp.http_api.errors import ApiError
-from analytics_mcp.http_api.framework import ApiContext, api_route
+from analytics_mcp.http_api.framework import ApiContext, RouteTable
 from analytics_mcp.storage.account_rules import FEATURE_PLANS, plan_allows
 from analytics_mcp.storage.accounts import Tenant
 
 TAGS = ("chat",)
+routes = RouteTable()
 MAX_MESSAGE = 4000
 NOT_CONFIGURED = (
     "The AI chat is not configured on this server. To enable it, set ANTHROPIC_API_KEY (and "
@@ -157,7 +158,7 @@ def admit(conn: Connection, actor: Actor, body: ChatBody, model: str) -> tuple[s
     return conversation_id, request_id
 
 
-@api_route(
+@routes.route(
     "/chat",
     method="POST",
     params=ChatBody,
@@ -184,7 +185,7 @@ async def chat(ctx: ApiContext, body: ChatBody) -> Response:
     return EventStreamResponse(lambda emit: run_chat(deps, job, emit))
 
 
-@api_route("/chat/status", response=ChatStatus, tags=TAGS, summary="Is the AI chat available?")
+@routes.route("/chat/status", response=ChatStatus, tags=TAGS, summary="Is the AI chat available?")
 async def chat_status(ctx: ApiContext) -> ChatStatus:
     """Whether the caller can use the chat (plan, server configuration, credits), and why not."""
     actor = actor_of(ctx)

@@ -10,9 +10,11 @@ from pydantic import BaseModel, Field
 
 from analytics_mcp import engine
 from analytics_mcp.engine import FunnelStep, ProductRow, RevenuePoint, SourceRevenueRow
+from analytics_mcp.http_api.framework import RouteTable
 from analytics_mcp.http_api.stats import LimitParams, StatsParams, report_route
 
 TAGS = ("ecommerce",)
+routes = RouteTable()
 
 
 class EcommerceOverviewData(BaseModel):
@@ -29,6 +31,7 @@ class EcommerceOverviewData(BaseModel):
 
 
 ecommerce_overview = report_route(
+    routes,
     "/stats/ecommerce/overview",
     engine.ecommerce_overview,
     name="ecommerce_overview",
@@ -41,6 +44,7 @@ ecommerce_overview = report_route(
     rows=False,
 )
 ecommerce_revenue_timeseries = report_route(
+    routes,
     "/stats/ecommerce/revenue-timeseries",
     engine.revenue_timeseries,
     name="ecommerce_revenue_timeseries",
@@ -51,6 +55,7 @@ ecommerce_revenue_timeseries = report_route(
     doc="""Daily buckets (hourly for 24h), zero-filled.""",
 )
 ecommerce_products = report_route(
+    routes,
     "/stats/ecommerce/products",
     engine.products,
     name="ecommerce_products",
@@ -61,6 +66,7 @@ ecommerce_products = report_route(
     doc="""Revenue (price x quantity), quantity sold and orders per product.""",
 )
 ecommerce_funnel = report_route(
+    routes,
     "/stats/ecommerce/funnel",
     engine.funnel,
     name="ecommerce_funnel",
@@ -72,6 +78,7 @@ ecommerce_funnel = report_route(
     the previous one, and the share lost at each step.""",
 )
 ecommerce_revenue_by_source = report_route(
+    routes,
     "/stats/ecommerce/revenue-by-source",
     engine.revenue_by_source,
     name="ecommerce_revenue_by_source",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from analytics_mcp.http_api.errors import ApiError
-from analytics_mcp.http_api.framework import ApiContext, api_route
+from analytics_mcp.http_api.framework import ApiContext, RouteTable
 from analytics_mcp.http_api.tracker import read_body, unavailable
 from analytics_mcp.ingest.bulk_import import MAX_BATCH_EVENTS, ImportSummary, split_lines, tenant_check
 from analytics_mcp.ingest.group_commit import IngestUnavailable
@@ -18,6 +18,7 @@ from analytics_mcp.ingest.wire import parse_batch_lines
 from analytics_mcp.storage import accounts
 
 MAX_BATCH_BYTES = 20 * 1024 * 1024
+routes = RouteTable()
 
 
 class LineError(BaseModel):
@@ -36,7 +37,7 @@ class BatchResult(BaseModel):
     errors: list[LineError]
 
 
-@api_route(
+@routes.route(
     "/events",
     method="POST",
     scope="ingest",

@@ -11,12 +11,13 @@ from sqlalchemy import Connection
 from analytics_mcp.experiments.model import Experiment
 from analytics_mcp.experiments.store import create_experiment, list_experiments, set_status
 from analytics_mcp.http_api.errors import ApiError
-from analytics_mcp.http_api.framework import ApiContext, api_route
+from analytics_mcp.http_api.framework import ApiContext, RouteTable
 from analytics_mcp.http_api.params import NON_BLANK_PATTERN, SLUG
 from analytics_mcp.storage.account_types import AccountError
 from analytics_mcp.storage.accounts import get_site
 
 TAGS = ("experiments",)
+routes = RouteTable()
 Status = Literal["running", "stopped"]
 
 
@@ -71,7 +72,7 @@ def _out(experiment: Experiment) -> ExperimentOut:
     return ExperimentOut.model_validate(experiment.as_json())
 
 
-@api_route(
+@routes.route(
     "/experiments",
     method="POST",
     params=ExperimentIn,
@@ -99,7 +100,7 @@ async def experiments_create(ctx: ApiContext, params: ExperimentIn) -> Experimen
     return _out(created)
 
 
-@api_route(
+@routes.route(
     "/experiments",
     params=ExperimentsParams,
     response=list[ExperimentOut],
@@ -122,7 +123,7 @@ async def experiments_list(ctx: ApiContext, params: ExperimentsParams) -> list[E
     return [_out(e) for e in await ctx.db(load)]
 
 
-@api_route(
+@routes.route(
     "/experiments/{slug}",
     method="PATCH",
     params=StatusIn,

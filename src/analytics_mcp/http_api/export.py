@@ -24,12 +24,13 @@ from analytics_mcp.export import BY_NAME, ExportJob, Position, Table, export_str
 from analytics_mcp.export.encode import session_key
 from analytics_mcp.export.schemas import row_json_schema
 from analytics_mcp.http_api.errors import ApiError
-from analytics_mcp.http_api.framework import ApiContext, Handler, api_route
+from analytics_mcp.http_api.framework import ApiContext, Handler, RouteTable
 from analytics_mcp.http_api.params import DATE, date_range
 from analytics_mcp.storage.account_types import Site
 from analytics_mcp.storage.ids import parse_row_ulid
 
 TAGS = ("export",)
+routes = RouteTable()
 MAX_LIMIT = 10_000
 DEFAULT_DAYS = 30
 MAX_ROW_ID = (1 << 63) - 1  # row ids are signed 64-bit integers
@@ -77,7 +78,7 @@ def _content(table: Table) -> dict[str, Any]:
 
 def _route(path: str, params: type[BaseModel], summary: str) -> Callable[[Handler], Handler]:
     table = BY_NAME[path.removeprefix("/export/").replace("-", "_")]
-    return api_route(path, params=params, content=_content(table), tags=TAGS, summary=summary)
+    return routes.route(path, params=params, content=_content(table), tags=TAGS, summary=summary)
 
 
 @_route("/export/pageviews", PagedExportParams, "Export pageviews")

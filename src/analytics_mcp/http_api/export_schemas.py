@@ -15,10 +15,11 @@ from starlette.responses import Response
 from analytics_mcp.export.powerquery import powerquery_script
 from analytics_mcp.export.schemas import bigquery_schema, bigquery_table, powerbi_schema
 from analytics_mcp.export.tables import BY_NAME, TABLES
-from analytics_mcp.http_api.framework import API_PREFIX, ApiContext, api_route
+from analytics_mcp.http_api.framework import API_PREFIX, ApiContext, RouteTable
 from analytics_mcp.http_api.params import INK
 
 TAGS = ("export",)
+routes = RouteTable()
 TableName = Literal["pageviews", "goals", "goal_completions", "ecommerce_events"]
 SCRIPT_NAME = "analytics-mcp-powerbi.pq"
 
@@ -80,7 +81,7 @@ def _json(body: Any) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-@api_route(
+@routes.route(
     "/export/bigquery-schema",
     params=BigQueryParams,
     content={"application/json": {"schema": {"oneOf": [_by_table(_BQ_TABLE), _BQ_TABLE]}}},
@@ -94,7 +95,7 @@ async def export_bigquery_schema(ctx: ApiContext, params: BigQueryParams) -> Res
     return _json(bigquery_schema())
 
 
-@api_route(
+@routes.route(
     "/export/powerbi-schema",
     params=PowerBiParams,
     content={

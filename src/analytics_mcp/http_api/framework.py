@@ -1,15 +1,19 @@
-"""The declarative /api/v1 route helper and the one registry that routes and OpenAPI share.
+"""The declarative /api/v1 route helper: each route module declares its operations in its own
+`RouteTable`, and `http_api.routes` composes the tables into the one `ApiRegistry` that the app's
+routes and the OpenAPI document share.
 
-    @api_route("/stats/pages", params=PagesParams, response=list[PageRow], meta=PagesMeta,
-               summary="Top pages")
+    routes = RouteTable()
+
+    @routes.route("/stats/pages", params=PagesParams, response=list[PageRow], meta=PagesMeta,
+                  summary="Top pages")
     async def pages(ctx: ApiContext, params: PagesParams) -> Envelope[list[PageRow]]:
         return Envelope(rows, PagesMeta(...))
 
 A handler gets `(ctx, params)` (just `(ctx)` without a params model) and returns the `data`
 payload, an `Envelope(data, meta)` when the route declares `meta=`, or a Starlette Response of
-its own (streams, files). `envelope=False` sends the payload itself, unwrapped, for the routes
-documented with bare bodies (docs/api.md, "Bodies"; e.g. /metrics/summary). Public endpoints (no
-token, e.g. the A/B tracking call) are `PublicRoute`s: their own endpoint, documented by hand.
+its own (streams, files). `envelope=False` sends the payload itself, unwrapped, for the
+endpoints documented with bare bodies (the A/B /metrics endpoints). Public endpoints (no token,
+e.g. the A/B tracking call) are `PublicRoute`s: their own endpoint, documented by hand.
 
 Every other request is authenticated, rate limited, scope checked and parsed before the handler
 runs; see `pipeline` for the order.
@@ -18,14 +22,13 @@ runs; see `pipeline` for the order.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Connection
 from starlette.requests import Request
-from starlette.routing import Route
 
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Tenant, Token
@@ -65,7 +68,7 @@ class Envelope(Generic[T]):
 
 @dataclass(frozen=True)
 class ApiRoute:
-    """One documented operation; `path` is relative to /api/v1 (e.g. "/goals/{goal}")."""
+    """One documented operation; `path` is relative to `prefix` (e.g. "/goals/{goal}")."""
 
     path: str
     method: str
@@ -83,6 +86,7 @@ class ApiRoute:
     errors: tuple[int, ...]
     envelope: bool = True  # False: the response body is the payload itself, no {"data": ...}
     max_body: int = MAX_BODY_BYTES  # body routes: larger bodies are refused with 413 while read
+    prefix: str = API_PREFIX  # where the table it was declared in is served
     data_adapter: TypeAdapter[Any] | None = field(init=False, repr=False)
     meta_adapter: TypeAdapter[Any] | None = field(init=False, repr=False)
     path_params: frozenset[str] = field(init=False, repr=False)
@@ -98,7 +102,7 @@ class ApiRoute:
 
     @property
     def full_path(self) -> str:
-        return API_PREFIX + self.path
+        return self.prefix + self.path
 
     @property
     def body_params(self) -> bool:
@@ -122,40 +126,26 @@ class PublicRoute:
     """A public /api/v1 path served by its own endpoint: no token, no rate limit (e.g. the A/B
     tracking call, CORS-open). `operations` maps each method to its OpenAPI operation object."""
 
-    path: str  # relative to /api/v1
+    path: str  # relative to `prefix`
     endpoint: Callable[[Request], Awaitable[Any]]
     operations: Mapping[str, Mapping[str, Any]]
-
-
-class ApiRegistry:
-    """All /api/v1 operations; `routes()` feeds Starlette, `specs` feeds the OpenAPI document."""
-
-    def __init__(self) -> None:
-        self._specs: dict[tuple[str, str], ApiRoute] = {}
-        self._public: dict[str, PublicRoute] = {}
-        self.version = 0  # bumped on every change, so cached documents know they are stale
+    prefix: str = API_PREFIX
 
     @property
-    def specs(self) -> list[ApiRoute]:
-        return list(self._specs.values())
+    def full_path(self) -> str:
+        return self.prefix + self.path
 
-    @property
-    def public(self) -> list[PublicRoute]:
-        return list(self._public.values())
 
-    def add_public(self, route: PublicRoute) -> None:
-        if route.path in self._public or any(spec.path == route.path for spec in self._specs.values()):
-            raise ValueError(f"duplicate API path {route.path}")
-        self._public[route.path] = route
-        self.version += 1
+class RouteTable:
+    """One module's operations, in the order declared: `@routes.route(...)` appends to this table
+    and to nothing else. Iterating it gives them, for `ApiRegistry`."""
 
-    def add(self, spec: ApiRoute) -> None:
-        if (spec.method, spec.path) in self._specs:
-            raise ValueError(f"duplicate API route {spec.method} {spec.path}")
-        if any(other.operation_id == spec.operation_id for other in self._specs.values()):
-            raise ValueError(f"duplicate operation id {spec.operation_id!r} ({spec.path})")
-        self._specs[(spec.method, spec.path)] = spec
-        self.version += 1
+    def __init__(self, prefix: str = API_PREFIX) -> None:
+        self.prefix = prefix
+        self._routes: list[ApiRoute] = []
+
+    def __iter__(self) -> Iterator[ApiRoute]:
+        return iter(self._routes)
 
     def route(
         self,
@@ -176,15 +166,15 @@ class ApiRegistry:
         envelope: bool = True,
         max_body: int = MAX_BODY_BYTES,
     ) -> Callable[[H], H]:
-        """Register `handler` as METHOD /api/v1{path}. `response` is the type of `data` (a model,
+        """Declare `handler` as METHOD {prefix}{path}. `response` is the type of `data` (a model,
         `list[Model]`, ...; None when the handler returns its own Response, then `content` is the
         OpenAPI content of its 200). `errors` adds documented statuses (e.g. 404). `max_body`: the
         largest JSON body a POST/PUT/PATCH route reads."""
         if not path.startswith("/"):
             raise ValueError(f"API path must start with '/': {path!r}")
 
-        def decorate(handler: H) -> H:
-            self.add(
+        def declare(handler: H) -> H:
+            self._routes.append(
                 ApiRoute(
                     path=path,
                     method=method.upper(),
@@ -202,26 +192,47 @@ class ApiRegistry:
                     errors=tuple(errors),
                     envelope=envelope,
                     max_body=max_body,
+                    prefix=self.prefix,
                 )
             )
             return handler
 
-        return decorate
-
-    def routes(self) -> list[Route]:
-        """One Starlette Route per path (so a wrong method is a 405 listing the right ones)."""
-        from analytics_mcp.http_api.pipeline import endpoint  # the pipeline needs these types
-
-        by_path: dict[str, dict[str, ApiRoute]] = {}
-        for spec in self._specs.values():
-            by_path.setdefault(spec.full_path, {})[spec.method] = spec
-        routes = [
-            Route(path, endpoint(specs), methods=list(specs), name=next(iter(specs.values())).operation_id)
-            for path, specs in by_path.items()
-        ]
-        routes += [Route(API_PREFIX + p.path, p.endpoint, methods=list(p.operations)) for p in self.public]
-        return routes
+        return declare
 
 
-REGISTRY = ApiRegistry()
-api_route = REGISTRY.route
+class ApiRegistry:
+    """The operations served under one prefix, composed explicitly from route tables and public
+    routes (`ApiRegistry([*stats.routes, *goals.routes])`): `specs` feed the app's routes and the
+    OpenAPI document, `public` the hand-documented public paths. Checked once, never changed."""
+
+    def __init__(self, entries: Iterable[ApiRoute | PublicRoute], prefix: str = API_PREFIX) -> None:
+        self.prefix = prefix
+        specs: dict[tuple[str, str], ApiRoute] = {}
+        public: dict[str, PublicRoute] = {}
+        for entry in entries:
+            if entry.prefix != prefix:
+                raise ValueError(f"{entry.full_path} is not under {prefix}")
+            if isinstance(entry, PublicRoute):
+                _check_public(entry, specs, public)
+                public[entry.path] = entry
+            else:
+                _check_operation(entry, specs, public)
+                specs[(entry.method, entry.path)] = entry
+        self.specs: tuple[ApiRoute, ...] = tuple(specs.values())
+        self.public: tuple[PublicRoute, ...] = tuple(public.values())
+
+
+def _check_public(
+    route: PublicRoute, specs: Mapping[tuple[str, str], ApiRoute], public: Mapping[str, PublicRoute]
+) -> None:
+    if route.path in public or any(spec.path == route.path for spec in specs.values()):
+        raise ValueError(f"duplicate API path {route.path}")
+
+
+def _check_operation(
+    spec: ApiRoute, specs: Mapping[tuple[str, str], ApiRoute], public: Mapping[str, PublicRoute]
+) -> None:
+    if (spec.method, spec.path) in specs or spec.path in public:
+        raise ValueError(f"duplicate API route {spec.method} {spec.path}")
+    if any(other.operation_id == spec.operation_id for other in specs.values()):
+        raise ValueError(f"duplicate operation id {spec.operation_id!r} ({spec.path})")

@@ -7,12 +7,13 @@ from pydantic import BaseModel, Field
 
 from analytics_mcp import engine
 from analytics_mcp.engine import CompletionRow, GoalRef
-from analytics_mcp.http_api.framework import ApiContext, Envelope, api_route
+from analytics_mcp.http_api.framework import ApiContext, Envelope, RouteTable
 from analytics_mcp.http_api.stats import StatsParams, stats_query
 from analytics_mcp.storage.account_types import Goal
 from analytics_mcp.storage.accounts import list_goals
 
 TAGS = ("goals",)
+routes = RouteTable()
 MAX_COMPLETIONS = 1000
 
 
@@ -44,7 +45,7 @@ def goal_data(goal: Goal) -> GoalData:
     )
 
 
-@api_route("/goals", params=GoalsParams, response=list[GoalData], tags=TAGS, summary="List goals")
+@routes.route("/goals", params=GoalsParams, response=list[GoalData], tags=TAGS, summary="List goals")
 async def goals_list(ctx: ApiContext, params: GoalsParams) -> list[GoalData]:
     """All configured goals of your sites (or of one site)."""
     query = await engine.query_for_tenant(ctx.services.db, ctx.tenant, site=params.site)
@@ -62,7 +63,7 @@ class CompletionsMeta(BaseModel):
     total: int = Field(description="Completions in the period (all pages)")
 
 
-@api_route(
+@routes.route(
     "/goals/{goal}/completions",
     params=CompletionsParams,
     response=list[CompletionRow],

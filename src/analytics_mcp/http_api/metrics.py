@@ -19,10 +19,11 @@ from analytics_mcp.experiments.report import ExperimentData
 from analytics_mcp.experiments.service import seed_report_data
 from analytics_mcp.experiments.shapes import MetricsSummary, MetricsVariants, summary, variants_report
 from analytics_mcp.http_api.errors import ApiError
-from analytics_mcp.http_api.framework import ApiContext, api_route
+from analytics_mcp.http_api.framework import ApiContext, RouteTable
 from analytics_mcp.http_api.params import DATE, SLUG, date_range
 
 TAGS = ("metrics",)
+routes = RouteTable()
 
 
 class MetricsParams(BaseModel):
@@ -53,7 +54,7 @@ class MetricsParams(BaseModel):
 
 # Both routes: admin only, the bare documented body (no envelope), 404 for an unknown experiment.
 admin_route = partial(
-    api_route, params=MetricsParams, scope="admin", envelope=False, errors=(404,), tags=TAGS
+    routes.route, params=MetricsParams, scope="admin", envelope=False, errors=(404,), tags=TAGS
 )
 
 

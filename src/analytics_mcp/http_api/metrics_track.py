@@ -28,7 +28,7 @@ from analytics_mcp.experiments.store import running_for_site
 from analytics_mcp.experiments.tracking import MAX_BODY_BYTES, TrackError, parse_track
 from analytics_mcp.field_error import NUL_RULE, has_nul
 from analytics_mcp.http_api.errors import ApiError
-from analytics_mcp.http_api.framework import REGISTRY, PublicRoute
+from analytics_mcp.http_api.framework import PublicRoute
 from analytics_mcp.http_api.metrics_docs import CONFIG_OPERATIONS, TRACK_OPERATIONS
 from analytics_mcp.http_api.tracker import (
     CORS_HEADERS,
@@ -148,5 +148,7 @@ async def experiment_config(request: Request) -> Response:
     return json_response(config, 200, {**CORS, "Cache-Control": "public, max-age=60"})
 
 
-REGISTRY.add_public(PublicRoute("/metrics/track", track_endpoint, TRACK_OPERATIONS))
-REGISTRY.add_public(PublicRoute("/metrics/experiment", experiment_config, CONFIG_OPERATIONS))
+routes = (
+    PublicRoute("/metrics/track", track_endpoint, TRACK_OPERATIONS),
+    PublicRoute("/metrics/experiment", experiment_config, CONFIG_OPERATIONS),
+)

@@ -8,6 +8,8 @@ object parameter with `dependentRequired`, and what JSON Schema cannot say betwe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -20,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from analytics_mcp import __version__
-from analytics_mcp.http_api.framework import API_PREFIX, PATH_PARAM, REGISTRY, ApiRegistry, ApiRoute
+from analytics_mcp.http_api.framework import PATH_PARAM, ApiRegistry, ApiRoute
 from analytics_mcp.http_api.params import DATE_RANGE, NO_NUL_PATTERN
 
 REF = "#/components/schemas/{model}"
@@ -82,7 +84,7 @@ class _InputStrings(GenerateJsonSchema):
         return json_schema
 
 
-def _schemas(specs: list[ApiRoute]) -> tuple[dict[tuple[str, str], Any], dict[str, Any]]:
+def _schemas(specs: Sequence[ApiRoute]) -> tuple[dict[tuple[str, str], Any], dict[str, Any]]:
     """Every params/data/meta schema at once, so shared models become one component each."""
     inputs: list[tuple[tuple[str, str], Any, TypeAdapter[Any]]] = []
     for spec in specs:
@@ -232,7 +234,7 @@ def _components(defs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def openapi_document(registry: ApiRegistry = REGISTRY) -> dict[str, Any]:
+def openapi_document(registry: ApiRegistry) -> dict[str, Any]:
     specs = registry.specs
     schemas, defs = _schemas(specs)
     paths: dict[str, dict[str, Any]] = {}
@@ -249,20 +251,19 @@ def openapi_document(registry: ApiRegistry = REGISTRY) -> dict[str, Any]:
             "version": __version__,
             "description": "Stats, e-commerce, goals and export; bearer token, rate limited per token.",
         },
-        "servers": [{"url": API_PREFIX}],
+        "servers": [{"url": registry.prefix}],
         "security": [{"bearerAuth": []}],
         "paths": paths,
         "components": _components(defs),
     }
 
 
-def openapi_route(registry: ApiRegistry = REGISTRY) -> Route:
-    cache: dict[int, bytes] = {}  # registry version -> rendered document
+def openapi_route(registry: ApiRegistry) -> Route:
+    @cache
+    def rendered() -> bytes:  # the registry never changes: rendered on the first request, once
+        return orjson.dumps(openapi_document(registry))
 
     async def openapi_json(_request: Request) -> Response:
-        if registry.version not in cache:
-            cache.clear()
-            cache[registry.version] = orjson.dumps(openapi_document(registry))
-        return Response(cache[registry.version], media_type="application/json")
+        return Response(rendered(), media_type="application/json")
 
-    return Route(f"{API_PREFIX}/openapi.json", openapi_json, methods=["GET"], name="openapi")
+    return Route(f"{registry.prefix}/openapi.json", openapi_json, methods=["GET"], name="openapi")

@@ -16,18 +16,33 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from analytics_mcp.field_error import NUL_RULE, has_nul
 from analytics_mcp.http_api.auth import authenticate, require_scope
 from analytics_mcp.http_api.errormap import to_api_error
 from analytics_mcp.http_api.errors import ApiError, error_response, from_validation, handle_unexpected
-from analytics_mcp.http_api.framework import ApiContext, ApiRoute, Envelope
+from analytics_mcp.http_api.framework import ApiContext, ApiRegistry, ApiRoute, Envelope
 from analytics_mcp.http_api.ratelimit import RateLimitState, limiter_for
 from analytics_mcp.http_api.tracker import read_body
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Token
 
 _ANY: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+def starlette_routes(registry: ApiRegistry) -> list[Route]:
+    """One Starlette Route per path (so a wrong method is a 405 listing the right ones), then the
+    public routes with their own endpoints."""
+    by_path: dict[str, dict[str, ApiRoute]] = {}
+    for spec in registry.specs:
+        by_path.setdefault(spec.full_path, {})[spec.method] = spec
+    routes = [
+        Route(path, endpoint(specs), methods=list(specs), name=next(iter(specs.values())).operation_id)
+        for path, specs in by_path.items()
+    ]
+    routes += [Route(p.full_path, p.endpoint, methods=list(p.operations)) for p in registry.public]
+    return routes
 
 
 def endpoint(specs: Mapping[str, ApiRoute]) -> Callable[[Request], Awaitable[Response]]:

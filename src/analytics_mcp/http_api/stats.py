@@ -26,7 +26,7 @@ from analytics_mcp.engine import (
     TimeseriesPoint,
 )
 from analytics_mcp.engine.filters import MAX_VALUE_LENGTH
-from analytics_mcp.http_api.framework import ApiContext, api_route
+from analytics_mcp.http_api.framework import ApiContext, RouteTable
 from analytics_mcp.http_api.params import DATE, FILTERS, date_range
 from analytics_mcp.http_api.shapes import projection
 from analytics_mcp.storage.db import Database
@@ -99,12 +99,14 @@ OverviewData = projection(
 
 
 TAGS = ("stats",)
+routes = RouteTable()
 
 EngineReport = Callable[[Database, Query], Awaitable[Any]]
 RouteHandler = Callable[[ApiContext, StatsParams], Awaitable[Any]]
 
 
 def report_route(
+    table: RouteTable,
     path: str,
     report: EngineReport,
     *,
@@ -116,8 +118,9 @@ def report_route(
     doc: str = "",
     rows: bool = True,
 ) -> RouteHandler:
-    """Register GET `path` as the engine's `report` over the params' question: its `.rows` (or the
-    whole report with rows=False). `name` is the operationId, `doc` the OpenAPI description."""
+    """Declare GET `path` in `table` as the engine's `report` over the params' question: its
+    `.rows` (or the whole report with rows=False). `name` is the operationId, `doc` the OpenAPI
+    description."""
 
     async def handler(ctx: ApiContext, params: StatsParams) -> Any:
         result = await report(ctx.services.db, await stats_query(ctx, params))
@@ -125,11 +128,12 @@ def report_route(
 
     handler.__name__ = handler.__qualname__ = name
     handler.__doc__ = doc or None
-    api_route(path, params=params, response=response, tags=tags, summary=summary)(handler)
+    table.route(path, params=params, response=response, tags=tags, summary=summary)(handler)
     return handler
 
 
 stats_overview = report_route(
+    routes,
     "/stats/overview",
     engine.overview,
     name="stats_overview",
@@ -142,6 +146,7 @@ stats_overview = report_route(
     rows=False,
 )
 stats_timeseries = report_route(
+    routes,
     "/stats/timeseries",
     engine.timeseries,
     name="stats_timeseries",
@@ -152,6 +157,7 @@ stats_timeseries = report_route(
     doc="""Daily buckets (hourly for 24h), every bucket present, zero-filled.""",
 )
 stats_pages = report_route(
+    routes,
     "/stats/pages",
     engine.top_pages,
     name="stats_pages",
@@ -162,6 +168,7 @@ stats_pages = report_route(
     doc="""Top pages ranked by pageviews, with visitors and mean time on page in seconds.""",
 )
 stats_referrers = report_route(
+    routes,
     "/stats/referrers",
     engine.referrers,
     name="stats_referrers",
@@ -172,6 +179,7 @@ stats_referrers = report_route(
     doc="""Visitors by source and referrer host; direct traffic is source "direct", referrer null.""",
 )
 stats_browsers = report_route(
+    routes,
     "/stats/browsers",
     engine.browsers,
     name="stats_browsers",
@@ -181,6 +189,7 @@ stats_browsers = report_route(
     summary="Browsers",
 )
 stats_operating_systems = report_route(
+    routes,
     "/stats/operating-systems",
     engine.operating_systems,
     name="stats_operating_systems",
@@ -190,6 +199,7 @@ stats_operating_systems = report_route(
     summary="Operating systems",
 )
 stats_devices = report_route(
+    routes,
     "/stats/devices",
     engine.devices,
     name="stats_devices",
@@ -200,6 +210,7 @@ stats_devices = report_route(
     doc="""Visitors by device type: desktop, mobile, tablet.""",
 )
 stats_languages = report_route(
+    routes,
     "/stats/languages",
     engine.languages,
     name="stats_languages",
@@ -210,6 +221,7 @@ stats_languages = report_route(
     doc="""Visitors by browser language (primary subtag; null when unknown).""",
 )
 stats_campaigns = report_route(
+    routes,
     "/stats/campaigns",
     engine.campaigns,
     name="stats_campaigns",
