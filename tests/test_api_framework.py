@@ -94,11 +94,11 @@ async def make_thing(ctx: ApiContext, params: ThingBody) -> ThingBody:
     return params
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
 TEST_API = ApiRegistry(TEST)
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"rate_limit": f"{LIMIT}/minute"})
 
 
@@ -321,8 +321,6 @@ async def test_documented_schemas_validate_real_responses(app: Starlette, client
     _schema_validator(doc, ref).validate(bad.json())
 
 
-async def test_test_routes_stay_out_of_the_real_document(client: httpx2.AsyncClient) -> None:
-    response = await client.get("/api/v1/openapi.json")
 def test_a_table_holds_only_its_own_routes_and_a_registry_refuses_clashes() -> None:
     one, other = RouteTable(), RouteTable("/elsewhere")
     one.route("/a", summary="A")(boom)
@@ -341,6 +339,8 @@ def test_a_table_holds_only_its_own_routes_and_a_registry_refuses_clashes() -> N
         ApiRegistry([*one, PublicRoute("/a", raw, {"GET": {}})])
 
 
+async def test_test_routes_stay_out_of_the_real_document(client: httpx2.AsyncClient) -> None:
+    response = await client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     assert not any(path.startswith("/test/") for path in response.json()["paths"])
 
