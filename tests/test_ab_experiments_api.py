@@ -30,7 +30,10 @@ async def test_experiments_admin_api(
     )
     assert [(v["slug"], v["weight"]) for v in data["variants"]] == [("control", 50), ("variant-a", 50)]
     again = await client.post("/api/v1/experiments", json=payload, headers=admin)
-    assert again.status_code == 409 and again.json() == {"message": "slug: already exists"}  # a conflict
+    assert again.status_code == 409 and again.json() == {
+        "message": "slug: already exists",
+        "code": "conflict",
+    }  # a conflict
     one = await client.post(
         "/api/v1/experiments",
         json={**payload, "slug": "x2", "variants": payload["variants"][:1]},
@@ -41,7 +44,10 @@ async def test_experiments_admin_api(
     foreign = await client.post(
         "/api/v1/experiments", json={**payload, "site": "rival.test", "slug": "x3"}, headers=admin
     )
-    assert foreign.status_code == 404 and foreign.json() == {"message": "Site not found."}
+    assert foreign.status_code == 404 and foreign.json() == {
+        "message": "Site not found.",
+        "code": "not_found",
+    }
     reader = {"Authorization": f"Bearer {make_token(svc, scopes=('read',))}"}
     assert (
         await client.post("/api/v1/experiments", json={**payload, "slug": "x4"}, headers=reader)

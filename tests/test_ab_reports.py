@@ -176,7 +176,8 @@ async def test_variant_filter(client: httpx2.AsyncClient, svc: Services, admin: 
     unknown = await get(client, "variants", admin, variant="variant-z", **RANGE)
     assert unknown.status_code == 404  # a variant the experiment does not have, like a missing site
     assert unknown.json() == {
-        "message": "Variant not found: unknown variant 'variant-z'; this experiment has control, variant-a."
+        "message": "Variant not found: unknown variant 'variant-z'; this experiment has control, variant-a.",
+        "code": "not_found",
     }
 
 
@@ -185,12 +186,15 @@ async def test_admin_auth(client: httpx2.AsyncClient, svc: Services, admin: dict
     for path in ("summary", "variants"):
         missing = await get(client, path, {})
         assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
-        assert missing.json() == {"message": "Missing API token."}
+        assert missing.json() == {"message": "Missing API token.", "code": "unauthorized"}
         for scopes in (("read",), ("read", "ingest")):
             token = make_token(svc, scopes=scopes)
             refused = await get(client, path, {"Authorization": f"Bearer {token}"})
             assert refused.status_code == 403
-            assert refused.json() == {"message": "This API token lacks the 'admin' scope."}
+            assert refused.json() == {
+                "message": "This API token lacks the 'admin' scope.",
+                "code": "insufficient_scope",
+            }
         assert (await get(client, path, admin)).status_code == 200
 
 
@@ -214,12 +218,19 @@ async def test_dates_default_and_validation(
     for params, field, rule in cases:
         response = await get(client, "summary", admin, **params)
         assert response.status_code == 422
-        assert response.json() == {"message": f"{field}: {rule}", "errors": {field: [rule]}}
+        assert response.json() == {
+            "message": f"{field}: {rule}",
+            "code": "validation_failed",
+            "errors": {field: [rule]},
+        }
 
 
 async def test_which_experiment(client: httpx2.AsyncClient, svc: Services, admin: dict[str, str]) -> None:
     none = await get(client, "summary", admin)
-    assert none.status_code == 404 and none.json() == {"message": "Experiment not found."}
+    assert none.status_code == 404 and none.json() == {
+        "message": "Experiment not found.",
+        "code": "not_found",
+    }
     experiment(svc, slug="old-test", status="stopped")
     assert (await get(client, "variants", admin)).json()["experiment"]["slug"] == "old-test"  # newest
     experiment(svc, slug="hero-test")

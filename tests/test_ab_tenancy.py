@@ -81,7 +81,11 @@ async def test_patch_refuses_a_body_naming_another_experiment(
     response = await client.patch("/api/v1/experiments/hero-test", json=payload, headers=admin)
     assert response.status_code == 422
     rule = "must be the experiment in the path ('hero-test') or left out"
-    assert response.json() == {"message": f"experiment: {rule}", "errors": {"experiment": [rule]}}
+    assert response.json() == {
+        "message": f"experiment: {rule}",
+        "code": "validation_failed",
+        "errors": {"experiment": [rule]},
+    }
     assert statuses(svc, "acme") == {"hero-test": "running", "other-test": "running"}
 
 

@@ -151,7 +151,11 @@ async def test_wrong_json_types_and_nul_are_422_naming_the_field(
 ) -> None:
     response = await track(client, payload)
     assert response.status_code == 422, response.text
-    assert response.json() == {"message": f"{field}: {rule}", "errors": {field: [rule]}}
+    assert response.json() == {
+        "message": f"{field}: {rule}",
+        "code": "validation_failed",
+        "errors": {field: [rule]},
+    }
     assert response.headers["access-control-allow-origin"] == "*"
     assert stored(svc) == (0, 0)
 
@@ -174,7 +178,7 @@ async def test_malformed_and_oversized_bodies(
     big = body(exp.variants[0].id, "click", {"element_id": "a", "element_text": "x" * 500, "pad": "y" * 9000})
     response = await track(client, big)
     assert response.status_code == 413
-    assert response.json() == {"message": "body: must be at most 8192 bytes"}
+    assert response.json() == {"message": "body: must be at most 8192 bytes", "code": "payload_too_large"}
     assert stored(svc) == (0, 0)
 
 
@@ -183,14 +187,20 @@ async def test_stopped_experiment_is_refused(client: httpx2.AsyncClient, svc: Se
     variant = stopped.variants[0].id
     response = await track(client, body(variant))
     assert response.status_code == 409  # a conflict with the experiment's state, not bad input
-    assert response.json() == {"message": f"Variant {variant}: experiment 'old-test' is not running."}
+    assert response.json() == {
+        "message": f"Variant {variant}: experiment 'old-test' is not running.",
+        "code": "conflict",
+    }
     assert response.headers["access-control-allow-origin"] == "*"
     assert stored(svc) == (0, 0)
 
 
 async def test_unknown_variant_is_a_404(client: httpx2.AsyncClient, svc: Services, exp: Experiment) -> None:
     response = await track(client, body(999))
-    assert (response.status_code, response.json()) == (404, {"message": "Variant 999 not found."})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"message": "Variant 999 not found.", "code": "not_found"},
+    )
     assert response.headers["access-control-allow-origin"] == "*"
     assert stored(svc) == (0, 0)
 
@@ -267,7 +277,7 @@ async def test_scroll_bands_include_their_lower_bound(
 async def test_experiment_config_for_the_script(client: httpx2.AsyncClient, svc: Services) -> None:
     response = await client.get("/api/v1/metrics/experiment", params={"site": "acme.test"})
     assert response.status_code == 404
-    assert response.json() == {"message": "No running experiment on this site."}
+    assert response.json() == {"message": "No running experiment on this site.", "code": "not_found"}
     first = experiment(svc, variants=(("control", 2), ("variant-a", 1)), name="Q3 price rise")
     experiment(svc, slug="old", status="stopped")
     response = await client.get("/api/v1/metrics/experiment", params={"site": "www.acme.test"})

@@ -123,7 +123,10 @@ def assert_error_shape(response: httpx2.Response, status: int) -> dict[str, Any]
     assert response.headers["content-type"] == "application/json"
     body = response.json()
     assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"message", "errors"}
+    assert set(body) <= {"message", "code", "errors"}
+    assert body["code"] == {401: "unauthorized", 404: "not_found", 422: "validation_failed"}.get(
+        status, body["code"]
+    )
     assert ("errors" in body) == (status == 422)
     return body
 
@@ -217,7 +220,10 @@ async def test_path_params_and_engine_query_errors(app: Starlette, client: httpx
     headers = auth(make_token(app))
     assert (await client.get("/api/v1/test/items/abc", headers=headers)).json() == {"data": {"item": "abc"}}
     body = assert_error_shape(await client.get("/api/v1/test/items/missing", headers=headers), 404)
-    assert body == {"message": "Item not found."}  # a missing resource is a 404, not a bad param
+    assert body == {
+        "message": "Item not found.",
+        "code": "not_found",
+    }  # a missing resource is a 404, not a bad param
     too_long = await client.get("/api/v1/test/items/abcdefghijklm", headers=headers)
     assert list(assert_error_shape(too_long, 422)["errors"]) == ["item"]
 
@@ -273,7 +279,10 @@ async def test_unexpected_error_is_a_logged_generic_500(
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="analytics_mcp.http"):
         response = await client.get("/api/v1/test/boom", headers=auth(make_token(app)))
-    assert assert_error_shape(response, 500) == {"message": "Internal server error."}
+    assert assert_error_shape(response, 500) == {
+        "message": "Internal server error.",
+        "code": "internal_error",
+    }
     assert "secret detail" not in response.text and "Traceback" not in response.text
     assert "x-ratelimit-remaining" in response.headers
     logged = [r for r in caplog.records if r.exc_info and "secret detail 1234" in str(r.exc_info[1])]

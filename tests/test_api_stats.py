@@ -200,7 +200,10 @@ async def test_every_parameter_error_names_its_field(
 
 async def test_goals_site_param_is_validated(client: httpx2.AsyncClient, world: dict[str, str]) -> None:
     response = await get(client, world["token"], "/goals", site="nowhere.test")
-    assert (response.status_code, response.json()) == (404, {"message": "Site not found."})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"message": "Site not found.", "code": "not_found"},
+    )
 
 
 async def test_another_tenants_data_never_appears(
@@ -229,7 +232,7 @@ async def test_another_tenants_site_and_goal_look_like_missing_ones(
         theirs = await get(client, token, path, site="rival.test")
         unknown = await get(client, token, path, site="nowhere.test")
         assert theirs.status_code == unknown.status_code == 404, path
-        assert theirs.json() == unknown.json() == {"message": "Site not found."}
+        assert theirs.json() == unknown.json() == {"message": "Site not found.", "code": "not_found"}
     theirs = await get(client, token, f"/goals/{world['rival_goal']}/completions")
     unknown = await get(client, token, "/goals/01JMABC123DEF456GHJ789KMNP/completions")
     assert theirs.status_code == unknown.status_code == 404

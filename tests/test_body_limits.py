@@ -71,7 +71,7 @@ async def test_a_streamed_body_past_the_limit_is_413_while_reading(
     response = await client.request(method, path, content=body, headers=headers)
     assert response.status_code == 413, response.text
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == {"message": f"body: must be at most {limit} bytes"}
+    assert response.json() == {"message": f"body: must be at most {limit} bytes", "code": "payload_too_large"}
     # Refused at the limit; then at most LINGER_BYTES more are read and dropped (so the client can
     # read the 413 before the connection closes), never the rest of the stream, never kept.
     assert body.sent <= limit + LINGER_BYTES + CHUNK
@@ -84,7 +84,7 @@ async def test_a_declared_length_past_the_limit_is_413_before_reading(
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     response = await client.request(method, path, content=b" " * (limit + 1), headers=headers)
     assert response.status_code == 413
-    assert response.json() == {"message": f"body: must be at most {limit} bytes"}
+    assert response.json() == {"message": f"body: must be at most {limit} bytes", "code": "payload_too_large"}
 
 
 async def test_the_mcp_endpoint_is_bounded_by_the_sdk(client: httpx2.AsyncClient, token: str) -> None:
@@ -142,5 +142,8 @@ async def test_a_real_server_refuses_a_huge_chat_body_early(settings: Settings) 
         for _attempt in range(3):  # each time: the answer arrives whole, the client stops early
             status, body, sent = await _chunked_post(base_url, "/api/v1/chat", token, 512 * 1024 * 1024)
             assert status.startswith(b"HTTP/1.1 413")
-            assert orjson.loads(body) == {"message": f"body: must be at most {JSON_LIMIT} bytes"}
+            assert orjson.loads(body) == {
+                "message": f"body: must be at most {JSON_LIMIT} bytes",
+                "code": "payload_too_large",
+            }
             assert sent < 16 * 1024 * 1024

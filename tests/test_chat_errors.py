@@ -128,7 +128,7 @@ async def test_a_plan_below_pro_is_refused(
 ) -> None:
     token = seed(services_of(app), plan="starter")
     response = await ask(client, token)
-    assert response.status_code == 403
+    assert response.status_code == 403 and response.json()["code"] == "plan_required"
     assert (
         response.json()["message"]
         == "The AI chat needs the pro plan or above; this account is on the starter plan."
@@ -166,7 +166,7 @@ async def test_another_tenants_site_reads_like_an_unknown_one(
     rival = await ask(client, token, site="rival-secret.test")
     unknown = await ask(client, token, site="nope.test")
     assert rival.status_code == unknown.status_code == 404
-    assert rival.json() == unknown.json() == {"message": "Site not found."}
+    assert rival.json() == unknown.json() == {"message": "Site not found.", "code": "not_found"}
     assert request_rows(app) == []  # refused before a credit is spent
 
 
@@ -194,7 +194,7 @@ async def test_used_up_ai_credits_are_refused(
     assert names(parse_sse((await ask(client, token)).text))[-1] == "done"
 
     response = await ask(client, token)
-    assert response.status_code == 429
+    assert response.status_code == 429 and response.json()["code"] == "credits_exhausted"
     message = response.json()["message"]
     renews = date(moment.year + moment.month // 12, moment.month % 12 + 1, 1)
     assert message == (

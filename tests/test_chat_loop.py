@@ -209,5 +209,8 @@ async def test_a_conversation_belongs_to_its_caller(
     rival = make_token(services_of(app), "rival")
     for caller in (other_user, rival):
         response = await ask(client, caller, conversation_id=conversation_id)
-        assert response.status_code == 404 and response.json() == {"message": "Conversation not found."}
+        assert response.status_code == 404 and response.json() == {
+            "message": "Conversation not found.",
+            "code": "not_found",
+        }
     assert len(fake.requests) == 1

@@ -414,7 +414,7 @@ async def test_invalid_parameters_are_422_naming_the_field(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert set(body) == {"message", "errors"} and field in body["errors"]
+    assert set(body) == {"message", "code", "errors"} and field in body["errors"]
 
 
 async def test_a_cursor_of_row_zero_starts_at_its_time(world: World, client: httpx2.AsyncClient) -> None:
@@ -443,10 +443,12 @@ async def test_limit_bounds_are_accepted(world: World, client: httpx2.AsyncClien
 @pytest.mark.parametrize("table", list(PATHS))
 async def test_auth_and_scope(world: World, client: httpx2.AsyncClient, table: str) -> None:
     missing = await client.get(f"/api/v1/export/{PATHS[table]}")
-    assert missing.status_code == 401 and set(missing.json()) == {"message"}
+    assert missing.status_code == 401 and set(missing.json()) == {"message", "code"}
+    assert missing.json()["code"] == "unauthorized"
     ingest_only = make_token(world.services, "acme", scopes=("ingest",))
     forbidden = await export(client, ingest_only, table)
-    assert forbidden.status_code == 403 and set(forbidden.json()) == {"message"}
+    assert forbidden.status_code == 403 and set(forbidden.json()) == {"message", "code"}
+    assert forbidden.json()["code"] == "insufficient_scope"
 
 
 # -- tenant isolation -------------------------------------------------------------------------
@@ -459,7 +461,7 @@ async def test_another_tenants_site_answers_like_an_unknown_one(
     theirs = await export(client, world.acme, table, site="rival.test")
     unknown = await export(client, world.acme, table, site="unknown.test")
     assert theirs.status_code == unknown.status_code == 404
-    assert theirs.json() == unknown.json() == {"message": "Site not found."}
+    assert theirs.json() == unknown.json() == {"message": "Site not found.", "code": "not_found"}
 
 
 @pytest.mark.parametrize("table", list(PATHS))

@@ -7,7 +7,7 @@ import pytest
 
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.http_api.errormap import ErrorMapper, to_api_error
-from analytics_mcp.http_api.errors import ApiError
+from analytics_mcp.http_api.errors import ApiError, default_code
 from analytics_mcp.ingest.enrich import is_on_site
 from analytics_mcp.storage.account_rules import (
     FEATURE_PLANS,
@@ -81,3 +81,17 @@ def test_domain_errors_map_to_their_status() -> None:
     assert (error := to_api_error(QueryError("limit", "too big"))) is not None and error.errors
     original = ApiError(418, "teapot")
     assert to_api_error(original) is original and to_api_error(ValueError()) is None
+
+
+def test_an_error_code_comes_from_the_status_unless_named() -> None:
+    assert (ApiError(404).code, ApiError(422).code, ApiError(429).code) == (
+        "not_found",
+        "validation_failed",
+        "rate_limited",
+    )
+    assert ApiError(429, "Credits used up.", code="credits_exhausted").code == "credits_exhausted"
+    assert (default_code(418), default_code(421), default_code(999)) == (
+        "i_m_a_teapot",
+        "misdirected_request",
+        "error",
+    )

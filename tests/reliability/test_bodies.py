@@ -252,7 +252,8 @@ def test_an_endpoint_added_without_a_body_template_fails_the_body_tests(app: Sta
 
 def test_the_error_shape_check_accepts_only_the_shape() -> None:
     json_type = {"content-type": "application/json"}
-    assert error_shape_problem(json_type, b'{"message": "x", "errors": {"a": ["b"]}}') is None
+    assert error_shape_problem(json_type, b'{"message": "x", "code": "y", "errors": {"a": ["b"]}}') is None
+    assert error_shape_problem(json_type, b'{"message": "x", "errors": {"a": ["b"]}}') is not None
     assert error_shape_problem(json_type, b'{"detail": "x"}') is not None
-    assert error_shape_problem(json_type, b'{"message": "x", "trace": "..."}') is not None
+    assert error_shape_problem(json_type, b'{"message": "x", "code": "y", "trace": "..."}') is not None
     assert error_shape_problem({"content-type": "text/html"}, b'{"message": "x"}') is not None

@@ -1,10 +1,11 @@
 """What a body endpoint may answer to a body it cannot use: never a 5xx, never silence; on /api
-the one JSON error shape `{"message": str, "errors"?: {field: [str]}}`; on the MCP endpoint a
+the one JSON error shape `{"message": str, "code": str, "errors"?: {field: [str]}}`; on the MCP endpoint a
 JSON-RPC error (the protocol's own shape) or a 4xx of the SDK's transport; the dashboard's
 sign-in forms answer with their page (a 413 in the JSON error shape)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,8 @@ import orjson
 
 from reliability.app_routes import Dialect
 from reliability.raw_http import RawReply
+
+CODE = re.compile(r"[a-z][a-z0-9_]*")  # the error shape's `code`: snake_case
 
 
 def _json(body: bytes) -> Any:
@@ -28,8 +31,10 @@ def error_shape_problem(headers: Mapping[str, str], body: bytes) -> str | None:
     parsed = _json(body)
     if not isinstance(parsed, dict) or not isinstance(parsed.get("message"), str) or not parsed["message"]:
         return f"not the error shape: {body[:200]!r}"
-    if set(parsed) - {"message", "errors"}:
-        return f"keys beyond message and errors: {sorted(parsed)}"
+    if not isinstance(parsed.get("code"), str) or not CODE.fullmatch(parsed["code"]):
+        return f"no machine-readable code: {body[:200]!r}"
+    if set(parsed) - {"message", "code", "errors"}:
+        return f"keys beyond message, code and errors: {sorted(parsed)}"
     errors = parsed.get("errors")
     if errors is not None and not (
         isinstance(errors, dict)

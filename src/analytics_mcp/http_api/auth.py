@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from analytics_mcp.http_api import csrf
-from analytics_mcp.http_api.errors import ApiError
+from analytics_mcp.http_api.errors import INSUFFICIENT_SCOPE, ApiError
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Token, verify_token
 from analytics_mcp.storage.sessions import DashboardSession, load_session
@@ -75,6 +75,7 @@ def require_scope(token: Token, scope: str) -> None:
             403,
             f"This API token lacks the '{scope}' scope.",
             headers=_challenge("insufficient_scope", scope=scope),
+            code=INSUFFICIENT_SCOPE,
         )
 
 

@@ -22,7 +22,7 @@ from analytics_mcp.chat import Actor, ChatDeps, ChatJob, Limits, run_chat
 from analytics_mcp.chat.sse import EventStreamResponse
 from analytics_mcp.chat.store import conversation_exists, create_conversation, new_id
 from analytics_mcp.chat.usage import Credits, credits, open_request
-from analytics_mcp.http_api.errors import ApiError
+from analytics_mcp.http_api.errors import CREDITS_EXHAUSTED, PLAN_REQUIRED, ApiError
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
 from analytics_mcp.storage.account_rules import FEATURE_PLANS, plan_allows
 from analytics_mcp.storage.accounts import Tenant
@@ -113,9 +113,8 @@ def plan_error(tenant: Tenant) -> ApiError | None:
     if plan_allows(tenant.plan, "chat"):
         return None
     lowest = FEATURE_PLANS["chat"]
-    return ApiError(
-        403, f"The AI chat needs the {lowest} plan or above; this account is on the {tenant.plan} plan."
-    )
+    message = f"The AI chat needs the {lowest} plan or above; this account is on the {tenant.plan} plan."
+    return ApiError(403, message, code=PLAN_REQUIRED)
 
 
 def credits_error(state: Credits, plan: str) -> ApiError:
@@ -125,7 +124,7 @@ def credits_error(state: Credits, plan: str) -> ApiError:
         f"This month's AI credits are used up ({state.used} of {state.limit} on the {plan} plan). "
         f"They renew on {state.renews.isoformat()}."
     )
-    return ApiError(429, message, headers={"Retry-After": str(wait)})
+    return ApiError(429, message, headers={"Retry-After": str(wait)}, code=CREDITS_EXHAUSTED)
 
 
 def chat_deps(ctx: ApiContext) -> ChatDeps:

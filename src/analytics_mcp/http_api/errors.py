@@ -1,4 +1,7 @@
-"""One error type, one JSON shape: {"message": "...", "errors": {"field": ["..."]}} (errors on 422 only).
+"""One error type, one JSON shape: {"message": "...", "code": "...", "errors": {"field": ["..."]}}
+(errors on 422 only). `message` is for people; `code` is for programs: a stable snake_case name,
+by default the status's (`not_found`, `validation_failed`, `rate_limited`, ...), or a more precise
+one an error names (`credits_exhausted`).
 
 Every failure a client can see goes through `ApiError`; unexpected exceptions become a plain 500
 with the same shape and no traceback.
@@ -7,7 +10,9 @@ with the same shape and no traceback.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
+from http import HTTPStatus
 
 import anyio
 import orjson
@@ -36,6 +41,38 @@ _DEFAULT_MESSAGES = {
     500: "Internal server error.",
     503: "Service temporarily unavailable.",
 }
+# The `code` of each status; another status gets its HTTP reason phrase in snake_case.
+CODES_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+# Codes more precise than their status's, with that status: what a client may act on.
+INSUFFICIENT_SCOPE = "insufficient_scope"  # 403: the token lacks a scope the route needs
+PLAN_REQUIRED = "plan_required"  # 403: the tenant's plan does not include the feature
+CREDITS_EXHAUSTED = "credits_exhausted"  # 429: the month's AI credits are used up
+PRECISE_CODES = {INSUFFICIENT_SCOPE: 403, PLAN_REQUIRED: 403, CREDITS_EXHAUSTED: 429}
+
+
+def default_code(status: int) -> str:
+    """The default `code` of an error with this HTTP status."""
+    if status in CODES_BY_STATUS:
+        return CODES_BY_STATUS[status]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+    return "_".join(re.findall(r"[a-z0-9]+", phrase.lower()))
 
 
 class ApiError(Exception):
@@ -45,9 +82,11 @@ class ApiError(Exception):
         message: str | None = None,
         errors: Mapping[str, list[str]] | None = None,
         headers: Mapping[str, str] | None = None,
+        code: str | None = None,
     ) -> None:
         self.status = status
         self.message = message or _DEFAULT_MESSAGES.get(status, "Error.")
+        self.code = code or default_code(status)
         self.errors = dict(errors) if errors else None
         self.headers = dict(headers or {})
         super().__init__(self.message)
@@ -74,7 +113,7 @@ def from_validation(exc: ValidationError, prefix: str = "", root: str = "body") 
 
 
 def error_response(error: ApiError) -> Response:
-    body: dict[str, object] = {"message": error.message}
+    body: dict[str, object] = {"message": error.message, "code": error.code}
     if error.errors:
         body["errors"] = error.errors
     response_type = LingeringResponse if error.status == 413 else Response

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from analytics_mcp import __version__
+from analytics_mcp.http_api.errors import CODES_BY_STATUS, PRECISE_CODES
 from analytics_mcp.http_api.framework import PATH_PARAM, ApiRegistry, ApiRoute
 from analytics_mcp.http_api.params import DATE_RANGE, NO_NUL_PATTERN
 
@@ -38,11 +39,20 @@ _RESPONSE_NAMES = {
     500: "ServerError",
 }
 _RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+ERROR_CODES = ", ".join(
+    [f"{code} ({status})" for status, code in CODES_BY_STATUS.items()]
+    + [f"{code} ({status})" for code, status in PRECISE_CODES.items()]
+)
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["message"],
+    "required": ["message", "code"],
     "properties": {
         "message": {"type": "string"},
+        "code": {
+            "type": "string",
+            "description": "Machine-readable: the status's code, or a more precise one. "
+            f"Codes: {ERROR_CODES}; another status: its reason phrase in snake_case.",
+        },
         "errors": {
             "type": "object",
             "description": "Field name -> messages; only on 422.",
