@@ -4,6 +4,7 @@ SSE encoding and the credit month; plus the bounds as the model meets them."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +13,7 @@ import httpx2
 from starlette.applications import Starlette
 
 from analytics_mcp.chat import Actor, Limits
+from analytics_mcp.chat.content_logs import CONTENT_LOGGERS, quiet_content_loggers
 from analytics_mcp.chat.prompt import system_prompt
 from analytics_mcp.chat.sse import Event, tool_result
 from analytics_mcp.chat.store import compact, split_turns
@@ -151,3 +153,18 @@ async def test_an_answer_cut_at_max_tokens_is_stored_as_valid_history(
         "role": "assistant",
         "content": [{"type": "text", "text": "Partial"}],
     }
+
+
+def test_content_loggers_are_quieted_at_start_up_unless_set() -> None:
+    loggers = [logging.getLogger(name) for name in CONTENT_LOGGERS]
+    before = [logger.level for logger in loggers]
+    try:
+        for logger in loggers:  # as a fresh process has them: importing the chat sets nothing
+            logger.setLevel(logging.NOTSET)
+        logging.getLogger("aiosqlite").setLevel(logging.DEBUG)  # an operator's choice is kept
+        quiet_content_loggers()
+        assert logging.getLogger("anthropic").level == logging.WARNING
+        assert logging.getLogger("aiosqlite").level == logging.DEBUG
+    finally:
+        for logger, level in zip(loggers, before, strict=True):
+            logger.setLevel(level)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from analytics_mcp.chat import quiet_content_loggers
 from analytics_mcp.config import Settings
 from analytics_mcp.dashboard.routes import dashboard_routes
 from analytics_mcp.heap import tune_collector
@@ -22,6 +23,7 @@ def create_app(
     settings: Settings | None = None, services: Services | None = None, *, freeze_heap: bool = False
 ) -> Starlette:
     """freeze_heap: the server's `tune_collector` once started (not for short-lived test apps)."""
+    quiet_content_loggers()  # before anything can log a question or a stored conversation
     settings = settings or (services.settings if services else Settings())
     svc = services or Services.build(settings)
     mcp = McpEndpoint.build(svc)  # one MCP server + session manager per app: run() is once-only
