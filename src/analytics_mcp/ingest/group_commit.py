@@ -187,18 +187,19 @@ class Ingestor:
                     outcomes = self._commit(events)
         except Exception as exc:
             log.exception("ingestion batch of %d events failed", len(events))
-            self._settle(jobs, None, IngestUnavailable(f"storage error: {type(exc).__name__}"))
+            self._settle(jobs, IngestUnavailable(f"storage error: {type(exc).__name__}"))
             return
-        self._settle(jobs, outcomes, None)
+        self._settle(jobs, outcomes)
 
-    def _settle(self, jobs: list[_Job], outcomes: list[Outcome] | None, error: Exception | None) -> None:
+    def _settle(self, jobs: list[_Job], result: list[Outcome] | Exception) -> None:
+        """Resolve each job's future: with its slice of the batch's outcomes, or with the error."""
         # One wake-up per event loop, not per job: each call_soon_threadsafe writes to the loop's
         # self-pipe, which at thousands of events per second is a real cost.
         by_loop: dict[asyncio.AbstractEventLoop | None, list[tuple[Any, Any]]] = {}
         offset = 0
         for job in jobs:
             count = len(job.events)
-            value = error if error is not None else outcomes[offset : offset + count]  # type: ignore[index]
+            value = result if isinstance(result, Exception) else result[offset : offset + count]
             by_loop.setdefault(job.loop, []).append((job.future, value))
             offset += count
         with self._pending_lock:

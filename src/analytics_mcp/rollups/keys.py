@@ -78,7 +78,8 @@ def _encoded(parts: tuple[Any, ...]) -> str:
 
 
 def decode(value: str) -> list[Any]:
-    return orjson.loads(value)  # type: ignore[no-any-return]
+    parts: list[Any] = orjson.loads(value)  # encode() writes a JSON array
+    return parts
 
 
 def visit_dim_value(dim: Dim, attributes: dict[str, Any]) -> str | None:

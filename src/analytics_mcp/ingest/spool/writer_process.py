@@ -189,7 +189,8 @@ class WriterProcess:
     def receive(self) -> tuple[str, Any]:
         """("stored", (position, events)) or ("error", message); blocks without the GIL."""
         try:
-            return self._pipe.recv()  # type: ignore[no-any-return]
+            message: tuple[str, Any] = self._pipe.recv()  # the writer process sends (kind, payload) pairs
+            return message
         except (EOFError, OSError) as exc:
             raise WriterProcessGone("the writer process is gone") from exc
 
