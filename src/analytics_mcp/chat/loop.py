@@ -88,6 +88,8 @@ class ToolLoop:
                 model=self.model,
                 max_tokens=self.limits.max_tokens,
                 system=[{"type": "text", "text": self.system, "cache_control": {"type": "ephemeral"}}],
+                # Plain JSON (tool definitions, the stored conversation) in the shapes of the SDK's
+                # ToolParam / MessageParam TypedDicts, which a dict[str, Any] does not prove.
                 tools=self.toolbox.definitions,  # type: ignore[arg-type]
                 messages=messages,  # type: ignore[arg-type]
             ) as stream:
