@@ -17,7 +17,7 @@ from mcp.server.mcpserver import MCPServer
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Tenant
 from analytics_mcp.tools import TOOL_NAMES, acting_for, build_mcp_server
-from analytics_mcp.tools.answers import Extras
+from analytics_mcp.tools.answers import ToolAnswer
 from analytics_mcp.tools.glossary import DEFINITIONS
 from analytics_mcp.tools.http import MCP_PATH
 from analytics_mcp.tools.stdio import TOKEN_ENV
@@ -105,7 +105,7 @@ async def test_tool_list_names_annotations_and_schemas(
 
 
 def test_every_answer_quotes_glossary_entries() -> None:
-    answers = Extras.__subclasses__()
+    answers = ToolAnswer.__subclasses__()
     assert len(answers) >= 11
     for answer in answers:
         keys = answer.definition_keys

@@ -28,7 +28,7 @@ from analytics_mcp.engine import (
 from analytics_mcp.engine.filters import MAX_VALUE_LENGTH
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
 from analytics_mcp.http_api.params import DATE, FILTERS, date_range
-from analytics_mcp.http_api.shapes import projection
+from analytics_mcp.http_api.projection import projection
 from analytics_mcp.storage.db import Database
 
 

@@ -38,7 +38,9 @@ VISIT_BREAKDOWN = ("period", "visitors", "visit_attributes")
 MONEY = ("period", "revenue", "transactions", "truncated")
 
 
-class Extras(BaseModel):
+class ToolAnswer(BaseModel):
+    """What an engine-backed tool adds to the engine's report: the tenant and the definitions."""
+
     # The glossary entries this answer's `definitions` quote, in this order.
     definition_keys: ClassVar[tuple[str, ...]] = ()
 
@@ -66,7 +68,7 @@ class SitesAnswer(BaseModel):
     truncated: bool
 
 
-class OverviewAnswer(Overview, Extras):
+class OverviewAnswer(Overview, ToolAnswer):
     definition_keys = (
         "period",
         "visitors",
@@ -79,18 +81,18 @@ class OverviewAnswer(Overview, Extras):
     )
 
 
-class PagesAnswer(Breakdown[PageRow], Extras):
+class PagesAnswer(Breakdown[PageRow], ToolAnswer):
     definition_keys = ("period", "visitors", "pageviews", "time_on_page", "truncated")
 
 
-class SourcesAnswer(Report, Extras):
+class SourcesAnswer(Report, ToolAnswer):
     definition_keys = (*VISIT_BREAKDOWN, "channel", "referrer_source", "referrer", "truncated")
 
     channels: Section[ChannelRow]
     referrers: Section[ReferrerRow] = Field(description="Top sources and referring sites")
 
 
-class DevicesAnswer(Report, Extras):
+class DevicesAnswer(Report, ToolAnswer):
     definition_keys = (*VISIT_BREAKDOWN, "device_type", "browser", "os", "truncated")
 
     devices: Section[DeviceRow]
@@ -98,11 +100,11 @@ class DevicesAnswer(Report, Extras):
     operating_systems: Section[OsRow]
 
 
-class LanguagesAnswer(Breakdown[LanguageRow], Extras):
+class LanguagesAnswer(Breakdown[LanguageRow], ToolAnswer):
     definition_keys = (*VISIT_BREAKDOWN, "language", "truncated")
 
 
-class CampaignsAnswer(Breakdown[CampaignRow], Extras):
+class CampaignsAnswer(Breakdown[CampaignRow], ToolAnswer):
     definition_keys = (*VISIT_BREAKDOWN, "pageviews", "utm", "truncated")
 
 
@@ -110,7 +112,7 @@ class GoalAnswerRow(GoalRow):
     recent_completions: list[CompletionRow] = Field(description="Latest completions in range, newest first")
 
 
-class GoalsAnswer(Report, Extras):
+class GoalsAnswer(Report, ToolAnswer):
     definition_keys = ("period", "visitors", "goal_completions", "goal_conversion_rate", "truncated")
 
     visitors: int = Field(description="All visitors in range (the conversion rate's base)")
@@ -118,7 +120,7 @@ class GoalsAnswer(Report, Extras):
     truncated: bool = Field(description="More goals existed than the limit")
 
 
-class EcommerceOverviewAnswer(EcommerceOverview, Extras):
+class EcommerceOverviewAnswer(EcommerceOverview, ToolAnswer):
     definition_keys = (
         "period",
         "revenue",
@@ -129,7 +131,7 @@ class EcommerceOverviewAnswer(EcommerceOverview, Extras):
     )
 
 
-class ProductsAnswer(Money, Extras):
+class ProductsAnswer(Money, ToolAnswer):
     definition_keys = (*MONEY, "product_revenue", "funnel", "referrer_source")
 
     products: Section[ProductRow]
@@ -137,11 +139,11 @@ class ProductsAnswer(Money, Extras):
     revenue_by_source: Section[SourceRevenueRow]
 
 
-class DailyAnswer(Timeseries, Extras):
+class DailyAnswer(Timeseries, ToolAnswer):
     definition_keys = ("period", "visitors", "pageviews", "truncated")
 
     truncated: bool = Field(description="The range had more buckets than fit; the most recent are kept")
 
 
-class HourlyAnswer(HourOfDay, Extras):
+class HourlyAnswer(HourOfDay, ToolAnswer):
     definition_keys = ("period", "hour_of_day", "visitors", "pageviews")

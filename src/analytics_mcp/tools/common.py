@@ -17,12 +17,12 @@ from analytics_mcp.engine import Query, QueryError, parse_query
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Tenant
 from analytics_mcp.tools.access import authorize
-from analytics_mcp.tools.answers import Extras
+from analytics_mcp.tools.answers import ToolAnswer
 from analytics_mcp.tools.glossary import pick
 from analytics_mcp.tools.render import render
 
 R = TypeVar("R")
-A = TypeVar("A", bound=Extras)
+A = TypeVar("A", bound=ToolAnswer)
 
 # The engine names the site argument `site`; the tools call it `domain`.
 FIELD_NAMES = {"site": "domain"}
