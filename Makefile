@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup browser lint bench vendor check-reliability
+.PHONY: demo test setup browser services lint bench vendor check-reliability
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,24 +31,31 @@ vendor: $(VENDOR)/.uplot-$(UPLOT_VERSION)
 
 setup: $(STAMP) vendor
 
-# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+# What the tests run for real, from Debian's packages: Chromium for the browser tests (Playwright
+# drives it; it never downloads a browser), PostgreSQL (a cluster per test session, started by a
+# fixture in a temporary directory) and redis-server (shared rate limits across servers).
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) $(APT_INSTALL) chromium >/dev/null; }
+
+services:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && $(SUDO) $(APT_INSTALL) postgresql redis-server >/dev/null; }
 
 demo: setup
 	$(BIN)/analytics-mcp demo
 
 # mypy: strict on src/ with the pydantic plugin ([tool.mypy] in pyproject.toml; cache in .mypy_cache).
-test: setup browser
+# pytest-xdist: three workers on two cores (much of the suite waits on servers and browsers).
+test: setup browser services
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3
 
 # The standing reliability suite at full scale (tenant matrix, bodies, privacy scan, crash cycles);
 # `make test` runs its fast subset.
-check-reliability: setup browser
+check-reliability: setup browser services
 	RELIABILITY_SCALE=full $(BIN)/python -m pytest tests/reliability -q -s -p no:cacheprovider
 
 lint: setup

@@ -18,15 +18,69 @@ import analytics_mcp.engine.query as engine_query
 from analytics_mcp.app import create_app
 from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
+from analytics_mcp.storage.db import open_database
+from analytics_mcp.storage.migrate import upgrade
+from pg_server import TEMPLATE, PostgresServer, postgres_server
+from pg_server import available as pg_available
 from servers import free_port as free_port  # re-exported: a port for a child process
 from servers import uvicorn_on_loopback
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "backends(*names): run the test once per database backend (sqlite, postgresql)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `backends` that use a database run once per named backend."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "db_backend" in metafunc.fixturenames:
+        names = marker.args or BACKENDS
+        metafunc.parametrize("db_backend", names, indirect=True, ids=[f"on-{n}" for n in names])
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL cluster for the session, with a migrated template database."""
+    if not pg_available():
+        pytest.fail("PostgreSQL is not installed: `make test` installs Debian's postgresql package")
+    with postgres_server() as server:
+        server.admin(f'CREATE DATABASE "{TEMPLATE}"')
+        db = open_database(server.url(TEMPLATE))
+        upgrade(db.sync)
+        db.sync.dispose()
+        yield server
+
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def db_url(db_backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for the SQLite default (a file in the data directory); a fresh PostgreSQL database."""
+    if db_backend == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.fresh_database()
+    yield url
+    server.drop(url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str | None) -> Settings:
     # In-thread writer: a child process per test app would cost a second each (tested on its own).
     return Settings(
-        data_dir=tmp_path / "data", secret_key="test-secret", ingest_process=False, _env_file=None
+        data_dir=tmp_path / "data",
+        secret_key="test-secret",
+        ingest_process=False,
+        db_url=db_url,
+        _env_file=None,
     )  # type: ignore[call-arg]
 
 

@@ -102,7 +102,7 @@ class TestWithTheWriterProcess:
         assert stored(services) == (2, 2)
 
 
-@pytest.mark.parametrize(("before", "after"), STRADDLES)
+@pytest.mark.parametrize(("before", "after"), STRADDLES, ids=["at-30s", "at-the-minute"])
 async def test_duplicates_at_once_across_a_boundary_are_one_event(
     app: Starlette, clock: Clock, before: float, after: float
 ) -> None:

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import httpx2
+import pytest
 
 from ab_support import admin, svc  # noqa: F401  (fixtures)
 from analytics_mcp.services import Services
 from factories import make_site, make_token
+
+pytestmark = pytest.mark.backends()
 
 
 async def test_experiments_admin_api(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2
+import pytest
 
 from ab_support import (  # noqa: F401  (fixtures)
     DAYS,
@@ -29,6 +30,8 @@ from ab_support import (  # noqa: F401  (fixtures)
 )
 from analytics_mcp.services import Services
 from factories import make_site, make_token
+
+pytestmark = pytest.mark.backends()
 
 
 async def get(

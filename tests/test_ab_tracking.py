@@ -18,6 +18,8 @@ from analytics_mcp.storage import accounts
 from analytics_mcp.storage.schema import events, experiment_events, goal_completions, visits
 from factories import GOOGLEBOT
 
+pytestmark = pytest.mark.backends()
+
 CREATED = {"success": True, "message": "Event tracked successfully"}
 
 

@@ -16,6 +16,8 @@ from analytics_mcp.storage.db import Database, open_database
 from analytics_mcp.storage.migrate import upgrade
 from analytics_mcp.storage.schema import PLAN_LIMITS, api_tokens, goals, metadata, users
 
+pytestmark = pytest.mark.backends()
+
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 

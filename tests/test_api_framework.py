@@ -24,6 +24,8 @@ from analytics_mcp.http_api.pipeline import starlette_routes
 from analytics_mcp.http_api.ratelimit import RateLimiter
 from analytics_mcp.storage.accounts import create_tenant, create_token, get_tenant, revoke_token
 
+pytestmark = pytest.mark.backends()
+
 LIMIT = 5
 TEST = RouteTable()  # test-only routes, composed into TEST_API below
 

@@ -30,6 +30,8 @@ from chat_support import (  # noqa: F401  (fixtures)
 from factories import make_token
 from fake_anthropic import FakeAnthropic, ToolCall, Turn
 
+pytestmark = pytest.mark.backends()
+
 
 async def test_every_request_is_logged_without_its_text(
     app: Starlette, client: httpx2.AsyncClient, fake: FakeAnthropic, caplog: pytest.LogCaptureFixture

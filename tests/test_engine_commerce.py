@@ -14,6 +14,8 @@ from analytics_mcp.storage import accounts
 from analytics_mcp.storage.account_types import Tenant
 from engine_support import add_site, ask, hit, ingest, metrics, purchase, rows
 
+pytestmark = pytest.mark.backends()
+
 NOW = "2026-11-20T12:00:00Z"  # 7d = 2026-11-14 .. 20; previous = 2026-11-07 .. 13
 GOOGLE = "https://www.google.com/"
 

@@ -14,6 +14,8 @@ from analytics_mcp.storage.account_types import Tenant
 from engine_support import add_site, ask, hit, ingest, metrics, rows
 from factories import FIREFOX_LINUX, SAFARI_IPHONE
 
+pytestmark = pytest.mark.backends()
+
 NOW = "2026-11-20T12:00:00Z"
 GOOGLE = "https://www.google.com/"
 BING = "https://www.bing.com/"

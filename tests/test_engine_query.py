@@ -10,6 +10,8 @@ import pytest
 from analytics_mcp.engine import Filter, QueryError, parse_query
 from analytics_mcp.storage.account_types import Site
 
+pytestmark = pytest.mark.backends()
+
 SITES = [
     Site(id=1, tenant_id=1, domain="acme.test", timezone="Europe/Berlin", currency="EUR"),
     Site(id=2, tenant_id=1, domain="tokyo.test", timezone="Asia/Tokyo", currency="JPY"),

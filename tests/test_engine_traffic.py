@@ -12,6 +12,8 @@ from analytics_mcp.services import Services
 from analytics_mcp.storage.account_types import Tenant
 from engine_support import add_site, ask, hit, ingest, metrics, rows
 
+pytestmark = pytest.mark.backends()
+
 NOW = "2026-11-20T12:00:00Z"  # 7d = 2026-11-14 .. 2026-11-20; previous = 2026-11-07 .. 2026-11-13
 DAY = "2026-11-18"
 

@@ -10,6 +10,8 @@ from analytics_mcp import engine
 from analytics_mcp.services import Services
 from engine_support import add_site, ask, hit, ingest, metrics, rows
 
+pytestmark = pytest.mark.backends()
+
 
 @pytest.fixture
 async def svc(services: Services) -> AsyncIterator[Services]:

@@ -17,6 +17,8 @@ from analytics_mcp.services import Services
 from engine_support import hit, ingest, purchase
 from test_export import World, build_world, export, jsonl, rows_of
 
+pytestmark = pytest.mark.backends()
+
 TABLES = ["pageviews", "goal_completions", "ecommerce_events"]
 RANGE = {"from_": "2026-03-01", "to": "2026-03-07"}
 
@@ -187,6 +189,7 @@ def test_visits_are_read_by_id_range_or_list(walk_world: World) -> None:
         (queries.ecommerce_sql, "ix_events_site_name_ts", 4),
     ],
 )
+@pytest.mark.backends("sqlite")  # reads SQLite's EXPLAIN QUERY PLAN
 def test_chunks_walk_an_index_in_id_order(walk_world: World, statement: Any, index: str, arms: int) -> None:
     """Each arm is an index range read in (ts, id) order: never a table scan, and for one arm no
     sort at all (the rowid ends every SQLite index entry)."""

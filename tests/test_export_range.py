@@ -20,6 +20,8 @@ from engine_support import add_site, hit, ingest
 from factories import make_token
 from test_export import build_world, jsonl
 
+pytestmark = pytest.mark.backends()
+
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:

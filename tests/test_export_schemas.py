@@ -25,6 +25,8 @@ from analytics_mcp.storage.ids import row_ulid
 from analytics_mcp.timeutil import ISO_FORMAT
 from test_export import PATHS, World, build_world, rows_of
 
+pytestmark = pytest.mark.backends()
+
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)?")
 INT64 = (-(1 << 63), (1 << 63) - 1)
 EDM = {

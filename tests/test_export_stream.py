@@ -18,6 +18,8 @@ from analytics_mcp.storage.db import Database
 from engine_support import hit, ingest
 from test_export import World, build_world
 
+pytestmark = pytest.mark.backends()
+
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 
 

@@ -17,6 +17,8 @@ from analytics_mcp.services import Services
 from analytics_mcp.storage.schema import events, visits
 from factories import CHROME_WIN, GOOGLEBOT, make_site
 
+pytestmark = pytest.mark.backends()
+
 HEADERS = {"User-Agent": CHROME_WIN, "Content-Type": "application/json"}
 
 

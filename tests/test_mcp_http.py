@@ -21,6 +21,8 @@ from analytics_mcp.storage import accounts
 from analytics_mcp.tools import TOOL_NAMES
 from factories import make_site, make_token
 
+pytestmark = pytest.mark.backends()
+
 PATH = "/mcp/analytics"
 LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 JSON_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

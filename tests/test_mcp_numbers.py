@@ -29,6 +29,8 @@ from analytics_mcp.tools import TOOL_NAMES
 from conftest import pin_reports
 from factories import event, make_site, make_token
 
+pytestmark = pytest.mark.backends()
+
 URL = "http://testserver/mcp/analytics"
 MARKERS = ("rival-secret.test", "Rival Corp", "rival")
 Json = dict[str, Any]

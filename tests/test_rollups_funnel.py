@@ -15,6 +15,8 @@ from analytics_mcp.services import Services
 from analytics_mcp.storage.schema import funnel_depths, funnel_visitors
 from engine_support import add_site, hit, ingest, purchase, utc
 
+pytestmark = pytest.mark.backends()
+
 NOW = "2026-11-12T12:00:00Z"
 
 

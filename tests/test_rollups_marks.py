@@ -7,11 +7,14 @@ import random
 from collections import Counter
 
 import orjson
+import pytest
 from sqlalchemy import Connection, select
 
 from analytics_mcp.rollups.marks import MarkDeltas, apply_marks, prune_marks
 from analytics_mcp.services import Services
 from analytics_mcp.storage.schema import rollup_visitors, visitor_marks
+
+pytestmark = pytest.mark.backends()
 
 SITE, DIM, VALUE = 1, 2, '["/"]'
 

@@ -49,6 +49,8 @@ from engine_support import add_site, hit, ingest, purchase, utc
 from rollup_reference import COUNTERS, fill_from_raw
 from rollup_traffic import Traffic
 
+pytestmark = pytest.mark.backends()
+
 BIN_DIR = Path(sys.executable).parent
 
 
@@ -367,6 +369,8 @@ def test_encoding_matches_orjson_for_awkward_strings(services: Services) -> None
     ]
     with services.db.sync.connect() as conn:
         for sample in samples:
+            if "\x00" in sample and conn.dialect.name == "postgresql":
+                continue  # PostgreSQL text cannot hold NUL; ingestion refuses it everywhere
             sql = encode_sql(conn.dialect.name, literal(sample), null(), literal(13))
             got = conn.execute(select(sql)).scalar()
             assert got == encode(sample, None, 13), sample

@@ -65,7 +65,9 @@ def visit_breakdown_sql(query: Query, dialect: Dialect, dim: Dim, extra: Sequenc
         stmt = stmt.where(or_(*(key.is_not(None) for key in keys)))
     elif dim is Dim.EXIT:
         stmt = stmt.where(keys[0].is_not(None))
-    return stmt.group_by(*keys).order_by(visitors.desc(), func.count().desc(), *(k.asc() for k in keys))
+    return stmt.group_by(*keys).order_by(
+        visitors.desc(), func.count().desc(), *(dialect.ascending(k) for k in keys)
+    )
 
 
 async def visit_breakdown(db: Database, query: Query, dim: Dim, extra: Sequence[str] = ()) -> Sequence[Any]:
@@ -146,7 +148,7 @@ def pages_sql(query: Query, dialect: Dialect) -> Select[Any]:
         e.c.pathname, func.count(distinct(e.c.visitor_id)), pageviews, time_on_page, pageviews_only=True
     )
     return stmt.group_by(e.c.pathname).order_by(
-        pageviews.desc(), func.count(distinct(e.c.visitor_id)).desc(), e.c.pathname
+        pageviews.desc(), func.count(distinct(e.c.visitor_id)).desc(), dialect.ascending(e.c.pathname)
     )
 
 

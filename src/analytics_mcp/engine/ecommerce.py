@@ -53,7 +53,7 @@ def other_currencies_sql(scope: Scope) -> Select[Any]:
     e = scope.e
     stmt = scope.scoped_events(e.c.currency, func.count(), names=PURCHASE)
     stmt = stmt.where(e.c.currency.is_not(None), ~in_currency(scope, e.c.currency))
-    return stmt.group_by(e.c.currency).order_by(e.c.currency)
+    return stmt.group_by(e.c.currency).order_by(scope.dialect.ascending(e.c.currency))
 
 
 def currency_warnings(query: Query, others: Sequence[Any], what: str = "purchases") -> list[str]:
@@ -147,10 +147,12 @@ def products_sql(query: Query, dialect: Dialect) -> tuple[Select[Any], Select[An
     amount = func.sum(case((in_currency(scope, i.c.currency), i.c.price * i.c.quantity), else_=literal(0.0)))
     quantity = func.sum(i.c.quantity)
     stmt = scope.purchased_items(i.c.item_name, amount, quantity, func.count(distinct(i.c.event_id)))
-    stmt = stmt.group_by(i.c.item_name).order_by(amount.desc(), quantity.desc(), i.c.item_name)
+    stmt = stmt.group_by(i.c.item_name).order_by(
+        amount.desc(), quantity.desc(), dialect.ascending(i.c.item_name)
+    )
     others = scope.purchased_items(i.c.currency, func.count(distinct(i.c.event_id)))
     others = others.where(i.c.currency.is_not(None), ~in_currency(scope, i.c.currency)).group_by(i.c.currency)
-    return stmt.limit(query.limit + 1), others.order_by(i.c.currency)
+    return stmt.limit(query.limit + 1), others.order_by(dialect.ascending(i.c.currency))
 
 
 async def products(db: Database, query: Query) -> Products:
@@ -217,7 +219,9 @@ def revenue_by_source_sql(query: Query, dialect: Dialect) -> Select[Any]:
     scope = Scope(query, dialect)
     source, revenue = scope.v.c.source, revenue_sum(scope)
     stmt = scope.events_with_visits(source, revenue, func.count(), names=PURCHASE).group_by(source)
-    return stmt.order_by(revenue.desc(), func.count().desc(), source).limit(query.limit + 1)
+    return stmt.order_by(revenue.desc(), func.count().desc(), dialect.ascending(source)).limit(
+        query.limit + 1
+    )
 
 
 async def revenue_by_source(db: Database, query: Query) -> RevenueBySource:

@@ -20,6 +20,7 @@ from analytics_mcp.engine.runner import dialect_of, fetch
 from analytics_mcp.engine.timebuckets import bucket_plan
 from analytics_mcp.experiments.model import Experiment, Variant
 from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.dialects import Dialect
 from analytics_mcp.storage.schema import experiment_events
 
 X = experiment_events.c
@@ -62,7 +63,9 @@ def _where(stmt: Select[Any], experiment: Experiment, query: Query, variant: Var
     return stmt if variant is None else stmt.where(X.variant_id == variant.id)
 
 
-def _statements(experiment: Experiment, query: Query, variant: Variant | None, bucket: Any) -> list[Any]:
+def _statements(
+    experiment: Experiment, query: Query, variant: Variant | None, bucket: Any, dialect: Dialect
+) -> list[Any]:
     converter = case((X.type == "conversion", X.visitor_key))
     per_variant = select(
         X.variant_id,
@@ -77,7 +80,7 @@ def _statements(experiment: Experiment, query: Query, variant: Variant | None, b
         select(X.element, clicks)
         .where(X.type == "click", X.element.is_not(None))
         .group_by(X.element)
-        .order_by(clicks.desc(), X.element)
+        .order_by(clicks.desc(), dialect.ascending(X.element))
         .limit(TOP_CTAS)
     )
     trend = select(X.variant_id, bucket, func.sum(_flag("page_view")), func.sum(_flag("conversion")))
@@ -105,11 +108,12 @@ async def experiment_data(
     db: Database, experiment: Experiment, query: Query, variant: Variant | None = None
 ) -> ExperimentData:
     """Everything the summary, the variant stats and the MCP tool show, in one read."""
-    buckets = bucket_plan(query, dialect_of(db))
+    dialect = dialect_of(db)
+    buckets = bucket_plan(query, dialect)
     per_variant, total, ctas, trend, scroll, deepest = await fetch(
         # grouped by its label, so PostgreSQL sees one expression (bind params differ per use)
         db,
-        *_statements(experiment, query, variant, buckets.index(X.ts).label("bucket")),
+        *_statements(experiment, query, variant, buckets.index(X.ts).label("bucket"), dialect),
     )
     counts = {v.id: VariantCounts(v) for v in experiment.variants}
     for var_id, visitors, views, clicks, conversions, converters in per_variant:

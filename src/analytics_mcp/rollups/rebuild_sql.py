@@ -31,6 +31,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.sql.elements import Null
 
 from analytics_mcp.rollups.keys import NO_VALUE, VISIT_ATTRIBUTES, Dim, date_of, local_day
 from analytics_mcp.storage.dialects import Dialect, dialect_named
@@ -89,6 +90,11 @@ class SiteClock:
         return encode_sql(self.dialect.NAME, *parts)
 
 
+def _typed(part: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A bare NULL has no type for PostgreSQL's to_json(); give it one (text)."""
+    return cast(part, Text) if isinstance(part, Null) else part
+
+
 def encode_sql(dialect_name: str, *parts: ColumnElement[Any]) -> ColumnElement[str]:
     """SQL for `keys.encode(*parts)`: a compact JSON array, non-ASCII kept as is. SQLite's
     json_array() produces exactly orjson's text for strings, integers and null (quotes, control
@@ -97,7 +103,7 @@ def encode_sql(dialect_name: str, *parts: ColumnElement[Any]) -> ColumnElement[s
         return literal(NO_VALUE, Text)
     if dialect_name == "sqlite":
         return func.json_array(*parts, type_=Text)
-    items = [func.coalesce(cast(func.to_json(part), Text), literal("null", Text)) for part in parts]
+    items = [func.coalesce(cast(func.to_json(_typed(part)), Text), literal("null", Text)) for part in parts]
     text: ColumnElement[str] = literal("[", Text) + items[0]
     for item in items[1:]:
         text = text + literal(",", Text) + item

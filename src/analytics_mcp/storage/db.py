@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -49,6 +51,19 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
     # The sync engine writes: take the write lock up front so a read-then-write transaction
     # never fails to upgrade its lock against another writer (busy_timeout then just waits).
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class _NumberLoader(Loader):
+    """PostgreSQL's `numeric` (what SUM and AVG of integers return) as SQLite gives it: an int when
+    whole, else a float. The engine then sees the same Python types from every backend."""
+
+    def load(self, data: Buffer) -> int | float:
+        text = bytes(data)
+        return int(text) if text.lstrip(b"-").isdigit() else float(text)
+
+
+def _postgresql_types(dbapi_conn: object, _record: object) -> None:
+    dbapi_conn.adapters.register_loader("numeric", _NumberLoader)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -104,7 +119,12 @@ def open_database(url: str) -> Database:
             event.listen(reader, "connect", _sqlite_pragmas)
             event.listen(reader, "connect", _sqlite_manual_transactions)  # autocommit: no BEGIN
     else:
-        sync = create_engine(sync_url, pool_pre_ping=True)
-        aio = create_async_engine(async_url, pool_pre_ping=True)
+        # preserve_rowcount: psycopg's rowcount of an INSERT ... SELECT is gone by the time
+        # SQLAlchemy is asked for it (-1); read it when the statement finishes.
+        options = {"preserve_rowcount": True}
+        sync = create_engine(sync_url, pool_pre_ping=True, execution_options=options)
+        aio = create_async_engine(async_url, pool_pre_ping=True, execution_options=options)
+        event.listen(sync, "connect", _postgresql_types)
+        event.listen(aio.sync_engine, "connect", _postgresql_types)
         reader = sync
     return Database(url=url, sync=sync, aio=aio, reader=reader)

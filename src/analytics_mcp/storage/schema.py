@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     text,
+    true,
 )
 
 metadata = MetaData(
@@ -101,7 +102,7 @@ goals = Table(
     Column("match_type", String(16), nullable=True),  # exact | prefix | wildcard (url goals)
     Column("path", String(2000), nullable=True),
     Column("event_name", String(200), nullable=True),
-    Column("is_active", Boolean, nullable=False, server_default=text("1")),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
 )

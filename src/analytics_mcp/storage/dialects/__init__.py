@@ -1,11 +1,11 @@
 """SQL dialects: the few expressions that differ per backend. Each module exposes the same
-names (`NAME`, `int_div`); ClickHouse will be one more file here."""
+names (`NAME`, `int_div`, `ascending`); ClickHouse will be one more file here."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, UnaryExpression
 
 from analytics_mcp.storage.dialects import postgresql, sqlite
 
@@ -14,6 +14,10 @@ class Dialect(Protocol):
     NAME: str
 
     def int_div(self, value: ColumnElement[Any], divisor: int) -> ColumnElement[int]: ...
+
+    def ascending(self, text: ColumnElement[Any]) -> UnaryExpression[Any]:
+        """An ORDER BY term for a text key that sorts alike everywhere: by code point, NULL first."""
+        ...
 
 
 _BY_NAME: dict[str, Dialect] = {

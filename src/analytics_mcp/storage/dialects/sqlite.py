@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, cast, literal
+from sqlalchemy import BigInteger, ColumnElement, UnaryExpression, cast, literal
 
 NAME = "sqlite"
 
 
 def int_div(value: ColumnElement[Any], divisor: int) -> ColumnElement[int]:
     return cast(value, BigInteger) // literal(divisor, BigInteger)
+
+
+def ascending(text: ColumnElement[Any]) -> UnaryExpression[Any]:
+    return text.asc()  # BINARY collation (code point order for UTF-8), NULL first: the reference

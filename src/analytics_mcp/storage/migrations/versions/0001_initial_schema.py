@@ -375,7 +375,7 @@ def upgrade() -> None:
         sa.Column("match_type", sa.String(length=16), nullable=True),
         sa.Column("path", sa.String(length=2000), nullable=True),
         sa.Column("event_name", sa.String(length=200), nullable=True),
-        sa.Column("is_active", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("is_active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("created_at", sa.String(length=32), nullable=False),
         sa.Column("updated_at", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
