@@ -27,6 +27,7 @@ class Install:
 
     @classmethod
     def create(cls, directory: Path, **extra: str) -> Install:
+        directory.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
             "ANALYTICS_DB_URL": f"sqlite:///{directory / 'analytics.db'}",
@@ -42,7 +43,9 @@ class Install:
 
     @property
     def spool(self) -> Path:
-        return self.directory / "analytics.db-spool"
+        """Beside the SQLite file, else in the data directory."""
+        sqlite = self.db_url.startswith("sqlite")
+        return self.directory / "analytics.db-spool" if sqlite else self.directory / "spool"
 
     def cli(self, *argv: str) -> str:
         done = subprocess.run(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from analytics_mcp.cli_commands.common import CliError, emit, group_parser, migrated
 from analytics_mcp.config import Settings
-from analytics_mcp.ingest.spool.frames import SpoolError, segment_starts, spooled_end, take_lock
+from analytics_mcp.ingest.spool.frames import SpoolError, segment_starts, spool_name, spooled_end, take_lock
 from analytics_mcp.ingest.spool.spooler import spool_directory
 from analytics_mcp.ingest.spool.storing import failed_frames, store_failed, stored_position
 
@@ -42,7 +42,7 @@ def spool_status(_args: argparse.Namespace, settings: Settings) -> int:
     with migrated(settings) as db:
         directory = spool_directory(db, settings.data_dir)
         with db.sync.connect() as conn:
-            position = stored_position(conn)
+            position = stored_position(conn, spool_name(directory)) if directory.exists() else 0
     exists = directory.exists()
     end = spooled_end(directory) if exists else position
     emit(

@@ -23,7 +23,8 @@ import time
 
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
+
+from analytics_mcp.http_api.ratelimit import shared_storage
 
 log = logging.getLogger("analytics_mcp.dashboard")
 
@@ -40,8 +41,7 @@ class LoginThrottle:
         pair_limit: str = PAIR_LIMIT,
         ip_limit: str = IP_LIMIT,
     ) -> None:
-        url = storage_url if storage_url.startswith("async+") else f"async+{storage_url}"
-        self.strategy = MovingWindowRateLimiter(storage_from_string(url))
+        self.strategy = MovingWindowRateLimiter(shared_storage(storage_url))
         self.pair_item: RateLimitItem = parse(pair_limit)
         self.ip_item: RateLimitItem = parse(ip_limit)
 

@@ -11,6 +11,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from limits import parse
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -50,15 +51,20 @@ class RateLimitState:
         return out
 
 
-def _async_url(url: str) -> str:
+def shared_storage(url: str) -> Any:
+    """The `limits` async storage for a settings URL (`memory://`, `redis://host:port/db`): the
+    API limit and the sign-in throttle share it, and so do several servers through Redis."""
     # `limits` names its asyncio storages "async+<scheme>"; accept the plain form in settings.
-    return url if url.startswith("async+") else f"async+{url}"
+    async_url = url if url.startswith("async+") else f"async+{url}"
+    if "redis" in async_url.split("://", 1)[0]:  # redis-py's asyncio client, our dependency
+        return storage_from_string(async_url, implementation="redispy")
+    return storage_from_string(async_url)
 
 
 class RateLimiter:
     def __init__(self, limit: str, storage_url: str = DEFAULT_STORAGE) -> None:
         self.item = parse(limit)
-        self.strategy = MovingWindowRateLimiter(storage_from_string(_async_url(storage_url)))
+        self.strategy = MovingWindowRateLimiter(shared_storage(storage_url))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:

@@ -26,6 +26,7 @@ from analytics_mcp.ingest.sites import SiteInfo, SiteRegistry
 from analytics_mcp.ingest.visits import VisitBook
 from analytics_mcp.rollups.maintain import RollupBatch
 from analytics_mcp.rollups.marks import prune_marks
+from analytics_mcp.storage.db import lock_event_writers
 from analytics_mcp.storage.schema import events
 
 FINGERPRINT_WINDOW_MS = 10_000
@@ -65,6 +66,7 @@ class BatchProcessor:
     def store(self, conn: Connection, live: list[PreparedEvent]) -> list[Outcome]:
         """Write prepared events; an outcome per event, in the given order (an engagement
         report without an open visit is dropped here)."""
+        lock_event_writers(conn)
         ordered = sorted(range(len(live)), key=lambda i: live[i].event.ts)
         next_event, next_visit = next_ids(conn)
         writer = RowWriter(next_event)

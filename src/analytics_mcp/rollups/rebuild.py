@@ -32,6 +32,7 @@ from analytics_mcp.rollups.rebuild_sql import (
     visit_dim_only,
 )
 from analytics_mcp.rollups.rebuild_visitors import rebuild_visitors
+from analytics_mcp.storage.db import lock_event_writers
 from analytics_mcp.storage.schema import (
     ecommerce_items,
     events,
@@ -72,6 +73,7 @@ def rebuild_rollups(
     """
     started = time.perf_counter()
     now = int(time.time()) if now_s is None else int(now_s)
+    lock_event_writers(conn)  # the writers wait: the rollups are consistent with the raw rows
     metadata.create_all(conn, tables=list(ROLLUP_TABLES), checkfirst=True)
     zones = site_zones(conn, site_ids)
     for table in ROLLUP_TABLES:

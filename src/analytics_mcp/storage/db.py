@@ -66,6 +66,18 @@ def _postgresql_types(dbapi_conn: object, _record: object) -> None:
     dbapi_conn.adapters.register_loader("numeric", _NumberLoader)  # type: ignore[attr-defined]
 
 
+EVENT_WRITERS_LOCK = 0x616D6370  # "amcp": the advisory lock every event writer takes
+
+
+def lock_event_writers(conn: Connection) -> None:
+    """One event writer at a time, across every server sharing a PostgreSQL database, until the
+    transaction ends: a writer reads open visits and the next row ids, then writes, so two
+    writers at once could start two visits for one visitor. SQLite's BEGIN IMMEDIATE already
+    serialises its writers."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (EVENT_WRITERS_LOCK,))
+
+
 @dataclass
 class Database:
     url: str

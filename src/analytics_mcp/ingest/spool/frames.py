@@ -18,6 +18,7 @@ import itertools
 import logging
 import os
 import struct
+import uuid
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,8 @@ log = logging.getLogger("analytics_mcp.ingest")
 
 HEADER = struct.Struct("<II")  # payload length, crc32 of the payload
 SEGMENT_BYTES = 64 * 1024 * 1024
+NAME_FILE = "name"
+LEGACY_NAME = "events"
 _SUFFIX = ".seg"
 
 
@@ -47,6 +50,22 @@ def take_lock(directory: Path) -> BinaryIO:
         handle.close()
         raise SpoolError(f"{directory} is used by another server") from exc
     return handle
+
+
+def spool_name(directory: Path) -> str:
+    """The name this spool's stored position is kept under (an `ingest_spool` row): one per
+    spool, so several servers, each with its own spool, can share one database. A spool written
+    before names were kept (it has segments and no name) keeps the old single name, "events"."""
+    path = directory / NAME_FILE
+    if path.exists():
+        return path.read_text().strip()
+    directory.mkdir(parents=True, exist_ok=True)
+    name = LEGACY_NAME if segment_starts(directory) else f"spool-{uuid.uuid4().hex}"
+    with open(path, "w") as handle:
+        handle.write(name)
+        os.fsync(handle.fileno())
+    sync_directory(directory)
+    return name
 
 
 def spooled_end(directory: Path) -> int:
@@ -141,6 +160,7 @@ class SpoolReader:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self.name = spool_name(directory)
 
     def frames(self, position: int, stop: int, max_bytes: int) -> Iterator[tuple[int, bytes]]:
         """(end offset, payload) of the frames from `position` up to `stop`, at least one and then

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey, dedup_keys
 from analytics_mcp.ingest.event import Outcome, PendingEvent
 from analytics_mcp.ingest.spool.codec import encode, frame_keys
-from analytics_mcp.ingest.spool.frames import SpoolError, SpoolReader, SpoolWriter
+from analytics_mcp.ingest.spool.frames import SpoolError, SpoolReader, SpoolWriter, spool_name
 from analytics_mcp.ingest.spool.storing import drain_all, stored_position
 from analytics_mcp.ingest.spool.writer_process import WriterProcess, WriterProcessGone
 from analytics_mcp.storage.db import Database
@@ -42,7 +42,7 @@ def replay_leftovers(db: Database, directory: Path, processor: BatchProcessor) -
     if not directory.exists():
         return
     with db.reader.connect() as conn:
-        position = stored_position(conn)
+        position = stored_position(conn, spool_name(directory))
     try:
         spool = SpoolWriter(directory, position)
     except SpoolError:
@@ -97,7 +97,7 @@ class Spooler:
         self._db = db
         self._processor = processor
         with db.reader.connect() as conn:
-            start = stored_position(conn)
+            start = stored_position(conn, spool_name(directory))
         self._spool = SpoolWriter(directory, start)  # SpoolError: another server holds it
         try:
             self._child = WriterProcess(db.url, directory)

@@ -22,7 +22,6 @@ from analytics_mcp.storage.schema import ingest_spool
 
 log = logging.getLogger("analytics_mcp.ingest")
 
-SPOOL_NAME = "events"
 TRANSACTION_BYTES = 2 * 1024 * 1024  # frames stored per transaction (a few thousand events)
 _SET_POSITION = text(
     "INSERT INTO ingest_spool (name, position) VALUES (:name, :position) "
@@ -30,13 +29,14 @@ _SET_POSITION = text(
 )
 
 
-def stored_position(conn: Connection) -> int:
-    found = conn.execute(select(ingest_spool.c.position).where(ingest_spool.c.name == SPOOL_NAME)).scalar()
+def stored_position(conn: Connection, name: str) -> int:
+    """How far the spool `name` is stored (0: nothing yet)."""
+    found = conn.execute(select(ingest_spool.c.position).where(ingest_spool.c.name == name)).scalar()
     return int(found or 0)
 
 
-def _set_position(conn: Connection, position: int) -> None:
-    conn.execute(_SET_POSITION, {"name": SPOOL_NAME, "position": position})
+def _set_position(conn: Connection, name: str, position: int) -> None:
+    conn.execute(_SET_POSITION, {"name": name, "position": position})
 
 
 def store_frames(
@@ -55,7 +55,7 @@ def store_frames(
             # A key is spooled once, but a frame can be re-sent (a crash between commit and
             # release): what is stored already is skipped, never a reason to fail the frame.
             processor.store(conn, processor.unstored(conn, live))
-            _set_position(conn, end)
+            _set_position(conn, reader.name, end)
     except Exception:
         processor.forget_cached_state()
         raise
@@ -77,7 +77,7 @@ def quarantine(db: Database, reader: SpoolReader, position: int, stop: int) -> i
     failed.mkdir(exist_ok=True)
     durable_write(failed / f"{position:020d}.frame", payload)  # before the position moves past it
     with db.sync.begin() as conn:
-        _set_position(conn, end)
+        _set_position(conn, reader.name, end)
     log.error("spool frame at %d could not be stored; kept in %s", position, failed)
     return end
 
@@ -121,7 +121,7 @@ def store_failed(db: Database, directory: Path) -> FailedFrames:
 def drain_all(db: Database, processor: BatchProcessor, reader: SpoolReader, stop: int) -> int:
     """Store everything up to `stop` (start-up without the writer process): the new position."""
     with db.sync.connect() as conn:
-        position = stored_position(conn)
+        position = stored_position(conn, reader.name)
     while position < stop:
         moved, _count = store_frames(db, processor, reader, position, stop, max_bytes=TRANSACTION_BYTES)
         if moved == position:  # nothing readable up to stop

@@ -87,7 +87,7 @@ def _serve(url: str, spool_dir: str, pipe: Connection) -> None:
     enrich.warm_up()
     tune_collector()
     with db.sync.begin() as conn:
-        position = stored_position(conn)
+        position = stored_position(conn, reader.name)
     target = _Target()
     pipe.send(("ready", position))
     threading.Thread(target=_listen, args=(pipe, target), name="spool-listener", daemon=True).start()
