@@ -1,6 +1,6 @@
-"""Definitions that ingestion and the engine both rely on, written once (the metric definitions
-themselves are in docs/architecture.md and DESIGN.md): what a pageview is called, which event
-names are e-commerce events, and the gap that ends a visit."""
+"""Definitions that ingestion and the engine both rely on, written once (where each metric
+definition lives: docs/architecture.md): what a pageview is called, which event names are
+e-commerce events, and the gap that ends a visit."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Pure enrichment steps of the ingestion pipeline (DESIGN.md, "Identity and metric definitions"):
-client (browser, OS, device, bot filter), acquisition (source, referrer, channel, UTM), language
-and page path. They run once per event on the hot path, so UA parsing and host lookups are cached.
+"""Pure enrichment steps of the ingestion pipeline (definitions: docs/architecture.md, "Where
+the metric definitions live"): client (browser, OS, device, bot filter), acquisition (source,
+referrer, channel, UTM), language and page path. They run once per event on the hot path, so UA parsing and host lookups are cached.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ SCOPES = ("read", "ingest", "admin")
 MATCH_TYPES = ("exact", "prefix", "wildcard")
 MIN_PASSWORD = 8
 Feature = Literal["mcp", "chat"]  # what a plan may or may not include
-# The lowest plan that includes each feature (DESIGN.md: MCP and chat need pro or above).
+# The lowest plan that includes each feature (MCP and chat need pro or above, as the README says).
 FEATURE_PLANS: dict[Feature, str] = {"mcp": "pro", "chat": "pro"}
 # Present in the zoneinfo database but not real places: a site's reports must not depend on them.
 _NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})

@@ -1,5 +1,6 @@
-"""Metric definitions in our own words (DESIGN.md is normative): one dictionary that every tool
-answer quotes from, the `analytics://glossary` resource renders, and the descriptions lean on."""
+"""Metric definitions in our own words (docs/architecture.md lists where each rule lives in
+code): one dictionary that every tool answer quotes from, the `analytics://glossary` resource
+renders, and the descriptions lean on."""
 
 from __future__ import annotations
 
