@@ -1,6 +1,7 @@
 """Pure enrichment steps of the ingestion pipeline (definitions: docs/architecture.md, "Where
 the metric definitions live"): client (browser, OS, device, bot filter), acquisition (source,
-referrer, channel, UTM), language and page path. They run once per event on the hot path, so UA parsing and host lookups are cached.
+referrer, channel, UTM), language and page path. They run once per event on the hot path, so UA
+parsing and host lookups are cached.
 """
 
 from __future__ import annotations
