@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from analytics_mcp.cli_commands import accounts as account_commands
+from analytics_mcp.cli_commands import database as database_commands
 from analytics_mcp.cli_commands import experiments as experiment_commands
 from analytics_mcp.cli_commands import goals as goal_commands
 from analytics_mcp.cli_commands import rollups as rollup_commands
@@ -35,6 +36,7 @@ def build_parser() -> Parser:
     experiment_commands.register(sub)
     rollup_commands.register(sub)
     spool_commands.register(sub)
+    database_commands.register(sub)
     return parser
 
 

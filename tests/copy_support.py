@@ -1,0 +1,177 @@
+"""What the `db copy` tests share: a SQLite install with demo data in every kind of table (made
+through the real ingestion and account functions), the command run as a user runs it, and
+PostgreSQL databases that are empty (not even migrated) as a new server's would be."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from analytics_mcp.chat.models import Actor
+from analytics_mcp.chat.store import append_messages, create_conversation, new_id
+from analytics_mcp.chat.usage import open_request
+from analytics_mcp.cli import main
+from analytics_mcp.config import Settings
+from analytics_mcp.demo.experiment import add_demo_experiment
+from analytics_mcp.demo.run import (
+    EMAIL,
+    MAIN_SITE,
+    TENANT,
+    create_demo_accounts,
+    load_demo_traffic,
+    new_demo_token,
+)
+from analytics_mcp.services import Services
+from analytics_mcp.storage import accounts
+from analytics_mcp.storage.db import open_database
+from analytics_mcp.storage.schema import metadata
+from analytics_mcp.storage.sessions import create_session
+from pg_server import PostgresServer
+
+
+@dataclass(frozen=True)
+class Source:
+    settings: Settings
+    token: str  # read, ingest and admin
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment a user runs the CLI with: this install's data directory only."""
+        env = {name: value for name, value in os.environ.items() if not name.startswith("ANALYTICS_")}
+        return {**env, "ANALYTICS_DATA_DIR": str(self.settings.data_dir)}
+
+    def counts(self) -> dict[str, int]:
+        return table_counts(self.settings.database_url)
+
+
+def settings_for(data_dir: Path, db_url: str | None = None, events_url: str | None = None) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        db_url=db_url,
+        events_url=events_url,
+        secret_key="copy-test",
+        ingest_process=False,
+        _env_file=None,
+    )  # type: ignore[call-arg]
+
+
+def build_source(data_dir: Path, days: int = 2) -> Source:
+    """Two days of demo traffic, the demo experiment, a dashboard session and a chat exchange."""
+    settings = settings_for(data_dir)
+    services = Services.build(settings)
+    try:
+        create_demo_accounts(services, "demo-password")
+        load_demo_traffic(services, days)
+        add_demo_experiment(services, MAIN_SITE, days=days, daily_visitors=60)
+        token = new_demo_token(services)
+        with services.db.sync.begin() as conn:
+            user = accounts.authenticate_user(conn, EMAIL, "demo-password")
+            tenant = accounts.get_tenant(conn, TENANT)
+            assert user is not None and tenant is not None
+            create_session(conn, user)
+            actor = Actor(tenant=tenant, user_id=user.id)
+            conversation = new_id()
+            create_conversation(conn, actor, "How many visitors?", conversation)
+            request = open_request(conn, actor, "claude-test", conversation)
+            answer = [{"type": "text", "text": "Many."}]
+            question = [{"type": "text", "text": "How many visitors?"}]
+            append_messages(
+                conn,
+                conversation,
+                request,
+                [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
+            )
+    finally:
+        services.db.sync.dispose()
+    return Source(settings, token)
+
+
+def table_counts(url: str) -> dict[str, int]:
+    db = open_database(url)
+    try:
+        with db.sync.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            return {
+                table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for table in metadata.sorted_tables
+                if table.name in present
+            }
+    finally:
+        db.sync.dispose()
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def report(self) -> dict[str, Any]:
+        lines = self.out.splitlines()
+        assert len(lines) == 1, (self.out, self.err)
+        return dict(json.loads(lines[0]))
+
+    def refused(self, text: str) -> None:
+        """A refusal as the CLI gives it: exit 2, one line on stderr naming the problem."""
+        assert self.code == 2, (self.code, self.out, self.err)
+        assert self.err.startswith("error: ") and self.err.count("\n") == 1, self.err
+        assert text in self.err and "Traceback" not in self.err, self.err
+
+
+Copy = Callable[..., Run]  # `db copy ARGV` of the module's source install: the `copy` fixture
+
+
+def copy_cli(
+    source: Source, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str
+) -> Run:
+    """`analytics-mcp db copy ARGV` through the CLI's main(), in this install's environment."""
+    for name in [name for name in os.environ if name.startswith("ANALYTICS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ANALYTICS_DATA_DIR", str(source.settings.data_dir))
+    capsys.readouterr()
+    code = main(["db", "copy", *argv])
+    out, err = capsys.readouterr()
+    return Run(code, out, err)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
+    """The install a test module copies (import this fixture and `copy` into the module)."""
+    return build_source(tmp_path_factory.mktemp("source") / "data")
+
+
+@pytest.fixture
+def copy(source: Source, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Copy:
+    return partial(copy_cli, source, monkeypatch, capsys)
+
+
+def copy_process(source: Source, *argv: str) -> subprocess.Popen[str]:
+    """`analytics-mcp db copy ARGV` in its own process, as a shell runs it."""
+    command = [sys.executable, "-m", "analytics_mcp.cli", "db", "copy", *argv]
+    return subprocess.Popen(
+        command, env=source.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+@contextmanager
+def empty_database(server: PostgresServer, name: str) -> Iterator[str]:
+    """A new PostgreSQL database without any table (what `createdb` gives an operator)."""
+    unique = f"{name}_{os.getpid()}"
+    server.admin(f'CREATE DATABASE "{unique}"')
+    url = server.url(unique)
+    try:
+        yield url
+    finally:
+        server.drop(url)
