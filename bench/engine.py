@@ -20,7 +20,7 @@ compared between the two; a difference is printed as MISMATCH, and bench/engine_
 the stored visit counters, time-on-page inputs and goal completions against the raw events. Peak
 RSS is read after the engine phase, before DuckDB is loaded into the process.
 
-Unfiltered day-bucket reports read the rollup tables (analytics_mcp.engine.rollup_sql.usable); --raw
+Unfiltered day-bucket reports read the rollup tables (analytics_mcp.engine.store.source_for); --raw
 times the same calls on the raw tables only (`raw_tables()`), for a before/after comparison.
 
 Targets (issue 3): at 10M every p50 <= DuckDB's and < 100 ms; at 1M < 20 ms; server RSS < 500 MB.
@@ -42,7 +42,7 @@ sys.path.insert(0, str(HERE))
 
 import engine_data  # noqa: E402
 import engine_run  # noqa: E402
-from analytics_mcp.engine.rollup_sql import raw_tables  # noqa: E402
+from analytics_mcp.engine.store import raw_tables  # noqa: E402
 from engine_explain import explain_slowest  # noqa: E402
 from engine_report import print_report, results_json  # noqa: E402
 

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from analytics_mcp import engine
 from analytics_mcp.config import Settings
-from analytics_mcp.engine.rollup_sql import raw_tables
+from analytics_mcp.engine.store import raw_tables
 from analytics_mcp.ingest.bulk_import import validate_line
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import get_tenant

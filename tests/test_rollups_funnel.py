@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from analytics_mcp import engine
-from analytics_mcp.engine.rollup_sql import raw_tables
+from analytics_mcp.engine.store import raw_tables
 from analytics_mcp.rollups.funnel import depth
 from analytics_mcp.rollups.rebuild import rebuild_rollups
 from analytics_mcp.services import Services

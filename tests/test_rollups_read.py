@@ -2,7 +2,7 @@
 pipeline, every report that reads rollups equals the raw tables' answer (numbers, row order, ties,
 truncation, warnings) for 7d / 30d / custom ranges and their comparisons, whether the rollups were
 written by ingestion, rebuilt from raw, or filled by the tests' own reference. Hand-made rows then
-pin the distinct-visitor gap formula, the ordering rules, zero rows and `usable`."""
+pin the distinct-visitor gap formula, the ordering rules, zero rows and `rollups_answer`."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, func, insert, select
 
 from analytics_mcp import engine
-from analytics_mcp.engine.rollup_sql import raw_tables, usable, visitors_per_day_sql, visitors_sql
 from analytics_mcp.engine.runner import fetch
+from analytics_mcp.engine.store import raw_tables, rollups_answer
+from analytics_mcp.engine.store.rollup_sql import visitors_per_day_sql, visitors_sql
 from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.rollups.keys import Dim, day_number, encode
 from analytics_mcp.rollups.rebuild import rebuild_rollups
@@ -127,7 +128,7 @@ async def test_rollups_answer_as_the_raw_tables(services: Services, tenants: dic
                 query = await engine.query_for_tenant(
                     db, tenants[slug], now=utc(NOW), site=site, limit=limit, **arguments
                 )
-                assert usable(query) is by_rollups
+                assert rollups_answer(query) is by_rollups
                 if not by_rollups:
                     continue
                 for report in REPORTS if limit == 10 else LISTS:
@@ -255,14 +256,14 @@ async def test_pages_time_on_page_and_binary_order(services: Services) -> None:
     await services.db.aio.dispose()
 
 
-def test_usable_only_for_unfiltered_daily_queries_in_the_sites_zone() -> None:
-    assert usable(ask(0, 6))
-    assert not usable(ask(0, 6, filters="source==google"))
-    assert not usable(engine.parse_query([SITE], "UTC", period="24h", now=utc(NOW)))
-    assert not usable(engine.parse_query([SITE], "Europe/Paris", period="7d", now=utc(NOW)))
+def test_rollups_answer_only_unfiltered_daily_queries_in_the_sites_zone() -> None:
+    assert rollups_answer(ask(0, 6))
+    assert not rollups_answer(ask(0, 6, filters="source==google"))
+    assert not rollups_answer(engine.parse_query([SITE], "UTC", period="24h", now=utc(NOW)))
+    assert not rollups_answer(engine.parse_query([SITE], "Europe/Paris", period="7d", now=utc(NOW)))
     away = Site(id=3, tenant_id=1, domain="three.test", timezone="Asia/Tokyo", currency="EUR")
-    assert not usable(ask(0, 6, sites=(SITE, away)))
-    assert not usable(ask(0, 6, sites=()))
+    assert not rollups_answer(ask(0, 6, sites=(SITE, away)))
+    assert not rollups_answer(ask(0, 6, sites=()))
     with raw_tables():
-        assert not usable(ask(0, 6))
-    assert usable(ask(0, 6))
+        assert not rollups_answer(ask(0, 6))
+    assert rollups_answer(ask(0, 6))

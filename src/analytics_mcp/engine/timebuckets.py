@@ -36,28 +36,40 @@ class Buckets:
     index: Callable[[ColumnElement[Any]], ColumnElement[int]]
 
 
+def bucket_labels(query: Query) -> list[str]:
+    """The buckets' labels alone (no SQL): what a report shows, whichever store counted."""
+    rng = query.range
+    if query.interval == "hour":
+        return [_hour_label(ms, query.zone) for ms in range(rng.start_ms, rng.end_ms, HOUR_MS)]
+    return [day.isoformat() for day in _days(query)]
+
+
 def bucket_plan(query: Query, dialect: Dialect) -> Buckets:
     rng, zone = query.range, query.zone
+    labels = bucket_labels(query)
     if query.interval == "hour":
         starts = list(range(rng.start_ms, rng.end_ms, HOUR_MS))
-        labels = [_hour_label(ms, zone) for ms in starts]
         return Buckets(
             labels, starts, rng.end_ms, lambda ts: dialect.int_div(ts - literal(rng.start_ms), HOUR_MS)
         )
-    days = [rng.date_from + timedelta(days=i) for i in range(rng.days)]
     origin = (rng.date_from - _EPOCH).days * DAY_MS  # the first day's midnight in local ms
     segments = offset_segments(zone, rng.start_ms, rng.end_ms)
 
     def index(ts: ColumnElement[Any]) -> ColumnElement[int]:
         return dialect.int_div(local_ms(ts, segments) - literal(origin), DAY_MS)
 
-    starts = [local_midnight_ms(day, zone) for day in days]
-    return Buckets([day.isoformat() for day in days], starts, rng.end_ms, index)
+    starts = [local_midnight_ms(day, zone) for day in _days(query)]
+    return Buckets(labels, starts, rng.end_ms, index)
 
 
 def hour_of_day_index(query: Query, dialect: Dialect, ts: ColumnElement[Any]) -> ColumnElement[int]:
     segments = offset_segments(query.zone, query.range.start_ms, query.range.end_ms)
     return dialect.int_div(local_ms(ts, segments), HOUR_MS) % literal(24)
+
+
+def _days(query: Query) -> list[date]:
+    rng = query.range
+    return [rng.date_from + timedelta(days=i) for i in range(rng.days)]
 
 
 def _hour_label(ms: int, zone: ZoneInfo) -> str:

@@ -1,51 +1,20 @@
-"""The read side of the rollups (docs/rollups.md): which queries may use them, and the statements.
+"""Statements of the rollups store (docs/rollups.md) over rollup_daily and rollup_visitors.
 
-The engine answers a query from rollup_daily / rollup_visitors whenever `usable(query)`: no
-filters, local-day buckets, and every queried site keeping its rollups in the query's time zone.
-Inside a `raw_tables()` block it reads the raw tables instead, whatever the query; the property
-tests and `bench/engine.py --raw` compare the two paths that way.
-
-Every statement restricts `site_id` to the query's sites, as the engine's `Scope` does for the
-raw tables, and covers the local days of one `DateRange`.
+Every statement restricts `site_id` to the query's sites, as `Scope` does for the raw tables, and
+covers the local days of one `DateRange`; `rollups_answer` (choice.py) says when that is exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, false, func, or_, select
 
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
-from analytics_mcp.rollups.keys import Dim, day_number
+from analytics_mcp.rollups.keys import Dim, day_number, encode
 from analytics_mcp.storage.schema import rollup_daily, rollup_visitors
-
-_READ_ROLLUPS: ContextVar[bool] = ContextVar("read_rollups", default=True)
-
-
-@contextmanager
-def raw_tables() -> Iterator[None]:
-    """Answer every query from the raw tables within this block (in this thread / task and the
-    tasks it starts, e.g. an `asyncio.run` inside the block)."""
-    token = _READ_ROLLUPS.set(False)
-    try:
-        yield
-    finally:
-        _READ_ROLLUPS.reset(token)
-
-
-def usable(query: Query) -> bool:
-    """Whether the rollups answer this query exactly (and are not switched off by `raw_tables`)."""
-    return (
-        _READ_ROLLUPS.get()
-        and not query.filters
-        and query.interval == "day"
-        and bool(query.sites)
-        and all(site.timezone == query.timezone for site in query.sites)
-    )
 
 
 def day_span(rng: DateRange) -> tuple[int, int]:
@@ -105,3 +74,9 @@ def visitors_per_day_sql(query: Query, rng: DateRange, dim: Dim) -> Select[Any]:
     v = rollup_visitors
     stmt = select(v.c.day, func.sum(v.c.n)).where(*_restricted(v, query, rng, dim))
     return stmt.group_by(v.c.day)
+
+
+def goal_total_sql(query: Query, goal_id: str) -> Select[Any]:
+    """One goal's completions in range (one row: the total, 0 without completions)."""
+    stmt = counters_sql(query, query.range, Dim.GOAL, ("count",), by=())
+    return select(func.coalesce(stmt.where(rollup_daily.c.value == encode(goal_id)).scalar_subquery(), 0))

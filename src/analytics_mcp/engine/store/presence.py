@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Integer, Subquery, and_, column, select, union, values
 
 from analytics_mcp.definitions import VISIT_GAP_MS
-from analytics_mcp.engine.compiler import Scope
+from analytics_mcp.engine.store.compiler import Scope
 
 BucketOf = Callable[[ColumnElement[Any]], ColumnElement[int]]
 

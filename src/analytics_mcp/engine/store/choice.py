@@ -1,0 +1,50 @@
+"""Which store answers a query: the rollups when they answer it exactly, the raw tables otherwise.
+
+Inside a `raw_tables()` block every query reads the raw tables; the property tests and
+`bench/engine.py --raw` compare the two stores that way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from analytics_mcp.engine.query import Query
+from analytics_mcp.engine.store.protocol import EventStore
+from analytics_mcp.engine.store.raw_store import RawTables
+from analytics_mcp.engine.store.rollup_store import Rollups
+from analytics_mcp.storage.db import Database
+
+_READ_ROLLUPS: ContextVar[bool] = ContextVar("read_rollups", default=True)
+
+
+@contextmanager
+def raw_tables() -> Iterator[None]:
+    """Answer every query from the raw tables within this block (in this thread / task and the
+    tasks it starts, e.g. an `asyncio.run` inside the block)."""
+    token = _READ_ROLLUPS.set(False)
+    try:
+        yield
+    finally:
+        _READ_ROLLUPS.reset(token)
+
+
+def rollups_answer(query: Query) -> bool:
+    """Whether the rollups answer this query exactly (and are not switched off by `raw_tables`):
+    no filters (rollups keep no per-visit rows), local-day buckets (they count whole days), and
+    every queried site keeping its rollups in the query's time zone."""
+    return (
+        _READ_ROLLUPS.get()
+        and not query.filters
+        and query.interval == "day"
+        and bool(query.sites)
+        and all(site.timezone == query.timezone for site in query.sites)
+    )
+
+
+def source_for(db: Database, query: Query) -> EventStore:
+    """The store that answers `query`: the one place the engine chooses its tables."""
+    if rollups_answer(query):
+        return Rollups(db, query)
+    return RawTables(db, query)

@@ -1,0 +1,113 @@
+"""Statements of the raw-tables store for traffic: totals, buckets, hours, visit breakdowns and
+pages, over visits and events. Built through `Scope`, which adds the sites, range and filters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal, or_, select
+
+from analytics_mcp.definitions import PAGEVIEW
+from analytics_mcp.engine.query import Query
+from analytics_mcp.engine.store.compiler import Scope
+from analytics_mcp.engine.store.presence import bucket_windows, present_visitors
+from analytics_mcp.engine.store.protocol import VisitCounter
+from analytics_mcp.engine.timebuckets import bucket_plan, hour_of_day_index
+from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim
+from analytics_mcp.storage.dialects import Dialect
+
+
+def limited(stmt: Select[Any], query: Query) -> Select[Any]:
+    return stmt.limit(query.limit + 1)  # one more row tells whether the list was truncated
+
+
+def is_bounce(scope: Scope) -> ColumnElement[int]:
+    v = scope.v
+    return case((and_(v.c.pageviews == 1, v.c.interactions == 0), 1), else_=0)
+
+
+def visit_totals_sql(scope: Scope) -> Select[Any]:
+    """visits, bounces, total duration (bounces as 0) and pageviews of visits started in range."""
+    v = scope.v
+    duration = case((is_bounce(scope) == 1, literal(0)), else_=v.c.ended_at - v.c.started_at)
+    return scope.visits_started(
+        func.count(), func.sum(is_bounce(scope)), func.sum(duration), func.sum(v.c.pageviews)
+    )
+
+
+def visitors_sql(scope: Scope) -> Select[Any]:
+    """Distinct visitor ids among the events in range (with a page filter: among the matching
+    pageviews); see `presence` for why the visits table answers it without a page filter."""
+    if scope.query.page_filters:
+        return scope.traffic_events(func.count(distinct(scope.e.c.visitor_id)))
+    windows = bucket_windows([scope.rng.start_ms], scope.rng.end_ms)
+    present = present_visitors(scope, lambda _ts: literal(0), windows)
+    return select(func.count()).select_from(present)
+
+
+def pageviews_sql(scope: Scope) -> Select[Any]:
+    """Pageviews by their own time (only the matching ones with a page filter)."""
+    return scope.traffic_events(func.count(), pageviews_only=True)
+
+
+def timeseries_sql(query: Query, dialect: Dialect) -> tuple[Select[Any], Select[Any]]:
+    """(visitors per bucket, pageviews per bucket)."""
+    scope = Scope(query, dialect)
+    e = scope.e
+    buckets = bucket_plan(query, dialect)
+    bucket = buckets.index(e.c.ts).label("bucket")
+    pageviews = scope.traffic_events(bucket, func.count(), pageviews_only=True).group_by(bucket)
+    if query.page_filters:
+        visitors = scope.traffic_events(bucket, func.count(distinct(e.c.visitor_id))).group_by(bucket)
+    else:
+        present = present_visitors(scope, buckets.index, bucket_windows(buckets.starts, buckets.end_ms))
+        visitors = select(present.c.b, func.count()).group_by(present.c.b)
+    return visitors, pageviews
+
+
+def pageview_flag(scope: Scope) -> ColumnElement[int]:
+    return case((scope.e.c.name == PAGEVIEW, 1), else_=0)
+
+
+def hour_of_day_sql(query: Query, dialect: Dialect) -> Select[Any]:
+    scope = Scope(query, dialect)
+    e = scope.e
+    hour = hour_of_day_index(query, dialect, e.c.ts).label("hour")
+    stmt = scope.traffic_events(hour, func.count(distinct(e.c.visitor_id)), func.sum(pageview_flag(scope)))
+    return stmt.group_by(hour)
+
+
+def visit_breakdown_sql(
+    query: Query, dialect: Dialect, dim: Dim, extra: Sequence[VisitCounter] = ()
+) -> Select[Any]:
+    """Group visits started in range by the columns of `dim` (visits counted under it only):
+    keys, visitors, visits, then the `extra` counters, by visitors, visits, keys."""
+    scope = Scope(query, dialect)
+    v = scope.v
+    keys = [v.c[name] for name in VISIT_DIM_COLUMNS[dim]]
+    sums = {"visit_pageviews": func.sum(v.c.pageviews), "bounces": func.sum(is_bounce(scope))}
+    visitors = func.count(distinct(v.c.visitor_id))
+    stmt = scope.visits_started(*keys, visitors, func.count(), *(sums[name] for name in extra))
+    if dim is Dim.CAMPAIGN:
+        stmt = stmt.where(or_(*(key.is_not(None) for key in keys)))
+    elif dim is Dim.EXIT:
+        stmt = stmt.where(keys[0].is_not(None))
+    return stmt.group_by(*keys).order_by(
+        visitors.desc(), func.count().desc(), *(dialect.ascending(k) for k in keys)
+    )
+
+
+def pages_sql(query: Query, dialect: Dialect) -> Select[Any]:
+    """Pageviews in range by path: visitors, pageviews, mean time on page (engaged time, else the
+    gap to the next pageview; pageviews with neither are left out of the mean)."""
+    scope = Scope(query, dialect)
+    e = scope.e
+    pageviews = func.count()
+    time_on_page = func.avg(func.coalesce(e.c.engaged_ms, e.c.gap_ms))
+    stmt = scope.traffic_events(
+        e.c.pathname, func.count(distinct(e.c.visitor_id)), pageviews, time_on_page, pageviews_only=True
+    )
+    return stmt.group_by(e.c.pathname).order_by(
+        pageviews.desc(), func.count(distinct(e.c.visitor_id)).desc(), dialect.ascending(e.c.pathname)
+    )
