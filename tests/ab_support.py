@@ -74,7 +74,7 @@ async def track(client: httpx2.AsyncClient, payload: Any, **headers: str) -> htt
 
 
 def count(services: Services, table: Any = experiment_events, *where: Any) -> int:
-    with services.db.sync.connect() as conn:
+    with services.events_db.sync.connect() as conn:
         stmt = select(func.count()).select_from(table)
         return int(conn.execute(stmt.where(*where) if where else stmt).scalar_one())
 
@@ -114,7 +114,7 @@ class Rows:
         )
 
     def save(self, services: Services) -> None:
-        with services.db.sync.begin() as conn:
+        with services.events_db.sync.begin() as conn:
             conn.execute(insert(experiment_events), self.rows)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -22,15 +22,18 @@ from analytics_mcp.storage.db import open_database
 from analytics_mcp.storage.migrate import upgrade
 from pg_server import TEMPLATE, PostgresServer, postgres_server
 from pg_server import available as pg_available
+from role_guard import role_guard
 from servers import free_port as free_port  # re-exported: a port for a child process
 from servers import uvicorn_on_loopback
 
 BACKENDS = ("sqlite", "postgresql")
+SPLIT = "split"  # accounts in SQLite, events in PostgreSQL (opt-in: @backends(*BACKENDS, SPLIT))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "backends(*names): run the test once per database backend (sqlite, postgresql)"
+        "markers",
+        "backends(*names): run the test once per database backend (sqlite, postgresql, split)",
     )
 
 
@@ -60,10 +63,10 @@ def db_backend(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", "sqlite"))
 
 
-@pytest.fixture
-def db_url(db_backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """None for the SQLite default (a file in the data directory); a fresh PostgreSQL database."""
-    if db_backend == "sqlite":
+@contextmanager
+def postgres_database_if(wanted: bool, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A fresh PostgreSQL database's URL when `wanted` (dropped afterwards), else None."""
+    if not wanted:
         yield None
         return
     server: PostgresServer = request.getfixturevalue("postgres")
@@ -73,15 +76,37 @@ def db_url(db_backend: str, request: pytest.FixtureRequest) -> Iterator[str | No
 
 
 @pytest.fixture
-def settings(tmp_path: Path, db_url: str | None) -> Settings:
+def db_url(db_backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The accounts database: None for the SQLite default (a file in the data directory), else a
+    fresh PostgreSQL database."""
+    with postgres_database_if(db_backend == "postgresql", request) as url:
+        yield url
+
+
+@pytest.fixture
+def events_url(db_backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The events database when it is another one (the split backend: a fresh PostgreSQL)."""
+    with postgres_database_if(db_backend == SPLIT, request) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str | None, events_url: str | None) -> Iterator[Settings]:
     # In-thread writer: a child process per test app would cost a second each (tested on its own).
-    return Settings(
+    configured = Settings(
         data_dir=tmp_path / "data",
         secret_key="test-secret",
         ingest_process=False,
         db_url=db_url,
+        events_url=events_url,
         _env_file=None,
     )  # type: ignore[call-arg]
+    if events_url is None:
+        yield configured
+        return
+    with role_guard({configured.database_url: "accounts", events_url: "events"}) as wrong:
+        yield configured
+    assert not wrong, wrong
 
 
 @pytest.fixture

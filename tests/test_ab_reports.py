@@ -31,7 +31,7 @@ from ab_support import (  # noqa: F401  (fixtures)
 from analytics_mcp.services import Services
 from factories import make_site, make_token
 
-pytestmark = pytest.mark.backends()
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
 
 async def get(

@@ -18,7 +18,7 @@ from analytics_mcp.storage import accounts
 from analytics_mcp.storage.schema import events, experiment_events, goal_completions, visits
 from factories import GOOGLEBOT
 
-pytestmark = pytest.mark.backends()
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
 CREATED = {"success": True, "message": "Event tracked successfully"}
 
@@ -235,7 +235,7 @@ async def test_events_go_through_the_one_pipeline(
     for event_type, data in VALID:
         response = await track(client, body(variant.id, event_type, data))
         assert response.status_code == 201, response.text
-    with svc.db.sync.connect() as conn:
+    with svc.events_db.sync.connect() as conn:
         rows = conn.execute(select(events).order_by(events.c.id)).mappings().all()
         side = conn.execute(select(experiment_events).order_by(experiment_events.c.event_id)).mappings().all()
         visit = conn.execute(select(visits)).mappings().one()
@@ -269,7 +269,7 @@ async def test_scroll_bands_include_their_lower_bound(
     for depth in (0, 24.9, 25, 49, 50, 74.5, 75, 100):
         payload = body(exp.variants[0].id, "scroll_depth", {"depth": depth}, session_id=f"s{depth}")
         assert (await track(client, payload)).status_code == 201
-    with svc.db.sync.connect() as conn:
+    with svc.events_db.sync.connect() as conn:
         bands = conn.execute(
             select(experiment_events.c.scroll_band).order_by(experiment_events.c.ts)
         ).scalars()

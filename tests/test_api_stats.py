@@ -17,7 +17,7 @@ from conftest import pin_reports
 from engine_support import add_site, hit, ingest, purchase
 from factories import make_token
 
-pytestmark = pytest.mark.backends()
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
 # The events are dated from this moment (yesterday: inside the default 7d), and the reports read
 # their periods as of it too (`as_of_import`), however long the suite has been running.

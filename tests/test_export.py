@@ -26,7 +26,7 @@ from analytics_mcp.storage.ids import parse_row_ulid
 from engine_support import add_site, hit, ingest, purchase
 from factories import SAFARI_IPHONE, make_token
 
-pytestmark = pytest.mark.backends()
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
 RANGE = {"from": "2026-02-01", "to": "2026-02-28"}
 MARKER = "rivalmarker"

@@ -17,7 +17,7 @@ from analytics_mcp.services import Services
 from analytics_mcp.storage.schema import events, visits
 from factories import CHROME_WIN, GOOGLEBOT, make_site
 
-pytestmark = pytest.mark.backends()
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
 HEADERS = {"User-Agent": CHROME_WIN, "Content-Type": "application/json"}
 
@@ -34,7 +34,7 @@ def svc(app: Starlette) -> Services:
 
 
 def count(svc: Services, table: Any) -> int:
-    with svc.db.sync.connect() as conn:
+    with svc.events_db.sync.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
@@ -44,7 +44,7 @@ async def test_pageview_is_stored_before_the_202(client: httpx2.AsyncClient, svc
     assert response.json() == {"status": "accepted"}
     assert response.headers["access-control-allow-origin"] == "*"
     assert count(svc, events) == 1  # committed, not merely queued
-    with svc.db.sync.connect() as conn:
+    with svc.events_db.sync.connect() as conn:
         visit = conn.execute(select(visits)).one()
     assert (visit.source, visit.channel) == ("twitter", "social")
 
@@ -145,7 +145,7 @@ async def test_forwarded_for_is_ignored_from_untrusted_peers(
     for spoof in ("198.51.100.1", "198.51.100.2"):
         headers = {**HEADERS, "X-Forwarded-For": spoof}
         await client.post("/api/event", json=body(url=f"https://acme.test/{spoof}"), headers=headers)
-    with svc.db.sync.connect() as conn:
+    with svc.events_db.sync.connect() as conn:
         assert conn.execute(select(func.count(visits.c.visitor_id.distinct()))).scalar_one() == 1
 
 
@@ -164,7 +164,7 @@ async def test_forwarded_for_is_honoured_from_trusted_proxies(settings: Any) -> 
             for real in ("198.51.100.1", "198.51.100.2"):
                 headers = {**HEADERS, "X-Forwarded-For": f"6.6.6.6, {real}, 10.9.9.9"}
                 await http.post("/api/event", json=body(url=f"https://acme.test/{real}"), headers=headers)
-        with app.state.services.db.sync.connect() as conn:
+        with app.state.services.events_db.sync.connect() as conn:
             assert conn.execute(select(func.count(visits.c.visitor_id.distinct()))).scalar_one() == 2
     finally:
         stop.set()

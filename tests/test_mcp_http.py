@@ -21,7 +21,7 @@ from analytics_mcp.storage import accounts
 from analytics_mcp.tools import TOOL_NAMES
 from factories import make_site, make_token
 
-pytestmark = pytest.mark.backends()
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
 PATH = "/mcp/analytics"
 LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}

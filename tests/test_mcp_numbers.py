@@ -29,7 +29,7 @@ from analytics_mcp.tools import TOOL_NAMES
 from conftest import pin_reports
 from factories import event, make_site, make_token
 
-pytestmark = pytest.mark.backends()
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
 URL = "http://testserver/mcp/analytics"
 MARKERS = ("rival-secret.test", "Rival Corp", "rival")
@@ -157,7 +157,7 @@ class Oracle:
         )  # fmt: skip
 
     async def engine(self, fn: Callable[..., Any], limit: int | None = None, *extra: Any) -> Any:
-        return (await fn(self.services.db, await self.query(limit), *extra)).model_dump(mode="json")
+        return (await fn(self.services.events_db, await self.query(limit), *extra)).model_dump(mode="json")
 
 
 def same_fields(answer: Mapping[str, Any], expected: Mapping[str, Any]) -> None:

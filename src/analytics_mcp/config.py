@@ -23,7 +23,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANALYTICS_", extra="ignore")
 
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the SQLite file and other state live.")
-    db_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file in data_dir.")
+    db_url: str | None = Field(
+        None, description="Accounts database (SQLAlchemy URL); default: SQLite file in data_dir."
+    )
+    events_url: str | None = Field(
+        None, description="Events database (events, visits, rollups); default: the accounts database."
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     trusted_proxies: CsvList = Field(
@@ -75,6 +80,15 @@ class Settings(BaseSettings):
         if self.db_url:
             return self.db_url
         return f"sqlite:///{(self.data_dir / 'analytics.db').resolve()}"
+
+    @property
+    def events_database_url(self) -> str:
+        """Where events, visits, goal completions and rollups live (storage/roles.py)."""
+        return self.events_url or self.database_url
+
+    @property
+    def split_databases(self) -> bool:
+        return self.events_database_url != self.database_url
 
     @cached_property
     def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from analytics_mcp.config import Settings
 from analytics_mcp.storage.accounts import Site, Token
-from analytics_mcp.storage.db import Database, open_database
+from analytics_mcp.storage.db import Database, distinct_databases, open_databases
 from analytics_mcp.storage.migrate import upgrade
 
 EXIT_USAGE = 2
@@ -76,14 +76,24 @@ def site_json(site: Site, tenant_slug: str) -> dict[str, Any]:
 
 
 @contextmanager
-def migrated(settings: Settings) -> Iterator[Database]:
-    """The configured database with migrations applied; engines disposed afterwards."""
-    db = open_database(settings.database_url)
+def migrated_databases(settings: Settings) -> Iterator[tuple[Database, Database]]:
+    """The accounts and the events database (one object unless ANALYTICS_EVENTS_URL names
+    another), migrations applied; engines disposed afterwards."""
+    accounts, events = open_databases(settings.database_url, settings.events_database_url)
     try:
-        upgrade(db.sync)
-        yield db
+        for db in distinct_databases(accounts, events):
+            upgrade(db.sync)
+        yield accounts, events
     finally:
-        db.sync.dispose()
+        for db in distinct_databases(accounts, events):
+            db.sync.dispose()
+
+
+@contextmanager
+def migrated(settings: Settings) -> Iterator[Database]:
+    """The accounts database (storage/roles.py), both databases migrated."""
+    with migrated_databases(settings) as (accounts, _events):
+        yield accounts
 
 
 @contextmanager

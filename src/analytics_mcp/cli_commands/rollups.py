@@ -9,9 +9,9 @@ import dataclasses
 import time
 from typing import TYPE_CHECKING
 
-from analytics_mcp.cli_commands.common import CliError, emit, group_parser, transaction
+from analytics_mcp.cli_commands.common import CliError, emit, group_parser, migrated_databases
 from analytics_mcp.config import Settings
-from analytics_mcp.rollups.rebuild import rebuild_rollups
+from analytics_mcp.rollups.rebuild import rebuild_rollups, site_zones
 from analytics_mcp.storage import accounts
 
 if TYPE_CHECKING:
@@ -34,14 +34,17 @@ def register(sub: Subparsers) -> None:
 
 def rollups_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
-    with transaction(settings) as conn:
-        site_ids = None
-        if args.site is not None:
-            site = accounts.get_site(conn, args.site)
-            if site is None:
-                raise CliError("site", "not found")
-            site_ids = [site.id]
-        summary = rebuild_rollups(conn, site_ids)
+    with migrated_databases(settings) as (accounts_db, events_db):
+        with accounts_db.sync.connect() as conn:
+            site_ids = None
+            if args.site is not None:
+                site = accounts.get_site(conn, args.site)
+                if site is None:
+                    raise CliError("site", "not found")
+                site_ids = [site.id]
+            zones = site_zones(conn, site_ids)
+        with events_db.sync.begin() as conn:
+            summary = rebuild_rollups(conn, site_ids, zones=zones)
     # Wall time of the whole command, commit included.
     emit({**dataclasses.asdict(summary), "seconds": round(time.perf_counter() - started, 3)})
     return 0

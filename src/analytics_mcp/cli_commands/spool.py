@@ -8,11 +8,12 @@ import dataclasses
 from contextlib import closing
 from typing import TYPE_CHECKING
 
-from analytics_mcp.cli_commands.common import CliError, emit, group_parser, migrated
+from analytics_mcp.cli_commands.common import CliError, emit, group_parser, migrated_databases
 from analytics_mcp.config import Settings
 from analytics_mcp.ingest.spool.frames import SpoolError, segment_starts, spool_name, spooled_end, take_lock
 from analytics_mcp.ingest.spool.spooler import spool_directory
 from analytics_mcp.ingest.spool.storing import failed_frames, store_failed, stored_position
+from analytics_mcp.storage.db import separate_accounts
 
 if TYPE_CHECKING:
     from analytics_mcp.cli_commands.common import Subparsers
@@ -39,7 +40,7 @@ def register(sub: Subparsers) -> None:
 
 
 def spool_status(_args: argparse.Namespace, settings: Settings) -> int:
-    with migrated(settings) as db:
+    with migrated_databases(settings) as (_accounts, db):
         directory = spool_directory(db, settings.data_dir)
         with db.sync.connect() as conn:
             position = stored_position(conn, spool_name(directory)) if directory.exists() else 0
@@ -58,7 +59,7 @@ def spool_status(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def spool_store_failed(_args: argparse.Namespace, settings: Settings) -> int:
-    with migrated(settings) as db:
+    with migrated_databases(settings) as (accounts, db):
         directory = spool_directory(db, settings.data_dir)
         if not failed_frames(directory):
             emit(dataclasses.asdict(store_failed(db, directory)))
@@ -68,6 +69,6 @@ def spool_store_failed(_args: argparse.Namespace, settings: Settings) -> int:
         except SpoolError as exc:
             raise CliError("spool", "a running server holds it; stop the server first") from exc
         with closing(lock):
-            summary = store_failed(db, directory)
+            summary = store_failed(db, directory, separate_accounts(accounts, db))
     emit(dataclasses.asdict(summary))
     return 1 if summary.still_failing else 0

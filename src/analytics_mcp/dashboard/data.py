@@ -38,7 +38,7 @@ class GoalsData(BaseModel):
 )
 async def channels(ctx: ApiContext, params: LimitParams) -> list[ChannelRow]:
     """Visitors by channel (direct, organic search, social, referral, paid, email, AI assistants)."""
-    return (await engine.channels(ctx.services.db, await stats_query(ctx, params))).rows
+    return (await engine.channels(ctx.services.events_db, await stats_query(ctx, params))).rows
 
 
 @routes.route(
@@ -51,7 +51,7 @@ async def channels(ctx: ApiContext, params: LimitParams) -> list[ChannelRow]:
 )
 async def goals(ctx: ApiContext, params: StatsParams) -> GoalsData:
     """Every goal with completions, converting visitors and conversion rate in range."""
-    report = await engine.goals_report(ctx.services.db, await stats_query(ctx, params))
+    report = await engine.goals_report(ctx.services.events_db, await stats_query(ctx, params))
     return GoalsData(visitors=report.visitors, goals=report.goals)
 
 

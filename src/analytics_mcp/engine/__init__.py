@@ -103,7 +103,7 @@ from analytics_mcp.engine.results_commerce import (
     SourceRevenueRow,
 )
 from analytics_mcp.engine.stats import hour_of_day, overview, timeseries
-from analytics_mcp.engine.tenant import query_for_tenant, tenant_sites
+from analytics_mcp.engine.tenant import query_for_tenant, sites_and_goals, tenant_sites
 
 __all__ = [
     "DEFAULT_PERIOD", "DIMENSIONS", "MAX_RANGE_DAYS", "PERIODS",
@@ -116,5 +116,6 @@ __all__ = [
     "browsers", "campaigns", "channels", "devices", "ecommerce_overview", "entry_pages", "exit_pages",
     "funnel", "goal_completions", "goals_report", "hour_of_day", "languages", "operating_systems",
     "overview", "parse_filters", "parse_query", "products", "query_for_tenant", "referrers",
-    "revenue_by_source", "revenue_timeseries", "tenant_sites", "timeseries", "top_pages",
+    "revenue_by_source", "revenue_timeseries", "sites_and_goals", "tenant_sites", "timeseries",
+    "top_pages",
 ]  # fmt: skip

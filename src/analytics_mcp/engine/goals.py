@@ -18,7 +18,6 @@ from analytics_mcp.engine.results_commerce import (
 )
 from analytics_mcp.engine.store import source_for
 from analytics_mcp.storage.account_types import Goal
-from analytics_mcp.storage.accounts import get_goal, list_goals
 from analytics_mcp.storage.db import Database
 from analytics_mcp.storage.ids import row_ulid
 from analytics_mcp.timeutil import ISO_FORMAT
@@ -35,19 +34,13 @@ def iso_utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime(ISO_FORMAT)
 
 
-async def _goals(db: Database, query: Query) -> list[Goal]:
-    async with db.aio.connect() as conn:
-        return await conn.run_sync(lambda sync: list_goals(sync, query.site_ids))
-
-
 async def goals_report(db: Database, query: Query) -> GoalsReport:
     """Every goal of the query's sites with completions, converting visitors and conversion rate
     (converting visitors / visitors in range x 100)."""
-    goals = await _goals(db, query)
     counts, total_visitors = await source_for(db, query).goal_counts()
     by_goal = {goal_id: (completions, visitors) for goal_id, completions, visitors in counts}
     rows = []
-    for goal in goals:
+    for goal in query.goals:
         completions, visitors = by_goal.get(goal.id, (0, 0))
         rows.append(
             GoalRow(
@@ -63,19 +56,18 @@ async def goals_report(db: Database, query: Query) -> GoalsReport:
     return GoalsReport(range=ReportRange.of(query), visitors=total_visitors, goals=rows)
 
 
-async def _goal(db: Database, query: Query, goal_id: str) -> Goal:
+def _goal(query: Query, goal_id: str) -> Goal:
     """The goal if it is one of the query's sites'; else (another tenant's included)
     QueryError("goal", "not found")."""
-    async with db.aio.connect() as conn:
-        goal = await conn.run_sync(lambda sync: get_goal(sync, goal_id, query.site_ids))
-    if goal is None:
-        raise QueryError("goal", "not found")
-    return goal
+    for goal in query.goals:
+        if goal.id == goal_id:
+            return goal
+    raise QueryError("goal", "not found")
 
 
 async def goal_completions(db: Database, query: Query, goal_id: str) -> GoalCompletions:
     """Newest completions of one goal in range (up to `limit`) and their total."""
-    goal = await _goal(db, query, goal_id)  # goals are account data, not the store's
+    goal = _goal(query, goal_id)  # goals are account data: the edge put them in the query
     page, count = await source_for(db, query).goal_completions(goal.id)
     rows = [
         CompletionRow(

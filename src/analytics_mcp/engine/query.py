@@ -17,7 +17,7 @@ from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.engine.filters import Filter, FilterInput, parse_filters
 from analytics_mcp.engine.periods import DateRange, Interval, resolve_range
 from analytics_mcp.storage.account_rules import site_key
-from analytics_mcp.storage.account_types import Site
+from analytics_mcp.storage.account_types import Goal, Site
 
 
 class Query(BaseModel):
@@ -33,6 +33,9 @@ class Query(BaseModel):
     comparison: DateRange  # the previous range of the same length
     filters: tuple[Filter, ...] = ()
     limit: int = 10
+    # The chosen sites' goal definitions (accounts database), read at the edge with the sites:
+    # the engine reads only the events database (storage/roles.py).
+    goals: tuple[Goal, ...] = ()
 
     @property
     def site_ids(self) -> list[int]:
@@ -93,6 +96,7 @@ def parse_query(
     default_limit: int = 10,
     max_limit: int = 100,
     now: datetime | None = None,
+    goals: Sequence[Goal] = (),
 ) -> Query:
     """Validate the raw arguments of one question. `site` must be one of the tenant's domains (an
     unknown domain and another tenant's get the same error); without it, all the tenant's sites are
@@ -112,6 +116,7 @@ def parse_query(
         comparison=previous,
         filters=parse_filters(filters),
         limit=_limit(limit, default_limit, max_limit),
+        goals=tuple(goal for goal in goals if goal.site_id in {s.id for s in chosen}),
     )
 
 

@@ -20,7 +20,7 @@ from analytics_mcp.experiments.store import choose_experiment, list_experiments
 from analytics_mcp.storage.db import Database
 
 DEFAULT_DAYS_BACK = 7
-_SEED_FIELDS = {"from": "start_date", "to": "end_date"}
+_METRICS_FIELDS = {"from": "start_date", "to": "end_date"}
 
 
 async def find_experiment(
@@ -32,7 +32,7 @@ async def find_experiment(
     return choose_experiment(found, slug)
 
 
-def seed_query(
+def metrics_query(
     experiment: Experiment, start_date: str | None, end_date: str | None, now: datetime | None = None
 ) -> Query:
     site = experiment.site
@@ -48,7 +48,7 @@ def seed_query(
     try:
         return parse_query([site], site.timezone, date_from=start, date_to=end, site=site.domain, now=now)
     except QueryError as exc:
-        raise QueryError(_SEED_FIELDS.get(exc.field, exc.field), exc.rule) from None
+        raise QueryError(_METRICS_FIELDS.get(exc.field, exc.field), exc.rule) from None
 
 
 def pick_variant(experiment: Experiment, slug: str | None) -> Variant | None:
@@ -61,8 +61,9 @@ def pick_variant(experiment: Experiment, slug: str | None) -> Variant | None:
     return variant
 
 
-async def seed_report_data(
+async def metrics_report_data(
     db: Database,
+    events_db: Database,
     tenant_id: int,
     *,
     experiment: str | None = None,
@@ -70,11 +71,12 @@ async def seed_report_data(
     end_date: str | date | None = None,
     variant: str | None = None,
 ) -> ExperimentData:
-    """The data behind /metrics/summary and /metrics/variants for a tenant (any principal)."""
+    """The data behind /metrics/summary and /metrics/variants for a tenant (any principal): the
+    experiment from the accounts database `db`, its events from `events_db`."""
     found = await find_experiment(db, tenant_id, experiment)
-    query = seed_query(
+    query = metrics_query(
         found,
         None if start_date is None else str(start_date),
         None if end_date is None else str(end_date),
     )
-    return await experiment_data(db, found, query, pick_variant(found, variant))
+    return await experiment_data(events_db, found, query, pick_variant(found, variant))

@@ -22,7 +22,7 @@ from analytics_mcp.export.queries import Position
 from analytics_mcp.export.rows import Shaped, Shaper
 from analytics_mcp.export.tables import Table
 from analytics_mcp.export.writers import Format, writer_for
-from analytics_mcp.storage.accounts import list_goals
+from analytics_mcp.storage.account_types import Goal
 from analytics_mcp.storage.db import Database
 
 CHUNK_ROWS = 5000  # rows per read
@@ -44,6 +44,7 @@ class ExportJob:
     limit: int
     format: Format
     session_key: bytes
+    goals: tuple[Goal, ...] = ()  # the goals export: read from the accounts database at the edge
 
     @property
     def site_ids(self) -> list[int]:
@@ -97,8 +98,7 @@ async def _shaped(db: Database, job: ExportJob, shaper: Shaper) -> AsyncIterator
     if not job.site_ids:
         return
     if job.table.name == "goals":
-        goals = await read(db, lambda conn: list_goals(conn, job.site_ids))
-        yield shaper.goals(goals)
+        yield shaper.goals(job.goals)
         return
     source = SOURCES[job.table.name]
     async for rows, extra in _chunks(db, job, source, shaper):

@@ -108,13 +108,13 @@ async def export_ecommerce_events(ctx: ApiContext, params: PagedExportParams) ->
 
 
 async def export(ctx: ApiContext, params: ExportParams, table: Table) -> StreamingResponse:
-    sites = await engine.tenant_sites(ctx.services.db, ctx.tenant.id)
+    sites, goals = await engine.sites_and_goals(ctx.services.db, ctx.tenant.id)
     if isinstance(params, PagedExportParams):
         query = export_query(sites, ctx.tenant.timezone, params)
         after = parse_cursor(params.cursor, query.range.start_ms)
         limit, name = params.limit, f"{table.name}-{query.range.date_from}-{query.range.date_to}"
     else:
-        query = engine.parse_query(sites, ctx.tenant.timezone, site=params.site)
+        query = engine.parse_query(sites, ctx.tenant.timezone, site=params.site, goals=goals)
         after, limit, name = Position(0, 0), 0, table.name  # goals: one short list, no paging
     job = ExportJob(
         table=table,
@@ -125,6 +125,7 @@ async def export(ctx: ApiContext, params: ExportParams, table: Table) -> Streami
         limit=limit,
         format=params.format,
         session_key=_session_key(ctx.services.settings.session_secret()),
+        goals=query.goals,
     )
     writer = writer_for(params.format, table)
     headers = {
@@ -132,7 +133,7 @@ async def export(ctx: ApiContext, params: ExportParams, table: Table) -> Streami
         "Cache-Control": "no-store",
     }
     return StreamingResponse(
-        export_stream(ctx.services.db, job), media_type=writer.media_type, headers=headers
+        export_stream(ctx.services.events_db, job), media_type=writer.media_type, headers=headers
     )
 
 

@@ -75,5 +75,5 @@ class CompletionsMeta(BaseModel):
 async def goal_completions(ctx: ApiContext, params: CompletionsParams) -> Envelope[list[CompletionRow]]:
     """Newest completions of the goal in the period, with their total."""
     query = await stats_query(ctx, params, default_limit=50, max_limit=MAX_COMPLETIONS)
-    report = await engine.goal_completions(ctx.services.db, query, params.goal)  # 404 when not found
+    report = await engine.goal_completions(ctx.services.events_db, query, params.goal)  # 404 when not found
     return Envelope(report.rows, CompletionsMeta(goal=report.goal, total=report.total))

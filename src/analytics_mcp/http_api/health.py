@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from analytics_mcp.http_api.errors import ApiError, error_response
 from analytics_mcp.services import Services
+from analytics_mcp.storage.db import distinct_databases
 
 log = logging.getLogger("analytics_mcp.http")
 
@@ -20,8 +21,9 @@ DB_TIMEOUT_SECONDS = 5.0  # a hung database must fail the probe, not hang it
 
 
 async def _ping(services: Services) -> None:
-    async with services.db.aio.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    for db in distinct_databases(services.db, services.events_db):
+        async with db.aio.connect() as conn:
+            await conn.execute(text("SELECT 1"))
 
 
 async def health(request: Request) -> Response:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.experiments.report import ExperimentData
-from analytics_mcp.experiments.service import seed_report_data
+from analytics_mcp.experiments.service import metrics_report_data
 from analytics_mcp.experiments.shapes import MetricsSummary, MetricsVariants, summary, variants_report
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
@@ -60,8 +60,9 @@ admin_route = partial(
 
 async def _data(ctx: ApiContext, params: MetricsParams) -> ExperimentData:
     try:
-        return await seed_report_data(
+        return await metrics_report_data(
             ctx.services.db,
+            ctx.services.events_db,
             ctx.tenant.id,
             experiment=params.experiment,
             start_date=params.start_date,

@@ -123,7 +123,7 @@ def report_route(
     description."""
 
     async def handler(ctx: ApiContext, params: StatsParams) -> Any:
-        result = await report(ctx.services.db, await stats_query(ctx, params))
+        result = await report(ctx.services.events_db, await stats_query(ctx, params))
         return result.rows if rows else result
 
     handler.__name__ = handler.__qualname__ = name

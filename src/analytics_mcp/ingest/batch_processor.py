@@ -26,7 +26,7 @@ from analytics_mcp.ingest.sites import SiteInfo, SiteRegistry
 from analytics_mcp.ingest.visits import VisitBook
 from analytics_mcp.rollups.maintain import RollupBatch
 from analytics_mcp.rollups.marks import prune_marks
-from analytics_mcp.storage.db import lock_event_writers
+from analytics_mcp.storage.db import Database, lock_event_writers
 from analytics_mcp.storage.schema import events
 
 FINGERPRINT_WINDOW_MS = 10_000
@@ -42,6 +42,12 @@ class BatchProcessor:
         self.salts = SaltStore()
         self.sites = sites or SiteRegistry()
         self._recent: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+
+    @classmethod
+    def reading_sites_from(cls, accounts: Database | None) -> BatchProcessor:
+        """A processor that reads sites and goals from the accounts database when the events
+        live in another one (storage/roles.py); None: on the events transaction's connection."""
+        return cls(SiteRegistry(accounts.reader if accounts is not None else None))
 
     def process(self, conn: Connection, batch: list[PendingEvent]) -> list[Outcome]:
         """Prepare and store in the caller's transaction."""

@@ -60,14 +60,17 @@ _STOP: Final = _Stop.STOP
 
 
 class Ingestor:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, accounts: Database | None = None) -> None:
+        """`db`: the events database; `accounts`: the accounts database when it is another one
+        (storage/roles.py: sites and goals are read there)."""
         self._db = db
+        self._accounts_url = accounts.url if accounts is not None else None
         self._max_batch = settings.ingest_max_batch
         self._queue_limit = settings.ingest_queue_limit
         self._spool_limit = settings.ingest_spool_limit
         self._spool_dir = spool_directory(db, settings.data_dir)
         self._use_process = settings.ingest_process and not db.is_in_memory
-        self.processor = BatchProcessor()
+        self.processor = BatchProcessor.reading_sites_from(accounts)
         self._queue: queue.SimpleQueue[_Job | _Stop] = queue.SimpleQueue()
         self._lock = threading.Lock()  # one direct writer at a time in this process
         self._pending = 0
@@ -92,7 +95,7 @@ class Ingestor:
 
     def _start_spooler(self) -> None:
         try:
-            self._spooler = Spooler(self._db, self._spool_dir, self.processor)
+            self._spooler = Spooler(self._db, self._spool_dir, self.processor, self._accounts_url)
         except (SpoolError, WriterProcessError, OSError) as exc:  # still ingest, on one core
             log.warning("spooled ingestion unavailable (%s); writing in a thread", exc)
 

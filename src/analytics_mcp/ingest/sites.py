@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from analytics_mcp.ingest.goals import GoalMatcher, build_matcher
 from analytics_mcp.storage import accounts
@@ -27,7 +27,10 @@ class SiteInfo:
 class SiteRegistry:
     """domain -> SiteInfo; unknown domains are remembered too, so junk traffic costs no query."""
 
-    def __init__(self, ttl: float = CACHE_SECONDS) -> None:
+    def __init__(self, accounts: Engine | None = None, ttl: float = CACHE_SECONDS) -> None:
+        """`accounts`: where sites and goals live when the events are in another database
+        (storage/roles.py); None reads them on the connection a lookup is given."""
+        self._accounts = accounts
         self._ttl = ttl
         self._entries: dict[str, tuple[float, SiteInfo | None]] = {}
 
@@ -40,7 +43,11 @@ class SiteRegistry:
         hit = self._entries.get(key)
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
-        info = self._load(conn, key)
+        if self._accounts is None:
+            info = self._load(conn, key)
+        else:
+            with self._accounts.connect() as accounts_conn:
+                info = self._load(accounts_conn, key)
         self._entries[key] = (now, info)
         return info
 

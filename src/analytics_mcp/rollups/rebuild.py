@@ -64,18 +64,24 @@ class RebuildSummary:
 
 
 def rebuild_rollups(
-    conn: Connection, site_ids: list[int] | None = None, *, now_s: int | None = None
+    conn: Connection,
+    site_ids: list[int] | None = None,
+    *,
+    now_s: int | None = None,
+    zones: dict[int, ZoneInfo] | None = None,
 ) -> RebuildSummary:
     """Delete the rollup rows of these sites (all when None) and recompute them from raw rows.
 
-    Creates the rollup tables if they are missing. `now_s` (epoch seconds, default now) decides
-    which marks go to visitor_marks (local days from today - 4) and is their created_at.
+    `conn` is a transaction on the events database; `zones` are the sites' time zones
+    (`site_zones` on the accounts database), read on `conn` when not given. Creates the
+    rollup tables if they are missing. `now_s` (epoch seconds, default now) decides which marks
+    go to visitor_marks (local days from today - 4) and is their created_at.
     """
     started = time.perf_counter()
     now = int(time.time()) if now_s is None else int(now_s)
     lock_event_writers(conn)  # the writers wait: the rollups are consistent with the raw rows
     metadata.create_all(conn, tables=list(ROLLUP_TABLES), checkfirst=True)
-    zones = site_zones(conn, site_ids)
+    zones = site_zones(conn, site_ids) if zones is None else zones
     for table in ROLLUP_TABLES:
         stmt = delete(table)
         if site_ids is not None:

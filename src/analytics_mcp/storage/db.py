@@ -140,3 +140,20 @@ def open_database(url: str) -> Database:
         event.listen(aio.sync_engine, "connect", _postgresql_types)
         reader = sync
     return Database(url=url, sync=sync, aio=aio, reader=reader)
+
+
+def open_databases(accounts_url: str, events_url: str) -> tuple[Database, Database]:
+    """The accounts and the events database (storage/roles.py): one object when the URLs agree,
+    so a single database keeps a single set of engines."""
+    accounts = open_database(accounts_url)
+    return accounts, accounts if events_url == accounts_url else open_database(events_url)
+
+
+def distinct_databases(accounts: Database, events: Database) -> tuple[Database, ...]:
+    """Each database once (to migrate or dispose of)."""
+    return (accounts,) if accounts is events else (accounts, events)
+
+
+def separate_accounts(accounts: Database, events: Database) -> Database | None:
+    """The accounts database when it is not the events one (a writer then reads sites there)."""
+    return None if accounts is events else accounts

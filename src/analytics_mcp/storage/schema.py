@@ -207,7 +207,7 @@ goal_completions = Table(
     "goal_completions",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("goal_id", String(26), ForeignKey("goals.id", ondelete="CASCADE"), nullable=False),
+    Column("goal_id", String(26), nullable=False),  # no foreign key: see storage/roles.py
     Column("site_id", Integer, nullable=False),
     Column("visitor_id", BigInteger, nullable=False),
     Column("visit_id", BigInteger, nullable=False),
@@ -436,8 +436,8 @@ experiment_events = Table(
     "experiment_events",
     metadata,
     Column("event_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
-    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
-    Column("variant_id", Integer, ForeignKey("experiment_variants.id", ondelete="CASCADE"), nullable=False),
+    Column("experiment_id", Integer, nullable=False),  # no foreign keys: see storage/roles.py
+    Column("variant_id", Integer, nullable=False),
     Column("ts", BigInteger, nullable=False),  # epoch ms, as events.ts
     Column("visitor_key", BigInteger, nullable=False),  # keyed hash of the client's visitor_id
     Column("type", String(16), nullable=False),  # page_view | scroll_depth | click | ...

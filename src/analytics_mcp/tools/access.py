@@ -21,7 +21,15 @@ from mcp.server.mcpserver.exceptions import ToolError
 from sqlalchemy import Connection
 
 from analytics_mcp.storage.account_rules import FEATURE_PLANS, plan_allows
-from analytics_mcp.storage.accounts import Site, Tenant, get_tenant_by_id, list_sites, list_tokens
+from analytics_mcp.storage.accounts import (
+    Goal,
+    Site,
+    Tenant,
+    get_tenant_by_id,
+    list_goals,
+    list_sites,
+    list_tokens,
+)
 from analytics_mcp.storage.db import Database
 
 READ_SCOPE = "read"
@@ -67,8 +75,17 @@ def plan_too_low(tenant: Tenant) -> ToolError:
     )
 
 
-def _load(conn: Connection, caller: Caller) -> tuple[Tenant, list[Site]] | None:
-    """The caller's tenant and its sites, read in one round trip (None if gone or revoked)."""
+@dataclass(frozen=True, slots=True)
+class Authorized:
+    """What a tool call may read: the caller's tenant, its sites and their goals."""
+
+    tenant: Tenant
+    sites: list[Site]
+    goals: list[Goal]
+
+
+def _load(conn: Connection, caller: Caller) -> Authorized | None:
+    """The caller's tenant, sites and goals, read in one round trip (None if gone or revoked)."""
     tenant = get_tenant_by_id(conn, caller.tenant_id)
     if tenant is None:
         return None
@@ -76,10 +93,11 @@ def _load(conn: Connection, caller: Caller) -> tuple[Tenant, list[Site]] | None:
         tokens = list_tokens(conn, tenant.slug)
         if not any(t.id == caller.token_id and t.revoked_at is None for t in tokens):
             return None
-    return tenant, list_sites(conn, tenant.id)
+    sites = list_sites(conn, tenant.id)
+    return Authorized(tenant, sites, list_goals(conn, [site.id for site in sites]))
 
 
-async def authorize(db: Database, requested: str) -> tuple[Tenant, list[Site]]:
+async def authorize(db: Database, requested: str) -> Authorized:
     """The caller's tenant and its sites if `requested` names it and its plan includes MCP;
     ToolError otherwise. Read-only: `connect()` without `begin()` rolls back."""
     caller = current_caller()
@@ -87,8 +105,8 @@ async def authorize(db: Database, requested: str) -> tuple[Tenant, list[Site]]:
         raise not_accessible(requested)
     async with db.aio.connect() as conn:
         found = await conn.run_sync(lambda sync: _load(sync, caller))
-    if found is None or found[0].slug != requested.strip().lower():
+    if found is None or found.tenant.slug != requested.strip().lower():
         raise not_accessible(requested)
-    if not plan_allows(found[0].plan, "mcp"):
-        raise plan_too_low(found[0])
+    if not plan_allows(found.tenant.plan, "mcp"):
+        raise plan_too_low(found.tenant)
     return found

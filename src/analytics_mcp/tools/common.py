@@ -52,7 +52,7 @@ class ToolRequest:
     async def run(self, fn: Callable[..., Awaitable[R]], query: Query | None = None, *args: Any) -> R:
         """An engine function over this question (or a variant of it)."""
         try:
-            return await fn(self.services.db, query or self.query, *args)
+            return await fn(self.services.events_db, query or self.query, *args)
         except QueryError as exc:
             raise query_error(exc) from None
 
@@ -76,20 +76,21 @@ async def authorized_request(
     """Authorize, then parse the question with the engine's `parse_query` over the sites that
     `authorize` read in the same round trip (what `query_for_tenant` does for REST)."""
     services = services_of(ctx)
-    owner, sites = await authorize(services.db, tenant)
+    allowed = await authorize(services.db, tenant)
     try:
         query = parse_query(
-            sites,
-            owner.timezone,
+            allowed.sites,
+            allowed.tenant.timezone,
             period=period,
             date_from=date_from,
             date_to=date_to,
             site=domain,
             limit=limit,
+            goals=allowed.goals,
         )
     except QueryError as exc:
         raise query_error(exc) from None
-    return ToolRequest(services, owner, query)
+    return ToolRequest(services, allowed.tenant, query)
 
 
 def reply(title: str, answer: BaseModel, extra: list[str] | None = None) -> CallToolResult:

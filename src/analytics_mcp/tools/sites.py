@@ -22,7 +22,8 @@ async def list_sites(ctx: Context[Any, Any], tenant: TenantArg) -> Annotated[Cal
     together), and their dates are in the site's time zone (the tenant's time zone when several
     sites are read together). Also shows the tenant's plan."""
     services = services_of(ctx)
-    owner, sites = await authorize(services.db, tenant)
+    allowed = await authorize(services.db, tenant)
+    owner, sites = allowed.tenant, allowed.sites
     answer = SitesAnswer(
         tenant=owner.slug,
         name=owner.name,

@@ -93,14 +93,18 @@ def unsettled_since(directory: Path, position: int, end: int) -> UnsettledKeys:
 
 
 class Spooler:
-    def __init__(self, db: Database, directory: Path, processor: BatchProcessor) -> None:
+    def __init__(
+        self, db: Database, directory: Path, processor: BatchProcessor, accounts_url: str | None = None
+    ) -> None:
+        """`db`: the events database; `accounts_url`: where the writer process reads sites when
+        they live in another database (None: the events database)."""
         self._db = db
         self._processor = processor
         with db.reader.connect() as conn:
             start = stored_position(conn, spool_name(directory))
         self._spool = SpoolWriter(directory, start)  # SpoolError: another server holds it
         try:
-            self._child = WriterProcess(db.url, directory)
+            self._child = WriterProcess(db.url, directory, accounts_url)
         except Exception:
             self._spool.close()
             raise

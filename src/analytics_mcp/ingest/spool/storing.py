@@ -96,11 +96,12 @@ def failed_frames(directory: Path) -> list[Path]:
     return sorted((directory / "failed").glob("*.frame"))
 
 
-def store_failed(db: Database, directory: Path) -> FailedFrames:
+def store_failed(db: Database, directory: Path, accounts: Database | None = None) -> FailedFrames:
     """Store the frames that were set aside (once their cause is fixed), each in its own
     transaction; a stored frame's file is deleted, a failing one is kept and named. Events
     stored since (a retry that got through) are skipped, so this can run any number of times."""
-    processor, summary = BatchProcessor(), FailedFrames()
+    processor = BatchProcessor.reading_sites_from(accounts)
+    summary = FailedFrames()
     for path in failed_frames(directory):
         summary.frames += 1
         try:

@@ -65,7 +65,7 @@ def _listen(pipe: Connection, target: _Target) -> None:
             return
 
 
-def _serve(url: str, spool_dir: str, pipe: Connection) -> None:
+def _serve(url: str, spool_dir: str, pipe: Connection, accounts_url: str | None) -> None:
     from analytics_mcp.heap import tune_collector
     from analytics_mcp.ingest import enrich
     from analytics_mcp.ingest.batch_processor import BatchProcessor
@@ -82,7 +82,8 @@ def _serve(url: str, spool_dir: str, pipe: Connection) -> None:
     # the backlog in the gaps (the spool holds it durably meanwhile).
     os.nice(_NICENESS)
     db = open_database(url)
-    processor = BatchProcessor()
+    accounts = open_database(accounts_url) if accounts_url else None
+    processor = BatchProcessor.reading_sites_from(accounts)
     reader = SpoolReader(Path(spool_dir))
     enrich.warm_up()
     tune_collector()
@@ -117,6 +118,8 @@ def _serve(url: str, spool_dir: str, pipe: Connection) -> None:
         position = moved
         pipe.send(("stored", (position, count)))
     db.sync.dispose()
+    if accounts is not None:
+        accounts.sync.dispose()
 
 
 class _Notices:
@@ -164,11 +167,14 @@ class _Notices:
 class WriterProcess:
     """The server's handle on the writer process."""
 
-    def __init__(self, url: str, spool_dir: Path) -> None:
+    def __init__(self, url: str, spool_dir: Path, accounts_url: str | None = None) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
         self._pipe, child_end = context.Pipe()
         self._process = context.Process(
-            target=_serve, args=(url, str(spool_dir), child_end), name="ingest-writer", daemon=True
+            target=_serve,
+            args=(url, str(spool_dir), child_end, accounts_url),
+            name="ingest-writer",
+            daemon=True,
         )
         self._process.start()
         child_end.close()
