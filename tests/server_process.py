@@ -42,9 +42,13 @@ class Install:
         return self.env["ANALYTICS_DB_URL"]
 
     @property
+    def events_url(self) -> str:
+        return self.env.get("ANALYTICS_EVENTS_URL") or self.db_url
+
+    @property
     def spool(self) -> Path:
-        """Beside the SQLite file, else in the data directory."""
-        sqlite = self.db_url.startswith("sqlite")
+        """Beside the events database's SQLite file, else in the data directory."""
+        sqlite = self.events_url.startswith("sqlite")
         return self.directory / "analytics.db-spool" if sqlite else self.directory / "spool"
 
     def cli(self, *argv: str) -> str:

@@ -24,6 +24,7 @@ from analytics_mcp.storage.db import open_database
 from analytics_mcp.storage.schema import events, visits
 from conftest import serving
 from factories import CHROME_WIN, make_site
+from pg_server import PostgresServer
 from server_process import Install, server_process, writer_child
 
 
@@ -104,12 +105,22 @@ def stored(db_url: str) -> tuple[int, int, int]:
     return total, distinct, visit_count
 
 
-@pytest.mark.parametrize("restart_with_process", [True, False], ids=["writer-process", "thread"])
+@pytest.mark.parametrize(
+    ("restart_with_process", "events_apart"),
+    [(True, False), (False, False), (True, True)],
+    ids=["writer-process", "thread", "events-in-postgresql"],
+)
 def test_acknowledged_events_survive_a_crash_and_are_stored_once(
-    tmp_path: Path, restart_with_process: bool
+    tmp_path: Path, restart_with_process: bool, events_apart: bool, request: pytest.FixtureRequest
 ) -> None:
-    install = Install.create(tmp_path)
-    db_url, env = install.db_url, install.env
+    """`events_apart`: accounts in the SQLite file, events in a PostgreSQL database
+    (ANALYTICS_EVENTS_URL): the writer process reads sites there and writes events here."""
+    extra = {}
+    if events_apart:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        extra["ANALYTICS_EVENTS_URL"] = server.fresh_database()
+    install = Install.create(tmp_path, **extra)
+    db_url, env = install.events_url, install.env
     install.cli("tenants", "create", "acme")
     install.cli("sites", "add", "acme.test", "--tenant", "acme")
     headers = {"User-Agent": CHROME_WIN, "X-Forwarded-For": "203.0.113.77"}
@@ -132,7 +143,7 @@ def test_acknowledged_events_survive_a_crash_and_are_stored_once(
         proc.kill()  # the whole server dies: nothing was stored
         proc.wait()
     assert stored(db_url) == (0, 0, 0)
-    spooled = b"".join(p.read_bytes() for p in (tmp_path / "analytics.db-spool").glob("*.seg"))
+    spooled = b"".join(p.read_bytes() for p in install.spool.glob("*.seg"))
     assert b"e29" in spooled  # the events are there ...
     assert b"203.0.113.77" not in spooled and b"Mozilla" not in spooled  # ... without IP or User-Agent
 
@@ -146,7 +157,9 @@ def test_acknowledged_events_survive_a_crash_and_are_stored_once(
         )
         assert retry.json()["status"] == "duplicate"
     assert stored(db_url) == (30, 30, 1)  # every acknowledged event, once, in one visit
-    assert not list((tmp_path / "analytics.db-spool").glob("failed/*"))
+    assert not list(install.spool.glob("failed/*"))
+    if events_apart:
+        assert stored(install.db_url) == (0, 0, 0)  # none in the accounts database
 
 
 async def test_a_writer_that_falls_behind_answers_503_then_catches_up(tmp_path: Path) -> None:
