@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import types
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,17 +23,31 @@ from analytics_mcp.config import Settings
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.db import open_database
 from factories import CHROME_WIN
+from pg_server import PostgresServer
 
 TOKEN_LINE = re.compile(r"^amcp_[A-Za-z0-9_-]+\n$")
 BIN_DIR = Path(sys.executable).parent
 
 
+pytestmark = pytest.mark.backends()
+
+
 @pytest.fixture
-def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def db_url(
+    db_backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """The CLI's database, named in the environment as an operator would: a SQLite file, or a
+    fresh PostgreSQL database."""
+    if db_backend == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = server.fresh_database()
+    else:
+        url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("ANALYTICS_DB_URL", url)
     monkeypatch.delenv("ANALYTICS_PASSWORD", raising=False)
-    return url
+    yield url
+    if db_backend == "postgresql":
+        server.drop(url)
 
 
 Run = tuple[int, str, str]
