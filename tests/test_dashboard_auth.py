@@ -21,6 +21,8 @@ from analytics_mcp.storage import accounts
 from analytics_mcp.storage.schema import users
 from factories import SAFARI_IPHONE, event, make_site, make_token
 
+pytestmark = pytest.mark.backends()
+
 EMAIL, PASSWORD = "owner@acme.test", "correct horse battery"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 BOOT_CSRF = re.compile(r'"csrf": "([0-9a-f]+)"')
@@ -145,6 +147,7 @@ async def test_login_without_csrf_is_refused(client: httpx2.AsyncClient, owner: 
     assert SESSION_COOKIE not in client.cookies
 
 
+@pytest.mark.backends("sqlite")  # SQLite's single writer; PostgreSQL has no such lock
 async def test_password_checks_do_not_hold_the_write_lock(
     app: Starlette, client: httpx2.AsyncClient, owner: accounts.User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
