@@ -34,7 +34,8 @@ country, utm_source, utm_medium, utm_campaign, utm_content, utm_term; is / is_no
   So `page!=/x` keeps visits that viewed some other page, and counts the views of other pages.
 - is / is_not compare exactly (values of normalised dimensions - source, channel, device, language,
   referrer, country - are normalised the same way first); is_not keeps unknown (null) values;
-  contains is case-insensitive; several values (`a|b`) mean any of them.
+  contains ignores the case of A-Z (other letters compare exactly, on every database); several
+  values (`a|b`) mean any of them.
 
 Periods: see `periods` (Nd = N local days ending today; 12m = from the same day a year ago plus
 one day, to today; 24h = the 24 local hours ending with the current one, hourly buckets).

@@ -1,8 +1,9 @@
 """Filters: parsed from the REST syntax or a JSON list, validated and normalised once.
 
 REST syntax: `page==/pricing;source!=google|bing;utm_campaign~spring` (`==` is, `!=` is not,
-`~` contains, case-insensitive; `|` separates alternative values; `;` separates filters). The
-same filters as a JSON list: `[{"dimension": "page", "operator": "is", "values": ["/pricing"]}]`.
+`~` contains, ignoring the case of A-Z; `|` separates alternative values; `;` separates
+filters). The same filters as a JSON list:
+`[{"dimension": "page", "operator": "is", "values": ["/pricing"]}]`.
 """
 
 from __future__ import annotations

@@ -7,9 +7,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 
 def half_up(value: float, places: int) -> float:
-    """Round half away from zero on the decimal text of `value` (no binary surprises)."""
-    quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    """Round half away from zero on the decimal text of `value` (no binary surprises), read to 12
+    significant digits first (never fewer than places + 1 decimals). A float sum's last bits
+    depend on the order its terms were added in, which differs between PostgreSQL and SQLite and
+    between rollups and raw rows: five amounts summing to 127.465 give 127.46499999999999 in one
+    order and 127.465 in another, and the revenue was 127.46 on one database, 127.47 on the other."""
+    text = Decimal(repr(value))
+    settled = text.quantize(Decimal(1).scaleb(min(-places - 1, text.adjusted() - 11)), rounding=ROUND_HALF_UP)
+    return float(settled.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 def seconds(ms: float | None) -> int:

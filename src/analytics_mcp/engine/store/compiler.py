@@ -10,24 +10,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select
 
 from analytics_mcp.definitions import PAGEVIEW
 from analytics_mcp.engine.filters import VISIT_DIMENSIONS, Filter
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
-from analytics_mcp.storage.dialects import Dialect
+from analytics_mcp.storage.dialects import Dialect, lower_ascii_text
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
 
 
-def condition(column: ColumnElement[Any], flt: Filter) -> ColumnElement[bool]:
-    """One filter on one column: is / is_not (null kept) / contains (case-insensitive)."""
+def condition(column: ColumnElement[Any], flt: Filter, dialect: Dialect) -> ColumnElement[bool]:
+    """One filter on one column: is / is_not (null kept) / contains (ignoring the case of A-Z;
+    other letters compare exactly, as SQLite's lower() and LIKE do, on every database)."""
     if flt.operator == "is":
         return column.in_(flt.values)
     if flt.operator == "is_not":
         return or_(column.is_(None), column.not_in(flt.values))
-    lowered = func.lower(column)
-    return or_(*(lowered.contains(value.lower(), autoescape=True) for value in flt.values))
+    lowered = dialect.lower_ascii(column)
+    return or_(*(lowered.contains(lower_ascii_text(value), autoescape=True) for value in flt.values))
 
 
 class Scope:
@@ -52,14 +53,16 @@ class Scope:
         return [column >= literal(self.rng.start_ms), column < literal(self.rng.end_ms)]
 
     def _page_match(self, pathname: ColumnElement[Any]) -> list[ColumnElement[bool]]:
-        return [condition(pathname, flt) for flt in self.query.page_filters]
+        return [condition(pathname, flt, self.dialect) for flt in self.query.page_filters]
 
     def visit_conditions(self, *, page_exists: bool = True) -> list[ColumnElement[bool]]:
         """Site, visit-attribute filters and (unless told otherwise) the page filter as "the visit
         has a matching pageview"."""
         v = self.v
         conds = [self.sites(v.c.site_id)]
-        conds += [condition(v.c[VISIT_DIMENSIONS[f.dimension]], f) for f in self.query.visit_filters]
+        conds += [
+            condition(v.c[VISIT_DIMENSIONS[f.dimension]], f, self.dialect) for f in self.query.visit_filters
+        ]
         if page_exists and self.query.page_filters:
             p = events.alias("p")
             match = and_(p.c.visit_id == v.c.id, p.c.name == PAGEVIEW, *self._page_match(p.c.pathname))

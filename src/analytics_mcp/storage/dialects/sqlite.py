@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, UnaryExpression, cast, literal
+from sqlalchemy import BigInteger, ColumnElement, UnaryExpression, cast, func, literal
 
 NAME = "sqlite"
 
@@ -15,3 +15,7 @@ def int_div(value: ColumnElement[Any], divisor: int) -> ColumnElement[int]:
 
 def ascending(text: ColumnElement[Any]) -> UnaryExpression[Any]:
     return text.asc()  # BINARY collation (code point order for UTF-8), NULL first: the reference
+
+
+def lower_ascii(text: ColumnElement[Any]) -> ColumnElement[str]:
+    return func.lower(text)  # SQLite's lower() folds A-Z only (without the ICU extension)
