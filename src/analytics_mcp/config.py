@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -30,6 +31,11 @@ class Settings(BaseSettings):
         None, description="Events database (events, visits, rollups); default: the accounts database."
     )
     host: str = "127.0.0.1"
+    public_url: str | None = Field(
+        None,
+        description="The origin clients reach this server at (https://analytics.example.com), behind a "
+        "proxy: names the MCP resource and the OAuth issuer. Default: http://host:port.",
+    )
     port: int = Field(8000, ge=1, le=65535)
     trusted_proxies: CsvList = Field(
         default_factory=list, description="IPs/CIDRs whose X-Forwarded-For is believed."
@@ -67,6 +73,27 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin_only(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://analytics.example.com")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError("must be an origin only: no path, query, fragment or user")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach us, without a trailing slash: ANALYTICS_PUBLIC_URL, else the bind address."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
+        return f"http://{host}:{self.port}"
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -27,6 +27,9 @@ ACCOUNT_TABLES: tuple[str, ...] = (
     "chat_requests",
     "experiments",
     "experiment_variants",
+    "oauth_clients",
+    "oauth_authorizations",
+    "oauth_tokens",
 )
 EVENT_TABLES: tuple[str, ...] = (
     "salts",

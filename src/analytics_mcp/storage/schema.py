@@ -446,3 +446,7 @@ experiment_events = Table(
     Column("amount_cents", BigInteger, nullable=True),  # conversions
     Index("ix_experiment_events_experiment_ts", "experiment_id", "ts"),
 )
+
+# -- OAuth for remote MCP connectors -----------------------------------------------------------
+# Declared in their own module (this one is long enough); importing it puts them on `metadata`.
+import analytics_mcp.storage.oauth_schema  # noqa: E402, F401
