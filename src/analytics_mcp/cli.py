@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from analytics_mcp.cli_commands import accounts as account_commands
 from analytics_mcp.cli_commands import database as database_commands
+from analytics_mcp.cli_commands import events as event_commands
 from analytics_mcp.cli_commands import experiments as experiment_commands
 from analytics_mcp.cli_commands import goals as goal_commands
 from analytics_mcp.cli_commands import rollups as rollup_commands
@@ -37,6 +38,7 @@ def build_parser() -> Parser:
     rollup_commands.register(sub)
     spool_commands.register(sub)
     database_commands.register(sub)
+    event_commands.register(sub)
     return parser
 
 

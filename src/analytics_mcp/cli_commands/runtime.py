@@ -18,6 +18,9 @@ from alembic.runtime.migration import MigrationContext
 from analytics_mcp.cli_commands.common import CliError, day_count, emit, migrated, port_number
 from analytics_mcp.config import Settings
 from analytics_mcp.storage import accounts
+from analytics_mcp.storage.clickhouse import is_clickhouse_url, open_clickhouse
+from analytics_mcp.storage.db import open_database
+from analytics_mcp.storage.migrate import upgrade
 
 if TYPE_CHECKING:
     from analytics_mcp.cli_commands.common import Subparsers
@@ -83,8 +86,26 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
-    with migrated(settings) as db, db.sync.connect() as conn:
-        print(MigrationContext.configure(conn).get_current_revision())
+    """Both databases: Alembic's revision; with the events in ClickHouse, the accounts database's
+    revision and then `clickhouse <schema version>`."""
+    if not is_clickhouse_url(settings.events_database_url):
+        with migrated(settings) as db, db.sync.connect() as conn:
+            print(MigrationContext.configure(conn).get_current_revision())
+        return 0
+    from analytics_mcp.storage.clickhouse.migrate import upgrade_clickhouse
+
+    accounts_db = open_database(settings.database_url)
+    try:
+        upgrade(accounts_db.sync)
+        with accounts_db.sync.connect() as conn:
+            print(MigrationContext.configure(conn).get_current_revision())
+    finally:
+        accounts_db.sync.dispose()
+    events = open_clickhouse(settings.events_database_url)
+    try:
+        print(f"clickhouse {upgrade_clickhouse(events)}")
+    finally:
+        events.close()
     return 0
 
 

@@ -1,0 +1,156 @@
+"""Opening ClickHouse from an events URL, and the one object the engine and the CLI use with it.
+
+- `clickhouse://user:password@host:8123/db` (HTTP) and `clickhouses://...` (HTTPS, default port
+  8443): a server or a cluster, through clickhouse-connect.
+- `chdb:///abs/path` (optionally `?database=name`): the embedded ClickHouse engine (chDB) on a
+  directory. chDB runs one engine per process, so the client of a path is opened once and reused;
+  another path in the same process is refused.
+
+The database defaults to `analytics`. Queries are sent with server-side parameters
+(`{name:Type}` in the SQL, values in `parameters`): no value is ever formatted into SQL text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+SCHEMES = ("clickhouse", "clickhouses", "chdb")
+DEFAULT_DATABASE = "analytics"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_CHDB_CLIENTS: dict[str, Client] = {}
+_CHDB_LOCK = threading.Lock()
+
+
+def is_clickhouse_url(url: str | None) -> bool:
+    return bool(url) and urlsplit(url or "").scheme in SCHEMES
+
+
+@dataclass(frozen=True, slots=True)
+class ClickHouseUrl:
+    scheme: str
+    database: str
+    path: str = ""  # chDB's directory
+    host: str = ""
+    port: int = 0
+    username: str = "default"
+    password: str = ""
+
+    @property
+    def embedded(self) -> bool:
+        return self.scheme == "chdb"
+
+
+def parse_clickhouse_url(url: str) -> ClickHouseUrl:
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES:
+        raise ValueError(f"not a ClickHouse URL (use {', '.join(s + '://' for s in SCHEMES)})")
+    query = parse_qs(parts.query)
+    if parts.scheme == "chdb":
+        if parts.netloc or not parts.path.startswith("/"):
+            raise ValueError("chdb URLs name an absolute directory: chdb:///abs/path")
+        database = query.get("database", [DEFAULT_DATABASE])[0]
+        return ClickHouseUrl("chdb", _identifier(database), path=unquote(parts.path))
+    if not parts.hostname:
+        raise ValueError("a ClickHouse URL names its host: clickhouse://user:password@host:8123/db")
+    secure = parts.scheme == "clickhouses"
+    return ClickHouseUrl(
+        parts.scheme,
+        _identifier(unquote(parts.path.strip("/")) or DEFAULT_DATABASE),
+        host=parts.hostname,
+        port=parts.port or (8443 if secure else 8123),
+        username=unquote(parts.username or "default"),
+        password=unquote(parts.password or ""),
+    )
+
+
+def _identifier(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"ClickHouse database name {name!r}: letters, digits and _ only")
+    return name
+
+
+def _chdb_client(path: str) -> Client:
+    with _CHDB_LOCK:
+        if path not in _CHDB_CLIENTS:
+            if _CHDB_CLIENTS:
+                opened = next(iter(_CHDB_CLIENTS))
+                raise ValueError(f"chDB runs one engine per process: {opened} is open, not {path}")
+            import clickhouse_connect
+
+            _CHDB_CLIENTS[path] = clickhouse_connect.get_client(dsn=f"chdb://{path}")
+        return _CHDB_CLIENTS[path]
+
+
+@dataclass(eq=False)
+class ClickHouseEvents:
+    """The events database in ClickHouse: a client and the database its tables live in. `table`
+    names a table for SQL; `rows` and `command` run parameterised statements (chDB's single
+    engine one statement at a time)."""
+
+    url: str
+    database: str
+    client: Client
+    embedded: bool
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def table(self, name: str) -> str:
+        return f"`{self.database}`.`{_identifier(name)}`"
+
+    def rows(
+        self, sql: str, parameters: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None
+    ) -> Sequence[Sequence[Any]]:
+        with self._lock:
+            result = self.client.query(sql, parameters=dict(parameters or {}), settings=dict(settings or {}))
+        return result.result_rows
+
+    async def rows_async(
+        self, sql: str, parameters: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None
+    ) -> Sequence[Sequence[Any]]:
+        return await asyncio.to_thread(self.rows, sql, parameters, settings)
+
+    def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
+        with self._lock:
+            self.client.command(sql, parameters=dict(parameters or {}))
+
+    def insert(
+        self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], token: str | None = None
+    ) -> None:
+        """One block of rows; a repeated `token` (one per spool frame or copy chunk) is stored once
+        (the tables' non_replicated_deduplication_window)."""
+        settings = {"insert_deduplication_token": token} if token else {}
+        with self._lock:
+            self.client.insert(
+                f"{self.database}.{_identifier(table)}",
+                list(rows),
+                column_names=list(columns),
+                settings=settings,
+            )
+
+    def close(self) -> None:
+        if not self.embedded:  # chDB's engine lives as long as the process
+            self.client.close()
+
+
+def open_clickhouse(url: str) -> ClickHouseEvents:
+    import clickhouse_connect  # only when ClickHouse is used: the rest of the CLI starts without it
+
+    parsed = parse_clickhouse_url(url)
+    if parsed.embedded:
+        return ClickHouseEvents(url, parsed.database, _chdb_client(parsed.path), embedded=True)
+    client = clickhouse_connect.get_client(
+        host=parsed.host,
+        port=parsed.port,
+        username=parsed.username,
+        password=parsed.password,
+        secure=parsed.scheme == "clickhouses",
+    )
+    return ClickHouseEvents(url, parsed.database, client, embedded=False)

@@ -1,0 +1,97 @@
+"""The ClickHouse events schema as numbered migration steps (applied by `migrate.py`).
+
+Decisions (docs/deploy.md, "ClickHouse"):
+- Every table is partitioned by month of its event time and ordered by the reports' access path:
+  the site, then time (events: site, UTC day, name, time, id, so a report's range and a name such as
+  pageview or purchase are both key prefixes). Dimensions are LowCardinality.
+- Rows are exact, not eventual: the writer keeps a visit's counters exact (as it does in SQL) and
+  writes a visit again when it changes, with a higher `version`; events change too (a pageview's
+  gap and engaged time arrive later). So visits, events, goal completions, items and A/B rows are
+  ReplacingMergeTree keyed by their id, and the store reads them with FINAL: a rewritten or re-sent
+  row counts once, merged or not.
+- Exactly once per spool frame: `non_replicated_deduplication_window` keeps the last inserts' tokens,
+  so an insert repeating a frame's `insert_deduplication_token` stores nothing (a retry after a lost
+  acknowledgement), and the id in the sort key collapses anything older than the window.
+- Times are DateTime64(3, 'UTC'): the SQL tables' epoch milliseconds, exactly.
+
+Statements name the database as `{db}` (a checked identifier, filled in by the runner).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEDUP = "non_replicated_deduplication_window = 10000, index_granularity = 8192"
+MS = "DateTime64(3, 'UTC')"
+TEXT = "LowCardinality(String)"
+MAYBE = "LowCardinality(Nullable(String))"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+def _table(name: str, columns: str, version: str, partition: str, order: str) -> str:
+    engine = f"ReplacingMergeTree({version})" if version else "ReplacingMergeTree"
+    return (
+        f"CREATE TABLE IF NOT EXISTS {{db}}.{name} ({columns}) ENGINE = {engine} "
+        f"PARTITION BY toYYYYMM({partition}) ORDER BY ({order}) SETTINGS {DEDUP}"
+    )
+
+
+VISITS = f"""
+    id Int64, site_id UInt32, visitor_id Int64, started_at {MS}, ended_at {MS},
+    last_pageview_id Nullable(Int64), last_pageview_at Nullable(Int64),
+    pageviews UInt32, events UInt32, interactions UInt32,
+    entry_path Nullable(String), exit_path Nullable(String),
+    source {TEXT}, referrer {MAYBE}, channel {TEXT},
+    utm_source {MAYBE}, utm_medium {MAYBE}, utm_campaign {MAYBE}, utm_content {MAYBE}, utm_term {MAYBE},
+    device_type {TEXT}, browser {TEXT}, os {TEXT}, language {MAYBE}, country {MAYBE},
+    version UInt64
+"""
+EVENTS = f"""
+    id Int64, site_id UInt32, visit_id Int64, visitor_id Int64, ts {MS},
+    name {TEXT}, hostname {TEXT}, pathname String, props Nullable(String), interactive Bool,
+    engaged_ms Nullable(Int64), scroll_depth Nullable(Int32), gap_ms Nullable(Int64),
+    revenue Nullable(Float64), currency {MAYBE}, transaction_id Nullable(String),
+    client_event_id Nullable(String), version UInt64
+"""
+GOAL_COMPLETIONS = f"""
+    id Int64, goal_id {TEXT}, site_id UInt32, visitor_id Int64, visit_id Int64, event_id Int64, ts {MS}
+"""
+ECOMMERCE_ITEMS = f"""
+    id Int64, event_id Int64, site_id UInt32, ts {MS}, event_name {TEXT}, item_id Nullable(String),
+    item_name String, price Float64, quantity Int32, currency {MAYBE}
+"""
+EXPERIMENT_EVENTS = f"""
+    event_id Int64, experiment_id UInt32, variant_id UInt32, ts {MS}, visitor_key Int64, type {TEXT},
+    element Nullable(String), scroll_band Nullable(Int32), amount_cents Nullable(Int64)
+"""
+
+MIGRATIONS: tuple[Step, ...] = (
+    Step(
+        1,
+        "events, visits, goal completions, e-commerce items, A/B event rows",
+        (
+            _table("visits", VISITS, "version", "started_at", "site_id, started_at, id"),
+            _table("events", EVENTS, "version", "ts", "site_id, toDate(ts), name, ts, id"),
+            _table("goal_completions", GOAL_COMPLETIONS, "", "ts", "site_id, goal_id, ts, id"),
+            _table("ecommerce_items", ECOMMERCE_ITEMS, "", "ts", "site_id, ts, event_id, id"),
+            _table("experiment_events", EXPERIMENT_EVENTS, "", "ts", "experiment_id, ts, event_id"),
+        ),
+    ),
+)
+
+# The tables `events copy` fills, in the order it copies them, with their id column.
+COPIED_TABLES: tuple[tuple[str, str], ...] = (
+    ("visits", "id"),
+    ("events", "id"),
+    ("goal_completions", "id"),
+    ("ecommerce_items", "id"),
+    ("experiment_events", "event_id"),
+)
+# Columns holding epoch ms in SQL and DateTime64(3, 'UTC') here.
+TIME_COLUMNS = frozenset({"started_at", "ended_at", "ts"})
