@@ -10,9 +10,10 @@ from starlette.routing import BaseRoute
 
 from analytics_mcp.chat import quiet_content_loggers
 from analytics_mcp.config import Settings
-from analytics_mcp.dashboard.routes import dashboard_routes
+from analytics_mcp.dashboard.routes import consent_routes, dashboard_routes
 from analytics_mcp.heap import tune_collector
 from analytics_mcp.http_api.errors import EXCEPTION_HANDLERS
+from analytics_mcp.http_api.oauth_routes import oauth_routes, oauth_server
 from analytics_mcp.http_api.routes import api_routes
 from analytics_mcp.http_api.tracker import ingest_routes
 from analytics_mcp.services import Services
@@ -39,7 +40,10 @@ def create_app(
         finally:
             await svc.close()
 
+    oauth = oauth_server(svc)  # None unless ANALYTICS_PUBLIC_URL is https (or we serve on loopback)
     routes: list[BaseRoute] = [*ingest_routes(), *api_routes(), mcp.route, *dashboard_routes()]
+    if oauth is not None:
+        routes += [*oauth_routes(oauth, svc), *consent_routes()]
     app = Starlette(
         routes=routes,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -47,4 +51,5 @@ def create_app(
     )
     app.state.services = svc
     app.state.mcp_server = mcp.server  # the chat calls the same tools in-process
+    app.state.oauth = oauth  # the consent page's provider, issuer and resource
     return app

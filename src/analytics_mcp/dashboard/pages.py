@@ -14,6 +14,7 @@ from analytics_mcp.dashboard.state import dashboard_state, login_engine, service
 from analytics_mcp.dashboard.views import charts_available, page
 from analytics_mcp.http_api import csrf
 from analytics_mcp.http_api.auth import SESSION_COOKIE, current_session, session_csrf
+from analytics_mcp.http_api.oauth_provider import CONSENT_PATH
 from analytics_mcp.http_api.tracker import client_ip
 from analytics_mcp.storage.account_rules import FEATURE_PLANS, plan_allows
 from analytics_mcp.storage.accounts import authenticate_user, list_sites
@@ -27,9 +28,10 @@ FIELD_CSRF = csrf.FIELD
 
 
 def safe_next(raw: object) -> str:
-    """Only a dashboard path of ours: never another host (`//evil`, `/\\evil`) after sign-in."""
+    """Only a dashboard path of ours, or the OAuth consent page: never another host (`//evil`,
+    `/\\evil`) after sign-in."""
     value = raw if isinstance(raw, str) else ""
-    if value.startswith(HOME) and "\\" not in value and not value.startswith("//"):
+    if value.startswith((HOME, CONSENT_PATH)) and "\\" not in value and not value.startswith("//"):
         return value[:2000]
     return HOME
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
-from analytics_mcp.dashboard import pages
+from analytics_mcp.dashboard import consent, pages
 from analytics_mcp.dashboard.data import data_routes
 from analytics_mcp.dashboard.security import BodyLimit, SecurityHeaders
 from analytics_mcp.dashboard.views import static_app
+from analytics_mcp.http_api.oauth_provider import CONSENT_PATH
 
 MAX_FORM_BYTES = 16 * 1024  # sign-in and sign-out forms: a few short fields
 SECURE = [Middleware(SecurityHeaders)]
@@ -25,4 +26,12 @@ def dashboard_routes() -> list[BaseRoute]:
         Route("/dashboard", pages.dashboard, middleware=SECURE),
         Mount("/dashboard/static", app=static_app(), name="dashboard-static", middleware=STATIC),
         *data_routes(),
+    ]
+
+
+def consent_routes() -> list[BaseRoute]:
+    """The OAuth consent page (only when the authorization server is on: app.py)."""
+    return [
+        Route(CONSENT_PATH, consent.consent_get, methods=["GET"], middleware=SECURE),
+        Route(CONSENT_PATH, consent.consent_post, methods=["POST"], middleware=FORM),
     ]

@@ -2,9 +2,10 @@
 SDK's ASGI endpoint, with bearer auth wrapped around this route only, so /api/v1 (its own auth)
 and the public tracker endpoint are untouched.
 
-Per request: AuthenticationMiddleware verifies `Authorization: Bearer <our API token>` through
-`ApiTokenVerifier` -> AuthContextMiddleware puts it where `get_access_token()` finds it ->
-RequireAuthMiddleware answers 401 (+ WWW-Authenticate) without a live token and 403 without the
+Per request: AuthenticationMiddleware verifies `Authorization: Bearer <our API token>` (or an
+OAuth access token issued for this endpoint, tools/oauth_resource.py) through `ApiTokenVerifier`
+-> AuthContextMiddleware puts it where `get_access_token()` finds it -> RequireAuthMiddleware
+answers 401 (+ WWW-Authenticate with `resource_metadata`) without a live token and 403 without the
 read scope -> `HostOriginGuard` checks Host and Origin exactly (421 / 403; the SDK's own check
 matches prefixes, so it is off) -> the SDK checks Content-Type and serves the call.
 Stateless with JSON responses, so any replica can answer any request.
@@ -31,9 +32,16 @@ from analytics_mcp.storage.accounts import Token, verify_token
 from analytics_mcp.storage.db import Database
 from analytics_mcp.tools.access import ADMIN_SCOPE, READ_SCOPE
 from analytics_mcp.tools.hosts import HostOriginGuard
+from analytics_mcp.tools.oauth_resource import (
+    MCP_PATH,  # re-exported: where the endpoint is
+    is_oauth_token,
+    oauth_enabled,
+    resource_metadata_url,
+    resource_of,
+    verify_oauth_token,
+)
 from analytics_mcp.tools.server import build_mcp_server
 
-MCP_PATH = "/mcp/analytics"
 MAX_TOKEN_LENGTH = 256  # longer is never one of ours: refuse without touching the database
 
 
@@ -44,15 +52,23 @@ def token_scopes(token: Token) -> list[str]:
 
 class ApiTokenVerifier:
     """The SDK's TokenVerifier protocol over our API tokens. Subject = tenant id (tools.access);
-    client_id = token id, so sessions are bound to the token that opened them."""
+    client_id = token id, so sessions are bound to the token that opened them. With `resource`
+    (OAuth on), OAuth access tokens issued for that resource are accepted too."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, resource: str | None = None) -> None:
         self.db = db
+        self.resource = resource
 
     async def verify_token(self, token: str) -> AccessToken | None:
         plaintext = token.strip()
         if not plaintext or len(plaintext) > MAX_TOKEN_LENGTH:
             return None
+        if is_oauth_token(plaintext):
+            resource = self.resource
+            if resource is None:
+                return None
+            async with self.db.aio.connect() as reader:
+                return await reader.run_sync(lambda sync: verify_oauth_token(sync, plaintext, resource))
         # begin(): verify_token touches last_used_at (at most once a minute per token).
         async with self.db.aio.begin() as conn:
             found = await conn.run_sync(lambda sync: verify_token(sync, plaintext))
@@ -78,10 +94,11 @@ def mcp_endpoint(manager: StreamableHTTPSessionManager, db: Database, settings: 
     behind a proxy with a real host name; "host:*" allows any port)."""
     sdk = StreamableHTTPASGIApp(manager)
     guarded = HostOriginGuard(sdk, settings.allowed_hosts, settings.allowed_origins)
-    inner = RequireAuthMiddleware(guarded, required_scopes=[READ_SCOPE])
-    return AuthenticationMiddleware(
-        AuthContextMiddleware(inner), backend=BearerAuthBackend(ApiTokenVerifier(db))
-    )
+    oauth = oauth_enabled(settings)
+    metadata = resource_metadata_url(settings) if oauth else None
+    inner = RequireAuthMiddleware(guarded, required_scopes=[READ_SCOPE], resource_metadata_url=metadata)
+    verifier = ApiTokenVerifier(db, resource_of(settings) if oauth else None)
+    return AuthenticationMiddleware(AuthContextMiddleware(inner), backend=BearerAuthBackend(verifier))
 
 
 def mcp_route(manager: StreamableHTTPSessionManager, services: Services) -> Route:
