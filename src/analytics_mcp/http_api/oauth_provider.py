@@ -12,7 +12,7 @@ it for their tenant; codes and refresh tokens are single-use.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from mcp.server.auth.provider import (
@@ -53,6 +53,19 @@ class GrantRefreshToken(RefreshToken):
 
 class GrantAccessToken(AccessToken):
     grant_id: str
+
+
+def _bound(found: oauth.GrantToken, token: str) -> dict[str, Any]:
+    """The SDK token fields of a stored token: its client, scopes, expiry, resource and tenant."""
+    return {
+        "token": token,
+        "client_id": found.client_id,
+        "scopes": list(found.scopes),
+        "expires_at": found.expires_ms // 1000,
+        "resource": found.resource,
+        "subject": str(found.tenant_id),
+        "grant_id": found.grant_id,
+    }
 
 
 def redirect_uri_ok(uri: AnyUrl) -> bool:
@@ -176,15 +189,7 @@ class AnalyticsOAuthProvider(
         if found is None:
             return None
         return GrantRefreshToken(
-            token=refresh_token,
-            client_id=found.client_id,
-            scopes=list(found.scopes),
-            expires_at=found.expires_ms // 1000,
-            resource=found.resource,
-            subject=str(found.tenant_id),
-            grant_id=found.grant_id,
-            user_id=found.user_id,
-            tenant_id=found.tenant_id,
+            **_bound(found, refresh_token), user_id=found.user_id, tenant_id=found.tenant_id
         )
 
     async def exchange_refresh_token(
@@ -218,15 +223,7 @@ class AnalyticsOAuthProvider(
         found = await self._write(lambda conn: oauth.load_token(conn, token, "access"))
         if found is None:
             return None
-        return GrantAccessToken(
-            token=token,
-            client_id=found.client_id,
-            scopes=list(found.scopes),
-            expires_at=found.expires_ms // 1000,
-            resource=found.resource,
-            subject=str(found.tenant_id),
-            grant_id=found.grant_id,
-        )
+        return GrantAccessToken(**_bound(found, token))
 
     async def revoke_token(self, token: GrantAccessToken | GrantRefreshToken) -> None:
         """Revoking either token revokes the grant: its access and refresh tokens alike."""

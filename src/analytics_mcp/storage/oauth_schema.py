@@ -12,6 +12,18 @@ from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table, T
 
 from analytics_mcp.storage.schema import metadata
 
+
+def _client_id() -> Column[str]:
+    """The registered client a row belongs to (removing the client removes its rows)."""
+    return Column(
+        "client_id",
+        String(64),
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
 # Clients registered through dynamic client registration (RFC 7591). `info` is the registration
 # as the SDK's OAuthClientInformationFull (JSON) without the secret, which is kept only hashed.
 oauth_clients = Table(
@@ -30,13 +42,7 @@ oauth_authorizations = Table(
     "oauth_authorizations",
     metadata,
     Column("request_hash", String(64), primary_key=True),
-    Column(
-        "client_id",
-        String(64),
-        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _client_id(),
     Column("redirect_uri", Text, nullable=False),
     Column("redirect_uri_explicit", Integer, nullable=False),  # 1: sent with the request
     Column("code_challenge", String(128), nullable=False),  # S256 only
@@ -60,13 +66,7 @@ oauth_tokens = Table(
     Column("token_hash", String(64), primary_key=True),
     Column("kind", String(8), nullable=False),  # access | refresh
     Column("grant_id", String(26), nullable=False, index=True),
-    Column(
-        "client_id",
-        String(64),
-        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _client_id(),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("scopes", String(100), nullable=False),
