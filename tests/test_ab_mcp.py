@@ -53,7 +53,7 @@ async def test_tool_is_listed_read_only_with_schemas(server: MCPServer[Services]
         tool = next(t for t in (await client.list_tools()).tools if t.name == TOOL)
     notes = tool.annotations
     assert notes is not None and (notes.read_only_hint, notes.destructive_hint) == (True, False)
-    assert tool.input_schema["required"] == ["tenant"]
+    assert "required" not in tool.input_schema and tool.input_schema["additionalProperties"] is False
     assert {"period", "domain", "experiment", "from", "to"} <= set(tool.input_schema["properties"])
     assert {"tenant", "definitions", "range", "variants", "sample_ratio_mismatch"} <= set(
         tool.output_schema["properties"]  # type: ignore[index]

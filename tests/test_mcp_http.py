@@ -94,9 +94,13 @@ async def exercise(client: Client) -> None:
         "sites": [{"domain": "acme.test", "timezone": "UTC", "currency": "EUR"}],
         "truncated": False,
     }
+    assert (await client.call_tool("list-sites", {})).structured_content == result.structured_content
     foreign = await client.call_tool("list-sites", {"tenant": "rival"})
     assert foreign.is_error and "rival-secret" not in str(foreign)
-    assert foreign.content[0].text.endswith("tenant 'rival' not found or not accessible with this token")
+    assert foreign.content[0].text.endswith(
+        "tenant 'rival' not found or not accessible with this token; this token reads tenant 'acme' "
+        "(omit tenant to use it)"
+    )
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

@@ -1,12 +1,13 @@
 """Who is calling, and may they read this tenant? The caller's tenant comes from the credential;
-the `tenant` argument is only a selector that must name it.
+the optional `tenant` argument is only a selector that must name it.
 
 - HTTP: the bearer token, verified per request; `get_access_token()` carries the tenant id.
 - stdio and in-process callers (the chat): `acting_for(...)` pins the caller in a contextvar,
   which the SDK copies into every message it dispatches.
 
-Another tenant's slug gets exactly the answer an unknown slug gets, and the plan check runs only
-after the slug matched, so no error says anything about a tenant the caller cannot read.
+Another tenant's slug gets exactly the answer an unknown slug gets (naming the caller's own
+tenant), and the plan check runs only after the slug matched, so no error says anything about a
+tenant the caller cannot read.
 """
 
 from __future__ import annotations
@@ -64,8 +65,14 @@ def current_caller() -> Caller | None:
     return _pinned.get()
 
 
-def not_accessible(requested: str) -> ToolError:
-    return ToolError(f"tenant '{requested}' not found or not accessible with this token")
+def not_accessible(requested: str | None, own: Tenant | None = None) -> ToolError:
+    """Another tenant's slug and an unknown one get the same answer; it names the tenant the
+    credential can read (its own), so the model can retry with it or without `tenant`."""
+    asked = f"tenant '{requested}'" if requested is not None else "no tenant"
+    message = f"{asked} not found or not accessible with this token"
+    if own is not None:
+        message += f"; this token reads tenant '{own.slug}' (omit tenant to use it)"
+    return ToolError(message)
 
 
 def plan_too_low(tenant: Tenant) -> ToolError:
@@ -97,16 +104,19 @@ def _load(conn: Connection, caller: Caller) -> Authorized | None:
     return Authorized(tenant, sites, list_goals(conn, [site.id for site in sites]))
 
 
-async def authorize(db: Database, requested: str) -> Authorized:
-    """The caller's tenant and its sites if `requested` names it and its plan includes MCP;
-    ToolError otherwise. Read-only: `connect()` without `begin()` rolls back."""
+async def authorize(db: Database, requested: str | None) -> Authorized:
+    """The caller's tenant and its sites if `requested` names it (or is None: the credential's
+    own tenant) and its plan includes MCP; ToolError otherwise. Read-only: `connect()` without
+    `begin()` rolls back."""
     caller = current_caller()
     if caller is None:
         raise not_accessible(requested)
     async with db.aio.connect() as conn:
         found = await conn.run_sync(lambda sync: _load(sync, caller))
-    if found is None or found.tenant.slug != requested.strip().lower():
+    if found is None:
         raise not_accessible(requested)
+    if requested is not None and found.tenant.slug != requested.strip().lower():
+        raise not_accessible(requested, found.tenant)
     if not plan_allows(found.tenant.plan, "mcp"):
         raise plan_too_low(found.tenant)
     return found

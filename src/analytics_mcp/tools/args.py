@@ -11,17 +11,21 @@ from typing import Annotated
 
 from pydantic import Field
 
-from analytics_mcp.engine import Period
+from analytics_mcp.engine import DIMENSIONS, Period
+from analytics_mcp.engine.filters import MAX_FILTERS, MAX_VALUE_LENGTH
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
 
 TenantArg = Annotated[
-    str,
+    str | None,
     Field(
         min_length=1,
         max_length=63,
-        description="Your tenant slug (the account the API token belongs to), e.g. 'acme'.",
+        description=(
+            "Your tenant slug, e.g. 'acme'. Optional: omit it to use the tenant your API token "
+            "belongs to (every answer names the tenant and sites it read)."
+        ),
     ),
 ]
 PeriodArg = Annotated[
@@ -62,4 +66,21 @@ ToArg = Annotated[
 LimitArg = Annotated[
     int,
     Field(ge=1, le=MAX_LIMIT, description=f"Maximum rows per list, 1-{MAX_LIMIT}."),
+]
+FiltersArg = Annotated[
+    str | None,
+    Field(
+        max_length=4000,
+        description=(
+            "Only count traffic matching these conditions, in the REST API's grammar: "
+            "dimension==value (is), dimension!=value (is not), dimension~text (contains, any case); "
+            "a|b means either value; ';' joins conditions that must all hold (at most "
+            f"{MAX_FILTERS}, values up to {MAX_VALUE_LENGTH} characters). Dimensions: "
+            f"{', '.join(DIMENSIONS)}. `page` matches pageview paths (a visit passes when one of its "
+            "pageviews matches; pageview counts count the matching views); the others are "
+            "attributes of the visit. Examples: 'page==/pricing', 'source==google;device==mobile', "
+            "'channel!=direct', 'utm_campaign~spring', 'country==DE|AT|CH', "
+            "'page~/blog/;source==newsletter'."
+        ),
+    ),
 ]

@@ -10,6 +10,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from analytics_mcp import engine
+from analytics_mcp.tools import args
 from analytics_mcp.tools.answers import (
     EcommerceOverviewAnswer,
     GoalAnswerRow,
@@ -17,7 +18,7 @@ from analytics_mcp.tools.answers import (
     ProductsAnswer,
     Section,
 )
-from analytics_mcp.tools.args import DEFAULT_LIMIT, DomainArg, FromArg, LimitArg, PeriodArg, TenantArg, ToArg
+from analytics_mcp.tools.args import DomainArg, FiltersArg, FromArg, LimitArg, PeriodArg, TenantArg, ToArg
 from analytics_mcp.tools.common import ToolRequest, authorized_request, reply
 
 MAX_RECENT = 20
@@ -28,19 +29,22 @@ RecentArg = Annotated[
 
 async def goals(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     date_from: FromArg = None,
     date_to: ToArg = None,
-    limit: LimitArg = DEFAULT_LIMIT,
+    limit: LimitArg = args.DEFAULT_LIMIT,
     recent: RecentArg = 5,
+    filters: FiltersArg = None,
 ) -> Annotated[CallToolResult, GoalsAnswer]:
     """Conversion goals (URL goals on page paths, event goals on custom events) with completions
     (count of matching events), visitors (unique visitors who completed it) and conversion_rate
     (% of all visitors), plus each goal's `recent` latest completions (time, event id). At most
     `limit` goals. Answers "how many signups did we get?". Call list-sites first to discover domains."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    request = await authorized_request(
+        ctx, tenant, period, domain, date_from, date_to, limit, filters=filters
+    )
     report = await request.run(engine.goals_report)
     shown = report.goals[: request.query.limit]
     rows = [await _with_recent(request, goal, recent) for goal in shown]
@@ -63,37 +67,41 @@ async def _with_recent(request: ToolRequest, goal: engine.GoalRow, recent: int) 
 
 async def ecommerce_overview(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     date_from: FromArg = None,
     date_to: ToArg = None,
+    filters: FiltersArg = None,
 ) -> Annotated[CallToolResult, EcommerceOverviewAnswer]:
     """Shop results with the change against the previous period of the same length: revenue (in
     `currency`), transactions (distinct orders), avg_order_value, conversion_rate (% of visitors
     who purchased), purchasing_visitors, visitors, and each *_change (% change; percentage points
     for conversion_rate). Purchases in other currencies are left out of money sums (see warnings).
     Call list-sites first to discover domains and their currencies."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to)
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, filters=filters)
     report = await request.run(engine.ecommerce_overview)
     return reply("ecommerce-overview", request.answer(EcommerceOverviewAnswer, report))
 
 
 async def ecommerce_products(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     date_from: FromArg = None,
     date_to: ToArg = None,
-    limit: LimitArg = DEFAULT_LIMIT,
+    limit: LimitArg = args.DEFAULT_LIMIT,
+    filters: FiltersArg = None,
 ) -> Annotated[CallToolResult, ProductsAnswer]:
     """Three shop views in one call. `products`: top products by revenue (item_name, revenue,
     quantity = units bought, orders). `funnel`: visitors at each step view_item -> add_to_cart ->
     begin_checkout -> purchase with dropoff_rate (% lost from the previous step). `revenue_by_source`:
     revenue and transactions per traffic source. Lists bounded by `limit`; money in `currency`.
     Call list-sites first to discover domains."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    request = await authorized_request(
+        ctx, tenant, period, domain, date_from, date_to, limit, filters=filters
+    )
     products = await request.run(engine.products)
     funnel = await request.run(engine.funnel)
     sources = await request.run(engine.revenue_by_source)

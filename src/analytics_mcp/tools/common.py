@@ -66,12 +66,14 @@ class ToolRequest:
 
 async def authorized_request(
     ctx: Context[Any, Any],
-    tenant: str,
+    tenant: str | None,
     period: str,
     domain: str | None,
     date_from: str | None,
     date_to: str | None,
     limit: int | None = None,
+    *,
+    filters: str | None = None,
 ) -> ToolRequest:
     """Authorize, then parse the question with the engine's `parse_query` over the sites that
     `authorize` read in the same round trip (what `query_for_tenant` does for REST)."""
@@ -86,6 +88,7 @@ async def authorized_request(
             date_to=date_to,
             site=domain,
             limit=limit,
+            filters=filters,
             goals=allowed.goals,
         )
     except QueryError as exc:

@@ -101,7 +101,7 @@ async def _experiment_query(
 
 async def ab_test_results(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     experiment: ExperimentArg = None,

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 
 from analytics_mcp.tools import commerce, experiments, sites, timing, traffic
@@ -53,9 +53,12 @@ def description(fn: Callable[..., Any]) -> str:
     return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
 
 
-def register_tools(server: MCPServer[Any]) -> None:
+def build_tools() -> list[Tool]:
+    """The tools as the SDK serves them, each inputSchema closed (`additionalProperties: false`):
+    `tools.gate` refuses an argument the schema does not name before the tool runs."""
+    tools = []
     for spec in TOOLS:
-        server.add_tool(
+        tool = Tool.from_function(
             spec.fn,
             name=spec.name,
             title=spec.title,
@@ -63,3 +66,6 @@ def register_tools(server: MCPServer[Any]) -> None:
             annotations=tool_annotations(spec.title),
             structured_output=True,
         )
+        tool.parameters = {**tool.parameters, "additionalProperties": False}
+        tools.append(tool)
+    return tools

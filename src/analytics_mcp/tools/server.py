@@ -1,5 +1,6 @@
-"""`build_mcp_server(services)`: the MCP server with the 12 tools, the glossary resource and the
-weekly-report prompt. One server per app instance (its HTTP session manager runs once)."""
+"""`build_mcp_server(services)`: the MCP server with the 13 tools (`tools.registry`), the glossary
+resource and the weekly-report prompt, every tool call behind `tools.gate` (rate limit, known tool,
+known and valid arguments). One server per app instance (its HTTP session manager runs once)."""
 
 from __future__ import annotations
 
@@ -12,23 +13,29 @@ from pydantic import Field
 
 from analytics_mcp import __version__
 from analytics_mcp.services import Services
+from analytics_mcp.tools.gate import ToolGate
 from analytics_mcp.tools.glossary import glossary_markdown, weekly_report_prompt
-from analytics_mcp.tools.registry import register_tools
+from analytics_mcp.tools.registry import build_tools
 
 SERVER_NAME = "analytics-mcp"
 GLOSSARY_URI = "analytics://glossary"
 INSTRUCTIONS = """\
 Read-only, privacy-friendly web analytics (no cookies; visitors are anonymous daily ids).
-Every tool needs `tenant`: your tenant slug. Call list-sites first to learn the tenant's domains;
-pass one as `domain`, or omit it for all sites together. Periods: 24h, 7d (default), 30d, 90d,
-12m, or explicit inclusive dates `from` + `to` (YYYY-MM-DD, local to the site's time zone).
+`tenant` is optional: without it a tool answers for the tenant of your API token. Call list-sites
+first to learn the tenant's domains; pass one as `domain`, or omit it for all sites together.
+Periods: 24h, 7d (default), 30d, 90d, 12m, or explicit inclusive dates `from` + `to`
+(YYYY-MM-DD, local to the site's time zone). The reports take `filters` such as
+`source==google;page==/pricing` (see each tool's schema).
 Every answer states the date range and time zone it covered and defines its metrics; quote those
 when you report numbers. Rates are percentages with one decimal, durations are seconds, money is
 in the answer's `currency`. *_change compares with the previous period of the same length.
 The full glossary is the resource analytics://glossary."""
 
 
-def build_mcp_server(services: Services) -> MCPServer[Services]:
+def build_mcp_server(services: Services, *, standalone: bool = False) -> MCPServer[Services]:
+    """`standalone`: served without our HTTP app (stdio), so tool calls count against a rate
+    limiter of the server's own (`tools.gate`)."""
+
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Services]) -> AsyncIterator[Services]:
         # Entered per in-process client connection and once per HTTP session manager, so it
@@ -37,10 +44,16 @@ def build_mcp_server(services: Services) -> MCPServer[Services]:
 
     # log_level: MCPServer() runs logging.basicConfig on the root logger (stderr) when nothing
     # configured it yet; WARNING keeps the app's and stdio's stderr quiet per request.
+    tools = build_tools()
     server: MCPServer[Services] = MCPServer(
-        SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, log_level="WARNING"
+        SERVER_NAME,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level="WARNING",
+        tools=tools,
     )
-    register_tools(server)
+    server.middleware.append(ToolGate(tools, services.settings, standalone=standalone))
     _register_extras(server)
     return server
 

@@ -15,7 +15,9 @@ from analytics_mcp.tools.common import reply, services_of
 MAX_SITES = 200
 
 
-async def list_sites(ctx: Context[Any, Any], tenant: TenantArg) -> Annotated[CallToolResult, SitesAnswer]:
+async def list_sites(
+    ctx: Context[Any, Any], tenant: TenantArg = None
+) -> Annotated[CallToolResult, SitesAnswer]:
     """List the websites of your tenant: their domains, time zones and reporting currencies.
 
     Call this first: the other tools take one of these domains as `domain` (or none, for all sites

@@ -1,9 +1,9 @@
 """The same tools over stdio, for Claude Desktop and other local clients (`analytics-mcp mcp`).
 
 The credential is `ANALYTICS_TOKEN` (an API token with the read scope), verified once at startup;
-every call then acts for that token's tenant and re-checks, read-only, that the token was not
-revoked. stdout carries nothing but JSON-RPC: setup runs with stdout redirected to stderr, and
-logging goes to stderr.
+every call then acts for that token's tenant, re-checks, read-only, that the token was not
+revoked, and counts against the token's rate limit (`tools.gate`). stdout carries nothing but
+JSON-RPC: setup runs with stdout redirected to stderr, and logging goes to stderr.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def run_stdio(settings: Settings) -> None:
         services = Services.build(settings)
         try:
             token = check_token(services, plaintext)
-            server = build_mcp_server(services)
+            server = build_mcp_server(services, standalone=True)
         except BaseException:
             services.db.sync.dispose()
             raise

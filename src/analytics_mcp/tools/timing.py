@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 
 from analytics_mcp import engine
 from analytics_mcp.tools.answers import DailyAnswer, HourlyAnswer
-from analytics_mcp.tools.args import DomainArg, FromArg, PeriodArg, TenantArg, ToArg
+from analytics_mcp.tools.args import DomainArg, FiltersArg, FromArg, PeriodArg, TenantArg, ToArg
 from analytics_mcp.tools.common import authorized_request, reply
 
 MAX_BUCKETS = 400  # a 12m period is 366 days at most; longer custom ranges keep the latest days
@@ -17,18 +17,19 @@ MAX_BUCKETS = 400  # a 12m period is 366 days at most; longer custom ranges keep
 
 async def daily_breakdown(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     date_from: FromArg = None,
     date_to: ToArg = None,
+    filters: FiltersArg = None,
 ) -> Annotated[CallToolResult, DailyAnswer]:
     """Visitors (unique that day) and pageviews for every day of the period, zero-filled, oldest
     first, for trend analysis ("which day was best?", "is traffic growing?"). With period 24h the
     rows are the 24 hours instead (date = local hour, ISO 8601 with offset). At most 400 rows (the
     latest; truncated=true when cut). Visitors of different days must not be added up: use
     analytics-overview for the period's unique visitors. Call list-sites first to discover domains."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to)
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, filters=filters)
     report = await request.run(engine.timeseries)
     rows = report.rows[-MAX_BUCKETS:]
     answer = request.answer(DailyAnswer, report, rows=rows, truncated=len(report.rows) > len(rows))
@@ -37,15 +38,16 @@ async def daily_breakdown(
 
 async def hourly_breakdown(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     date_from: FromArg = None,
     date_to: ToArg = None,
+    filters: FiltersArg = None,
 ) -> Annotated[CallToolResult, HourlyAnswer]:
     """Visitors and pageviews by local hour of day (0-23, the site's time zone), counted over all
     days of the period together, zero-filled: always 24 rows. Answers "when is my peak traffic?" and "when
     should I publish or run maintenance?". Call list-sites first to discover domains."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to)
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, filters=filters)
     report = await request.run(engine.hour_of_day)
     return reply("hourly-breakdown", request.answer(HourlyAnswer, report))

@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
 from analytics_mcp import engine
+from analytics_mcp.tools import args
 from analytics_mcp.tools.answers import (
     CampaignsAnswer,
     DevicesAnswer,
@@ -18,7 +19,7 @@ from analytics_mcp.tools.answers import (
     Section,
     SourcesAnswer,
 )
-from analytics_mcp.tools.args import DEFAULT_LIMIT, DomainArg, FromArg, LimitArg, PeriodArg, TenantArg, ToArg
+from analytics_mcp.tools.args import DomainArg, FiltersArg, FromArg, LimitArg, PeriodArg, TenantArg, ToArg
 from analytics_mcp.tools.common import authorized_request, reply
 
 CHANNEL_ROWS = 10  # there are 7 channels: never cut them by the referrer limit
@@ -30,11 +31,12 @@ def section(report: engine.Breakdown[Any]) -> Section[Any]:
 
 async def analytics_overview(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     date_from: FromArg = None,
     date_to: ToArg = None,
+    filters: FiltersArg = None,
 ) -> Annotated[CallToolResult, OverviewAnswer]:
     """Headline traffic numbers with the change against the previous period of the same length:
     visitors (unique, per day), visits, pageviews, views_per_visit, bounce_rate (%), avg_duration
@@ -42,43 +44,49 @@ async def analytics_overview(
 
     Answers "how many visitors did I have last week?", "is traffic up or down?". Call list-sites
     first to discover domains; omit domain for all sites together."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to)
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, filters=filters)
     report = await request.run(engine.overview)
     return reply("analytics-overview", request.answer(OverviewAnswer, report))
 
 
 async def top_pages(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     date_from: FromArg = None,
     date_to: ToArg = None,
-    limit: LimitArg = DEFAULT_LIMIT,
+    limit: LimitArg = args.DEFAULT_LIMIT,
+    filters: FiltersArg = None,
 ) -> Annotated[CallToolResult, PagesAnswer]:
     """Top pages by pageviews: pathname, visitors (unique), pageviews and avg_duration (mean time on
     the page in seconds). Answers "which pages are most read?". Rows are bounded by `limit`
     (truncated=true when more exist). Call list-sites first to discover domains."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    request = await authorized_request(
+        ctx, tenant, period, domain, date_from, date_to, limit, filters=filters
+    )
     report = await request.run(engine.top_pages)
     return reply("top-pages", request.answer(PagesAnswer, report))
 
 
 async def traffic_sources(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     date_from: FromArg = None,
     date_to: ToArg = None,
-    limit: LimitArg = DEFAULT_LIMIT,
+    limit: LimitArg = args.DEFAULT_LIMIT,
+    filters: FiltersArg = None,
 ) -> Annotated[CallToolResult, SourcesAnswer]:
     """Where visitors come from. `channels`: unique visitors per channel (direct, organic search,
     social, email, paid, referral, ai assistants; all of them, never cut by limit). `referrers`: the
     top sources (referrer_source, e.g. google, chatgpt, newsletter) with the referring site
     (referrer host) and visitors, bounded by `limit`. Counted per visit, from its first event.
     Call list-sites first to discover domains."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    request = await authorized_request(
+        ctx, tenant, period, domain, date_from, date_to, limit, filters=filters
+    )
     channel_query = request.query.model_copy(update={"limit": CHANNEL_ROWS})
     channels = await request.run(engine.channels, channel_query)
     referrers = await request.run(engine.referrers)
@@ -90,17 +98,20 @@ async def traffic_sources(
 
 async def device_and_browser(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     date_from: FromArg = None,
     date_to: ToArg = None,
-    limit: LimitArg = DEFAULT_LIMIT,
+    limit: LimitArg = args.DEFAULT_LIMIT,
+    filters: FiltersArg = None,
 ) -> Annotated[CallToolResult, DevicesAnswer]:
     """What visitors use: unique visitors by device_type (desktop, mobile, tablet), by browser
     (Chrome, Safari, Firefox, ...) and by operating system (os: Windows, macOS, iOS, Android, ...),
     each list bounded by `limit`. Call list-sites first to discover domains."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    request = await authorized_request(
+        ctx, tenant, period, domain, date_from, date_to, limit, filters=filters
+    )
     devices = await request.run(engine.devices)
     browsers = await request.run(engine.browsers)
     systems = await request.run(engine.operating_systems)
@@ -116,33 +127,39 @@ async def device_and_browser(
 
 async def languages(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     date_from: FromArg = None,
     date_to: ToArg = None,
-    limit: LimitArg = DEFAULT_LIMIT,
+    limit: LimitArg = args.DEFAULT_LIMIT,
+    filters: FiltersArg = None,
 ) -> Annotated[CallToolResult, LanguagesAnswer]:
     """Unique visitors by browser language (primary subtag, lower case: en, de, fr; null when the
     browser sent none), bounded by `limit`. Answers "which languages should my site support?".
     Call list-sites first to discover domains."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    request = await authorized_request(
+        ctx, tenant, period, domain, date_from, date_to, limit, filters=filters
+    )
     report = await request.run(engine.languages)
     return reply("languages", request.answer(LanguagesAnswer, report))
 
 
 async def campaigns(
     ctx: Context[Any, Any],
-    tenant: TenantArg,
+    tenant: TenantArg = None,
     period: PeriodArg = "7d",
     domain: DomainArg = None,
     date_from: FromArg = None,
     date_to: ToArg = None,
-    limit: LimitArg = DEFAULT_LIMIT,
+    limit: LimitArg = args.DEFAULT_LIMIT,
+    filters: FiltersArg = None,
 ) -> Annotated[CallToolResult, CampaignsAnswer]:
     """UTM campaign performance: utm_source, utm_medium, utm_campaign with unique visitors and
     pageviews of the visits they brought, bounded by `limit`. Only visits with UTM tags appear.
     Call list-sites first to discover domains."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, limit)
+    request = await authorized_request(
+        ctx, tenant, period, domain, date_from, date_to, limit, filters=filters
+    )
     report = await request.run(engine.campaigns)
     return reply("campaigns", request.answer(CampaignsAnswer, report))
