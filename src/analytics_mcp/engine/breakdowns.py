@@ -27,7 +27,7 @@ from analytics_mcp.engine.results import (
 )
 from analytics_mcp.engine.store import source_for
 from analytics_mcp.rollups.keys import Dim
-from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.clickhouse import EventsDatabase
 
 RowT = TypeVar("RowT", bound=BaseModel)
 
@@ -42,13 +42,13 @@ def shaped(
 
 
 async def _by_visit_column(
-    db: Database, query: Query, dim: Dim, model: type[RowT], field: str
+    db: EventsDatabase, query: Query, dim: Dim, model: type[RowT], field: str
 ) -> Breakdown[RowT]:
     rows = await source_for(db, query).visit_breakdown(dim)
     return shaped(query, rows, model, lambda r: model(**{field: r[0], "visitors": r[1]}))
 
 
-async def referrers(db: Database, query: Query) -> Breakdown[ReferrerRow]:
+async def referrers(db: EventsDatabase, query: Query) -> Breakdown[ReferrerRow]:
     """Visitors by source and referrer host; direct traffic is source "direct", referrer null."""
     rows = await source_for(db, query).visit_breakdown(Dim.SOURCE)
     return shaped(
@@ -56,27 +56,27 @@ async def referrers(db: Database, query: Query) -> Breakdown[ReferrerRow]:
     )
 
 
-async def channels(db: Database, query: Query) -> Breakdown[ChannelRow]:
+async def channels(db: EventsDatabase, query: Query) -> Breakdown[ChannelRow]:
     return await _by_visit_column(db, query, Dim.CHANNEL, ChannelRow, "channel")
 
 
-async def browsers(db: Database, query: Query) -> Breakdown[BrowserRow]:
+async def browsers(db: EventsDatabase, query: Query) -> Breakdown[BrowserRow]:
     return await _by_visit_column(db, query, Dim.BROWSER, BrowserRow, "browser")
 
 
-async def operating_systems(db: Database, query: Query) -> Breakdown[OsRow]:
+async def operating_systems(db: EventsDatabase, query: Query) -> Breakdown[OsRow]:
     return await _by_visit_column(db, query, Dim.OS, OsRow, "os")
 
 
-async def devices(db: Database, query: Query) -> Breakdown[DeviceRow]:
+async def devices(db: EventsDatabase, query: Query) -> Breakdown[DeviceRow]:
     return await _by_visit_column(db, query, Dim.DEVICE, DeviceRow, "device_type")
 
 
-async def languages(db: Database, query: Query) -> Breakdown[LanguageRow]:
+async def languages(db: EventsDatabase, query: Query) -> Breakdown[LanguageRow]:
     return await _by_visit_column(db, query, Dim.LANGUAGE, LanguageRow, "language")
 
 
-async def campaigns(db: Database, query: Query) -> Breakdown[CampaignRow]:
+async def campaigns(db: EventsDatabase, query: Query) -> Breakdown[CampaignRow]:
     """Visits with any of utm_source / utm_medium / utm_campaign, with their pageviews."""
     rows = await source_for(db, query).visit_breakdown(Dim.CAMPAIGN, ("visit_pageviews",))
 
@@ -86,7 +86,7 @@ async def campaigns(db: Database, query: Query) -> Breakdown[CampaignRow]:
     return shaped(query, rows, CampaignRow, row)
 
 
-async def entry_pages(db: Database, query: Query) -> Breakdown[EntryPageRow]:
+async def entry_pages(db: EventsDatabase, query: Query) -> Breakdown[EntryPageRow]:
     rows = await source_for(db, query).visit_breakdown(Dim.ENTRY, ("bounces",))
 
     def row(r: Any) -> EntryPageRow:
@@ -95,12 +95,12 @@ async def entry_pages(db: Database, query: Query) -> Breakdown[EntryPageRow]:
     return shaped(query, rows, EntryPageRow, row)
 
 
-async def exit_pages(db: Database, query: Query) -> Breakdown[ExitPageRow]:
+async def exit_pages(db: EventsDatabase, query: Query) -> Breakdown[ExitPageRow]:
     rows = await source_for(db, query).visit_breakdown(Dim.EXIT)
     return shaped(query, rows, ExitPageRow, lambda r: ExitPageRow(pathname=r[0], visitors=r[1], visits=r[2]))
 
 
-async def top_pages(db: Database, query: Query) -> Breakdown[PageRow]:
+async def top_pages(db: EventsDatabase, query: Query) -> Breakdown[PageRow]:
     """Top pages ranked by pageviews."""
 
     def row(r: Any) -> PageRow:

@@ -24,7 +24,7 @@ from analytics_mcp.engine.results_commerce import (
 from analytics_mcp.engine.store import CommerceTotals, CurrencyCounts, source_for
 from analytics_mcp.engine.timebuckets import bucket_labels
 from analytics_mcp.rollups.keys import FUNNEL_STEPS
-from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.clickhouse import EventsDatabase
 
 
 def currency_warnings(query: Query, others: CurrencyCounts, what: str = "purchases") -> list[str]:
@@ -43,7 +43,7 @@ def conversion_rate(totals: CommerceTotals) -> float:
     return rate(totals.purchasing_visitors, totals.visitors)
 
 
-async def ecommerce_overview(db: Database, query: Query) -> EcommerceOverview:
+async def ecommerce_overview(db: EventsDatabase, query: Query) -> EcommerceOverview:
     """revenue, transactions, average order value and conversion rate (purchasing visitors /
     visitors x 100), with changes against the previous range."""
     store = source_for(db, query)
@@ -68,7 +68,7 @@ async def ecommerce_overview(db: Database, query: Query) -> EcommerceOverview:
     )
 
 
-async def revenue_timeseries(db: Database, query: Query) -> RevenueTimeseries:
+async def revenue_timeseries(db: EventsDatabase, query: Query) -> RevenueTimeseries:
     """Revenue and transactions per bucket (hour for 24h, local day otherwise), zero-filled."""
     found, others = await source_for(db, query).revenue_per_bucket()
     points = [
@@ -85,7 +85,7 @@ async def revenue_timeseries(db: Database, query: Query) -> RevenueTimeseries:
     )
 
 
-async def products(db: Database, query: Query) -> Products:
+async def products(db: EventsDatabase, query: Query) -> Products:
     """Top products by revenue, with quantity sold and orders (purchases containing them)."""
     top, others = await source_for(db, query).products()
     rows = [
@@ -101,7 +101,7 @@ async def products(db: Database, query: Query) -> Products:
     )
 
 
-async def funnel(db: Database, query: Query) -> Funnel:
+async def funnel(db: EventsDatabase, query: Query) -> Funnel:
     """view_item -> add_to_cart -> begin_checkout -> purchase, ordered, with drop-off rates."""
     counts = await source_for(db, query).funnel_counts()
     steps = [
@@ -116,7 +116,7 @@ async def funnel(db: Database, query: Query) -> Funnel:
     return Funnel(range=ReportRange.of(query), rows=steps)
 
 
-async def revenue_by_source(db: Database, query: Query) -> RevenueBySource:
+async def revenue_by_source(db: EventsDatabase, query: Query) -> RevenueBySource:
     """Revenue and transactions by the source of the visit the purchase happened in."""
     top, others = await source_for(db, query).revenue_by_source()
     rows = [

@@ -18,7 +18,7 @@ from analytics_mcp.engine.results_commerce import (
 )
 from analytics_mcp.engine.store import source_for
 from analytics_mcp.storage.account_types import Goal
-from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.clickhouse import EventsDatabase
 from analytics_mcp.storage.ids import row_ulid
 from analytics_mcp.timeutil import ISO_FORMAT
 
@@ -34,7 +34,7 @@ def iso_utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime(ISO_FORMAT)
 
 
-async def goals_report(db: Database, query: Query) -> GoalsReport:
+async def goals_report(db: EventsDatabase, query: Query) -> GoalsReport:
     """Every goal of the query's sites with completions, converting visitors and conversion rate
     (converting visitors / visitors in range x 100)."""
     counts, total_visitors = await source_for(db, query).goal_counts()
@@ -65,7 +65,7 @@ def _goal(query: Query, goal_id: str) -> Goal:
     raise QueryError("goal", "not found")
 
 
-async def goal_completions(db: Database, query: Query, goal_id: str) -> GoalCompletions:
+async def goal_completions(db: EventsDatabase, query: Query, goal_id: str) -> GoalCompletions:
     """Newest completions of one goal in range (up to `limit`) and their total."""
     goal = _goal(query, goal_id)  # goals are account data: the edge put them in the query
     page, count = await source_for(db, query).goal_completions(goal.id)

@@ -14,7 +14,7 @@ from analytics_mcp.engine.results import (
 )
 from analytics_mcp.engine.store import Totals, source_for
 from analytics_mcp.engine.timebuckets import bucket_labels
-from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.clickhouse import EventsDatabase
 
 
 def bounce_rate(totals: Totals) -> float:
@@ -29,7 +29,7 @@ def views_per_visit(totals: Totals) -> float:
     return ratio(totals.visit_pageviews, totals.visits, 2)
 
 
-async def overview(db: Database, query: Query) -> Overview:
+async def overview(db: EventsDatabase, query: Query) -> Overview:
     """visitors, visits, pageviews, views per visit, bounce rate, avg duration, and their changes
     against the previous range of the same length."""
     store = source_for(db, query)
@@ -52,7 +52,7 @@ async def overview(db: Database, query: Query) -> Overview:
     )
 
 
-async def timeseries(db: Database, query: Query) -> Timeseries:
+async def timeseries(db: EventsDatabase, query: Query) -> Timeseries:
     """visitors and pageviews per bucket (hour for 24h, local day otherwise), zero-filled."""
     visitors, pageviews = await source_for(db, query).per_bucket()
     points = [
@@ -62,7 +62,7 @@ async def timeseries(db: Database, query: Query) -> Timeseries:
     return Timeseries(range=ReportRange.of(query), rows=points)
 
 
-async def hour_of_day(db: Database, query: Query) -> HourOfDay:
+async def hour_of_day(db: EventsDatabase, query: Query) -> HourOfDay:
     """visitors and pageviews by local hour of day 0-23 over the range, zero-filled."""
     found = await source_for(db, query).hours()
     hours = [

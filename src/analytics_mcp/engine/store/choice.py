@@ -1,4 +1,5 @@
-"""Which store answers a query: the rollups when they answer it exactly, the raw tables otherwise.
+"""Which store answers a query: ClickHouse when the events live there; else the rollups when they
+answer it exactly, the raw tables otherwise.
 
 Inside a `raw_tables()` block every query reads the raw tables; the property tests and
 `bench/engine.py --raw` compare the two stores that way.
@@ -11,10 +12,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from analytics_mcp.engine.query import Query
+from analytics_mcp.engine.store.clickhouse_store import ClickHouseStore
 from analytics_mcp.engine.store.protocol import EventStore
 from analytics_mcp.engine.store.raw_store import RawTables
 from analytics_mcp.engine.store.rollup_store import Rollups
-from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.clickhouse import ClickHouseEvents, EventsDatabase
 
 _READ_ROLLUPS: ContextVar[bool] = ContextVar("read_rollups", default=True)
 
@@ -43,8 +45,11 @@ def rollups_answer(query: Query) -> bool:
     )
 
 
-def source_for(db: Database, query: Query) -> EventStore:
-    """The store that answers `query`: the one place the engine chooses its tables."""
+def source_for(db: EventsDatabase, query: Query) -> EventStore:
+    """The store that answers `query`: the one place the engine chooses its tables. Events in
+    ClickHouse are always read raw (no rollups are kept there)."""
+    if isinstance(db, ClickHouseEvents):
+        return ClickHouseStore(db, query)
     if rollups_answer(query):
         return Rollups(db, query)
     return RawTables(db, query)

@@ -5,5 +5,9 @@ it (`copy.py`). The accounts stay in SQLite or PostgreSQL (storage/roles.py); th
 ClickHouse through `engine/store/clickhouse_store.py`."""
 
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents, is_clickhouse_url, open_clickhouse
+from analytics_mcp.storage.db import Database
 
-__all__ = ["ClickHouseEvents", "is_clickhouse_url", "open_clickhouse"]
+EventsDatabase = Database | ClickHouseEvents
+"""Where the engine reads events: a SQL database (SQLite, PostgreSQL) or ClickHouse."""
+
+__all__ = ["ClickHouseEvents", "EventsDatabase", "is_clickhouse_url", "open_clickhouse"]

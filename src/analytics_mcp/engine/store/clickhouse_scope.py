@@ -1,0 +1,153 @@
+"""The FROM/WHERE of every ClickHouse statement, from a Query: ClickHouse SQL for what `Scope`
+(compiler.py) builds in SQLAlchemy, with the same meaning, so every number equals SQL's.
+
+Values go in as server-side parameters (`{p3:Array(String)}`), never into the SQL text. Tables are
+read with FINAL (rows are replaced by id, storage/clickhouse/schema.py). SQL's joins to the visit
+become semi-joins (`e.visit_id IN (SELECT id FROM visits ... )`), the page filter's EXISTS an IN on
+the visit ids with a matching pageview.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from analytics_mcp.definitions import PAGEVIEW
+from analytics_mcp.engine.filters import VISIT_DIMENSIONS, Filter
+from analytics_mcp.engine.periods import DateRange
+from analytics_mcp.engine.query import Query
+from analytics_mcp.storage.clickhouse import ClickHouseEvents
+
+# DateTime64(3)'s last instant (2299-12-31): range bounds past it are cut there.
+MAX_MS = 10_413_791_999_999
+# Partitions are by the row's own time, which never changes: FINAL needs no merging across them.
+FINAL_SETTINGS = {"do_not_merge_across_partitions_select_final": 1}
+
+
+def ms(column: str) -> str:
+    return f"toUnixTimestamp64Milli({column})"
+
+
+class ChScope:
+    """One statement's restriction and parameters: visits `v`, events `e`, completions `gc`,
+    items `i`."""
+
+    def __init__(self, query: Query, store: ClickHouseEvents, rng: DateRange | None = None) -> None:
+        self.query = query
+        self.store = store
+        self.rng = rng or query.range
+        self.params: dict[str, Any] = {}
+
+    def param(self, value: Any, kind: str) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"{{{name}:{kind}}}"
+
+    def table(self, name: str, alias: str) -> str:
+        return f"{self.store.table(name)} AS {alias} FINAL"
+
+    # -- predicates ----------------------------------------------------------------------------
+
+    def sites(self, column: str) -> str:
+        ids = self.query.site_ids
+        return f"{column} IN {self.param(ids, 'Array(UInt32)')}" if ids else "0"
+
+    def in_range(self, column: str) -> str:
+        start = self.param(min(max(self.rng.start_ms, 0), MAX_MS), "Int64")
+        end = self.param(min(max(self.rng.end_ms, 0), MAX_MS + 1), "Int64")
+        after, before = f"fromUnixTimestamp64Milli({start}, 'UTC')", f"fromUnixTimestamp64Milli({end}, 'UTC')"
+        return f"{column} >= {after} AND {column} < {before}"
+
+    def condition(self, column: str, flt: Filter) -> str:
+        """is / is_not (null kept) / contains ignoring the case of A-Z only (positionCaseInsensitive
+        folds ASCII letters, as SQLite's lower() does)."""
+        if flt.operator == "is":
+            return f"{column} IN {self.param(list(flt.values), 'Array(String)')}"
+        if flt.operator == "is_not":
+            return f"({column} IS NULL OR {column} NOT IN {self.param(list(flt.values), 'Array(String)')})"
+        found = (f"positionCaseInsensitive({column}, {self.param(v, 'String')}) > 0" for v in flt.values)
+        return "(" + " OR ".join(found) + ")"
+
+    def page_match(self, pathname: str) -> list[str]:
+        return [self.condition(pathname, flt) for flt in self.query.page_filters]
+
+    def visit_conditions(self, *, page_exists: bool = True) -> list[str]:
+        """Site, visit-attribute filters and (unless told otherwise) "the visit has a matching
+        pageview", over `v`."""
+        conds = [self.sites("v.site_id")]
+        conds += [self.condition(f"v.{VISIT_DIMENSIONS[f.dimension]}", f) for f in self.query.visit_filters]
+        if page_exists and self.query.page_filters:
+            viewed = " AND ".join(
+                [
+                    self.sites("p.site_id"),
+                    f"p.name = {self.param(PAGEVIEW, 'String')}",
+                    *self.page_match("p.pathname"),
+                ]
+            )
+            conds.append(f"v.id IN (SELECT p.visit_id FROM {self.table('events', 'p')} WHERE {viewed})")
+        return conds
+
+    def passing_visits(self, *, page_exists: bool = True) -> str:
+        """The ids of the visits passing every filter, for `... IN (...)`."""
+        where = " AND ".join(self.visit_conditions(page_exists=page_exists))
+        return f"SELECT v.id FROM {self.table('visits', 'v')} WHERE {where}"
+
+    @property
+    def needs_visit_join(self) -> bool:
+        return bool(self.query.filters)
+
+    # -- selects -------------------------------------------------------------------------------
+
+    def visits_started(self, columns: Sequence[str], extra: Sequence[str] = ()) -> str:
+        where = " AND ".join([*self.visit_conditions(), self.in_range("v.started_at"), *extra])
+        return f"SELECT {', '.join(columns)} FROM {self.table('visits', 'v')} WHERE {where}"
+
+    def traffic_events(self, columns: Sequence[str], *, pageviews_only: bool = False) -> str:
+        """Events in range (only matching pageviews with a page filter), of visits passing the
+        visit filters."""
+        conds = [self.sites("e.site_id"), self.in_range("e.ts")]
+        if pageviews_only or self.query.page_filters:
+            conds += [f"e.name = {self.param(PAGEVIEW, 'String')}", *self.page_match("e.pathname")]
+        if self.query.visit_filters:
+            conds.append(f"e.visit_id IN ({self.passing_visits(page_exists=False)})")
+        return self._select(columns, "events", "e", conds)
+
+    def scoped_events(self, columns: Sequence[str], names: Sequence[str], extra: Sequence[str] = ()) -> str:
+        """Events with these names in range, of visits passing every filter."""
+        conds = [self.sites("e.site_id"), self.in_range("e.ts"), self.names("e.name", names), *extra]
+        if self.query.visit_filters or self.query.page_filters:
+            conds.append(f"e.visit_id IN ({self.passing_visits()})")
+        return self._select(columns, "events", "e", conds)
+
+    def events_with_visits(self, columns: Sequence[str], names: Sequence[str]) -> str:
+        """Like `scoped_events`, joined to the visit's source (`sv.source`)."""
+        where = " AND ".join(self.visit_conditions())
+        visits = f"SELECT v.id AS id, v.source AS source FROM {self.table('visits', 'v')} WHERE {where}"
+        conds = " AND ".join([self.sites("e.site_id"), self.in_range("e.ts"), self.names("e.name", names)])
+        return (
+            f"SELECT {', '.join(columns)} FROM {self.table('events', 'e')} "
+            f"INNER JOIN ({visits}) AS sv ON sv.id = e.visit_id WHERE {conds}"
+        )
+
+    def completions(self, columns: Sequence[str], extra: Sequence[str] = ()) -> str:
+        conds = [self.sites("gc.site_id"), self.in_range("gc.ts"), *extra]
+        if self.needs_visit_join:
+            conds.append(f"gc.visit_id IN ({self.passing_visits()})")
+        return self._select(columns, "goal_completions", "gc", conds)
+
+    def purchased_items(self, columns: Sequence[str], extra: Sequence[str] = ()) -> str:
+        conds = [
+            self.sites("i.site_id"),
+            self.in_range("i.ts"),
+            f"i.event_name = {self.param('purchase', 'String')}",
+        ]
+        if self.needs_visit_join:
+            of_visits = f"SELECT e.id FROM {self.table('events', 'e')} WHERE {self.sites('e.site_id')} AND "
+            conds.append(f"i.event_id IN ({of_visits}e.visit_id IN ({self.passing_visits()}))")
+        return self._select(columns, "ecommerce_items", "i", [*conds, *extra])
+
+    def names(self, column: str, names: Sequence[str]) -> str:
+        return f"{column} IN {self.param(list(names), 'Array(String)')}"
+
+    def _select(self, columns: Sequence[str], table: str, alias: str, conds: Sequence[str]) -> str:
+        return f"SELECT {', '.join(columns)} FROM {self.table(table, alias)} WHERE {' AND '.join(conds)}"

@@ -1,0 +1,118 @@
+"""ClickHouse statements for traffic: totals, buckets, hours, visit breakdowns and pages. Each
+function gives (sql, parameters) and means what its namesake in raw_traffic_sql.py means.
+
+Local time is ClickHouse's own: `toDate32(ts, zone)` and `toHour(ts, zone)` (the same IANA rules as
+Python's zoneinfo, which computed the buckets' starts). Exact distinct counts: `uniqExact`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from analytics_mcp.definitions import VISIT_GAP_MS
+from analytics_mcp.engine.store.clickhouse_scope import ChScope, ms
+from analytics_mcp.engine.store.protocol import VisitCounter
+from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim
+from analytics_mcp.timeutil import HOUR_MS, local_midnight_ms
+
+Statement = tuple[str, dict[str, Any]]
+BOUNCE = "(v.pageviews = 1 AND v.interactions = 0)"
+DURATION = f"{ms('v.ended_at')} - {ms('v.started_at')}"
+
+
+def bucket_of(scope: ChScope, column: str) -> str:
+    """The timeseries bucket number of a time: hours from the range's start, or local days."""
+    rng = scope.rng
+    if scope.query.interval == "hour":
+        return f"intDiv({ms(column)} - {scope.param(rng.start_ms, 'Int64')}, {HOUR_MS})"
+    origin = (rng.date_from - date(1970, 1, 1)).days
+    zone = scope.param(scope.query.timezone, "String")
+    return f"toInt32(toDate32({column}, {zone})) - {scope.param(origin, 'Int32')}"
+
+
+def bucket_starts(scope: ChScope) -> list[int]:
+    rng, query = scope.rng, scope.query
+    if query.interval == "hour":
+        return list(range(rng.start_ms, rng.end_ms, HOUR_MS))
+    return [local_midnight_ms(rng.date_from + timedelta(days=i), query.zone) for i in range(rng.days)]
+
+
+def present_visitors(scope: ChScope, bucketed: bool) -> str:
+    """Distinct (b, visitor): visitors of the visits started in each bucket, with the visitors of
+    events in the bucket's first half hour (presence.py: the same set as every event's visitor)."""
+    if bucketed:
+        starts = scope.param(bucket_starts(scope), "Array(Int64)")
+        started_b, event_b = bucket_of(scope, "v.started_at"), bucket_of(scope, "e.ts")
+        window = f"{ms('e.ts')} < {starts}[{event_b} + 1] + {VISIT_GAP_MS}"
+    else:
+        started_b = event_b = "0"
+        window = f"{ms('e.ts')} < {scope.param(scope.rng.start_ms + VISIT_GAP_MS, 'Int64')}"
+    started = scope.visits_started([f"{started_b} AS b", "v.visitor_id AS visitor"])
+    running = scope.traffic_events([f"{event_b} AS b", "e.visitor_id AS visitor"])
+    return f"{started} UNION DISTINCT {running} AND {window}"
+
+
+def visitors_sql(scope: ChScope) -> str:
+    if scope.query.page_filters:
+        return scope.traffic_events(["uniqExact(e.visitor_id)"])
+    return f"SELECT count() FROM ({present_visitors(scope, bucketed=False)})"
+
+
+def totals_sql(scope: ChScope) -> str:
+    """visitors, pageviews, visits, bounces, duration (bounces as 0), visit pageviews."""
+    pageviews = scope.traffic_events(["count()"], pageviews_only=True)
+    visit = scope.visits_started(
+        [
+            "count() AS n",
+            f"countIf({BOUNCE}) AS b",
+            f"sum(if({BOUNCE}, 0, {DURATION})) AS d",
+            "sum(v.pageviews) AS p",
+        ]
+    )
+    return f"SELECT ({visitors_sql(scope)}), ({pageviews}), t.n, t.b, t.d, t.p FROM ({visit}) AS t"
+
+
+def timeseries_sql(scope: ChScope) -> tuple[str, str]:
+    """(bucket, visitors) and (bucket, pageviews) rows."""
+    pageviews = scope.traffic_events([f"{bucket_of(scope, 'e.ts')} AS b", "count()"], pageviews_only=True)
+    if scope.query.page_filters:
+        visitors = scope.traffic_events([f"{bucket_of(scope, 'e.ts')} AS b", "uniqExact(e.visitor_id)"])
+    else:
+        visitors = f"SELECT b, count() FROM ({present_visitors(scope, bucketed=True)})"
+    return f"{visitors} GROUP BY b", f"{pageviews} GROUP BY b"
+
+
+def hour_of_day_sql(scope: ChScope) -> str:
+    hour = f"toHour(e.ts, {scope.param(scope.query.timezone, 'String')})"
+    pageview = scope.param("pageview", "String")
+    stmt = scope.traffic_events([f"{hour} AS h", "uniqExact(e.visitor_id)", f"countIf(e.name = {pageview})"])
+    return f"{stmt} GROUP BY h"
+
+
+def visit_breakdown_sql(scope: ChScope, dim: Dim, extra: Sequence[VisitCounter] = ()) -> str:
+    keys = [f"v.{name}" for name in VISIT_DIM_COLUMNS[dim]]
+    sums = {"visit_pageviews": "sum(v.pageviews)", "bounces": f"countIf({BOUNCE})"}
+    only: list[str] = []
+    if dim is Dim.CAMPAIGN:
+        only = ["(" + " OR ".join(f"{key} IS NOT NULL" for key in keys) + ")"]
+    elif dim is Dim.EXIT:
+        only = [f"{keys[0]} IS NOT NULL"]
+    columns = [*keys, "uniqExact(v.visitor_id) AS visitors", "count() AS visits", *(sums[n] for n in extra)]
+    order = ", ".join(["visitors DESC", "visits DESC", *(f"{key} ASC NULLS FIRST" for key in keys)])
+    stmt = scope.visits_started(columns, only)
+    return f"{stmt} GROUP BY {', '.join(keys)} ORDER BY {order} LIMIT {scope.query.limit + 1}"
+
+
+def pages_sql(scope: ChScope) -> str:
+    """Pageviews by path: visitors, pageviews, mean time on page (engaged, else the gap)."""
+    columns = [
+        "e.pathname AS path",
+        "uniqExact(e.visitor_id) AS visitors",
+        "count() AS pageviews",
+        "avg(coalesce(e.engaged_ms, e.gap_ms))",
+    ]
+    stmt = scope.traffic_events(columns, pageviews_only=True)
+    order = "pageviews DESC, visitors DESC, path ASC"
+    return f"{stmt} GROUP BY path ORDER BY {order} LIMIT {scope.query.limit + 1}"
