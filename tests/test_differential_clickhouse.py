@@ -32,8 +32,8 @@ from analytics_mcp.storage.clickhouse import ClickHouseEvents, open_clickhouse
 from analytics_mcp.storage.clickhouse.migrate import upgrade_clickhouse
 from analytics_mcp.storage.db import distinct_databases
 from clickhouse_support import chdb_url
-from differential_traffic import NOW, add_accounts, generate, ingest, seed_salts, tenants
-from test_differential_backends import CASES, EXTRA_ARGUMENTS, Case, _substance, reports
+from differential_traffic import add_accounts, generate, ingest, seed_salts, tenants
+from test_differential_backends import CASES, EXTRA_ARGUMENTS, Case, _ask, _substance, reports
 
 COPIED = ("visits", "events", "goal_completions", "ecommerce_items", "experiment_events")
 
@@ -86,18 +86,9 @@ async def both(pair: Pair) -> Iterator[Pair]:
 
 
 async def ask(pair: Pair, case: Case) -> engine.Query:
-    slug, site, limit, period, filters = case
-    return await engine.query_for_tenant(
-        pair.services.db,
-        pair.tenants[slug],
-        now=NOW,
-        site=site,
-        limit=limit,
-        filters=filters,
-        period=period.get("period"),
-        date_from=period.get("date_from"),
-        date_to=period.get("date_to"),
-    )
+    """The case's Query, read from the SQLite accounts as the other differential test does (a Pair
+    has the `services` and `tenants` that `_ask` reads)."""
+    return await _ask(pair, case)  # type: ignore[arg-type]
 
 
 def test_the_copy_is_verified(pair: Pair) -> None:
