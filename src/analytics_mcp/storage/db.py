@@ -26,6 +26,11 @@ def _driver_urls(url: str) -> tuple[str, str]:
     if backend == "postgresql":
         psycopg = parsed.set(drivername="postgresql+psycopg")
         return str(psycopg), str(psycopg)
+    if backend in ("clickhouse", "clickhouses", "chdb"):  # storage/clickhouse: not a SQLAlchemy database
+        raise ValueError(
+            "ClickHouse events: `migrate`, `events copy` and the reports read it (ClickHouseEvents); "
+            "storing events into ClickHouse from the ingestion writer is not built yet"
+        )
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r} (use sqlite or postgresql)")
 
 

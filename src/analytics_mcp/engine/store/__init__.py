@@ -15,9 +15,13 @@ Stores:
   (docs/rollups.md). Only for the queries `rollups_answer` allows: no filters, local-day buckets,
   every site's rollups in the query's time zone.
 
+- `ClickHouseStore` (clickhouse_store.py): the same operations in ClickHouse SQL (clickhouse_traffic.py,
+  clickhouse_commerce.py, built through `ChScope` in clickhouse_scope.py) when the events database
+  is ClickHouse; always the raw rows (no rollups there).
+
 `source_for` (choice.py) is the one place that chooses; `raw_tables()` turns the rollups off in a
-block. A new store (the ClickHouse events store) implements every `EventStore` operation and gets
-its branch in `source_for`; nothing outside this package changes. Outside it, by design: parsing
+block. A new store implements every `EventStore` operation and gets its branch in `source_for`;
+nothing outside this package changes. Outside it, by design: parsing
 the query (periods, filters, time zones), bucket labels, goals and sites (account data), and every
 rate, rounding and result model.
 """
