@@ -8,10 +8,11 @@ and the in-process chat all go through it), in this order:
 3. Only the arguments the tool's inputSchema names, with values that validate (`tools.inputs`):
    an isError result with one line naming the argument.
 
-Whose bucket: over HTTP, the bearer token's (`client_id`, our token id) in the app's limiter;
-over stdio, the pinned token's in a limiter of the process's own (shared with the REST servers
-when `rate_limit_storage` is Redis). The chat's in-process calls are not counted: the chat
-request itself was, and the chat has its own credits.
+Whose bucket: over HTTP, the bearer token's in the app's limiter (`rate_key`: our API token's
+id, as /api/v1 counts it; an OAuth token's client and tenant); over stdio, the pinned token's in
+a limiter of the process's own (shared with the REST servers when `rate_limit_storage` is
+Redis). The chat's in-process calls are not counted: the chat request itself was, and the chat
+has its own credits.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
@@ -30,6 +32,15 @@ from analytics_mcp.config import Settings
 from analytics_mcp.http_api.ratelimit import RateLimiter, limiter_for
 from analytics_mcp.tools.access import current_caller
 from analytics_mcp.tools.inputs import argument_problem
+from analytics_mcp.tools.oauth_resource import is_oauth_token
+
+
+def rate_key(token: AccessToken) -> str:
+    """Our API token's id, the key /api/v1 counts it under; an OAuth access token counts per
+    client app and tenant (one client, e.g. a hosted assistant, serves many tenants)."""
+    if is_oauth_token(token.token):
+        return f"oauth:{token.client_id}:{token.subject}"
+    return token.client_id
 
 
 def refusal(tool: str, message: str) -> CallToolResult:
@@ -54,7 +65,7 @@ class ToolGate:
         token = get_access_token()
         request = ctx.request
         if token is not None and isinstance(request, Request):
-            return limiter_for(request.app), token.client_id
+            return limiter_for(request.app), rate_key(token)
         caller = current_caller()
         if not self.standalone or caller is None or caller.token_id is None:
             return None

@@ -7,7 +7,8 @@ OAuth access token issued for this endpoint, tools/oauth_resource.py) through `A
 -> AuthContextMiddleware puts it where `get_access_token()` finds it -> RequireAuthMiddleware
 answers 401 (+ WWW-Authenticate with `resource_metadata`) without a live token and 403 without the
 read scope -> `HostOriginGuard` checks Host and Origin exactly (421 / 403; the SDK's own check
-matches prefixes, so it is off) -> the SDK checks Content-Type and serves the call.
+matches prefixes, so it is off) -> `PostOnly` answers 405 to any method but POST -> the SDK
+checks Content-Type and serves the call.
 Stateless with JSON responses, so any replica can answer any request.
 """
 
@@ -40,6 +41,7 @@ from analytics_mcp.tools.oauth_resource import (
     resource_of,
     verify_oauth_token,
 )
+from analytics_mcp.tools.post_only import PostOnly
 from analytics_mcp.tools.server import build_mcp_server
 
 MAX_TOKEN_LENGTH = 256  # longer is never one of ours: refuse without touching the database
@@ -92,7 +94,7 @@ def session_manager(server: MCPServer[Any]) -> StreamableHTTPSessionManager:
 def mcp_endpoint(manager: StreamableHTTPSessionManager, db: Database, settings: Settings) -> ASGIApp:
     """Host/Origin allow-lists: ANALYTICS_ALLOWED_HOSTS and ANALYTICS_ALLOWED_ORIGINS (set them
     behind a proxy with a real host name; "host:*" allows any port)."""
-    sdk = StreamableHTTPASGIApp(manager)
+    sdk = PostOnly(StreamableHTTPASGIApp(manager))  # stateless: no GET stream to offer
     guarded = HostOriginGuard(sdk, settings.allowed_hosts, settings.allowed_origins)
     oauth = oauth_enabled(settings)
     metadata = resource_metadata_url(settings) if oauth else None

@@ -52,6 +52,10 @@ def build_mcp_server(services: Services, *, standalone: bool = False) -> MCPServ
         lifespan=lifespan,
         log_level="WARNING",
         tools=tools,
+        # Nothing here ever changes at run time, and a stateless endpoint has no stream to push
+        # on: without `subscriptions/listen`, server/discover advertises what initialize does
+        # (listChanged and resources.subscribe false), rather than true in the 2026-07-28 era.
+        subscriptions=False,
     )
     server.middleware.append(ToolGate(tools, services.settings, standalone=standalone))
     _register_extras(server)
