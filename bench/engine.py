@@ -4,7 +4,7 @@ with DuckDB on the same rows as the reference, in the same run.
     python bench/engine.py [--events 1m|10m|both] [--out bench/out] [--repeat 15]
                            [--periods 7d,30d,90d] [--scopes all,site] [--budget 20]
                            [--functions overview,funnel] [--data-dir DIR] [--rebuild] [--explain 3]
-                           [--raw]
+                           [--raw] [--db postgresql://...|postgresql-local]
 
 Data: 90 days ending now of demo traffic (one main site, a small second site with ~5 % of the
 events, tenant time zone Europe/Berlin, goals /signup exact, /blog/ prefix, event purchase),
@@ -19,6 +19,12 @@ process is shown too, as it is less disturbed by other load on the machine. Each
 compared between the two; a difference is printed as MISMATCH, and bench/engine_integrity.py checks
 the stored visit counters, time-on-page inputs and goal completions against the raw events. Peak
 RSS is read after the engine phase, before DuckDB is loaded into the process.
+
+--db: the same cells on a PostgreSQL database holding the same rows (copied from the SQLite data set
+with `analytics-mcp db copy`, bench/engine_pg.py), each answer compared with SQLite's; `--db
+postgresql-local` runs a throwaway cluster on loopback for the run (bench/pg_local.py). The table
+shows both side by side with DuckDB; `--explain N` then also prints PostgreSQL's EXPLAIN ANALYZE of
+the N cells where it is slowest relative to SQLite.
 
 Unfiltered day-bucket reports read the rollup tables (analytics_mcp.engine.store.source_for); --raw
 times the same calls on the raw tables only (`raw_tables()`), for a before/after comparison.
@@ -41,7 +47,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import engine_data  # noqa: E402
+import engine_pg  # noqa: E402
 import engine_run  # noqa: E402
+import pg_local  # noqa: E402
 from analytics_mcp.engine.store import raw_tables  # noqa: E402
 from engine_explain import explain_slowest  # noqa: E402
 from engine_report import print_report, results_json  # noqa: E402
@@ -65,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-age-hours", type=float, default=24.0)
     parser.add_argument("--explain", type=int, default=3, help="query plans of the N slowest engine cells")
     parser.add_argument("--raw", action="store_true", help="read the raw tables only, never the rollups")
+    parser.add_argument(
+        "--db", default=None, help=f"also run on PostgreSQL: a postgresql:// URL, or {pg_local.LOCAL}"
+    )
     return parser.parse_args(argv)
 
 
@@ -100,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         runs = [subprocess.run([sys.executable, __file__, *rest, "--events", size]) for size in ("1m", "10m")]
         return max(run.returncode for run in runs)
     data = ensure_data(args)
+    with pg_local.database_url(args.db, "bench") if args.db else nullcontext(None) as pg_url:
+        return _run(args, data, pg_url)
+
+
+def _run(args: argparse.Namespace, data: engine_data.BenchData, pg_url: str | None) -> int:
     opts = engine_run.Options(
         periods=tuple(p for p in args.periods.split(",") if p),
         scopes=tuple(s for s in args.scopes.split(",") if s),
@@ -113,9 +129,15 @@ def main(argv: list[str] | None = None) -> int:
         cells, sites_timing, rss_now = asyncio.run(engine_run.engine_phase(data, opts))
     rss_mb = engine_run.peak_rss_mb()
     engine_s = time.perf_counter() - started
-    engine_run.log(
-        f"engine phase: {engine_s:.0f} s, peak RSS {rss_mb:.0f} MB (open: {rss_now}); loading DuckDB"
-    )
+    engine_run.log(f"engine phase: {engine_s:.0f} s, peak RSS {rss_mb:.0f} MB (open: {rss_now})")
+    pg = None
+    if pg_url is not None:
+        pg = engine_pg.pg_settings(data, pg_url)
+        engine_pg.ensure_copy(data, pg_url, fresh=args.db == pg_local.LOCAL)
+        engine_run.log(f"engine phase on PostgreSQL ({pg_url})")
+        with raw_tables() if args.raw else nullcontext():
+            asyncio.run(engine_pg.pg_phase(pg, cells, opts))
+    engine_run.log("loading DuckDB")
     load_s, integrity = engine_run.duck_phase(data, cells, opts)
     size = args.events if args.data_dir is None else ("10m" if data.meta["events"] > 5_000_000 else "1m")
     print_report(size, data, cells, sites_timing, (rss_mb, rss_now), load_s, integrity)
@@ -125,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.explain:
         with raw_tables() if args.raw else nullcontext():
             asyncio.run(explain_slowest(data, cells, args.explain))
-    return 1 if any(cell.problems for cell in cells) or any(n for _, n in integrity) else 0
+            if pg is not None:
+                asyncio.run(engine_pg.explain_pg(pg, cells, args.explain))
+    wrong = any(cell.problems or cell.pg_problems for cell in cells)
+    return 1 if wrong or any(n for _, n in integrity) else 0
 
 
 if __name__ == "__main__":

@@ -12,14 +12,15 @@ from typing import Any
 
 from sqlalchemy import event
 
+from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
 from engine_data import BenchData
 from engine_run import Cell
 
 
-async def captured_statements(data: BenchData, cell: Cell) -> list[tuple[str, Any]]:
-    services = Services.build(data.settings, migrate=False)
-    db = services.db
+async def captured_statements(settings: Settings, cell: Cell) -> list[tuple[str, Any]]:
+    services = Services.build(settings, migrate=False)
+    db = services.events_db
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
@@ -56,7 +57,8 @@ async def explain_slowest(data: BenchData, cells: list[Cell], count: int) -> Non
     for cell in slowest:
         where = f"{cell.case.name} / {cell.scope} / {cell.period}"
         print(f"\n### EXPLAIN QUERY PLAN: {where} ({cell.engine.p50_ms:.0f} ms)")
-        for index, (statement, parameters) in enumerate(await captured_statements(data, cell), start=1):
+        statements = await captured_statements(data.settings, cell)
+        for index, (statement, parameters) in enumerate(statements, start=1):
             if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
             print(f"-- statement {index}: {' '.join(statement.split())[:300]}")

@@ -41,10 +41,14 @@ def print_report(
         f"## engine benchmark, {size}: {meta['events']:,} events ({data.db_path}, generated "
         f"{meta.get('build_s', '?')} s build), DuckDB copy loaded in {load_s:.0f} s"
     )
+    with_pg = any(cell.pg for cell in cells)
+    if with_pg:
+        print("eng = the engine on SQLite, pg = the same engine calls on PostgreSQL (pg cpu: this process)")
+    pg_head = f" {'pg p50':>9} {'pg p95':>9} {'pg/eng':>7} {'pg num':<8} {'pg cpu':>9}" if with_pg else ""
     header = (
         f"{'tool':<19} {'function':<18} {'scope':<5} {'period':>6} {'eng p50':>9} {'eng p95':>9} "
         f"{'duck p50':>9} {'duck p95':>9} {'ratio':>7} {'n':>3} {'target':>6}  {'numbers':<8} "
-        f"{'eng cpu':>9} {'duck cpu':>9}"
+        f"{'eng cpu':>9} {'duck cpu':>9}{pg_head}"
     )
     print(header)
     print("-" * len(header))
@@ -63,7 +67,7 @@ def print_report(
             f"{cell.engine.p50_ms:9.2f} {cell.engine.p95_ms:9.2f} {duck50} {duck95} "
             f"{'-' if ratio is None else f'{ratio:.2f}':>7} {len(cell.engine.samples):>3} "
             f"{'yes' if target_met(size, cell) else 'NO':>6}  {numbers:<8} {cell.engine.cpu_p50_ms:9.2f} "
-            f"{cell.duck.cpu_p50_ms if cell.duck else float('nan'):9.2f}"
+            f"{cell.duck.cpu_p50_ms if cell.duck else float('nan'):9.2f}{pg_columns(cell) if with_pg else ''}"
         )
     count = sum(target_met(size, cell) for cell in cells)
     rule = f"{'<= duckdb and ' if size == '10m' else ''}< {TARGET_MS.get(size)} ms"
@@ -76,8 +80,36 @@ def print_report(
         f"machine: {cores} cores, load average now {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)"
     )
     _print_slowest(cells)
-    _print_mismatches(cells)
+    _print_mismatches([(cell, cell.problems) for cell in cells], "engine and DuckDB")
+    if with_pg:
+        _print_pg(cells)
     _print_integrity(integrity)
+
+
+def pg_columns(cell: Cell) -> str:
+    if cell.pg is None:
+        return f" {'-':>9} {'-':>9} {'-':>7} {'-':<8} {'-':>9}"
+    ratio = cell.pg.p50_ms / cell.engine.p50_ms
+    numbers = "ok" if not cell.pg_problems else "MISMATCH"
+    return f" {cell.pg.p50_ms:9.2f} {cell.pg.p95_ms:9.2f} {ratio:7.2f} {numbers:<8} {cell.pg.cpu_p50_ms:9.2f}"
+
+
+def _print_pg(cells: list[Cell]) -> None:
+    timed = [(cell, cell.pg) for cell in cells if cell.pg is not None]
+    slower = sum(1 for cell, pg in timed if pg.p50_ms > cell.engine.p50_ms)
+    print(f"PostgreSQL slower than SQLite (p50) in {slower} of {len(timed)} cells")
+    worst = sorted(timed, key=lambda pair: pair[1].p50_ms, reverse=True)[:8]
+    print("slowest PostgreSQL cells: " + ", ".join(f"{_name(c)} {pg.p50_ms:.0f} ms" for c, pg in worst))
+    ranked = sorted(timed, key=lambda pair: pair[1].p50_ms / pair[0].engine.p50_ms, reverse=True)[:8]
+    print(
+        "highest postgresql/sqlite ratios: "
+        + ", ".join(f"{_name(c)} {pg.p50_ms / c.engine.p50_ms:.1f}x" for c, pg in ranked)
+    )
+    _print_mismatches([(cell, cell.pg_problems) for cell, _ in timed], "PostgreSQL and SQLite")
+
+
+def _name(cell: Cell) -> str:
+    return f"{cell.case.name}/{cell.scope}/{cell.period}"
 
 
 def _print_integrity(integrity: list[tuple[str, int]]) -> None:
@@ -102,18 +134,19 @@ def _print_slowest(cells: list[Cell]) -> None:
     )
 
 
-def _print_mismatches(cells: list[Cell]) -> None:
-    bad = [cell for cell in cells if cell.problems]
+def _print_mismatches(found: list[tuple[Cell, list[str]]], pair: str) -> None:
+    """The cells whose answers differ between `pair` (e.g. "engine and DuckDB"), with their problems."""
+    bad = [(cell, problems) for cell, problems in found if problems]
     if not bad:
-        print("numbers: engine and DuckDB agree on every cell")
+        print(f"numbers: {pair} agree on every cell")
         return
-    print(f"!!! NUMBERS MISMATCH in {len(bad)} cells: engine and DuckDB disagree !!!")
-    for cell in bad:
+    print(f"!!! NUMBERS MISMATCH in {len(bad)} cells: {pair} disagree !!!")
+    for cell, problems in bad:
         print(f"  {cell.case.name} / {cell.scope} / {cell.period}:")
-        for problem in cell.problems[:6]:
+        for problem in problems[:6]:
             print(f"    {problem[:400]}")
-        if len(cell.problems) > 6:
-            print(f"    ... {len(cell.problems) - 6} more")
+        if len(problems) > 6:
+            print(f"    ... {len(problems) - 6} more")
 
 
 def results_json(
@@ -144,6 +177,10 @@ def results_json(
                 "engine_cpu_p50_ms": round(cell.engine.cpu_p50_ms, 3),
                 "duckdb_cpu_p50_ms": round(cell.duck.cpu_p50_ms, 3) if cell.duck else None,
                 "runs": len(cell.engine.samples),
+                "postgresql_p50_ms": round(cell.pg.p50_ms, 3) if cell.pg else None,
+                "postgresql_p95_ms": round(cell.pg.p95_ms, 3) if cell.pg else None,
+                "postgresql_cpu_p50_ms": round(cell.pg.cpu_p50_ms, 3) if cell.pg else None,
+                "postgresql_problems": cell.pg_problems,
                 "target_met": target_met(size, cell),
                 "problems": cell.problems,
             }

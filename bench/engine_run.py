@@ -72,6 +72,9 @@ class Cell:
     engine_answer: Any = None
     duck_answer: Any = None
     problems: list[str] = field(default_factory=list)
+    pg: Timing | None = None  # the same call on PostgreSQL (--db), compared with the SQLite answer
+    pg_answer: Any = None
+    pg_problems: list[str] = field(default_factory=list)
 
 
 def log(message: str) -> None:
@@ -158,7 +161,7 @@ async def engine_phase(data: BenchData, opts: Options) -> tuple[list[Cell], Timi
                     query = await engine.query_for_tenant(
                         db, tenant, period=period, site=site, limit=TOOL_LIMIT
                     )
-                    cells.append(await _engine_cell(db, case, scope, period, query, opts))
+                    cells.append(await _engine_cell(services.events_db, case, scope, period, query, opts))
         return cells, sites_timing, rss_breakdown()
     finally:
         await services.close()
@@ -261,24 +264,22 @@ def check_range(query: engine.Query) -> list[str]:
     return problems + ([f"comparison {found_prev} != {previous}"] if found_prev != previous else [])
 
 
-def differences(a: Any, b: Any, path: str = "") -> list[str]:
+def differences(a: Any, b: Any, path: str = "", names: tuple[str, str] = ("engine", "duckdb")) -> list[str]:
     """Where the engine's answer `a` and the reference's `b` differ (empty when they agree)."""
+    x_, y_ = names
     if isinstance(a, dict) and isinstance(b, dict):
         out: list[str] = []
         for key in sorted(set(a) | set(b), key=str):
             if key not in a or key not in b:
-                out.append(
-                    f"{path}/{key}: engine {a.get(key, '<missing>')!r} duckdb {b.get(key, '<missing>')!r}"
-                )
+                out.append(f"{path}/{key}: {x_} {a.get(key, '<missing>')!r} {y_} {b.get(key, '<missing>')!r}")
             else:
-                out += differences(a[key], b[key], f"{path}/{key}")
+                out += differences(a[key], b[key], f"{path}/{key}", names)
         return out
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         if len(a) != len(b):
-            return [f"{path}: {len(a)} rows (engine) vs {len(b)} (duckdb): engine {a!r} duckdb {b!r}"]
-        return [
-            d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{path}[{i}]")
-        ]
+            return [f"{path}: {len(a)} rows ({x_}) vs {len(b)} ({y_}): {x_} {a!r} {y_} {b!r}"]
+        pairs = enumerate(zip(a, b, strict=True))
+        return [d for i, (x, y) in pairs for d in differences(x, y, f"{path}[{i}]", names)]
     if isinstance(a, float) and isinstance(b, float | int) and not isinstance(b, bool):
-        return [] if abs(a - b) <= FLOAT_TOLERANCE else [f"{path}: engine {a!r} duckdb {b!r}"]
-    return [] if a == b else [f"{path}: engine {a!r} duckdb {b!r}"]
+        return [] if abs(a - b) <= FLOAT_TOLERANCE else [f"{path}: {x_} {a!r} {y_} {b!r}"]
+    return [] if a == b else [f"{path}: {x_} {a!r} {y_} {b!r}"]

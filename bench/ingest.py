@@ -27,6 +27,11 @@ reported apart), stored though refused, stored but never sent, duplicate rows. A
 the second makes the run exit with status 1.
 
     python bench/ingest.py [--duration 10] [--connections 256] [--batch-total 200000]
+                           [--db postgresql://...|postgresql-local]
+
+--db stores into PostgreSQL instead of the SQLite file: the server gets ANALYTICS_DB_URL and
+ANALYTICS_EVENTS_URL set to that URL (an empty database), or to a database of a throwaway cluster
+on loopback with `postgresql-local` (bench/pg_local.py: durable settings, shared_buffers 512 MB).
 """
 
 from __future__ import annotations
@@ -41,12 +46,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import httpx2
 import orjson
 
+import pg_local
 from ingest_ledger import WRK_SCRIPT, Accounting, Ledger, account, read_wrk_ledger, stored_ids
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,9 +115,11 @@ def run_wrk(base: str, duration: int, connections: int, script: Path, ledger: Pa
     return rps, finished
 
 
-def prepare(data_dir: Path) -> tuple[dict[str, str], str]:
+def prepare(data_dir: Path, pg_url: str | None) -> tuple[dict[str, str], str]:
+    databases = {} if pg_url is None else {"ANALYTICS_DB_URL": pg_url, "ANALYTICS_EVENTS_URL": pg_url}
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in ("ANALYTICS_DB_URL", "ANALYTICS_EVENTS_URL")},
+        **databases,
         "ANALYTICS_DATA_DIR": str(data_dir),
         "ANALYTICS_TRUSTED_PROXIES": "127.0.0.1",
         # The batch measurement sends far more than 60 requests a minute with one token.
@@ -193,9 +201,16 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk load per endpoint")
     parser.add_argument("--connections", type=int, default=256, help="concurrent clients (browsers)")
     parser.add_argument("--batch-total", type=int, default=200_000, help="events sent through /api/v1/events")
+    parser.add_argument("--db", default=None, help=f"a postgresql:// URL, or {pg_local.LOCAL}")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
+    with pg_local.database_url(args.db, "ingest") if args.db else nullcontext(None) as pg_url:
+        run(args, pg_url)
+
+
+def run(args: argparse.Namespace, pg_url: str | None) -> None:
+    print(f"database: {'SQLite file' if pg_url is None else pg_url}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         script = tmp_path / "event.lua"
@@ -206,8 +221,8 @@ def main() -> None:
             )
 
         data_dir = tmp_path / "data"
-        database = data_dir / "analytics.db"
-        env, token = prepare(data_dir)
+        database: Path | str = data_dir / "analytics.db" if pg_url is None else pg_url
+        env, token = prepare(data_dir, pg_url)
         with server(serve_command, env, tmp_path / "serve.log") as srv:
             wrk_began = time.perf_counter()
             track_rps, wrk_ended = run_wrk(

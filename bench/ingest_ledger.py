@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+
 WRK_SCRIPT = """
 local threads = {}
 
@@ -90,15 +92,19 @@ def read_wrk_ledger(path: Path) -> Ledger:
     return ledger
 
 
-def stored_ids(database: Path, prefix: str) -> Counter[str]:
-    """How many rows the database holds per client event id starting with `prefix`."""
-    with sqlite3.connect(database) as conn:
-        rows = conn.execute(
-            "SELECT client_event_id, count(*) FROM events WHERE client_event_id LIKE ? "
-            "GROUP BY client_event_id",
-            (f"{prefix}%",),
-        )
-        return Counter({event_id: count for event_id, count in rows})
+def stored_ids(database: Path | str, prefix: str) -> Counter[str]:
+    """How many rows the database (a SQLite file, or a postgresql:// URL) holds per client event id
+    starting with `prefix`."""
+    sql = (
+        "SELECT client_event_id, count(*) FROM events WHERE client_event_id LIKE {} GROUP BY client_event_id"
+    )
+    if isinstance(database, str):
+        with psycopg.connect(database) as pg:
+            rows = pg.execute(sql.format("%s"), (f"{prefix}%",)).fetchall()
+    else:
+        with sqlite3.connect(database) as conn:
+            rows = conn.execute(sql.format("?"), (f"{prefix}%",)).fetchall()
+    return Counter({event_id: count for event_id, count in rows})
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +70,10 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_server() -> Iterator[PostgresServer]:
-    """initdb + postgres on 127.0.0.1 (trust auth, fsync off: test data only); stopped after."""
+def postgres_server(settings: Mapping[str, str] | None = None) -> Iterator[PostgresServer]:
+    """initdb + postgres on 127.0.0.1 (trust auth, fsync off: test data only); stopped after.
+    `settings` (name -> value) are passed after the defaults, so they win (bench/pg_local.py
+    turns durability back on)."""
     binaries = PG_BINARIES[-1]
     directory = Path(tempfile.mkdtemp(prefix="analytics-pg-"))
     user = _postgres_user()
@@ -91,6 +93,8 @@ def postgres_server() -> Iterator[PostgresServer]:
         "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
         "-c", "max_connections=200", "-c", "shared_buffers=128MB",
     ]  # fmt: skip
+    for name, value in (settings or {}).items():
+        options += ["-c", f"{name}={value}"]
     log = open(directory / "server.log", "ab")  # noqa: SIM115 - closed below
     process = subprocess.Popen(_as_postgres([str(binaries / "postgres"), *options]), stdout=log, stderr=log)
     server = PostgresServer(directory, port, process)
