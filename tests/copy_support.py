@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Connection, func, inspect, select
 
 from analytics_mcp.chat.models import Actor
 from analytics_mcp.chat.store import append_messages, create_conversation, new_id
@@ -33,7 +33,7 @@ from analytics_mcp.demo.run import (
     new_demo_token,
 )
 from analytics_mcp.services import Services
-from analytics_mcp.storage import accounts
+from analytics_mcp.storage import accounts, oauth
 from analytics_mcp.storage.db import open_database
 from analytics_mcp.storage.schema import metadata
 from analytics_mcp.storage.sessions import create_session
@@ -92,9 +92,24 @@ def build_source(data_dir: Path, days: int = 2) -> Source:
                 request,
                 [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
             )
+            connector_grant(conn, user.id, tenant.id)
     finally:
         services.db.sync.dispose()
     return Source(settings, token)
+
+
+def connector_grant(conn: Connection, user_id: int, tenant_id: int) -> None:
+    """A remote connector's OAuth client, approved request and token pair (the oauth_* rows)."""
+    resource = "http://127.0.0.1:8000/mcp/analytics"
+    oauth.register_client(conn, "connector-1", None, "{}")
+    request = oauth.Authorization(
+        client_id="connector-1", redirect_uri="http://127.0.0.1:9/callback", redirect_uri_explicit=True,
+        code_challenge="c" * 43, scopes=("read",), resource=resource, state=None, user_id=None,
+        tenant_id=None, grant_id=None, expires_ms=0,
+    )  # fmt: skip
+    assert oauth.approve(conn, oauth.create_request(conn, request), user_id, tenant_id, ("read",))
+    grant = oauth.GrantToken("access", "grant-1", "connector-1", user_id, tenant_id, ("read",), resource, 0)
+    oauth.issue_tokens(conn, grant)
 
 
 def table_counts(url: str) -> dict[str, int]:
