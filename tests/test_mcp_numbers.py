@@ -1,7 +1,7 @@
 """Every tool on realistic data (the demo generator through the real ingestion): its structured
 output validates against its outputSchema, its numbers equal the REST API's for the same question
-(the engine's where no REST route exists), and no other tenant's data appears. The data and
-helpers are shared with test_mcp_readonly."""
+(the engine's where no REST route exists), filtered questions (`filters`) included, and no other
+tenant's data appears. The data and helpers are shared with test_mcp_readonly."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ async def http_tools(app: Starlette, token: str) -> AsyncIterator[tuple[Client, 
 def case_arguments() -> list[Json]:
     today = datetime.now(UTC).date()
     custom = {"from": str(today - timedelta(days=20)), "to": str(today - timedelta(days=2))}
-    return [
+    plain: list[Json] = [
         {},
         {"period": "30d", "domain": "acme.test", "limit": 3},
         {**custom, "domain": "shop.acme.test"},
@@ -129,6 +129,12 @@ def case_arguments() -> list[Json]:
         {"period": "24h"},
         {"period": "12m", "domain": "acme.test", "limit": 1},
     ]
+    filtered: list[Json] = [  # without tenant: the token's
+        {"period": "30d", "filters": "source==google;device==desktop|mobile"},
+        {"period": "90d", "domain": "acme.test", "filters": "page~/blog/", "limit": 5},
+        {"period": "30d", "filters": "channel!=direct;page!=/", "limit": 20},
+    ]
+    return [{"tenant": "acme", **case} for case in plain] + filtered
 
 
 class Oracle:
@@ -141,6 +147,7 @@ class Oracle:
         args = self.arguments
         params = {key: args[key] for key in ("period", "from", "to") if key in args}
         params |= {"site": args["domain"]} if "domain" in args else {}
+        params |= {"filters": args["filters"]} if "filters" in args else {}
         params |= {"limit": args.get("limit", 10)} if limit else {}
         response = await self.http.get(f"/api/v1{path}", params=params)
         assert response.status_code == 200, (path, response.text)
@@ -154,6 +161,7 @@ class Oracle:
         return await engine.query_for_tenant(
             self.services.db, tenant, period=args.get("period"), date_from=args.get("from"),
             date_to=args.get("to"), site=args.get("domain"), limit=limit or args.get("limit"),
+            filters=args.get("filters"),
         )  # fmt: skip
 
     async def engine(self, fn: Callable[..., Any], limit: int | None = None, *extra: Any) -> Any:
@@ -204,7 +212,7 @@ async def check_goals(s: Json, o: Oracle) -> None:
         : o.arguments.get("limit", 10)
     ]
     for goal in s["goals"]:
-        params = {k: v for k, v in o.arguments.items() if k in ("period", "from", "to")}
+        params = {k: v for k, v in o.arguments.items() if k in ("period", "from", "to", "filters")}
         if goal["completions"]:
             response = await o.http.get(
                 f"/api/v1/goals/{goal['id']}/completions", params={**params, "limit": 5}
@@ -258,7 +266,7 @@ def has_data(answer: Json) -> bool:
 
 def tool_arguments(tool: Tool, arguments: Json) -> Json:
     accepted = tool.input_schema["properties"]
-    return {"tenant": "acme", **{k: v for k, v in arguments.items() if k in accepted}}
+    return {k: v for k, v in arguments.items() if k in accepted}
 
 
 def structured(tool: Tool, result: CallToolResult) -> Json:
@@ -303,3 +311,7 @@ async def test_every_tool_matches_the_rest_api(app: Starlette, monkeypatch: pyte
                 if has_data(answer):
                     nonzero.add(name)
         assert nonzero == set(CHECKS), "the data set should exercise every tool"
+        everyone = await client.call_tool("analytics-overview", {"period": "30d"})
+        google = await client.call_tool("analytics-overview", {"period": "30d", "filters": "source==google"})
+        counts = [structured(tools["analytics-overview"], r)["visitors"] for r in (google, everyone)]
+        assert 0 < counts[0] < counts[1], counts  # the filter narrows, it is not ignored
