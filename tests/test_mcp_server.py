@@ -86,7 +86,7 @@ async def test_tool_list_names_annotations_and_schemas(
             props = tool.input_schema["properties"]
             assert "required" not in tool.input_schema, name  # tenant too: the token's by default
             assert tool.input_schema["additionalProperties"] is False, name
-            assert list(props)[0] == "tenant" and "null" in str(props["tenant"]["anyOf"]), name
+            assert next(iter(props)) == "tenant" and "null" in str(props["tenant"]["anyOf"]), name
             assert tool.output_schema and tool.output_schema["type"] == "object"
             assert name == "list-sites" or "call list-sites first" in (tool.description or "").lower(), name
             if name in RANGED:
