@@ -42,9 +42,9 @@ def build_mcp_server(services: Services, *, standalone: bool = False) -> MCPServ
         # only hands out the app's container; the database lives as long as the app does.
         yield services
 
+    tools = build_tools()
     # log_level: MCPServer() runs logging.basicConfig on the root logger (stderr) when nothing
     # configured it yet; WARNING keeps the app's and stdio's stderr quiet per request.
-    tools = build_tools()
     server: MCPServer[Services] = MCPServer(
         SERVER_NAME,
         version=__version__,
