@@ -21,8 +21,8 @@ from analytics_mcp.http_api import health
 from analytics_mcp.http_api.framework import ApiContext, ApiRegistry, Envelope, PublicRoute, RouteTable
 from analytics_mcp.http_api.openapi import openapi_document
 from analytics_mcp.http_api.pipeline import starlette_routes
-from analytics_mcp.http_api.ratelimit import RateLimiter
 from analytics_mcp.storage.accounts import create_tenant, create_token, get_tenant, revoke_token
+from analytics_mcp.storage.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.backends()
 

@@ -20,9 +20,9 @@ from mcp.shared.exceptions import MCPError
 from starlette.applications import Starlette
 
 from analytics_mcp.config import Settings
-from analytics_mcp.http_api.ratelimit import RateLimiter
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Tenant
+from analytics_mcp.storage.ratelimit import RateLimiter
 from analytics_mcp.tools import TOOL_NAMES
 from factories import make_site, make_token
 from test_mcp_http import asgi_http

@@ -24,7 +24,7 @@ import time
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from analytics_mcp.http_api.ratelimit import shared_storage
+from analytics_mcp.storage.ratelimit import shared_storage
 
 log = logging.getLogger("analytics_mcp.dashboard")
 

@@ -23,10 +23,10 @@ from analytics_mcp.http_api.auth import authenticate, require_scope
 from analytics_mcp.http_api.errormap import to_api_error
 from analytics_mcp.http_api.errors import ApiError, error_response, from_validation, handle_unexpected
 from analytics_mcp.http_api.framework import ApiContext, ApiRegistry, ApiRoute, Envelope
-from analytics_mcp.http_api.ratelimit import RateLimitState, limiter_for
 from analytics_mcp.http_api.tracker import read_body
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Token
+from analytics_mcp.storage.ratelimit import RateLimitState, limiter_for
 
 _ANY: TypeAdapter[Any] = TypeAdapter(Any)
 

@@ -29,7 +29,7 @@ from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
 from starlette.requests import Request
 
 from analytics_mcp.config import Settings
-from analytics_mcp.http_api.ratelimit import RateLimiter, limiter_for
+from analytics_mcp.storage.ratelimit import RateLimiter, limiter_for
 from analytics_mcp.tools.access import current_caller
 from analytics_mcp.tools.inputs import argument_problem
 from analytics_mcp.tools.oauth_resource import is_oauth_token

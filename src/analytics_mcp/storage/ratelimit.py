@@ -1,4 +1,6 @@
-"""Per-token rate limit for /api/v1 (moving window, `limits` library, async storage).
+"""Per-token rate limit for /api/v1 and MCP tool calls (moving window, `limits` library, async
+storage), and the shared counter storage the sign-in throttle uses too. It sits in the storage
+layer because several edges count against the same buckets (REST, MCP, dashboard).
 
 The storage comes from a URL (`memory://` by default; `redis://host:6379` once several servers
 share the limit), so moving to Redis is configuration, not code. One limiter per app instance:
