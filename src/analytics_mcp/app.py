@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from analytics_mcp.chat import quiet_content_loggers
 from analytics_mcp.config import Settings
+from analytics_mcp.dashboard.notfound import not_found
 from analytics_mcp.dashboard.routes import consent_routes, dashboard_routes
 from analytics_mcp.heap import tune_collector
 from analytics_mcp.http_api.errors import EXCEPTION_HANDLERS
@@ -46,7 +47,7 @@ def create_app(
         routes += [*oauth_routes(oauth, svc), *consent_routes()]
     app = Starlette(
         routes=routes,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, 404: not_found},  # HTML 404 for browsers
         lifespan=lifespan,
     )
     app.state.services = svc

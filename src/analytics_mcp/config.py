@@ -58,6 +58,9 @@ class Settings(BaseSettings):
         1_000_000, ge=1, description="Events spooled and not yet stored before 503 (the writer is behind)."
     )
     rate_limit: str = Field("60/minute", description="Per-token limit on /api/v1 (limits syntax).")
+    dashboard_rate_limit: str = Field(
+        "600/minute", description="Per dashboard session limit on the routes its script reads."
+    )
     rate_limit_storage: str = Field(
         "memory://", description="limits storage URL; redis://host:6379 shares limits across servers."
     )

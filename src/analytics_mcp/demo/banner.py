@@ -15,6 +15,7 @@ class DemoAccess:
     token: str
     db_url: str
     command: str  # absolute path of the analytics-mcp script
+    chat: bool = False  # ANTHROPIC_API_KEY is set: the dashboard's AI chat answers
 
 
 def mcp_http_config(base_url: str, token: str) -> dict[str, Any]:
@@ -33,6 +34,16 @@ def mcp_stdio_config(command: str, token: str, db_url: str) -> dict[str, Any]:
     return {"mcpServers": {"analytics": {"command": command, "args": ["mcp"], "env": env}}}
 
 
+def chat_lines(enabled: bool) -> list[str]:
+    """Whether the dashboard's AI chat is on, and how to turn it on when it is not."""
+    if enabled:
+        return ["  AI chat:    on (ANTHROPIC_API_KEY is set): the AI button in the dashboard"]
+    return [
+        "  AI chat:    off (ANTHROPIC_API_KEY is not set). To turn it on, stop the demo and run",
+        "              ANTHROPIC_API_KEY=sk-ant-... make demo   (or export it before `analytics-mcp demo`)",
+    ]
+
+
 def render_banner(access: DemoAccess) -> str:
     base = access.base_url
     curl = f'curl -H "Authorization: Bearer {access.token}" "{base}/api/v1/stats/overview?period=30d"'
@@ -47,6 +58,7 @@ def render_banner(access: DemoAccess) -> str:
             f"  Login:      {access.email} / {access.password}",
             f"  API token:  {access.token}",
             "              (read + ingest + admin; shown once, a new one is made on every run)",
+            *chat_lines(access.chat),
             "",
             "Try the REST API:",
             f"  {curl}",

@@ -66,7 +66,15 @@ def run_demo(
         token = new_demo_token(services)
     finally:
         services.db.sync.dispose()  # the server builds its own services
-    access = DemoAccess(_base_url(host, port), EMAIL, password, token, settings.database_url, _command())
+    access = DemoAccess(
+        _base_url(host, port),
+        EMAIL,
+        password,
+        token,
+        settings.database_url,
+        _command(),
+        chat=bool(settings.anthropic_api_key),
+    )
     print(render_banner(access), flush=True)
     if serve:
         _serve(settings, host, port)

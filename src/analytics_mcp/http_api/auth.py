@@ -4,7 +4,8 @@ lookup per request) or, without an Authorization header, a dashboard session coo
 A signed-in user reads their own tenant like a `read` token (owners and admins also like an
 `admin` one), so the dashboard's JavaScript calls the same REST routes, with the same numbers, as
 any API client. Methods that change state also need the session's CSRF token in `X-CSRF-Token`:
-the cookie alone rides along on cross-site requests. The rate limit is keyed by the user.
+the cookie alone rides along on cross-site requests. A session's requests count against a
+limit of their own, keyed by the session (`session_rate_key`), never against an API token's.
 
 `storage.accounts.verify_token` hashes the plaintext, finds the live token by its unique hash and
 touches last_used_at itself (at most once a minute), so this module only parses the header and
@@ -20,7 +21,7 @@ from analytics_mcp.http_api import csrf
 from analytics_mcp.http_api.errors import INSUFFICIENT_SCOPE, ApiError
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Token, verify_token
-from analytics_mcp.storage.sessions import DashboardSession, load_session
+from analytics_mcp.storage.sessions import DashboardSession, load_session, token_hash
 
 REALM = "analytics"
 SESSION_COOKIE = "amcp_session"
@@ -127,7 +128,8 @@ def as_token(session: DashboardSession) -> Token:
 
 async def session_principal(request: Request, services: Services) -> Token | None:
     """The session's principal, None without a live session; 403 for a state-changing request
-    without the right CSRF header. Sets `request.state.dashboard_user` (for chat logging)."""
+    without the right CSRF header. Sets `request.state.dashboard_user` (for chat logging) and the
+    session's rate-limit key."""
     session = await current_session(request, services)
     if session is None:
         return None
@@ -136,4 +138,12 @@ async def session_principal(request: Request, services: Services) -> Token | Non
     ):
         raise ApiError(403, "Missing or invalid CSRF token (send the X-CSRF-Token header).")
     request.state.dashboard_user = session.user
+    request.state.dashboard_session_key = token_hash(session.token)
     return as_token(session)
+
+
+def session_rate_key(request: Request) -> str | None:
+    """The rate-limit key of the dashboard session this request was authenticated by (a hash of
+    its token: the cookie itself never reaches the limiter's storage), else None."""
+    key: str | None = getattr(request.state, "dashboard_session_key", None)
+    return key

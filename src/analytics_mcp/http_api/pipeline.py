@@ -1,9 +1,10 @@
 """What every /api/v1 request goes through, in this order:
 
-authenticate (401) -> count against the token's rate limit (429) -> scope (403) -> parse params
-(400/422, NUL characters refused in any value; a body is read only up to the route's `max_body`:
-413 as soon as it streams past it) -> handler -> serialise {"data": ..., "meta": ...}. Every
-response after a successful authentication, errors included, carries the X-RateLimit-* headers.
+authenticate (401) -> count against the token's rate limit, or the dashboard session's own (429)
+-> scope (403) -> parse params (400/422, NUL characters refused in any value; a body is read only
+up to the route's `max_body`: 413 as soon as it streams past it) -> handler -> serialise
+{"data": ..., "meta": ...}. Every response after a successful authentication, errors included,
+carries the X-RateLimit-* headers.
 No exception escapes: known ones become their status, anything else a logged, generic 500.
 """
 
@@ -19,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from analytics_mcp.field_error import NUL_RULE, has_nul
-from analytics_mcp.http_api.auth import authenticate, require_scope
+from analytics_mcp.http_api.auth import authenticate, require_scope, session_rate_key
 from analytics_mcp.http_api.errormap import to_api_error
 from analytics_mcp.http_api.errors import ApiError, error_response, from_validation, handle_unexpected
 from analytics_mcp.http_api.framework import ApiContext, ApiRegistry, ApiRoute, Envelope
@@ -61,7 +62,7 @@ async def _serve(spec: ApiRoute, request: Request) -> Response:
         token = await authenticate(request, services)
     except Exception as exc:
         return await _failure(request, exc)
-    state = await limiter_for(request.app).hit(token.id)
+    state = await _count(request, token)
     try:
         response = await _run(spec, request, services, token, state)
     except Exception as exc:
@@ -69,6 +70,14 @@ async def _serve(spec: ApiRoute, request: Request) -> Response:
     if state is not None:
         response.headers.update(state.headers())
     return response
+
+
+async def _count(request: Request, token: Token) -> RateLimitState | None:
+    """A dashboard session counts in its own bucket, an API token in the token's: the dashboard's
+    requests never spend a token's budget (nor a script's the dashboard's)."""
+    limiter = limiter_for(request.app)
+    session = session_rate_key(request)
+    return await (limiter.hit(token.id) if session is None else limiter.hit_session(session))
 
 
 async def _run(

@@ -2,6 +2,12 @@
 storage), and the shared counter storage the sign-in throttle uses too. It sits in the storage
 layer because several edges count against the same buckets (REST, MCP, dashboard).
 
+Two kinds of bucket in one storage: an API token's (`hit`, `Settings.rate_limit`, 60/minute by
+default) and a dashboard session's (`hit_session`, `Settings.dashboard_rate_limit`, 600/minute by
+default, keyed by the hash of the session, in a namespace of its own). A page of the dashboard
+makes about ten requests per view, so clicking through periods must not spend an API token's
+budget, nor share one with the scripts that use the tenant's tokens.
+
 The storage comes from a URL (`memory://` by default; `redis://host:6379` once several servers
 share the limit), so moving to Redis is configuration, not code. One limiter per app instance:
 the in-memory storage holds asyncio locks bound to the loop that serves the app.
@@ -15,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.applications import Starlette
@@ -26,6 +32,8 @@ log = logging.getLogger("analytics_mcp.http")
 
 DEFAULT_STORAGE = "memory://"
 NAMESPACE = "api-v1"
+SESSION_NAMESPACE = "dashboard-session"
+DEFAULT_SESSION_LIMIT = "600/minute"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,24 +72,34 @@ def shared_storage(url: str) -> Any:
 
 
 class RateLimiter:
-    def __init__(self, limit: str, storage_url: str = DEFAULT_STORAGE) -> None:
+    def __init__(
+        self, limit: str, storage_url: str = DEFAULT_STORAGE, session_limit: str = DEFAULT_SESSION_LIMIT
+    ) -> None:
         self.item = parse(limit)
+        self.session_item = parse(session_limit)
         self.strategy = MovingWindowRateLimiter(shared_storage(storage_url))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
-        return cls(settings.rate_limit, settings.rate_limit_storage)
+        return cls(settings.rate_limit, settings.rate_limit_storage, settings.dashboard_rate_limit)
 
     async def hit(self, key: str) -> RateLimitState | None:
-        """Count one request for `key`; None if the storage failed (we then fail open)."""
+        """Count one request of the API token `key`; None if the storage failed (we then fail open)."""
+        return await self._hit(self.item, NAMESPACE, key)
+
+    async def hit_session(self, key: str) -> RateLimitState | None:
+        """Count one request of the dashboard session `key` (its hash, never the cookie itself)."""
+        return await self._hit(self.session_item, SESSION_NAMESPACE, key)
+
+    async def _hit(self, item: RateLimitItem, namespace: str, key: str) -> RateLimitState | None:
         try:
-            allowed = await self.strategy.hit(self.item, NAMESPACE, key)
-            stats = await self.strategy.get_window_stats(self.item, NAMESPACE, key)
+            allowed = await self.strategy.hit(item, namespace, key)
+            stats = await self.strategy.get_window_stats(item, namespace, key)
         except Exception:
             # A broken limiter store must not take the whole API down with it.
             log.exception("rate limit storage failed; request allowed")
             return None
-        return RateLimitState(allowed, self.item.amount, max(0, stats.remaining), stats.reset_time)
+        return RateLimitState(allowed, item.amount, max(0, stats.remaining), stats.reset_time)
 
 
 def limiter_for(app: Starlette) -> RateLimiter:
