@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the fixture imported from test_dashboard_browser is redefined as a parameter)
+# ruff: noqa: F811  (the fixture imported from dashboard_support is redefined as a parameter)
 """The dashboard's Experiments tab in a real headless Chromium against a real uvicorn: events sent
 through `POST /api/v1/metrics/track`, an owner signs in, and the variant rows show the numbers of
 `GET /api/v1/metrics/variants`, the sample-ratio warning and the trend charts. Screenshot:
@@ -16,8 +16,8 @@ from starlette.applications import Starlette
 from ab_support import body, experiment, track
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
+from dashboard_support import ARTIFACTS, EMAIL, PASSWORD, context, sign_in, watch  # noqa: F401
 from factories import make_site, make_token
-from test_dashboard_browser import ARTIFACTS, EMAIL, PASSWORD, context, sign_in, watch  # noqa: F401
 
 # (visitors, converting visitors) per variant: 15 vs 2 on a 50/50 split is a sample ratio mismatch.
 VIEWER = "viewer@acme.test"

@@ -1,5 +1,7 @@
 // JSON reads of the /api/v1 routes with the session cookie (the same routes and numbers as any
-// API client). 429 waits for Retry-After and tries again; 401 means the session ended.
+// API client). 429 waits for Retry-After and tries again (the session has a limit of its own,
+// ten times an API token's, so a person clicking around does not meet it); 401 means the session
+// ended; a request that never reached the server says so in words (not "Failed to fetch").
 import {sleep} from './dom.js';
 
 export class ApiError extends Error {
@@ -11,12 +13,23 @@ export class ApiError extends Error {
 
 const MAX_RETRIES = 2;
 
+export const NETWORK_ERROR = 'the server could not be reached (network error). Check your connection, then retry.';
+
+async function reach(url, signal) {
+  try {
+    return await fetch(url, {headers: {Accept: 'application/json'}, signal});
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new ApiError(NETWORK_ERROR, 0);
+  }
+}
+
 export function createApi({onNotice}) {
   /** `raw`: the route answers without the {"data": ...} envelope (/api/v1/metrics/*). */
   async function get(path, params, signal, {raw = false} = {}) {
     const url = params ? `${path}?${params}` : path;
     for (let attempt = 0; ; attempt++) {
-      const response = await fetch(url, {headers: {Accept: 'application/json'}, signal});
+      const response = await reach(url, signal);
       if (response.status === 401) {
         const next = encodeURIComponent(location.pathname + location.search);
         location.assign(`/login?next=${next}`);
@@ -32,6 +45,7 @@ export function createApi({onNotice}) {
       if (!response.ok) {
         throw new ApiError(body?.message ?? `Request failed (HTTP ${response.status})`, response.status);
       }
+      if (body == null) throw new ApiError(`The server sent an unreadable answer (HTTP ${response.status})`, response.status);
       return raw ? body : body.data;
     }
   }

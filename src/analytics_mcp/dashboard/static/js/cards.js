@@ -1,9 +1,11 @@
 // Cards: KPI tiles, and breakdown tables with bars whose rows add a filter when clicked.
 import {clear, el} from './dom.js';
 import {short} from './format.js';
+import {childSignal, failed, paintCurrent, placeholder} from './loading.js';
 
 /** items: [{key, label, value, display, change: {text, tone, title}}] */
 export function kpiTiles(container, items) {
+  container.removeAttribute('aria-busy');
   clear(container);
   for (const item of items) {
     container.append(el('div', {class: 'kpi', dataset: {metric: item.key}},
@@ -27,14 +29,17 @@ export function message(body, text, kind = 'empty') {
 
 /**
  * A table ranked by its first column. view: {name(row), sub(row)?, columns: [{label, value(row),
- * format?}], filter(row) -> {dimension, operator, value} | null, nameLabel}
+ * format?}], filter(row) -> {dimension, operator, value} | null, nameLabel}. On a phone a row
+ * shows its name on a line of its own, the numbers below it (CSS); `scroll`: a wide table that
+ * keeps its columns and scrolls sideways inside its card instead.
  */
-export function barTable(rows, view, onFilter) {
+export function barTable(rows, view, onFilter, {scroll = false} = {}) {
   const max = Math.max(1, ...rows.map((row) => view.columns[0].value(row) ?? 0));
   const head = el('tr', {}, el('th', {}, view.nameLabel),
     view.columns.map((c) => el('th', {class: 'num'}, c.label)));
   const body = rows.map((row) => tableRow(row, view, max, onFilter));
-  return el('table', {class: 'bars'}, el('thead', {}, head), el('tbody', {}, body));
+  const table = el('table', {class: scroll ? 'bars' : 'bars stackable'}, el('thead', {}, head), el('tbody', {}, body));
+  return scroll ? el('div', {class: 'table-scroll'}, table) : table;
 }
 
 function tableRow(row, view, max, onFilter) {
@@ -52,16 +57,18 @@ function tableRow(row, view, max, onFilter) {
 }
 
 /**
- * A card with tabs, each {key, label, load(signal) -> rows, view}. `refresh()` reloads the
- * active tab; a tab switch loads only that tab.
+ * A card with tabs, each {key, label, load(signal) -> rows, view}. `refresh(signal)` shows
+ * placeholders and reloads the active tab (the view's `signal` cancels it); a tab switch loads
+ * only that tab. Resolves to the error it showed, or null.
  */
 export function breakdownCard(title, tabs, onFilter, options = {}) {
   const shell = cardShell(title, options);
   let active = tabs[0];
   let controller = null;
+  let viewSignal = null;
   const buttons = tabs.map((tab) => el('button', {
     type: 'button', class: 'mini-tab', dataset: {tab: tab.key},
-    onclick: () => { active = tab; paint(); refresh(); },
+    onclick: () => { active = tab; paint(); refresh(viewSignal); },
   }, tab.label));
   if (tabs.length > 1) shell.head.append(el('div', {class: 'mini-tabs'}, buttons));
 
@@ -69,21 +76,16 @@ export function breakdownCard(title, tabs, onFilter, options = {}) {
     buttons.forEach((b, i) => b.classList.toggle('active', tabs[i] === active));
   }
 
-  async function refresh() {
+  function refresh(signal) {
+    viewSignal = signal;
     controller?.abort();
-    controller = new AbortController();
+    controller = childSignal(signal);
     const tab = active;
-    shell.root.classList.add('loading');
-    try {
-      const rows = await tab.load(controller.signal);
-      if (tab !== active) return;
+    placeholder(shell.body);
+    return paintCurrent(controller.signal, tab.load, (rows) => {
       if (!rows.length) message(shell.body, 'No data for this period.');
       else clear(shell.body).append(barTable(rows, tab.view, onFilter));
-    } catch (error) {
-      if (error.name !== 'AbortError') message(shell.body, error.message, 'error');
-    } finally {
-      shell.root.classList.remove('loading');
-    }
+    }, (error) => failed(shell.body, error));
   }
 
   paint();

@@ -46,12 +46,20 @@ function seriesOptions(uPlot, spec, index) {
   return options;
 }
 
+/** A loading placeholder where a chart will be (the previous chart is removed, not left standing). */
+export function chartPlaceholder(container) {
+  destroyChart(container);
+  clear(container).append(el('div', {class: 'chart-placeholder skeleton', role: 'status', 'aria-label': 'Loading chart'}));
+}
+
 /**
  * Draw a time chart in `container`: `labels` are bucket labels, `series` [{label, values, color,
- * fill, bars, format}]. Replaces any chart drawn there before.
+ * fill, bars, format}]. Replaces any chart drawn there before; nothing is drawn once `signal`
+ * (the view's) is aborted.
  */
-export async function timeChart(container, {labels, series, height = 240}) {
+export async function timeChart(container, {labels, series, height = 240, signal = null}) {
   const uPlot = await loadChartLibrary();
+  if (signal?.aborted) return null;
   destroyChart(container);
   clear(container);
   if (!uPlot) {

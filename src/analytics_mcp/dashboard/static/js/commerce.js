@@ -1,8 +1,12 @@
 // The E-commerce view: overview tiles, revenue chart, funnel, products and revenue by source.
 import {barTable, cardShell, kpiTiles, message} from './cards.js';
-import {timeChart} from './charts.js';
+import {chartPlaceholder, timeChart} from './charts.js';
 import {clear, el} from './dom.js';
 import {change, money, num, pct} from './format.js';
+import {failed, paintCurrent, placeholder, tilePlaceholders} from './loading.js';
+
+const TILES = [['revenue', 'Revenue'], ['transactions', 'Transactions'], ['avg_order_value', 'Average order'],
+  ['conversion_rate', 'Conversion rate']];
 
 function overviewTiles(data) {
   const cur = data.currency;
@@ -38,37 +42,48 @@ export function createCommerceView(root, {api, params, onFilter, onError}) {
   const sources = cardShell('Revenue by source', {id: 'card-revenue-sources'});
   root.append(kpis, note, chart.root, el('div', {class: 'grid'}, funnel.root, products.root, sources.root));
 
-  const table = async (card, path, view, signal) => {
-    const rows = await api.get(path, params({limit: 10}), signal);
+  const paintTable = (card, view) => (rows) => {
     if (!rows.length) message(card.body, 'No data for this period.');
     else clear(card.body).append(barTable(rows, view, onFilter));
   };
+  const revenue = (cur) => ({label: 'Revenue', value: (r) => r.revenue, format: (v) => money(v, cur)});
+  const productsView = (cur) => ({nameLabel: 'Product', name: (r) => r.item_name,
+    columns: [revenue(cur), {label: 'Quantity', value: (r) => r.quantity}, {label: 'Orders', value: (r) => r.orders}]});
+  const sourcesView = (cur) => ({nameLabel: 'Source', name: (r) => r.source,
+    filter: (r) => ({dimension: 'source', operator: 'is', value: r.source}),
+    columns: [revenue(cur), {label: 'Transactions', value: (r) => r.transactions}]});
 
+  /** Placeholders first; each part paints itself while `signal` is the view's current one. */
   async function refresh(signal) {
-    try {
-      const overview = await api.get('/api/v1/stats/ecommerce/overview', params(), signal);
-      const cur = overview.currency;
-      kpiTiles(kpis, overviewTiles(overview));
-      note.hidden = !overview.warnings.length;
-      note.textContent = overview.warnings.join(' ');
-      const revenue = {label: 'Revenue', value: (r) => r.revenue, format: (v) => money(v, cur)};
-      await Promise.all([
-        api.get('/api/v1/stats/ecommerce/revenue-timeseries', params(), signal).then((rows) => timeChart(chartBox, {
-          labels: rows.map((r) => r.date),
-          series: [{label: `Revenue (${cur})`, values: rows.map((r) => r.revenue), bars: true, format: (v) => money(v, cur)}],
-        })),
-        api.get('/api/v1/stats/ecommerce/funnel', params(), signal).then((steps) => {
-          clear(funnel.body).append(funnelList(steps));
-        }),
-        table(products, '/api/v1/stats/ecommerce/products', {nameLabel: 'Product', name: (r) => r.item_name,
-          columns: [revenue, {label: 'Quantity', value: (r) => r.quantity}, {label: 'Orders', value: (r) => r.orders}]}, signal),
-        table(sources, '/api/v1/stats/ecommerce/revenue-by-source', {nameLabel: 'Source', name: (r) => r.source,
-          filter: (r) => ({dimension: 'source', operator: 'is', value: r.source}),
-          columns: [revenue, {label: 'Transactions', value: (r) => r.transactions}]}, signal),
-      ]);
-    } catch (error) {
-      if (error.name !== 'AbortError') onError(error);
-    }
+    tilePlaceholders(kpis, TILES);
+    note.hidden = true;
+    chartPlaceholder(chartBox);
+    for (const card of [funnel, products, sources]) placeholder(card.body);
+    const get = (path, extra) => (s) => api.get(path, params(extra), s);
+    const overview = get('/api/v1/stats/ecommerce/overview')(signal);
+    const currency = overview.then((o) => o.currency, () => null);  // money still shows if this fails
+    const withCurrency = (load) => (s) => Promise.all([load(s), currency]);
+    const errors = await Promise.all([
+      paintCurrent(signal, () => overview, (data) => {
+        kpiTiles(kpis, overviewTiles(data));
+        note.hidden = !data.warnings.length;
+        note.textContent = data.warnings.join(' ');
+      }, (error) => failed(kpis, error)),
+      paintCurrent(signal, withCurrency(get('/api/v1/stats/ecommerce/revenue-timeseries')), ([rows, cur]) => timeChart(chartBox, {
+        labels: rows.map((r) => r.date),
+        series: [{label: cur ? `Revenue (${cur})` : 'Revenue', values: rows.map((r) => r.revenue), bars: true, format: (v) => money(v, cur)}],
+        signal,
+      }), (error) => failed(chartBox, error)),
+      paintCurrent(signal, get('/api/v1/stats/ecommerce/funnel'), (steps) => {
+        clear(funnel.body).append(funnelList(steps));
+      }, (error) => failed(funnel.body, error)),
+      paintCurrent(signal, withCurrency(get('/api/v1/stats/ecommerce/products', {limit: 10})),
+        ([rows, cur]) => paintTable(products, productsView(cur))(rows), (error) => failed(products.body, error)),
+      paintCurrent(signal, withCurrency(get('/api/v1/stats/ecommerce/revenue-by-source', {limit: 10})),
+        ([rows, cur]) => paintTable(sources, sourcesView(cur))(rows), (error) => failed(sources.body, error)),
+    ]);
+    const error = errors.find(Boolean);
+    if (error && !signal.aborted) onError(error);
   }
 
   return {refresh};

@@ -2,9 +2,10 @@
 // which answers without the data envelope and needs the admin scope: owners and admins), its
 // sample-ratio check and its daily trend, for the dashboard's date range.
 import {barTable, cardShell, message} from './cards.js';
-import {timeChart} from './charts.js';
+import {chartPlaceholder, timeChart} from './charts.js';
 import {clear, el} from './dom.js';
 import {num} from './format.js';
+import {failureText, isAbort, placeholder} from './loading.js';
 
 const DAY_MS = 86400000;
 const DOCS = 'docs/ab-testing.md';
@@ -102,13 +103,17 @@ export function createExperimentsView(root, {api, state, onExperiment, onError})
       ?? experiments.at(-1);
   }
 
+  /** Placeholders first; nothing is painted once `signal` (this view's) is aborted. */
   async function refresh(signal) {
     const view = state();
-    card.root.classList.add('loading');
     srm.hidden = true;
+    placeholder(card.body, 3);
+    chartPlaceholder(viewsBox);
+    chartPlaceholder(conversionsBox);
     try {
       const siteParams = new URLSearchParams(view.site ? {site: view.site} : {});
       const experiments = await api.get('/api/v1/experiments', siteParams, signal);
+      if (signal.aborted) return;
       picker.hidden = !experiments.length;
       charts.hidden = !experiments.length;
       if (!experiments.length) return emptyState(card.body);
@@ -116,6 +121,7 @@ export function createExperimentsView(root, {api, state, onExperiment, onError})
       paintSelect(experiments, chosen);
       const query = new URLSearchParams({...dateRange(view), experiment: chosen.slug});
       const report = await api.get('/api/v1/metrics/variants', query, signal, {raw: true});
+      if (signal.aborted) return;
       const ratio = report.sample_ratio_mismatch;
       if (ratio?.mismatch) {
         const split = ratio.variants.map((v) => `${v.variant_slug} ${num(v.visitors)} (expected ${num(Math.round(v.expected_visitors))})`);
@@ -125,23 +131,21 @@ export function createExperimentsView(root, {api, state, onExperiment, onError})
       card.root.dataset.start = report.start_date;
       card.root.dataset.end = report.end_date;
       if (!report.stats.some((s) => s.visitors || s.views)) message(card.body, `No visitors in ${report.experiment.name} between ${report.start_date} and ${report.end_date}.`);
-      else clear(card.body).append(barTable(report.stats, VARIANTS, () => {}));
+      else clear(card.body).append(barTable(report.stats, VARIANTS, () => {}, {scroll: true}));
       const labels = report.stats[0]?.trend.map((p) => p.date) ?? [];
       await Promise.all([
-        timeChart(viewsBox, {labels, series: trendSeries(report.stats, 'views')}),
-        timeChart(conversionsBox, {labels, series: trendSeries(report.stats, 'conversions'), height: 240}),
+        timeChart(viewsBox, {labels, series: trendSeries(report.stats, 'views'), signal}),
+        timeChart(conversionsBox, {labels, series: trendSeries(report.stats, 'conversions'), height: 240, signal}),
       ]);
     } catch (error) {
-      if (error.name === 'AbortError') return;
+      if (signal.aborted || isAbort(error)) return;
       charts.hidden = true;
       if (error.status === 403) {
         message(card.body, 'Viewing A/B experiment results needs an owner or admin of this account: ask one of them to open this tab, or to change your role.', 'error');
       } else {
-        message(card.body, error.message, 'error');
+        message(card.body, failureText(error), 'error');
         onError(error);
       }
-    } finally {
-      card.root.classList.remove('loading');
     }
   }
 

@@ -2,8 +2,9 @@
 import {createApi} from './api.js';
 import {initChat} from './chat/panel.js';
 import {createCommerceView} from './commerce.js';
-import {$, clear, el} from './dom.js';
+import {$, append, clear, el} from './dom.js';
 import {createExperimentsView} from './experiments.js';
+import {failureText} from './loading.js';
 import {PERIODS, apiParams, periodLabel, readState, toSearch, withFilter} from './state.js';
 import {createTrafficView} from './traffic.js';
 
@@ -20,10 +21,10 @@ let state = readState(boot.sites);
 let controller = null;
 const notice = $('#notice');
 
-function showNotice(text, kind = 'error') {
+function showNotice(text, kind = 'error', retry = false) {
   notice.hidden = false;
   notice.className = `notice ${kind}`;
-  notice.textContent = text;
+  append(clear(notice), [text, retry && el('button', {type: 'button', class: 'btn btn-small notice-retry', onclick: render}, 'Retry')]);
 }
 
 function navigate(next) {
@@ -37,7 +38,7 @@ const context = {
   api,
   params: (extra) => apiParams(state, extra),
   onFilter: (filter) => navigate(withFilter(state, filter)),
-  onError: (error) => showNotice(error.message),
+  onError: (error) => showNotice(failureText(error), 'error', true),
   state: () => state,
   onExperiment: (experiment) => navigate({...state, experiment}),
 };
@@ -66,6 +67,10 @@ function paintPeriods() {
     }, key === 'custom' ? 'Custom' : key));
   }
   $('#custom-range').hidden = state.period !== 'custom';
+  if (state.period === 'custom') {  // a range from the URL (a shared link, a reload) shows in the boxes
+    $('#custom-from').value = state.from;
+    $('#custom-to').value = state.to;
+  }
   $('#range-label').textContent = periodLabel(state);
 }
 
@@ -115,6 +120,7 @@ function paintTabs() {
   for (const key of Object.keys(views)) $(`#view-${key}`).hidden = state.tab !== key;
 }
 
+/** Abort the previous view's requests (their late answers are dropped), then paint this one. */
 function render() {
   controller?.abort();
   controller = new AbortController();

@@ -1,9 +1,10 @@
 // The Traffic view: KPI tiles, visitors/pageviews chart and breakdown cards, all from /api/v1
 // (plus /dashboard/api for channels and goals, which the REST API does not have).
 import {breakdownCard, cardShell, kpiTiles} from './cards.js';
-import {timeChart} from './charts.js';
-import {clear, el} from './dom.js';
+import {chartPlaceholder, timeChart} from './charts.js';
+import {el} from './dom.js';
 import {change, duration, num, pct} from './format.js';
+import {failed, paintCurrent, tilePlaceholders} from './loading.js';
 
 const languageNames = new Intl.DisplayNames(['en'], {type: 'language'});
 const visitors = {label: 'Visitors', value: (r) => r.visitors};
@@ -44,6 +45,9 @@ const VIEWS = {
 // Goals come in the order they were created; the card ranks them like every other card.
 const byUniques = (goals) => [...goals].sort((a, b) => b.visitors - a.visitors || b.completions - a.completions);
 
+const TILES = [['visitors', 'Unique visitors'], ['visits', 'Total visits'], ['pageviews', 'Total pageviews'],
+  ['views_per_visit', 'Views per visit'], ['bounce_rate', 'Bounce rate'], ['avg_duration', 'Visit duration']];
+
 export function overviewTiles(data) {
   return [
     {key: 'visitors', label: 'Unique visitors', value: data.visitors, display: num(data.visitors), change: change(data.visitors_change)},
@@ -82,25 +86,23 @@ export function createTrafficView(root, {api, params, onFilter, onError}) {
   ];
   root.append(kpis, chart.root, el('div', {class: 'grid'}, cards.map((c) => c.root)));
 
+  /** Placeholders first, then every part paints itself while `signal` is the view's current one. */
   async function refresh(signal) {
-    kpis.classList.add('loading');
-    const overview = api.get('/api/v1/stats/overview', params(), signal).then((data) => {
-      kpiTiles(kpis, overviewTiles(data));
-    });
-    const series = api.get('/api/v1/stats/timeseries', params(), signal).then((rows) => timeChart(chartBox, {
+    tilePlaceholders(kpis, TILES);
+    chartPlaceholder(chartBox);
+    const overview = paintCurrent(signal, (s) => api.get('/api/v1/stats/overview', params(), s),
+      (data) => kpiTiles(kpis, overviewTiles(data)), (error) => failed(kpis, error));
+    const series = paintCurrent(signal, (s) => api.get('/api/v1/stats/timeseries', params(), s), (rows) => timeChart(chartBox, {
       labels: rows.map((r) => r.date),
       series: [
         {label: 'Visitors', values: rows.map((r) => r.visitors), fill: true},
         {label: 'Pageviews', values: rows.map((r) => r.pageviews)},
       ],
-    }));
-    const results = await Promise.allSettled([overview, series, ...cards.map((c) => c.refresh())]);
-    kpis.classList.remove('loading');
-    const failed = results.slice(0, 2).find((r) => r.status === 'rejected' && r.reason?.name !== 'AbortError');
-    if (failed) {
-      clear(kpis);
-      onError(failed.reason);
-    }
+      signal,
+    }), (error) => failed(chartBox, error));
+    const errors = await Promise.all([overview, series, ...cards.map((c) => c.refresh(signal))]);
+    const error = errors.find(Boolean);
+    if (error && !signal.aborted) onError(error);
   }
 
   return {refresh};
