@@ -6,6 +6,7 @@ numbers. Import fixtures from here into a test module (pytest finds them by name
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,17 +123,24 @@ async def seeded(live_server: tuple[str, Starlette], monkeypatch: pytest.MonkeyP
     return Seeded(base, app, make_token(services, scopes=("read", "ingest")))
 
 
-@pytest.fixture
-async def context() -> AsyncIterator[BrowserContext]:
+@asynccontextmanager
+async def browser_context(width: int = 1360, height: int = 1000) -> AsyncIterator[BrowserContext]:
+    """A desktop Chrome of this viewport in UTC that may reach only loopback."""
     async with launch_browser() as browser:
         ctx = await browser.new_context(
-            user_agent=CHROME_UA, viewport={"width": 1360, "height": 1000}, timezone_id="UTC"
+            user_agent=CHROME_UA, viewport={"width": width, "height": height}, timezone_id="UTC"
         )
         blocked: list[str] = []
         await keep_on_loopback(ctx, blocked)
         yield ctx
         await ctx.close()
     assert not blocked, f"the dashboard tried to reach outside hosts: {blocked}"
+
+
+@pytest.fixture
+async def context() -> AsyncIterator[BrowserContext]:
+    async with browser_context() as ctx:
+        yield ctx
 
 
 def watch(page: Page, problems: list[str]) -> None:

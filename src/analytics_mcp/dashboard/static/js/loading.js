@@ -3,7 +3,7 @@
 // each part of the view loads and paints itself only while its request is still the view's
 // current one: main.js aborts the previous view's signal, and an answer that arrives after that
 // (out of order, or retried after a 429) is dropped. A part that fails says so in its own place.
-import {clear, el} from './dom.js';
+import {append, clear, el} from './dom.js';
 
 export function isAbort(error) {
   return error?.name === 'AbortError';
@@ -18,7 +18,7 @@ export function placeholder(body, lines = 5) {
 /** KPI tiles with their labels and no value yet: `tiles` is [[key, label]]. */
 export function tilePlaceholders(container, tiles) {
   container.setAttribute('aria-busy', 'true');
-  clear(container).append(tiles.map(([key, label]) => el('div', {class: 'kpi', dataset: {metric: key}},
+  append(clear(container), tiles.map(([key, label]) => el('div', {class: 'kpi', dataset: {metric: key}},
     el('div', {class: 'kpi-label'}, label),
     el('div', {class: 'kpi-value skeleton', 'aria-label': 'Loading'}),
     el('div', {class: 'kpi-change skeleton'}))));
