@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixture imported from test_dashboard_auth is redefined as a parameter)
 """Issue 17 without a browser: a dashboard session's requests count against a limit of their own
 (not an API token's 60/minute), browsers get an HTML 404 page (JSON stays for /api/), and the demo
 banner says whether the AI chat is on."""
@@ -11,19 +12,11 @@ from starlette.applications import Starlette
 from analytics_mcp.demo.banner import DemoAccess, render_banner
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
-from factories import make_site, make_token
-from test_dashboard_auth import EMAIL, PASSWORD, signed_in
+from factories import make_token
+from test_dashboard_auth import owner, signed_in  # noqa: F401  (owner is a fixture)
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 OVERVIEW = "/api/v1/stats/overview"
-
-
-@pytest.fixture
-def owner(app: Starlette) -> accounts.User:
-    services: Services = app.state.services
-    make_site(services)
-    with services.db.sync.begin() as conn:
-        return accounts.create_user(conn, EMAIL, "acme", PASSWORD)
 
 
 def bearer(token: str) -> dict[str, str]:
