@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from analytics_mcp.http_api.errors import ApiError, error_response
 from analytics_mcp.services import Services
-from analytics_mcp.storage.db import distinct_databases
+from analytics_mcp.storage.clickhouse import ClickHouseEvents
 
 log = logging.getLogger("analytics_mcp.http")
 
@@ -21,9 +21,11 @@ DB_TIMEOUT_SECONDS = 5.0  # a hung database must fail the probe, not hang it
 
 
 async def _ping(services: Services) -> None:
-    for db in distinct_databases(services.db, services.events_db):
+    for db in services.sql_databases():
         async with db.aio.connect() as conn:
             await conn.execute(text("SELECT 1"))
+    if isinstance(services.events_db, ClickHouseEvents):
+        await services.events_db.rows_async("SELECT 1")
 
 
 async def health(request: Request) -> Response:

@@ -29,7 +29,7 @@ from analytics_mcp.engine.filters import MAX_VALUE_LENGTH
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
 from analytics_mcp.http_api.params import DATE, FILTERS, date_range
 from analytics_mcp.http_api.projection import projection
-from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.clickhouse import EventsDatabase
 
 
 class StatsParams(BaseModel):
@@ -101,7 +101,7 @@ OverviewData = projection(
 TAGS = ("stats",)
 routes = RouteTable()
 
-EngineReport = Callable[[Database, Query], Awaitable[Any]]
+EngineReport = Callable[[EventsDatabase, Query], Awaitable[Any]]
 RouteHandler = Callable[[ApiContext, StatsParams], Awaitable[Any]]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Container, Iterable, Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
@@ -35,6 +35,15 @@ _CHUNK = 400
 DedupKey = tuple[str, int, str]  # ("event" | "transaction", site id, value)
 
 
+class StoredKeys(Protocol):
+    """Which (site_id, value) pairs of an events column are stored, where the events are not in
+    the SQL database (ClickHouse: ingest/clickhouse/reads.py)."""
+
+    def existing(
+        self, column: str, pairs: list[tuple[int, str | None]], *, purchase_only: bool
+    ) -> set[tuple[Any, ...]]: ...
+
+
 class BatchProcessor:
     """Keeps what outlives one batch: salts, the site cache, recent fingerprints."""
 
@@ -42,6 +51,7 @@ class BatchProcessor:
         self.salts = SaltStore()
         self.sites = sites or SiteRegistry()
         self._recent: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+        self.stored_keys: StoredKeys | None = None  # None: dedup reads the SQL events table
 
     @classmethod
     def reading_sites_from(cls, accounts: Database | None) -> BatchProcessor:
@@ -167,9 +177,14 @@ class BatchProcessor:
         # Unsettled keys are looked up before the tables: a key leaves them only once stored,
         # so an event is seen in one or the other.
         pending_ids, pending_tx = _split_keys(key for key in dedup_keys(live) if key in unsettled)
-        stored_ids = _existing(conn, events.c.client_event_id, [(i.site.id, i.event.event_id) for i in live])
+        ids = [(i.site.id, i.event.event_id) for i in live]
         purchases = [(i.site.id, i.event.transaction_id) for i in live if _is_purchase(i.event)]
-        stored_tx = _existing(conn, events.c.transaction_id, purchases, purchase_only=True)
+        if self.stored_keys is None:
+            stored_ids = _existing(conn, events.c.client_event_id, ids)
+            stored_tx = _existing(conn, events.c.transaction_id, purchases, purchase_only=True)
+        else:  # the events live elsewhere (ClickHouse)
+            stored_ids = self.stored_keys.existing("client_event_id", ids, purchase_only=False)
+            stored_tx = self.stored_keys.existing("transaction_id", purchases, purchase_only=True)
         stored_ids |= pending_ids
         stored_tx |= pending_tx
         for item in live:

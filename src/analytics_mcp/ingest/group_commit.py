@@ -19,16 +19,23 @@ import enum
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final
 
 from analytics_mcp.config import Settings
 from analytics_mcp.ingest import enrich
 from analytics_mcp.ingest.batch_processor import BatchProcessor
+from analytics_mcp.ingest.clickhouse.frames import ClickHouseFrames, ClickHouseWriter, open_clickhouse_frames
+from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
+from analytics_mcp.ingest.clickhouse.state import stored_position
 from analytics_mcp.ingest.event import Outcome, PendingEvent
 from analytics_mcp.ingest.spool.frames import SpoolError
 from analytics_mcp.ingest.spool.spooler import Spooler, replay_leftovers, spool_directory
-from analytics_mcp.ingest.spool.writer_process import WriterProcessError
+from analytics_mcp.ingest.spool.storing import SqlFrames
+from analytics_mcp.ingest.spool.writer_process import FrameStore, WriterProcessError
+from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
 from analytics_mcp.storage.db import Database
 
 log = logging.getLogger("analytics_mcp.ingest")
@@ -60,17 +67,32 @@ _STOP: Final = _Stop.STOP
 
 
 class Ingestor:
-    def __init__(self, db: Database, settings: Settings, accounts: Database | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        accounts: Database | None = None,
+        clickhouse: ClickHouseEvents | None = None,
+    ) -> None:
         """`db`: the events database; `accounts`: the accounts database when it is another one
-        (storage/roles.py: sites and goals are read there)."""
+        (storage/roles.py: sites and goals are read there). With `clickhouse` (the events
+        database), `db` is the accounts database: salts, sites and goals (docs/ingestion.md)."""
         self._db = db
         self._accounts_url = accounts.url if accounts is not None else None
         self._max_batch = settings.ingest_max_batch
         self._queue_limit = settings.ingest_queue_limit
         self._spool_limit = settings.ingest_spool_limit
+        self._data_dir = settings.data_dir
         self._spool_dir = spool_directory(db, settings.data_dir)
         self._use_process = settings.ingest_process and not db.is_in_memory
         self.processor = BatchProcessor.reading_sites_from(accounts)
+        self._clickhouse = clickhouse
+        self._direct: ClickHouseWriter | None = None
+        if clickhouse is not None:
+            self._spool_dir = settings.data_dir / "clickhouse-spool"
+            self._use_process = True  # the spool, with the writer in a process or a thread
+            self.processor.stored_keys = ClickHouseKeys(clickhouse)
+            self._direct = ClickHouseWriter(clickhouse, db, settings.data_dir)
         self._queue: queue.SimpleQueue[_Job | _Stop] = queue.SimpleQueue()
         self._lock = threading.Lock()  # one direct writer at a time in this process
         self._pending = 0
@@ -88,16 +110,34 @@ class Ingestor:
             await asyncio.to_thread(enrich.warm_up)  # builds the UA parser before the first event
             if self._use_process:
                 await asyncio.to_thread(self._start_spooler)
-            if self._spooler is None:
+            if self._spooler is None and self._clickhouse is None:  # ClickHouse: at the next start
                 await asyncio.to_thread(replay_leftovers, self._db, self._spool_dir, self.processor)
             self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
             self._thread.start()
 
     def _start_spooler(self) -> None:
         try:
-            self._spooler = Spooler(self._db, self._spool_dir, self.processor, self._accounts_url)
+            self._spooler = self._new_spooler()
         except (SpoolError, WriterProcessError, OSError) as exc:  # still ingest, on one core
             log.warning("spooled ingestion unavailable (%s); writing in a thread", exc)
+
+    def _new_spooler(self) -> Spooler:
+        ch, directory = self._clickhouse, self._spool_dir
+        if ch is None:
+            open_sql = partial(SqlFrames, self._db.url, str(directory), self._accounts_url)
+            return Spooler(self._db, directory, self.processor, open_sql)
+        # chDB's engine is open in this process only, and an in-memory accounts database is seen
+        # by this process only: then the writer is a thread here.
+        if ch.embedded or self._db.is_in_memory:
+            writer = ClickHouseWriter(ch, self._db, self._data_dir)
+            open_store: Callable[[], FrameStore] = partial(ClickHouseFrames, writer, directory)
+        else:
+            args = (ch.url, self._db.url, str(directory), str(self._data_dir))
+            open_store = partial(open_clickhouse_frames, *args)
+        in_thread = ch.embedded or self._db.is_in_memory
+        return Spooler(
+            self._db, directory, self.processor, open_store, partial(stored_position, ch), in_thread
+        )
 
     async def stop(self) -> None:
         if self._thread is not None:
@@ -149,6 +189,12 @@ class Ingestor:
         return outcomes
 
     def _commit(self, events: list[PendingEvent]) -> list[Outcome]:
+        if self._direct is not None:  # ClickHouse: prepare, then one batch stored before the answer
+            with self._db.reader.begin() as conn:
+                live, outcomes = self.processor.prepare(conn, events)
+            for item, outcome in zip(live, self._direct.store_now(live), strict=True):
+                outcomes[item.index] = outcome
+            return outcomes
         try:
             with self._db.sync.begin() as conn:
                 return self.processor.process(conn, events)

@@ -55,7 +55,8 @@ class RowWriter:
         self.stored_engagement: dict[int, list[int]] = {}  # id -> [engaged_ms, max scroll]
         self.side_rows: dict[Table, list[dict[str, Any]]] = {}
 
-    def add(self, conn: Connection, book: VisitBook, item: PreparedEvent) -> Outcome:
+    def add(self, conn: Connection | None, book: VisitBook, item: PreparedEvent) -> Outcome:
+        """`conn`: the SQL write transaction (None where `_stored_pageview` reads elsewhere)."""
         event, hostname, pathname = item.event, item.hostname, item.pathname
         visit = book.find_open(item.site.id, item.visitor_ids, event.ts)
         if event.name == "engagement":
@@ -106,7 +107,7 @@ class RowWriter:
         visit.exit_path = pathname
         visit.batch_pageviews[pathname] = row
 
-    def _engage(self, conn: Connection, visit: VisitState, pathname: str, event: PendingEvent) -> None:
+    def _engage(self, conn: Connection | None, visit: VisitState, pathname: str, event: PendingEvent) -> None:
         """Engaged time and scroll depth go to the visit's latest pageview of the same path."""
         ms, depth = event.engagement_ms or 0, event.scroll_depth or 0
         row = visit.batch_pageviews.get(pathname)
@@ -116,18 +117,22 @@ class RowWriter:
             return
         target = visit.last_pageview_id if visit.exit_path == pathname else None
         if target is None and not visit.is_new:
-            target = conn.execute(
-                select(events.c.id)
-                .where(
-                    events.c.visit_id == visit.id, events.c.name == "pageview", events.c.pathname == pathname
-                )
-                .order_by(events.c.ts.desc())
-                .limit(1)
-            ).scalar()
+            target = self._stored_pageview(conn, visit, pathname)
         if target is not None:
             acc = self.stored_engagement.setdefault(target, [0, 0])
             acc[0] += ms
             acc[1] = max(acc[1], depth)
+
+    def _stored_pageview(self, conn: Connection | None, visit: VisitState, pathname: str) -> int | None:
+        """The id of the visit's latest stored pageview of `pathname`."""
+        assert conn is not None
+        found: int | None = conn.execute(
+            select(events.c.id)
+            .where(events.c.visit_id == visit.id, events.c.name == "pageview", events.c.pathname == pathname)
+            .order_by(events.c.ts.desc())
+            .limit(1)
+        ).scalar()
+        return found
 
     def _goals_and_items(self, item: PreparedEvent, row: list[Any], visit: VisitState, pathname: str) -> None:
         event = item.event

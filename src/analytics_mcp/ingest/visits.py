@@ -18,7 +18,7 @@ from analytics_mcp.rollups.maintain import VisitFacts
 from analytics_mcp.storage.schema import visits
 
 _LOOKUP_CHUNK = 400
-_STATE_COLUMNS = (
+STATE_COLUMNS = (
     "id",
     "visitor_id",
     "started_at",
@@ -31,7 +31,7 @@ _STATE_COLUMNS = (
     "exit_path",
 )
 # Columns a later event can change (attributes are fixed by the first event).
-COUNTER_COLUMNS = _STATE_COLUMNS[2:]
+COUNTER_COLUMNS = STATE_COLUMNS[2:]
 
 
 @dataclass(slots=True)
@@ -96,8 +96,8 @@ class VisitBook:
         by_site: dict[int, set[int]] = {}
         for site_id, vid in keys:
             by_site.setdefault(site_id, set()).add(vid)
-        cols = [visits.c[name] for name in (*_STATE_COLUMNS, *VISIT_ATTRIBUTES)]
-        n_state = len(_STATE_COLUMNS)
+        cols = [visits.c[name] for name in (*STATE_COLUMNS, *VISIT_ATTRIBUTES)]
+        n_state = len(STATE_COLUMNS)
         for site_id, ids in by_site.items():
             id_list = sorted(ids)
             for start in range(0, len(id_list), _LOOKUP_CHUNK):
@@ -113,12 +113,16 @@ class VisitBook:
                 )
                 for row in sorted(conn.execute(stmt), key=lambda r: r.ended_at):
                     state = VisitState(
-                        site_id=site_id, **dict(zip(_STATE_COLUMNS, row[:n_state], strict=True))
+                        site_id=site_id, **dict(zip(STATE_COLUMNS, row[:n_state], strict=True))
                     )
-                    state.attributes = dict(zip(VISIT_ATTRIBUTES, row[n_state:], strict=True))
-                    state.original = state.facts()
-                    self._by_key[(site_id, row.visitor_id)] = state
-                    self._loaded.append(state)
+                    self.add_loaded(state, dict(zip(VISIT_ATTRIBUTES, row[n_state:], strict=True)))
+
+    def add_loaded(self, state: VisitState, attributes: dict[str, Any]) -> None:
+        """A stored visit read by `load` (or another store's reader), in ended_at order."""
+        state.attributes = attributes
+        state.original = state.facts()
+        self._by_key[(state.site_id, state.visitor_id)] = state
+        self._loaded.append(state)
 
     def find_open(self, site_id: int, visitor_ids: Iterable[int], ts: int) -> VisitState | None:
         """The open visit for the first id that has one (previous day's salt first: a visit that

@@ -28,8 +28,8 @@ def _driver_urls(url: str) -> tuple[str, str]:
         return str(psycopg), str(psycopg)
     if backend in ("clickhouse", "clickhouses", "chdb"):  # storage/clickhouse: not a SQLAlchemy database
         raise ValueError(
-            "ClickHouse events: `migrate`, `events copy` and the reports read it (ClickHouseEvents); "
-            "storing events into ClickHouse from the ingestion writer is not built yet"
+            "a ClickHouse URL names the events database only (ANALYTICS_EVENTS_URL): it is opened "
+            "with storage/clickhouse (ClickHouseEvents), not as a SQL database"
         )
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r} (use sqlite or postgresql)")
 

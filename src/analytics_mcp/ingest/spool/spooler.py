@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -21,7 +22,7 @@ from analytics_mcp.ingest.event import Outcome, PendingEvent
 from analytics_mcp.ingest.spool.codec import encode, frame_keys
 from analytics_mcp.ingest.spool.frames import SpoolError, SpoolReader, SpoolWriter, spool_name
 from analytics_mcp.ingest.spool.storing import drain_all, stored_position
-from analytics_mcp.ingest.spool.writer_process import WriterProcess, WriterProcessGone
+from analytics_mcp.ingest.spool.writer_process import FrameStore, WriterProcess, WriterProcessGone
 from analytics_mcp.storage.db import Database
 
 log = logging.getLogger("analytics_mcp.ingest")
@@ -94,17 +95,27 @@ def unsettled_since(directory: Path, position: int, end: int) -> UnsettledKeys:
 
 class Spooler:
     def __init__(
-        self, db: Database, directory: Path, processor: BatchProcessor, accounts_url: str | None = None
+        self,
+        db: Database,
+        directory: Path,
+        processor: BatchProcessor,
+        open_store: Callable[[], FrameStore],
+        position_of: Callable[[str], int] | None = None,
+        in_thread: bool = False,
     ) -> None:
-        """`db`: the events database; `accounts_url`: where the writer process reads sites when
-        they live in another database (None: the events database)."""
+        """`db`: where prepare reads (salts, and sites and events when they live there);
+        `open_store`: the writer's frame store; `position_of`: the spool's stored position when
+        it is not in `db` (ClickHouse); `in_thread`: the writer runs as a thread."""
         self._db = db
         self._processor = processor
-        with db.reader.connect() as conn:
-            start = stored_position(conn, spool_name(directory))
+        if position_of is not None:
+            start = position_of(spool_name(directory))
+        else:
+            with db.reader.connect() as conn:
+                start = stored_position(conn, spool_name(directory))
         self._spool = SpoolWriter(directory, start)  # SpoolError: another server holds it
         try:
-            self._child = WriterProcess(db.url, directory, accounts_url)
+            self._child = WriterProcess(open_store, in_thread=in_thread)
         except Exception:
             self._spool.close()
             raise

@@ -29,6 +29,37 @@ _SET_POSITION = text(
 )
 
 
+class Unavailable(Exception):
+    """The database did not answer: the writer waits and retries, it never sets the frame aside."""
+
+
+class SqlFrames:
+    """The writer's frame store over the SQL events database (writer_process.FrameStore)."""
+
+    def __init__(self, url: str, spool_dir: str, accounts_url: str | None) -> None:
+        from analytics_mcp.storage.db import open_database
+
+        self.db = open_database(url)
+        self.accounts = open_database(accounts_url) if accounts_url else None
+        self.processor = BatchProcessor.reading_sites_from(self.accounts)
+        self.reader = SpoolReader(Path(spool_dir))
+
+    def position(self) -> int:
+        with self.db.sync.begin() as conn:
+            return stored_position(conn, self.reader.name)
+
+    def store(self, position: int, stop: int, max_bytes: int) -> tuple[int, int]:
+        return store_frames(self.db, self.processor, self.reader, position, stop, max_bytes=max_bytes)
+
+    def quarantine(self, position: int, stop: int) -> int:
+        return quarantine(self.db, self.reader, position, stop)
+
+    def close(self) -> None:
+        self.db.sync.dispose()
+        if self.accounts is not None:
+            self.accounts.sync.dispose()
+
+
 def stored_position(conn: Connection, name: str) -> int:
     """How far the spool `name` is stored (0: nothing yet)."""
     found = conn.execute(select(ingest_spool.c.position).where(ingest_spool.c.name == name)).scalar()

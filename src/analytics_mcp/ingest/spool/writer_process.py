@@ -14,15 +14,16 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger("analytics_mcp.ingest")
 _START_TIMEOUT_S = 60
 _STOP_TIMEOUT_S = 120  # a graceful stop stores the whole backlog first
 _ATTEMPTS = 3
 _NICENESS = 10
+_MAX_BACKOFF_S = 5.0
 
 
 class WriterProcessError(Exception):
@@ -65,50 +66,61 @@ def _listen(pipe: Connection, target: _Target) -> None:
             return
 
 
-def _serve(url: str, spool_dir: str, pipe: Connection, accounts_url: str | None) -> None:
+class FrameStore(Protocol):
+    """Where the writer stores frames: the SQL events database (spool/storing.py) or ClickHouse
+    (ingest/clickhouse/frames.py)."""
+
+    def position(self) -> int: ...
+
+    def store(self, position: int, stop: int, max_bytes: int) -> tuple[int, int]: ...
+
+    def quarantine(self, position: int, stop: int) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def _serve(open_store: Callable[[], FrameStore], pipe: Connection, in_thread: bool = False) -> None:
     from analytics_mcp.heap import tune_collector
     from analytics_mcp.ingest import enrich
-    from analytics_mcp.ingest.batch_processor import BatchProcessor
-    from analytics_mcp.ingest.spool.frames import SpoolReader
-    from analytics_mcp.ingest.spool.storing import (
-        TRANSACTION_BYTES,
-        quarantine,
-        store_frames,
-        stored_position,
-    )
-    from analytics_mcp.storage.db import open_database
+    from analytics_mcp.ingest.spool.storing import TRANSACTION_BYTES, Unavailable
 
-    # Acknowledging comes first: under load the HTTP process gets the CPU and this one stores
-    # the backlog in the gaps (the spool holds it durably meanwhile).
-    os.nice(_NICENESS)
-    db = open_database(url)
-    accounts = open_database(accounts_url) if accounts_url else None
-    processor = BatchProcessor.reading_sites_from(accounts)
-    reader = SpoolReader(Path(spool_dir))
-    enrich.warm_up()
-    tune_collector()
-    with db.sync.begin() as conn:
-        position = stored_position(conn, reader.name)
+    if not in_thread:
+        # Acknowledging comes first: under load the HTTP process gets the CPU and this one
+        # stores the backlog in the gaps (the spool holds it durably meanwhile).
+        os.nice(_NICENESS)
+    store = open_store()
+    if not in_thread:
+        enrich.warm_up()
+        tune_collector()
+    position = store.position()
     target = _Target()
     pipe.send(("ready", position))
     threading.Thread(target=_listen, args=(pipe, target), name="spool-listener", daemon=True).start()
     failures = 0
+    waiting = 0  # consecutive attempts while the database was unreachable
     while True:
         goal, stopping = target.next(position)
         if goal <= position:
             break
         limit = TRANSACTION_BYTES if failures == 0 else 1  # after a failure, one frame at a time
         try:
-            moved, count = store_frames(db, processor, reader, position, goal, max_bytes=limit)
+            moved, count = store.store(position, goal, max_bytes=limit)
+        except Unavailable as exc:  # never a reason to set a frame aside: wait and retry
+            waiting += 1
+            pipe.send(("error", f"database unavailable (retrying): {exc}"))
+            if stopping and waiting > _ATTEMPTS:
+                break  # what is left stays in the spool for the next start
+            time.sleep(min(_MAX_BACKOFF_S, 0.1 * 2**waiting))
+            continue
         except Exception as exc:
             failures += 1
             pipe.send(("error", f"{type(exc).__name__}: {exc}"))
             if failures <= _ATTEMPTS:
                 time.sleep(0.1 * failures)
                 continue
-            moved, count, failures = quarantine(db, reader, position, goal), 0, 0
+            moved, count, failures = store.quarantine(position, goal), 0, 0
         else:
-            failures = 0
+            failures = waiting = 0
         if moved == position:  # the spool has nothing readable before the goal
             pipe.send(("error", f"spool unreadable between {position} and {goal}"))
             if stopping:
@@ -117,9 +129,16 @@ def _serve(url: str, spool_dir: str, pipe: Connection, accounts_url: str | None)
             continue
         position = moved
         pipe.send(("stored", (position, count)))
-    db.sync.dispose()
-    if accounts is not None:
-        accounts.sync.dispose()
+    store.close()
+
+
+def _serve_thread(open_store: Callable[[], FrameStore], pipe: Connection) -> None:
+    try:
+        _serve(open_store, pipe, in_thread=True)
+    except Exception:
+        log.exception("the writer thread failed")
+    finally:
+        pipe.close()  # the server's receiver sees the writer gone
 
 
 class _Notices:
@@ -167,17 +186,23 @@ class _Notices:
 class WriterProcess:
     """The server's handle on the writer process."""
 
-    def __init__(self, url: str, spool_dir: Path, accounts_url: str | None = None) -> None:
+    def __init__(self, open_store: Callable[[], FrameStore], *, in_thread: bool = False) -> None:
+        """`open_store` runs in the writer (picklable for a process); `in_thread`: a thread of
+        this process instead (chDB's engine can be open in one process only)."""
         context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
         self._pipe, child_end = context.Pipe()
-        self._process = context.Process(
-            target=_serve,
-            args=(url, str(spool_dir), child_end, accounts_url),
-            name="ingest-writer",
-            daemon=True,
-        )
-        self._process.start()
-        child_end.close()
+        self._process: Any
+        if in_thread:
+            self._process = threading.Thread(
+                target=_serve_thread, args=(open_store, child_end), name="ingest-writer", daemon=True
+            )
+            self._process.start()
+        else:
+            self._process = context.Process(
+                target=_serve, args=(open_store, child_end), name="ingest-writer", daemon=True
+            )
+            self._process.start()
+            child_end.close()
         try:
             if not self._pipe.poll(_START_TIMEOUT_S):
                 raise WriterProcessGone("the writer process did not start")
@@ -204,7 +229,7 @@ class WriterProcess:
         """Store everything up to durable_end, then exit (what is left stays in the spool)."""
         self._notices.stop_at(durable_end, timeout=_STOP_TIMEOUT_S)
         self._process.join(timeout=_STOP_TIMEOUT_S)
-        if self._process.is_alive():
+        if self._process.is_alive() and not isinstance(self._process, threading.Thread):
             log.error("the writer process did not stop; terminating it (the spool keeps the rest)")
             self._process.terminate()
             self._process.join(timeout=10)

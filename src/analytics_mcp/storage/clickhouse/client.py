@@ -28,6 +28,7 @@ DEFAULT_DATABASE = "analytics"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _CHDB_CLIENTS: dict[str, Client] = {}
 _CHDB_LOCK = threading.Lock()
+_CHDB_STATEMENT_LOCKS: dict[str, threading.Lock] = {}  # every object on one engine shares its lock
 
 
 def is_clickhouse_url(url: str | None) -> bool:
@@ -145,7 +146,10 @@ def open_clickhouse(url: str) -> ClickHouseEvents:
 
     parsed = parse_clickhouse_url(url)
     if parsed.embedded:
-        return ClickHouseEvents(url, parsed.database, _chdb_client(parsed.path), embedded=True)
+        client = _chdb_client(parsed.path)
+        with _CHDB_LOCK:
+            lock = _CHDB_STATEMENT_LOCKS.setdefault(parsed.path, threading.Lock())
+        return ClickHouseEvents(url, parsed.database, client, embedded=True, _lock=lock)
     client = clickhouse_connect.get_client(
         host=parsed.host,
         port=parsed.port,

@@ -85,6 +85,46 @@ MIGRATIONS: tuple[Step, ...] = (
     ),
 )
 
+_REKEYED_VISITS = (
+    f"CREATE TABLE IF NOT EXISTS {{db}}.visits_rekeyed ({VISITS}, "
+    "INDEX ix_visitor visitor_id TYPE bloom_filter GRANULARITY 4, "
+    "INDEX ix_ended ended_at TYPE minmax GRANULARITY 1) "
+    "ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(started_at) ORDER BY (site_id, id) "
+    f"SETTINGS {DEDUP}"
+)
+# The writer's bookkeeping, one row per batch it plans and per batch it stored (ingest/clickhouse).
+INGEST_SPOOL = """
+    CREATE TABLE IF NOT EXISTS {db}.ingest_spool (
+        name String, seq UInt64, position Int64, batch_end Int64, version UInt64,
+        event_base Int64, event_end Int64, visit_base Int64, visit_end Int64,
+        completion_base Int64, completion_end Int64, item_base Int64, item_end Int64,
+        written_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree(seq) ORDER BY name
+"""
+
+MIGRATIONS += (
+    Step(
+        2,
+        "the ingestion writer: visits keyed by id alone (a late event moves a visit's start), "
+        "lookup indexes, the spool's stored position",
+        (
+            # Re-keyed by copy and rename; every statement can run again after an interruption.
+            "DROP TABLE IF EXISTS {db}.visits_old_key",
+            _REKEYED_VISITS,
+            "INSERT INTO {db}.visits_rekeyed SELECT * FROM {db}.visits FINAL",
+            "RENAME TABLE {db}.visits TO {db}.visits_old_key, {db}.visits_rekeyed TO {db}.visits",
+            "DROP TABLE IF EXISTS {db}.visits_old_key",
+            "ALTER TABLE {db}.events ADD INDEX IF NOT EXISTS ix_client_event_id client_event_id "
+            "TYPE bloom_filter GRANULARITY 4",
+            "ALTER TABLE {db}.events ADD INDEX IF NOT EXISTS ix_transaction_id transaction_id "
+            "TYPE bloom_filter GRANULARITY 4",
+            "ALTER TABLE {db}.events MATERIALIZE INDEX ix_client_event_id",
+            "ALTER TABLE {db}.events MATERIALIZE INDEX ix_transaction_id",
+            INGEST_SPOOL,
+        ),
+    ),
+)
+
 # The tables `events copy` fills, in the order it copies them, with their id column.
 COPIED_TABLES: tuple[tuple[str, str], ...] = (
     ("visits", "id"),

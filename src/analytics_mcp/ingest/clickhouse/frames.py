@@ -1,0 +1,184 @@
+"""Spooled frames stored into ClickHouse exactly once (the writer's work when the events database
+is ClickHouse).
+
+A batch is frames [position, batch_end) of one spool. Under the single-writer lock the writer
+plans it (a version above every earlier one, the first free ids), computes its rows from what
+was stored before that version, records the plan in `ingest_spool`, inserts every table with
+the token `<spool>:<position>-<batch_end>:<table>`, then records the position. A crash anywhere
+leaves the plan: the same batch is stored again, computes the same rows and every insert that
+already happened stores nothing (the tables' non_replicated_deduplication_window).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from analytics_mcp.ingest.batch_processor import BatchProcessor
+from analytics_mcp.ingest.clickhouse import batch, state
+from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
+from analytics_mcp.ingest.event import Outcome, PreparedEvent
+from analytics_mcp.ingest.spool.codec import decode
+from analytics_mcp.ingest.spool.frames import SpoolReader
+from analytics_mcp.ingest.spool.storing import Unavailable, durable_write
+from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
+from analytics_mcp.storage.db import Database, lock_event_writers
+
+log = logging.getLogger("analytics_mcp.ingest")
+ALL = 1 << 62
+
+
+class ClickHouseUnavailable(Unavailable):
+    """ClickHouse did not answer: retry later, never set the frame aside."""
+
+
+@contextlib.contextmanager
+def writer_lock(accounts: Database, data_dir: Path) -> Iterator[None]:
+    """One ClickHouse writer at a time: PostgreSQL's advisory lock when the accounts database is
+    PostgreSQL (shared by every server), else a file lock in the data directory (servers sharing
+    a SQLite accounts file run on one machine)."""
+    if not accounts.is_sqlite:
+        with accounts.sync.begin() as conn:
+            lock_event_writers(conn)
+            yield
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "clickhouse-writer.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+class ClickHouseWriter:
+    """Stores prepared events into ClickHouse: spooled frames (`store`) or, without the spool,
+    a batch at once (`store_now`)."""
+
+    def __init__(self, events: ClickHouseEvents, accounts: Database, data_dir: Path) -> None:
+        self.events = events
+        self.accounts = accounts
+        self.data_dir = data_dir
+        self.processor = BatchProcessor.reading_sites_from(None)  # sites: on the accounts connection
+        self.after_insert: Callable[[str], None] = lambda _table: None  # tests: a crash mid-batch
+
+    def store_now(self, live: list[PreparedEvent]) -> list[Outcome]:
+        """Without the spool (nothing acknowledged yet): one batch, under the name "direct"."""
+        return self.store_batch("direct", None, lambda _stop: (0, live))[1]
+
+    def store_batch(
+        self, name: str, position: int | None, frames: Callable[[int], tuple[int, list[PreparedEvent]]]
+    ) -> tuple[int, list[Outcome]]:
+        """Store the batch after `position` of spool `name`; `frames(stop)` reads the frames up
+        to stop (ALL: as many as the writer takes). The batch's end and the outcomes. Position
+        None: not a spool, the events `frames` gives are one new batch (no plan is resumed)."""
+        try:
+            with writer_lock(self.accounts, self.data_dir):
+                return self._store_batch(name, position, frames)
+        except Exception as exc:
+            self.processor.forget_cached_state()
+            if not self._reachable():
+                raise ClickHouseUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            raise
+
+    def _store_batch(
+        self, name: str, position: int | None, frames: Callable[[int], tuple[int, list[PreparedEvent]]]
+    ) -> tuple[int, list[Outcome]]:
+        last = state.latest(self.events, name)
+        if position is None:  # a new batch after whatever was planned
+            position = last.batch_end if last is not None else 0
+            end, live = position + 1, frames(ALL)[1]
+            planned = None
+        else:
+            planned = last if last is not None and not last.stored and last.position == position else None
+            end, live = frames(planned.batch_end if planned is not None else ALL)
+        if end == position:
+            return position, []
+        version, bases = (
+            (planned.version, planned.bases) if planned is not None else state.next_free(self.events)
+        )
+        keys = ClickHouseKeys(self.events, before_version=version)  # a re-sent event is skipped
+        self.processor.stored_keys = keys
+        with self.accounts.reader.connect() as conn:
+            new = self.processor.unstored(conn, live)
+        rows = batch.compute(self.events, new, bases, version)
+        plan = state.Plan(name, position, end, version, bases, rows.ends)
+        if planned is None:
+            state.write(self.events, plan)
+        elif planned.ends != rows.ends:
+            log.error("batch %s:%d-%d computed other ids than planned", name, position, end)
+        batch.insert(self.events, rows, lambda table: f"{name}:{position}-{end}:{table}", self.after_insert)
+        state.write(self.events, plan.done())
+        by_index = {item.index: outcome for item, outcome in zip(new, rows.outcomes, strict=True)}
+        return end, [by_index.get(item.index, Outcome("duplicate")) for item in live]
+
+    def _reachable(self) -> bool:
+        try:
+            return bool(self.events.client.ping())
+        except Exception:
+            return False
+
+    def cleanup_salts(self) -> None:
+        with self.accounts.sync.begin() as conn:
+            self.processor.salts.cleanup(conn)
+
+
+class ClickHouseFrames:
+    """The writer loop's frame store over ClickHouse (writer_process.FrameStore)."""
+
+    def __init__(self, writer: ClickHouseWriter, directory: Path) -> None:
+        self.writer = writer
+        self.reader = SpoolReader(directory)
+
+    def position(self) -> int:
+        for attempt in range(60):  # ClickHouse may still be starting
+            try:
+                return state.stored_position(self.writer.events, self.reader.name)
+            except Exception:
+                if attempt == 59:
+                    raise
+                time.sleep(1)
+        raise AssertionError("unreachable")
+
+    def store(self, position: int, stop: int, max_bytes: int) -> tuple[int, int]:
+        def frames(planned_end: int) -> tuple[int, list[PreparedEvent]]:
+            bound, size = (planned_end, ALL) if planned_end != ALL else (stop, max_bytes)
+            live: list[PreparedEvent] = []
+            end = position
+            with self.writer.accounts.reader.connect() as conn:
+                for end, payload in self.reader.frames(position, bound, size):  # noqa: B007
+                    for item in decode(payload, conn, self.writer.processor.sites):
+                        item.index = len(live)
+                        live.append(item)
+            return end, live
+
+        end, outcomes = self.writer.store_batch(self.reader.name, position, frames)
+        self.writer.cleanup_salts()
+        return end, len(outcomes)
+
+    def quarantine(self, position: int, stop: int) -> int:
+        end, payload = next(iter(self.reader.frames(position, stop, 1)))
+        failed = self.reader.directory / "failed"
+        failed.mkdir(exist_ok=True)
+        durable_write(failed / f"{position:020d}.frame", payload)
+        with writer_lock(self.writer.accounts, self.writer.data_dir):
+            version, free = state.next_free(self.writer.events)
+            plan = state.Plan(self.reader.name, position, end, version, free, free)
+            state.write(self.writer.events, plan.done())
+        log.error("spool frame at %d could not be stored; kept in %s", position, failed)
+        return end
+
+    def close(self) -> None:
+        self.writer.events.close()
+
+
+def open_clickhouse_frames(
+    events_url: str, accounts_url: str, spool_dir: str, data_dir: str
+) -> ClickHouseFrames:
+    """The writer process's store (opened there: picklable arguments only)."""
+    from analytics_mcp.storage.clickhouse import open_clickhouse
+    from analytics_mcp.storage.db import open_database
+
+    writer = ClickHouseWriter(open_clickhouse(events_url), open_database(accounts_url), Path(data_dir))
+    return ClickHouseFrames(writer, Path(spool_dir))

@@ -1,0 +1,129 @@
+"""What the writer (and prepare) read back from ClickHouse: stored dedup keys, the open visits of
+a batch's visitors, stored pageviews whose gap or engaged time changes. Reads for a batch of
+version v see only rows of earlier versions, so a batch stored again after a crash computes the
+same rows whatever part of it was inserted the first time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from analytics_mcp.definitions import VISIT_GAP_MS
+from analytics_mcp.ingest.rows import EVENT_COLUMNS, VISIT_COLUMNS
+from analytics_mcp.ingest.visits import STATE_COLUMNS, VisitBook, VisitState
+from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
+from analytics_mcp.storage.clickhouse.copy import as_datetime
+from analytics_mcp.storage.clickhouse.schema import TIME_COLUMNS
+
+CHUNK = 2000
+NO_LIMIT = 1 << 62  # a version above every real one: read everything stored
+
+
+def _selected(columns: Iterable[str], alias: str = "") -> str:
+    """The columns, epoch ms for times (aliased `<name>_ms`: an alias named as its column would
+    shadow the column in WHERE)."""
+    return ", ".join(
+        f"toUnixTimestamp64Milli({alias}{c}) AS {c}_ms" if c in TIME_COLUMNS else f"{alias}{c}"
+        for c in columns
+    )
+
+
+def to_row(columns: Iterable[str], values: Iterable[Any]) -> list[Any]:
+    """A row for ClickHouse: epoch ms columns as DateTime64."""
+    return [as_datetime(v) if c in TIME_COLUMNS else v for c, v in zip(columns, values, strict=True)]
+
+
+class ClickHouseKeys:
+    """`StoredKeys` for prepare (every stored row) and for the writer (rows before its version)."""
+
+    def __init__(self, events: ClickHouseEvents, before_version: int = NO_LIMIT) -> None:
+        self._events = events
+        self.before_version = before_version
+
+    def existing(
+        self, column: str, pairs: list[tuple[int, str | None]], *, purchase_only: bool
+    ) -> set[tuple[Any, ...]]:
+        by_site: dict[int, list[str]] = {}
+        for site_id, value in pairs:
+            if value is not None:
+                by_site.setdefault(site_id, []).append(value)
+        purchase = " AND name = 'purchase'" if purchase_only else ""
+        found: set[tuple[Any, ...]] = set()
+        for site_id, values in by_site.items():
+            for start in range(0, len(values), CHUNK):
+                rows = self._events.rows(
+                    f"SELECT DISTINCT {column} FROM {self._events.table('events')} "
+                    f"WHERE site_id = {{s:UInt32}} AND {column} IN {{v:Array(String)}} "
+                    f"AND version < {{b:UInt64}}{purchase}",
+                    {"s": site_id, "v": values[start : start + CHUNK], "b": self.before_version},
+                )
+                found.update((site_id, row[0]) for row in rows)
+        return found
+
+
+def load_visits(
+    events: ClickHouseEvents, book: VisitBook, keys: Iterable[tuple[int, int]], since_ms: int, version: int
+) -> dict[int, int]:
+    """Fill `book` with the visits of these (site, visitor) keys that may still be open at
+    since_ms, as stored before `version`; the ts of each one's latest pageview, by id."""
+    by_site: dict[int, list[int]] = {}
+    for site_id, vid in keys:
+        by_site.setdefault(site_id, []).append(vid)
+    columns = [c for c in VISIT_COLUMNS if c != "site_id"]
+    found: list[VisitState] = []
+    pageviews: dict[int, int] = {}
+    for site_id, ids in by_site.items():
+        ids = sorted(set(ids))
+        for start in range(0, len(ids), CHUNK):
+            rows = events.rows(
+                f"SELECT {_selected(columns)} FROM {events.table('visits')} WHERE site_id = {{s:UInt32}} "
+                "AND visitor_id IN {v:Array(Int64)} AND version < {b:UInt64} "
+                "AND ended_at >= fromUnixTimestamp64Milli({e:Int64}, 'UTC') "
+                "ORDER BY id, version DESC LIMIT 1 BY id",
+                {"s": site_id, "v": ids[start : start + CHUNK], "b": version, "e": since_ms - VISIT_GAP_MS},
+            )
+            for row in rows:
+                values = dict(zip(columns, row, strict=True))
+                state = VisitState(site_id=site_id, **{c: values.pop(c) for c in STATE_COLUMNS})
+                state.attributes = values
+                found.append(state)
+                if state.last_pageview_id is not None and state.last_pageview_at is not None:
+                    pageviews[state.last_pageview_id] = state.last_pageview_at
+    for state in sorted(found, key=lambda s: (s.ended_at, s.id)):  # latest visit wins a key
+        book.add_loaded(state, state.attributes)
+    return pageviews
+
+
+def stored_pageviews(events: ClickHouseEvents, at: dict[int, int], version: int) -> list[list[Any]]:
+    """The stored rows (EVENT_COLUMNS order, ts in ms) of these pageview ids, whose ts are `at`."""
+    if not at:
+        return []
+    rows = events.rows(
+        f"SELECT {_selected(EVENT_COLUMNS)} FROM {events.table('events')} WHERE name = 'pageview' "
+        "AND ts >= fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
+        "AND ts <= fromUnixTimestamp64Milli({hi:Int64}, 'UTC') "
+        "AND id IN {ids:Array(Int64)} AND version < {b:UInt64} ORDER BY id, version DESC LIMIT 1 BY id",
+        {"lo": min(at.values()), "hi": max(at.values()), "ids": sorted(at), "b": version},
+    )
+    return [list(row) for row in rows]
+
+
+def latest_pageview(
+    events: ClickHouseEvents, visit: VisitState, pathname: str, version: int
+) -> tuple[int, int] | None:
+    """(id, ts) of the visit's latest pageview of `pathname` stored before `version`."""
+    rows = events.rows(
+        f"SELECT id, toUnixTimestamp64Milli(ts) FROM {events.table('events')} WHERE site_id = {{s:UInt32}} "
+        "AND name = 'pageview' AND ts >= fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
+        "AND ts <= fromUnixTimestamp64Milli({hi:Int64}, 'UTC') AND visit_id = {v:Int64} "
+        "AND pathname = {p:String} AND version < {b:UInt64} ORDER BY ts DESC, id DESC LIMIT 1",
+        {
+            "s": visit.site_id,
+            "lo": visit.started_at - VISIT_GAP_MS,
+            "hi": visit.ended_at + VISIT_GAP_MS,
+            "v": visit.id,
+            "p": pathname,
+            "b": version,
+        },
+    )
+    return (int(rows[0][0]), int(rows[0][1])) if rows else None
