@@ -247,6 +247,10 @@ def _substance(dump: Any, key: str = "") -> bool:
     return isinstance(dump, int | float) and not isinstance(dump, bool) and dump != 0
 
 
+# Reports of the last minutes: the rollups keep whole days, so every store reads the raw tables.
+RAW_ONLY = {"current_visitors"}
+
+
 @pytest.mark.parametrize("name", sorted(reports()))
 async def test_both_backends_answer_alike(backends: Pair, name: str) -> None:
     fn = reports()[name]
@@ -271,7 +275,8 @@ async def test_both_backends_answer_alike(backends: Pair, name: str) -> None:
     assert substantial * 3 >= compared, (substantial, compared)  # mostly answers with numbers in them
     for b in (lite, pg):
         read = b.tables - before[b.name]
-        assert read["rollup"] > 0 and (read["raw"] > 0 or backends.rebuilt), (b.name, dict(read))
+        rollups_read = read["rollup"] > 0 or name in RAW_ONLY
+        assert rollups_read and (read["raw"] > 0 or backends.rebuilt), (b.name, dict(read))
 
 
 def test_money_does_not_depend_on_the_order_amounts_were_added_in() -> None:

@@ -67,6 +67,7 @@ from analytics_mcp.engine.filters import DIMENSIONS, Filter, parse_filters
 from analytics_mcp.engine.goals import goal_completions, goals_report
 from analytics_mcp.engine.periods import DEFAULT_PERIOD, MAX_RANGE_DAYS, PERIODS, DateRange, Period
 from analytics_mcp.engine.query import Query, parse_query
+from analytics_mcp.engine.realtime import Realtime, RealtimePage, RealtimeSource, current_visitors
 from analytics_mcp.engine.results import (
     Breakdown,
     BrowserRow,
@@ -111,10 +112,12 @@ __all__ = [
     "Breakdown", "BrowserRow", "CampaignRow", "ChannelRow", "CompletionRow", "DateRange", "DeviceRow",
     "EcommerceOverview", "EntryPageRow", "ExitPageRow", "Filter", "Funnel", "FunnelStep", "GoalCompletions",
     "GoalRef", "GoalRow", "GoalsReport", "HourOfDay", "HourRow", "LanguageRow", "OsRow", "Overview",
-    "PageRow", "Period", "ProductRow", "Products", "Query", "QueryError", "ReferrerRow", "Report",
+    "PageRow", "Period", "ProductRow", "Products", "Query", "QueryError", "Realtime", "RealtimePage",
+    "RealtimeSource", "ReferrerRow", "Report",
     "ReportRange", "RevenueBySource", "RevenuePoint", "RevenueTimeseries", "SourceRevenueRow", "Timeseries",
     "TimeseriesPoint",
-    "browsers", "campaigns", "channels", "devices", "ecommerce_overview", "entry_pages", "exit_pages",
+    "browsers", "campaigns", "channels", "current_visitors", "devices", "ecommerce_overview", "entry_pages",
+    "exit_pages",
     "funnel", "goal_completions", "goals_report", "hour_of_day", "languages", "operating_systems",
     "overview", "parse_filters", "parse_query", "products", "query_for_tenant", "referrers",
     "revenue_by_source", "revenue_timeseries", "sites_and_goals", "tenant_sites", "timeseries",

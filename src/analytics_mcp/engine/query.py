@@ -36,6 +36,8 @@ class Query(BaseModel):
     # The chosen sites' goal definitions (accounts database), read at the edge with the sites:
     # the engine reads only the events database (storage/roles.py).
     goals: tuple[Goal, ...] = ()
+    # The instant relative periods end at ("now"); realtime reports count back from it.
+    as_of: datetime | None = None
 
     @property
     def site_ids(self) -> list[int]:
@@ -104,9 +106,8 @@ def parse_query(
     chosen = _choose_sites(sites_of_tenant, site)
     timezone = chosen[0].timezone if site is not None else tenant_timezone
     zone = _zone(timezone)
-    label, interval, current, previous = resolve_range(
-        zone, now or reporting_now(), period, date_from, date_to
-    )
+    as_of = now or reporting_now()
+    label, interval, current, previous = resolve_range(zone, as_of, period, date_from, date_to)
     return Query(
         sites=chosen,
         timezone=timezone,
@@ -117,6 +118,7 @@ def parse_query(
         filters=parse_filters(filters),
         limit=_limit(limit, default_limit, max_limit),
         goals=tuple(goal for goal in goals if goal.site_id in {s.id for s in chosen}),
+        as_of=as_of,
     )
 
 

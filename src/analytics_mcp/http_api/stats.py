@@ -31,6 +31,17 @@ from analytics_mcp.http_api.params import DATE, FILTERS, date_range
 from analytics_mcp.http_api.projection import projection
 from analytics_mcp.storage.clickhouse import EventsDatabase
 
+SITE = Field(None, max_length=253, description="One of your sites' domains (default: all)")
+FILTER_LIST = Field(
+    None,
+    max_length=4000,
+    json_schema_extra=FILTERS,
+    description=f"page==/pricing;source!=google|bing;utm_campaign~spring (==, != and ~ contains; "
+    f"values of at most {MAX_VALUE_LENGTH} characters); the same as a JSON list of "
+    '{"dimension", "operator": "is"|"is_not"|"contains", "values"} objects is accepted too',
+)
+LIMIT = Field(10, ge=1, le=100, description="Number of results, 1-100")
+
 
 class StatsParams(BaseModel):
     model_config = ConfigDict(json_schema_extra=date_range("from", "to", together=True))
@@ -51,19 +62,18 @@ class StatsParams(BaseModel):
         json_schema_extra=DATE,
         description="End date (YYYY-MM-DD), inclusive; required if from is set",
     )
-    site: str | None = Field(None, max_length=253, description="One of your sites' domains (default: all)")
-    filters: str | None = Field(
-        None,
-        max_length=4000,
-        json_schema_extra=FILTERS,
-        description=f"page==/pricing;source!=google|bing;utm_campaign~spring (==, != and ~ contains; "
-        f"values of at most {MAX_VALUE_LENGTH} characters); the same as a JSON list of "
-        '{"dimension", "operator": "is"|"is_not"|"contains", "values"} objects is accepted too',
-    )
+    site: str | None = SITE
+    filters: str | None = FILTER_LIST
 
 
 class LimitParams(StatsParams):
-    limit: int = Field(10, ge=1, le=100, description="Number of results, 1-100")
+    limit: int = LIMIT
+
+
+class RealtimeParams(BaseModel):
+    site: str | None = SITE
+    filters: str | None = FILTER_LIST
+    limit: int = LIMIT
 
 
 async def stats_query(
@@ -231,3 +241,19 @@ stats_campaigns = report_route(
     summary="UTM campaigns",
     doc="""Visits with UTM parameters by source, medium and campaign.""",
 )
+
+
+@routes.route(
+    "/stats/realtime",
+    params=RealtimeParams,
+    response=engine.Realtime,
+    tags=TAGS,
+    summary="Current visitors",
+)
+async def stats_realtime(ctx: ApiContext, params: RealtimeParams) -> engine.Realtime:
+    """Visitors with an event in the last 5 minutes, with the top pages and sources among them.
+    No period: the window always ends now."""
+    query = await engine.query_for_tenant(
+        ctx.services.db, ctx.tenant, site=params.site, filters=params.filters, limit=params.limit
+    )
+    return await engine.current_visitors(ctx.services.events_db, query)

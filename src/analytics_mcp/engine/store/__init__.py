@@ -32,6 +32,7 @@ from analytics_mcp.engine.store.choice import raw_tables, rollups_answer, source
 from analytics_mcp.engine.store.protocol import (
     CommerceTotals,
     CurrencyCounts,
+    Current,
     EventStore,
     Rows,
     Totals,
@@ -39,6 +40,14 @@ from analytics_mcp.engine.store.protocol import (
 )
 
 __all__ = [
-    "CommerceTotals", "CurrencyCounts", "EventStore", "Rows", "Totals", "VisitCounter",
-    "raw_tables", "rollups_answer", "source_for",
+    "CommerceTotals",
+    "CurrencyCounts",
+    "Current",
+    "EventStore",
+    "Rows",
+    "Totals",
+    "VisitCounter",
+    "raw_tables",
+    "rollups_answer",
+    "source_for",
 ]  # fmt: skip

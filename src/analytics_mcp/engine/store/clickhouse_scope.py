@@ -119,11 +119,13 @@ class ChScope:
             conds.append(f"e.visit_id IN ({self.passing_visits()})")
         return self._select(columns, "events", "e", conds)
 
-    def events_with_visits(self, columns: Sequence[str], names: Sequence[str]) -> str:
-        """Like `scoped_events`, joined to the visit's source (`sv.source`)."""
+    def events_with_visits(self, columns: Sequence[str], names: Sequence[str] | None) -> str:
+        """Like `scoped_events`, joined to the visit's source (`sv.source`); names=None keeps
+        events of any name."""
         where = " AND ".join(self.visit_conditions())
         visits = f"SELECT v.id AS id, v.source AS source FROM {self.table('visits', 'v')} WHERE {where}"
-        conds = " AND ".join([self.sites("e.site_id"), self.in_range("e.ts"), self.names("e.name", names)])
+        named = [] if names is None else [self.names("e.name", names)]
+        conds = " AND ".join([self.sites("e.site_id"), self.in_range("e.ts"), *named])
         return (
             f"SELECT {', '.join(columns)} FROM {self.table('events', 'e')} "
             f"INNER JOIN ({visits}) AS sv ON sv.id = e.visit_id WHERE {conds}"

@@ -11,9 +11,17 @@ from typing import Any
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.store import clickhouse_commerce as commerce
+from analytics_mcp.engine.store import clickhouse_realtime as realtime
 from analytics_mcp.engine.store import clickhouse_traffic as traffic
 from analytics_mcp.engine.store.clickhouse_scope import FINAL_SETTINGS, ChScope
-from analytics_mcp.engine.store.protocol import CommerceTotals, CurrencyCounts, Rows, Totals, VisitCounter
+from analytics_mcp.engine.store.protocol import (
+    CommerceTotals,
+    CurrencyCounts,
+    Current,
+    Rows,
+    Totals,
+    VisitCounter,
+)
 from analytics_mcp.rollups.keys import Dim
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
 
@@ -92,3 +100,9 @@ class ClickHouseStore:
     async def funnel_counts(self) -> list[int]:
         rows = await self._run(commerce.funnel_sql)
         return [int(n) for n in rows[0]]
+
+    async def current(self, window: DateRange) -> Current:
+        visitors = await self._run(realtime.current_visitors_sql, rng=window)
+        pages = await self._run(realtime.current_pages_sql, rng=window)
+        sources = await self._run(realtime.current_sources_sql, rng=window)
+        return Current(int(visitors[0][0]), pages, sources)

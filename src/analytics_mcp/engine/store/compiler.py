@@ -96,11 +96,14 @@ class Scope:
         conds = [self.sites(e.c.site_id), *self.in_range(e.c.ts), e.c.name.in_(list(names))]
         return self._events_of_visits(columns, conds, page_exists=True)
 
-    def events_with_visits(self, *columns: Any, names: Sequence[str]) -> Select[Any]:
-        """Like `scoped_events`, always joined to the visit (for visit attributes of events)."""
+    def events_with_visits(self, *columns: Any, names: Sequence[str] | None) -> Select[Any]:
+        """Like `scoped_events`, always joined to the visit (for visit attributes of events);
+        names=None keeps events of any name."""
         e, v = self.e, self.v
         stmt = select(*columns).select_from(e.join(v, v.c.id == e.c.visit_id))
-        conds = [self.sites(e.c.site_id), *self.in_range(e.c.ts), e.c.name.in_(list(names))]
+        conds = [self.sites(e.c.site_id), *self.in_range(e.c.ts)]
+        if names is not None:
+            conds.append(e.c.name.in_(list(names)))
         return stmt.where(*conds, *self.visit_conditions())
 
     def completions(self, *columns: Any) -> Select[Any]:

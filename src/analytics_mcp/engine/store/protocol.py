@@ -51,6 +51,17 @@ class CommerceTotals:
     other_currencies: CurrencyCounts
 
 
+@dataclass(frozen=True, slots=True)
+class Current:
+    """Activity in a short window ending now (realtime): distinct visitors with any event in it;
+    (pathname, visitors) of its pageviews, by visitors desc, pathname asc; (source, visitors) of the
+    visits its events belong to, by visitors desc, source asc. Lists have up to `limit + 1` rows."""
+
+    visitors: int
+    pages: Rows
+    sources: Rows
+
+
 class EventStore(Protocol):
     async def totals(self, rng: DateRange) -> Totals: ...
 
@@ -104,4 +115,9 @@ class EventStore(Protocol):
     async def funnel_counts(self) -> list[int]:
         """Visitors reaching each step of FUNNEL_STEPS in order within the range: step n counts a
         visitor whose step-n event is at or after the time they reached step n-1."""
+        ...
+
+    async def current(self, window: DateRange) -> Current:
+        """Visitors, pages and sources of the events in `window` (a few minutes, not whole days:
+        the rollups hand it to the raw tables)."""
         ...

@@ -9,7 +9,14 @@ from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.runner import dialect_of, fetch
 from analytics_mcp.engine.store.compiler import Scope
-from analytics_mcp.engine.store.protocol import CommerceTotals, CurrencyCounts, Rows, Totals, VisitCounter
+from analytics_mcp.engine.store.protocol import (
+    CommerceTotals,
+    CurrencyCounts,
+    Current,
+    Rows,
+    Totals,
+    VisitCounter,
+)
 from analytics_mcp.engine.store.raw_commerce_sql import (
     completions_sql,
     funnel_sql,
@@ -19,6 +26,11 @@ from analytics_mcp.engine.store.raw_commerce_sql import (
     purchase_totals_sql,
     revenue_by_source_sql,
     revenue_timeseries_sql,
+)
+from analytics_mcp.engine.store.raw_realtime_sql import (
+    current_pages_sql,
+    current_sources_sql,
+    current_visitors_sql,
 )
 from analytics_mcp.engine.store.raw_traffic_sql import (
     hour_of_day_sql,
@@ -109,3 +121,10 @@ class RawTables:
     async def funnel_counts(self) -> list[int]:
         (rows,) = await fetch(self.db, funnel_sql(self.query, self.dialect))
         return list(rows[0])
+
+    async def current(self, window: DateRange) -> Current:
+        scope = self._scope(window)
+        visitors, pages, sources = await fetch(
+            self.db, current_visitors_sql(scope), current_pages_sql(scope), current_sources_sql(scope)
+        )
+        return Current(int(visitors[0][0]), pages, sources)
