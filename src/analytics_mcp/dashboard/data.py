@@ -23,9 +23,13 @@ TAGS = ("dashboard",)
 routes = RouteTable(PREFIX)
 
 
+class SiteGoalRow(GoalRow):
+    site: str = Field(description="The goal's site (domain): two goals of one name are told apart")
+
+
 class GoalsData(BaseModel):
     visitors: int = Field(description="All visitors in range (the conversion rate's base)")
-    goals: list[GoalRow]
+    goals: list[SiteGoalRow]
 
 
 @routes.route(
@@ -50,9 +54,13 @@ async def channels(ctx: ApiContext, params: LimitParams) -> list[ChannelRow]:
     summary="Goal conversions",
 )
 async def goals(ctx: ApiContext, params: StatsParams) -> GoalsData:
-    """Every goal with completions, converting visitors and conversion rate in range."""
-    report = await engine.goals_report(ctx.services.events_db, await stats_query(ctx, params))
-    return GoalsData(visitors=report.visitors, goals=report.goals)
+    """Every goal with its site, completions, converting visitors and conversion rate in range."""
+    query = await stats_query(ctx, params)
+    report = await engine.goals_report(ctx.services.events_db, query)
+    domains = {site.id: site.domain for site in query.sites}
+    site_of = {goal.id: domains[goal.site_id] for goal in query.goals}
+    goals = [SiteGoalRow(**row.model_dump(), site=site_of[row.id]) for row in report.goals]
+    return GoalsData(visitors=report.visitors, goals=goals)
 
 
 DASHBOARD_API = ApiRegistry(routes, prefix=PREFIX)

@@ -29,7 +29,8 @@ export function message(body, text, kind = 'empty') {
 
 /**
  * A table ranked by its first column. view: {name(row), sub(row)?, columns: [{label, value(row),
- * format?}], filter(row) -> {dimension, operator, value} | null, nameLabel}. On a phone a row
+ * format?}], filter(row) -> {dimension, operator, value} | null (what `onFilter` gets), tag(row)?
+ * (a label beside the name, e.g. a goal's site), nameLabel}. On a phone a row
  * shows its name on a line of its own, the numbers below it (CSS); `scroll`: a wide table that
  * keeps its columns and scrolls sideways inside its card instead.
  */
@@ -52,8 +53,10 @@ function tableRow(row, view, max, onFilter) {
     ? el('button', {type: 'button', class: 'row-link', title: `Filter by ${name}`, onclick: () => onFilter(filter)}, name)
     : el('span', {class: 'row-name', title: name}, name);
   const sub = view.sub?.(row);
+  const tag = view.tag?.(row);
   const cells = view.columns.map((c) => el('td', {class: 'num'}, (c.format ?? short)(c.value(row))));
-  return el('tr', {}, el('td', {class: 'name-cell'}, bar, label, sub && el('span', {class: 'row-sub'}, sub)), cells);
+  return el('tr', {}, el('td', {class: 'name-cell'}, bar, label, tag && el('span', {class: 'row-site'}, tag),
+    sub && el('span', {class: 'row-sub'}, sub)), cells);
 }
 
 /**

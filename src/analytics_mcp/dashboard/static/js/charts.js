@@ -46,6 +46,11 @@ function seriesOptions(uPlot, spec, index) {
   return options;
 }
 
+/** A colour of the theme (css/dashboard.css, css/dark.css): charts follow the light or dark scheme. */
+function themed(name, fallback) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+}
+
 /** A loading placeholder where a chart will be (the previous chart is removed, not left standing). */
 export function chartPlaceholder(container) {
   destroyChart(container);
@@ -68,6 +73,9 @@ export async function timeChart(container, {labels, series, height = 240, signal
     return null;
   }
   const hourly = labels.some((label) => label.includes('T'));
+  const axis = themed('--chart-axis', '#6b7280');
+  const grid = themed('--chart-grid', '#eef0f4');
+  const tick = themed('--chart-tick', '#e5e7eb');
   const options = {
     width: Math.max(container.clientWidth, 200),
     height,
@@ -75,8 +83,8 @@ export async function timeChart(container, {labels, series, height = 240, signal
     scales: {x: {time: true}, y: {range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1]}},
     series: [{value: hourly ? '{MMM} {D}, {HH}:00' : '{MMM} {D}, {YYYY}'}, ...series.map((s, i) => seriesOptions(uPlot, s, i))],
     axes: [
-      {stroke: '#6b7280', grid: {show: false}, ticks: {stroke: '#e5e7eb'}, ...(hourly ? {} : {incrs: DAY_INCRS})},
-      {stroke: '#6b7280', grid: {stroke: '#eef0f4'}, ticks: {show: false}, values: (_u, ticks) => ticks.map(short), size: 56},
+      {stroke: axis, grid: {show: false}, ticks: {stroke: tick}, ...(hourly ? {} : {incrs: DAY_INCRS})},
+      {stroke: axis, grid: {stroke: grid}, ticks: {show: false}, values: (_u, ticks) => ticks.map(short), size: 56},
     ],
     cursor: {drag: {x: false, y: false}},
     legend: {live: true},

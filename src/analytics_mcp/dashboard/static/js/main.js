@@ -41,6 +41,9 @@ const context = {
   onError: (error) => showNotice(failureText(error), 'error', true),
   state: () => state,
   onExperiment: (experiment) => navigate({...state, experiment}),
+  sites: boot.sites,
+  onLive: () => render(),
+  onGoal: ({site, filter}) => navigate(filter ? withFilter({...state, site}, filter) : {...state, site}),
 };
 const views = {
   traffic: createTrafficView($('#view-traffic'), context),

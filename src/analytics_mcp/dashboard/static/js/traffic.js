@@ -5,6 +5,8 @@ import {chartPlaceholder, timeChart} from './charts.js';
 import {el} from './dom.js';
 import {change, duration, num, pct} from './format.js';
 import {failed, paintCurrent, tilePlaceholders} from './loading.js';
+import {createOnboarding} from './onboarding.js';
+import {createRealtimeCard} from './realtime.js';
 
 const languageNames = new Intl.DisplayNames(['en'], {type: 'language'});
 const visitors = {label: 'Visitors', value: (r) => r.visitors};
@@ -36,11 +38,20 @@ const VIEWS = {
   os: {nameLabel: 'Operating system', name: (r) => r.os, filter: (r) => is('os', r.os), columns: [visitors]},
   languages: {nameLabel: 'Language', name: (r) => languageName(r.language), sub: (r) => r.language,
     filter: (r) => is('language', r.language), columns: [visitors]},
-  goals: {nameLabel: 'Goal', name: (r) => r.name,
+  goals: {nameLabel: 'Goal', name: (r) => r.name, filter: goalTarget,
     sub: (r) => (r.type === 'url' ? `${r.config.match_type} ${r.config.path}` : `event ${r.config.event_name}`),
     columns: [{label: 'Uniques', value: (r) => r.visitors}, {label: 'Completions', value: (r) => r.completions},
       {label: 'Conversion', value: (r) => r.conversion_rate, format: pct}]},
 };
+
+/** Where a goal row leads: its site, and its page where the filter grammar says it exactly
+ * (exact path: page is; prefix: page contains). An event goal has no filter: its site only. */
+export function goalTarget(goal) {
+  const {match_type: match, path} = goal.config;
+  const page = goal.type !== 'url' ? null
+    : match === 'exact' ? is('page', path) : match === 'prefix' ? {dimension: 'page', operator: 'contains', value: path} : null;
+  return {site: goal.site, filter: page};
+}
 
 // Goals come in the order they were created; the card ranks them like every other card.
 const byUniques = (goals) => [...goals].sort((a, b) => b.visitors - a.visitors || b.completions - a.completions);
@@ -59,7 +70,7 @@ export function overviewTiles(data) {
   ];
 }
 
-export function createTrafficView(root, {api, params, onFilter, onError}) {
+export function createTrafficView(root, {api, params, onFilter, onError, state, sites, onLive, onGoal}) {
   const load = (path, extra = {}) => (signal) => api.get(path, params(extra), signal);
   const top = (path) => load(path, {limit: 10});
   const kpis = el('div', {class: 'kpis', id: 'kpis'});
@@ -67,6 +78,8 @@ export function createTrafficView(root, {api, params, onFilter, onError}) {
   const chartBox = el('div', {class: 'chart', id: 'main-chart'});
   chart.body.append(chartBox);
   const tab = (key, label, loader) => ({key, label, load: loader, view: VIEWS[key]});
+  // Under "All sites" (of several) a goal names its site: two "Purchase" goals are told apart.
+  const goalsView = {...VIEWS.goals, tag: (r) => (!state().site && sites.length > 1 ? r.site : null)};
   const cards = [
     breakdownCard('Top pages', [tab('pages', 'Pages', top('/api/v1/stats/pages'))], onFilter, {id: 'card-pages'}),
     breakdownCard('Sources', [
@@ -80,18 +93,42 @@ export function createTrafficView(root, {api, params, onFilter, onError}) {
       tab('os', 'OS', top('/api/v1/stats/operating-systems')),
     ], onFilter, {id: 'card-devices'}),
     breakdownCard('Languages', [tab('languages', 'Languages', top('/api/v1/stats/languages'))], onFilter, {id: 'card-languages'}),
-    breakdownCard('Goals', [{key: 'goals', label: 'Goals', view: VIEWS.goals,
+    breakdownCard('Goals', [{key: 'goals', label: 'Goals', view: goalsView,
       load: async (signal) => byUniques((await api.get('/dashboard/api/goals', params(), signal)).goals)}],
-    onFilter, {wide: true, id: 'card-goals'}),
+    onGoal, {wide: true, id: 'card-goals'}),
   ];
-  root.append(kpis, chart.root, el('div', {class: 'grid'}, cards.map((c) => c.root)));
+  const realtime = createRealtimeCard({api, params});
+  const onboarding = createOnboarding({api, onLive});
+  const content = el('div', {class: 'view-content'}, realtime.root, kpis, chart.root,
+    el('div', {class: 'grid'}, cards.map((c) => c.root)));
+  root.append(onboarding.root, content);
+
+  /** No pageview in range: if the site (the chosen one, or the only one) has none in a year either,
+   * it is new: show how to install the tracker and wait for the first pageview. */
+  function checkNew(signal) {
+    const view = state();
+    const domain = view.site || (sites.length === 1 ? sites[0] : '');
+    if (!domain || view.filters.length) return;
+    const year = new URLSearchParams({site: domain, period: '12m'});
+    paintCurrent(signal, (s) => api.get('/api/v1/stats/overview', year, s), (all) => {
+      if (all.pageviews) return;
+      content.hidden = true;
+      onboarding.wait(domain, signal);
+    }, () => null);
+  }
 
   /** Placeholders first, then every part paints itself while `signal` is the view's current one. */
   async function refresh(signal) {
+    onboarding.hide();
+    content.hidden = false;
+    const live = realtime.refresh(signal);
     tilePlaceholders(kpis, TILES);
     chartPlaceholder(chartBox);
     const overview = paintCurrent(signal, (s) => api.get('/api/v1/stats/overview', params(), s),
-      (data) => kpiTiles(kpis, overviewTiles(data)), (error) => failed(kpis, error));
+      (data) => {
+        kpiTiles(kpis, overviewTiles(data));
+        if (data.pageviews === 0) checkNew(signal);
+      }, (error) => failed(kpis, error));
     const series = paintCurrent(signal, (s) => api.get('/api/v1/stats/timeseries', params(), s), (rows) => timeChart(chartBox, {
       labels: rows.map((r) => r.date),
       series: [
@@ -100,7 +137,7 @@ export function createTrafficView(root, {api, params, onFilter, onError}) {
       ],
       signal,
     }), (error) => failed(chartBox, error));
-    const errors = await Promise.all([overview, series, ...cards.map((c) => c.refresh(signal))]);
+    const errors = await Promise.all([overview, series, live, ...cards.map((c) => c.refresh(signal))]);
     const error = errors.find(Boolean);
     if (error && !signal.aborted) onError(error);
   }
