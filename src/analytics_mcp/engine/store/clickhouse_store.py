@@ -13,15 +13,9 @@ from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.store import clickhouse_commerce as commerce
 from analytics_mcp.engine.store import clickhouse_realtime as realtime
 from analytics_mcp.engine.store import clickhouse_traffic as traffic
+from analytics_mcp.engine.store import protocol
 from analytics_mcp.engine.store.clickhouse_scope import FINAL_SETTINGS, ChScope
-from analytics_mcp.engine.store.protocol import (
-    CommerceTotals,
-    CurrencyCounts,
-    Current,
-    Rows,
-    Totals,
-    VisitCounter,
-)
+from analytics_mcp.engine.store.protocol import CommerceTotals, CurrencyCounts, Rows, Totals, VisitCounter
 from analytics_mcp.rollups.keys import Dim
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
 
@@ -101,8 +95,8 @@ class ClickHouseStore:
         rows = await self._run(commerce.funnel_sql)
         return [int(n) for n in rows[0]]
 
-    async def current(self, window: DateRange) -> Current:
+    async def current(self, window: DateRange) -> protocol.Current:
         visitors = await self._run(realtime.current_visitors_sql, rng=window)
         pages = await self._run(realtime.current_pages_sql, rng=window)
         sources = await self._run(realtime.current_sources_sql, rng=window)
-        return Current(int(visitors[0][0]), pages, sources)
+        return protocol.Current(int(visitors[0][0]), pages, sources)

@@ -8,15 +8,9 @@ from collections.abc import Sequence
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.runner import dialect_of, fetch
+from analytics_mcp.engine.store import protocol
 from analytics_mcp.engine.store.compiler import Scope
-from analytics_mcp.engine.store.protocol import (
-    CommerceTotals,
-    CurrencyCounts,
-    Current,
-    Rows,
-    Totals,
-    VisitCounter,
-)
+from analytics_mcp.engine.store.protocol import CommerceTotals, CurrencyCounts, Rows, Totals, VisitCounter
 from analytics_mcp.engine.store.raw_commerce_sql import (
     completions_sql,
     funnel_sql,
@@ -122,9 +116,9 @@ class RawTables:
         (rows,) = await fetch(self.db, funnel_sql(self.query, self.dialect))
         return list(rows[0])
 
-    async def current(self, window: DateRange) -> Current:
+    async def current(self, window: DateRange) -> protocol.Current:
         scope = self._scope(window)
         visitors, pages, sources = await fetch(
             self.db, current_visitors_sql(scope), current_pages_sql(scope), current_sources_sql(scope)
         )
-        return Current(int(visitors[0][0]), pages, sources)
+        return protocol.Current(int(visitors[0][0]), pages, sources)

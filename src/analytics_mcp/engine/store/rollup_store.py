@@ -19,14 +19,8 @@ from sqlalchemy import and_, func, select, union_all
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.runner import dialect_of, fetch
-from analytics_mcp.engine.store.protocol import (
-    CommerceTotals,
-    CurrencyCounts,
-    Current,
-    Rows,
-    Totals,
-    VisitCounter,
-)
+from analytics_mcp.engine.store import protocol
+from analytics_mcp.engine.store.protocol import CommerceTotals, CurrencyCounts, Rows, Totals, VisitCounter
 from analytics_mcp.engine.store.raw_commerce_sql import completions_sql
 from analytics_mcp.engine.store.raw_store import RawTables
 from analytics_mcp.engine.store.rollup_sql import (
@@ -248,6 +242,6 @@ class Rollups:
             reached[depth([(s, ts) for s, ts in orjson.loads(steps)], rng.start_ms, rng.end_ms)] += 1
         return [sum(reached[n:]) for n in range(1, len(FUNNEL_STEPS) + 1)]
 
-    async def current(self, window: DateRange) -> Current:
+    async def current(self, window: DateRange) -> protocol.Current:
         """Rollups count whole days: the last minutes come from the raw tables."""
         return await RawTables(self.db, self.query).current(window)
