@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from analytics_mcp.storage.clickhouse import ClickHouseEvents
 from clickhouse_support import chdb_url
 from conftest import serving
 from factories import CHROME_WIN, make_site
+from test_ingest_replay import wait_drained
 
 
 class Crash(Exception):
@@ -128,7 +128,7 @@ async def test_clickhouse_down_spools_then_refuses_then_catches_up(
 
             acknowledged = [f"a{i}" for i in range(10) if (await send(f"a{i}")).status_code == 202]
             assert len(acknowledged) == 10
-            await _drained(services)
+            await wait_drained(services)
             down["now"] = True
             answers = [await send(f"d{i}") for i in range(10)]
             assert (await send("a3")).json()["status"] == "duplicate"  # stored before
@@ -140,18 +140,9 @@ async def test_clickhouse_down_spools_then_refuses_then_catches_up(
             assert "Retry-After" in refused.headers
             acknowledged += [f"d{i}" for i, r in enumerate(answers) if r.status_code == 202]
             down["now"] = False
-            await _drained(services)
+            await wait_drained(services)
             assert (await send("d4")).json()["status"] == "duplicate"  # now stored
     # FINAL: a pageview whose gap changed has a newer version row; another id would show twice
     stored = house.rows(f"SELECT client_event_id FROM {house.table('events')} FINAL")
     ids = sorted(row[0] for row in stored)
     assert ids == sorted(acknowledged)  # every acknowledged event once, nothing refused
-
-
-async def _drained(services: Services, seconds: float = 60) -> None:
-    spooler = services.ingestor._spooler
-    assert spooler is not None
-    deadline = time.time() + seconds
-    while spooler.backlog and time.time() < deadline:
-        await asyncio.sleep(0.05)
-    assert spooler.backlog == 0
