@@ -20,8 +20,9 @@ from analytics_mcp.storage.clickhouse import ClickHouseEvents
 
 # DateTime64(3)'s last instant (2299-12-31): range bounds past it are cut there.
 MAX_MS = 10_413_791_999_999
-# Partitions are by the row's own time, which never changes: FINAL needs no merging across them.
-FINAL_SETTINGS = {"do_not_merge_across_partitions_select_final": 1}
+# FINAL merges across partitions: a late event can move a visit's start (its partition month)
+# into the month before, and the writer's new row then sits in another partition than the old.
+FINAL_SETTINGS = {"do_not_merge_across_partitions_select_final": 0}
 
 
 def ms(column: str) -> str:
