@@ -52,7 +52,8 @@ RANGES: tuple[dict[str, str], ...] = (
 Report = Callable[[Any, engine.Query], Awaitable[BaseModel]]
 LISTS: tuple[Report, ...] = (
     engine.top_pages, engine.referrers, engine.channels, engine.browsers, engine.operating_systems,
-    engine.devices, engine.languages, engine.campaigns, engine.entry_pages, engine.exit_pages,
+    engine.devices, engine.languages, engine.countries, engine.campaigns, engine.entry_pages,
+    engine.exit_pages,
     engine.products, engine.revenue_by_source,
 )  # fmt: skip
 REPORTS: tuple[Report, ...] = (

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     ingest_spool_limit: int = Field(
         1_000_000, ge=1, description="Events spooled and not yet stored before 503 (the writer is behind)."
     )
+    geoip_db: Path | None = Field(
+        None,
+        description="MaxMind GeoLite2/GeoIP2 Country or City file (.mmdb) for visitor countries; "
+        "default: the IP-to-country database bundled with iptocc.",
+    )
     rate_limit: str = Field("60/minute", description="Per-token limit on /api/v1 (limits syntax).")
     dashboard_rate_limit: str = Field(
         "600/minute", description="Per dashboard session limit on the routes its script reads."

@@ -12,7 +12,7 @@ Definitions (DESIGN.md, normative):
 - visitors: distinct visitor ids among the events in range (a visit past midnight counts its
   visitor on both days); pageviews: `pageview` events by their own time.
 - visits, bounce rate, duration, views per visit, and every visit-attribute breakdown (sources,
-  referrers, channels, devices, browsers, OS, languages, campaigns, entry and exit pages): visits
+  referrers, channels, devices, browsers, OS, languages, countries, campaigns, entry and exit pages): visits
   whose first event is in range. bounce = one pageview and no interactive event. avg_duration =
   mean of (last event - first event) with bounces as 0, whole seconds (half up).
 - time on page (pages `avg_duration`): engaged time if reported, else the gap to the next pageview
@@ -47,6 +47,7 @@ from analytics_mcp.engine.breakdowns import (
     browsers,
     campaigns,
     channels,
+    countries,
     devices,
     entry_pages,
     exit_pages,
@@ -73,6 +74,7 @@ from analytics_mcp.engine.results import (
     BrowserRow,
     CampaignRow,
     ChannelRow,
+    CountryRow,
     DeviceRow,
     EntryPageRow,
     ExitPageRow,
@@ -109,14 +111,16 @@ from analytics_mcp.engine.tenant import query_for_tenant, sites_and_goals, tenan
 
 __all__ = [
     "DEFAULT_PERIOD", "DIMENSIONS", "MAX_RANGE_DAYS", "PERIODS",
-    "Breakdown", "BrowserRow", "CampaignRow", "ChannelRow", "CompletionRow", "DateRange", "DeviceRow",
+    "Breakdown", "BrowserRow", "CampaignRow", "ChannelRow", "CompletionRow", "CountryRow", "DateRange",
+    "DeviceRow",
     "EcommerceOverview", "EntryPageRow", "ExitPageRow", "Filter", "Funnel", "FunnelStep", "GoalCompletions",
     "GoalRef", "GoalRow", "GoalsReport", "HourOfDay", "HourRow", "LanguageRow", "OsRow", "Overview",
     "PageRow", "Period", "ProductRow", "Products", "Query", "QueryError", "Realtime", "RealtimePage",
     "RealtimeSource", "ReferrerRow", "Report",
     "ReportRange", "RevenueBySource", "RevenuePoint", "RevenueTimeseries", "SourceRevenueRow", "Timeseries",
     "TimeseriesPoint",
-    "browsers", "campaigns", "channels", "current_visitors", "devices", "ecommerce_overview", "entry_pages",
+    "browsers", "campaigns", "channels", "countries", "current_visitors", "devices", "ecommerce_overview",
+    "entry_pages",
     "exit_pages",
     "funnel", "goal_completions", "goals_report", "hour_of_day", "languages", "operating_systems",
     "overview", "parse_filters", "parse_query", "products", "query_for_tenant", "referrers",

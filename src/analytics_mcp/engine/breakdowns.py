@@ -1,5 +1,5 @@
 """Top-N breakdowns. Visit attributes (sources, referrers, channels, browsers, OS, devices,
-languages, campaigns, entry and exit pages) count the visits started in range; pages count the
+languages, countries, campaigns, entry and exit pages) count the visits started in range; pages count the
 pageviews in range by their own time. Each returns `limit` rows and `truncated` when more existed."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from analytics_mcp.engine.results import (
     BrowserRow,
     CampaignRow,
     ChannelRow,
+    CountryRow,
     DeviceRow,
     EntryPageRow,
     ExitPageRow,
@@ -74,6 +75,16 @@ async def devices(db: EventsDatabase, query: Query) -> Breakdown[DeviceRow]:
 
 async def languages(db: EventsDatabase, query: Query) -> Breakdown[LanguageRow]:
     return await _by_visit_column(db, query, Dim.LANGUAGE, LanguageRow, "language")
+
+
+async def countries(db: EventsDatabase, query: Query) -> Breakdown[CountryRow]:
+    """Visitors, visits and their pageviews by country (null: unknown, private or local address)."""
+    rows = await source_for(db, query).visit_breakdown(Dim.COUNTRY, ("visit_pageviews",))
+
+    def row(r: Any) -> CountryRow:
+        return CountryRow(country=r[0], visitors=r[1], visits=r[2], pageviews=r[3])
+
+    return shaped(query, rows, CountryRow, row)
 
 
 async def campaigns(db: EventsDatabase, query: Query) -> Breakdown[CampaignRow]:

@@ -131,6 +131,13 @@ class LanguageRow(BaseModel):
     visitors: int
 
 
+class CountryRow(BaseModel):
+    country: str | None  # ISO 3166-1 alpha-2, upper case; null when unknown
+    visitors: int
+    visits: int
+    pageviews: int
+
+
 class CampaignRow(BaseModel):
     utm_source: str | None
     utm_medium: str | None

@@ -16,6 +16,7 @@ from analytics_mcp import engine
 from analytics_mcp.engine import (
     BrowserRow,
     CampaignRow,
+    CountryRow,
     DeviceRow,
     LanguageRow,
     OsRow,
@@ -229,6 +230,18 @@ stats_languages = report_route(
     tags=TAGS,
     summary="Languages",
     doc="""Visitors by browser language (primary subtag; null when unknown).""",
+)
+stats_countries = report_route(
+    routes,
+    "/stats/countries",
+    engine.countries,
+    name="stats_countries",
+    params=LimitParams,
+    response=list[CountryRow],
+    tags=TAGS,
+    summary="Countries",
+    doc="""Visitors, visits and pageviews by country (ISO 3166-1 alpha-2, derived from the IP at
+ingestion; the IP is not stored; null when unknown).""",
 )
 stats_campaigns = report_route(
     routes,

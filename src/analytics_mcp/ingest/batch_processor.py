@@ -1,7 +1,7 @@
 """One batch of events -> rows, in two steps.
 
-`prepare` decides each event's outcome: site and bot drops, URL check, identity (the raw IP and
-User-Agent are used here and nowhere after), dedup (event_id, fingerprint window, purchase
+`prepare` decides each event's outcome: site and bot drops, URL check, identity and country (the
+raw IP and User-Agent are used here and nowhere after), dedup (event_id, fingerprint window, purchase
 transaction_id). `store` writes what was accepted: visit assignment in time order, pageview gaps
 and engagement, goal completions, e-commerce items, rollups. With the writer thread both run in
 one transaction; with the spool, `prepare` runs in the server before the event is spooled and
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
-from analytics_mcp.ingest import enrich
+from analytics_mcp.ingest import enrich, geo
 from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome, PendingEvent, PreparedEvent, dropped
 from analytics_mcp.ingest.identity import SaltStore, identity_key, previous_day, utc_day, visitor_id
 from analytics_mcp.ingest.rows import RowWriter, next_ids
@@ -134,6 +134,7 @@ class BatchProcessor:
                 continue
             prev, own = salts[day]
             key = identity_key(site.domain, event.ip, event.user_agent)
+            event.country = geo.country_of(event.ip)
             ids = (visitor_id(own, key),) if prev is None else (visitor_id(prev, key), visitor_id(own, key))
             live.append(PreparedEvent(index, event, site, client, ids, hostname, pathname))
         return live

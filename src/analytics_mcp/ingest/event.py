@@ -62,6 +62,8 @@ class PendingEvent:
     ip: str
     user_agent: str
     side_row: SideRow | None = None
+    # Set by BatchProcessor.prepare from the IP before the IP is dropped: spooled, never the IP.
+    country: str | None = None
 
     @classmethod
     def from_wire(cls, event: TrackerEvent, *, ts: int, ip: str, user_agent: str) -> PendingEvent:

@@ -25,7 +25,7 @@ from functools import partial
 from typing import Any, Final
 
 from analytics_mcp.config import Settings
-from analytics_mcp.ingest import enrich
+from analytics_mcp.ingest import enrich, geo
 from analytics_mcp.ingest.batch_processor import BatchProcessor
 from analytics_mcp.ingest.clickhouse.frames import ClickHouseFrames, ClickHouseWriter, open_clickhouse_frames
 from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
@@ -108,6 +108,7 @@ class Ingestor:
     async def start(self) -> None:
         if self._thread is None:
             await asyncio.to_thread(enrich.warm_up)  # builds the UA parser before the first event
+            await asyncio.to_thread(geo.warm_up)  # opens the IP-to-country database
             if self._use_process:
                 await asyncio.to_thread(self._start_spooler)
             if self._spooler is None and self._clickhouse is None:  # ClickHouse: at the next start

@@ -251,5 +251,5 @@ def _visit_attributes(item: PreparedEvent, pathname: str) -> dict[str, Any]:
         "browser": client.browser,
         "os": client.os,
         "language": enrich.primary_language(event.language),
-        "country": None,
+        "country": event.country,
     }

@@ -41,6 +41,7 @@ class Dim(IntEnum):
     SOURCE_REVENUE = 15  # [source, currency]: purchases (count) and revenue by the visit's source
     ITEM = 16  # [item_name, currency]: purchased items' revenue, quantity, orders (count)
     ITEM_EVENTS = 17  # [currency]: purchases that carry items (count)
+    COUNTRY = 18  # [country]
 
 
 # Visit attributes counted by visit start: dim -> the visits columns of its value.
@@ -51,6 +52,7 @@ VISIT_DIM_COLUMNS: dict[Dim, tuple[str, ...]] = {
     Dim.BROWSER: ("browser",),
     Dim.OS: ("os",),
     Dim.LANGUAGE: ("language",),
+    Dim.COUNTRY: ("country",),
     Dim.CAMPAIGN: ("utm_source", "utm_medium", "utm_campaign"),
     Dim.ENTRY: ("entry_path",),
     Dim.EXIT: ("exit_path",),

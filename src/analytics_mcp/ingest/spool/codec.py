@@ -1,8 +1,8 @@
 """Prepared events in and out of a spool frame.
 
 A frame is the pickled list of one batch's prepared events: the event without its IP and
-User-Agent, the site, the parsed client, the visitor ids and the page. Nothing private is
-written: identity was computed before spooling.
+User-Agent (with the country found from the IP), the site, the parsed client, the visitor ids and
+the page. Nothing private is written: identity was computed before spooling.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ def decode(payload: bytes, conn: Connection, sites: SiteRegistry) -> list[Prepar
         items = [
             Item.model_construct(item_id=i, item_name=n, price=p, quantity=q) for i, n, p, q in products or ()
         ]
+        fields_ = _EVENT_FIELDS[: len(values)]  # frames spooled before `country` existed lack it
         event = PendingEvent(
-            **dict(zip(_EVENT_FIELDS, values, strict=True)), items=items or None, ip="", user_agent=""
+            **dict(zip(fields_, values, strict=True)), items=items or None, ip="", user_agent=""
         )
         live.append(PreparedEvent(len(live), event, site, ClientInfo(*client), ids, hostname, pathname))
     return live
