@@ -30,9 +30,10 @@ NAMES = [
     "languages", "campaigns", "goals", "ecommerce-overview", "ecommerce-products", "daily-breakdown",
     "hourly-breakdown",
 ]  # fmt: skip
-RANGED = [name for name in TOOL_NAMES if name != "list-sites"]  # docs/mcp.md's twelve and any added since
+UNRANGED = ("list-sites", "realtime")  # realtime's window always ends now: no period, from or to
+RANGED = [name for name in TOOL_NAMES if name not in UNRANGED]  # docs/mcp.md's twelve and any added since
 WITH_LIMIT = ["top-pages", "traffic-sources", "device-and-browser", "languages", "campaigns", "goals",
-              "ecommerce-products"]  # fmt: skip
+              "ecommerce-products", "realtime"]  # fmt: skip
 MARKERS = ("rival", "rival-secret.test", "Rival Corp")  # strings only the other tenant's data has
 
 

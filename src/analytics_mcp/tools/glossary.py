@@ -78,6 +78,11 @@ DEFINITIONS: dict[str, str] = {
     ),
     "product_revenue": "Sum of price x quantity over purchases of the product; quantity = units bought.",
     "hour_of_day": "Local hour 0-23 of each event, summed over all days in range.",
+    "current_visitors": (
+        "Realtime visitors: distinct visitor ids with any event in the 5 minutes before as_of (events "
+        "at as_of - 5 min count); pages count visitors with a pageview of the page in the window, "
+        "sources the visitors by the source of their visit."
+    ),
     "truncated": "true when more rows existed than the limit; raise limit (max 100) to see more.",
 }
 

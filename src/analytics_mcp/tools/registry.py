@@ -11,7 +11,7 @@ from typing import Any
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 
-from analytics_mcp.tools import commerce, experiments, sites, timing, traffic
+from analytics_mcp.tools import commerce, experiments, live, sites, timing, traffic
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("ecommerce-products", "Products, funnel and revenue by source", commerce.ecommerce_products),
     ToolSpec("daily-breakdown", "Daily visitors and pageviews", timing.daily_breakdown),
     ToolSpec("hourly-breakdown", "Visitors by hour of day", timing.hourly_breakdown),
+    ToolSpec("realtime", "Current visitors", live.realtime),
     # Beyond the twelve analytics tools (docs/mcp.md): A/B testing (docs/ab-testing.md).
     ToolSpec("ab-test-results", "A/B test results", experiments.ab_test_results),
 )

@@ -70,11 +70,18 @@ def table(name: str, rows: list[Any], truncated: bool = False) -> list[str]:
     return lines
 
 
+def names(value: Any) -> bool:
+    """A non-empty list of plain strings (domains): named in the header, not drawn as a table."""
+    return isinstance(value, list) and bool(value) and all(isinstance(item, str) for item in value)
+
+
 def render(title: str, answer: BaseModel, extra: list[str] | None = None) -> str:
     """Header, headline metrics, every list or section of rows as a table, then `extra` lines."""
     data = dict(answer)
     if "range" in data:
         lines = [header(title, data["tenant"], data["range"])]
+    elif names(data.get("sites")):  # a report without a range (realtime) names its sites
+        lines = [f"{title} - tenant {data['tenant']} - {', '.join(data['sites']) or 'no sites'}"]
     else:
         lines = [f"{title} - tenant {data['tenant']}"]
     summary = headline(answer)
@@ -83,7 +90,7 @@ def render(title: str, answer: BaseModel, extra: list[str] | None = None) -> str
     for name, value in data.items():
         if isinstance(value, Section):
             lines += table(name, value.rows, value.truncated)
-        elif isinstance(value, list) and name not in SKIP:
+        elif isinstance(value, list) and name not in SKIP and not names(value):
             lines += table(name, value, bool(data.get("truncated")))
     lines += [f"warning: {text}" for text in data.get("warnings") or []]
     lines += extra or []
