@@ -39,6 +39,7 @@ _tx = itertools.count(1)
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
+
 # Client networks: countries (the bundled database: US, NL, GB, DE, FR) and a documentation
 # network without one (198.51.100.0/24), so country breakdowns and filters see values and nulls.
 NETWORKS = ("198.51.100", "8.8.8", "193.0.6", "81.2.69", "194.0.0", "217.70.184")

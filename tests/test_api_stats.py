@@ -92,6 +92,7 @@ ROW_SHAPES = {
     "/stats/operating-systems": {"os", "visitors"},
     "/stats/devices": {"device_type", "visitors"},
     "/stats/languages": {"language", "visitors"},
+    "/stats/countries": {"country", "visitors", "visits", "pageviews"},
     "/stats/campaigns": {"utm_source", "utm_medium", "utm_campaign", "visitors", "pageviews"},
     "/stats/ecommerce/revenue-timeseries": {"date", "revenue", "transactions"},
     "/stats/ecommerce/products": {"item_name", "revenue", "quantity", "orders"},
@@ -112,7 +113,7 @@ OBJECT_SHAPES = {
 STATS_PATHS = [*OBJECT_SHAPES, *(p for p in ROW_SHAPES if p != "/goals")]
 LIMITED_PATHS = [
     "/stats/pages", "/stats/referrers", "/stats/browsers", "/stats/operating-systems", "/stats/languages",
-    "/stats/campaigns", "/stats/ecommerce/products", "/stats/ecommerce/revenue-by-source",
+    "/stats/countries", "/stats/campaigns", "/stats/ecommerce/products", "/stats/ecommerce/revenue-by-source",
 ]  # fmt: skip
 
 

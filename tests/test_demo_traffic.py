@@ -214,3 +214,13 @@ def test_purchases_add_up(week: list[Event]) -> None:
 def test_rare_usd_purchases_exist() -> None:
     events = generate_events(DOMAIN, days=60, end=END, daily_visitors=800)
     assert any(e["name"] == "purchase" and e["revenue"]["currency"] == "USD" for e in events)
+
+
+def test_visitors_come_from_many_countries(week_visits: list[list[Event]]) -> None:
+    """The ingestion derives countries from the demo's IPs: a European-led mix, the US near the top."""
+    from analytics_mcp.ingest.geo import bundled_lookup
+
+    countries = Counter(bundled_lookup(v[0]["ip"]) for v in week_visits)
+    top = [code for code, _ in countries.most_common(6)]
+    assert len(countries) >= 30 and "US" in top[:2] and "DE" in top
+    assert countries[None] < len(week_visits) / 50

@@ -218,8 +218,11 @@ LANGUAGES: Final = {
     "fr-CA": 1, "ja-JP": 1, "en": 2, "de": 1,
 }  # fmt: skip
 
-# First octets of busy public IPv4 space (no private, loopback or multicast blocks).
+# First octets of busy public IPv4 space (no private, loopback or multicast blocks): European
+# (RIPE) blocks, then North American ones (mostly US, some Canada), so the visitor countries the
+# ingestion derives from the IPs are a European-led mix with the US near the top.
 IPV4_FIRST_OCTETS: Final = (
     2, 5, 31, 37, 46, 62, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 91, 93, 94, 95,
     109, 141, 145, 151, 176, 178, 185, 188, 193, 194, 195, 212, 213, 217,
+    24, 50, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 96, 97, 98, 99, 173, 174,
 )  # fmt: skip

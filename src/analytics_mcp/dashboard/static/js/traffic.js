@@ -9,6 +9,7 @@ import {createOnboarding} from './onboarding.js';
 import {createRealtimeCard} from './realtime.js';
 
 const languageNames = new Intl.DisplayNames(['en'], {type: 'language'});
+const regionNames = new Intl.DisplayNames(['en'], {type: 'region'});
 const visitors = {label: 'Visitors', value: (r) => r.visitors};
 const is = (dimension, value) => (value == null ? null : {dimension, operator: 'is', value});
 
@@ -19,6 +20,17 @@ function languageName(code) {
   } catch {
     return code;
   }
+}
+
+/** "🇩🇪 Germany" for "DE": the flag is the code's two regional indicator symbols. */
+export function countryName(code) {
+  if (!code) return 'Unknown';
+  const flag = String.fromCodePoint(...[...code].map((c) => 0x1f1a5 + c.charCodeAt(0)));
+  let name = code;
+  try {
+    name = regionNames.of(code) ?? code;
+  } catch { /* not a region Intl knows: the code itself */ }
+  return `${flag} ${name}`;
 }
 
 const VIEWS = {
@@ -38,6 +50,9 @@ const VIEWS = {
   os: {nameLabel: 'Operating system', name: (r) => r.os, filter: (r) => is('os', r.os), columns: [visitors]},
   languages: {nameLabel: 'Language', name: (r) => languageName(r.language), sub: (r) => r.language,
     filter: (r) => is('language', r.language), columns: [visitors]},
+  countries: {nameLabel: 'Country', name: (r) => countryName(r.country), sub: (r) => r.country,
+    filter: (r) => is('country', r.country),
+    columns: [visitors, {label: 'Visits', value: (r) => r.visits}, {label: 'Pageviews', value: (r) => r.pageviews}]},
   goals: {nameLabel: 'Goal', name: (r) => r.name, filter: goalTarget,
     sub: (r) => (r.type === 'url' ? `${r.config.match_type} ${r.config.path}` : `event ${r.config.event_name}`),
     columns: [{label: 'Uniques', value: (r) => r.visitors}, {label: 'Completions', value: (r) => r.completions},
@@ -92,7 +107,10 @@ export function createTrafficView(root, {api, params, onFilter, onError, state, 
       tab('browsers', 'Browsers', top('/api/v1/stats/browsers')),
       tab('os', 'OS', top('/api/v1/stats/operating-systems')),
     ], onFilter, {id: 'card-devices'}),
-    breakdownCard('Languages', [tab('languages', 'Languages', top('/api/v1/stats/languages'))], onFilter, {id: 'card-languages'}),
+    breakdownCard('Countries', [
+      tab('countries', 'Countries', top('/api/v1/stats/countries')),
+      tab('languages', 'Languages', top('/api/v1/stats/languages')),
+    ], onFilter, {id: 'card-countries'}),
     breakdownCard('Goals', [{key: 'goals', label: 'Goals', view: goalsView,
       load: async (signal) => byUniques((await api.get('/dashboard/api/goals', params(), signal)).goals)}],
     onGoal, {wide: true, id: 'card-goals'}),
