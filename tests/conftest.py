@@ -151,6 +151,25 @@ async def client(app: Starlette) -> AsyncIterator[httpx2.AsyncClient]:
 
 
 @asynccontextmanager
+async def behind_proxy(
+    settings: Settings, proxy: str = "10.1.2.3"
+) -> AsyncIterator[tuple[Starlette, httpx2.AsyncClient]]:
+    """A fresh app that believes X-Forwarded-For from 10.0.0.0/8, and a client connecting to it
+    from `proxy` (one of those addresses)."""
+    trusted = settings.model_copy(update={"trusted_proxies": ["10.0.0.0/8"]})
+    trusted.__dict__.pop("trusted_networks", None)
+    application = create_app(trusted)
+    stop, task = await hold_lifespan(application)
+    try:
+        transport = httpx2.ASGITransport(app=application, client=(proxy, 1234))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield application, http
+    finally:
+        stop.set()
+        await task
+
+
+@asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[tuple[str, Starlette]]:
     """A real uvicorn serving a fresh app for these settings on 127.0.0.1: (base_url, app)."""
     application = create_app(settings)

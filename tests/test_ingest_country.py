@@ -72,24 +72,14 @@ async def test_tracker_stores_the_client_country_and_not_the_ip(app: Starlette) 
 
 
 async def test_forwarded_for_from_a_trusted_proxy_decides_the_country(settings: Any) -> None:
-    from analytics_mcp.app import create_app
-    from conftest import hold_lifespan
+    from conftest import behind_proxy
 
-    trusted = settings.model_copy(update={"trusted_proxies": ["10.0.0.0/8"]})
-    trusted.__dict__.pop("trusted_networks", None)
-    app = create_app(trusted)
-    stop, task = await hold_lifespan(app)
-    try:
+    async with behind_proxy(settings) as (app, http):
         make_site(app.state.services)
-        transport = httpx2.ASGITransport(app=app, client=("10.1.2.3", 1234))
-        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            headers = {"User-Agent": CHROME_WIN, "X-Forwarded-For": "6.6.6.6, 193.0.6.139, 10.9.9.9"}
-            page = {"name": "pageview", "url": "https://acme.test/", "domain": "acme.test"}
-            assert (await http.post("/api/event", json=page, headers=headers)).status_code == 202
+        headers = {"User-Agent": CHROME_WIN, "X-Forwarded-For": "6.6.6.6, 193.0.6.139, 10.9.9.9"}
+        page = {"name": "pageview", "url": "https://acme.test/", "domain": "acme.test"}
+        assert (await http.post("/api/event", json=page, headers=headers)).status_code == 202
         assert stored_countries(app.state.services) == ["NL"]
-    finally:
-        stop.set()
-        await task
 
 
 async def test_batch_endpoint_uses_the_ip_field(app: Starlette, client: httpx2.AsyncClient) -> None:

@@ -150,25 +150,15 @@ async def test_forwarded_for_is_ignored_from_untrusted_peers(
 
 
 async def test_forwarded_for_is_honoured_from_trusted_proxies(settings: Any) -> None:
-    from analytics_mcp.app import create_app
-    from conftest import hold_lifespan
+    from conftest import behind_proxy
 
-    trusted = settings.model_copy(update={"trusted_proxies": ["10.0.0.0/8"]})
-    trusted.__dict__.pop("trusted_networks", None)
-    app = create_app(trusted)
-    stop, task = await hold_lifespan(app)
-    try:
+    async with behind_proxy(settings) as (app, http):
         make_site(app.state.services)
-        transport = httpx2.ASGITransport(app=app, client=("10.1.2.3", 1234))
-        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            for real in ("198.51.100.1", "198.51.100.2"):
-                headers = {**HEADERS, "X-Forwarded-For": f"6.6.6.6, {real}, 10.9.9.9"}
-                await http.post("/api/event", json=body(url=f"https://acme.test/{real}"), headers=headers)
+        for real in ("198.51.100.1", "198.51.100.2"):
+            headers = {**HEADERS, "X-Forwarded-For": f"6.6.6.6, {real}, 10.9.9.9"}
+            await http.post("/api/event", json=body(url=f"https://acme.test/{real}"), headers=headers)
         with app.state.services.events_db.sync.connect() as conn:
             assert conn.execute(select(func.count(visits.c.visitor_id.distinct()))).scalar_one() == 2
-    finally:
-        stop.set()
-        await task
 
 
 async def test_storage_failure_answers_503_never_202(
