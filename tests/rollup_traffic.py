@@ -93,6 +93,8 @@ class Traffic:
                 event.update(first)
                 event["url"] += tag
             event.update(self._details(kind))
+            if kind == "click":  # custom event properties (text and number), without drawing from rng
+                event["props"] = {"target": path, "depth": index % 3}
             self.events.append(event)
 
     def _kind(self) -> str:

@@ -115,9 +115,15 @@ def goal_ids(services: Services, query: engine.Query, case_number: int) -> list[
     return [(goals[(2 * case_number + k) % len(goals)].id,) for k in range(2)]
 
 
+def custom_event_names(services: Services, query: engine.Query, case_number: int) -> list[tuple[Any, ...]]:
+    """The traffic's custom event with properties (`click`, rollup_traffic)."""
+    return [("click",)]
+
+
 # A report taking more than (db, query): the extra arguments to compare it with, per query.
 EXTRA_ARGUMENTS: dict[str, Callable[[Services, engine.Query, int], list[tuple[Any, ...]]]] = {
     "goal_completions": goal_ids,
+    "event_properties": custom_event_names,
 }
 
 
@@ -248,7 +254,7 @@ def _substance(dump: Any, key: str = "") -> bool:
 
 
 # Reports of the last minutes: the rollups keep whole days, so every store reads the raw tables.
-RAW_ONLY = {"current_visitors"}
+RAW_ONLY = {"current_visitors", "custom_events", "event_properties"}  # and custom events: not rolled up
 
 
 @pytest.mark.parametrize("name", sorted(reports()))

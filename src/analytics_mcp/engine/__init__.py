@@ -56,6 +56,14 @@ from analytics_mcp.engine.breakdowns import (
     referrers,
     top_pages,
 )
+from analytics_mcp.engine.custom_events import (
+    CustomEventRow,
+    EventProperties,
+    EventProperty,
+    PropertyValue,
+    custom_events,
+    event_properties,
+)
 from analytics_mcp.engine.ecommerce import (
     ecommerce_overview,
     funnel,
@@ -111,16 +119,18 @@ from analytics_mcp.engine.tenant import query_for_tenant, sites_and_goals, tenan
 
 __all__ = [
     "DEFAULT_PERIOD", "DIMENSIONS", "MAX_RANGE_DAYS", "PERIODS",
-    "Breakdown", "BrowserRow", "CampaignRow", "ChannelRow", "CompletionRow", "CountryRow", "DateRange",
-    "DeviceRow",
-    "EcommerceOverview", "EntryPageRow", "ExitPageRow", "Filter", "Funnel", "FunnelStep", "GoalCompletions",
+    "Breakdown", "BrowserRow", "CampaignRow", "ChannelRow", "CompletionRow", "CountryRow",
+    "CustomEventRow", "DateRange", "DeviceRow",
+    "EcommerceOverview", "EntryPageRow", "EventProperties", "EventProperty", "ExitPageRow",
+    "Filter", "Funnel", "FunnelStep", "GoalCompletions",
     "GoalRef", "GoalRow", "GoalsReport", "HourOfDay", "HourRow", "LanguageRow", "OsRow", "Overview",
-    "PageRow", "Period", "ProductRow", "Products", "Query", "QueryError", "Realtime", "RealtimePage",
+    "PageRow", "Period", "ProductRow", "Products", "PropertyValue",
+    "Query", "QueryError", "Realtime", "RealtimePage",
     "RealtimeSource", "ReferrerRow", "Report",
     "ReportRange", "RevenueBySource", "RevenuePoint", "RevenueTimeseries", "SourceRevenueRow", "Timeseries",
     "TimeseriesPoint",
-    "browsers", "campaigns", "channels", "countries", "current_visitors", "devices", "ecommerce_overview",
-    "entry_pages",
+    "browsers", "campaigns", "channels", "countries", "current_visitors", "custom_events", "devices",
+    "ecommerce_overview", "entry_pages", "event_properties",
     "exit_pages",
     "funnel", "goal_completions", "goals_report", "hour_of_day", "languages", "operating_systems",
     "overview", "parse_filters", "parse_query", "products", "query_for_tenant", "referrers",

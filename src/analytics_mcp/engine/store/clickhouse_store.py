@@ -11,6 +11,7 @@ from typing import Any
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.store import clickhouse_commerce as commerce
+from analytics_mcp.engine.store import clickhouse_events as custom
 from analytics_mcp.engine.store import clickhouse_realtime as realtime
 from analytics_mcp.engine.store import clickhouse_traffic as traffic
 from analytics_mcp.engine.store import protocol
@@ -100,3 +101,12 @@ class ClickHouseStore:
         pages = await self._run(realtime.current_pages_sql, rng=window)
         sources = await self._run(realtime.current_sources_sql, rng=window)
         return protocol.Current(int(visitors[0][0]), pages, sources)
+
+    async def custom_events(self) -> Rows:
+        return [
+            (name, int(events), int(visitors))
+            for name, events, visitors in await self._run(custom.custom_events_sql)
+        ]
+
+    async def event_props(self, name: str, rows: int) -> Rows:
+        return [(text, int(events)) for text, events in await self._run(custom.event_props_sql, name, rows)]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from analytics_mcp.definitions import ECOMMERCE_EVENTS, ENGAGEMENT, PAGEVIEW
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.rollups.keys import Dim
 
@@ -20,6 +21,9 @@ Rows = Sequence[Sequence[Any]]
 
 CurrencyCounts = Rows
 """(currency, count) for each currency other than the reporting one, by currency."""
+
+BUILT_IN_EVENTS = frozenset({PAGEVIEW, ENGAGEMENT, *ECOMMERCE_EVENTS})
+"""Event names that are not custom events."""
 
 VisitCounter = Literal["visit_pageviews", "bounces"]
 """Extra per-group sums a visit breakdown can add after visitors and visits."""
@@ -120,4 +124,14 @@ class EventStore(Protocol):
     async def current(self, window: DateRange) -> Current:
         """Visitors, pages and sources of the events in `window` (a few minutes, not whole days:
         the rollups hand it to the raw tables)."""
+        ...
+
+    async def custom_events(self) -> Rows:
+        """Custom events (names not in BUILT_IN_EVENTS) in range of the passing visits: (name,
+        events, visitors), by events desc, visitors desc, name asc."""
+        ...
+
+    async def event_props(self, name: str, rows: int) -> Rows:
+        """The events named `name` in range of the passing visits that carry properties, grouped by
+        their props JSON text: (props, events), by events desc, props asc; up to `rows + 1` rows."""
         ...

@@ -21,6 +21,7 @@ from analytics_mcp.engine.store.raw_commerce_sql import (
     revenue_by_source_sql,
     revenue_timeseries_sql,
 )
+from analytics_mcp.engine.store.raw_events_sql import custom_events_sql, event_props_sql
 from analytics_mcp.engine.store.raw_realtime_sql import (
     current_pages_sql,
     current_sources_sql,
@@ -122,3 +123,11 @@ class RawTables:
             self.db, current_visitors_sql(scope), current_pages_sql(scope), current_sources_sql(scope)
         )
         return protocol.Current(int(visitors[0][0]), pages, sources)
+
+    async def custom_events(self) -> Rows:
+        (rows,) = await fetch(self.db, custom_events_sql(self._scope()))
+        return rows
+
+    async def event_props(self, name: str, rows: int) -> Rows:
+        (found,) = await fetch(self.db, event_props_sql(self._scope(), name, rows))
+        return found

@@ -245,3 +245,10 @@ class Rollups:
     async def current(self, window: DateRange) -> protocol.Current:
         """Rollups count whole days: the last minutes come from the raw tables."""
         return await RawTables(self.db, self.query).current(window)
+
+    async def custom_events(self) -> Rows:
+        """Rollups keep no custom event names: the raw tables answer."""
+        return await RawTables(self.db, self.query).custom_events()
+
+    async def event_props(self, name: str, rows: int) -> Rows:
+        return await RawTables(self.db, self.query).event_props(name, rows)
