@@ -12,7 +12,8 @@ from sqlalchemy import Connection
 
 from analytics_mcp.config import Settings
 from analytics_mcp.storage.accounts import Site, Token
-from analytics_mcp.storage.db import Database, distinct_databases, open_databases
+from analytics_mcp.storage.clickhouse.client import is_clickhouse_url
+from analytics_mcp.storage.db import Database, distinct_databases, open_database, open_databases
 from analytics_mcp.storage.migrate import upgrade
 
 EXIT_USAGE = 2
@@ -91,7 +92,16 @@ def migrated_databases(settings: Settings) -> Iterator[tuple[Database, Database]
 
 @contextmanager
 def migrated(settings: Settings) -> Iterator[Database]:
-    """The accounts database (storage/roles.py), both databases migrated."""
+    """The accounts database (storage/roles.py), both databases migrated. With the events in
+    ClickHouse only the accounts database (`migrate` and `serve` upgrade ClickHouse's schema)."""
+    if is_clickhouse_url(settings.events_database_url):
+        accounts = open_database(settings.database_url)
+        try:
+            upgrade(accounts.sync)
+            yield accounts
+        finally:
+            accounts.sync.dispose()
+        return
     with migrated_databases(settings) as (accounts, _events):
         yield accounts
 

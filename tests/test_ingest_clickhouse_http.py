@@ -1,0 +1,161 @@
+"""The HTTP client path to ClickHouse (issue 14): `analytics-mcp serve` in a child process with
+ANALYTICS_EVENTS_URL=clickhouse://127.0.0.1:PORT/analytics, against the loopback ClickHouse HTTP
+endpoint over chDB (tests/clickhouse_http.py), exactly as against a server: migrate, ingest
+(the writer is a separate process here), reports.
+
+- Tracker events into it and into an install on SQLite answer the same reports.
+- ClickHouse down mid-load (the endpoint killed): 202 from the spool up to its limit, then 503
+  with Retry-After; the endpoint back on its port: every acknowledged event stored exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from analytics_mcp.storage.clickhouse import ClickHouseEvents, open_clickhouse
+from clickhouse_http import clickhouse_endpoint
+from factories import CHROME_WIN
+from server_process import Install, server_process
+
+FIREFOX_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.1; rv:121.0) Gecko/20100101 Firefox/121.0"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
+)
+REPORTS = ("overview", "timeseries", "pages", "referrers", "browsers", "operating-systems", "devices")
+
+
+@pytest.fixture
+def endpoint(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """The endpoint's chDB directory and port (its process is killed at the end)."""
+    with clickhouse_endpoint(tmp_path / "chdb", tmp_path / "clickhouse.log") as (_proc, port):
+        yield tmp_path / "chdb", port
+
+
+def _install(directory: Path, **extra: str) -> tuple[Install, str]:
+    """Migrated, with the tenant acme, the site acme.test and a read token."""
+    install = Install.create(directory, **extra)
+    install.cli("migrate")
+    install.cli("tenants", "create", "acme")
+    install.cli("sites", "add", "acme.test", "--tenant", "acme")
+    return install, install.cli("tokens", "create", "--tenant", "acme", "--scopes", "read").strip()
+
+
+def _event(i: int, key: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A pageview from one of 7 visitors (3 browsers), on 5 pages, some from a referrer."""
+    body = {"name": "pageview", "url": f"https://acme.test/p{i % 5}", "domain": "acme.test", "event_id": key}
+    if i % 3 == 0:
+        body["referrer"] = f"https://ref{i % 2}.example/"
+    agent = (CHROME_WIN, FIREFOX_MAC, IPHONE)[i % 3]
+    return body, {"User-Agent": agent, "X-Forwarded-For": f"203.0.113.{i % 7}"}
+
+
+def _send(base: str, i: int, key: str) -> httpx2.Response:
+    body, headers = _event(i, key)
+    return httpx2.post(f"{base}/api/event", json=body, headers=headers, timeout=10)
+
+
+def _stored_ids(events: ClickHouseEvents) -> list[str]:
+    # FINAL: a pageview whose gap changed has a newer version row; another id would show twice
+    return [row[0] for row in events.rows(f"SELECT client_event_id FROM {events.table('events')} FINAL")]
+
+
+def _timeless(dump: object) -> object:
+    """Without durations: each server stamps the events it receives, a few ms apart from the other."""
+    if isinstance(dump, dict):
+        return {k: _timeless(v) for k, v in dump.items() if "duration" not in k}
+    return [_timeless(v) for v in dump] if isinstance(dump, list) else dump
+
+
+def _wait(condition: object, timeout: float = 120) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert condition(), "not stored in time"
+
+
+def test_serve_over_http_stores_and_answers_like_sqlite(tmp_path: Path, endpoint: tuple[Path, int]) -> None:
+    _path, port = endpoint
+    url = f"clickhouse://127.0.0.1:{port}/analytics"
+    lite, lite_token = _install(tmp_path / "lite")
+    house, house_token = _install(tmp_path / "house", ANALYTICS_EVENTS_URL=url)
+    events = open_clickhouse(url)  # the test reads over HTTP too
+    total = 40
+    with ExitStack() as stack:
+        bases = [stack.enter_context(server_process(i.env))[1] for i in (lite, house)]
+        for i in range(total):
+            for base in bases:
+                assert _send(base, i, f"e{i}").status_code == 202
+        _wait(lambda: len(_stored_ids(events)) == total)
+
+        def report(base: str, token: str, name: str) -> object:
+            reply = httpx2.get(
+                f"{base}/api/v1/stats/{name}",
+                params={"period": "7d", "site": "acme.test"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+            assert reply.status_code == 200, reply.text
+            return _timeless(reply.json())
+
+        lite_base, house_base = bases
+        _wait(
+            lambda: report(lite_base, lite_token, "overview") == report(house_base, house_token, "overview")
+        )
+        for name in REPORTS:
+            expected = report(lite_base, lite_token, name)
+            assert report(house_base, house_token, name) == expected, name
+        overview = report(house_base, house_token, "overview")
+    assert f'"pageviews": {total}' in str(overview).replace("'", '"'), overview
+    assert sorted(_stored_ids(events)) == sorted(f"e{i}" for i in range(total))
+    events.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="with a real ClickHouse down, the server's prepare step (the event_id dedup lookup reads "
+    "ClickHouse) fails, so a tracker event is answered 503 'storage error' at once instead of 202 "
+    "from the spool; tests/test_ingest_clickhouse_faults.py hides this (chDB in process, only the "
+    "inserts fail). Open: prepare must fall back to the spool and leave dedup to the writer",
+)
+def test_clickhouse_down_over_http_then_back_stores_every_acknowledged_event_once(tmp_path: Path) -> None:
+    path, log = tmp_path / "chdb", tmp_path / "clickhouse.log"
+    with ExitStack() as stack:
+        endpoint, port = stack.enter_context(clickhouse_endpoint(path, log))
+        url = f"clickhouse://127.0.0.1:{port}/analytics"
+        house, _token = _install(
+            tmp_path / "house", ANALYTICS_EVENTS_URL=url, ANALYTICS_INGEST_SPOOL_LIMIT="30"
+        )
+        events = open_clickhouse(url)
+        _server, base = stack.enter_context(server_process(house.env))
+        acknowledged = [f"a{i}" for i in range(10) if _send(base, i, f"a{i}").status_code == 202]
+        assert len(acknowledged) == 10
+        _wait(lambda: len(_stored_ids(events)) == 10)
+        answers: dict[str, httpx2.Response] = {}
+        for i in range(70):  # ClickHouse goes down while the writer stores the first of these
+            if i == 15:
+                endpoint.kill()
+                endpoint.wait()
+            answers[f"d{i}"] = _send(base, i, f"d{i}")
+            if i == 16:  # a retry while it is down (the spool not full yet): acknowledged before
+                retry = _send(base, 3, "d3")
+                assert retry.json().get("status") == "duplicate", (retry.status_code, retry.text)
+        codes = [r.status_code for r in answers.values()]
+        assert set(codes) == {202, 503}, codes
+        first_refusal = codes.index(503)
+        assert set(codes[first_refusal:]) == {503}, codes  # nothing is stored while it is down
+        assert "Retry-After" in answers[f"d{first_refusal}"].headers
+        acknowledged += [key for key, reply in answers.items() if reply.status_code == 202]
+        with clickhouse_endpoint(path, log, port):  # back on its port, over the same data
+            _wait(lambda: len(_stored_ids(events)) >= len(acknowledged), timeout=180)
+            assert _send(base, 4, "d4").json()["status"] == "duplicate"  # stored by now
+            ids = _stored_ids(events)
+            events.close()
+    assert sorted(ids) == sorted(acknowledged)  # every acknowledged event once, nothing refused
