@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from analytics_mcp.cli_commands import accounts as account_commands
+from analytics_mcp.cli_commands import clickhouse as clickhouse_commands
 from analytics_mcp.cli_commands import database as database_commands
 from analytics_mcp.cli_commands import events as event_commands
 from analytics_mcp.cli_commands import experiments as experiment_commands
@@ -39,6 +40,7 @@ def build_parser() -> Parser:
     spool_commands.register(sub)
     database_commands.register(sub)
     event_commands.register(sub)
+    clickhouse_commands.register(sub)
     return parser
 
 

@@ -85,22 +85,33 @@ MIGRATIONS: tuple[Step, ...] = (
     ),
 )
 
+# Index clauses, here and in the cluster schema (cluster.py).
+VISIT_INDEXES = (
+    "INDEX ix_visitor visitor_id TYPE bloom_filter GRANULARITY 4",
+    "INDEX ix_ended ended_at TYPE minmax GRANULARITY 1",
+)
+EVENT_INDEXES = (
+    "INDEX ix_client_event_id client_event_id TYPE bloom_filter GRANULARITY 4",
+    "INDEX ix_transaction_id transaction_id TYPE bloom_filter GRANULARITY 4",
+)
 _REKEYED_VISITS = (
     f"CREATE TABLE IF NOT EXISTS {{db}}.visits_rekeyed ({VISITS}, "
-    "INDEX ix_visitor visitor_id TYPE bloom_filter GRANULARITY 4, "
-    "INDEX ix_ended ended_at TYPE minmax GRANULARITY 1) "
+    f"{VISIT_INDEXES[0]}, "
+    f"{VISIT_INDEXES[1]}) "
     "ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(started_at) ORDER BY (site_id, id) "
     f"SETTINGS {DEDUP}"
 )
 # The writer's bookkeeping, one row per batch it plans and per batch it stored (ingest/clickhouse).
-INGEST_SPOOL = """
-    CREATE TABLE IF NOT EXISTS {db}.ingest_spool (
+INGEST_SPOOL_COLUMNS = """
         name String, seq UInt64, position Int64, batch_end Int64, version UInt64,
         event_base Int64, event_end Int64, visit_base Int64, visit_end Int64,
         completion_base Int64, completion_end Int64, item_base Int64, item_end Int64,
         written_at DateTime64(3, 'UTC') DEFAULT now64(3)
-    ) ENGINE = ReplacingMergeTree(seq) ORDER BY name
 """
+INGEST_SPOOL = (
+    f"CREATE TABLE IF NOT EXISTS {{db}}.ingest_spool ({INGEST_SPOOL_COLUMNS}) "
+    "ENGINE = ReplacingMergeTree(seq) ORDER BY name"
+)
 
 MIGRATIONS += (
     Step(
@@ -114,10 +125,10 @@ MIGRATIONS += (
             "INSERT INTO {db}.visits_rekeyed SELECT * FROM {db}.visits FINAL",
             "RENAME TABLE {db}.visits TO {db}.visits_old_key, {db}.visits_rekeyed TO {db}.visits",
             "DROP TABLE IF EXISTS {db}.visits_old_key",
-            "ALTER TABLE {db}.events ADD INDEX IF NOT EXISTS ix_client_event_id client_event_id "
-            "TYPE bloom_filter GRANULARITY 4",
-            "ALTER TABLE {db}.events ADD INDEX IF NOT EXISTS ix_transaction_id transaction_id "
-            "TYPE bloom_filter GRANULARITY 4",
+            *(
+                f"ALTER TABLE {{db}}.events ADD {i.replace('INDEX', 'INDEX IF NOT EXISTS', 1)}"
+                for i in EVENT_INDEXES
+            ),
             "ALTER TABLE {db}.events MATERIALIZE INDEX ix_client_event_id",
             "ALTER TABLE {db}.events MATERIALIZE INDEX ix_transaction_id",
             INGEST_SPOOL,
