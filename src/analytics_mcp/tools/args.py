@@ -84,3 +84,14 @@ FiltersArg = Annotated[
         ),
     ),
 ]
+EventArg = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=120,
+        description=(
+            "A custom event name exactly as listed (e.g. 'Signup'): adds its property keys with their "
+            "most frequent values (up to `limit` each). Omit to list the events only."
+        ),
+    ),
+]

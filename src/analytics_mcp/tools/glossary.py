@@ -83,6 +83,15 @@ DEFINITIONS: dict[str, str] = {
         "at as_of - 5 min count); pages count visitors with a pageview of the page in the window, "
         "sources the visitors by the source of their visit."
     ),
+    "custom_events": (
+        "Custom events: events the site sends under its own names (anything but pageview, "
+        "engagement and the e-commerce events), counted in range over the visits that pass the "
+        "filters; visitors = unique visitors who sent the event."
+    ),
+    "event_properties": (
+        "Properties: the keys of the event's props and, per key, the events carrying each value "
+        "(numbers and booleans as JSON writes them); read from up to 1000 distinct property sets."
+    ),
     "truncated": "true when more rows existed than the limit; raise limit (max 100) to see more.",
 }
 

@@ -35,6 +35,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("daily-breakdown", "Daily visitors and pageviews", timing.daily_breakdown),
     ToolSpec("hourly-breakdown", "Visitors by hour of day", timing.hourly_breakdown),
     ToolSpec("realtime", "Current visitors", live.realtime),
+    ToolSpec("custom-events", "Custom events and their properties", live.custom_events),
     # Beyond the twelve analytics tools (docs/mcp.md): A/B testing (docs/ab-testing.md).
     ToolSpec("ab-test-results", "A/B test results", experiments.ab_test_results),
 )
