@@ -83,7 +83,7 @@ async def test_custom_events_equal_the_engine(app: Starlette, monkeypatch: pytes
     add_site(services)
     add_site(services, "rival.test", slug="rival")
     ingest(services, CUSTOM)
-    async with http_tools(app, make_token(services)) as (client, http):
+    async with http_tools(app, make_token(services)) as (client, _http):
         listed = (await client.call_tool("custom-events", {})).structured_content
         assert listed is not None and listed["event"] is None
         assert [(r["name"], r["events"], r["visitors"]) for r in listed["rows"]] == [
