@@ -118,13 +118,6 @@ def test_serve_over_http_stores_and_answers_like_sqlite(tmp_path: Path, endpoint
     events.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with a real ClickHouse down, the server's prepare step (the event_id dedup lookup reads "
-    "ClickHouse) fails, so a tracker event is answered 503 'storage error' at once instead of 202 "
-    "from the spool; tests/test_ingest_clickhouse_faults.py hides this (chDB in process, only the "
-    "inserts fail). Open: prepare must fall back to the spool and leave dedup to the writer",
-)
 def test_clickhouse_down_over_http_then_back_stores_every_acknowledged_event_once(tmp_path: Path) -> None:
     path, log = tmp_path / "chdb", tmp_path / "clickhouse.log"
     with ExitStack() as stack:

@@ -5,8 +5,11 @@ same rows whatever part of it was inserted the first time."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
+
+from clickhouse_connect.driver.exceptions import OperationalError
 
 from analytics_mcp.definitions import VISIT_GAP_MS
 from analytics_mcp.ingest.rows import EVENT_COLUMNS, VISIT_COLUMNS
@@ -14,6 +17,8 @@ from analytics_mcp.ingest.visits import STATE_COLUMNS, VisitBook, VisitState
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
 from analytics_mcp.storage.clickhouse.copy import as_datetime
 from analytics_mcp.storage.clickhouse.schema import TIME_COLUMNS
+
+log = logging.getLogger("analytics_mcp.ingest")
 
 CHUNK = 2000
 NO_LIMIT = 1 << 62  # a version above every real one: read everything stored
@@ -41,6 +46,21 @@ class ClickHouseKeys:
         self.before_version = before_version
 
     def existing(
+        self, column: str, pairs: list[tuple[int, str | None]], *, purchase_only: bool
+    ) -> set[tuple[Any, ...]]:
+        """The stored (site, value) pairs among `pairs`. For prepare (no version bound), an
+        unreachable ClickHouse answers "none stored": the spool must keep acknowledging while
+        ClickHouse is down, and the writer checks again, against every stored row, before it
+        stores (a retry of a stored event is then answered accepted and dropped there)."""
+        try:
+            return self._existing(column, pairs, purchase_only=purchase_only)
+        except OperationalError:
+            if self.before_version != NO_LIMIT:
+                raise  # the writer must know: it retries the frame later
+            log.warning("ClickHouse unreachable: duplicates are checked when the writer stores")
+            return set()
+
+    def _existing(
         self, column: str, pairs: list[tuple[int, str | None]], *, purchase_only: bool
     ) -> set[tuple[Any, ...]]:
         by_site: dict[int, list[str]] = {}
