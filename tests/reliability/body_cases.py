@@ -131,6 +131,59 @@ def sign_out(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
     return BodyRoute(endpoint, "POST", endpoint.path, headers, {"csrf": "not-the-token"}, form=True)
 
 
+REDIRECT = "http://127.0.0.1:9/callback"
+CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636's example S256 challenge
+
+
+def _form(endpoint: Endpoint, base: dict[str, str], **headers: str) -> BodyRoute:
+    return BodyRoute(endpoint, "POST", endpoint.path, {"Content-Type": FORM, **headers}, base, form=True)
+
+
+def oauth_register(endpoint: Endpoint, _app: Starlette, _caller: Tenant) -> BodyRoute:
+    base = {
+        "redirect_uris": [REDIRECT],
+        "client_name": "connector",
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+    }
+    return _json(endpoint, endpoint.path, base)
+
+
+def oauth_authorize(endpoint: Endpoint, _app: Starlette, _caller: Tenant) -> BodyRoute:
+    base = {
+        "client_id": "unknown-client",
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+        "state": "s-1",
+        "scope": "read",
+    }
+    return _form(endpoint, base)
+
+
+def oauth_token(endpoint: Endpoint, _app: Starlette, _caller: Tenant) -> BodyRoute:
+    base = {
+        "grant_type": "authorization_code",
+        "code": "not-a-code",
+        "redirect_uri": REDIRECT,
+        "client_id": "unknown-client",
+        "code_verifier": "v" * 43,
+    }
+    return _form(endpoint, base)
+
+
+def oauth_revoke(endpoint: Endpoint, _app: Starlette, _caller: Tenant) -> BodyRoute:
+    return _form(endpoint, {"token": "not-a-token", "client_id": "unknown-client"})
+
+
+def oauth_consent(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
+    # The session without its CSRF token and an unknown request: the body is read, nothing granted.
+    base = {"request": "unknown-request", "csrf": "not-the-token", "decision": "approve"}
+    return _form(endpoint, base, Cookie=caller.session()["Cookie"])
+
+
 TEMPLATES: dict[str, Callable[[Endpoint, Starlette, Tenant], BodyRoute]] = {
     "POST /api/event": tracker,
     "POST /api/v1/events": batch,
@@ -138,6 +191,11 @@ TEMPLATES: dict[str, Callable[[Endpoint, Starlette, Tenant], BodyRoute]] = {
     "* /mcp/analytics": mcp,
     "POST /login": sign_in,
     "POST /logout": sign_out,
+    "POST /register": oauth_register,
+    "POST /authorize": oauth_authorize,
+    "POST /token": oauth_token,
+    "POST /revoke": oauth_revoke,
+    "POST /oauth/consent": oauth_consent,
 }
 
 

@@ -265,7 +265,47 @@ def mcp_endpoint(endpoint: Endpoint, _ctx: Context) -> Cases:
     return Cases(own=[Call("POST", endpoint.path, json=MCP_LIST, headers=MCP_HEADERS)])
 
 
+# OAuth (remote connectors): no request names a tenant's resource; which tenant a token reads is
+# bound at consent by the signed-in user (tests/test_oauth.py). Their answers are scanned.
+OAUTH_REDIRECT = "http://127.0.0.1:9/callback"
+
+
+def oauth_form(fields: Mapping[str, str]) -> Callable[[Endpoint, Context], Cases]:
+    def cases(endpoint: Endpoint, _ctx: Context) -> Cases:
+        return Cases(own=[Call("POST", endpoint.path, form=dict(fields))])
+
+    return cases
+
+
+def oauth_register(endpoint: Endpoint, _ctx: Context) -> Cases:
+    body = {"redirect_uris": [OAUTH_REDIRECT], "client_name": "zqa", "token_endpoint_auth_method": "none"}
+    return Cases(own=[Call("POST", endpoint.path, json=body)])
+
+
+OAUTH_BUILDERS: dict[str, Callable[[Endpoint, Context], Cases]] = {
+    **{
+        f"{method} {path}": plain
+        for method in ("GET", "OPTIONS")
+        for path in (
+            "/.well-known/oauth-authorization-server",
+            "/.well-known/oauth-protected-resource",
+            "/.well-known/oauth-protected-resource/mcp/analytics",
+        )
+    },
+    **{f"OPTIONS {path}": plain for path in ("/register", "/token", "/revoke")},
+    "GET /authorize": plain,
+    "GET /oauth/consent": plain,
+    "POST /register": oauth_register,
+    "POST /authorize": oauth_form(
+        {"client_id": "zqa-unknown", "response_type": "code", "redirect_uri": OAUTH_REDIRECT}
+    ),
+    "POST /token": oauth_form({"grant_type": "authorization_code", "code": "zqa", "client_id": "zqa"}),
+    "POST /revoke": oauth_form({"token": "zqa", "client_id": "zqa"}),
+    "POST /oauth/consent": oauth_form({"request": "zqa", "csrf": "zqa", "decision": "approve"}),
+}
+
 BUILDERS: dict[str, Callable[[Endpoint, Context], Cases]] = {
+    **OAUTH_BUILDERS,
     "POST /api/event": tracker,
     "OPTIONS /api/event": plain,
     "GET /js/script.js": plain,

@@ -145,7 +145,7 @@ def test_no_raw_ip_or_user_agent_reaches_the_disk(tmp_path: Path) -> None:
         ANALYTICS_SECRET_KEY="privacy-scan-secret",
         ANALYTICS_RATE_LIMIT="100000/minute",
     )
-    install.directory.mkdir()
+    install.directory.mkdir(exist_ok=True)
     token, variant_id = seed(install)
     rounds = scale(fast=8, full=200)
     clean = Sender(token, variant_id, "g", set(), set(), set())

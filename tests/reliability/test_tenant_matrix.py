@@ -42,7 +42,7 @@ PRINCIPALS = ("token", "session")
 SHOWN_TO_OWNER = {"page path", "utm campaign", "referrer", "product", "url goal", "experiment name"}
 SHOWN_TO_OWNER |= {"cta element", "site domain", "tenant name"}
 TOOL_RESOURCES = {"tenant": "tenant", "domain": "site", "experiment": "experiment"}
-TOOL_NEUTRAL = frozenset({"period", "from", "to", "limit", "recent"})
+TOOL_NEUTRAL = frozenset({"period", "from", "to", "limit", "recent", "filters", "event"})  # within own sites
 
 
 @pytest.fixture

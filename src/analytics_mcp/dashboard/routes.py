@@ -7,11 +7,11 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from analytics_mcp.dashboard import consent, pages
 from analytics_mcp.dashboard.data import data_routes
-from analytics_mcp.dashboard.security import BodyLimit, SecurityHeaders
+from analytics_mcp.dashboard.security import SecurityHeaders
 from analytics_mcp.dashboard.views import static_app
+from analytics_mcp.http_api.body_limit import MAX_FORM_BYTES, BodyLimit
 from analytics_mcp.http_api.oauth_provider import CONSENT_PATH
 
-MAX_FORM_BYTES = 16 * 1024  # sign-in and sign-out forms: a few short fields
 SECURE = [Middleware(SecurityHeaders)]
 FORM = [*SECURE, Middleware(BodyLimit, limit=MAX_FORM_BYTES)]
 STATIC = [Middleware(SecurityHeaders, no_store=False)]

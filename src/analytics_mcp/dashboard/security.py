@@ -3,13 +3,12 @@ bounded form bodies."""
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from analytics_mcp.config import Settings
-from analytics_mcp.http_api.tracker import receive_body
 
 LOGIN_COOKIE = "amcp_login_csrf"
 
@@ -82,23 +81,3 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class BodyLimit:
-    """Pure-ASGI route middleware for form posts: the body is read first through the one bounded
-    reader (413 in the JSON error shape past `limit` bytes, while reading), then handed to the
-    route as if it had just arrived."""
-
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared = Headers(scope=scope).get("content-length", "").encode("latin-1")
-        body = await receive_body(receive, declared, self.limit)
-        pending = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def replay() -> Message:
-            return pending.pop() if pending else await receive()
-
-        await self.app(scope, replay, send)

@@ -25,7 +25,6 @@ from mcp.server.auth.handlers.token import TokenHandler
 from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
 from mcp.server.auth.routes import build_metadata, cors_middleware
 from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
-from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
 from mcp.shared.auth import OAuthClientInformationFull
 from starlette.datastructures import FormData
 from starlette.middleware import Middleware
@@ -33,6 +32,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
+from analytics_mcp.http_api.body_limit import MAX_FORM_BYTES, BodyLimit
+from analytics_mcp.http_api.framework import MAX_BODY_BYTES
 from analytics_mcp.http_api.oauth_provider import AnalyticsOAuthProvider
 from analytics_mcp.services import Services
 from analytics_mcp.storage.account_tokens import token_hash
@@ -107,13 +108,14 @@ class OAuthServer:
     resource: str
 
 
-def _client_facing(path: str, handler: object, methods: list[str]) -> Route:
-    """A route clients call from anywhere (CORS, as the SDK's) with the SDK's body limit."""
+def _client_facing(path: str, handler: object, methods: list[str], limit: int = MAX_FORM_BYTES) -> Route:
+    """A route clients call from anywhere (CORS, as the SDK's), its body bounded while read
+    (413 in our JSON error shape) like every other route."""
     middleware = [
         Middleware(
             CORSMiddleware, allow_origins="*", allow_methods=methods, allow_headers=["mcp-protocol-version"]
         ),
-        Middleware(RequestBodyLimitMiddleware, max_body_size=DEFAULT_MAX_REQUEST_BODY_SIZE),
+        Middleware(BodyLimit, limit=limit),
     ]
     return Route(path, handler, methods=methods, middleware=middleware)  # type: ignore[arg-type]
 
@@ -146,9 +148,14 @@ def oauth_routes(server: OAuthServer | None, services: Services) -> list[BaseRou
             cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
             methods=["GET", "OPTIONS"],
         ),
-        Route("/authorize", AuthorizationHandler(provider).handle, methods=["GET", "POST"]),
+        Route(
+            "/authorize",
+            AuthorizationHandler(provider).handle,
+            methods=["GET", "POST"],
+            middleware=[Middleware(BodyLimit, limit=MAX_FORM_BYTES)],
+        ),
         _client_facing("/token", TokenHandler(provider, authenticator).handle, post),
-        _client_facing("/register", RegistrationHandler(provider, registration).handle, post),
+        _client_facing("/register", RegistrationHandler(provider, registration).handle, post, MAX_BODY_BYTES),
         _client_facing("/revoke", RevocationHandler(provider, authenticator).handle, post),
         *protected_resource_routes(services.settings),
     ]
