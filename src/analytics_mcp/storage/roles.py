@@ -30,6 +30,9 @@ ACCOUNT_TABLES: tuple[str, ...] = (
     "oauth_clients",
     "oauth_authorizations",
     "oauth_tokens",
+    "share_links",
+    "report_subscriptions",
+    "report_deliveries",
 )
 EVENT_TABLES: tuple[str, ...] = (
     "salts",

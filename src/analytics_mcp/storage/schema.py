@@ -450,3 +450,4 @@ experiment_events = Table(
 # -- OAuth for remote MCP connectors -----------------------------------------------------------
 # Declared in their own module (this one is long enough); importing it puts them on `metadata`.
 import analytics_mcp.storage.oauth_schema  # noqa: E402, F401
+import analytics_mcp.storage.sharing_schema  # noqa: E402, F401
