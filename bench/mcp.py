@@ -2,6 +2,7 @@
 the engine functions' own time for the same question, on a database of about a million events.
 
     python bench/mcp.py [--db PATH] [--events 1000000] [--calls 30] [--period 30d]
+    python bench/mcp.py --db demo.db --tenant demo --tokens-only   # an `analytics-mcp demo` file
 
 Without --db (or when the file does not exist yet) the database is generated first with the demo
 traffic generator and the real ingestion (a few minutes for 1M events) and kept for the next run.
@@ -10,6 +11,9 @@ The server is `analytics-mcp serve` in its own process; the client is the offici
 process), so both see the same machine load; printed: p50/p95 of each and the p50 difference
 (target: at most 10 ms). `list-sites` does almost no engine work: its HTTP time is the fixed
 cost of a call (HTTP, token check, tenant check, MCP framing, JSON).
+
+Then the token sizes of every tool's answer at 7d/30d/90d and of the tools/list answer
+(bench/mcp_tokens.py; characters / 4). The rate limit of the server is lifted for the run.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ from analytics_mcp.storage import accounts  # noqa: E402
 from analytics_mcp.tools import TOOL_NAMES  # noqa: E402
 from servers import start_listening  # noqa: E402
 
+sys.path.append(str(HERE))  # after the SDK import: mcp_tokens, beside this file
+from mcp_tokens import answer_sizes, token_report, tools_list_size  # noqa: E402
+
 ROOT = HERE.parent
 DEFAULT_DB = ROOT / "bench" / "out" / "mcp-1m.db"
 TENANT, DOMAIN, DAYS = "bench", "bench.test", 90
@@ -78,16 +85,21 @@ def build_db(db: Path, events: int) -> None:
     services.db.sync.dispose()
 
 
-def new_token(db: Path) -> str:
+def new_token(db: Path, tenant: str) -> str:
     services = Services.build(settings_for(db))
     with services.db.sync.begin() as conn:
-        _token, plaintext = accounts.create_token(conn, TENANT, name=f"bench-{int(time.time())}")
+        _token, plaintext = accounts.create_token(conn, tenant, name=f"bench-{int(time.time())}")
     services.db.sync.dispose()
     return plaintext
 
 
 def start_server(db: Path, data_dir: str) -> tuple[subprocess.Popen[bytes], int]:
-    env = {**os.environ, "ANALYTICS_DB_URL": f"sqlite:///{db}", "ANALYTICS_DATA_DIR": data_dir}
+    env = {
+        **os.environ,
+        "ANALYTICS_DB_URL": f"sqlite:///{db}",
+        "ANALYTICS_DATA_DIR": data_dir,
+        "ANALYTICS_RATE_LIMIT": "1000000/minute",  # the bench calls far more than 60 a minute
+    }
     serve = [sys.executable, "-m", "analytics_mcp.cli", "serve", "--host", "127.0.0.1", "--port"]
     return start_listening(
         lambda port: [*serve, str(port)],
@@ -132,13 +144,11 @@ ENGINE_WORK: dict[str, Work] = {
 Timings = dict[str, list[float]]
 
 
-async def measure(url: str, token: str, db: Path, period: str, calls: int) -> tuple[Timings, Timings]:
+async def measure(
+    client: Client, services: Services, tenant: accounts.Tenant, period: str, calls: int
+) -> tuple[Timings, Timings]:
     """Per tool, alternate one HTTP tools/call and the same engine work in this process, so both
     see the same machine load; the first round of each warms caches and is not counted."""
-    services = Services.build(settings_for(db), migrate=False)
-    with services.db.sync.connect() as conn:
-        tenant = accounts.get_tenant(conn, TENANT)
-    assert tenant is not None
 
     async def engine_once(name: str) -> None:
         # The parse is part of the engine's own time: every door does it.
@@ -147,26 +157,40 @@ async def measure(url: str, token: str, db: Path, period: str, calls: int) -> tu
 
     http_times: Timings = {name: [] for name in ENGINE_WORK}
     engine_times: Timings = {name: [] for name in ENGINE_WORK}
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    for name in ENGINE_WORK:
+        args = {"tenant": tenant.slug} | (
+            {"period": period} if "period" in tools[name].input_schema["properties"] else {}
+        )
+        for attempt in range(calls + 1):
+            started = time.perf_counter()
+            result = await client.call_tool(name, args)
+            middle = time.perf_counter()
+            await engine_once(name)
+            ended = time.perf_counter()
+            if result.is_error:
+                raise SystemExit(f"{name}: {result.content}")
+            if attempt:
+                http_times[name].append((middle - started) * 1000)
+                engine_times[name].append((ended - middle) * 1000)
+    return http_times, engine_times
+
+
+async def run(url: str, token: str, db: Path, options: argparse.Namespace) -> None:
+    """The latency table (unless --tokens-only), then the token sizes."""
+    services = Services.build(settings_for(db), migrate=False)
+    with services.db.sync.connect() as conn:
+        tenant = accounts.get_tenant(conn, options.tenant)
+    assert tenant is not None, f"no tenant {options.tenant!r} in {db}"
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=120)
     async with http, Client(streamable_http_client(url, http_client=http)) as client:
-        tools = {t.name: t for t in (await client.list_tools()).tools}
-        for name in ENGINE_WORK:
-            args = {"tenant": TENANT} | (
-                {"period": period} if "period" in tools[name].input_schema["properties"] else {}
-            )
-            for attempt in range(calls + 1):
-                started = time.perf_counter()
-                result = await client.call_tool(name, args)
-                middle = time.perf_counter()
-                await engine_once(name)
-                ended = time.perf_counter()
-                if result.is_error:
-                    raise SystemExit(f"{name}: {result.content}")
-                if attempt:
-                    http_times[name].append((middle - started) * 1000)
-                    engine_times[name].append((ended - middle) * 1000)
+        if not options.tokens_only:
+            timings = await measure(client, services, tenant, options.period, options.calls)
+            print(f"period {options.period}, {options.calls} calls per tool")
+            report(*timings)
+        print()
+        token_report(await answer_sizes(client, tenant.slug), await tools_list_size(client))
     await services.db.dispose()
-    return http_times, engine_times
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -195,26 +219,25 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite file (generated if missing)")
+    parser.add_argument("--tenant", default=TENANT, help="tenant slug to ask about (demo files: demo)")
     parser.add_argument("--events", type=int, default=1_000_000, help="events to generate for a new file")
     parser.add_argument("--calls", type=int, default=30, help="timed calls per tool (after one warm-up)")
     parser.add_argument("--period", default="30d", choices=["24h", "7d", "30d", "90d", "12m"])
-    args = parser.parse_args()
-    db = args.db.resolve()
+    parser.add_argument("--tokens-only", action="store_true", help="only the token sizes, no latency")
+    options = parser.parse_args()
+    db = options.db.resolve()
     if not db.exists():
         db.parent.mkdir(parents=True, exist_ok=True)
-        build_db(db, args.events)
-    token = new_token(db)
+        build_db(db, options.events)
+    token = new_token(db, options.tenant)
     with tempfile.TemporaryDirectory() as data_dir:
         server, port = start_server(db, data_dir)
         try:
-            url = f"http://127.0.0.1:{port}/mcp/analytics"
-            http, local = asyncio.run(measure(url, token, db, args.period, args.calls))
+            print(f"database: {db} ({db.stat().st_size / 2**20:.0f} MiB), tenant {options.tenant}")
+            asyncio.run(run(f"http://127.0.0.1:{port}/mcp/analytics", token, db, options))
         finally:
             server.terminate()
             server.wait(timeout=30)
-    size = db.stat().st_size / 2**20
-    print(f"database: {db} ({size:.0f} MiB), period {args.period}, {args.calls} calls per tool")
-    report(http, local)
 
 
 if __name__ == "__main__":
