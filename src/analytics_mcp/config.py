@@ -9,7 +9,7 @@ import socket
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_DATA_DIR = Path("data")
 # Lists come from the environment as comma-separated text ("10.0.0.0/8,127.0.0.1"), or JSON.
 CsvList = Annotated[list[str], NoDecode]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
 class Settings(BaseSettings):
@@ -69,6 +70,14 @@ class Settings(BaseSettings):
     rate_limit_storage: str = Field(
         "memory://", description="limits storage URL; redis://host:6379 shares limits across servers."
     )
+    smtp_url: str | None = Field(
+        None,
+        description="Mail server for weekly reports: smtp://user:pass@host:587 (STARTTLS when offered; "
+        "?starttls=always to insist) or smtps://user:pass@host:465 (TLS). Unset: no mail is sent.",
+    )
+    smtp_from: str = Field("analytics-mcp@localhost", description="From address of the report emails.")
+    report_weekday: Weekday = Field("monday", description="Day the weekly email reports go out.")
+    report_hour: int = Field(8, ge=0, le=23, description="Hour (the tenant's zone) they go out at.")
     anthropic_model: str = Field("claude-sonnet-4-6", validation_alias="ANTHROPIC_MODEL")
     anthropic_api_key: str | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")

@@ -8,13 +8,9 @@ tokens in account_tokens; this module re-exports them so callers import from one
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, select, update
 from ulid import ULID
 
@@ -45,24 +41,25 @@ from analytics_mcp.storage.account_rules import (
 )
 from analytics_mcp.storage.account_tokens import create_token, list_tokens, revoke_token, verify_token
 from analytics_mcp.storage.account_types import AccountError, Goal, Site, Tenant, Token, User, goal_from
+from analytics_mcp.storage.account_users import (
+    check_grant,
+    get_user,
+    list_users,
+    remove_user,
+    set_goal_active,
+    set_user_role,
+)
+from analytics_mcp.storage.passwords import hash_password, needs_rehash, password_matches
 from analytics_mcp.storage.schema import goals, users
 from analytics_mcp.timeutil import utcnow_iso
 
 __all__ = [
     "AccountError", "Goal", "Site", "Tenant", "Token", "User", "add_goal", "add_site",
-    "authenticate_user", "create_tenant", "create_token", "create_user", "get_goal", "get_site",
-    "get_tenant", "get_tenant_by_id", "list_goals", "list_sites", "list_tenants", "list_tokens",
-    "normalize_domain", "plan_limits", "plan_rank", "revoke_token", "utcnow_iso", "verify_token",
+    "authenticate_user", "check_grant", "create_tenant", "create_token", "create_user", "get_goal",
+    "get_site", "get_tenant", "get_tenant_by_id", "get_user", "list_goals", "list_sites",
+    "list_tenants", "list_tokens", "list_users", "normalize_domain", "plan_limits", "plan_rank",
+    "remove_user", "revoke_token", "set_goal_active", "set_user_role", "utcnow_iso", "verify_token",
 ]  # fmt: skip
-
-_hasher = PasswordHasher()
-
-
-@cache
-def _dummy_hash() -> str:
-    # Verified against for unknown emails so both paths cost one argon2 verify.
-    return _hasher.hash(secrets.token_urlsafe(16))
-
 
 # -- users -------------------------------------------------------------------------------------
 
@@ -76,7 +73,7 @@ def create_user(conn: Connection, email: str, tenant_slug: str, password: str, r
         raise AccountError("email", "already exists")
     within_limit(tenant.plan, "users", count_for_tenant(conn, users.c.tenant_id, tenant.id))
     values = {"tenant_id": tenant.id, "email": clean, "role": role}
-    extra = {"password_hash": _hasher.hash(password), "created_at": utcnow_iso()}
+    extra = {"password_hash": hash_password(password), "created_at": utcnow_iso()}
     result = insert_unique(conn, users, "email", {**values, **extra})
     return User(id=inserted_id(result), tenant_id=tenant.id, email=clean, role=role)
 
@@ -84,15 +81,11 @@ def create_user(conn: Connection, email: str, tenant_slug: str, password: str, r
 def authenticate_user(conn: Connection, email: str, password: str) -> User | None:
     clean = email.strip().lower() if isinstance(email, str) else ""
     row = conn.execute(select(users).where(users.c.email == clean)).mappings().first()
-    stored = row["password_hash"] if row else _dummy_hash()
-    try:
-        _hasher.verify(stored, password if isinstance(password, str) else "")
-    except (VerificationError, InvalidHashError):
+    matches = password_matches(row["password_hash"] if row else None, password)  # same cost either way
+    if row is None or not matches:
         return None
-    if row is None:
-        return None
-    if _hasher.check_needs_rehash(stored):
-        new_hash = _hasher.hash(password)
+    if needs_rehash(row["password_hash"]):
+        new_hash = hash_password(password)
         conn.execute(update(users).where(users.c.id == row["id"]).values(password_hash=new_hash))
     return User(id=row["id"], tenant_id=row["tenant_id"], email=row["email"], role=row["role"])
 
@@ -108,11 +101,13 @@ def add_goal(
     path: str | None = None,
     match_type: str = "exact",
     event: str | None = None,
+    tenant_id: int | None = None,
 ) -> Goal:
+    """`tenant_id`: only a site of this tenant (another's answers "not found", like none)."""
     clean_name = check_name("name", name)
     target = check_goal_target(path, match_type, event)
     site = get_site(conn, site_domain)
-    if site is None:
+    if site is None or (tenant_id is not None and site.tenant_id != tenant_id):
         raise AccountError("site", "not found")
     now = utcnow_iso()
     values: dict[str, Any] = {
