@@ -33,6 +33,7 @@ from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.account_types import Tenant
 from analytics_mcp.storage.db import distinct_databases
+from breakdown_cases import breakdown_specs
 from differential_traffic import NOW, add_accounts, features, generate, ingest, seed_salts, tenants
 from pg_server import PostgresServer
 
@@ -124,6 +125,7 @@ def custom_event_names(services: Services, query: engine.Query, case_number: int
 EXTRA_ARGUMENTS: dict[str, Callable[[Services, engine.Query, int], list[tuple[Any, ...]]]] = {
     "goal_completions": goal_ids,
     "event_properties": custom_event_names,
+    "breakdown": breakdown_specs,
 }
 
 
@@ -304,3 +306,73 @@ async def test_contains_ignores_the_case_of_a_to_z_only(backends: Pair) -> None:
             )
             report = await engine.top_pages(backend.services.events_db, query)
             assert [row.pathname for row in report.rows] == pages, (backend.name, filters)
+
+
+def _by(rows: Any, *fields: str) -> dict[Any, tuple[Any, ...]]:
+    """Rows (models or dicts) as {first field(s): the other fields}."""
+
+    def get(row: Any, name: str) -> Any:
+        return row[name] if isinstance(row, dict) else getattr(row, name)
+
+    keys, values = fields[0].split("+"), fields[1:]
+    return {tuple(get(r, k) for k in keys): tuple(get(r, v) for v in values) for r in rows}
+
+
+# (single-dimension report, its fields, breakdown dimensions, breakdown metrics): the same numbers.
+SAME_AS: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...] = (
+    ("devices", ("device_type", "visitors"), "device", ("device", "visitors")),
+    ("browsers", ("browser", "visitors"), "browser", ("browser", "visitors")),
+    ("languages", ("language", "visitors"), "language", ("language", "visitors")),
+    ("channels", ("channel", "visitors"), "channel", ("channel", "visitors")),
+    (
+        "referrers",
+        ("referrer_source+referrer", "visitors"),
+        "source,referrer",
+        ("source+referrer", "visitors"),
+    ),
+    (
+        "countries",
+        ("country", "visitors", "visits", "pageviews"),
+        "country",
+        ("country", "visitors", "visits", "pageviews"),
+    ),
+    (
+        "entry_pages",
+        ("pathname", "visitors", "visits", "bounce_rate"),
+        "entry_page",
+        ("entry_page", "visitors", "visits", "bounce_rate"),
+    ),
+    ("exit_pages", ("pathname", "visitors", "visits"), "exit_page", ("exit_page", "visitors", "visits")),
+    ("top_pages", ("pathname", "visitors", "pageviews"), "page", ("page", "visitors", "pageviews")),
+    ("custom_events", ("name", "events", "visitors"), "event", ("event", "events", "visitors")),
+)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[1] is not None][::4], ids=str)
+async def test_breakdown_equals_the_single_dimension_reports(backends: Pair, case: Case) -> None:
+    """The general breakdown of one dimension gives every row of that dimension's own report,
+    with the same numbers; conversions add up to the goal's completions, revenue by source is
+    revenue by source, visits add up to the overview's."""
+    for backend in (backends.sqlite, backends.postgresql):
+        db = backend.services.events_db
+        query = (await _ask(backend, case)).model_copy(update={"limit": 100})
+        for report, fields, dimensions, metrics in SAME_AS:
+            expected = _by((await getattr(engine, report)(db, query)).rows, *fields)
+            spec = engine.parse_breakdown(query, dimensions=dimensions, metrics=",".join(metrics[1:]))
+            found = _by((await engine.breakdown(db, query, spec)).rows, *metrics)
+            assert found == expected, (backend.name, report, case)
+        overview = await engine.overview(db, query)
+        devices = await engine.breakdown(
+            db, query, engine.parse_breakdown(query, dimensions="device", metrics="visits")
+        )
+        assert sum(int(row["visits"] or 0) for row in devices.rows) == overview.visits
+        goals = await engine.goals_report(db, query)
+        for goal in goals.goals:
+            spec = engine.parse_breakdown(query, dimensions="os", metrics="conversions", goal=goal.id)
+            rows = (await engine.breakdown(db, query, spec)).rows
+            assert sum(int(row["conversions"] or 0) for row in rows) == goal.completions, goal.name
+        by_source = _by((await engine.revenue_by_source(db, query)).rows, "source", "revenue")
+        spec = engine.parse_breakdown(query, dimensions="source", metrics="revenue")
+        revenue = _by((await engine.breakdown(db, query, spec)).rows, "source", "revenue")
+        assert {k: v for k, v in revenue.items() if k in by_source} == by_source
+        assert all(v == (0.0,) for k, v in revenue.items() if k not in by_source)

@@ -43,6 +43,7 @@ one day, to today; 24h = the 24 local hours ending with the current one, hourly 
 
 from __future__ import annotations
 
+from analytics_mcp.engine.breakdown_spec import BreakdownSpec, parse_breakdown
 from analytics_mcp.engine.breakdowns import (
     browsers,
     campaigns,
@@ -73,6 +74,7 @@ from analytics_mcp.engine.ecommerce import (
 )
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.engine.filters import DIMENSIONS, Filter, parse_filters
+from analytics_mcp.engine.general_breakdown import BreakdownReport, breakdown
 from analytics_mcp.engine.goals import goal_completions, goals_report
 from analytics_mcp.engine.periods import DEFAULT_PERIOD, MAX_RANGE_DAYS, PERIODS, DateRange, Period
 from analytics_mcp.engine.query import Query, parse_query
@@ -119,7 +121,8 @@ from analytics_mcp.engine.tenant import query_for_tenant, sites_and_goals, tenan
 
 __all__ = [
     "DEFAULT_PERIOD", "DIMENSIONS", "MAX_RANGE_DAYS", "PERIODS",
-    "Breakdown", "BrowserRow", "CampaignRow", "ChannelRow", "CompletionRow", "CountryRow",
+    "Breakdown", "BreakdownReport", "BreakdownSpec",
+    "BrowserRow", "CampaignRow", "ChannelRow", "CompletionRow", "CountryRow",
     "CustomEventRow", "DateRange", "DeviceRow",
     "EcommerceOverview", "EntryPageRow", "EventProperties", "EventProperty", "ExitPageRow",
     "Filter", "Funnel", "FunnelStep", "GoalCompletions",
@@ -127,13 +130,17 @@ __all__ = [
     "PageRow", "Period", "ProductRow", "Products", "PropertyValue",
     "Query", "QueryError", "Realtime", "RealtimePage",
     "RealtimeSource", "ReferrerRow", "Report",
-    "ReportRange", "RevenueBySource", "RevenuePoint", "RevenueTimeseries", "SourceRevenueRow", "Timeseries",
+    "ReportRange", "RevenueBySource", "RevenuePoint", "RevenueTimeseries",
+    "SourceRevenueRow", "Timeseries",
     "TimeseriesPoint",
+    "breakdown",
     "browsers", "campaigns", "channels", "countries", "current_visitors", "custom_events", "devices",
     "ecommerce_overview", "entry_pages", "event_properties",
     "exit_pages",
     "funnel", "goal_completions", "goals_report", "hour_of_day", "languages", "operating_systems",
-    "overview", "parse_filters", "parse_query", "products", "query_for_tenant", "referrers",
-    "revenue_by_source", "revenue_timeseries", "sites_and_goals", "tenant_sites", "timeseries",
+    "overview", "parse_breakdown",
+    "parse_filters", "parse_query", "products", "query_for_tenant", "referrers",
+    "revenue_by_source", "revenue_timeseries",
+    "sites_and_goals", "tenant_sites", "timeseries",
     "top_pages",
 ]  # fmt: skip

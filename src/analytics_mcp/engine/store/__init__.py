@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from analytics_mcp.engine.store.choice import raw_tables, rollups_answer, source_for
 from analytics_mcp.engine.store.protocol import (
+    BreakdownCounts,
+    BreakdownPlan,
     CommerceTotals,
     CurrencyCounts,
     Current,
@@ -40,6 +42,8 @@ from analytics_mcp.engine.store.protocol import (
 )
 
 __all__ = [
+    "BreakdownCounts",
+    "BreakdownPlan",
     "CommerceTotals",
     "CurrencyCounts",
     "Current",

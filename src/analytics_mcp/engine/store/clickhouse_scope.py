@@ -120,16 +120,39 @@ class ChScope:
             conds.append(f"e.visit_id IN ({self.passing_visits()})")
         return self._select(columns, "events", "e", conds)
 
-    def events_with_visits(self, columns: Sequence[str], names: Sequence[str] | None) -> str:
-        """Like `scoped_events`, joined to the visit's source (`sv.source`); names=None keeps
-        events of any name."""
-        where = " AND ".join(self.visit_conditions())
-        visits = f"SELECT v.id AS id, v.source AS source FROM {self.table('visits', 'v')} WHERE {where}"
-        named = [] if names is None else [self.names("e.name", names)]
-        conds = " AND ".join([self.sites("e.site_id"), self.in_range("e.ts"), *named])
+    def events_with_visits(
+        self,
+        columns: Sequence[str],
+        names: Sequence[str] | None,
+        visit_columns: Sequence[str] = ("source",),
+        *,
+        page_exists: bool = True,
+    ) -> str:
+        """Like `scoped_events`, joined to the visit's `visit_columns` (`sv.source`); names=None
+        keeps events of any name; page_exists=False leaves the page filter to the caller."""
+        return self.joined_to_visits(
+            columns, "events", "e", [self.names("e.name", names)] if names is not None else [],
+            visit_columns, page_exists=page_exists,
+        )  # fmt: skip
+
+    def joined_to_visits(
+        self,
+        columns: Sequence[str],
+        table: str,
+        alias: str,
+        conds: Sequence[str],
+        visit_columns: Sequence[str],
+        *,
+        page_exists: bool = True,
+    ) -> str:
+        """Rows of `table` in range of the passing visits, joined to those visits' columns as `sv`."""
+        where = " AND ".join(self.visit_conditions(page_exists=page_exists))
+        picked = ", ".join(["v.id AS id", *(f"v.{name} AS {name}" for name in visit_columns)])
+        visits = f"SELECT {picked} FROM {self.table('visits', 'v')} WHERE {where}"
+        kept = " AND ".join([self.sites(f"{alias}.site_id"), self.in_range(f"{alias}.ts"), *conds])
         return (
-            f"SELECT {', '.join(columns)} FROM {self.table('events', 'e')} "
-            f"INNER JOIN ({visits}) AS sv ON sv.id = e.visit_id WHERE {conds}"
+            f"SELECT {', '.join(columns)} FROM {self.table(table, alias)} "
+            f"INNER JOIN ({visits}) AS sv ON sv.id = {alias}.visit_id WHERE {kept}"
         )
 
     def completions(self, columns: Sequence[str], extra: Sequence[str] = ()) -> str:

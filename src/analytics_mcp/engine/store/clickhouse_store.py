@@ -10,6 +10,7 @@ from typing import Any
 
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
+from analytics_mcp.engine.store import clickhouse_breakdown as general
 from analytics_mcp.engine.store import clickhouse_commerce as commerce
 from analytics_mcp.engine.store import clickhouse_events as custom
 from analytics_mcp.engine.store import clickhouse_realtime as realtime
@@ -110,3 +111,15 @@ class ClickHouseStore:
 
     async def event_props(self, name: str, rows: int) -> Rows:
         return [(text, int(events)) for text, events in await self._run(custom.event_props_sql, name, rows)]
+
+    async def breakdown(self, plan: protocol.BreakdownPlan) -> protocol.BreakdownCounts:
+        rows = await self._run(general.groups_sql, plan)
+        conversions: Rows = ()
+        if plan.goal_id is not None:
+            conversions = await self._run(general.conversions_sql, plan, plan.goal_id)
+        revenue: Rows = ()
+        others: Rows = ()
+        if plan.revenue:
+            revenue = await self._run(general.revenue_sql, plan)
+            others = await self._run(commerce.other_currencies_sql)
+        return protocol.BreakdownCounts(rows, conversions, revenue, others)

@@ -80,14 +80,17 @@ class Scope:
         v = self.v
         return select(*columns).select_from(v).where(*self.visit_conditions(), *self.in_range(v.c.started_at))
 
-    def traffic_events(self, *columns: Any, pageviews_only: bool = False) -> Select[Any]:
+    def traffic_events(
+        self, *columns: Any, pageviews_only: bool = False, joined: bool = False
+    ) -> Select[Any]:
         """Events in range for visitors and pageview counts. With a page filter only the matching
-        pageviews are kept; with visit filters only the events of matching visits."""
+        pageviews are kept; with visit filters only the events of matching visits. `joined`: join
+        the visit `v` even without visit filters (to read its attributes)."""
         e = self.e
         conds = [self.sites(e.c.site_id), *self.in_range(e.c.ts)]
         if pageviews_only or self.query.page_filters:
             conds += [e.c.name == PAGEVIEW, *self._page_match(e.c.pathname)]
-        return self._events_of_visits(columns, conds, page_exists=False)
+        return self._events_of_visits(columns, conds, page_exists=False, joined=joined)
 
     def scoped_events(self, *columns: Any, names: Sequence[str]) -> Select[Any]:
         """Events with these names in range, from visits that pass every filter (goals' and
@@ -128,14 +131,18 @@ class Scope:
         return select(*columns).select_from(joined).where(*conds, *self.visit_conditions())
 
     def _events_of_visits(
-        self, columns: Sequence[Any], conds: list[ColumnElement[bool]], *, page_exists: bool
+        self,
+        columns: Sequence[Any],
+        conds: list[ColumnElement[bool]],
+        *,
+        page_exists: bool,
+        joined: bool = False,
     ) -> Select[Any]:
         e, v = self.e, self.v
-        if not self.query.visit_filters and not (page_exists and self.query.page_filters):
+        if not joined and not self.query.visit_filters and not (page_exists and self.query.page_filters):
             return select(*columns).select_from(e).where(*conds)
-        joined = e.join(v, v.c.id == e.c.visit_id)
         return (
             select(*columns)
-            .select_from(joined)
+            .select_from(e.join(v, v.c.id == e.c.visit_id))
             .where(*conds, *self.visit_conditions(page_exists=page_exists))
         )

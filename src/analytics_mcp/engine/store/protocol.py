@@ -28,6 +28,48 @@ BUILT_IN_EVENTS = frozenset({PAGEVIEW, ENGAGEMENT, *ECOMMERCE_EVENTS})
 VisitCounter = Literal["visit_pageviews", "bounces"]
 """Extra per-group sums a visit breakdown can add after visitors and visits."""
 
+Level = Literal["visits", "pageviews", "custom"]
+"""What a general breakdown counts: visits started in range, pageviews in range, or custom events
+in range of the passing visits."""
+
+EVENT_COLUMNS = frozenset({"site_id", "pathname", "name", "props"})
+"""Breakdown columns read from the counted events at the pageviews and custom levels (every other
+column is the visit's); at the visits level every column is the visit's."""
+
+
+@dataclass(frozen=True, slots=True)
+class BreakdownPlan:
+    """A general breakdown as the store sees it: `columns` to group by (visits columns, or the
+    events' site_id, pathname, name and props), the rows counted (`level`), and whether goal
+    completions (`goal_id`) and revenue are summed too (visits level only)."""
+
+    level: Level
+    columns: tuple[str, ...]
+    goal_id: str | None = None
+    revenue: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BreakdownCounts:
+    """Every group of a general breakdown, in no particular order:
+    - `rows`: (*columns, visitors, visits, pageviews, bounces, duration_ms, events); at the visits
+      level pageviews are the visits' pageviews and events 0, at the pageviews level bounces and
+      duration 0 and events the pageviews, at the custom level pageviews, bounces and duration 0.
+      Visits without an exit page are left out when grouping by exit_path. With `props` among the
+      columns each group is also split by visitor and visit: (*columns, visitor_id, visit_id,
+      events), for the caller to read the property and count distinct ids itself;
+    - `conversions`: (*columns, completions of the goal) of the groups with completions;
+    - `revenue`: (*columns, revenue in the reporting currency) of the groups with purchases, and
+      `other_currencies` as `CurrencyCounts`."""
+
+    rows: Rows
+    conversions: Rows = ()
+    revenue: Rows = ()
+    other_currencies: Rows = ()
+
+
+"""Extra per-group sums a visit breakdown can add after visitors and visits."""
+
 
 @dataclass(frozen=True, slots=True)
 class Totals:
@@ -134,4 +176,8 @@ class EventStore(Protocol):
     async def event_props(self, name: str, rows: int) -> Rows:
         """The events named `name` in range of the passing visits that carry properties, grouped by
         their props JSON text: (props, events), by events desc, props asc; up to `rows + 1` rows."""
+        ...
+
+    async def breakdown(self, plan: BreakdownPlan) -> BreakdownCounts:
+        """Every group of a general breakdown (engine/breakdown_spec.py says what is counted)."""
         ...

@@ -11,6 +11,7 @@ from analytics_mcp.engine.runner import dialect_of, fetch
 from analytics_mcp.engine.store import protocol
 from analytics_mcp.engine.store.compiler import Scope
 from analytics_mcp.engine.store.protocol import CommerceTotals, CurrencyCounts, Rows, Totals, VisitCounter
+from analytics_mcp.engine.store.raw_breakdown_sql import conversions_sql, groups_sql, revenue_sql
 from analytics_mcp.engine.store.raw_commerce_sql import (
     completions_sql,
     funnel_sql,
@@ -131,3 +132,16 @@ class RawTables:
     async def event_props(self, name: str, rows: int) -> Rows:
         (found,) = await fetch(self.db, event_props_sql(self._scope(), name, rows))
         return found
+
+    async def breakdown(self, plan: protocol.BreakdownPlan) -> protocol.BreakdownCounts:
+        scope = self._scope()
+        statements = [groups_sql(scope, plan)]
+        if plan.goal_id is not None:
+            statements.append(conversions_sql(scope, plan, plan.goal_id))
+        if plan.revenue:
+            statements += [revenue_sql(scope, plan), other_currencies_sql(scope)]
+        found = list(await fetch(self.db, *statements))
+        rows = found.pop(0)
+        conversions = found.pop(0) if plan.goal_id is not None else ()
+        revenue, others = (found[0], found[1]) if plan.revenue else ((), ())
+        return protocol.BreakdownCounts(rows, conversions, revenue, others)

@@ -27,12 +27,17 @@ def is_bounce(scope: Scope) -> ColumnElement[int]:
     return case((and_(v.c.pageviews == 1, v.c.interactions == 0), 1), else_=0)
 
 
+def duration_ms(scope: Scope) -> ColumnElement[int]:
+    """A visit's duration, 0 for a bounce."""
+    v = scope.v
+    return case((is_bounce(scope) == 1, literal(0)), else_=v.c.ended_at - v.c.started_at)
+
+
 def visit_totals_sql(scope: Scope) -> Select[Any]:
     """visits, bounces, total duration (bounces as 0) and pageviews of visits started in range."""
     v = scope.v
-    duration = case((is_bounce(scope) == 1, literal(0)), else_=v.c.ended_at - v.c.started_at)
     return scope.visits_started(
-        func.count(), func.sum(is_bounce(scope)), func.sum(duration), func.sum(v.c.pageviews)
+        func.count(), func.sum(is_bounce(scope)), func.sum(duration_ms(scope)), func.sum(v.c.pageviews)
     )
 
 

@@ -37,6 +37,8 @@ from analytics_mcp.storage.schema import funnel_depths, funnel_visitors
 
 Row = tuple[Any, ...]
 VISIT_TOTALS = ("pageviews", "visits", "bounces", "duration_ms", "visit_pageviews")
+# Visit attributes kept as a rollup dimension of their own: visits column -> dim.
+ROLLUP_DIMS = {columns[0]: dim for dim, columns in VISIT_DIM_COLUMNS.items() if len(columns) == 1}
 
 
 def ascending(value: Any) -> tuple[bool, Any]:
@@ -252,3 +254,21 @@ class Rollups:
 
     async def event_props(self, name: str, rows: int) -> Rows:
         return await RawTables(self.db, self.query).event_props(name, rows)
+
+    async def breakdown(self, plan: protocol.BreakdownPlan) -> protocol.BreakdownCounts:
+        """One visit attribute the rollups keep alone (channel, device, ...) without conversions
+        or revenue; anything else (two keys, pages' visits, sites, events) the raw tables answer."""
+        alone = plan.level == "visits" and len(plan.columns) == 1 and not (plan.goal_id or plan.revenue)
+        dim = ROLLUP_DIMS.get(plan.columns[0]) if alone else None
+        if dim is None:
+            return await RawTables(self.db, self.query).breakdown(plan)
+        query = self.query
+        counters = ("visits", "visit_pageviews", "bounces", "duration_ms")
+        counts, people = await fetch(
+            self.db,
+            counters_sql(query, query.range, dim, counters, present="visits"),
+            visitors_sql(query, query.range, dim),
+        )
+        visitors = _visitors(people)
+        rows = [(_first(value), visitors.get(value, 0), *map(int, sums), 0) for value, *sums in counts]
+        return protocol.BreakdownCounts(rows)
