@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Connection, update
 from starlette.applications import Starlette
 
-from analytics_mcp.dashboard import pages
 from analytics_mcp.dashboard.security import LOGIN_COOKIE
 from analytics_mcp.dashboard.state import DashboardState
-from analytics_mcp.dashboard.throttle import LoginThrottle
+from analytics_mcp.http_api import sign_in
 from analytics_mcp.http_api.auth import SESSION_COOKIE
+from analytics_mcp.http_api.login_throttle import LoginThrottle
 from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
@@ -154,7 +154,7 @@ async def test_password_checks_do_not_hold_the_write_lock(
     """argon2 takes ~0.5 s; ingestion must be able to write meanwhile (SQLite has one writer)."""
     services: Services = app.state.services
     writes: list[str] = []
-    real = pages.authenticate_user
+    real = sign_in.authenticate_user
 
     def check_then_write(conn: Connection, email: str, password: str) -> accounts.User | None:
         user = real(conn, email, password)  # the reading connection is still open here
@@ -164,7 +164,7 @@ async def test_password_checks_do_not_hold_the_write_lock(
         writes.append(email)
         return user
 
-    monkeypatch.setattr(pages, "authenticate_user", check_then_write)
+    monkeypatch.setattr(sign_in, "authenticate_user", check_then_write)
     assert (await login(client)).status_code == 303
     assert writes == [EMAIL]
 

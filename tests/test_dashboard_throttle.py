@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection
 from starlette.applications import Starlette
 
-from analytics_mcp.dashboard import pages
+from analytics_mcp.http_api import sign_in
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from factories import make_site
@@ -38,7 +38,7 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every password check, by email. The right password runs the real argon2 check; a wrong one
     sleeps as long as argon2 takes (the race is the same, the CPU is spared) and fails."""
     seen: list[str] = []
-    real = pages.authenticate_user
+    real = sign_in.authenticate_user
 
     def counted(conn: Connection, email: str, password: str) -> accounts.User | None:
         seen.append(email)
@@ -47,7 +47,7 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         time.sleep(ARGON2_SECONDS)
         return None
 
-    monkeypatch.setattr(pages, "authenticate_user", counted)
+    monkeypatch.setattr(sign_in, "authenticate_user", counted)
     return seen
 
 

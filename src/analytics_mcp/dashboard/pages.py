@@ -10,14 +10,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from analytics_mcp.dashboard.security import LOGIN_COOKIE, clear_cookie, set_cookie
-from analytics_mcp.dashboard.state import dashboard_state, login_engine, services_of
+from analytics_mcp.dashboard.state import dashboard_state, services_of
 from analytics_mcp.dashboard.views import charts_available, page
 from analytics_mcp.http_api import csrf
-from analytics_mcp.http_api.auth import SESSION_COOKIE, current_session, session_csrf
+from analytics_mcp.http_api.auth import MANAGER_ROLES, SESSION_COOKIE, current_session, session_csrf
 from analytics_mcp.http_api.oauth_provider import CONSENT_PATH
+from analytics_mcp.http_api.sign_in import check_password
 from analytics_mcp.http_api.tracker import client_ip
 from analytics_mcp.storage.account_rules import FEATURE_PLANS, plan_allows
-from analytics_mcp.storage.accounts import authenticate_user, list_sites
+from analytics_mcp.storage.accounts import list_sites
 from analytics_mcp.storage.sessions import SESSION_TTL_S, DashboardSession, create_session, revoke_session
 
 HOME = "/dashboard"
@@ -85,11 +86,9 @@ async def login_post(request: Request) -> Response:
 
 def _sign_in(request: Request, email: str, password: str) -> str | None:
     # In a worker thread: argon2 takes ~0.5 s of CPU, not for the event loop, and outside any
-    # write transaction (see `login_engine`).
+    # write transaction (see `http_api.sign_in.login_engine`).
     db = services_of(request).db
-    with login_engine(dashboard_state(request.app), db).connect() as conn:
-        user = authenticate_user(conn, email, password)
-        conn.commit()  # a password rehash, if argon2's parameters changed
+    user = check_password(request.app, db, email, password)
     if user is None:
         return None
     with db.sync.begin() as conn:
@@ -132,6 +131,7 @@ async def dashboard(request: Request) -> Response:
         email=session.user.email,
         tenant_name=session.tenant.name,
         charts_available=boot["charts"],
+        can_manage=session.user.role in MANAGER_ROLES,
     )
 
 

@@ -1,4 +1,5 @@
-"""Sign-in throttling per (email, client IP) and per client IP (moving window, `limits`).
+"""Sign-in throttling per (email, client IP) and per client IP (moving window, `limits`), for
+every door that checks a password: the dashboard sign-in form and POST /api/auth/token.
 
 Every attempt is reserved before its password is checked: `reserve` hits both windows, and an
 attempt over either limit is refused without touching argon2. A moving-window hit is one atomic
@@ -26,7 +27,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from analytics_mcp.storage.ratelimit import shared_storage
 
-log = logging.getLogger("analytics_mcp.dashboard")
+log = logging.getLogger("analytics_mcp.http")
 
 PAIR_LIMIT = "5 per 15 minutes"  # one email from one address
 IP_LIMIT = "20 per 15 minutes"  # any emails from one address
