@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from analytics_mcp.dashboard import consent, pages
 from analytics_mcp.dashboard.data import data_routes
 from analytics_mcp.dashboard.security import SecurityHeaders
+from analytics_mcp.dashboard.settings.pages import settings_routes
 from analytics_mcp.dashboard.views import static_app
 from analytics_mcp.http_api.body_limit import MAX_FORM_BYTES, BodyLimit
 from analytics_mcp.http_api.oauth_provider import CONSENT_PATH
@@ -26,6 +27,7 @@ def dashboard_routes() -> list[BaseRoute]:
         Route("/dashboard", pages.dashboard, middleware=SECURE),
         Mount("/dashboard/static", app=static_app(), name="dashboard-static", middleware=STATIC),
         *data_routes(),
+        *settings_routes(SECURE, FORM),
     ]
 
 
