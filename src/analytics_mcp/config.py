@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     smtp_from: str = Field("analytics-mcp@localhost", description="From address of the report emails.")
     report_weekday: Weekday = Field("monday", description="Day the weekly email reports go out.")
     report_hour: int = Field(8, ge=0, le=23, description="Hour (the tenant's zone) they go out at.")
+    allow_private_webhooks: bool = Field(
+        False,
+        description="Let activation connectors reach loopback, private and link-local addresses "
+        "(tests, self-hosted receivers on the same network). Off: such targets are refused (SSRF).",
+    )
+    activation_timeout_s: float = Field(10.0, gt=0, description="Per request of a connector sync.")
     anthropic_model: str = Field("claude-sonnet-4-6", validation_alias="ANTHROPIC_MODEL")
     anthropic_api_key: str | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
