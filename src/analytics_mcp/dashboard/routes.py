@@ -9,6 +9,7 @@ from analytics_mcp.dashboard import consent, pages
 from analytics_mcp.dashboard.data import data_routes
 from analytics_mcp.dashboard.security import SecurityHeaders
 from analytics_mcp.dashboard.settings.pages import settings_routes
+from analytics_mcp.dashboard.share.routes import share_routes
 from analytics_mcp.dashboard.views import static_app
 from analytics_mcp.http_api.body_limit import MAX_FORM_BYTES, BodyLimit
 from analytics_mcp.http_api.oauth_provider import CONSENT_PATH
@@ -28,6 +29,7 @@ def dashboard_routes() -> list[BaseRoute]:
         Mount("/dashboard/static", app=static_app(), name="dashboard-static", middleware=STATIC),
         *data_routes(),
         *settings_routes(SECURE, FORM),
+        *share_routes(SECURE, FORM),
     ]
 
 

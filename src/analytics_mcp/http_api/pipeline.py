@@ -62,7 +62,13 @@ async def _serve(spec: ApiRoute, request: Request) -> Response:
         token = await authenticate(request, services)
     except Exception as exc:
         return await _failure(request, exc)
-    state = await _count(request, token)
+    return await serve_as(spec, request, token, await _count(request, token))
+
+
+async def serve_as(spec: ApiRoute, request: Request, token: Token, state: RateLimitState | None) -> Response:
+    """Everything after authentication and counting, for a principal found by any means (a token,
+    a session, a share link: dashboard/share): 429, scope, params, handler, envelope, headers."""
+    services: Services = request.app.state.services
     try:
         response = await _run(spec, request, services, token, state)
     except Exception as exc:

@@ -24,12 +24,18 @@ async function reach(url, signal) {
   }
 }
 
-export function createApi({onNotice}) {
+/** `base`: where the routes are read from; '' signed in, the link's own path on a share link
+ * (/share/<secret>/api/v1/...: the same routes, pinned to the link's site). */
+export function createApi({onNotice, base = ''}) {
   /** `raw`: the route answers without the {"data": ...} envelope (/api/v1/metrics/*). */
   async function get(path, params, signal, {raw = false} = {}) {
-    const url = params ? `${path}?${params}` : path;
+    const url = base + (params ? `${path}?${params}` : path);
     for (let attempt = 0; ; attempt++) {
       const response = await reach(url, signal);
+      if (response.status === 401 && base) {  // a share link's password is asked again by its page
+        location.reload();
+        throw new ApiError('This shared dashboard needs its password again.', 401);
+      }
       if (response.status === 401) {
         const next = encodeURIComponent(location.pathname + location.search);
         location.assign(`/login?next=${next}`);
@@ -49,5 +55,5 @@ export function createApi({onNotice}) {
       return raw ? body : body.data;
     }
   }
-  return {get};
+  return {get, base};
 }

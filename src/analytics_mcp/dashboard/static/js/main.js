@@ -33,7 +33,7 @@ function navigate(next) {
   render();
 }
 
-const api = createApi({onNotice: showNotice});
+const api = createApi({onNotice: showNotice, base: boot.share?.base ?? ''});  // a share link reads through its own base
 const context = {
   api,
   params: (extra) => apiParams(state, extra),
@@ -48,7 +48,7 @@ const context = {
 const views = {
   traffic: createTrafficView($('#view-traffic'), context),
   commerce: createCommerceView($('#view-commerce'), context),
-  experiments: createExperimentsView($('#view-experiments'), context),
+  ...(boot.share ? {} : {experiments: createExperimentsView($('#view-experiments'), context)}),  // not shared
 };
 
 function paintSites() {
@@ -132,7 +132,7 @@ function render() {
   paintPeriods();
   paintFilters();
   paintTabs();
-  views[state.tab].refresh(controller.signal);
+  (views[state.tab] ?? views.traffic).refresh(controller.signal);
 }
 
 function start() {
@@ -149,7 +149,7 @@ function start() {
     state = readState(boot.sites);
     render();
   });
-  initChat({button: $('#ai-button'), panel: $('#chat-panel'), boot, site: () => state.site});
+  if (!boot.share) initChat({button: $('#ai-button'), panel: $('#chat-panel'), boot, site: () => state.site});
   render();
 }
 

@@ -1,0 +1,1 @@
+"""Read-only share links: one site's dashboard for whoever holds the link, no session needed."""
