@@ -33,6 +33,7 @@ from schemathesis.engine.recorder import ScenarioRecorder
 from schemathesis.hooks import HookContext
 
 from analytics_mcp.config import Settings
+from analytics_mcp.engine.breakdown_spec import LEVEL_METRICS, level_of
 from analytics_mcp.experiments.store import create_experiment
 from analytics_mcp.http_api.params import DATE_RANGE
 from analytics_mcp.ingest.bulk_import import ingest_events
@@ -220,6 +221,8 @@ def _follow_the_document(context: HookContext, case: Case) -> Case:
     rule = context.operation.definition.raw.get(DATE_RANGE)
     if rule and isinstance(case.query, dict):
         case.query = _in_range(case.query, rule)
+    if "x-breakdown" in context.operation.definition.raw and isinstance(case.query, dict):
+        case.query = _breakdown_rules(case.query)
     body = case.body if isinstance(case.body, dict) else None
     if body and isinstance(body.get("variants"), list):
         _one_slug_each(body["variants"])
@@ -228,6 +231,19 @@ def _follow_the_document(context: HookContext, case: Case) -> Case:
     if body and "experiment" in body and "slug" in (case.path_parameters or {}):
         body["experiment"] = unquote(str(case.path_parameters["slug"]))  # as the server reads it
     return case
+
+
+def _breakdown_rules(query: dict[str, Any]) -> dict[str, Any]:
+    """`x-breakdown`: only the metrics the dimensions' rows have, the sort among them; without a
+    goal id to hand, no conversions (and so no goal)."""
+    allowed = LEVEL_METRICS[level_of(str(query.get("dimensions", "")).split(","))]
+    asked = str(query.get("metrics") or "visitors").split(",")
+    metrics = [m for m in asked if m in allowed and m != "conversions"] or ["visitors"]
+    query["metrics"] = ",".join(metrics)
+    if query.get("sort") is not None and str(query["sort"]).lstrip("-") not in metrics:
+        query["sort"] = f"-{metrics[0]}"
+    query.pop("goal", None)
+    return query
 
 
 def _in_range(query: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ RESOURCE_FIELDS = {
 NEUTRAL_FIELDS = frozenset(
     {"period", "from", "to", "filters", "limit", "format", "cursor", "table", "base_url", "start_date"}
     | {"end_date", "message", "name", "status", "slug", "variants"}
+    | {"dimensions", "metrics", "sort", "offset"}
 )
 # Collections whose path parameter names one of their items.
 PATH_COLLECTIONS = {"goals": "goal", "experiments": "experiment"}
@@ -41,6 +42,7 @@ FILLERS: dict[str, Any] = {  # values for required neutral fields
     "slug": "zqa-new-experiment",
     "variants": [{"slug": "control"}, {"slug": "other"}],
     "status": "stopped",
+    "dimensions": "source,device",
 }
 MCP_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

@@ -39,6 +39,7 @@ _OWN_COLUMNS = {PAGE_DIMENSION: "pathname", HOSTNAME: "site_id", EVENT: "name"}
 DIMENSIONS: tuple[str, ...] = (PAGE_DIMENSION, *VISIT_DIMENSIONS, HOSTNAME, EVENT, f"{PROP_PREFIX}<key>")
 PATH_DIMENSIONS = frozenset({PAGE_DIMENSION, "entry_page", "exit_page"})
 MAX_DIMENSIONS = 2
+
 MAX_OFFSET = 10_000
 _PROP_KEY = re.compile(r"[^\"\\\x00-\x1f]{1,300}")
 # The metrics each kind of counted row has.
@@ -85,11 +86,9 @@ def _dimension(name: str) -> str:
 
 
 def _dimensions(raw: str | Sequence[str] | None) -> tuple[str, ...]:
-    names = _split(raw)
+    names = list(dict.fromkeys(_split(raw)))  # a dimension named twice is one
     if not 1 <= len(names) <= MAX_DIMENSIONS:
         raise QueryError("dimensions", f"give 1 or {MAX_DIMENSIONS} dimensions, e.g. source or source,device")
-    if len(set(names)) != len(names):
-        raise QueryError("dimensions", "a dimension appears twice")
     return tuple(_dimension(name) for name in names)
 
 
@@ -139,19 +138,18 @@ def _offset(offset: int | None) -> int:
 
 
 def _goal(query: Query, goal: str | None, metrics: Sequence[str]) -> str | None:
-    """The goal's id from its id or its name (a name two sites' goals share is ambiguous)."""
-    if "conversions" not in metrics:
-        if goal is not None:
-            raise QueryError("goal", "only used with the conversions metric")
+    """The goal's id from its id or its name (a name two sites' goals share is ambiguous); a goal
+    given without the conversions metric is checked, then not used."""
+    if goal is None:
+        if "conversions" in metrics:
+            raise QueryError("goal", "the conversions metric needs a goal (its id or name, see goals)")
         return None
-    if not goal:
-        raise QueryError("goal", "the conversions metric needs a goal (its id or name, see goals)")
     found = [g for g in query.goals if g.id == goal] or [g for g in query.goals if g.name == goal]
     if not found:
         raise QueryError("goal", "not found")
     if len(found) > 1:
         raise QueryError("goal", f"{len(found)} goals are named {goal!r}; give the id of one")
-    return found[0].id
+    return found[0].id if "conversions" in metrics else None
 
 
 def parse_breakdown(

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from analytics_mcp import __version__
 from analytics_mcp.http_api.errors import CODES_BY_STATUS, PRECISE_CODES
 from analytics_mcp.http_api.framework import PATH_PARAM, ApiRegistry, ApiRoute
-from analytics_mcp.http_api.params import DATE_RANGE, NO_NUL_PATTERN
+from analytics_mcp.http_api.params import NO_NUL_PATTERN
 
 REF = "#/components/schemas/{model}"
 GROUP = "range"  # the name of the object parameter of `from` and `to` (never sent: exploded)
@@ -217,8 +217,8 @@ def _operation(spec: ApiRoute, schemas: dict[tuple[str, str], Any], defs: dict[s
             "description": f"A JSON object of at most {spec.max_body} bytes.",
             "content": {"application/json": {"schema": params_ref}},
         }
-    if params_schema and DATE_RANGE in params_schema:
-        op[DATE_RANGE] = params_schema[DATE_RANGE]
+    # The rules between values JSON Schema cannot state (x-date-range, x-breakdown, ...).
+    op.update({key: value for key, value in (params_schema or {}).items() if key.startswith("x-")})
     responses: dict[str, Any] = {str(spec.status_code): _success(spec, schemas)}
     for status in _error_statuses(spec):
         name = _RESPONSE_NAMES.get(status)

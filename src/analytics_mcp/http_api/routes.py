@@ -19,6 +19,7 @@ from analytics_mcp.http_api import (
     metrics,
     metrics_track,
     stats,
+    stats_breakdown,
 )
 from analytics_mcp.http_api.framework import ApiRegistry
 from analytics_mcp.http_api.health import health_routes
@@ -29,6 +30,7 @@ from analytics_mcp.http_api.pipeline import starlette_routes
 API_V1 = ApiRegistry(
     [
         *stats.routes,
+        *stats_breakdown.routes,
         *events.routes,
         *ecommerce.routes,
         *goals.routes,
