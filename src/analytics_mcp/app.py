@@ -17,6 +17,7 @@ from analytics_mcp.http_api.errors import EXCEPTION_HANDLERS
 from analytics_mcp.http_api.oauth_routes import oauth_routes, oauth_server
 from analytics_mcp.http_api.routes import api_routes
 from analytics_mcp.http_api.tracker import ingest_routes
+from analytics_mcp.reports.schedule import weekly_reports
 from analytics_mcp.services import Services
 from analytics_mcp.tools.http import McpEndpoint
 
@@ -36,7 +37,7 @@ def create_app(
         if freeze_heap:
             tune_collector()
         try:
-            async with mcp.manager.run():
+            async with mcp.manager.run(), weekly_reports(svc):  # reports: only with ANALYTICS_SMTP_URL
                 yield
         finally:
             await svc.close()

@@ -15,6 +15,7 @@ from analytics_mcp.cli_commands import database as database_commands
 from analytics_mcp.cli_commands import events as event_commands
 from analytics_mcp.cli_commands import experiments as experiment_commands
 from analytics_mcp.cli_commands import goals as goal_commands
+from analytics_mcp.cli_commands import reports as report_commands
 from analytics_mcp.cli_commands import rollups as rollup_commands
 from analytics_mcp.cli_commands import runtime as runtime_commands
 from analytics_mcp.cli_commands import spool as spool_commands
@@ -35,6 +36,7 @@ def build_parser() -> Parser:
     runtime_commands.register(sub)
     account_commands.register(sub)
     goal_commands.register(sub)
+    report_commands.register(sub)
     experiment_commands.register(sub)
     rollup_commands.register(sub)
     spool_commands.register(sub)
