@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
+from analytics_mcp.engine import PERIODS
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Tenant
 from analytics_mcp.tools import TOOL_NAMES, acting_for, build_mcp_server
@@ -91,7 +92,7 @@ async def test_tool_list_names_annotations_and_schemas(
             assert tool.output_schema and tool.output_schema["type"] == "object"
             assert name == "list-sites" or "call list-sites first" in (tool.description or "").lower(), name
             if name in RANGED:
-                assert props["period"]["enum"] == ["24h", "7d", "30d", "90d", "12m"]
+                assert props["period"]["enum"] == list(PERIODS)
                 assert props["period"]["default"] == "7d"
                 assert {"domain", "from", "to"} <= set(props), name
                 assert props["from"]["format"] == "date"
@@ -165,7 +166,7 @@ async def test_no_credential_reads_nothing(server: MCPServer[Services], acme: Te
 
 
 BAD_ARGUMENTS: list[tuple[dict[str, Any], str]] = [
-    ({"period": "1y"}, "period: must be one of 24h, 7d, 30d, 90d, 12m"),
+    ({"period": "1y"}, f"period: must be one of {', '.join(PERIODS)}"),
     ({"from": "2026-02-01"}, "to: required when from is set"),
     ({"to": "2026-02-01"}, "to: requires from"),
     ({"from": "2026-02-30", "to": "2026-03-01"}, "from: must be a"),
@@ -223,7 +224,7 @@ async def test_glossary_resource_and_weekly_report_prompt(
         prompts = (await client.list_prompts()).prompts
         assert [p.name for p in prompts] == ["weekly-report"]
         assert [(a.name, a.required) for a in prompts[0].arguments or []] == [
-            ("tenant", True),
+            ("tenant", False),
             ("domain", False),
         ]
         prompt = await client.get_prompt("weekly-report", {"tenant": "acme", "domain": "acme.test"})

@@ -52,7 +52,7 @@ async def ecommerce_overview(db: EventsDatabase, query: Query) -> EcommerceOverv
     conversion, conversion0 = conversion_rate(now), conversion_rate(before)
     return EcommerceOverview(
         range=ReportRange.of(query),
-        comparison=ReportRange.of(query.with_range(query.comparison)),
+        comparison=ReportRange.comparison_of(query),
         currency=query.currency,
         warnings=currency_warnings(query, now.other_currencies),
         revenue=money(now.revenue),

@@ -1,19 +1,25 @@
 """Periods -> date ranges in a time zone (pure date math, no database).
 
-- `Nd`: the N calendar days ending today, today included, in the zone.
+- `Nd`: the N calendar days ending today, today included, in the zone (today is partial).
+- `yesterday`: the local day before today. `last_N_complete_days`: the N days ending yesterday,
+  so every day in range is over (7, 28, 30 or 90).
 - `12m`: the 12 months ending today: from the same day of the month a year ago, plus one day
   (2026-02-17 -> 2025-02-18 .. 2026-02-17; a missing day of month clamps to the month's last day).
 - `24h`: the 24 whole local hours ending with the current one (the current, partial hour is the
   last of 24 hourly buckets).
 - `from`/`to`: inclusive local dates, both required together; they override `period`.
-The comparison range is the one of the same length right before (24 hours, or as many days).
+
+The comparison range (`compare`): `previous_period` (default) is the one of the same length right
+before (24 hours, or as many days); `year_over_year` the same local dates (or hours) a year
+earlier (29 February -> 28 February); `custom` the inclusive dates `compare_from`/`compare_to`,
+of any length.
 """
 
 from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
@@ -22,10 +28,26 @@ from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.timeutil import HOUR_MS, local_midnight_ms
 
 Interval = Literal["hour", "day"]
-Period = Literal["24h", "7d", "30d", "90d", "12m"]  # the one list: REST params and MCP args use it
+# The one list: REST params and MCP args use it.
+Period = Literal[
+    "24h",
+    "7d",
+    "30d",
+    "90d",
+    "12m",
+    "yesterday",
+    "last_7_complete_days",
+    "last_28_complete_days",
+    "last_30_complete_days",
+    "last_90_complete_days",
+]
 PERIODS: tuple[Period, ...] = get_args(Period)
+Compare = Literal["previous_period", "year_over_year", "custom"]
+COMPARES: tuple[Compare, ...] = get_args(Compare)
 DEFAULT_PERIOD = "7d"
+DEFAULT_COMPARE: Compare = "previous_period"
 CUSTOM_PERIOD = "custom"
+COMPLETE_PREFIX, COMPLETE_SUFFIX = "last_", "_complete_days"
 MAX_RANGE_DAYS = 5 * 366
 MIN_DATE = date(1971, 1, 1)
 MAX_DATE = date(9990, 12, 31)
@@ -81,44 +103,98 @@ def parse_date(field: str, value: str | date) -> date:
     return parsed
 
 
+class Resolved(NamedTuple):
+    """A question's period: its label, bucket interval, range, and comparison range."""
+
+    period: str
+    interval: Interval
+    range: DateRange
+    comparison: DateRange
+    compare: Compare
+
+
 def resolve_range(
     zone: ZoneInfo,
     now: datetime,
     period: str | None,
     date_from: str | date | None,
     date_to: str | date | None,
+    compare: str | None = None,
+    compare_dates: tuple[str | date | None, str | date | None] = (None, None),
+) -> Resolved:
+    """The range asked for and the one it is compared with (`compare_dates`: compare_from,
+    compare_to)."""
+    mode = _compare_mode(compare, compare_dates)
+    label, interval, current, previous = _current(zone, now, period, date_from, date_to)
+    if mode == "year_over_year":
+        previous = _year_before(current, interval, zone)
+    elif mode == "custom":
+        first, last = _dates(compare_dates[0], compare_dates[1], "compare_from", "compare_to")
+        previous = day_range(first, last, zone)
+    return Resolved(label, interval, current, previous, mode)
+
+
+def _compare_mode(compare: str | None, dates: tuple[str | date | None, str | date | None]) -> Compare:
+    if compare is not None and compare not in COMPARES:
+        raise QueryError("compare", f"must be one of {', '.join(COMPARES)}")
+    given = dates != (None, None)
+    if given and compare not in (None, "custom"):
+        raise QueryError("compare", "must be custom (or omitted) with compare_from/compare_to")
+    if compare == "custom" and dates[0] is None:
+        raise QueryError("compare_from", "required when compare is custom")
+    if given:
+        return "custom"
+    return DEFAULT_COMPARE if compare is None else compare
+
+
+def _current(
+    zone: ZoneInfo,
+    now: datetime,
+    period: str | None,
+    date_from: str | date | None,
+    date_to: str | date | None,
 ) -> tuple[str, Interval, DateRange, DateRange]:
-    """(period label, interval, current range, comparison range)."""
-    if date_to is not None and date_from is None:
-        raise QueryError("to", "requires from")
-    if date_from is not None:
-        if date_to is None:
-            raise QueryError("to", "required when from is set")
-        return _custom(zone, date_from, date_to)
+    """(period label, interval, current range, the previous range of the same length)."""
+    if date_from is not None or date_to is not None:
+        first, last = _dates(date_from, date_to, "from", "to")
+        return CUSTOM_PERIOD, "day", *_with_previous(first, last, zone)
     label = period or DEFAULT_PERIOD
     if label not in PERIODS:
         raise QueryError("period", f"must be one of {', '.join(PERIODS)}")
     if label == "24h":
         return label, "hour", *_last_24_hours(zone, now)
     today = now.astimezone(zone).date()
-    first = (
-        months_back(today, 12) + timedelta(days=1)
-        if label == "12m"
-        else today - timedelta(int(label[:-1]) - 1)
-    )
-    return label, "day", *_with_previous(first, today, zone)
+    first, last = _days_of(label, today)
+    return label, "day", *_with_previous(first, last, zone)
 
 
-def _custom(
-    zone: ZoneInfo, date_from: str | date, date_to: str | date
-) -> tuple[str, Interval, DateRange, DateRange]:
-    first = parse_date("from", date_from)
-    last = parse_date("to", date_to)
+def _days_of(label: str, today: date) -> tuple[date, date]:
+    """First and last local day of a day-based period label."""
+    if label == "12m":
+        return months_back(today, 12) + timedelta(days=1), today
+    if label == "yesterday":
+        return today - timedelta(days=1), today - timedelta(days=1)
+    if label.startswith(COMPLETE_PREFIX):
+        days = int(label.removeprefix(COMPLETE_PREFIX).removesuffix(COMPLETE_SUFFIX))
+        return today - timedelta(days=days), today - timedelta(days=1)
+    return today - timedelta(int(label[:-1]) - 1), today
+
+
+def _dates(
+    first_value: str | date | None, last_value: str | date | None, first_field: str, last_field: str
+) -> tuple[date, date]:
+    """Inclusive dates given as a pair (`from`/`to`, `compare_from`/`compare_to`)."""
+    if first_value is None:
+        raise QueryError(last_field, f"requires {first_field}")
+    if last_value is None:
+        raise QueryError(last_field, f"required when {first_field} is set")
+    first = parse_date(first_field, first_value)
+    last = parse_date(last_field, last_value)
     if first > last:
-        raise QueryError("from", "must not be after to")
+        raise QueryError(first_field, f"must not be after {last_field}")
     if (last - first).days + 1 > MAX_RANGE_DAYS:
-        raise QueryError("to", f"range must be at most {MAX_RANGE_DAYS} days")
-    return CUSTOM_PERIOD, "day", *_with_previous(first, last, zone)
+        raise QueryError(last_field, f"range must be at most {MAX_RANGE_DAYS} days")
+    return first, last
 
 
 def _with_previous(first: date, last: date, zone: ZoneInfo) -> tuple[DateRange, DateRange]:
@@ -133,3 +209,29 @@ def _last_24_hours(zone: ZoneInfo, now: datetime) -> tuple[DateRange, DateRange]
     end = int(hour_start.timestamp() * 1000) + HOUR_MS
     start = end - 24 * HOUR_MS
     return ms_range(start, end, zone), ms_range(start - 24 * HOUR_MS, start, zone)
+
+
+def year_before(day: date) -> date:
+    """The same date a year earlier; 29 February becomes 28 February."""
+    return months_back(day, 12)
+
+
+def _year_before(current: DateRange, interval: Interval, zone: ZoneInfo) -> DateRange:
+    if interval == "day":
+        return day_range(year_before(current.date_from), year_before(current.date_to), zone)
+    # Hours (24h): the same local wall-clock hours a year earlier, as many as now.
+    local = datetime.fromtimestamp(current.start_ms / 1000, zone)
+    moved = local.replace(year=local.year - 1, day=year_before(local.date()).day)
+    start = int(moved.replace(tzinfo=zone).timestamp() * 1000)
+    return ms_range(start, start + current.end_ms - current.start_ms, zone)
+
+
+def data_through(rng: DateRange, as_of: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """The local instant data counts through when `rng` is not over at `as_of` (it contains now:
+    the current day is partial), else None."""
+    if as_of is None:
+        return None
+    as_of_ms = int(as_of.timestamp() * 1000)
+    if as_of_ms >= rng.end_ms:
+        return None
+    return as_of.astimezone(zone).replace(microsecond=0)

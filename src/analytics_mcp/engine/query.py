@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.engine.filters import Filter, FilterInput, parse_filters
-from analytics_mcp.engine.periods import DateRange, Interval, resolve_range
+from analytics_mcp.engine.periods import DEFAULT_COMPARE, Compare, DateRange, Interval, resolve_range
 from analytics_mcp.storage.account_rules import site_key
 from analytics_mcp.storage.account_types import Goal, Site
 
@@ -27,10 +27,11 @@ class Query(BaseModel):
 
     sites: tuple[Site, ...]
     timezone: str
-    period: str  # 24h | 7d | 30d | 90d | 12m | custom
+    period: str  # one of periods.PERIODS, or custom
     interval: Interval  # timeseries buckets: hour for 24h, day otherwise
     range: DateRange
-    comparison: DateRange  # the previous range of the same length
+    comparison: DateRange  # the range the *_change numbers compare with
+    compare: Compare = DEFAULT_COMPARE  # how `comparison` was chosen
     filters: tuple[Filter, ...] = ()
     limit: int = 10
     # The chosen sites' goal definitions (accounts database), read at the edge with the sites:
@@ -71,6 +72,9 @@ class QueryArguments(TypedDict, total=False):
     period: str | None
     date_from: str | date | None
     date_to: str | date | None
+    compare: str | None
+    compare_from: str | date | None
+    compare_to: str | date | None
     site: str | None
     filters: FilterInput
     limit: int | None
@@ -92,6 +96,9 @@ def parse_query(
     period: str | None = None,
     date_from: str | date | None = None,
     date_to: str | date | None = None,
+    compare: str | None = None,
+    compare_from: str | date | None = None,
+    compare_to: str | date | None = None,
     site: str | None = None,
     filters: FilterInput = None,
     limit: int | None = None,
@@ -107,14 +114,15 @@ def parse_query(
     timezone = chosen[0].timezone if site is not None else tenant_timezone
     zone = _zone(timezone)
     as_of = now or reporting_now()
-    label, interval, current, previous = resolve_range(zone, as_of, period, date_from, date_to)
+    when = resolve_range(zone, as_of, period, date_from, date_to, compare, (compare_from, compare_to))
     return Query(
         sites=chosen,
         timezone=timezone,
-        period=label,
-        interval=interval,
-        range=current,
-        comparison=previous,
+        period=when.period,
+        interval=when.interval,
+        range=when.range,
+        comparison=when.comparison,
+        compare=when.compare,
         filters=parse_filters(filters),
         limit=_limit(limit, default_limit, max_limit),
         goals=tuple(goal for goal in goals if goal.site_id in {s.id for s in chosen}),

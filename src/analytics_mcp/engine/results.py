@@ -3,33 +3,51 @@ report also carries the range it actually covered, so each door can say what it 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from analytics_mcp.engine.periods import Interval
+from analytics_mcp.engine.periods import DateRange, Interval, data_through
 from analytics_mcp.engine.query import Query
 
 
 class ReportRange(BaseModel):
-    period: str = Field(description="24h, 7d, 30d, 90d, 12m or custom")
+    period: str = Field(
+        description="The period asked for (24h, 7d, yesterday, last_7_complete_days, ... or custom); "
+        "for a comparison range how it was chosen: previous_period, year_over_year or custom"
+    )
     date_from: date = Field(description="First local date covered (inclusive)")
     date_to: date = Field(description="Last local date covered (inclusive)")
     timezone: str
     interval: Interval
     sites: list[str] = Field(description="Domains read")
+    partial_day: bool = Field(
+        False, description="The range runs past now: its last day (or hour) is not over yet"
+    )
+    data_through: datetime | None = Field(
+        None, description="With partial_day: the local time data counts through (the query's now)"
+    )
 
     @classmethod
-    def of(cls, query: Query) -> ReportRange:
+    def of(cls, query: Query, rng: DateRange | None = None, label: str | None = None) -> ReportRange:
+        """The query's range (or `rng`, e.g. its comparison, under `label`)."""
+        shown = rng or query.range
+        through = data_through(shown, query.as_of, query.zone)
         return cls(
-            period=query.period,
-            date_from=query.range.date_from,
-            date_to=query.range.date_to,
+            period=label or query.period,
+            date_from=shown.date_from,
+            date_to=shown.date_to,
             timezone=query.timezone,
             interval=query.interval,
             sites=[site.domain for site in query.sites],
+            partial_day=through is not None,
+            data_through=through,
         )
+
+    @classmethod
+    def comparison_of(cls, query: Query) -> ReportRange:
+        return cls.of(query, query.comparison, query.compare)
 
 
 class Report(BaseModel):

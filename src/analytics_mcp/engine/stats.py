@@ -36,7 +36,7 @@ async def overview(db: EventsDatabase, query: Query) -> Overview:
     now, before = await store.totals(query.range), await store.totals(query.comparison)
     return Overview(
         range=ReportRange.of(query),
-        comparison=ReportRange.of(query.with_range(query.comparison)),
+        comparison=ReportRange.comparison_of(query),
         visitors=now.visitors,
         visits=now.visits,
         pageviews=now.pageviews,

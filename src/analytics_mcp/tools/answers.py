@@ -1,7 +1,8 @@
 """The tools' structured answers. Each extends the engine's result model, so every number keeps the
-REST API's field name (visitors, bounce_rate, *_change, ...), and adds the tenant and the metric
-definitions used: each answer names the glossary entries its numbers need (`definition_keys`).
-Each model is a tool's return annotation, hence its outputSchema."""
+REST API's field name (visitors, bounce_rate, *_change, ...), and adds the tenant and the keys of
+the glossary entries its numbers need (`definition_keys`, sent as `definitions`: the text lives
+once in the analytics://glossary resource, not in every answer). Each model is a tool's return
+annotation, hence its outputSchema."""
 
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ class ToolAnswer(BaseModel):
     definition_keys: ClassVar[tuple[str, ...]] = ()
 
     tenant: str = Field(description="The tenant slug answered for")
-    definitions: dict[str, str] = Field(description="How the metrics in this answer are defined")
+    definitions: list[str] = Field(
+        description="Glossary entries (resource analytics://glossary) that define this answer's metrics"
+    )
 
 
 class Section(BaseModel, Generic[RowT]):

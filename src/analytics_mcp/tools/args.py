@@ -7,12 +7,12 @@ name to the function (a plain `alias` would be passed as the keyword `from=`).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
-from analytics_mcp.engine import DIMENSIONS, Period
-from analytics_mcp.engine.filters import MAX_FILTERS, MAX_VALUE_LENGTH
+from analytics_mcp.engine import Period
+from analytics_mcp.engine.periods import Compare
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -22,47 +22,51 @@ TenantArg = Annotated[
     Field(
         min_length=1,
         max_length=63,
-        description=(
-            "Your tenant slug, e.g. 'acme'. Optional: omit it to use the tenant your API token "
-            "belongs to (every answer names the tenant and sites it read)."
-        ),
+        description="Tenant slug; omit for your token's tenant (answers name the tenant and sites).",
     ),
 ]
 PeriodArg = Annotated[
     Period,
     Field(
         description=(
-            "Time period, in the site's time zone: 24h (last 24 hours, hourly), 7d, 30d, 90d (that "
-            "many days ending today, today included) or 12m (12 months ending today). Ignored when "
-            "from/to are given."
+            "Local to the site's time zone. Nd = N days ending today, today included (partial); "
+            "yesterday and last_N_complete_days end yesterday (whole days); 24h hourly; 12m. "
+            "Ignored when from/to are given."
         )
     ),
 ]
 DomainArg = Annotated[
     str | None,
+    Field(max_length=253, description="One site's domain from list-sites; omit for all sites together."),
+]
+
+
+def date_arg(wire_name: str, description: str) -> Any:
+    """An optional YYYY-MM-DD argument named `wire_name` on the wire (see the module docstring)."""
+    return Annotated[
+        str | None,
+        Field(
+            validation_alias=wire_name,
+            max_length=10,
+            json_schema_extra={"format": "date"},
+            description=description,
+        ),
+    ]
+
+
+FromArg = date_arg("from", "Start date YYYY-MM-DD (inclusive, local); needs `to`; overrides period.")
+ToArg = date_arg("to", "End date YYYY-MM-DD (inclusive, local); needs `from`.")
+CompareArg = Annotated[
+    Compare | None,
     Field(
-        max_length=253,
-        description="One site's domain as list-sites returns it, e.g. 'shop.example.com'; omit for all.",
+        description=(
+            "What *_change compares with: previous_period (default; same length right before), "
+            "year_over_year (same dates a year earlier) or custom (compare_from/compare_to)."
+        )
     ),
 ]
-FromArg = Annotated[
-    str | None,
-    Field(
-        validation_alias="from",
-        max_length=10,
-        json_schema_extra={"format": "date"},
-        description="Start date YYYY-MM-DD (inclusive, local). Needs `to`; overrides period.",
-    ),
-]
-ToArg = Annotated[
-    str | None,
-    Field(
-        validation_alias="to",
-        max_length=10,
-        json_schema_extra={"format": "date"},
-        description="End date YYYY-MM-DD (inclusive, local). Needs `from`.",
-    ),
-]
+CompareFromArg = date_arg("compare_from", "Comparison start YYYY-MM-DD (inclusive); with compare_to.")
+CompareToArg = date_arg("compare_to", "Comparison end YYYY-MM-DD (inclusive); with compare_from.")
 LimitArg = Annotated[
     int,
     Field(ge=1, le=MAX_LIMIT, description=f"Maximum rows per list, 1-{MAX_LIMIT}."),
@@ -72,15 +76,9 @@ FiltersArg = Annotated[
     Field(
         max_length=4000,
         description=(
-            "Only count traffic matching these conditions, in the REST API's grammar: "
-            "dimension==value (is), dimension!=value (is not), dimension~text (contains, any case); "
-            "a|b means either value; ';' joins conditions that must all hold (at most "
-            f"{MAX_FILTERS}, values up to {MAX_VALUE_LENGTH} characters). Dimensions: "
-            f"{', '.join(DIMENSIONS)}. `page` matches pageview paths (a visit passes when one of its "
-            "pageviews matches; pageview counts count the matching views); the others are "
-            "attributes of the visit. Examples: 'page==/pricing', 'source==google;device==mobile', "
-            "'channel!=direct', 'utm_campaign~spring', 'country==DE|AT|CH', "
-            "'page~/blog/;source==newsletter'."
+            "Count only matching traffic: dimension==value, != (is not), ~ (contains); a|b either; "
+            "';' and. Grammar and dimensions: resource analytics://glossary (filters). E.g. "
+            "'page==/pricing', 'source==google;device==mobile', 'utm_campaign~spring'."
         ),
     ),
 ]
@@ -89,9 +87,6 @@ EventArg = Annotated[
     Field(
         min_length=1,
         max_length=120,
-        description=(
-            "A custom event name exactly as listed (e.g. 'Signup'): adds its property keys with their "
-            "most frequent values (up to `limit` each). Omit to list the events only."
-        ),
+        description="A custom event name as listed (e.g. 'Signup'): adds its property keys and top values.",
     ),
 ]

@@ -73,13 +73,18 @@ async def ecommerce_overview(
     date_from: FromArg = None,
     date_to: ToArg = None,
     filters: FiltersArg = None,
+    compare: args.CompareArg = None,
+    compare_from: args.CompareFromArg = None,
+    compare_to: args.CompareToArg = None,
 ) -> Annotated[CallToolResult, EcommerceOverviewAnswer]:
-    """Shop results with the change against the previous period of the same length: revenue (in
-    `currency`), transactions (distinct orders), avg_order_value, conversion_rate (% of visitors
-    who purchased), purchasing_visitors, visitors, and each *_change (% change; percentage points
-    for conversion_rate). Purchases in other currencies are left out of money sums (see warnings).
-    Call list-sites first to discover domains and their currencies."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, filters=filters)
+    """Shop results with their change against a comparison range (`compare`; the previous period
+    of the same length by default): revenue (in `currency`), transactions (distinct orders),
+    avg_order_value, conversion_rate (% of visitors who purchased), purchasing_visitors, visitors,
+    and each *_change (% change; percentage points for conversion_rate). Purchases in other
+    currencies are left out of money sums (see warnings). Call list-sites first to discover
+    domains and their currencies."""
+    dates, versus = (date_from, date_to), (compare, compare_from, compare_to)
+    request = await authorized_request(ctx, tenant, period, domain, *dates, filters=filters, compare=versus)
     report = await request.run(engine.ecommerce_overview)
     return reply("ecommerce-overview", request.answer(EcommerceOverviewAnswer, report))
 

@@ -22,6 +22,7 @@ from analytics_mcp.tools.glossary import pick
 from analytics_mcp.tools.render import render
 
 R = TypeVar("R")
+Comparison = tuple[str | None, str | None, str | None]
 A = TypeVar("A", bound=ToolAnswer)
 
 # The engine names the site argument `site`; the tools call it `domain`.
@@ -74,9 +75,11 @@ async def authorized_request(
     limit: int | None = None,
     *,
     filters: str | None = None,
+    compare: Comparison = (None, None, None),
 ) -> ToolRequest:
     """Authorize, then parse the question with the engine's `parse_query` over the sites that
-    `authorize` read in the same round trip (what `query_for_tenant` does for REST)."""
+    `authorize` read in the same round trip (what `query_for_tenant` does for REST). `compare`:
+    the compare, compare_from and compare_to arguments of the tools that show a comparison."""
     services = services_of(ctx)
     allowed = await authorize(services.db, tenant)
     try:
@@ -86,6 +89,9 @@ async def authorized_request(
             period=period,
             date_from=date_from,
             date_to=date_to,
+            compare=compare[0],
+            compare_from=compare[1],
+            compare_to=compare[2],
             site=domain,
             limit=limit,
             filters=filters,

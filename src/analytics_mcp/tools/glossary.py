@@ -4,7 +4,11 @@ renders, and the descriptions lean on."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+
+from analytics_mcp.engine import DIMENSIONS
+from analytics_mcp.engine.filters import MAX_FILTERS, MAX_VALUE_LENGTH
 
 DEFINITIONS: dict[str, str] = {
     "visitors": (
@@ -31,14 +35,30 @@ DEFINITIONS: dict[str, str] = {
         "none has a time)."
     ),
     "change": (
-        "*_change: percent change against the previous period of the same length (null when the "
-        "previous value was 0); for rates (bounce_rate, conversion_rate) the difference in "
-        "percentage points."
+        "*_change: percent change against the comparison range (null when its value was 0); for "
+        "rates (bounce_rate, conversion_rate) the difference in percentage points. The comparison is "
+        "`compare`: previous_period (default: the range of the same length right before), "
+        "year_over_year (the same dates a year earlier; 29 February -> 28 February) or custom "
+        "(compare_from/compare_to, any length). The answer's `comparison` states its dates."
     ),
     "period": (
         "Dates are local to the site's time zone (the tenant's when several sites are read "
-        "together); Nd = the N days ending today, today included; 12m = the 12 months ending "
-        "today; 24h = the last 24 hours in hourly buckets; from/to are inclusive dates."
+        "together). Nd = the N days ending today, today included; yesterday = the day before "
+        "today; last_N_complete_days (7, 28, 30, 90) = the N days ending yesterday; 12m = the 12 "
+        "months ending today; 24h = the last 24 hours in hourly buckets; from/to are inclusive "
+        "dates. A range that runs past now has partial_day true and data_through, the local time "
+        "data counts through: compare a partial day with whole ones with care, or use "
+        "last_N_complete_days."
+    ),
+    "filters": (
+        "filters: `dimension==value` (is), `dimension!=value` (is not), `dimension~text` (contains, "
+        "ignoring the case of A-Z); `a|b` means either value; `;` joins conditions that must all "
+        f"hold (at most {MAX_FILTERS}, values of at most {MAX_VALUE_LENGTH} characters). "
+        f"Dimensions: {', '.join(DIMENSIONS)}. `page` matches pageview paths (a visit passes when "
+        "one of its pageviews matches; pageview counts count the matching views); the others are "
+        "attributes of the visit, and every number then comes from the passing visits. Examples: "
+        "'page==/pricing', 'source==google;device==mobile', 'channel!=direct', "
+        "'utm_campaign~spring', 'country==DE|AT|CH', 'page~/blog/;source==newsletter'."
     ),
     "channel": (
         "Marketing channel of a visit: paid (utm_medium cpc/ppc/paid/display), email, organic search, "
@@ -96,36 +116,48 @@ DEFINITIONS: dict[str, str] = {
 }
 
 
-def pick(keys: Iterable[str]) -> dict[str, str]:
-    """The definitions one answer used, in the order given."""
-    return {key: DEFINITIONS[key] for key in keys}
+def pick(keys: Iterable[str]) -> list[str]:
+    """The glossary keys one answer uses, in the order given (answers name them; the resource
+    holds the text, so an answer does not repeat it)."""
+    chosen = list(keys)
+    unknown = [key for key in chosen if key not in DEFINITIONS]
+    if unknown:
+        raise KeyError(f"no glossary entry {unknown}")
+    return chosen
 
 
 def glossary_markdown() -> str:
     lines = [
         "# analytics-mcp metric glossary",
         "",
-        "How every number in the analytics tools is defined. Tool answers repeat the definitions "
-        "they used under `definitions`.",
+        "How every number in the analytics tools is defined. Each tool answer lists the entries "
+        "it uses under `definitions` (the keys below).",
         "",
     ]
     lines += [f"- **{name}**: {text}" for name, text in DEFINITIONS.items()]
     return "\n".join(lines) + "\n"
 
 
-def weekly_report_prompt(tenant: str, domain: str | None) -> str:
+WEEK = "last_7_complete_days"  # a weekly report reads whole days: today is not over yet
+
+
+def weekly_report_prompt(tenant: str | None, domain: str | None) -> str:
+    """The weekly-report prompt; `tenant` optional like the tools' (the token's tenant)."""
+    who = f"tenant '{tenant}'" if tenant else "your tenant (the API token's; no tenant argument needed)"
     scope = f"the site {domain}" if domain else "all of the tenant's sites"
-    target = f', "domain": "{domain}"' if domain else ""
+    base = {"tenant": tenant} if tenant else {}
+    week = {**base, "period": WEEK} | ({"domain": domain} if domain else {})
     return (
-        f"Write a weekly web analytics report for tenant '{tenant}' covering {scope}, using the "
-        "analytics tools (all read-only). Steps:\n"
-        f'1. Call list-sites with {{"tenant": "{tenant}"}} to confirm the domains.\n'
-        f'2. Call analytics-overview with {{"tenant": "{tenant}", "period": "7d"{target}}} for the '
-        "headline numbers and their change against the previous 7 days.\n"
-        "3. Call daily-breakdown (7d) to find the best and worst day, and top-pages and "
-        "traffic-sources (7d) for what people read and where they came from.\n"
-        "4. Call goals and ecommerce-overview (7d); skip a section when it has no data.\n"
+        f"Write a weekly web analytics report for {who} covering {scope}, using the analytics "
+        "tools (all read-only). Steps:\n"
+        f"1. Call list-sites with {json.dumps(base)} to confirm the domains.\n"
+        f"2. Call analytics-overview with {json.dumps(week)} for the headline numbers of the last "
+        "seven whole days and their change against the seven days before.\n"
+        f"3. Call daily-breakdown (same arguments) to find the best and worst day, and top-pages "
+        "and traffic-sources for what people read and where they came from.\n"
+        "4. Call goals and ecommerce-overview (same arguments); skip a section when it has no data.\n"
         "Report in short sections: Summary (3 bullet points), Traffic, Content, Sources, "
-        "Conversions. Quote exact numbers with their units and the date range the tools returned; "
-        "say 'no data' rather than guessing; end with two or three concrete suggestions."
+        "Conversions. Quote exact numbers with their units and the date ranges the tools returned "
+        "(the week and the one it is compared with); say 'no data' rather than guessing; end with "
+        "two or three concrete suggestions."
     )

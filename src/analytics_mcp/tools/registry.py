@@ -11,7 +11,8 @@ from typing import Any
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 
-from analytics_mcp.tools import commerce, experiments, live, sites, timing, traffic
+from analytics_mcp.tools import breakdown, commerce, experiments, live, sites, timing, traffic
+from analytics_mcp.tools.lean_schema import without_titles
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("hourly-breakdown", "Visitors by hour of day", timing.hourly_breakdown),
     ToolSpec("realtime", "Current visitors", live.realtime),
     ToolSpec("custom-events", "Custom events and their properties", live.custom_events),
+    ToolSpec("breakdown", "Breakdown by one or two dimensions", breakdown.breakdown),
     # Beyond the twelve analytics tools (docs/mcp.md): A/B testing (docs/ab-testing.md).
     ToolSpec("ab-test-results", "A/B test results", experiments.ab_test_results),
 )
@@ -57,7 +59,8 @@ def description(fn: Callable[..., Any]) -> str:
 
 def build_tools() -> list[Tool]:
     """The tools as the SDK serves them, each inputSchema closed (`additionalProperties: false`):
-    `tools.gate` refuses an argument the schema does not name before the tool runs."""
+    `tools.gate` refuses an argument the schema does not name before the tool runs. Both schemas
+    leave out pydantic's field titles (`tools.lean_schema`)."""
     tools = []
     for spec in TOOLS:
         tool = Tool.from_function(
@@ -68,6 +71,7 @@ def build_tools() -> list[Tool]:
             annotations=tool_annotations(spec.title),
             structured_output=True,
         )
-        tool.parameters = {**tool.parameters, "additionalProperties": False}
+        tool.parameters = {**without_titles(tool.parameters), "additionalProperties": False}
+        tool.fn_metadata.output_schema = without_titles(tool.fn_metadata.output_schema)
         tools.append(tool)
     return tools

@@ -1,6 +1,8 @@
 """A compact text rendering of an answer: the same numbers as the structured content, for clients
 and chat loops that only show or forward text. Generic over the answer models: a header with the
-range, one line of headline metrics with their changes, then one small table per list."""
+range, the notes a reader needs (a partial day, the comparison range), one line of headline
+metrics with their changes, then one small table per list. Definitions are not repeated here:
+the answer names its glossary keys in the structured content."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from analytics_mcp.engine import ReportRange
 from analytics_mcp.tools.answers import Section
 
 SKIP = frozenset({"tenant", "definitions", "range", "comparison", "warnings", "truncated"})
+COLUMNS_LEFT_OUT = frozenset({"id"})  # goal ids (ULIDs) serve the REST API, not a reader
+COMPLETE_DAYS = {"7d": "last_7_complete_days", "30d": "last_30_complete_days", "90d": "last_90_complete_days"}
 PERCENT_POINTS = frozenset({"bounce_rate_change", "conversion_rate_change"})
 
 
@@ -40,10 +44,32 @@ def fmt_change(name: str, value: float | None) -> str:
 
 def header(title: str, tenant: str, period: ReportRange) -> str:
     sites = ", ".join(period.sites) or "no sites"
-    return (
-        f"{title} - tenant {tenant} - {sites} - {period.date_from} to {period.date_to} "
-        f"({period.period}, {period.timezone})"
-    )
+    return f"{title} - tenant {tenant} - {sites} - {span(period)} ({period.period}, {period.timezone})"
+
+
+def span(period: ReportRange) -> str:
+    return f"{period.date_from} to {period.date_to}"
+
+
+def partial_note(period: ReportRange, what: str = "") -> str | None:
+    """A line saying the range is not over yet, and through when its data counts."""
+    if not period.partial_day or period.data_through is None:
+        return None
+    through = period.data_through.strftime("%H:%M")
+    unit = "hour" if period.interval == "hour" else f"day {period.data_through.date()}"
+    line = f"partial: {what}last {unit} counts through {through} {period.timezone} (not over yet)"
+    whole = COMPLETE_DAYS.get(period.period)
+    return line + (f"; for whole days use period {whole}" if whole and not what else "")
+
+
+def range_notes(data: dict[str, Any]) -> list[str]:
+    """The partial-day note and, for answers with a comparison, its range."""
+    notes = [partial_note(data["range"])]
+    compared: ReportRange | None = data.get("comparison")
+    if compared is not None:
+        notes.append(f"compared with {span(compared)} ({compared.period})")
+        notes.append(partial_note(compared, "comparison's "))
+    return [note for note in notes if note]
 
 
 def headline(answer: BaseModel) -> str:
@@ -59,12 +85,17 @@ def headline(answer: BaseModel) -> str:
     return " | ".join(parts)
 
 
+def cell(row: Any, column: str) -> Any:
+    """A row's value: rows are models, or plain objects (the breakdown's)."""
+    return row[column] if isinstance(row, dict) else getattr(row, column)
+
+
 def table(name: str, rows: list[Any], truncated: bool = False) -> list[str]:
     if not rows:
         return [f"{name}: none"]
-    columns = [c for c, v in dict(rows[0]).items() if not isinstance(v, list)]
+    columns = [c for c, v in dict(rows[0]).items() if not isinstance(v, list) and c not in COLUMNS_LEFT_OUT]
     lines = [f"{name}:", " | ".join(columns)]
-    lines += [" | ".join(fmt(c, getattr(row, c)) for c in columns) for row in rows]
+    lines += [" | ".join(fmt(c, cell(row, c)) for c in columns) for row in rows]
     if truncated:
         lines.append("(truncated: more rows exist; raise limit to see them)")
     return lines
@@ -79,7 +110,7 @@ def render(title: str, answer: BaseModel, extra: list[str] | None = None) -> str
     """Header, headline metrics, every list or section of rows as a table, then `extra` lines."""
     data = dict(answer)
     if "range" in data:
-        lines = [header(title, data["tenant"], data["range"])]
+        lines = [header(title, data["tenant"], data["range"]), *range_notes(data)]
     elif names(data.get("sites")):  # a report without a range (realtime) names its sites
         lines = [f"{title} - tenant {data['tenant']} - {', '.join(data['sites']) or 'no sites'}"]
     else:

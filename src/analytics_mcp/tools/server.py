@@ -23,13 +23,15 @@ INSTRUCTIONS = """\
 Read-only, privacy-friendly web analytics (no cookies; visitors are anonymous daily ids).
 `tenant` is optional: without it a tool answers for the tenant of your API token. Call list-sites
 first to learn the tenant's domains; pass one as `domain`, or omit it for all sites together.
-Periods: 24h, 7d (default), 30d, 90d, 12m, or explicit inclusive dates `from` + `to`
-(YYYY-MM-DD, local to the site's time zone). The reports take `filters` such as
-`source==google;page==/pricing` (see each tool's schema).
-Every answer states the date range and time zone it covered and defines its metrics; quote those
-when you report numbers. Rates are percentages with one decimal, durations are seconds, money is
-in the answer's `currency`. *_change compares with the previous period of the same length.
-The full glossary is the resource analytics://glossary."""
+Periods (local to the site's time zone): 24h, 7d (default), 30d, 90d, 12m end now, so today is
+partial (the answer says partial_day and data_through); yesterday and last_7_complete_days
+(also 28, 30, 90) hold whole days only; or explicit inclusive dates `from` + `to` (YYYY-MM-DD).
+The overview tools take `compare`: previous_period (default), year_over_year, or custom with
+compare_from + compare_to. The reports take `filters` such as `source==google;page==/pricing`.
+Every answer states the date range, time zone, sites and (for comparisons) the comparison range;
+quote those when you report numbers. Rates are percentages with one decimal, durations are
+seconds, money is in the answer's `currency`. Answers name the glossary entries that define their
+metrics; the glossary (with the filter grammar) is the resource analytics://glossary."""
 
 
 def build_mcp_server(services: Services, *, standalone: bool = False) -> MCPServer[Services]:
@@ -67,7 +69,10 @@ def _register_extras(server: MCPServer[Services]) -> None:
         GLOSSARY_URI,
         name="glossary",
         title="Metric glossary",
-        description="How visitors, visits, bounce rate, durations, sources, goals and revenue are defined.",
+        description=(
+            "How visitors, visits, bounce rate, durations, periods, comparisons, sources, goals and "
+            "revenue are defined, and the filter grammar."
+        ),
         mime_type="text/markdown",
     )
     def glossary() -> str:
@@ -75,7 +80,7 @@ def _register_extras(server: MCPServer[Services]) -> None:
 
     @server.prompt(name="weekly-report", title="Weekly analytics report")
     def weekly_report(
-        tenant: Annotated[str, Field(description="Your tenant slug")],
+        tenant: Annotated[str | None, Field(description="Tenant slug; omit for your token's tenant")] = None,
         domain: Annotated[str | None, Field(description="One site's domain; omit for all sites")] = None,
     ) -> str:
         """Ask for a weekly report of a tenant's (or one site's) traffic, content, sources and conversions."""

@@ -37,14 +37,19 @@ async def analytics_overview(
     date_from: FromArg = None,
     date_to: ToArg = None,
     filters: FiltersArg = None,
+    compare: args.CompareArg = None,
+    compare_from: args.CompareFromArg = None,
+    compare_to: args.CompareToArg = None,
 ) -> Annotated[CallToolResult, OverviewAnswer]:
-    """Headline traffic numbers with the change against the previous period of the same length:
+    """Headline traffic numbers with their change against a comparison range (`compare`: the
+    previous period of the same length by default, or the same dates last year, or your own):
     visitors (unique, per day), visits, pageviews, views_per_visit, bounce_rate (%), avg_duration
     (seconds per visit), and each one's *_change (% change; percentage points for bounce_rate).
 
-    Answers "how many visitors did I have last week?", "is traffic up or down?". Call list-sites
-    first to discover domains; omit domain for all sites together."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, filters=filters)
+    Answers "how many visitors did I have last week?", "is traffic up or down on last year?".
+    Call list-sites first to discover domains; omit domain for all sites together."""
+    dates, versus = (date_from, date_to), (compare, compare_from, compare_to)
+    request = await authorized_request(ctx, tenant, period, domain, *dates, filters=filters, compare=versus)
     report = await request.run(engine.overview)
     return reply("analytics-overview", request.answer(OverviewAnswer, report))
 
