@@ -4,7 +4,8 @@ with DuckDB on the same rows as the reference, in the same run.
     python bench/engine.py [--events 1m|10m|both] [--out bench/out] [--repeat 15]
                            [--periods 7d,30d,90d] [--scopes all,site] [--budget 20]
                            [--functions overview,funnel] [--data-dir DIR] [--rebuild] [--explain 3]
-                           [--raw] [--db postgresql://...|postgresql-local]
+                           [--raw] [--db postgresql://...|postgresql-local] [--store clickhouse]
+                           [--no-filtered]
 
 Data: 90 days ending now of demo traffic (one main site, a small second site with ~5 % of the
 events, tenant time zone Europe/Berlin, goals /signup exact, /blog/ prefix, event purchase),
@@ -26,10 +27,21 @@ postgresql-local` runs a throwaway cluster on loopback for the run (bench/pg_loc
 shows both side by side with DuckDB; `--explain N` then also prints PostgreSQL's EXPLAIN ANALYZE of
 the N cells where it is slowest relative to SQLite.
 
+Filtered cells (issue 14, bench/engine_cases.py FILTERS): overview, top pages, referrers, devices
+and timeseries with source==google, page==/pricing, device==mobile and source==google;device==mobile,
+30d and 90d, each answered by DuckDB with the same filter (engine_ref.Ask.where); --no-filtered
+leaves them out.
+
+--store clickhouse: the same cells on an embedded ClickHouse (chDB) holding the same rows, copied
+with `analytics-mcp events copy` (bench/engine_ch.py), each answer compared with SQLite's; the table
+shows SQLite, ClickHouse and DuckDB side by side, with ClickHouse's ratio to DuckDB.
+
 Unfiltered day-bucket reports read the rollup tables (analytics_mcp.engine.store.source_for); --raw
 times the same calls on the raw tables only (`raw_tables()`), for a before/after comparison.
 
 Targets (issue 3): at 10M every p50 <= DuckDB's and < 100 ms; at 1M < 20 ms; server RSS < 500 MB.
+Issue 14: on SQLite every filtered 30d cell under 1.5 s at 10M; on ClickHouse every cell at or under
+DuckDB's p50.
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import engine_ch  # noqa: E402
 import engine_data  # noqa: E402
 import engine_pg  # noqa: E402
 import engine_run  # noqa: E402
@@ -76,6 +89,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--db", default=None, help=f"also run on PostgreSQL: a postgresql:// URL, or {pg_local.LOCAL}"
     )
+    parser.add_argument("--store", choices=("clickhouse",), default=None, help="also run on chDB")
+    parser.add_argument("--no-filtered", action="store_true", help="leave out the filtered cells")
     return parser.parse_args(argv)
 
 
@@ -122,6 +137,7 @@ def _run(args: argparse.Namespace, data: engine_data.BenchData, pg_url: str | No
         repeat=args.repeat,
         budget_s=args.budget,
         functions=tuple(f for f in args.functions.split(",") if f),
+        filters=() if args.no_filtered else engine_run.FILTERS,
     )
     engine_run.log(f"engine phase on {data.db_path} ({data.meta['events']:,} events)")
     started = time.perf_counter()
@@ -137,6 +153,10 @@ def _run(args: argparse.Namespace, data: engine_data.BenchData, pg_url: str | No
         engine_run.log(f"engine phase on PostgreSQL ({pg_url})")
         with raw_tables() if args.raw else nullcontext():
             asyncio.run(engine_pg.pg_phase(pg, cells, opts))
+    if args.store == "clickhouse":
+        engine_ch.ensure_copy(data)
+        engine_run.log("engine phase on ClickHouse (chDB)")
+        asyncio.run(engine_ch.ch_phase(data, cells, opts))
     engine_run.log("loading DuckDB")
     load_s, integrity = engine_run.duck_phase(data, cells, opts)
     size = args.events if args.data_dir is None else ("10m" if data.meta["events"] > 5_000_000 else "1m")
@@ -149,7 +169,7 @@ def _run(args: argparse.Namespace, data: engine_data.BenchData, pg_url: str | No
             asyncio.run(explain_slowest(data, cells, args.explain))
             if pg is not None:
                 asyncio.run(engine_pg.explain_pg(pg, cells, args.explain))
-    wrong = any(cell.problems or cell.pg_problems for cell in cells)
+    wrong = any(cell.problems or any(run.problems for run in cell.stores.values()) for cell in cells)
     return 1 if wrong or any(n for _, n in integrity) else 0
 
 

@@ -141,3 +141,24 @@ CASES: tuple[Case, ...] = (
     Case("daily-breakdown", "timeseries", engine.timeseries, _timeseries, ref.timeseries),
     Case("hourly-breakdown", "hour_of_day", engine.hour_of_day, _hours, ref.hour_of_day),
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class FilterSpec:
+    """A filter of the filtered cells: as the tools take it, and as the DuckDB reference's SQL."""
+
+    text: str  # the `filters` argument (engine/filters.py syntax)
+    visit_sql: str  # the same visit conditions on DuckDB's visits columns
+    page: str | None = None
+
+
+# Filtered cells (issue 14): the common single filters and one combination, on the reports an
+# assistant asks with a filter most (the whole question, its breakdowns, pages and days).
+FILTERS: tuple[FilterSpec, ...] = (
+    FilterSpec("source==google", "source = 'google'"),
+    FilterSpec("page==/pricing", "", "/pricing"),
+    FilterSpec("device==mobile", "device_type = 'mobile'"),
+    FilterSpec("source==google;device==mobile", "source = 'google' AND device_type = 'mobile'"),
+)
+FILTERED_FUNCTIONS = ("overview", "top_pages", "referrers", "devices", "timeseries")
+FILTERED_PERIODS = ("30d", "90d")

@@ -23,7 +23,8 @@ from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
 from engine_data import BenchData
 from engine_explain import captured_statements
-from engine_run import Cell, Options, differences, log, timed_async
+from engine_run import Cell, Options, log
+from engine_stores import store_phase
 
 PLAN_LINES = 40  # per statement
 
@@ -63,17 +64,8 @@ async def pg_phase(settings: Settings, cells: list[Cell], opts: Options) -> None
     """Every cell again on the PostgreSQL events database, timed the same way, its answer compared
     with the SQLite one."""
     services = Services.build(settings, migrate=False)
-    db = services.events_db
     try:
-        for cell in cells:
-            case, query = cell.case, cell.query
-            run = case.run if case.prepare is None else await case.prepare(db, query)
-            result, cell.pg = await timed_async(lambda: run(db, query), opts)  # noqa: B023
-            cell.pg_answer = case.shape(result)
-            cell.pg_problems = differences(cell.engine_answer, cell.pg_answer, names=("sqlite", "postgresql"))
-            flag = "ok" if not cell.pg_problems else f"MISMATCH ({len(cell.pg_problems)})"
-            name, p50 = f"{case.name:<18} {cell.scope:<4} {cell.period:>4}", cell.pg.p50_ms
-            log(f"  postgresql {name}: p50 {p50:9.1f} ms (n={len(cell.pg.samples)}) {flag}")
+        await store_phase("postgresql", services.events_db, cells, opts)
     finally:
         await services.close()
 

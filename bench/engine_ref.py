@@ -32,14 +32,27 @@ class Ask:
     limit: int
     currency: str
     goals: tuple[tuple[str, str], ...]  # (id, name) of the sites' goals, in the engine's order
+    visit_filter: str = ""  # SQL on visits columns the visit must pass (filtered cells), "" for none
+    page: str | None = None  # page==this path (filtered cells)
 
     @property
     def sites(self) -> str:
         return "(" + ", ".join(str(int(i)) for i in self.site_ids) + ")"
 
     def where(self, ts: str = "ts", site: str = "site_id", *, previous: bool = False) -> str:
+        """Sites and range, and the cell's filters as DESIGN.md defines them: visits (`ts` is
+        started_at) pass the visit filter and, with a page filter, have a matching pageview;
+        events belong to passing visits and, with a page filter, are the matching pageviews."""
         lo, hi = (self.prev_start, self.prev_end) if previous else (self.start, self.end)
-        return f"{site} IN {self.sites} AND {ts} >= {int(lo)} AND {ts} < {int(hi)}"
+        out = f"{site} IN {self.sites} AND {ts} >= {int(lo)} AND {ts} < {int(hi)}"
+        path = None if self.page is None else "'" + self.page.replace("'", "''") + "'"
+        if ts == "started_at":
+            out += f" AND ({self.visit_filter})" if self.visit_filter else ""
+            matching = f"SELECT visit_id FROM events WHERE name = 'pageview' AND pathname = {path}"
+            return out + (f" AND id IN ({matching})" if path else "")
+        if self.visit_filter:
+            out += f" AND visit_id IN (SELECT id FROM visits WHERE {self.visit_filter})"
+        return out + (f" AND name = 'pageview' AND pathname = {path}" if path else "")
 
 
 def _traffic(con: Con, ask: Ask, previous: bool = False) -> tuple[int, int]:

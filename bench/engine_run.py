@@ -22,7 +22,7 @@ from analytics_mcp import engine
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.db import Database
-from engine_cases import CASES, Case
+from engine_cases import CASES, FILTERED_FUNCTIONS, FILTERED_PERIODS, FILTERS, Case, FilterSpec
 from engine_data import MAIN, TENANT, BenchData
 from engine_integrity import GoalRule, run_checks
 
@@ -38,6 +38,7 @@ class Options:
     repeat: int
     budget_s: float
     functions: tuple[str, ...] = ()  # empty: all
+    filters: tuple[FilterSpec, ...] = FILTERS  # the filtered cells' filters (empty: none)
 
 
 @dataclass
@@ -72,9 +73,32 @@ class Cell:
     engine_answer: Any = None
     duck_answer: Any = None
     problems: list[str] = field(default_factory=list)
-    pg: Timing | None = None  # the same call on PostgreSQL (--db), compared with the SQLite answer
-    pg_answer: Any = None
-    pg_problems: list[str] = field(default_factory=list)
+    flt: FilterSpec | None = None  # a filtered cell's filter
+    stores: dict[str, StoreRun] = field(default_factory=dict)  # "postgresql", "clickhouse": the same call
+
+    @property
+    def label(self) -> str:
+        where = f"{self.case.name}/{self.scope}/{self.period}"
+        return where if self.flt is None else f"{where} [{self.flt.text}]"
+
+    @property
+    def pg(self) -> Timing | None:
+        run = self.stores.get("postgresql")
+        return None if run is None else run.timing
+
+    @property
+    def pg_problems(self) -> list[str]:
+        run = self.stores.get("postgresql")
+        return [] if run is None else run.problems
+
+
+@dataclass
+class StoreRun:
+    """A cell's engine call on another events store, its answer compared with SQLite's."""
+
+    timing: Timing
+    answer: Any
+    problems: list[str]
 
 
 def log(message: str) -> None:
@@ -152,32 +176,43 @@ async def engine_phase(data: BenchData, opts: Options) -> tuple[list[Cell], Timi
         assert tenant is not None, "benchmark tenant missing"
         _, sites_timing = await timed_async(lambda: engine.tenant_sites(db, tenant.id), opts)
         cells: list[Cell] = []
-        for case in CASES:
-            if opts.functions and case.name not in opts.functions:
-                continue
-            for scope in opts.scopes:
-                for period in opts.periods:
-                    site = MAIN if scope == "site" else None
-                    query = await engine.query_for_tenant(
-                        db, tenant, period=period, site=site, limit=TOOL_LIMIT
-                    )
-                    cells.append(await _engine_cell(services.events_db, case, scope, period, query, opts))
+        for case, scope, period, flt in cell_plan(opts):
+            site = MAIN if scope == "site" else None
+            filters = None if flt is None else flt.text
+            query = await engine.query_for_tenant(
+                db, tenant, period=period, site=site, limit=TOOL_LIMIT, filters=filters
+            )
+            cell = Cell(case, scope, period, query, flt=flt)
+            cells.append(await _engine_cell(services.events_db, cell, opts))
         return cells, sites_timing, rss_breakdown()
     finally:
         await services.close()
 
 
-async def _engine_cell(
-    db: Database, case: Case, scope: str, period: str, query: engine.Query, opts: Options
-) -> Cell:
-    cell = Cell(case, scope, period, query)
+def cell_plan(opts: Options) -> list[tuple[Case, str, str, FilterSpec | None]]:
+    """Every case x scope x period unfiltered, then the filtered cells (FILTERED_FUNCTIONS x scope x
+    FILTERED_PERIODS x filter)."""
+    wanted = [case for case in CASES if not opts.functions or case.name in opts.functions]
+    plan: list[tuple[Case, str, str, FilterSpec | None]] = [
+        (case, scope, period, None) for case in wanted for scope in opts.scopes for period in opts.periods
+    ]
+    filtered = [case for case in wanted if case.name in FILTERED_FUNCTIONS]
+    plan += [
+        (case, scope, period, flt)
+        for case in filtered
+        for scope in opts.scopes
+        for period in FILTERED_PERIODS
+        for flt in opts.filters
+    ]
+    return plan
+
+
+async def _engine_cell(db: Database, cell: Cell, opts: Options) -> Cell:
+    case, query = cell.case, cell.query
     run = case.run if case.prepare is None else await case.prepare(db, query)
     result, cell.engine = await timed_async(lambda: run(db, query), opts)
     cell.engine_answer = case.shape(result)
-    log(
-        f"  engine {case.name:<18} {scope:<4} {period:>4}: p50 {cell.engine.p50_ms:9.1f} ms "
-        f"(n={len(cell.engine.samples)})"
-    )
+    log(f"  engine {cell.label}: p50 {cell.engine.p50_ms:9.1f} ms (n={len(cell.engine.samples)})")
     return cell
 
 
@@ -196,13 +231,12 @@ def duck_phase(data: BenchData, cells: list[Cell], opts: Options) -> tuple[float
         for cell in cells:
             if cell.case.reference is None:
                 continue
-            ask = ask_for(cell.query, goals)
+            ask = ask_for(cell.query, goals, cell.flt)
             reference = cell.case.reference
             cell.duck_answer, cell.duck = timed(lambda: reference(con, ask), opts)  # noqa: B023
             cell.problems = check_range(cell.query) + differences(cell.engine_answer, cell.duck_answer)
             flag = "ok" if not cell.problems else f"MISMATCH ({len(cell.problems)})"
-            name, p50 = f"{cell.case.name:<18} {cell.scope:<4} {cell.period:>4}", cell.duck.p50_ms
-            log(f"  duckdb {name}: p50 {p50:9.1f} ms {flag}")
+            log(f"  duckdb {cell.label}: p50 {cell.duck.p50_ms:9.1f} ms {flag}")
     finally:
         con.close()
         for leftover in data.directory.glob("reference.duckdb*"):
@@ -230,7 +264,7 @@ def _goals(data: BenchData, cells: list[Cell]) -> tuple[GoalsBySites, list[GoalR
     return {ids: tuple((g.id, g.name) for g in goals) for ids, goals in by_sites.items()}, rules
 
 
-def ask_for(query: engine.Query, goals: GoalsBySites) -> ref.Ask:
+def ask_for(query: engine.Query, goals: GoalsBySites, flt: FilterSpec | None = None) -> ref.Ask:
     site_ids = tuple(query.site_ids)
     return ref.Ask(
         site_ids=site_ids,
@@ -242,6 +276,8 @@ def ask_for(query: engine.Query, goals: GoalsBySites) -> ref.Ask:
         limit=query.limit,
         currency=query.currency,
         goals=goals[site_ids],
+        visit_filter="" if flt is None else flt.visit_sql,
+        page=None if flt is None else flt.page,
     )
 
 

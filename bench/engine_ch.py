@@ -1,0 +1,56 @@
+"""`bench/engine.py --store clickhouse`: the same engine cells on an embedded ClickHouse (chDB)
+holding the same rows.
+
+The rows get there with the project's own `analytics-mcp events copy --to chdb://DIR/clickhouse`
+from the cached SQLite data set (the ClickHouse migrations, then every events table in chunks, ids
+kept, counts verified on both sides; an interrupted or finished copy goes on where it stopped, so a
+second run only verifies). Accounts stay in the SQLite file. Then the engine answers every cell
+through `ClickHouseStore`, in this process, as a server on chDB would.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from analytics_mcp.config import Settings
+from analytics_mcp.services import Services
+from engine_data import BenchData
+from engine_run import Cell, Options, log
+from engine_stores import store_phase
+
+DATABASE = "bench"
+
+
+def chdb_url(data: BenchData) -> str:
+    return f"chdb://{data.directory / 'clickhouse'}?database={DATABASE}"
+
+
+def ch_settings(data: BenchData) -> Settings:
+    return Settings(data_dir=data.directory, events_url=chdb_url(data), _env_file=None)  # type: ignore[call-arg]
+
+
+def ensure_copy(data: BenchData) -> float:
+    """`analytics-mcp events copy` into the data set's chDB directory (resumable: a finished copy
+    is only verified). Returns its seconds."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ANALYTICS_DB_URL", "ANALYTICS_EVENTS_URL")}
+    env["ANALYTICS_DATA_DIR"] = str(data.directory)
+    command = [sys.executable, "-m", "analytics_mcp.cli", "events", "copy", "--to", chdb_url(data)]
+    log(f"copying the events of {data.db_path} to {chdb_url(data)} (analytics-mcp events copy)")
+    started = time.perf_counter()
+    copied = subprocess.run([*command, "--batch-size", "200000"], env=env, text=True, stdout=subprocess.PIPE)
+    if copied.returncode != 0:
+        sys.exit(f"events copy failed (status {copied.returncode}): {copied.stdout[-2000:]}")
+    seconds = time.perf_counter() - started
+    log(f"  copy done in {seconds:.0f} s: {copied.stdout.strip()[:300]}")
+    return seconds
+
+
+async def ch_phase(data: BenchData, cells: list[Cell], opts: Options) -> None:
+    services = Services.build(ch_settings(data), migrate=False)
+    try:
+        await store_phase("clickhouse", services.events_db, cells, opts)
+    finally:
+        await services.close()
