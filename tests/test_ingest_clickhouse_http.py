@@ -6,21 +6,30 @@ endpoint over chDB (tests/clickhouse_http.py), exactly as against a server: migr
 - Tracker events into it and into an install on SQLite answer the same reports.
 - ClickHouse down mid-load (the endpoint killed): 202 from the spool up to its limit, then 503
   with Retry-After; the endpoint back on its port: every acknowledged event stored exactly once.
+- Raw export and A/B testing over the same path answer byte for byte / value for value like SQLite.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
+import orjson
 import pytest
 
+from ab_support import body
 from analytics_mcp.storage.clickhouse import ClickHouseEvents, open_clickhouse
+from analytics_mcp.timeutil import utcnow_iso
 from clickhouse_http import clickhouse_endpoint
-from factories import CHROME_WIN
+from factories import CHROME_WIN, event
 from server_process import Install, server_process
 
 FIREFOX_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.1; rv:121.0) Gecko/20100101 Firefox/121.0"
@@ -152,3 +161,120 @@ def test_clickhouse_down_over_http_then_back_stores_every_acknowledged_event_onc
             ids = _stored_ids(events)
             events.close()
     assert sorted(ids) == sorted(acknowledged)  # every acknowledged event once, nothing refused
+
+
+def _same_salts(*installs: Install) -> None:
+    """Yesterday's and today's salt, the same in every install (visitor ids, and so the exports'
+    visitor hashes, depend on them; with ClickHouse events the salts live in the accounts file)."""
+    now, created_at = datetime.now(UTC), utcnow_iso()
+    for install in installs:
+        with sqlite3.connect(install.directory / "analytics.db") as conn:
+            for day in (now.date() - timedelta(days=1), now.date()):
+                salt = hashlib.blake2b(str(day).encode(), digest_size=16).digest()
+                conn.execute("INSERT INTO salts VALUES (?, ?, ?)", (str(day), salt, created_at))
+
+
+def _batch(now: datetime) -> list[dict[str, object]]:
+    """Pageviews, purchases with items and a custom event of 9 visitors over the last 20 hours,
+    with explicit times (both servers store the same instants)."""
+    lines: list[dict[str, object]] = []
+    for i in range(120):
+        when = (now - timedelta(minutes=10 * (120 - i))).isoformat(timespec="milliseconds")
+        who = {"ip": f"198.51.100.{i % 9}", "user_agent": (CHROME_WIN, FIREFOX_MAC, IPHONE)[i % 3]}
+        lines.append(event(when.replace("+00:00", "Z"), f"/p{i % 4}", event_id=f"b{i}", **who))
+        if i % 10 == 3:
+            item = {"item_id": f"sku-{i}", "item_name": f"Thing {i}", "price": 9.5, "quantity": 2}
+            purchase = {
+                "transaction_id": f"T{i}",
+                "revenue": {"amount": 19.0, "currency": "USD"},
+                "items": [item],
+            }
+            lines.append(
+                event(when.replace("+00:00", "Z"), name="purchase", event_id=f"p{i}", **purchase, **who)
+            )
+    return lines
+
+
+def _track_call(i: int, variant_ids: list[int]) -> dict[str, object]:
+    """Views, clicks and conversions of 10 visitors in two variants."""
+    kind = ("page_view", "click", "conversion")[i % 3]
+    data = ({"path": "/"}, {"element_id": f"cta-{i % 4}"}, {"plan_tier": "pro", "amount_cents": 900})[i % 3]
+    return body(variant_ids[i % 2], kind, data, session_id=f"s{i // 3}", visitor_id=f"v{i // 3}")
+
+
+def test_export_and_ab_testing_over_http_answer_like_sqlite(
+    tmp_path: Path, endpoint: tuple[Path, int]
+) -> None:
+    """Through the HTTP client path: batch events with their own times, then the paged exports
+    (JSONL and CSV, two pages) byte for byte equal to SQLite's; then A/B tracking calls (stamped by
+    each server's clock: after the exports), /metrics/summary and /metrics/variants equal (the
+    experiments' creation times aside). Goal completions: goal ids differ per install, so the
+    differential test compares that export."""
+    _path, port = endpoint
+    secret = {"ANALYTICS_SECRET_KEY": "same-secret"}  # the exports' session hashes derive from it
+    installs = [
+        _install(tmp_path / "lite", **secret)[0],
+        _install(
+            tmp_path / "house", ANALYTICS_EVENTS_URL=f"clickhouse://127.0.0.1:{port}/analytics", **secret
+        )[0],
+    ]
+    _same_salts(*installs)
+    tokens, variants = [], []
+    for install in installs:
+        scopes = ("--scopes", "read,ingest,admin")
+        tokens.append(install.cli("tokens", "create", "--tenant", "acme", *scopes).strip())
+        made = install.cli("experiments", "add", "--site", "acme.test", "--slug", "hero-test",
+                           "--variant", "control:50", "--variant", "variant-a:50")  # fmt: skip
+        variants.append([v["id"] for v in json.loads(made)["variants"]])
+    assert variants[0] == variants[1]
+    now = datetime.now(UTC).replace(microsecond=0)
+    with ExitStack() as stack:
+        bases = [stack.enter_context(server_process(i.env))[1] for i in installs]
+        clients = [
+            stack.enter_context(
+                httpx2.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"})
+            )
+            for base, token in zip(bases, tokens, strict=True)
+        ]
+        for client in clients:
+            reply = client.post("/api/v1/events", json=_batch(now))
+            assert reply.status_code == 202 and reply.json()["data"]["rejected"] == 0, reply.text
+        span = {"from": str(now.date() - timedelta(days=1)), "to": str(now.date())}
+
+        def exported(client: httpx2.Client) -> int:
+            return client.get("/api/v1/export/pageviews", params=span).content.count(b"\n")
+
+        def tracked(client: httpx2.Client) -> int:
+            stats = client.get("/api/v1/metrics/variants").json()["stats"]
+            return sum(s["views"] + s["clicks"] + s["conversions"] for s in stats)
+
+        _wait(lambda: all(exported(client) == 120 for client in clients))  # both writers caught up
+        for path, fmt in itertools.product(("pageviews", "ecommerce-events"), ("jsonl", "csv")):
+            cursor: str | None = None
+            for _page in range(2):
+                params = {**span, "format": fmt, "limit": 70, **({"cursor": cursor} if cursor else {})}
+                pages = [c.get(f"/api/v1/export/{path}", params=params) for c in clients]
+                assert [p.status_code for p in pages] == [200, 200], pages[1].text
+                assert pages[1].content == pages[0].content, (path, fmt, cursor)
+                lines = pages[0].content.splitlines()
+                if len(lines) <= 1:
+                    break
+                cursor = (
+                    orjson.loads(lines[-1])["id"] if fmt == "jsonl" else lines[-1].split(b",")[0].decode()
+                )
+        for i in range(30):
+            call = _track_call(i, variants[0])
+            for client in clients:
+                assert (
+                    client.post(
+                        "/api/v1/metrics/track", json=call, headers={"User-Agent": CHROME_WIN}
+                    ).status_code
+                    == 201
+                )
+        _wait(lambda: all(tracked(client) == 30 for client in clients))
+        for route in ("summary", "variants"):
+            answers = [c.get(f"/api/v1/metrics/{route}").json() for c in clients]
+            for answer in answers:
+                answer.get("experiment", {}).pop("created_at", None)
+            assert answers[1] == answers[0], route
+        assert answers[0]["stats"][0]["views"] > 0

@@ -22,10 +22,6 @@ from analytics_mcp.storage.db import (
 from analytics_mcp.storage.migrate import upgrade
 
 
-class SqlEventsRequired(Exception):
-    """A feature that reads the events with SQL (export, A/B reports) while they are in ClickHouse."""
-
-
 @dataclass
 class Services:
     """`db` holds accounts, sites, goals, experiments, sessions and the chat log; `events_db` the
@@ -60,12 +56,6 @@ class Services:
             upgrade_clickhouse(events)
         ingestor = Ingestor(db, settings, clickhouse=events)
         return cls(settings=settings, db=db, events_db=events, ingestor=ingestor)
-
-    def sql_events(self) -> Database:
-        """The events database for features that read it with SQL."""
-        if isinstance(self.events_db, ClickHouseEvents):
-            raise SqlEventsRequired("not available while the events are in ClickHouse")
-        return self.events_db
 
     def sql_databases(self) -> tuple[Database, ...]:
         """Each SQL database once (the accounts, and the events unless they are in ClickHouse)."""

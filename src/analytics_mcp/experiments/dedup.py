@@ -10,20 +10,25 @@ event, wherever the clock's 30-second buckets fall. Two layers:
   dropped), the duplicate is judged on its own, so no 201 is ever given for an event not stored.
 - Across restarts, the stored ids: an event's id is its key plus its 30-second bucket, so the
   pipeline's per-site event_id uniqueness (spooled ids included) catches a repeat in the same
-  bucket, and `repeated_recently` looks up the previous bucket's id and its time.
+  bucket, and `repeated_recently` looks up the previous bucket's id and its time (in SQL, or in
+  ClickHouse; a ClickHouse that cannot be reached answers "not stored", as prepare's duplicate
+  lookup does, so tracking keeps answering from the spool while it is down).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from analytics_mcp.experiments.events import DEDUP_WINDOW_MS, EventIds, repeated_recently
+from analytics_mcp.experiments.events import DEDUP_WINDOW_MS, EventIds, stored_event_time
 from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome, PendingEvent
 from analytics_mcp.ingest.group_commit import Ingestor
-from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.clickhouse import ClickHouseEvents, EventsDatabase
+
+log = logging.getLogger("analytics_mcp.ingest")
 
 RECENT_LIMIT = 100_000
 Key = tuple[int, str]  # (site id, window-free event key)
@@ -78,7 +83,7 @@ class RecentEvents:
 class TrackDedup:
     """Submits A/B events through the pipeline, each once per sliding window (see the module)."""
 
-    def __init__(self, db: Database, ingestor: Ingestor, recent: RecentEvents | None = None) -> None:
+    def __init__(self, db: EventsDatabase, ingestor: Ingestor, recent: RecentEvents | None = None) -> None:
         self.db = db
         self.ingestor = ingestor
         self.recent = recent or RecentEvents()
@@ -87,10 +92,30 @@ class TrackDedup:
         """The event's outcome; raises IngestUnavailable like `Ingestor.submit`."""
 
         async def store() -> Outcome:
-            async with self.db.aio.connect() as conn:
-                if await conn.run_sync(lambda sync: repeated_recently(sync, site_id, ids, event.ts)):
-                    return Outcome(DUPLICATE)
+            if await self.repeated_recently(site_id, ids, event.ts):
+                return Outcome(DUPLICATE)
             [outcome] = await self.ingestor.submit([event])
             return outcome
 
         return await self.recent.once((site_id, ids.key), event.ts, store)
+
+    async def repeated_recently(self, site_id: int, ids: EventIds, now_ms: int) -> bool:
+        """Whether the previous window already holds this event less than the window ago."""
+        if ids.previous is None:
+            return False
+        stored = await self._stored_time(site_id, ids.previous)
+        return stored is not None and now_ms - stored < DEDUP_WINDOW_MS
+
+    async def _stored_time(self, site_id: int, client_event_id: str) -> int | None:
+        if not isinstance(self.db, ClickHouseEvents):
+            async with self.db.aio.connect() as conn:
+                return await conn.run_sync(lambda sync: stored_event_time(sync, site_id, client_event_id))
+        from clickhouse_connect.driver.exceptions import OperationalError
+
+        from analytics_mcp.ingest.clickhouse.reads import stored_event_time as stored_in_clickhouse
+
+        try:
+            return await asyncio.to_thread(stored_in_clickhouse, self.db, site_id, client_event_id)
+        except OperationalError:
+            log.warning("ClickHouse unreachable: the A/B duplicate lookup answers 'not stored'")
+            return None

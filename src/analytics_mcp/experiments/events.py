@@ -109,13 +109,11 @@ def event_ids(target: TrackTarget, track: TrackInput, now_ms: int) -> EventIds:
     )
 
 
-def repeated_recently(conn: Connection, site_id: int, ids: EventIds, now_ms: int) -> bool:
-    """Whether the previous window already holds this event less than the window ago."""
-    if ids.previous is None:
-        return False
-    stmt = select(events.c.ts).where(events.c.site_id == site_id, events.c.client_event_id == ids.previous)
+def stored_event_time(conn: Connection, site_id: int, client_event_id: str) -> int | None:
+    """The time of the site's stored event with this id (ClickHouse: ingest/clickhouse/reads.py)."""
+    stmt = select(events.c.ts).where(events.c.site_id == site_id, events.c.client_event_id == client_event_id)
     stored = conn.execute(stmt).scalar()
-    return stored is not None and now_ms - stored < DEDUP_WINDOW_MS
+    return None if stored is None else int(stored)
 
 
 def to_pending(

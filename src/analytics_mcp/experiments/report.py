@@ -1,4 +1,5 @@
-"""Per-variant numbers of one experiment over a date range: the SQL, read on one connection.
+"""Per-variant numbers of one experiment over a date range: the SQL, read on one connection (or
+the same reads in ClickHouse, engine/store/clickhouse_experiments.py).
 
 Definitions (every door uses these):
 - visitors: distinct client visitor ids (the tracking call's `visitor_id` from localStorage, kept
@@ -10,6 +11,7 @@ Definitions (every door uses these):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,14 +19,16 @@ from sqlalchemy import ColumnElement, Select, case, distinct, func, select
 
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.runner import dialect_of, fetch
-from analytics_mcp.engine.timebuckets import bucket_plan
+from analytics_mcp.engine.store import clickhouse_experiments
+from analytics_mcp.engine.timebuckets import bucket_labels, bucket_plan
 from analytics_mcp.experiments.model import Experiment, Variant
+from analytics_mcp.storage.clickhouse import ClickHouseEvents, EventsDatabase
 from analytics_mcp.storage.db import Database
 from analytics_mcp.storage.dialects import Dialect
 from analytics_mcp.storage.schema import experiment_events
 
 X = experiment_events.c
-TOP_CTAS = 10
+TOP_CTAS = clickhouse_experiments.TOP_CTAS
 
 
 @dataclass(slots=True)
@@ -104,22 +108,37 @@ def _statements(
     ]
 
 
-async def experiment_data(
-    db: Database, experiment: Experiment, query: Query, variant: Variant | None = None
-) -> ExperimentData:
-    """Everything the summary, the variant stats and the MCP tool show, in one read."""
+async def _sql_rows(
+    db: Database, experiment: Experiment, query: Query, variant: Variant | None
+) -> Sequence[Sequence[Any]]:
     dialect = dialect_of(db)
-    buckets = bucket_plan(query, dialect)
-    per_variant, total, ctas, trend, scroll, deepest = await fetch(
-        # grouped by its label, so PostgreSQL sees one expression (bind params differ per use)
-        db,
-        *_statements(experiment, query, variant, buckets.index(X.ts).label("bucket"), dialect),
-    )
+    # grouped by its label, so PostgreSQL sees one expression (bind params differ per use)
+    bucket = bucket_plan(query, dialect).index(X.ts).label("bucket")
+    return await fetch(db, *_statements(experiment, query, variant, bucket, dialect))
+
+
+async def experiment_data(
+    db: EventsDatabase, experiment: Experiment, query: Query, variant: Variant | None = None
+) -> ExperimentData:
+    """Everything the summary, the variant stats and the MCP tool show, in one read (SQL, or the
+    same result sets from ClickHouse: engine/store/clickhouse_experiments.py)."""
+    rows: Sequence[Sequence[Any]]
+    if isinstance(db, ClickHouseEvents):
+        variant_id = None if variant is None else variant.id
+        rows = await clickhouse_experiments.experiment_rows(db, query, experiment.id, variant_id)
+    else:
+        rows = await _sql_rows(db, experiment, query, variant)
+    per_variant, total, ctas, trend, scroll, deepest = rows
     counts = {v.id: VariantCounts(v) for v in experiment.variants}
     for var_id, visitors, views, clicks, conversions, converters in per_variant:
         if var_id in counts:
             counts[var_id] = VariantCounts(
-                counts[var_id].variant, visitors, int(views), int(clicks), int(conversions), converters
+                counts[var_id].variant,
+                int(visitors),
+                int(views),
+                int(clicks),
+                int(conversions),
+                int(converters),
             )
     data = ExperimentData(
         experiment=experiment,
@@ -128,7 +147,7 @@ async def experiment_data(
         shown=[variant] if variant else list(experiment.variants),
         total_visitors=int(total[0][0]),
         top_ctas=[(str(element), int(n)) for element, n in ctas],
-        labels=buckets.labels,
+        labels=bucket_labels(query),
     )
     for var_id, index, views, conversions in trend:
         data.trend.setdefault(var_id, {})[int(index)] = (int(views), int(conversions))

@@ -17,6 +17,7 @@ from analytics_mcp.engine.query import Query, parse_query
 from analytics_mcp.experiments.model import Experiment, Variant
 from analytics_mcp.experiments.report import ExperimentData, experiment_data
 from analytics_mcp.experiments.store import choose_experiment, list_experiments
+from analytics_mcp.storage.clickhouse import EventsDatabase
 from analytics_mcp.storage.db import Database
 
 DEFAULT_DAYS_BACK = 7
@@ -63,7 +64,7 @@ def pick_variant(experiment: Experiment, slug: str | None) -> Variant | None:
 
 async def metrics_report_data(
     db: Database,
-    events_db: Database,
+    events_db: EventsDatabase,
     tenant_id: int,
     *,
     experiment: str | None = None,

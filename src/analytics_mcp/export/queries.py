@@ -19,7 +19,7 @@ million-row export then builds no SQLAlchemy Row objects. Visit attributes are r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,13 +182,34 @@ def visit_rows(conn: Connection, visit_ids: Sequence[int]) -> list[tuple[Any, ..
     return list(rows)
 
 
-def items_of(conn: Connection, event_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+def items_of(conn: Connection, event_ids: Sequence[int]) -> ItemsByEvent:
     """The products of these e-commerce events, by event id, in the order they were sent."""
-    out: dict[int, list[dict[str, Any]]] = {}
     if not event_ids:
-        return out
-    for event_id, item_id, name, price, quantity in conn.execute(ITEMS_SQL, {"events": list(event_ids)}):
+        return {}
+    return items_by_event(conn.execute(ITEMS_SQL, {"events": list(event_ids)}))
+
+
+ItemsByEvent = dict[int, list[dict[str, Any]]]
+
+
+def items_by_event(rows: Iterable[Sequence[Any]]) -> ItemsByEvent:
+    """(event_id, item_id, item_name, price, quantity) rows, in order -> the items of each event."""
+    out: ItemsByEvent = {}
+    for event_id, item_id, name, price, quantity in rows:
         out.setdefault(event_id, []).append(
             {"item_id": item_id, "item_name": name, "price": price, "quantity": quantity}
         )
     return out
+
+
+class SqlReads:
+    """What a chunk of rows needs besides itself (stream.RowReads), on the chunk's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def visit_rows(self, visit_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        return visit_rows(self.conn, visit_ids)
+
+    def items_of(self, rows: Sequence[tuple[Any, ...]]) -> ItemsByEvent:
+        return items_of(self.conn, [row[1] for row in rows])

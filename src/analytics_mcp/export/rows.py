@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Connection
 
 from analytics_mcp.engine.goals import visitor_hash
 from analytics_mcp.export.encode import Cache, Formatter, remember
-from analytics_mcp.export.queries import visit_rows
 from analytics_mcp.storage.account_types import Goal
 
 VISIT_CACHE = 1024  # visits kept between chunks (~2 KB each): their pageviews are close in time
@@ -30,6 +28,12 @@ TailEncoder = Callable[[dict[str, Any]], Any]
 Visit = tuple[str, str, Any]  # visitor_hash, device_type, encoded tail: what pageviews take
 
 
+class VisitReads(Protocol):
+    def visit_rows(self, visit_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """The exported attributes of these visits (queries._VISIT_COLUMNS), any row order."""
+        ...
+
+
 class Shaper:
     """Shapes the rows of one export; `domains` maps the export's site ids to their domains."""
 
@@ -39,11 +43,11 @@ class Shaper:
         self.encode_tail = encode_tail
         self._visits: Cache[Visit] = OrderedDict()
 
-    def visits_of(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[int, Visit]:
+    def visits_of(self, reads: VisitReads, rows: Sequence[tuple[Any, ...]]) -> dict[int, Visit]:
         """The visits of these pageview rows (visit id is column 2), read once and remembered."""
         wanted = {row[2] for row in rows}
         found = {visit_id: self._visits[visit_id] for visit_id in wanted if visit_id in self._visits}
-        for row in visit_rows(conn, sorted(wanted - found.keys())):
+        for row in reads.visit_rows(sorted(wanted - found.keys())):
             found[row[0]] = remember(self._visits, row[0], self._visit(row), VISIT_CACHE)
         return found
 

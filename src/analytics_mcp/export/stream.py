@@ -4,25 +4,30 @@ Memory stays flat whatever the page size: at most one chunk of rows is alive at 
 next one being read), and the response's send() waits for the client, so a slow reader slows the
 reads instead of filling a buffer. Each chunk is its own short read on a pooled connection: a
 slow client holds no connection and no read snapshot between chunks.
+
+The events may be in SQL (`queries.py`, on a pooled connection) or in ClickHouse
+(`clickhouse_queries.py`, in a worker thread): both give the same rows, shaped and written alike.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Select
 
 from analytics_mcp.export import queries
+from analytics_mcp.export.clickhouse_queries import ClickHouseExportReads
 from analytics_mcp.export.encode import Formatter
-from analytics_mcp.export.queries import Position
-from analytics_mcp.export.rows import Shaped, Shaper
+from analytics_mcp.export.queries import ItemsByEvent, Position
+from analytics_mcp.export.rows import Shaped, Shaper, VisitReads
 from analytics_mcp.export.tables import Table
 from analytics_mcp.export.writers import Format, writer_for
 from analytics_mcp.storage.account_types import Goal
+from analytics_mcp.storage.clickhouse import ClickHouseEvents, EventsDatabase
 from analytics_mcp.storage.db import Database
 
 CHUNK_ROWS = 5000  # rows per read
@@ -57,7 +62,7 @@ async def read(db: Database, fn: Callable[[Connection], T]) -> T:
         return await conn.run_sync(fn)
 
 
-async def export_stream(db: Database, job: ExportJob) -> AsyncIterator[bytes]:
+async def export_stream(db: EventsDatabase, job: ExportJob) -> AsyncIterator[bytes]:
     writer = writer_for(job.format, job.table)
     header = writer.header()
     if header:
@@ -68,21 +73,29 @@ async def export_stream(db: Database, job: ExportJob) -> AsyncIterator[bytes]:
             yield body
 
 
+class RowReads(VisitReads, Protocol):
+    """What a chunk needs besides its own rows: SQL's on the chunk's connection, or ClickHouse's."""
+
+    def items_of(self, rows: Sequence[tuple[Any, ...]]) -> ItemsByEvent:
+        """The products of these e-commerce rows ((ts, id, ...)), by event id."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
-    """How a paged table is read and shaped: its keyset statement, what else a chunk needs from
-    the same connection (visits, items), and the Shaper method that makes its rows."""
+    """How a paged table is read and shaped: its keyset statement (SQL), what else a chunk needs
+    (visits, items), and the Shaper method that makes its rows."""
 
     statement: Callable[[list[int]], Select[Any]]
-    extra: Callable[[Shaper, Connection, list[Any]], Any]
+    extra: Callable[[Shaper, RowReads, list[Any]], Any]
     shape: Callable[[Shaper, list[Any], Any], Iterator[Shaped]]
 
 
-def _items(_shaper: Shaper, conn: Connection, rows: list[Any]) -> Any:
-    return queries.items_of(conn, [row[1] for row in rows])
+def _items(_shaper: Shaper, reads: RowReads, rows: list[Any]) -> Any:
+    return reads.items_of(rows)
 
 
-def _nothing(_shaper: Shaper, _conn: Connection, _rows: list[Any]) -> None:
+def _nothing(_shaper: Shaper, _reads: RowReads, _rows: list[Any]) -> None:
     return None
 
 
@@ -92,33 +105,59 @@ SOURCES = {
     "ecommerce_events": Source(queries.ecommerce_sql, _items, Shaper.ecommerce_events),
 }
 Chunk = tuple[list[Any], Any]
+ReadChunk = Callable[[Position, int], Awaitable[Chunk]]
 
 
-async def _shaped(db: Database, job: ExportJob, shaper: Shaper) -> AsyncIterator[Iterator[Shaped]]:
+async def _shaped(db: EventsDatabase, job: ExportJob, shaper: Shaper) -> AsyncIterator[Iterator[Shaped]]:
     if not job.site_ids:
         return
     if job.table.name == "goals":
         yield shaper.goals(job.goals)
         return
     source = SOURCES[job.table.name]
-    async for rows, extra in _chunks(db, job, source, shaper):
+    read_chunk = (
+        _clickhouse_reader(db, job, source, shaper)
+        if isinstance(db, ClickHouseEvents)
+        else _sql_reader(db, job, source, shaper)
+    )
+    async for rows, extra in _chunks(read_chunk, job):
         yield source.shape(shaper, rows, extra)
 
 
-async def _chunks(db: Database, job: ExportJob, source: Source, shaper: Shaper) -> AsyncIterator[Chunk]:
-    """Raw rows in (ts, id) order, CHUNK_ROWS at a time, up to job.limit, each chunk with what
-    `source.extra` reads for it. The next chunk is read while the current one is sent."""
+def _sql_reader(db: Database, job: ExportJob, source: Source, shaper: Shaper) -> ReadChunk:
+    """A chunk and its extra reads on one pooled connection."""
     query = queries.RawQuery(source.statement(job.site_ids), db.aio.dialect)
 
-    def reader(after: Position, size: int) -> Callable[[Connection], Chunk]:
+    async def read_chunk(after: Position, size: int) -> Chunk:
         def run(conn: Connection) -> Chunk:
             rows = queries.chunk(conn, query, after, job.start_ms, job.end_ms, size)
-            return rows, source.extra(shaper, conn, rows)
+            return rows, source.extra(shaper, queries.SqlReads(conn), rows)
 
-        return run
+        return await read(db, run)
+
+    return read_chunk
+
+
+def _clickhouse_reader(events: ClickHouseEvents, job: ExportJob, source: Source, shaper: Shaper) -> ReadChunk:
+    """A chunk and its extra reads from ClickHouse, in a worker thread (the client is sync)."""
+    reads = ClickHouseExportReads(events, job.site_ids)
+
+    def run(after: Position, size: int) -> Chunk:
+        rows = reads.chunk(job.table.name, after, job.start_ms, job.end_ms, size)
+        return rows, source.extra(shaper, reads, rows)
+
+    async def read_chunk(after: Position, size: int) -> Chunk:
+        return await asyncio.to_thread(run, after, size)
+
+    return read_chunk
+
+
+async def _chunks(read_chunk: ReadChunk, job: ExportJob) -> AsyncIterator[Chunk]:
+    """Raw rows in (ts, id) order, CHUNK_ROWS at a time, up to job.limit, each chunk with what
+    its source's `extra` reads for it. The next chunk is read while the current one is sent."""
 
     def start(after: Position, size: int) -> asyncio.Future[Chunk]:
-        return asyncio.ensure_future(read(db, reader(after, size)))
+        return asyncio.ensure_future(read_chunk(after, size))
 
     remaining = job.limit
     requested = min(CHUNK_ROWS, remaining)

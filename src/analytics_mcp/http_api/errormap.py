@@ -14,7 +14,6 @@ from types import MappingProxyType
 
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.http_api.errors import ApiError
-from analytics_mcp.services import SqlEventsRequired
 from analytics_mcp.storage.accounts import AccountError
 
 ErrorMapper = Callable[[Exception], ApiError]
@@ -49,7 +48,6 @@ ERROR_MAPPERS: Mapping[type[Exception], ErrorMapper] = MappingProxyType(
         ApiError: as_is,
         QueryError: not_found_or_invalid,
         AccountError: not_found_or_invalid,
-        SqlEventsRequired: lambda exc: ApiError(501, f"Not implemented: {exc}."),
     }
 )
 

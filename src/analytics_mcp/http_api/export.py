@@ -133,7 +133,7 @@ async def export(ctx: ApiContext, params: ExportParams, table: Table) -> Streami
         "Cache-Control": "no-store",
     }
     return StreamingResponse(
-        export_stream(ctx.services.sql_events(), job), media_type=writer.media_type, headers=headers
+        export_stream(ctx.services.events_db, job), media_type=writer.media_type, headers=headers
     )
 
 

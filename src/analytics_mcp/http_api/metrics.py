@@ -62,7 +62,7 @@ async def _data(ctx: ApiContext, params: MetricsParams) -> ExperimentData:
     try:
         return await metrics_report_data(
             ctx.services.db,
-            ctx.services.sql_events(),
+            ctx.services.events_db,
             ctx.tenant.id,
             experiment=params.experiment,
             start_date=params.start_date,

@@ -58,7 +58,7 @@ def _targets(request: Request) -> TargetCache:
 def _dedup(request: Request, services: Services) -> TrackDedup:
     dedup: TrackDedup | None = getattr(request.app.state, "ab_dedup", None)
     if dedup is None:
-        dedup = request.app.state.ab_dedup = TrackDedup(services.sql_events(), services.ingestor)
+        dedup = request.app.state.ab_dedup = TrackDedup(services.events_db, services.ingestor)
     return dedup
 
 

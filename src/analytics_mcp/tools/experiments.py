@@ -119,7 +119,7 @@ async def ab_test_results(
     discover domains. Dates are in the experiment's site time zone."""
     request = await authorized_request(ctx, tenant, period, domain, date_from, date_to)
     found, query = await _experiment_query(request, experiment, period, (date_from, date_to))
-    data = await experiment_data(request.services.sql_events(), found, query)
+    data = await experiment_data(request.services.events_db, found, query)
     totals, report = summary(data), variants_report(data)
     answer = AbTestAnswer(
         tenant=request.tenant.slug,

@@ -81,6 +81,17 @@ class ClickHouseKeys:
         return found
 
 
+def stored_event_time(events: ClickHouseEvents, site_id: int, client_event_id: str) -> int | None:
+    """The time of the site's stored event with this id (the ix_client_event_id bloom filter
+    finds its granules), as experiments/events.py reads it in SQL."""
+    rows = events.rows(
+        f"SELECT toUnixTimestamp64Milli(ts) FROM {events.table('events')} "
+        "WHERE site_id = {s:UInt32} AND client_event_id = {c:String} LIMIT 1",
+        {"s": site_id, "c": client_event_id},
+    )
+    return int(rows[0][0]) if rows else None
+
+
 def load_visits(
     events: ClickHouseEvents, book: VisitBook, keys: Iterable[tuple[int, int]], since_ms: int, version: int
 ) -> dict[int, int]:
