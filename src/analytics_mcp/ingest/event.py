@@ -64,6 +64,10 @@ class PendingEvent:
     side_row: SideRow | None = None
     # Set by BatchProcessor.prepare from the IP before the IP is dropped: spooled, never the IP.
     country: str | None = None
+    # Identified events (docs/platform.md): the site's customer id and the traits sent with it
+    # (JSON text). Last, so frames spooled before they existed still decode.
+    user_id: str | None = None
+    traits: str | None = None
 
     @classmethod
     def from_wire(cls, event: TrackerEvent, *, ts: int, ip: str, user_agent: str) -> PendingEvent:

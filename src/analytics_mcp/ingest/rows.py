@@ -23,7 +23,7 @@ EVENT_COLUMNS = tuple(c.name for c in events.columns)
 if EVENT_COLUMNS != (
     "id", "site_id", "visit_id", "visitor_id", "ts", "name", "hostname", "pathname", "props",
     "interactive", "engaged_ms", "scroll_depth", "gap_ms", "revenue", "currency", "transaction_id",
-    "client_event_id",
+    "client_event_id", "user_id",
 ):  # fmt: skip
     raise RuntimeError("events columns changed: update RowWriter._event_row")
 VISIT_COLUMNS = tuple(c.name for c in visits.columns)
@@ -88,7 +88,7 @@ class RowWriter:
         row = [
             row_id, visit.site_id, visit.id, visit.visitor_id, event.ts, event.name, hostname, pathname,
             event.props, event.interactive, engaged, scroll, None, event.revenue, event.currency,
-            event.transaction_id, event.event_id,
+            event.transaction_id, event.event_id, event.user_id,
         ]  # fmt: skip
         self.event_rows.append(row)
         return row

@@ -27,6 +27,7 @@ ACCOUNT_TABLES: tuple[str, ...] = (
     "chat_requests",
     "experiments",
     "experiment_variants",
+    "segments",
     "oauth_clients",
     "oauth_authorizations",
     "oauth_tokens",
@@ -47,6 +48,10 @@ EVENT_TABLES: tuple[str, ...] = (
     "funnel_visitors",
     "funnel_depths",
     "experiment_events",
+    "profiles",
+    "segment_memberships",
+    "segment_days",
+    "segment_overlaps",
 )
 
 

@@ -180,9 +180,20 @@ events = Table(
     Column("currency", String(3), nullable=True),
     Column("transaction_id", String(200), nullable=True),
     Column("client_event_id", String(64), nullable=True),
+    Column("user_id", String(200), nullable=True),  # the site's customer id (identified events)
     Index("ix_events_site_ts", "site_id", "ts"),
     Index("ix_events_site_name_ts", "site_id", "name", "ts"),
     Index("ix_events_visit", "visit_id", "ts"),
+    # Identified events only, covering what segment conditions read (platform/compute.py).
+    Index(
+        "ix_events_identified",
+        "site_id",
+        "name",
+        "ts",
+        "user_id",
+        sqlite_where=text("user_id IS NOT NULL"),
+        postgresql_where=text("user_id IS NOT NULL"),
+    ),
     # A retried event_id is stored once, ever.
     Index(
         "uq_events_client_event_id",
@@ -450,4 +461,5 @@ experiment_events = Table(
 # -- OAuth for remote MCP connectors -----------------------------------------------------------
 # Declared in their own module (this one is long enough); importing it puts them on `metadata`.
 import analytics_mcp.storage.oauth_schema  # noqa: E402, F401
+import analytics_mcp.storage.platform_schema  # noqa: E402, F401
 import analytics_mcp.storage.sharing_schema  # noqa: E402, F401

@@ -57,7 +57,7 @@ EVENTS = f"""
     name {TEXT}, hostname {TEXT}, pathname String, props Nullable(String), interactive Bool,
     engaged_ms Nullable(Int64), scroll_depth Nullable(Int32), gap_ms Nullable(Int64),
     revenue Nullable(Float64), currency {MAYBE}, transaction_id Nullable(String),
-    client_event_id Nullable(String), version UInt64
+    client_event_id Nullable(String), user_id Nullable(String), version UInt64
 """
 GOAL_COMPLETIONS = f"""
     id Int64, goal_id {TEXT}, site_id UInt32, visitor_id Int64, visit_id Int64, event_id Int64, ts {MS}
@@ -133,6 +133,14 @@ MIGRATIONS += (
             "ALTER TABLE {db}.events MATERIALIZE INDEX ix_transaction_id",
             INGEST_SPOOL,
         ),
+    ),
+)
+
+MIGRATIONS += (
+    Step(
+        3,
+        "identified events: events.user_id (platform analytics, docs/platform.md)",
+        ("ALTER TABLE {db}.events ADD COLUMN IF NOT EXISTS user_id Nullable(String) AFTER client_event_id",),
     ),
 )
 
