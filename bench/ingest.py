@@ -32,6 +32,11 @@ the second makes the run exit with status 1.
 --db stores into PostgreSQL instead of the SQLite file: the server gets ANALYTICS_DB_URL and
 ANALYTICS_EVENTS_URL set to that URL (an empty database), or to a database of a throwaway cluster
 on loopback with `postgresql-local` (bench/pg_local.py: durable settings, shared_buffers 512 MB).
+
+--store clickhouse stores the events into an embedded ClickHouse (chDB, ANALYTICS_EVENTS_URL=
+chdb://DIR?database=ingest; accounts stay in the SQLite file): the spool is still the durability
+point, and the server's writer thread stores its frames into ClickHouse in batches (docs/deploy.md).
+Stored ids are read with FINAL once the server has exited, as the engine reads them.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ UA = (
 )
 DOMAIN = "bench.test"
 BATCH_EVENTS = 10_000
+START_TIMEOUT_S = 300  # a loaded shared machine can take minutes to import and migrate
 
 
 def ceiling_command(port: int) -> list[str]:
@@ -86,7 +92,7 @@ class Server:
 
 @contextmanager
 def server(command: Callable[[int], list[str]], env: dict[str, str], log: Path) -> Iterator[Server]:
-    proc, port = start_listening(command, env=env, output=log, cwd=ROOT)
+    proc, port = start_listening(command, env=env, output=log, cwd=ROOT, timeout=START_TIMEOUT_S)
     handle = Server(f"http://127.0.0.1:{port}")
     try:
         yield handle
@@ -115,8 +121,10 @@ def run_wrk(base: str, duration: int, connections: int, script: Path, ledger: Pa
     return rps, finished
 
 
-def prepare(data_dir: Path, pg_url: str | None) -> tuple[dict[str, str], str]:
+def prepare(data_dir: Path, pg_url: str | None, events_url: str | None) -> tuple[dict[str, str], str]:
     databases = {} if pg_url is None else {"ANALYTICS_DB_URL": pg_url, "ANALYTICS_EVENTS_URL": pg_url}
+    if events_url is not None:
+        databases["ANALYTICS_EVENTS_URL"] = events_url
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("ANALYTICS_DB_URL", "ANALYTICS_EVENTS_URL")},
         **databases,
@@ -202,6 +210,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=256, help="concurrent clients (browsers)")
     parser.add_argument("--batch-total", type=int, default=200_000, help="events sent through /api/v1/events")
     parser.add_argument("--db", default=None, help=f"a postgresql:// URL, or {pg_local.LOCAL}")
+    parser.add_argument("--store", choices=("clickhouse",), default=None, help="events into chDB")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -210,9 +219,10 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, pg_url: str | None) -> None:
-    print(f"database: {'SQLite file' if pg_url is None else pg_url}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
+        chdb = args.store == "clickhouse"
+        print(f"database: {'chdb://' + str(tmp_path) + '/chdb-*' if chdb else pg_url or 'SQLite file'}")
         script = tmp_path / "event.lua"
         script.write_text(WRK_SCRIPT.replace("DOMAIN_", DOMAIN).replace("UA_", UA))
         with server(ceiling_command, dict(os.environ), tmp_path / "ceiling.log") as srv:
@@ -221,8 +231,10 @@ def run(args: argparse.Namespace, pg_url: str | None) -> None:
             )
 
         data_dir = tmp_path / "data"
-        database: Path | str = data_dir / "analytics.db" if pg_url is None else pg_url
-        env, token = prepare(data_dir, pg_url)
+        # chDB: one directory per server run (an embedded engine's directory is one process's)
+        events_url = f"chdb://{tmp_path / 'chdb-tracker'}?database=ingest" if chdb else None
+        database: Path | str = events_url or pg_url or data_dir / "analytics.db"
+        env, token = prepare(data_dir, pg_url, events_url)
         with server(serve_command, env, tmp_path / "serve.log") as srv:
             wrk_began = time.perf_counter()
             track_rps, wrk_ended = run_wrk(
@@ -234,7 +246,10 @@ def run(args: argparse.Namespace, pg_url: str | None) -> None:
         track_stored_eps = track.stored / (srv.exited - wrk_began)  # wrk duration + drain
         track_acked_eps = track.acked / (wrk_ended - wrk_began)
 
-        with server(serve_command, env, tmp_path / "serve.log") as srv:
+        if chdb:
+            database = f"chdb://{tmp_path / 'chdb-batch'}?database=ingest"
+            env["ANALYTICS_EVENTS_URL"] = database
+        with server(serve_command, env, tmp_path / "serve-batch.log") as srv:
             batch_eps, batch_ledger, batch_began = run_batch(srv.base, token, args.batch_total)
         assert srv.exited is not None
         batch = account(batch_ledger, stored_ids(database, "b"))

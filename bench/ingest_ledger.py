@@ -11,10 +11,13 @@ on the first thread to check the script: that id, w1-1, is never sent and is lef
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import psycopg
 
 WRK_SCRIPT = """
@@ -93,18 +96,36 @@ def read_wrk_ledger(path: Path) -> Ledger:
 
 
 def stored_ids(database: Path | str, prefix: str) -> Counter[str]:
-    """How many rows the database (a SQLite file, or a postgresql:// URL) holds per client event id
-    starting with `prefix`."""
+    """How many rows the database (a SQLite file, a postgresql:// URL, or a chdb:// URL read with
+    FINAL, as the engine reads it) holds per client event id starting with `prefix`."""
     sql = (
         "SELECT client_event_id, count(*) FROM events WHERE client_event_id LIKE {} GROUP BY client_event_id"
     )
-    if isinstance(database, str):
+    if isinstance(database, str) and database.startswith("chdb://"):
+        quoted = sql.format(f"'{prefix}%'")
+        rows = _chdb_rows(database, quoted.replace("FROM events", "FROM {db}.events FINAL"))
+    elif isinstance(database, str):
         with psycopg.connect(database) as pg:
             rows = pg.execute(sql.format("%s"), (f"{prefix}%",)).fetchall()
     else:
         with sqlite3.connect(database) as conn:
             rows = conn.execute(sql.format("?"), (f"{prefix}%",)).fetchall()
     return Counter({event_id: count for event_id, count in rows})
+
+
+_CHDB_READ = """
+import sys, orjson
+from analytics_mcp.storage.clickhouse import open_clickhouse
+events = open_clickhouse(sys.argv[1])
+sys.stdout.buffer.write(orjson.dumps(events.rows(sys.argv[2].replace("{db}", events.database))))
+"""
+
+
+def _chdb_rows(url: str, sql: str) -> list[tuple[str, int]]:
+    """Rows of `sql` ({db}: the URL's database) read in a child process: chDB opens one directory
+    per process, and this one must not hold the server's directory (nor another run's)."""
+    out = subprocess.run([sys.executable, "-c", _CHDB_READ, url, sql], capture_output=True, check=True)
+    return [(str(event_id), int(count)) for event_id, count in orjson.loads(out.stdout)]
 
 
 @dataclass(frozen=True)
