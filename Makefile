@@ -12,22 +12,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# The dashboard's charting library: pinned, from the npm registry, served by the app (no CDN).
+# The dashboard's charting library and its country map (an SVG path per ISO 3166-1 country,
+# CC BY 4.0): pinned, from the npm registry, served by the app (no CDN). axe-core is for the
+# browser tests' accessibility check only; it stays in build/ and is never served.
 UPLOT_VERSION := 1.6.32
+WORLD_MAP_VERSION := 2.0.0
+AXE_VERSION := 4.11.0
 VENDOR := src/analytics_mcp/dashboard/static/vendor
 NPM_DIR := build/npm
+VENDOR_STAMP := $(VENDOR)/.vendor-uplot-$(UPLOT_VERSION)-map-$(WORLD_MAP_VERSION)-axe-$(AXE_VERSION)
 
-$(VENDOR)/.uplot-$(UPLOT_VERSION):
+$(VENDOR_STAMP):
 	@command -v npm >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; fi; }
-	npm install --prefix $(NPM_DIR) --no-audit --no-fund --no-save --loglevel=error uplot@$(UPLOT_VERSION)
+	npm install --prefix $(NPM_DIR) --no-audit --no-fund --no-save --loglevel=error \
+	  uplot@$(UPLOT_VERSION) @svg-maps/world@$(WORLD_MAP_VERSION) axe-core@$(AXE_VERSION)
 	mkdir -p $(VENDOR)
 	cp $(NPM_DIR)/node_modules/uplot/dist/uPlot.esm.js $(NPM_DIR)/node_modules/uplot/dist/uPlot.min.css \
 	  $(NPM_DIR)/node_modules/uplot/LICENSE $(VENDOR)/
-	rm -f $(VENDOR)/.uplot-* && touch $@
+	cp $(NPM_DIR)/node_modules/@svg-maps/world/index.js $(VENDOR)/world-map.js
+	cp $(NPM_DIR)/node_modules/@svg-maps/world/LICENSE.md $(VENDOR)/world-map-LICENSE.md
+	rm -f $(VENDOR)/.uplot-* $(VENDOR)/.vendor-* && touch $@
 
-vendor: $(VENDOR)/.uplot-$(UPLOT_VERSION)
+vendor: $(VENDOR_STAMP)
 
 setup: $(STAMP) vendor
 

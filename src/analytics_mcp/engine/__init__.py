@@ -116,6 +116,7 @@ from analytics_mcp.engine.results_commerce import (
     RevenueTimeseries,
     SourceRevenueRow,
 )
+from analytics_mcp.engine.scroll import ScrollRow, scroll_depth
 from analytics_mcp.engine.stats import hour_of_day, overview, timeseries
 from analytics_mcp.engine.tenant import query_for_tenant, sites_and_goals, tenant_sites
 
@@ -130,7 +131,7 @@ __all__ = [
     "PageRow", "Period", "ProductRow", "Products", "PropertyValue",
     "Query", "QueryError", "Realtime", "RealtimePage",
     "RealtimeSource", "ReferrerRow", "Report",
-    "ReportRange", "RevenueBySource", "RevenuePoint", "RevenueTimeseries",
+    "ReportRange", "RevenueBySource", "RevenuePoint", "RevenueTimeseries", "ScrollRow",
     "SourceRevenueRow", "Timeseries",
     "TimeseriesPoint",
     "breakdown",
@@ -140,7 +141,7 @@ __all__ = [
     "funnel", "goal_completions", "goals_report", "hour_of_day", "languages", "operating_systems",
     "overview", "parse_breakdown",
     "parse_filters", "parse_query", "products", "query_for_tenant", "referrers",
-    "revenue_by_source", "revenue_timeseries",
+    "revenue_by_source", "revenue_timeseries", "scroll_depth",
     "sites_and_goals", "tenant_sites", "timeseries",
     "top_pages",
 ]  # fmt: skip

@@ -30,6 +30,7 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Connection
 from starlette.requests import Request
 
+from analytics_mcp.http_api.csv_report import RowsOf
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Tenant, Token
 
@@ -87,6 +88,7 @@ class ApiRoute:
     envelope: bool = True  # False: the response body is the payload itself, no {"data": ...}
     max_body: int = MAX_BODY_BYTES  # body routes: larger bodies are refused with 413 while read
     prefix: str = API_PREFIX  # where the table it was declared in is served
+    csv_rows: RowsOf | None = None  # format=csv of an answer whose rows are nested in it
     data_adapter: TypeAdapter[Any] | None = field(init=False, repr=False)
     meta_adapter: TypeAdapter[Any] | None = field(init=False, repr=False)
     path_params: frozenset[str] = field(init=False, repr=False)
@@ -165,6 +167,7 @@ class RouteTable:
         operation_id: str | None = None,
         envelope: bool = True,
         max_body: int = MAX_BODY_BYTES,
+        csv_rows: RowsOf | None = None,
     ) -> Callable[[H], H]:
         """Declare `handler` as METHOD {prefix}{path}. `response` is the type of `data` (a model,
         `list[Model]`, ...; None when the handler returns its own Response, then `content` is the
@@ -193,6 +196,7 @@ class RouteTable:
                     envelope=envelope,
                     max_body=max_body,
                     prefix=self.prefix,
+                    csv_rows=csv_rows,
                 )
             )
             return handler

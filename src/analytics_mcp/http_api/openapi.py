@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from analytics_mcp import __version__
+from analytics_mcp.http_api.csv_report import CSV_CONTENT
 from analytics_mcp.http_api.errors import CODES_BY_STATUS, PRECISE_CODES
 from analytics_mcp.http_api.framework import PATH_PARAM, ApiRegistry, ApiRoute
 from analytics_mcp.http_api.params import NO_NUL_PATTERN
@@ -190,6 +191,8 @@ def _success(spec: ApiRoute, schemas: dict[tuple[str, str], Any]) -> dict[str, A
             props["meta"] = schemas[(spec.operation_id, "meta")]
         envelope = {"type": "object", "required": list(props), "properties": props}
         content = {"application/json": {"schema": envelope}}
+    if spec.data_adapter is not None and "format" in (spec.params.model_fields if spec.params else ()):
+        content.update(CSV_CONTENT)  # format=csv: the same rows as CSV (pipeline.as_csv)
     return {"description": spec.summary, "headers": _header_refs(*_RATE_HEADERS), "content": content}
 
 

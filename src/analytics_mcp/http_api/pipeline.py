@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from analytics_mcp.field_error import NUL_RULE, has_nul
 from analytics_mcp.http_api.auth import authenticate, require_scope, session_rate_key
+from analytics_mcp.http_api.csv_report import csv_response
 from analytics_mcp.http_api.errormap import to_api_error
 from analytics_mcp.http_api.errors import ApiError, error_response, from_validation, handle_unexpected
 from analytics_mcp.http_api.framework import ApiContext, ApiRegistry, ApiRoute, Envelope
@@ -95,6 +96,8 @@ async def _run(
     params = await _parse(spec, request)
     ctx = ApiContext(services=services, token=token, tenant=token.tenant, request=request)
     result = await (spec.handler(ctx) if spec.params is None else spec.handler(ctx, params))
+    if getattr(params, "format", None) == "csv" and not isinstance(result, Response):
+        return as_csv(spec, result)
     return render(spec, result)
 
 
@@ -138,6 +141,14 @@ async def _parse(spec: ApiRoute, request: Request) -> BaseModel | None:
         if has_nul(value):
             raise ApiError.invalid(name, NUL_RULE)
     return params
+
+
+def as_csv(spec: ApiRoute, result: Any) -> Response:
+    """The answer's rows as CSV (`format=csv`): what `data` holds, shaped by the route's csv_rows."""
+    if spec.data_adapter is None:
+        raise TypeError(f"{spec.operation_id} declares no response type, so it cannot answer CSV")
+    data = result.data if isinstance(result, Envelope) else result
+    return csv_response(spec.data_adapter, data, spec.operation_id, spec.csv_rows)
 
 
 def _dump(adapter: TypeAdapter[Any], value: Any) -> Any:

@@ -19,6 +19,7 @@ from analytics_mcp.http_api import (
     metrics,
     metrics_track,
     stats,
+    stats_behaviour,
     stats_breakdown,
 )
 from analytics_mcp.http_api.framework import ApiRegistry
@@ -31,6 +32,7 @@ API_V1 = ApiRegistry(
     [
         *stats.routes,
         *stats_breakdown.routes,
+        *stats_behaviour.routes,
         *events.routes,
         *ecommerce.routes,
         *goals.routes,

@@ -123,3 +123,6 @@ class ClickHouseStore:
             revenue = await self._run(general.revenue_sql, plan)
             others = await self._run(commerce.other_currencies_sql)
         return protocol.BreakdownCounts(rows, conversions, revenue, others)
+
+    async def scroll_depth(self) -> Rows:
+        return [(path, int(n), int(total)) for path, n, total in await self._run(custom.scroll_depth_sql)]

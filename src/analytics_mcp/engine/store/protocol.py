@@ -181,3 +181,9 @@ class EventStore(Protocol):
     async def breakdown(self, plan: BreakdownPlan) -> BreakdownCounts:
         """Every group of a general breakdown (engine/breakdown_spec.py says what is counted)."""
         ...
+
+    async def scroll_depth(self) -> Rows:
+        """Pageviews in range (the matching ones with a page filter) that carry a scroll depth, by
+        path: (path, pageviews with a depth, sum of depths), by count desc, path asc; up to
+        `limit + 1` rows."""
+        ...

@@ -22,7 +22,7 @@ from analytics_mcp.engine.store.raw_commerce_sql import (
     revenue_by_source_sql,
     revenue_timeseries_sql,
 )
-from analytics_mcp.engine.store.raw_events_sql import custom_events_sql, event_props_sql
+from analytics_mcp.engine.store.raw_events_sql import custom_events_sql, event_props_sql, scroll_depth_sql
 from analytics_mcp.engine.store.raw_realtime_sql import (
     current_pages_sql,
     current_sources_sql,
@@ -145,3 +145,7 @@ class RawTables:
         conversions = found.pop(0) if plan.goal_id is not None else ()
         revenue, others = (found[0], found[1]) if plan.revenue else ((), ())
         return protocol.BreakdownCounts(rows, conversions, revenue, others)
+
+    async def scroll_depth(self) -> Rows:
+        (rows,) = await fetch(self.db, scroll_depth_sql(self._scope()))
+        return rows

@@ -272,3 +272,7 @@ class Rollups:
         visitors = _visitors(people)
         rows = [(_first(value), visitors.get(value, 0), *map(int, sums), 0) for value, *sums in counts]
         return protocol.BreakdownCounts(rows)
+
+    async def scroll_depth(self) -> Rows:
+        """Rollups keep no scroll depths: the raw tables answer."""
+        return await RawTables(self.db, self.query).scroll_depth()
