@@ -254,7 +254,8 @@ def _first_difference(mine: bytes, theirs: bytes) -> tuple[bytes, bytes]:
 
 def test_an_export_chunk_reads_nothing_past_the_range_or_before_the_cursor(pair: Pair) -> None:
     """The ClickHouse chunk read's edge cases: a cursor past DateTime64's last instant, an empty
-    range, and a cursor inside a millisecond (rows of that millisecond after its id only)."""
+    range, a cursor inside a millisecond (rows of that millisecond after its id only), and a chunk
+    gathered over many growing time windows equal to one read to the range's end."""
     reads = ClickHouseExportReads(pair.clickhouse, [1, 2, 3, 4])
     assert reads.chunk("pageviews", Position((1 << 48) - 1, 0), 0, 1 << 50, 10) == []
     assert reads.chunk("pageviews", Position(5, 0), 10, 10, 10) == []
@@ -263,3 +264,9 @@ def test_an_export_chunk_reads_nothing_past_the_range_or_before_the_cursor(pair:
     ts, row_id = first[1][0], first[1][1]
     after = reads.chunk("pageviews", Position(ts, row_id), 0, 1 << 50, 2)
     assert after[0] == first[2]
+    whole = ClickHouseExportReads(pair.clickhouse, [1, 2, 3, 4])
+    whole._window = 1 << 50  # one read to the range's end
+    reads._window = 1  # windows of 1, 4, 16, ... ms until 500 rows are in
+    assert reads.chunk("ecommerce_events", Position(0, 0), 0, 1 << 50, 500) == whole.chunk(
+        "ecommerce_events", Position(0, 0), 0, 1 << 50, 500
+    )

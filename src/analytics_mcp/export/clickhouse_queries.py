@@ -19,6 +19,9 @@ from analytics_mcp.export.queries import ItemsByEvent, Position, items_by_event
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
 
 Rows = list[tuple[Any, ...]]
+FIRST_WINDOW_MS = 86_400_000  # a chunk's first time window (then twice the last chunk's span)
+MIN_WINDOW_MS = 1000
+WINDOW_GROWTH = 4  # a window short of rows: the next one is this much longer
 
 # Per table: its alias, what a chunk selects (queries.py's columns, in order) and its own condition.
 _DURATION = "intDiv(coalesce(e.engaged_ms, e.gap_ms) + 500, 1000)"  # queries.DURATION
@@ -55,6 +58,7 @@ class ClickHouseExportReads:
     def __init__(self, events: ClickHouseEvents, site_ids: Sequence[int]) -> None:
         self.events = events
         self.sites = list(site_ids)
+        self._window = FIRST_WINDOW_MS
 
     def _rows(self, sql: str, parameters: dict[str, Any]) -> Rows:
         found = self.events.rows(sql, {"sites": self.sites, **parameters}, FINAL_SETTINGS)
@@ -62,10 +66,32 @@ class ClickHouseExportReads:
 
     def chunk(self, table: str, after: Position, start_ms: int, end_ms: int, size: int) -> Rows:
         """Up to `size` rows of the exported table after `after` within [start_ms, end_ms), in
-        (ts, id) order: (ts in ms, id, the table's columns as queries.py selects them)."""
+        (ts, id) order: (ts in ms, id, the table's columns as queries.py selects them).
+
+        Read through a time window after the position that grows until it holds `size` rows or
+        reaches the end: ClickHouse sorts every row a read's range holds, so a read up to the
+        range's end would cost more the longer the rest of the range (390 ms for the first
+        chunk of 90 days at 1M events, 29 ms for the last). The next window starts at what the
+        last chunk spanned."""
         lo, hi = max(start_ms, after.ts, 0), min(end_ms, MAX_MS + 1)
         if lo >= hi or size <= 0:
             return []  # also keeps every time inside DateTime64's range
+        rows: Rows = []
+        window = self._window
+        while True:
+            upper = min(hi, lo + window)
+            rows += self._after(table, after, lo, upper, size - len(rows))
+            if len(rows) >= size or upper >= hi:
+                break
+            if rows:
+                after = Position(rows[-1][0], rows[-1][1])
+                lo = max(lo, after.ts)
+            window *= WINDOW_GROWTH
+        if len(rows) == size:
+            self._window = max(MIN_WINDOW_MS, 2 * (rows[-1][0] - rows[0][0]))
+        return rows
+
+    def _after(self, table: str, after: Position, lo: int, hi: int, size: int) -> Rows:
         source, columns, condition = _CHUNKS[table]
         sql = (
             f"SELECT toUnixTimestamp64Milli(e.ts), e.id, {columns} FROM {self.events.table(source)} "
