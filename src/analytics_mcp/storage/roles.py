@@ -34,6 +34,10 @@ ACCOUNT_TABLES: tuple[str, ...] = (
     "share_links",
     "report_subscriptions",
     "report_deliveries",
+    "subscriptions",
+    "activations",
+    "activation_sync_logs",
+    "activation_members",
 )
 EVENT_TABLES: tuple[str, ...] = (
     "salts",

@@ -184,6 +184,13 @@ events = Table(
     Index("ix_events_site_ts", "site_id", "ts"),
     Index("ix_events_site_name_ts", "site_id", "name", "ts"),
     Index("ix_events_visit", "visit_id", "ts"),
+    # Page filters (engine/store/compiler.py): the pageviews of a path, covering what they read.
+    Index(
+        "ix_events_pageview_path",
+        *("site_id", "pathname", "ts", "visitor_id", "visit_id", "engaged_ms", "gap_ms", "name"),
+        sqlite_where=text("name = 'pageview'"),
+        postgresql_where=text("name = 'pageview'"),
+    ),
     # Identified events only, covering what segment conditions read (platform/compute.py).
     Index(
         "ix_events_identified",
@@ -462,4 +469,5 @@ experiment_events = Table(
 # Declared in their own module (this one is long enough); importing it puts them on `metadata`.
 import analytics_mcp.storage.oauth_schema  # noqa: E402, F401
 import analytics_mcp.storage.platform_schema  # noqa: E402, F401
+import analytics_mcp.storage.plans_schema  # noqa: E402, F401
 import analytics_mcp.storage.sharing_schema  # noqa: E402, F401
