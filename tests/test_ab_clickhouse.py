@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from clickhouse_connect.driver.exceptions import OperationalError
 from mcp import Client
 from starlette.applications import Starlette
 
@@ -239,3 +240,30 @@ async def test_a_retry_after_a_restart_is_found_in_clickhouse(
     await _track_everywhere(installs, clock, click)
     await wait_drained(house.services)
     assert _stored(house.services) == _stored(lite.services) == (before[0] + 1, before[1] + 1)
+
+
+async def test_tracking_goes_on_when_the_clickhouse_lookup_fails(
+    installs: tuple[Install, Install], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ClickHouse unreachable for the previous window's lookup: 201 from the spool (not a 503),
+    as prepare's own duplicate lookup does; the event is stored once ClickHouse answers."""
+    _lite, house = installs
+    clock = Clock()
+    clock.now += 20
+    monkeypatch.setattr(metrics_track, "CLOCK", clock)
+    events = house.services.events_db
+    assert isinstance(events, ClickHouseEvents)
+    rows = events.rows
+
+    def unreachable_for_the_lookup(sql: str, *args: Any) -> Any:
+        if "client_event_id = {c:String}" in sql:
+            raise OperationalError("Error HTTPConnectionPool: connection refused")
+        return rows(sql, *args)
+
+    monkeypatch.setattr(events, "rows", unreachable_for_the_lookup)
+    before = _stored(house.services)
+    view = body(house.experiments[0].variants[1].id, "page_view", {"path": "/"})
+    reply = await house.client.post(TRACK, json=view, headers=BROWSER)
+    assert reply.status_code == 201, reply.text
+    await wait_drained(house.services)
+    assert _stored(house.services) == (before[0] + 1, before[1] + 1)
