@@ -9,9 +9,9 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from analytics_mcp import engine
-from analytics_mcp.engine import FunnelStep, ProductRow, RevenuePoint, SourceRevenueRow
+from analytics_mcp.engine import FunnelStep, ProductRow, ReportRange, RevenuePoint, SourceRevenueRow
 from analytics_mcp.http_api.framework import RouteTable
-from analytics_mcp.http_api.stats import LimitParams, StatsParams, report_route
+from analytics_mcp.http_api.stats import CompareParams, LimitParams, StatsParams, report_route
 
 TAGS = ("ecommerce",)
 routes = RouteTable()
@@ -28,6 +28,8 @@ class EcommerceOverviewData(BaseModel):
     conversion_rate_change: float | None = Field(description="Percentage points vs the previous period")
     currency: str = Field(description="Reporting currency of the money fields")
     warnings: list[str] = Field(description="e.g. purchases in other currencies left out of revenue")
+    range: ReportRange = Field(description="The range the numbers cover")
+    comparison: ReportRange = Field(description="The range the *_change numbers compare with")
 
 
 ecommerce_overview = report_route(
@@ -35,12 +37,13 @@ ecommerce_overview = report_route(
     "/stats/ecommerce/overview",
     engine.ecommerce_overview,
     name="ecommerce_overview",
-    params=StatsParams,
+    params=CompareParams,
     response=EcommerceOverviewData,
     tags=TAGS,
     summary="E-commerce overview with comparison",
     doc="""Revenue, transactions, average order value and conversion rate, with changes against the
-    previous period of the same length.""",
+    comparison range (`compare`: the previous period of the same length by default), and both
+    ranges (`range`, `comparison`; `partial_day` when a range runs past now).""",
     rows=False,
 )
 ecommerce_revenue_timeseries = report_route(

@@ -29,6 +29,9 @@ INK = "\\s\\u001c-\\u001f\\u0085\\u0000"  # inside [^...]: neither whitespace no
 NON_BLANK_PATTERN = f"^[^\\u0000]*[^{INK}][^\\u0000]*$"  # some non-space character, no NUL
 SLUG: dict[str, Any] = {"pattern": SLUG_RE.pattern}  # documents the slug rule the store enforces
 DATE_RANGE = "x-date-range"
+# The overviews' comparison (engine/periods.py): compare_from/compare_to together, in order, at
+# most MAX_RANGE_DAYS days, and only with compare omitted or custom; compare=custom needs them.
+COMPARE_RULE = "x-compare"
 
 
 def _filters_pattern() -> str:

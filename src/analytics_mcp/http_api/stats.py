@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from analytics_mcp import engine
 from analytics_mcp.engine import (
+    PERIODS,
     BrowserRow,
     CampaignRow,
     CountryRow,
@@ -21,15 +22,14 @@ from analytics_mcp.engine import (
     LanguageRow,
     OsRow,
     PageRow,
-    Period,
     Query,
     ReferrerRow,
     TimeseriesPoint,
 )
 from analytics_mcp.engine.filters import MAX_VALUE_LENGTH
-from analytics_mcp.http_api.csv_report import FORMAT_RULE, ReportFormat
+from analytics_mcp.engine.periods import COMPARES
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
-from analytics_mcp.http_api.params import DATE, FILTERS, date_range
+from analytics_mcp.http_api.params import COMPARE_RULE, DATE, FILTERS, date_range
 from analytics_mcp.http_api.projection import projection
 from analytics_mcp.storage.clickhouse import EventsDatabase
 
@@ -48,8 +48,14 @@ LIMIT = Field(10, ge=1, le=100, description="Number of results, 1-100")
 class StatsParams(BaseModel):
     model_config = ConfigDict(json_schema_extra=date_range("from", "to", together=True))
 
-    period: Period = Field(
-        "7d", description="Time period: 24h, 7d, 30d, 90d or 12m (ignored when from is set)"
+    # A str checked by the engine, so a bad value is refused in our words ("period: must be one
+    # of ..."), as MCP refuses it; the schema still lists the values.
+    period: str = Field(
+        "7d",
+        max_length=30,
+        json_schema_extra={"enum": list(PERIODS)},
+        description="Nd (N days ending today, today included), yesterday, last_N_complete_days "
+        "(ending yesterday), 24h or 12m; ignored when from is set",
     )
     from_: str | None = Field(
         None,
@@ -66,11 +72,35 @@ class StatsParams(BaseModel):
     )
     site: str | None = SITE
     filters: str | None = FILTER_LIST
-    format: ReportFormat = Field("json", description=FORMAT_RULE)
 
 
 class LimitParams(StatsParams):
     limit: int = LIMIT
+
+
+class CompareParams(StatsParams):
+    """The overviews' params: what their *_change numbers compare with (engine/periods.py)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            **date_range("from", "to", together=True),
+            COMPARE_RULE: {"compare": "compare", "from": "compare_from", "to": "compare_to"},
+        }
+    )
+
+    compare: str | None = Field(
+        None,
+        max_length=30,
+        json_schema_extra={"enum": list(COMPARES)},
+        description="previous_period (default: the range of the same length right before), "
+        "year_over_year (the same dates a year earlier) or custom (compare_from + compare_to)",
+    )
+    compare_from: str | None = Field(
+        None, max_length=10, json_schema_extra=DATE, description="Comparison start (YYYY-MM-DD), inclusive"
+    )
+    compare_to: str | None = Field(
+        None, max_length=10, json_schema_extra=DATE, description="Comparison end (YYYY-MM-DD), inclusive"
+    )
 
 
 class RealtimeParams(BaseModel):
@@ -84,12 +114,16 @@ async def stats_query(
 ) -> Query:
     """The engine Query for these params, over the caller tenant's sites."""
     limit: Any = getattr(params, "limit", None)
+    compare = [getattr(params, name, None) for name in ("compare", "compare_from", "compare_to")]
     return await engine.query_for_tenant(
         ctx.services.db,
         ctx.tenant,
         period=None if params.from_ else params.period,
         date_from=params.from_,
         date_to=params.to,
+        compare=compare[0],
+        compare_from=compare[1],
+        compare_to=compare[2],
         site=params.site,
         filters=params.filters,
         limit=limit,
@@ -107,6 +141,7 @@ OverviewData = projection(
         *("visitors", "pageviews", "bounce_rate", "avg_duration"),
         *("visitors_change", "pageviews_change", "bounce_rate_change", "avg_duration_change"),
         *("visits", "views_per_visit", "visits_change", "views_per_visit_change"),
+        *("range", "comparison"),
     ),
 )
 
@@ -150,12 +185,13 @@ stats_overview = report_route(
     "/stats/overview",
     engine.overview,
     name="stats_overview",
-    params=StatsParams,
+    params=CompareParams,
     response=OverviewData,
     tags=TAGS,
     summary="Key metrics with period comparison",
     doc="""Visitors, pageviews, bounce rate and average visit duration, with changes against the
-    previous period of the same length.""",
+    comparison range (`compare`: the previous period of the same length by default), and both
+    ranges (`range`, `comparison`; `partial_day` when a range runs past now).""",
     rows=False,
 )
 stats_timeseries = report_route(
