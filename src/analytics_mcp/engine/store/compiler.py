@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select
+from sqlalchemy import ColumnElement, Select, String, exists, false, literal, literal_column, or_, select
 
 from analytics_mcp.definitions import PAGEVIEW
 from analytics_mcp.engine.filters import VISIT_DIMENSIONS, Filter
@@ -18,6 +18,10 @@ from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
 from analytics_mcp.storage.dialects import Dialect, lower_ascii_text
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
+
+# Written into the SQL, not bound: SQLite uses the partial index of pageviews by path
+# (ix_events_pageview_path, WHERE name = 'pageview') only when it sees that very constant.
+PAGEVIEW_NAME: ColumnElement[str] = literal_column(f"'{PAGEVIEW}'", String())
 
 
 def condition(column: ColumnElement[Any], flt: Filter, dialect: Dialect) -> ColumnElement[bool]:
@@ -55,18 +59,29 @@ class Scope:
     def _page_match(self, pathname: ColumnElement[Any]) -> list[ColumnElement[bool]]:
         return [condition(pathname, flt, self.dialect) for flt in self.query.page_filters]
 
-    def visit_conditions(self, *, page_exists: bool = True) -> list[ColumnElement[bool]]:
+    def _pageviews_matching(self, alias: str) -> tuple[Any, list[ColumnElement[bool]]]:
+        p = events.alias(alias)
+        return p, [self.sites(p.c.site_id), p.c.name == PAGEVIEW_NAME, *self._page_match(p.c.pathname)]
+
+    def visit_conditions(
+        self, *, page_exists: bool = True, since: int | None = None
+    ) -> list[ColumnElement[bool]]:
         """Site, visit-attribute filters and (unless told otherwise) the page filter as "the visit
-        has a matching pageview"."""
+        has a matching pageview". `since`: the visits start at or after it, so their pageviews do
+        too; with exact paths (`is`) the matching pageviews are then read by path from the index
+        of pageviews, instead of looking into every visit of the range."""
         v = self.v
         conds = [self.sites(v.c.site_id)]
         conds += [
             condition(v.c[VISIT_DIMENSIONS[f.dimension]], f, self.dialect) for f in self.query.visit_filters
         ]
-        if page_exists and self.query.page_filters:
-            p = events.alias("p")
-            match = and_(p.c.visit_id == v.c.id, p.c.name == PAGEVIEW, *self._page_match(p.c.pathname))
-            conds.append(exists().where(match))
+        if not (page_exists and self.query.page_filters):
+            return conds
+        p, match = self._pageviews_matching("p")
+        if since is not None and all(f.operator == "is" for f in self.query.page_filters):
+            conds.append(v.c.id.in_(select(p.c.visit_id).where(*match, p.c.ts >= literal(since))))
+        else:
+            conds.append(exists().where(p.c.visit_id == v.c.id, *match))
         return conds
 
     @property
@@ -78,7 +93,8 @@ class Scope:
     def visits_started(self, *columns: Any) -> Select[Any]:
         """Visits whose first event is in range (visit metrics and visit breakdowns)."""
         v = self.v
-        return select(*columns).select_from(v).where(*self.visit_conditions(), *self.in_range(v.c.started_at))
+        conds = self.visit_conditions(since=self.rng.start_ms)
+        return select(*columns).select_from(v).where(*conds, *self.in_range(v.c.started_at))
 
     def traffic_events(
         self, *columns: Any, pageviews_only: bool = False, joined: bool = False
@@ -88,8 +104,10 @@ class Scope:
         the visit `v` even without visit filters (to read its attributes)."""
         e = self.e
         conds = [self.sites(e.c.site_id), *self.in_range(e.c.ts)]
-        if pageviews_only or self.query.page_filters:
-            conds += [e.c.name == PAGEVIEW, *self._page_match(e.c.pathname)]
+        if self.query.page_filters:
+            conds += [e.c.name == PAGEVIEW_NAME, *self._page_match(e.c.pathname)]
+        elif pageviews_only:
+            conds.append(e.c.name == PAGEVIEW)
         return self._events_of_visits(columns, conds, page_exists=False, joined=joined)
 
     def scoped_events(self, *columns: Any, names: Sequence[str]) -> Select[Any]:

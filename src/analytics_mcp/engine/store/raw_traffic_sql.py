@@ -13,6 +13,7 @@ from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.store.compiler import Scope
 from analytics_mcp.engine.store.presence import bucket_windows, present_visitors
 from analytics_mcp.engine.store.protocol import VisitCounter
+from analytics_mcp.engine.store.visit_pageviews import visit_pageviews_per_bucket_sql, visit_pageviews_sql
 from analytics_mcp.engine.timebuckets import bucket_plan, hour_of_day_index
 from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim
 from analytics_mcp.storage.dialects import Dialect
@@ -52,7 +53,10 @@ def visitors_sql(scope: Scope) -> Select[Any]:
 
 
 def pageviews_sql(scope: Scope) -> Select[Any]:
-    """Pageviews by their own time (only the matching ones with a page filter)."""
+    """Pageviews by their own time (only the matching ones with a page filter; with visit filters
+    only, from the passing visits' counters)."""
+    if scope.query.visit_filters and not scope.query.page_filters:
+        return visit_pageviews_sql(scope)
     return scope.traffic_events(func.count(), pageviews_only=True)
 
 
@@ -62,7 +66,10 @@ def timeseries_sql(query: Query, dialect: Dialect) -> tuple[Select[Any], Select[
     e = scope.e
     buckets = bucket_plan(query, dialect)
     bucket = buckets.index(e.c.ts).label("bucket")
-    pageviews = scope.traffic_events(bucket, func.count(), pageviews_only=True).group_by(bucket)
+    if query.visit_filters and not query.page_filters:
+        pageviews = visit_pageviews_per_bucket_sql(scope, buckets.index, buckets.starts, buckets.end_ms)
+    else:
+        pageviews = scope.traffic_events(bucket, func.count(), pageviews_only=True).group_by(bucket)
     if query.page_filters:
         visitors = scope.traffic_events(bucket, func.count(distinct(e.c.visitor_id))).group_by(bucket)
     else:
