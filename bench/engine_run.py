@@ -191,7 +191,7 @@ async def engine_phase(data: BenchData, opts: Options) -> tuple[list[Cell], Timi
 
 def cell_plan(opts: Options) -> list[tuple[Case, str, str, FilterSpec | None]]:
     """Every case x scope x period unfiltered, then the filtered cells (FILTERED_FUNCTIONS x scope x
-    FILTERED_PERIODS x filter)."""
+    those of FILTERED_PERIODS among the periods x filter)."""
     wanted = [case for case in CASES if not opts.functions or case.name in opts.functions]
     plan: list[tuple[Case, str, str, FilterSpec | None]] = [
         (case, scope, period, None) for case in wanted for scope in opts.scopes for period in opts.periods
@@ -202,6 +202,7 @@ def cell_plan(opts: Options) -> list[tuple[Case, str, str, FilterSpec | None]]:
         for case in filtered
         for scope in opts.scopes
         for period in FILTERED_PERIODS
+        if period in opts.periods
         for flt in opts.filters
     ]
     return plan
