@@ -17,6 +17,8 @@ from analytics_mcp.dashboard.security import LOGIN_COOKIE
 from analytics_mcp.dashboard.state import dashboard_state
 from analytics_mcp.http_api import csrf
 from analytics_mcp.ingest.wire import BatchEvent, TrackerEvent
+from analytics_mcp.storage.accounts import get_tenant
+from analytics_mcp.storage.share_links import create_share_link
 from factories import CHROME_WIN
 from reliability.app_routes import Endpoint, endpoints
 from reliability.tenant_cases import MCP_HEADERS, NoCaseBuilder, Operation
@@ -131,6 +133,12 @@ def sign_out(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
     return BodyRoute(endpoint, "POST", endpoint.path, headers, {"csrf": "not-the-token"}, form=True)
 
 
+def auth_token(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
+    # A wrong password: the body is read and checked, no token is issued.
+    base = {"email": caller.identifier("email"), "password": PASSWORD + "-wrong"}
+    return _json(endpoint, endpoint.path, base)
+
+
 REDIRECT = "http://127.0.0.1:9/callback"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636's example S256 challenge
 
@@ -184,6 +192,60 @@ def oauth_consent(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRo
     return _form(endpoint, base, Cookie=caller.session()["Cookie"])
 
 
+def settings_form(fields: dict[str, str]) -> Callable[[Endpoint, Starlette, Tenant], BodyRoute]:
+    """A settings form of the owner's session with its CSRF token. The ids name no row, so no
+    spoiled copy removes or revokes anything the other cases need."""
+
+    def template(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
+        base = {"csrf": caller.session_csrf, **fields}
+        return _form(endpoint, base, Cookie=caller.session()["Cookie"])
+
+    return template
+
+
+def share_unlock(endpoint: Endpoint, app: Starlette, caller: Tenant) -> BodyRoute:
+    """The password form of a password-protected share link of the caller's site."""
+    secret = "x" * 43  # no such link, when the caller is not stored (a unit test's)
+    with app.state.services.db.sync.begin() as conn:
+        tenant = get_tenant(conn, caller.slug)
+        if tenant is not None:
+            _link, secret = create_share_link(conn, tenant.id, caller.domain, "body", PASSWORD)
+    nonce, token = csrf.new_login_pair(dashboard_state(app).secret)
+    base = {"password": PASSWORD + "-wrong", "csrf": token}
+    headers = {"Content-Type": FORM, "Cookie": f"{LOGIN_COOKIE}={nonce}"}
+    return BodyRoute(endpoint, "POST", f"/share/{secret}", headers, base, form=True)
+
+
+SETTINGS = "/dashboard/settings"
+NO_ROW = "01KXXXXXXXXXXXXXXXXXXXXXXX"
+SETTINGS_TEMPLATES: dict[str, Callable[[Endpoint, Starlette, Tenant], BodyRoute]] = {
+    f"POST {SETTINGS}/sites": settings_form(
+        {"domain": "zqa-body.test", "timezone": "UTC", "currency": "EUR"}
+    ),
+    f"POST {SETTINGS}/goals": settings_form(
+        {
+            "site": "zqa-site.test",
+            "name": "body",
+            "kind": "path",
+            "path": "/b",
+            "match_type": "exact",
+            "event": "",
+        }
+    ),
+    f"POST {SETTINGS}/goals/archive": settings_form({"goal": NO_ROW, "active": "0"}),
+    f"POST {SETTINGS}/tokens": settings_form({"name": "body", "scopes": "read"}),
+    f"POST {SETTINGS}/tokens/revoke": settings_form({"token": NO_ROW}),
+    f"POST {SETTINGS}/users": settings_form(
+        {"email": "body@zqa-site.test", "password": PASSWORD, "role": "viewer"}
+    ),
+    f"POST {SETTINGS}/users/role": settings_form({"user": "999999", "role": "viewer"}),
+    f"POST {SETTINGS}/users/remove": settings_form({"user": "999999"}),
+    f"POST {SETTINGS}/users/reports": settings_form({"user": "999999", "weekly": "1"}),
+    f"POST {SETTINGS}/sharing": settings_form({"site": "zqa-site.test", "label": "body", "password": ""}),
+    f"POST {SETTINGS}/sharing/revoke": settings_form({"share": NO_ROW}),
+    "POST /share/{secret}": share_unlock,
+}
+
 TEMPLATES: dict[str, Callable[[Endpoint, Starlette, Tenant], BodyRoute]] = {
     "POST /api/event": tracker,
     "POST /api/v1/events": batch,
@@ -191,11 +253,13 @@ TEMPLATES: dict[str, Callable[[Endpoint, Starlette, Tenant], BodyRoute]] = {
     "* /mcp/analytics": mcp,
     "POST /login": sign_in,
     "POST /logout": sign_out,
+    "POST /api/auth/token": auth_token,
     "POST /register": oauth_register,
     "POST /authorize": oauth_authorize,
     "POST /token": oauth_token,
     "POST /revoke": oauth_revoke,
     "POST /oauth/consent": oauth_consent,
+    **SETTINGS_TEMPLATES,
 }
 
 

@@ -17,6 +17,8 @@ from analytics_mcp.dashboard.security import LOGIN_COOKIE
 from analytics_mcp.dashboard.state import dashboard_state
 from analytics_mcp.dashboard.views import STATIC_DIR
 from analytics_mcp.http_api import csrf
+from analytics_mcp.storage.accounts import get_tenant
+from analytics_mcp.storage.share_links import create_share_link
 from factories import CHROME_WIN
 from reliability.app_routes import Endpoint
 from reliability.tenant_world import Tenant
@@ -34,6 +36,7 @@ NEUTRAL_FIELDS = frozenset(
     {"period", "from", "to", "filters", "limit", "format", "cursor", "table", "base_url", "start_date"}
     | {"end_date", "message", "name", "status", "slug", "variants", "event"}
     | {"dimensions", "metrics", "sort", "offset"}
+    | {"compare", "compare_from", "compare_to"}
 )
 # Collections whose path parameter names one of their items.
 PATH_COLLECTIONS = {"goals": "goal", "experiments": "experiment"}
@@ -307,14 +310,101 @@ OAUTH_BUILDERS: dict[str, Callable[[Endpoint, Context], Cases]] = {
     "POST /oauth/consent": oauth_form({"request": "zqa", "csrf": "zqa", "decision": "approve"}),
 }
 
+
+# The settings area (dashboard/settings) and share links (dashboard/share). Forms carry the
+# session's CSRF token (a token principal is sent to sign in). Own calls break a rule or name
+# nothing, so they change nothing the rest of the matrix reads; probes name B's site or goal.
+SETTINGS = "/dashboard/settings"
+SETTINGS_SECTIONS = ("sites", "goals", "tokens", "users", "sharing")
+NO_ROW = "01KXXXXXXXXXXXXXXXXXXXXXXX"
+
+
+def settings_form(fields: Mapping[str, str]) -> Callable[[Endpoint, Context], Cases]:
+    def cases(endpoint: Endpoint, ctx: Context) -> Cases:
+        form = {"csrf": ctx.caller.session_csrf, **fields}
+        return Cases(own=[Call("POST", endpoint.path, form=form)])
+
+    return cases
+
+
+def settings_probe(kind: str, fields: Mapping[str, str]) -> Callable[[Endpoint, Context], Cases]:
+    """A form naming B's `kind` (site, goal) in its field of that name."""
+
+    def cases(endpoint: Endpoint, ctx: Context) -> Cases:
+        def build(value: str) -> Call:
+            return Call("POST", endpoint.path, form={"csrf": ctx.caller.session_csrf, **fields, kind: value})
+
+        return Cases(probes=[Probe(kind, build)])
+
+    return cases
+
+
+def share_link(ctx: Context) -> str:
+    """A share link of the caller's site (made once per builder call), for the share routes."""
+    services = ctx.app.state.services
+    secret = "x" * 43  # no such link, when the caller is not stored (a unit test's)
+    with services.db.sync.begin() as conn:
+        tenant = get_tenant(conn, ctx.caller.slug)
+        if tenant is not None:
+            _link, secret = create_share_link(conn, tenant.id, ctx.caller.domain, "zqa matrix")
+    return f"/share/{secret}"
+
+
+def share_reads(_endpoint: Endpoint, ctx: Context) -> Cases:
+    """The link reads its own site whatever `site` says: B's domain answers as a missing one."""
+    base = share_link(ctx)
+
+    def by_site(domain: str) -> Call:
+        return Call("GET", f"{base}/api/v1/stats/pages", query={"site": domain})
+
+    own = [Call("GET", f"{base}/api/v1/stats/overview"), Call("GET", f"{base}/dashboard/api/goals")]
+    return Cases(own=own, probes=[Probe("site", by_site)])
+
+
+def share_page(_endpoint: Endpoint, ctx: Context) -> Cases:
+    return Cases(own=[Call("GET", share_link(ctx)), Call("GET", "/share/" + "x" * 43)])
+
+
+def share_unlock(_endpoint: Endpoint, ctx: Context) -> Cases:
+    return Cases(own=[Call("POST", share_link(ctx), form={"password": "zqa wrong", "csrf": "zqa"})])
+
+
+SETTINGS_BUILDERS: dict[str, Callable[[Endpoint, Context], Cases]] = {
+    f"GET {SETTINGS}": plain,
+    **{f"GET {SETTINGS}/{section}": plain for section in SETTINGS_SECTIONS},
+    f"POST {SETTINGS}/sites": settings_form({"domain": "not a domain"}),
+    f"POST {SETTINGS}/goals": settings_probe("site", {"name": "zqa probe", "kind": "path", "path": "/x"}),
+    f"POST {SETTINGS}/goals/archive": settings_probe("goal", {"active": "1"}),
+    f"POST {SETTINGS}/tokens": settings_form({"name": "zqa probe"}),  # no scope: refused
+    f"POST {SETTINGS}/tokens/revoke": settings_form({"token": NO_ROW}),
+    f"POST {SETTINGS}/users": settings_form({"email": "zqa@zqa-site.test", "password": "short"}),
+    f"POST {SETTINGS}/users/role": settings_form({"user": "999999", "role": "viewer"}),
+    f"POST {SETTINGS}/users/remove": settings_form({"user": "999999"}),
+    f"POST {SETTINGS}/users/reports": settings_form({"user": "999999", "weekly": "1"}),
+    f"POST {SETTINGS}/sharing": settings_probe("site", {"label": "zqa probe"}),
+    f"POST {SETTINGS}/sharing/revoke": settings_form({"share": NO_ROW}),
+    "GET /share/{secret}": share_page,
+    "POST /share/{secret}": share_unlock,
+    "GET /share/{secret}/{rest:path}": share_reads,
+}
+
+def auth_token(endpoint: Endpoint, ctx: Context) -> Cases:
+    """A JWT for a wrong password: refused (401) whoever's email it names."""
+    body = {"email": ctx.caller.identifier("email"), "password": "zqa wrong password"}
+    return Cases(own=[Call("POST", endpoint.path, json=body)])
+
+
 BUILDERS: dict[str, Callable[[Endpoint, Context], Cases]] = {
     **OAUTH_BUILDERS,
+    **SETTINGS_BUILDERS,
     "POST /api/event": tracker,
     "OPTIONS /api/event": plain,
     "GET /js/script.js": plain,
     "GET /js/metrics.js": plain,
     "GET /api/health": plain,
     "GET /api/v1/openapi.json": plain,
+    "GET /api/analytics/openapi.json": plain,
+    "POST /api/auth/token": auth_token,
     "POST /api/v1/events": batch_events,
     "POST /api/v1/metrics/track": ab_track,
     "OPTIONS /api/v1/metrics/track": plain,

@@ -20,9 +20,10 @@ from starlette.responses import RedirectResponse, Response
 
 from analytics_mcp.dashboard.state import services_of
 from analytics_mcp.dashboard.views import page
+from analytics_mcp.field_error import NUL_RULE
 from analytics_mcp.http_api import csrf
 from analytics_mcp.http_api.auth import MANAGER_ROLES, current_session, session_csrf
-from analytics_mcp.storage.account_types import Tenant, User
+from analytics_mcp.storage.account_types import AccountError, Tenant, User
 from analytics_mcp.storage.sessions import DashboardSession
 
 T = TypeVar("T")
@@ -56,13 +57,23 @@ class Admin:
 
 @dataclass
 class Form:
-    """A posted form's fields (strings, cut to MAX_FIELD) and lists (repeated fields)."""
+    """A posted form's fields (the first value of each) and lists (every value, repeated fields)."""
 
     values: dict[str, str] = field(default_factory=dict)
     lists: dict[str, list[str]] = field(default_factory=dict)
 
     def get(self, name: str) -> str:
         return self.values.get(name, "")
+
+    def checked(self) -> Form:
+        """Itself, once no field is over MAX_FIELD or holds a NUL (no column takes one)."""
+        for name, items in self.lists.items():
+            for value in items:
+                if len(value) > MAX_FIELD:
+                    raise AccountError(name, f"must be at most {MAX_FIELD} characters")
+                if "\x00" in value:
+                    raise AccountError(name, NUL_RULE)
+        return self
 
 
 def forbidden(admin_email: str) -> Response:
@@ -85,7 +96,7 @@ async def read_form(request: Request, admin: Admin) -> Form:
     form = Form()
     async with request.form(max_files=0, max_fields=MAX_FIELDS) as data:
         for key in data:
-            items = [v[:MAX_FIELD] for v in data.getlist(key) if isinstance(v, str)]
+            items = [v for v in data.getlist(key) if isinstance(v, str)]
             form.lists[key] = items
             form.values[key] = items[0] if items else ""
     if not csrf.matches(admin.csrf, form.values.get(csrf.FIELD)):

@@ -65,7 +65,7 @@ def act(section: Section, name: str, action: Action) -> Endpoint:
         except Refused as refused:
             return refused.response
         try:
-            outcome = await in_transaction(request, lambda conn: action(conn, admin, form))
+            outcome = await in_transaction(request, lambda conn: action(conn, admin, form.checked()))
         except AccountError as exc:
             return await _refused_change(request, admin, section, name, form, exc)
         if isinstance(outcome, Reveal):
