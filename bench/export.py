@@ -11,7 +11,12 @@ here), whatever the export's size. The second pass shows the steady state.
 The database (1M pageviews, 250,000 visits in January 2026, built through the real ingestion in
 about 3 minutes) is cached in bench/out/export-1m (--db DIR: another one; --rebuild: redo it).
 
+`--store clickhouse` serves the same events from ClickHouse (chDB in the server process): they are
+copied once with `analytics-mcp events copy --to chdb://DIR/clickhouse` and the server runs with
+ANALYTICS_EVENTS_URL set to it.
+
     python bench/export.py [--db DIR] [--format jsonl|csv] [--limit 10000] [--passes 2] [--rebuild]
+                           [--store sqlite|clickhouse]
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -102,9 +108,26 @@ def build(data_dir: Path, pageviews: int) -> None:
     (data_dir / "bench.json").write_text(json.dumps({"token": token, "pageviews": pageviews}))
 
 
+def clickhouse_url(data_dir: Path) -> str:
+    return f"chdb://{data_dir / 'clickhouse'}?database=export"
+
+
+def copy_to_clickhouse(data_dir: Path) -> None:
+    """The install's events copied into chDB once (the copy verifies its counts)."""
+    marker = data_dir / "clickhouse.copied"
+    if marker.exists():
+        return
+    env = {**os.environ, "ANALYTICS_DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "analytics_mcp.cli", "events", "copy", "--to", clickhouse_url(data_dir)]
+    subprocess.run(command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    marker.write_text("copied\n")
+
+
 @contextmanager
-def server(data_dir: Path) -> Iterator[tuple[str, int]]:
+def server(data_dir: Path, store: str = "sqlite") -> Iterator[tuple[str, int]]:
     env = {**os.environ, "ANALYTICS_DATA_DIR": str(data_dir), "ANALYTICS_RATE_LIMIT": "1000000/minute"}
+    if store == "clickhouse":
+        env["ANALYTICS_EVENTS_URL"] = clickhouse_url(data_dir)
     proc, port = start_listening(
         lambda port: [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)],
         env=env,
@@ -263,6 +286,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=10_000, help="rows per request (max 10,000)")
     parser.add_argument("--passes", type=int, default=2, help="full exports in a row on one server")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--store", choices=("sqlite", "clickhouse"), default="sqlite")
     args = parser.parse_args()
     meta_file = args.db / "bench.json"
     stale = not meta_file.exists() or json.loads(meta_file.read_text())["pageviews"] != args.pageviews
@@ -270,11 +294,16 @@ def main() -> None:
         print(f"building {args.pageviews:,} pageviews in {args.db} ...", flush=True)
         build(args.db, args.pageviews)
     meta = json.loads(meta_file.read_text())
+    if args.store == "clickhouse":
+        copy_to_clickhouse(args.db)
 
-    with server(args.db) as (base, pid):
+    with server(args.db, args.store) as (base, pid):
         warm_up(base, meta["token"], args.format)
         passes = [measure(base, pid, meta["token"], args.format, args.limit) for _ in range(args.passes)]
-    print(f"export of {meta['pageviews']:,} pageviews as {args.format}, pages of {args.limit:,} rows")
+    print(
+        f"export of {meta['pageviews']:,} pageviews from {args.store} as {args.format}, "
+        f"pages of {args.limit:,} rows"
+    )
     print(f"load average (1 min) {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     for number, result in enumerate(passes, 1):
         assert result.rows == meta["pageviews"], f"exported {result.rows} rows, expected {meta['pageviews']}"
