@@ -77,6 +77,7 @@ def load_goals(conn: Connection, admin: Admin) -> dict[str, Any]:
     goals = accounts.list_goals(conn, list(domains))
     return {
         "sites": sites,
+        "site_options": _options(sites),
         "goals": [(goal, domains[goal.site_id]) for goal in goals],
         "match_types": MATCH_TYPES,
     }
@@ -157,10 +158,8 @@ def weekly_report(conn: Connection, admin: Admin, form: Form) -> Outcome:
 
 
 def load_sharing(conn: Connection, admin: Admin) -> dict[str, Any]:
-    return {
-        "sites": accounts.list_sites(conn, admin.tenant.id),
-        "links": list_share_links(conn, admin.tenant.id),
-    }
+    sites = accounts.list_sites(conn, admin.tenant.id)
+    return {"sites": sites, "site_options": _options(sites), "links": list_share_links(conn, admin.tenant.id)}
 
 
 def create_share(conn: Connection, admin: Admin, form: Form) -> Outcome:
