@@ -35,7 +35,7 @@ from schemathesis.hooks import HookContext
 from analytics_mcp.config import Settings
 from analytics_mcp.engine.breakdown_spec import LEVEL_METRICS, level_of
 from analytics_mcp.experiments.store import create_experiment
-from analytics_mcp.http_api.params import DATE_RANGE
+from analytics_mcp.http_api.params import COMPARE_RULE, DATE_RANGE
 from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
@@ -221,6 +221,9 @@ def _follow_the_document(context: HookContext, case: Case) -> Case:
     rule = context.operation.definition.raw.get(DATE_RANGE)
     if rule and isinstance(case.query, dict):
         case.query = _in_range(case.query, rule)
+    compare = context.operation.definition.raw.get(COMPARE_RULE)
+    if compare and isinstance(case.query, dict):
+        case.query = _compare_rules(case.query, compare)
     if "x-breakdown" in context.operation.definition.raw and isinstance(case.query, dict):
         case.query = _breakdown_rules(case.query)
     body = case.body if isinstance(case.body, dict) else None
@@ -243,6 +246,17 @@ def _breakdown_rules(query: dict[str, Any]) -> dict[str, Any]:
     if query.get("sort") is not None and str(query["sort"]).lstrip("-") not in metrics:
         query["sort"] = f"-{metrics[0]}"
     query.pop("goal", None)
+    return query
+
+
+def _compare_rules(query: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
+    """`x-compare`: the comparison dates as a date range; with them `compare` is custom, without
+    them it is anything but custom."""
+    query = _in_range(query, rule)
+    if query.get(rule["from"]) is not None:
+        return {**query, rule["compare"]: "custom"}
+    if query.get(rule["compare"]) == "custom":
+        return {key: value for key, value in query.items() if key != rule["compare"]}
     return query
 
 

@@ -181,7 +181,7 @@ async def test_mcp_overviews_equal_rest(app: Starlette, client: httpx2.AsyncClie
                     f"compared with {compared['date_from']} to {compared['date_to']} ({compared['period']})"
                     in text
                 )
-                partial = "partial: last day 2026-10-26 counts through 10:30 Europe/Berlin" in text
+                partial = "partial day: data through 2026-10-26 10:30" in text
                 assert partial == rest["range"]["partial_day"], (question, text)
 
 

@@ -128,6 +128,8 @@ def case_arguments() -> list[Json]:
         {"period": "90d", "limit": 100},
         {"period": "24h"},
         {"period": "12m", "domain": "acme.test", "limit": 1},
+        {"period": "last_7_complete_days", "domain": "acme.test"},  # whole days (issue 16 item 3)
+        {"period": "yesterday"},
     ]
     filtered: list[Json] = [  # without tenant: the token's
         {"period": "30d", "filters": "source==google;device==desktop|mobile"},

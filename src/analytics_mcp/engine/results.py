@@ -13,21 +13,14 @@ from analytics_mcp.engine.query import Query
 
 
 class ReportRange(BaseModel):
-    period: str = Field(
-        description="The period asked for (24h, 7d, yesterday, last_7_complete_days, ... or custom); "
-        "for a comparison range how it was chosen: previous_period, year_over_year or custom"
-    )
+    period: str = Field(description="As asked (7d, yesterday, custom, ...); a comparison's: its compare mode")
     date_from: date = Field(description="First local date covered (inclusive)")
     date_to: date = Field(description="Last local date covered (inclusive)")
     timezone: str
     interval: Interval
     sites: list[str] = Field(description="Domains read")
-    partial_day: bool = Field(
-        False, description="The range runs past now: its last day (or hour) is not over yet"
-    )
-    data_through: datetime | None = Field(
-        None, description="With partial_day: the local time data counts through (the query's now)"
-    )
+    partial_day: bool = Field(False, description="Its last day (or hour) is not over yet")
+    data_through: datetime | None = Field(None, description="With partial_day: local time data runs to")
 
     @classmethod
     def of(cls, query: Query, rng: DateRange | None = None, label: str | None = None) -> ReportRange:

@@ -29,7 +29,7 @@ from analytics_mcp.engine import (
 from analytics_mcp.engine.filters import MAX_VALUE_LENGTH
 from analytics_mcp.engine.periods import COMPARES
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
-from analytics_mcp.http_api.params import COMPARE_RULE, DATE, FILTERS, date_range
+from analytics_mcp.http_api.params import COMPARE_RULE, DATE, DATE_RANGE, FILTERS, date_range
 from analytics_mcp.http_api.projection import projection
 from analytics_mcp.storage.clickhouse import EventsDatabase
 
@@ -78,15 +78,22 @@ class LimitParams(StatsParams):
     limit: int = LIMIT
 
 
+def compare_rules() -> dict[str, Any]:
+    """The schema extras of the comparison params: both date pairs go together (each date needs
+    the other of its pair), and `x-compare` states what JSON Schema cannot (params.COMPARE_RULE)."""
+    dates = date_range("from", "to", together=True)
+    compared = date_range("compare_from", "compare_to", together=True)
+    return {
+        **dates,
+        "dependentRequired": {**dates["dependentRequired"], **compared["dependentRequired"]},
+        COMPARE_RULE: {"compare": "compare", **compared[DATE_RANGE]},
+    }
+
+
 class CompareParams(StatsParams):
     """The overviews' params: what their *_change numbers compare with (engine/periods.py)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            **date_range("from", "to", together=True),
-            COMPARE_RULE: {"compare": "compare", "from": "compare_from", "to": "compare_to"},
-        }
-    )
+    model_config = ConfigDict(json_schema_extra=compare_rules())
 
     compare: str | None = Field(
         None,

@@ -29,9 +29,8 @@ PeriodArg = Annotated[
     Period,
     Field(
         description=(
-            "Local to the site's time zone. Nd = N days ending today, today included (partial); "
-            "yesterday and last_N_complete_days end yesterday (whole days); 24h hourly; 12m. "
-            "Ignored when from/to are given."
+            "In the site's time zone. Nd and 12m end today (partial day), yesterday and "
+            "last_N_complete_days end yesterday, 24h is hourly. Ignored with from/to."
         )
     ),
 ]

@@ -20,6 +20,7 @@ from analytics_mcp.tools.answers import (
 )
 from analytics_mcp.tools.args import DomainArg, FiltersArg, FromArg, LimitArg, PeriodArg, TenantArg, ToArg
 from analytics_mcp.tools.common import ToolRequest, authorized_request, reply
+from analytics_mcp.tools.render import times
 
 MAX_RECENT = 20
 RecentArg = Annotated[
@@ -50,7 +51,7 @@ async def goals(
     rows = [await _with_recent(request, goal, recent) for goal in shown]
     answer = request.answer(GoalsAnswer, report, goals=rows, truncated=len(report.goals) > len(shown))
     extra = [
-        f"recent {row.name}: " + ", ".join(c.created_at for c in row.recent_completions)
+        f"recent {row.name}: " + times([c.created_at for c in row.recent_completions])
         for row in rows
         if row.recent_completions
     ]

@@ -52,14 +52,23 @@ def span(period: ReportRange) -> str:
 
 
 def partial_note(period: ReportRange, what: str = "") -> str | None:
-    """A line saying the range is not over yet, and through when its data counts."""
+    """A line saying the range is not over yet, and through when its data counts (local time)."""
     if not period.partial_day or period.data_through is None:
         return None
-    through = period.data_through.strftime("%H:%M")
-    unit = "hour" if period.interval == "hour" else f"day {period.data_through.date()}"
-    line = f"partial: {what}last {unit} counts through {through} {period.timezone} (not over yet)"
+    unit = "hour" if period.interval == "hour" else "day"
+    line = f"{what}partial {unit}: data through {period.data_through:%Y-%m-%d %H:%M}"
     whole = COMPLETE_DAYS.get(period.period)
-    return line + (f"; for whole days use period {whole}" if whole and not what else "")
+    return line + (f"; whole days: period {whole}" if whole and not what else "")
+
+
+def times(stamps: list[str]) -> str:
+    """ISO UTC times, newest first, each date written once: '2026-12-06 23:12:48, 22:57:51 UTC'."""
+    shown, last_day = [], ""
+    for stamp in stamps:
+        day, _, clock = stamp.rstrip("Z").partition("T")
+        shown.append(clock if day == last_day else f"{day} {clock}")
+        last_day = day
+    return ", ".join(shown) + " UTC" if shown else ""
 
 
 def range_notes(data: dict[str, Any]) -> list[str]:
@@ -68,7 +77,7 @@ def range_notes(data: dict[str, Any]) -> list[str]:
     compared: ReportRange | None = data.get("comparison")
     if compared is not None:
         notes.append(f"compared with {span(compared)} ({compared.period})")
-        notes.append(partial_note(compared, "comparison's "))
+        notes.append(partial_note(compared, "comparison: "))
     return [note for note in notes if note]
 
 
