@@ -78,15 +78,15 @@ async def test_source_by_device(client: httpx2.AsyncClient, world: dict[str, str
     found = await rows(
         client, world, dimensions="source,device", metrics="visitors,visits,bounce_rate,visit_duration"
     )
-    assert found == [  # by visitors, ties by source then device
+    assert found == [  # by visitors, ties by the other metrics, then by source and device
         {"source": "direct", "device": "desktop", "visitors": 2, "visits": 2, "bounce_rate": 50.0,
          "visit_duration": 30},  # v3 60 s, v5 a bounce
         {"source": "google", "device": "desktop", "visitors": 2, "visits": 2, "bounce_rate": 0.0,
          "visit_duration": 75},  # v1 120 s, v6 30 s
-        {"source": "direct", "device": "mobile", "visitors": 1, "visits": 1, "bounce_rate": 0.0,
-         "visit_duration": 300},
         {"source": "google", "device": "mobile", "visitors": 1, "visits": 1, "bounce_rate": 100.0,
          "visit_duration": 0},
+        {"source": "direct", "device": "mobile", "visitors": 1, "visits": 1, "bounce_rate": 0.0,
+         "visit_duration": 300},
     ]  # fmt: skip
 
 

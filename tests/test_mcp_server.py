@@ -34,7 +34,7 @@ NAMES = [
 UNRANGED = ("list-sites", "realtime")  # realtime's window always ends now: no period, from or to
 RANGED = [name for name in TOOL_NAMES if name not in UNRANGED]  # docs/mcp.md's twelve and any added since
 WITH_LIMIT = ["top-pages", "traffic-sources", "device-and-browser", "languages", "campaigns", "goals",
-              "ecommerce-products", "realtime", "custom-events"]  # fmt: skip
+              "ecommerce-products", "realtime", "custom-events", "breakdown"]  # fmt: skip
 MARKERS = ("rival", "rival-secret.test", "Rival Corp")  # strings only the other tenant's data has
 
 

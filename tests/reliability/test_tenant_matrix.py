@@ -41,9 +41,10 @@ PRINCIPALS = ("token", "session")
 # A's data that its own answers must show: proof that B's would be seen if it leaked.
 SHOWN_TO_OWNER = {"page path", "utm campaign", "referrer", "product", "url goal", "experiment name"}
 SHOWN_TO_OWNER |= {"cta element", "site domain", "tenant name"}
-TOOL_RESOURCES = {"tenant": "tenant", "domain": "site", "experiment": "experiment"}
+TOOL_RESOURCES = {"tenant": "tenant", "domain": "site", "experiment": "experiment", "goal": "goal"}
 TOOL_NEUTRAL = frozenset(  # within own sites
     {"period", "from", "to", "limit", "recent", "filters", "event", "compare", "compare_from", "compare_to"}
+    | {"dimensions", "metrics", "sort", "offset"}  # breakdown
 )
 
 

@@ -1,7 +1,7 @@
 """The general breakdown: one or two dimensions by chosen metrics (breakdown_spec.py says what is
 counted). The store answers every group; here they are merged, given their metrics with the
-shared rounding rules, sorted (the chosen metric, then the dimension values ascending, null first,
-text by code point: the same order whichever store answered) and paged by offset and limit."""
+shared rounding rules, sorted (the chosen metric, then the other metrics, then the dimension values
+ascending, null first, text by code point: one order whichever store answered) and paged."""
 
 from __future__ import annotations
 
@@ -109,12 +109,14 @@ def ascending(value: Any) -> tuple[bool, Any]:
 
 
 def ordered(spec: BreakdownSpec, groups: dict[Key, Group]) -> list[tuple[Key, Group]]:
-    measure = METRIC_OF[spec.sort]
+    """By the sort metric, ties by the other chosen metrics in order (the same direction), then by
+    the dimension values."""
+    measures = [METRIC_OF[spec.sort], *(METRIC_OF[m] for m in spec.metrics if m != spec.sort)]
     sign = -1 if spec.descending else 1
 
     def order(item: tuple[Key, Group]) -> tuple[Any, ...]:
-        value = measure(item[1])
-        return (sign * (value or 0), *(ascending(k) for k in item[0]))
+        values = (sign * (measure(item[1]) or 0) for measure in measures)
+        return (*values, *(ascending(k) for k in item[0]))
 
     return sorted(groups.items(), key=order)
 

@@ -1,4 +1,4 @@
-"""The MCP server: fifteen read-only tools over the engine, one list (`registry`), served
+"""The MCP server: sixteen read-only tools over the engine, one list (`registry`), served
 over Streamable HTTP (`http`), stdio (`stdio`) and in-process (the chat: `Client(server)` inside
 `acting_for(tenant_id)`)."""
 

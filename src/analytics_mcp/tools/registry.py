@@ -11,7 +11,7 @@ from typing import Any
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 
-from analytics_mcp.tools import commerce, experiments, live, sites, timing, traffic
+from analytics_mcp.tools import breakdown, commerce, experiments, live, sites, timing, traffic
 from analytics_mcp.tools.lean_schema import without_titles
 
 
@@ -37,6 +37,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("hourly-breakdown", "Visitors by hour of day", timing.hourly_breakdown),
     ToolSpec("realtime", "Current visitors", live.realtime),
     ToolSpec("custom-events", "Custom events and their properties", live.custom_events),
+    ToolSpec("breakdown", "Breakdown by one or two dimensions", breakdown.breakdown),
     # Beyond the twelve analytics tools (docs/mcp.md): A/B testing (docs/ab-testing.md).
     ToolSpec("ab-test-results", "A/B test results", experiments.ab_test_results),
 )
