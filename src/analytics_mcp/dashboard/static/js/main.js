@@ -5,6 +5,7 @@ import {createCommerceView} from './commerce.js';
 import {$, append, clear, el} from './dom.js';
 import {createExperimentsView} from './experiments.js';
 import {failureText} from './loading.js';
+import {createSegmentsView} from './segments.js';
 import {PERIODS, apiParams, periodLabel, readState, toSearch, withFilter} from './state.js';
 import {createTrafficView} from './traffic.js';
 
@@ -49,6 +50,7 @@ const views = {
   traffic: createTrafficView($('#view-traffic'), context),
   commerce: createCommerceView($('#view-commerce'), context),
   ...(boot.share ? {} : {experiments: createExperimentsView($('#view-experiments'), context)}),  // not shared
+  ...(boot.share ? {} : {segments: createSegmentsView($('#view-segments'), context)}),  // tenant-wide: not shared
 };
 
 function paintSites() {

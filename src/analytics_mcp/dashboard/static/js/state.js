@@ -8,7 +8,7 @@ export const PERIODS = [
   ['90d', 'Last 90 days'],
   ['12m', 'Last 12 months'],
 ];
-export const TABS = ['traffic', 'commerce', 'experiments'];
+export const TABS = ['traffic', 'commerce', 'experiments', 'segments'];
 const SLUG = /^[A-Za-z0-9_-]{1,64}$/;
 const OPERATORS = {'==': 'is', '!=': 'is_not', '~': 'contains'};
 const SYMBOLS = {is: '==', is_not: '!=', contains: '~'};
