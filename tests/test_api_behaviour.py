@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -111,8 +112,15 @@ def parsed(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+def cell(value: Any) -> str:
+    """A JSON value as the CSV writes it: nested values as compact JSON text."""
+    if value is None:
+        return ""
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else str(value)
+
+
 def as_cells(row: dict[str, Any]) -> dict[str, str]:
-    return {k: "" if v is None else str(v) for k, v in row.items()}
+    return {k: cell(v) for k, v in row.items()}
 
 
 CSV_PATHS = [

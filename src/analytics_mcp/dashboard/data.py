@@ -9,11 +9,14 @@ exactly as docs/api.md documents them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from analytics_mcp import engine
 from analytics_mcp.engine import ChannelRow, GoalRow
+from analytics_mcp.http_api.csv_report import Table
 from analytics_mcp.http_api.framework import ApiContext, ApiRegistry, RouteTable
 from analytics_mcp.http_api.pipeline import starlette_routes
 from analytics_mcp.http_api.stats import LimitParams, StatsParams, stats_query
@@ -45,6 +48,11 @@ async def channels(ctx: ApiContext, params: LimitParams) -> list[ChannelRow]:
     return (await engine.channels(ctx.services.events_db, await stats_query(ctx, params))).rows
 
 
+def goal_rows(data: Any) -> Table:
+    """format=csv: one row per goal (its config as JSON text)."""
+    return list(SiteGoalRow.model_fields), data["goals"]
+
+
 @routes.route(
     "/goals",
     params=StatsParams,
@@ -52,6 +60,7 @@ async def channels(ctx: ApiContext, params: LimitParams) -> list[ChannelRow]:
     operation_id="dashboard_goals",
     tags=TAGS,
     summary="Goal conversions",
+    csv_rows=goal_rows,
 )
 async def goals(ctx: ApiContext, params: StatsParams) -> GoalsData:
     """Every goal with its site, completions, converting visitors and conversion rate in range."""

@@ -28,6 +28,7 @@ from analytics_mcp.engine import (
 )
 from analytics_mcp.engine.filters import MAX_VALUE_LENGTH
 from analytics_mcp.engine.periods import COMPARES
+from analytics_mcp.http_api.csv_report import FORMAT_RULE, ReportFormat
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
 from analytics_mcp.http_api.params import COMPARE_RULE, DATE, DATE_RANGE, FILTERS, date_range
 from analytics_mcp.http_api.projection import projection
@@ -72,6 +73,7 @@ class StatsParams(BaseModel):
     )
     site: str | None = SITE
     filters: str | None = FILTER_LIST
+    format: ReportFormat = Field("json", description=FORMAT_RULE)
 
 
 class LimitParams(StatsParams):

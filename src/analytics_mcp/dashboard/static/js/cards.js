@@ -1,5 +1,5 @@
 // Cards: KPI tiles, and breakdown tables with bars whose rows add a filter when clicked.
-import {clear, el} from './dom.js';
+import {append, clear, el} from './dom.js';
 import {short} from './format.js';
 import {childSignal, failed, paintCurrent, placeholder} from './loading.js';
 
@@ -60,9 +60,11 @@ function tableRow(row, view, max, onFilter) {
 }
 
 /**
- * A card with tabs, each {key, label, load(signal) -> rows, view}. `refresh(signal)` shows
- * placeholders and reloads the active tab (the view's `signal` cancels it); a tab switch loads
- * only that tab. Resolves to the error it showed, or null.
+ * A card with tabs, each {key, label, load(signal) -> rows, view, csv?() -> URL of the same rows as
+ * CSV (the REST route with format=csv), paint?(body, rows) (instead of the table)}. `refresh(signal)`
+ * shows placeholders and reloads the active tab (the view's `signal` cancels it); a tab switch loads
+ * only that tab; `show(tab)` opens a tab that has no button (a drill-down). Resolves to the error it
+ * showed, or null.
  */
 export function breakdownCard(title, tabs, onFilter, options = {}) {
   const shell = cardShell(title, options);
@@ -71,12 +73,28 @@ export function breakdownCard(title, tabs, onFilter, options = {}) {
   let viewSignal = null;
   const buttons = tabs.map((tab) => el('button', {
     type: 'button', class: 'mini-tab', dataset: {tab: tab.key},
-    onclick: () => { active = tab; paint(); refresh(viewSignal); },
+    onclick: () => show(tab),
   }, tab.label));
+  const download = el('a', {class: 'csv-link', download: '', title: 'Download these rows as CSV'}, 'CSV');
   if (tabs.length > 1) shell.head.append(el('div', {class: 'mini-tabs'}, buttons));
+  shell.head.append(download);
 
   function paint() {
-    buttons.forEach((b, i) => b.classList.toggle('active', tabs[i] === active));
+    buttons.forEach((b, i) => {
+      b.classList.toggle('active', tabs[i] === active);
+      b.setAttribute('aria-pressed', String(tabs[i] === active));
+    });
+    download.hidden = !active.csv;
+    if (active.csv) {
+      download.href = active.csv();
+      download.setAttribute('aria-label', `Download ${title}: ${active.label} as CSV`);
+    }
+  }
+
+  function show(tab) {
+    active = tab;
+    paint();
+    return refresh(viewSignal);
   }
 
   function refresh(signal) {
@@ -84,13 +102,19 @@ export function breakdownCard(title, tabs, onFilter, options = {}) {
     controller?.abort();
     controller = childSignal(signal);
     const tab = active;
+    paint();
     placeholder(shell.body);
     return paintCurrent(controller.signal, tab.load, (rows) => {
-      if (!rows.length) message(shell.body, 'No data for this period.');
-      else clear(shell.body).append(barTable(rows, tab.view, onFilter));
+      if (!rows.length) {
+        message(shell.body, tab.empty ?? 'No data for this period.');
+        append(shell.body, [tab.before?.()]);
+      }
+      else if (tab.paint) return tab.paint(clear(shell.body), rows);
+      else append(clear(shell.body), [tab.before?.(), barTable(rows, tab.view, onFilter)]);
+      return null;
     }, (error) => failed(shell.body, error));
   }
 
   paint();
-  return {root: shell.root, refresh};
+  return {root: shell.root, refresh, show, tabs};
 }

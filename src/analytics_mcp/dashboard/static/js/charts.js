@@ -39,6 +39,7 @@ function seriesOptions(uPlot, spec, index) {
     points: {show: false},
   };
   if (spec.fill) options.fill = `${color}22`;
+  if (spec.dash) options.dash = [6, 4];
   if (spec.bars) {
     options.paths = uPlot.paths.bars({size: [0.7, 40]});
     options.fill = `${color}cc`;
@@ -57,12 +58,32 @@ export function chartPlaceholder(container) {
   clear(container).append(el('div', {class: 'chart-placeholder skeleton', role: 'status', 'aria-label': 'Loading chart'}));
 }
 
+/** A uPlot hook shading the last bucket, which is still running ("so far"): its dip is not a drop. */
+function shadeLastBucket(color, text) {
+  return (u) => {
+    const xs = u.data[0];
+    if (xs.length < 2) return;
+    const left = u.valToPos((xs[xs.length - 2] + xs[xs.length - 1]) / 2, 'x', true);
+    const {top, height, left: plotLeft, width} = u.bbox;
+    const right = plotLeft + width;
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.fillStyle = color;
+    ctx.fillRect(left, top, right - left, height);
+    ctx.fillStyle = text;
+    ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+    ctx.textAlign = 'right';
+    ctx.fillText('so far', right - 4 * devicePixelRatio, top + 12 * devicePixelRatio);
+    ctx.restore();
+  };
+}
+
 /**
  * Draw a time chart in `container`: `labels` are bucket labels, `series` [{label, values, color,
- * fill, bars, format}]. Replaces any chart drawn there before; nothing is drawn once `signal`
- * (the view's) is aborted.
+ * fill, bars, dash, format}]; `unfinished`: the last bucket is still running (shaded, "so far").
+ * Replaces any chart drawn there before; nothing is drawn once `signal` (the view's) is aborted.
  */
-export async function timeChart(container, {labels, series, height = 240, signal = null}) {
+export async function timeChart(container, {labels, series, height = 240, signal = null, unfinished = false}) {
   const uPlot = await loadChartLibrary();
   if (signal?.aborted) return null;
   destroyChart(container);
@@ -88,6 +109,7 @@ export async function timeChart(container, {labels, series, height = 240, signal
     ],
     cursor: {drag: {x: false, y: false}},
     legend: {live: true},
+    hooks: unfinished ? {drawAxes: [shadeLastBucket(themed('--chart-unfinished', '#6366f114'), axis)]} : {},
   };
   const data = [labels.map(bucketTime), ...series.map((s) => s.values)];
   const chart = new uPlot(options, data, container);

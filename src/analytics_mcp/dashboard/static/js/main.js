@@ -4,20 +4,13 @@ import {initChat} from './chat/panel.js';
 import {createCommerceView} from './commerce.js';
 import {$, append, clear, el} from './dom.js';
 import {createExperimentsView} from './experiments.js';
+import {createFilterBar} from './filterbar.js';
 import {failureText} from './loading.js';
 import {createSegmentsView} from './segments.js';
 import {PERIODS, apiParams, periodLabel, readState, toSearch, withFilter} from './state.js';
 import {createTrafficView} from './traffic.js';
 
 const boot = JSON.parse($('#boot').textContent);
-const DIMENSION_LABELS = {
-  page: 'Page', entry_page: 'Entry page', exit_page: 'Exit page', source: 'Source', referrer: 'Referrer',
-  channel: 'Channel', device: 'Device', browser: 'Browser', os: 'OS', language: 'Language', country: 'Country',
-  utm_source: 'UTM source', utm_medium: 'UTM medium', utm_campaign: 'Campaign', utm_content: 'UTM content',
-  utm_term: 'UTM term',
-};
-const OPERATOR_LABELS = {is: 'is', is_not: 'is not', contains: 'contains'};
-
 let state = readState(boot.sites);
 let controller = null;
 const notice = $('#notice');
@@ -35,6 +28,7 @@ function navigate(next) {
 }
 
 const api = createApi({onNotice: showNotice, base: boot.share?.base ?? ''});  // a share link reads through its own base
+const filterBar = createFilterBar($('#filter-bar'), {view: () => state, navigate});
 const context = {
   api,
   params: (extra) => apiParams(state, extra),
@@ -101,26 +95,11 @@ function wireCustomRange() {
   });
 }
 
-function paintFilters() {
-  const bar = clear($('#filter-bar'));
-  bar.hidden = !state.filters.length;
-  for (const filter of state.filters) {
-    const remove = () => navigate({...state, filters: state.filters.filter((f) => f !== filter)});
-    bar.append(el('span', {class: 'chip', dataset: {dimension: filter.dimension}},
-      el('span', {class: 'chip-dim'}, `${DIMENSION_LABELS[filter.dimension] ?? filter.dimension} ${OPERATOR_LABELS[filter.operator]}`),
-      el('span', {class: 'chip-value', title: filter.value}, filter.value),
-      el('button', {type: 'button', class: 'chip-remove', 'aria-label': `Remove filter ${filter.dimension}`, onclick: remove}, '×')));
-  }
-  if (state.filters.length > 1) {
-    bar.append(el('button', {type: 'button', class: 'btn btn-ghost btn-small', onclick: () => navigate({...state, filters: []})}, 'Clear all'));
-  }
-}
-
 function paintTabs() {
   for (const button of document.querySelectorAll('#report-tabs .tab')) {
     const active = button.dataset.tab === state.tab;
     button.classList.toggle('active', active);
-    button.setAttribute('aria-selected', String(active));
+    button.setAttribute('aria-pressed', String(active));
   }
   for (const key of Object.keys(views)) $(`#view-${key}`).hidden = state.tab !== key;
 }
@@ -132,7 +111,7 @@ function render() {
   notice.hidden = true;
   $('#site-select').value = state.site;
   paintPeriods();
-  paintFilters();
+  filterBar.paint();
   paintTabs();
   (views[state.tab] ?? views.traffic).refresh(controller.signal);
 }

@@ -1,120 +1,99 @@
-// The Traffic view: KPI tiles, visitors/pageviews chart and breakdown cards, all from /api/v1
-// (plus /dashboard/api for channels and goals, which the REST API does not have).
+// The Traffic view: KPI tiles, the visitors/pageviews chart with the previous period, and the
+// breakdown cards, all from /api/v1 (plus /dashboard/api for channels and goals, which the REST
+// API does not have). Every card downloads its rows as CSV from the same route (format=csv).
+import {createEventsCard, restTab} from './behaviour.js';
 import {breakdownCard, cardShell, kpiTiles} from './cards.js';
 import {chartPlaceholder, timeChart} from './charts.js';
+import {loadPrevious, markPartial} from './comparison.js';
 import {el} from './dom.js';
 import {change, duration, num, pct} from './format.js';
 import {failed, paintCurrent, tilePlaceholders} from './loading.js';
 import {createOnboarding} from './onboarding.js';
 import {createRealtimeCard} from './realtime.js';
-
-const languageNames = new Intl.DisplayNames(['en'], {type: 'language'});
-const regionNames = new Intl.DisplayNames(['en'], {type: 'region'});
-const visitors = {label: 'Visitors', value: (r) => r.visitors};
-const is = (dimension, value) => (value == null ? null : {dimension, operator: 'is', value});
-
-function languageName(code) {
-  if (!code) return 'Unknown';
-  try {
-    return languageNames.of(code) ?? code;
-  } catch {
-    return code;
-  }
-}
-
-/** "🇩🇪 Germany" for "DE": the flag is the code's two regional indicator symbols. */
-export function countryName(code) {
-  if (!code) return 'Unknown';
-  const flag = String.fromCodePoint(...[...code].map((c) => 0x1f1a5 + c.charCodeAt(0)));
-  let name = code;
-  try {
-    name = regionNames.of(code) ?? code;
-  } catch { /* not a region Intl knows: the code itself */ }
-  return `${flag} ${name}`;
-}
-
-const VIEWS = {
-  pages: {nameLabel: 'Page', name: (r) => r.pathname, filter: (r) => is('page', r.pathname),
-    columns: [visitors, {label: 'Pageviews', value: (r) => r.pageviews},
-      {label: 'Time on page', value: (r) => r.avg_duration, format: duration}]},
-  sources: {nameLabel: 'Source', name: (r) => r.referrer_source,
-    sub: (r) => (r.referrer && r.referrer !== r.referrer_source ? r.referrer : null),
-    filter: (r) => is('source', r.referrer_source), columns: [visitors]},
-  channels: {nameLabel: 'Channel', name: (r) => r.channel, filter: (r) => is('channel', r.channel), columns: [visitors]},
-  campaigns: {nameLabel: 'Campaign', name: (r) => r.utm_campaign ?? '(no campaign)',
-    sub: (r) => [r.utm_source, r.utm_medium].filter(Boolean).join(' / ') || null,
-    filter: (r) => is('utm_campaign', r.utm_campaign),
-    columns: [visitors, {label: 'Pageviews', value: (r) => r.pageviews}]},
-  devices: {nameLabel: 'Device', name: (r) => r.device_type, filter: (r) => is('device', r.device_type), columns: [visitors]},
-  browsers: {nameLabel: 'Browser', name: (r) => r.browser, filter: (r) => is('browser', r.browser), columns: [visitors]},
-  os: {nameLabel: 'Operating system', name: (r) => r.os, filter: (r) => is('os', r.os), columns: [visitors]},
-  languages: {nameLabel: 'Language', name: (r) => languageName(r.language), sub: (r) => r.language,
-    filter: (r) => is('language', r.language), columns: [visitors]},
-  countries: {nameLabel: 'Country', name: (r) => countryName(r.country), sub: (r) => r.country,
-    filter: (r) => is('country', r.country),
-    columns: [visitors, {label: 'Visits', value: (r) => r.visits}, {label: 'Pageviews', value: (r) => r.pageviews}]},
-  goals: {nameLabel: 'Goal', name: (r) => r.name, filter: goalTarget,
-    sub: (r) => (r.type === 'url' ? `${r.config.match_type} ${r.config.path}` : `event ${r.config.event_name}`),
-    columns: [{label: 'Uniques', value: (r) => r.visitors}, {label: 'Completions', value: (r) => r.completions},
-      {label: 'Conversion', value: (r) => r.conversion_rate, format: pct}]},
-};
-
-/** Where a goal row leads: its site, and its page where the filter grammar says it exactly
- * (exact path: page is; prefix: page contains). An event goal has no filter: its site only. */
-export function goalTarget(goal) {
-  const {match_type: match, path} = goal.config;
-  const page = goal.type !== 'url' ? null
-    : match === 'exact' ? is('page', path) : match === 'prefix' ? {dimension: 'page', operator: 'contains', value: path} : null;
-  return {site: goal.site, filter: page};
-}
+import {VIEWS} from './rowviews.js';
+import {paintWorldMap} from './worldmap.js';
 
 // Goals come in the order they were created; the card ranks them like every other card.
 const byUniques = (goals) => [...goals].sort((a, b) => b.visitors - a.visitors || b.completions - a.completions);
 
 const TILES = [['visitors', 'Unique visitors'], ['visits', 'Total visits'], ['pageviews', 'Total pageviews'],
   ['views_per_visit', 'Views per visit'], ['bounce_rate', 'Bounce rate'], ['avg_duration', 'Visit duration']];
+const PENDING = {text: '…', tone: 'flat pending', title: 'Comparing with the previous period'};
 
-export function overviewTiles(data) {
+export function overviewTiles(data, pending = false) {
+  const tile = (key, label, display, delta) => ({key, label, value: data[key], display, change: pending ? PENDING : delta});
   return [
-    {key: 'visitors', label: 'Unique visitors', value: data.visitors, display: num(data.visitors), change: change(data.visitors_change)},
-    {key: 'visits', label: 'Total visits', value: data.visits, display: num(data.visits), change: change(data.visits_change)},
-    {key: 'pageviews', label: 'Total pageviews', value: data.pageviews, display: num(data.pageviews), change: change(data.pageviews_change)},
-    {key: 'views_per_visit', label: 'Views per visit', value: data.views_per_visit, display: data.views_per_visit.toFixed(2), change: change(data.views_per_visit_change)},
-    {key: 'bounce_rate', label: 'Bounce rate', value: data.bounce_rate, display: pct(data.bounce_rate), change: change(data.bounce_rate_change, {points: true, lowerIsBetter: true})},
-    {key: 'avg_duration', label: 'Visit duration', value: data.avg_duration, display: duration(data.avg_duration), change: change(data.avg_duration_change)},
+    tile('visitors', 'Unique visitors', num(data.visitors), change(data.visitors_change)),
+    tile('visits', 'Total visits', num(data.visits), change(data.visits_change)),
+    tile('pageviews', 'Total pageviews', num(data.pageviews), change(data.pageviews_change)),
+    tile('views_per_visit', 'Views per visit', data.views_per_visit.toFixed(2), change(data.views_per_visit_change)),
+    tile('bounce_rate', 'Bounce rate', pct(data.bounce_rate), change(data.bounce_rate_change, {points: true, lowerIsBetter: true})),
+    tile('avg_duration', 'Visit duration', duration(data.avg_duration), change(data.avg_duration_change)),
   ];
 }
 
-export function createTrafficView(root, {api, params, onFilter, onError, state, sites, onLive, onGoal}) {
-  const load = (path, extra = {}) => (signal) => api.get(path, params(extra), signal);
-  const top = (path) => load(path, {limit: 10});
-  const kpis = el('div', {class: 'kpis', id: 'kpis'});
-  const chart = cardShell('Visitors and pageviews', {wide: true, id: 'main-chart-card'});
-  const chartBox = el('div', {class: 'chart', id: 'main-chart'});
-  chart.body.append(chartBox);
-  const tab = (key, label, loader) => ({key, label, load: loader, view: VIEWS[key]});
+function trafficCards(context) {
+  const {api, params, onFilter, state, sites, onGoal} = context;
+  const top = (path) => ({path, extra: {limit: 10}});
+  const tab = (key, label, source, view = VIEWS[key]) => restTab(context, key, label, view, source);
+  const map = {...tab('map', 'Map', {path: '/api/v1/stats/countries', extra: {limit: 100}}, VIEWS.countries),
+    paint: (body, rows) => paintWorldMap(body, rows, onFilter)};
   // Under "All sites" (of several) a goal names its site: two "Purchase" goals are told apart.
   const goalsView = {...VIEWS.goals, tag: (r) => (!state().site && sites.length > 1 ? r.site : null)};
-  const cards = [
-    breakdownCard('Top pages', [tab('pages', 'Pages', top('/api/v1/stats/pages'))], onFilter, {id: 'card-pages'}),
-    breakdownCard('Sources', [
-      tab('sources', 'Sources', top('/api/v1/stats/referrers')),
+  const goals = {...tab('goals', 'Goals', {path: '/dashboard/api/goals'}, goalsView),
+    load: async (signal) => byUniques((await api.get('/dashboard/api/goals', params(), signal)).goals)};
+  return [
+    breakdownCard('Top pages', [tab('pages', 'Pages', top('/api/v1/stats/pages')),
+      tab('entry_pages', 'Entry', top('/api/v1/stats/entry-pages')),
+      tab('exit_pages', 'Exit', top('/api/v1/stats/exit-pages')),
+      tab('scroll', 'Scroll depth', top('/api/v1/stats/scroll-depth'))], onFilter, {id: 'card-pages'}),
+    breakdownCard('Sources', [tab('sources', 'Sources', top('/api/v1/stats/referrers')),
       tab('channels', 'Channels', top('/dashboard/api/channels')),
-      tab('campaigns', 'Campaigns', top('/api/v1/stats/campaigns')),
-    ], onFilter, {id: 'card-sources'}),
-    breakdownCard('Devices', [
-      tab('devices', 'Devices', load('/api/v1/stats/devices')),
+      tab('campaigns', 'Campaigns', top('/api/v1/stats/campaigns'))], onFilter, {id: 'card-sources'}),
+    breakdownCard('Devices', [tab('devices', 'Devices', {path: '/api/v1/stats/devices'}),
       tab('browsers', 'Browsers', top('/api/v1/stats/browsers')),
-      tab('os', 'OS', top('/api/v1/stats/operating-systems')),
-    ], onFilter, {id: 'card-devices'}),
-    breakdownCard('Countries', [
-      tab('countries', 'Countries', top('/api/v1/stats/countries')),
-      tab('languages', 'Languages', top('/api/v1/stats/languages')),
-    ], onFilter, {id: 'card-countries'}),
-    breakdownCard('Goals', [{key: 'goals', label: 'Goals', view: goalsView,
-      load: async (signal) => byUniques((await api.get('/dashboard/api/goals', params(), signal)).goals)}],
-    onGoal, {wide: true, id: 'card-goals'}),
+      tab('os', 'OS', top('/api/v1/stats/operating-systems'))], onFilter, {id: 'card-devices'}),
+    breakdownCard('Countries', [map, tab('countries', 'Countries', top('/api/v1/stats/countries')),
+      tab('languages', 'Languages', top('/api/v1/stats/languages'))], onFilter, {id: 'card-countries'}),
+    createEventsCard(context),
+    breakdownCard('Goals', [goals], onGoal, {wide: true, id: 'card-goals'}),
   ];
+}
+
+/** The chart card: current period, previous period (dashed) and the running bucket shaded. */
+function mainChart(context) {
+  const chart = cardShell('Visitors and pageviews', {wide: true, id: 'main-chart-card'});
+  const box = el('div', {class: 'chart', id: 'main-chart'});
+  const download = el('a', {class: 'csv-link', download: '', 'aria-label': 'Download visitors and pageviews as CSV'}, 'CSV');
+  chart.head.append(download);
+  chart.body.append(box);
+
+  function draw(rows, previous, signal) {
+    const series = [
+      {label: 'Visitors', values: rows.map((r) => r.visitors), fill: true},
+      {label: 'Pageviews', values: rows.map((r) => r.pageviews)},
+    ];
+    if (previous) {
+      const label = previous.partial ? 'Visitors, previous period (before the site’s data)' : 'Visitors, previous period';
+      series.push({label, values: rows.map((_r, i) => previous.rows[i]?.visitors ?? null), dash: true, color: '#94a3b8'});
+    }
+    const unfinished = context.state().period !== 'custom';
+    return timeChart(box, {labels: rows.map((r) => r.date), series, signal, unfinished});
+  }
+
+  function refresh(signal) {
+    chartPlaceholder(box);
+    download.href = `${context.api.base ?? ''}/api/v1/stats/timeseries?${context.params({format: 'csv'})}`;
+  }
+
+  return {root: chart.root, box, draw, refresh};
+}
+
+export function createTrafficView(root, context) {
+  const {api, params, onError, state, sites, onLive} = context;
+  const kpis = el('div', {class: 'kpis', id: 'kpis'});
+  const chart = mainChart(context);
+  const cards = trafficCards(context);
   const realtime = createRealtimeCard({api, params});
   const onboarding = createOnboarding({api, onLive});
   const content = el('div', {class: 'view-content'}, realtime.root, kpis, chart.root,
@@ -129,33 +108,36 @@ export function createTrafficView(root, {api, params, onFilter, onError, state, 
     if (!domain || view.filters.length) return;
     const year = new URLSearchParams({site: domain, period: '12m'});
     paintCurrent(signal, (s) => api.get('/api/v1/stats/overview', year, s), (all) => {
-      if (all.pageviews) return;
+      if (all.pageviews || all.visits) return;  // events without pageviews (a shop backend): not new
       content.hidden = true;
       onboarding.wait(domain, signal);
     }, () => null);
   }
 
-  /** Placeholders first, then every part paints itself while `signal` is the view's current one. */
+  /** Placeholders first, then every part paints itself while `signal` is the view's current one.
+   * The tiles' changes wait for the previous period's check (never a "+23,720%" first). */
   async function refresh(signal) {
     onboarding.hide();
     content.hidden = false;
     const live = realtime.refresh(signal);
     tilePlaceholders(kpis, TILES);
-    chartPlaceholder(chartBox);
-    const overview = paintCurrent(signal, (s) => api.get('/api/v1/stats/overview', params(), s),
-      (data) => {
-        kpiTiles(kpis, overviewTiles(data));
-        if (data.pageviews === 0) checkNew(signal);
-      }, (error) => failed(kpis, error));
-    const series = paintCurrent(signal, (s) => api.get('/api/v1/stats/timeseries', params(), s), (rows) => timeChart(chartBox, {
-      labels: rows.map((r) => r.date),
-      series: [
-        {label: 'Visitors', values: rows.map((r) => r.visitors), fill: true},
-        {label: 'Pageviews', values: rows.map((r) => r.pageviews)},
-      ],
-      signal,
-    }), (error) => failed(chartBox, error));
-    const errors = await Promise.all([overview, series, live, ...cards.map((c) => c.refresh(signal))]);
+    chart.refresh(signal);
+    const base = params();
+    const overview = api.get('/api/v1/stats/overview', base, signal);
+    const series = api.get('/api/v1/stats/timeseries', base, signal);
+    // Without the check (it failed, or the view moved on) the changes show as the API gives them.
+    const previous = series.then((rows) => loadPrevious(api, base, rows.map((r) => r.date), signal)).catch(() => null);
+    const tiles = paintCurrent(signal, () => overview, (data) => {
+      kpiTiles(kpis, overviewTiles(data, true));
+      if (data.pageviews === 0) checkNew(signal);
+      return previous.then((prev) => !signal.aborted && kpiTiles(kpis, markPartial(overviewTiles(data), prev)));
+    }, (error) => failed(kpis, error));
+    const drawn = paintCurrent(signal, () => series, async (rows) => {
+      await chart.draw(rows, null, signal);
+      const prev = await previous;
+      if (prev && !signal.aborted) await chart.draw(rows, prev, signal);
+    }, (error) => failed(chart.box, error));
+    const errors = await Promise.all([tiles, drawn, live, ...cards.map((c) => c.refresh(signal))]);
     const error = errors.find(Boolean);
     if (error && !signal.aborted) onError(error);
   }

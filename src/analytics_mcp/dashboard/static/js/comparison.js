@@ -1,0 +1,55 @@
+// The previous period, read honestly: its daily numbers for the chart (the same length right
+// before, as the *_change numbers use), and whether it starts before the site's history does.
+// A previous period the site did not exist for makes changes like "+23,720%": the tiles say
+// "new" instead, with the reason in their title.
+const DAY = 86400000;
+const HISTORY_DAYS = 1830;  // how far back "any earlier data?" looks (the API's longest range)
+
+const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
+const dayMs = (label) => Date.parse(`${label.slice(0, 10)}T00:00:00Z`);
+
+/** The previous range of a daily series (its labels are the range's days): [from, to], or null
+ * for hourly series (24h: the previous hours are not a from/to of whole days). */
+export function previousRange(labels) {
+  if (!labels.length || labels[0].includes('T')) return null;
+  const first = dayMs(labels[0]);
+  return {from: iso(first - labels.length * DAY), to: iso(first - DAY)};
+}
+
+/** The days before `range.from` the history check reads. */
+export function historyRange(range) {
+  const start = dayMs(range.from);
+  return {from: iso(start - HISTORY_DAYS * DAY), to: iso(start - DAY)};
+}
+
+/** Query params of the same view (site, filters) over another range: `base` is apiParams(...). */
+export function overRange(base, range, {filters = true} = {}) {
+  const q = new URLSearchParams(base);
+  q.delete('period');
+  q.set('from', range.from);
+  q.set('to', range.to);
+  if (!filters) q.delete('filters');
+  return q;
+}
+
+/**
+ * Load the previous period's daily series and whether any event came before it (unfiltered,
+ * the site's history). Resolves to {range, rows, partial} or null (hourly views).
+ */
+export async function loadPrevious(api, base, labels, signal) {
+  const range = previousRange(labels);
+  if (!range) return null;
+  const [rows, before] = await Promise.all([
+    api.get('/api/v1/stats/timeseries', overRange(base, range), signal),
+    api.get('/api/v1/stats/overview', overRange(base, historyRange(range), {filters: false}), signal),
+  ]);
+  const partial = before.visitors === 0 && before.pageviews === 0;
+  return {range, rows, partial};
+}
+
+/** Tiles' changes replaced by "new" when the previous period starts before the site's data. */
+export function markPartial(tiles, previous) {
+  if (!previous?.partial) return tiles;
+  const title = `The previous period (${previous.range.from} – ${previous.range.to}) starts before this site's first recorded visit, so there is nothing fair to compare with.`;
+  return tiles.map((tile) => ({...tile, change: {text: 'new', tone: 'flat', title, partial: true}}));
+}
