@@ -4,7 +4,7 @@ shown once and revoked, a share link made with a password) and the share link op
 browser context with no session: the password asked, then that one site's numbers as the REST API
 gives them, read-only. Every settings page and the share view pass axe-core (serious/critical)
 and are photographed at 1440x900 and 390x844 in light and dark mode
-(tests/artifacts/admin-{desktop,phone}-{light,dark}-{sites,goals,tokens,users,sharing,share}.png)."""
+(tests/artifacts/admin-{desktop,phone}-{light,dark}-{sites,goals,tokens,users,sharing,account,share}.png)."""
 
 from __future__ import annotations
 
@@ -122,8 +122,9 @@ async def test_admin_pages_and_the_share_view_pass_axe_and_are_photographed(seed
                 watch(page, seeded.errors)
                 await sign_in(page, seeded.base)
                 link = await make_share_link(page, seeded.base)
-                for section in SECTIONS:
-                    await page.goto(f"{seeded.base}/dashboard/settings/{section}")
+                for section in (*SECTIONS, "account"):
+                    path = "/dashboard/account" if section == "account" else f"/dashboard/settings/{section}"
+                    await page.goto(seeded.base + path)
                     where = f"{device}-{scheme}-{section}"
                     await fits_the_screen(page, where)
                     await page.screenshot(path=str(ARTIFACTS / f"admin-{where}.png"), full_page=True)

@@ -186,3 +186,26 @@ async def test_users_roles_reports_and_the_last_owner(
     removed = await post(client, "users/remove", {"user": str(new.id)})  # themselves: allowed
     assert removed.status_code == 303
     assert (await client.get(f"{SETTINGS}/users")).status_code == 303  # the session went with the user
+
+
+async def test_every_user_opts_in_to_the_weekly_report_for_themselves(
+    app: Starlette, client: httpx2.AsyncClient, owner: accounts.User
+) -> None:
+    with services_of(app).db.sync.begin() as conn:
+        viewer = accounts.create_user(conn, "viewer@acme.test", "acme", PASSWORD, "viewer")
+    await sign_in(client, "viewer@acme.test")
+    assert 'id="account-link"' in (await client.get("/dashboard")).text
+    page = await client.get("/dashboard/account")
+    assert page.status_code == 200 and 'id="weekly-state">Off' in page.text
+    token = page.text.split('name="csrf" value="')[1].split('"')[0]
+    refused = await client.post("/dashboard/account", data={"weekly": "1", "csrf": "x"})
+    assert refused.status_code == 403
+    on = await client.post("/dashboard/account", data={"weekly": "1", "csrf": token})
+    assert on.status_code == 303 and on.headers["location"] == "/dashboard/account?done=on"
+    assert 'id="weekly-state">On' in (await client.get(on.headers["location"])).text
+    with services_of(app).db.sync.begin() as conn:
+        assert subscribed_ids(conn, owner.tenant_id) == {viewer.id}
+    off = await client.post("/dashboard/account", data={"weekly": "0", "csrf": token})
+    assert off.status_code == 303
+    with services_of(app).db.sync.begin() as conn:
+        assert subscribed_ids(conn, owner.tenant_id) == set()

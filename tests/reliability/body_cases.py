@@ -243,6 +243,7 @@ SETTINGS_TEMPLATES: dict[str, Callable[[Endpoint, Starlette, Tenant], BodyRoute]
     f"POST {SETTINGS}/users/reports": settings_form({"user": "999999", "weekly": "1"}),
     f"POST {SETTINGS}/sharing": settings_form({"site": "zqa-site.test", "label": "body", "password": ""}),
     f"POST {SETTINGS}/sharing/revoke": settings_form({"share": NO_ROW}),
+    "POST /dashboard/account": settings_form({"weekly": "0"}),
     "POST /share/{secret}": share_unlock,
 }
 

@@ -383,6 +383,8 @@ SETTINGS_BUILDERS: dict[str, Callable[[Endpoint, Context], Cases]] = {
     f"POST {SETTINGS}/users/reports": settings_form({"user": "999999", "weekly": "1"}),
     f"POST {SETTINGS}/sharing": settings_probe("site", {"label": "zqa probe"}),
     f"POST {SETTINGS}/sharing/revoke": settings_form({"share": NO_ROW}),
+    "GET /dashboard/account": plain,
+    "POST /dashboard/account": settings_form({"weekly": "0"}),  # the caller's own opt-out
     "GET /share/{secret}": share_page,
     "POST /share/{secret}": share_unlock,
     "GET /share/{secret}/{rest:path}": share_reads,

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from analytics_mcp.dashboard import consent, pages
 from analytics_mcp.dashboard.data import data_routes
 from analytics_mcp.dashboard.security import SecurityHeaders
+from analytics_mcp.dashboard.settings.account import account_routes
 from analytics_mcp.dashboard.settings.pages import settings_routes
 from analytics_mcp.dashboard.share.routes import share_routes
 from analytics_mcp.dashboard.views import static_app
@@ -29,6 +30,7 @@ def dashboard_routes() -> list[BaseRoute]:
         Mount("/dashboard/static", app=static_app(), name="dashboard-static", middleware=STATIC),
         *data_routes(),
         *settings_routes(SECURE, FORM),
+        *account_routes(SECURE, FORM),
         *share_routes(SECURE, FORM),
     ]
 

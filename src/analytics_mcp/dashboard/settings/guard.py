@@ -80,13 +80,14 @@ def forbidden(admin_email: str) -> Response:
     return page("settings/forbidden.html", 403, email=admin_email)
 
 
-async def admin_of(request: Request) -> Admin:
-    """The signed-in owner or admin of this request, else Refused (sign-in redirect or 403)."""
+async def admin_of(request: Request, roles: frozenset[str] = MANAGER_ROLES) -> Admin:
+    """The signed-in owner or admin (or any of `roles`) of this request, else Refused (sign-in
+    redirect or 403)."""
     session = await current_session(request, services_of(request))
     if session is None:
         target = quote(request.url.path, safe="/")
         raise Refused(RedirectResponse(f"/login?next={target}", status_code=303))
-    if session.user.role not in MANAGER_ROLES:
+    if session.user.role not in roles:
         raise Refused(forbidden(session.user.email))
     return Admin(session, session_csrf(request, session))
 
