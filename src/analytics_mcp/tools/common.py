@@ -61,7 +61,8 @@ class ToolRequest:
         """`cls` from the engine report's fields plus the tenant, the definitions `cls` names and
         `extra`."""
         fields = dict(report) if report is not None else {}
-        definitions = pick(cls.definition_keys)
+        filtered = ("filters",) if self.query.filters else ()  # the grammar the numbers were cut by
+        definitions = pick((*cls.definition_keys, *filtered))
         return cls.model_validate({**fields, "tenant": self.tenant.slug, "definitions": definitions, **extra})
 
 
