@@ -26,7 +26,7 @@ from analytics_mcp.storage.report_subscriptions import sent_weeks, set_weekly_re
 from factories import event, make_token
 from smtp_server import free_port, smtp_server
 
-pytestmark = pytest.mark.backends()
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")  # split: reports read both roles
 PASSWORD = "correct horse battery"
 BERLIN = "Europe/Berlin"
 # Monday 23 November 2026; reports go out on Mondays from 08:00 Berlin time (07:00 UTC).

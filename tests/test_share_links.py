@@ -20,7 +20,7 @@ from factories import event, make_token
 from settings_support import PASSWORD, Stranger, owner, post, sign_in, stranger
 
 __all__ = ["owner", "stranger"]  # fixtures
-pytestmark = pytest.mark.backends()
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")  # split: reports read both roles
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 REVEAL = 'id="new-secret" class="secret" readonly value="'
 
