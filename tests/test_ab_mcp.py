@@ -1,23 +1,20 @@
+# ruff: noqa: F811  (the server fixture imported from mcp_support is redefined as a parameter)
 """The `ab-test-results` MCP tool through the in-memory mcp Client: listed read-only with typed
 schemas, the same numbers as /metrics/summary and /metrics/variants, its errors, and the
 experiment's own site time zone."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import jsonschema
 import pytest
-from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from ab_support import Rows, experiment, ms, seed_example
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.accounts import Tenant
-from analytics_mcp.tools import acting_for, build_mcp_server
 from factories import make_site
+from mcp_support import connect, server  # noqa: F401  (server: a fixture)
 
 TOOL = "ab-test-results"
 SEED_RANGE = {"tenant": "acme", "from": "2024-01-08", "to": "2024-01-15"}
@@ -28,19 +25,6 @@ def acme(services: Services) -> Tenant:
     tenant, _ = make_site(services, "acme", "acme.test")
     make_site(services, "acme", "shop.acme.test")
     return tenant
-
-
-@pytest.fixture
-async def server(services: Services) -> AsyncIterator[MCPServer[Services]]:
-    yield build_mcp_server(services)
-    await services.db.aio.dispose()
-
-
-@asynccontextmanager
-async def connect(server: MCPServer[Services], tenant: Tenant) -> AsyncIterator[Client]:
-    with acting_for(tenant.id):
-        async with Client(server) as client:
-            yield client
 
 
 def error_text(result: object) -> str:

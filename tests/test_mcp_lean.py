@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the server fixture imported from mcp_support is redefined as a parameter)
 """Token-lean answers (issue 16 item 5), with the official client in-process: schemas without
 pydantic titles, answers that name glossary keys instead of repeating definitions (the glossary
 resource holds each, the filter grammar included), and the weekly-report prompt without a tenant."""
@@ -5,19 +6,16 @@ resource holds each, the filter grammar included), and the weekly-report prompt 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Tenant
-from analytics_mcp.tools import acting_for, build_mcp_server
 from analytics_mcp.tools.glossary import DEFINITIONS
 from factories import make_site
+from mcp_support import connect, server  # noqa: F401  (server: a fixture)
 
 pytestmark = pytest.mark.backends()
 
@@ -26,20 +24,6 @@ pytestmark = pytest.mark.backends()
 def acme(services: Services) -> Tenant:
     tenant, _ = make_site(services, "acme", "acme.test", timezone="Europe/Berlin")
     return tenant
-
-
-@pytest.fixture
-async def server(services: Services) -> AsyncIterator[MCPServer[Services]]:
-    yield build_mcp_server(services)
-    await services.db.aio.dispose()
-
-
-@asynccontextmanager
-async def connect(server: MCPServer[Services], tenant: Tenant) -> AsyncIterator[Client]:
-    """Opened inside the test: anyio scopes must be left in the task that entered them."""
-    with acting_for(tenant.id):
-        async with Client(server) as session:
-            yield session
 
 
 def titles(schema: Any, path: str = "") -> list[str]:
