@@ -114,8 +114,10 @@ def services(settings: Settings) -> Iterator[Services]:
     """Migrated database and services, not started (no writer task); for sync/CLI-level tests."""
     svc = Services.build(settings)
     yield svc
-    svc.db.sync.dispose()
-    asyncio.run(svc.db.aio.dispose())
+    for db in svc.sql_databases():  # both with split databases: each keeps its own pools
+        db.sync.dispose()
+        db.reader.dispose()
+        asyncio.run(db.aio.dispose())
 
 
 async def hold_lifespan(app: Starlette) -> tuple[asyncio.Event, asyncio.Task[None]]:

@@ -18,8 +18,9 @@ from analytics_mcp.chat.prompt import system_prompt
 from analytics_mcp.chat.sse import Event, tool_result
 from analytics_mcp.chat.store import compact, split_turns
 from analytics_mcp.chat.toolbox import Toolbox, cap
-from analytics_mcp.chat.usage import Credits, _next_month
+from analytics_mcp.chat.usage import Credits
 from analytics_mcp.storage.accounts import Site, Tenant
+from analytics_mcp.storage.subscriptions import first_of_next_month
 from chat_support import ask, fake, names, parse_sse, seed, services_of, settings  # noqa: F401
 from fake_anthropic import FakeAnthropic, ToolCall, Turn
 
@@ -105,11 +106,11 @@ def test_sse_events_encode_as_one_frame_each() -> None:
 
 
 def test_credits_and_the_month() -> None:
-    assert Credits(used=99, limit=100, renews=date(2026, 1, 1)).exhausted is False
-    assert Credits(used=100, limit=100, renews=date(2026, 1, 1)).exhausted is True
-    assert Credits(used=10**6, limit=-1, renews=date(2026, 1, 1)).exhausted is False
-    assert _next_month(date(2026, 12, 31)) == date(2027, 1, 1)
-    assert _next_month(date(2026, 2, 3)) == date(2026, 3, 1)
+    assert Credits(used=99, limit=100, renews=date(2026, 1, 1), plan="pro", monthly=True).exhausted is False
+    assert Credits(used=100, limit=100, renews=date(2026, 1, 1), plan="pro", monthly=True).exhausted is True
+    assert Credits(used=10**6, limit=-1, renews=date(2026, 1, 1), plan="pro", monthly=True).exhausted is False
+    assert first_of_next_month(date(2026, 12, 31)) == date(2027, 1, 1)
+    assert first_of_next_month(date(2026, 2, 3)) == date(2026, 3, 1)
 
 
 async def test_bounds_the_model_meets(

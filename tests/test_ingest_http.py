@@ -236,6 +236,7 @@ async def test_batch_endpoint_takes_ndjson_and_arrays(client: httpx2.AsyncClient
         "dropped": 1,
         "rejected": 1,
         "errors": [{"line": 3, "field": "ip", "message": "must be an IPv4 or IPv6 address"}],
+        "dropped_reasons": {"bot": 1},
     }
     again = await client.post("/api/v1/events", json=lines[:2], headers=auth)
     assert again.json()["data"]["duplicate"] == 2

@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from analytics_mcp.cli_commands import accounts as account_commands
+from analytics_mcp.cli_commands import activations as activation_commands
 from analytics_mcp.cli_commands import clickhouse as clickhouse_commands
 from analytics_mcp.cli_commands import database as database_commands
 from analytics_mcp.cli_commands import events as event_commands
 from analytics_mcp.cli_commands import experiments as experiment_commands
 from analytics_mcp.cli_commands import goals as goal_commands
+from analytics_mcp.cli_commands import plans as plan_commands
 from analytics_mcp.cli_commands import reports as report_commands
 from analytics_mcp.cli_commands import rollups as rollup_commands
 from analytics_mcp.cli_commands import runtime as runtime_commands
@@ -22,6 +24,7 @@ from analytics_mcp.cli_commands import spool as spool_commands
 from analytics_mcp.cli_commands.common import EXIT_USAGE, CliError, Parser
 from analytics_mcp.config import Settings
 from analytics_mcp.storage.accounts import AccountError
+from analytics_mcp.storage.subscriptions import LimitReached
 
 EXIT_FAILURE = 1
 
@@ -43,6 +46,8 @@ def build_parser() -> Parser:
     database_commands.register(sub)
     event_commands.register(sub)
     clickhouse_commands.register(sub)
+    plan_commands.register(sub)
+    activation_commands.register(sub)
     return parser
 
 
@@ -66,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         return int(args.func(args, Settings()))
-    except (AccountError, CliError) as exc:
+    except (AccountError, CliError, LimitReached) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except ValidationError as exc:
         return _fail(_settings_error(exc), EXIT_USAGE)

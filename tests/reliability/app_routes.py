@@ -1,5 +1,5 @@
 """Every endpoint of the real app, read from the app itself (its Starlette routes, with the
-declared operation of each /api/v1 and dashboard-data route), so a route added later is in the
+declared operation of each /api/v1, /api/analytics and dashboard-data route), so a route added later is in the
 reliability suite the day it is added."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from starlette.routing import Mount, Route
 
 from analytics_mcp.dashboard import data as dashboard_data
 from analytics_mcp.http_api.framework import API_PREFIX, ApiRoute
-from analytics_mcp.http_api.routes import API_V1
+from analytics_mcp.http_api.routes import API_ANALYTICS, API_V1
 from analytics_mcp.tools.http import MCP_PATH
 
 ANY_METHOD = "*"  # an ASGI app as endpoint takes every method (the MCP endpoint)
@@ -48,8 +48,9 @@ class Endpoint:
 
 
 def operations() -> dict[tuple[str, str], ApiRoute]:
-    """(method, full path) -> declared operation, for /api/v1 and the dashboard's data routes."""
-    specs = (*API_V1.specs, *dashboard_data.DASHBOARD_API.specs)
+    """(method, full path) -> declared operation, for /api/v1, /api/analytics and the dashboard's
+    data routes."""
+    specs = (*API_V1.specs, *API_ANALYTICS.specs, *dashboard_data.DASHBOARD_API.specs)
     return {(spec.method, spec.full_path): spec for spec in specs}
 
 

@@ -1,6 +1,7 @@
 """Two tenants whose every piece of data carries a marker string of its own tenant: a site, two
-goals, a running A/B experiment with tracked clicks, a chat conversation, a dashboard owner, and
-traffic (pages, a custom event with props, UTM tags, a referrer, a purchase) from the last hours.
+goals, a running A/B experiment with tracked clicks, a chat conversation, a dashboard owner, a
+subscription, a segment with a connector and its failed sync, and traffic (pages, a custom event
+with props, UTM tags, a referrer, a purchase) from the last hours.
 
 A response for tenant A that contains any of B's markers has leaked B's data."""
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
+
 from ab_support import Rows
 from analytics_mcp.chat.models import Actor
 from analytics_mcp.chat.store import create_conversation, new_id
@@ -17,9 +20,13 @@ from analytics_mcp.experiments import create_experiment
 from analytics_mcp.http_api import csrf
 from analytics_mcp.http_api.auth import SESSION_COOKIE
 from analytics_mcp.ingest.bulk_import import ingest_events
+from analytics_mcp.platform.activations import add_activation, record_failure
+from analytics_mcp.platform.segments import list_segments
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
+from analytics_mcp.storage.platform_schema import segments
 from analytics_mcp.storage.sessions import create_session
+from analytics_mcp.storage.subscriptions import new_subscription, save_subscription
 from factories import CHROME_WIN, FIREFOX_LINUX, event, make_token
 
 ALL_SCOPES = ("read", "ingest", "admin")
@@ -52,6 +59,10 @@ def names(tag: str) -> dict[str, str]:
         "variant": f"{tag}-variant",
         "cta element": f"{tag}-cta-element",
         "conversation title": f"{tag} secret conversation",
+        "plan name": f"{tag} secret plan",
+        "segment name": f"{tag} secret segment",
+        "hook host": f"{tag}-hook.test",
+        "sync error": f"{tag} secret sync error",
     }
 
 
@@ -65,6 +76,7 @@ IDENTIFIERS = {
     "email": "owner email",
     "tenant": "tenant slug",
     "variant_id": "variant id",
+    "segment": "segment id",
 }
 
 
@@ -79,6 +91,7 @@ class Tenant:
     token: str  # read, ingest and admin
     session_cookie: str
     session_csrf: str
+    segment_id: int = 0  # an id, not a marker: numbers appear in every answer
 
     @property
     def markers(self) -> dict[str, str]:
@@ -89,6 +102,8 @@ class Tenant:
     def identifier(self, kind: str) -> str:
         if kind == "variant_id":
             return str(self.variant_ids[0])
+        if kind == "segment":
+            return str(self.segment_id)
         return self.markers[IDENTIFIERS[kind]]
 
     @property
@@ -131,6 +146,23 @@ def traffic(markers: dict[str, str]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def platform_ops(services: Services, marks: dict[str, str]) -> None:
+    """A subscription, a segment with a webhook connector and a failed sync, all marked."""
+    with services.db.sync.begin() as conn:
+        tenant = accounts.get_tenant(conn, marks["tenant slug"])
+        assert tenant is not None
+        today = datetime.now(UTC).date()
+        sub = new_subscription(tenant.id, "business", today, today, plan_name=marks["plan name"])
+        save_subscription(conn, sub)
+        stamp = {"created_at": "2026-05-01T00:00:00Z", "updated_at": "2026-05-01T00:00:00Z"}
+        segment = {"tenant_id": tenant.id, "name": marks["segment name"], "rules": "[]", "match": "all"}
+        key = conn.execute(insert(segments).values(**segment, status="active", **stamp)).inserted_primary_key
+        assert key is not None
+        url = f"https://{marks['hook host']}/hook"
+        hook = add_activation(conn, tenant.id, int(key[0]), "webhook", url=url, secret="0123456789abcdef")
+        record_failure(conn, hook.id, 0, marks["sync error"], "2026-05-01T00:00:00Z")
+
+
 def make_tenant(services: Services, tag: str) -> Tenant:
     """Tenant `tag` with everything above, stored through the same functions the app uses."""
     marks = names(tag)
@@ -162,6 +194,7 @@ def make_tenant(services: Services, tag: str) -> Tenant:
         rows.add(variant, visitor, "page_view", an_hour_ago)
         rows.add(variant, visitor, "click", an_hour_ago + 1, element=marks["cta element"])
     rows.save(services)
+    platform_ops(services, marks)
     return Tenant(
         tag=tag,
         goal_id=goal.id,
@@ -170,4 +203,13 @@ def make_tenant(services: Services, tag: str) -> Tenant:
         token=token,
         session_cookie=session,
         session_csrf=csrf.session_token(services.settings.session_secret(), session),
+        segment_id=segment_of(services, slug),
     )
+
+
+def segment_of(services: Services, slug: str) -> int:
+    """The id of the tenant's first segment (0 when it has none)."""
+    with services.db.sync.connect() as conn:
+        tenant = accounts.get_tenant(conn, slug)
+        assert tenant is not None
+        return next((s.id for s in list_segments(conn, tenant.id, status=None)), 0)

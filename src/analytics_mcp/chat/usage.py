@@ -7,7 +7,8 @@ kind), tool calls and their names, input/output tokens, latency. Never the quest
 AI credits: a chat request costs 1 credit (`CREDITS_PER_REQUEST`) whatever its tool calls and
 tokens; a request that fails on our or the model provider's side (`upstream`, `internal`) is
 refunded (credits 0); stopped ones (`tool_limit`, `timeout`, `cancelled`) still count. Usage is
-the sum over the current calendar month in UTC, against the plan's `ai_credits` (-1 = unlimited).
+the sum over the tenant's current billing period (its subscription's AI credits), or, without a
+subscription, over the calendar month in UTC against the plan's `ai_credits` (-1 = unlimited).
 
 Copilot analytics read it directly: per tenant and `day`, count(status = success / error).
 """
@@ -17,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, update
 from ulid import ULID
 
 from analytics_mcp.chat.models import Actor, Stats
-from analytics_mcp.storage.accounts import plan_limits
 from analytics_mcp.storage.schema import chat_requests
+from analytics_mcp.storage.subscriptions import credit_terms, credits_used
 from analytics_mcp.timeutil import to_iso
 
 CREDITS_PER_REQUEST = 1
@@ -34,7 +35,9 @@ MAX_TOOLS_TEXT = 1000
 class Credits:
     used: int
     limit: int  # -1 = unlimited
-    renews: date  # first day of next month (UTC)
+    renews: date  # first day of the next billing period (or month, without a subscription)
+    plan: str  # the subscription's plan name, else the tenant's plan
+    monthly: bool  # no subscription: credits renew with the calendar month
 
     @property
     def exhausted(self) -> bool:
@@ -55,23 +58,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
 def credits(
     conn: Connection, actor: Actor, *, excluding: str | None = None, now: datetime | None = None
 ) -> Credits:
-    """This month's credits of the tenant; `excluding` leaves out the request being admitted."""
+    """The tenant's credits in the current period (storage/subscriptions.py: the subscription's
+    billing period, else the calendar month); `excluding` leaves out the request being admitted."""
     today = (now or utcnow()).astimezone(UTC).date()
-    query = select(func.coalesce(func.sum(chat_requests.c.credits), 0)).where(
-        chat_requests.c.tenant_id == actor.tenant.id,
-        chat_requests.c.day >= today.replace(day=1).isoformat(),
-    )
-    if excluding is not None:
-        query = query.where(chat_requests.c.id != excluding)
-    used = int(conn.execute(query).scalar_one())
-    return Credits(used, plan_limits(actor.tenant.plan)["ai_credits"], _next_month(today))
+    terms = credit_terms(conn, actor.tenant.id, actor.tenant.plan, today)
+    used = credits_used(conn, actor.tenant.id, terms.first, terms.renews, excluding)
+    return Credits(used, terms.limit, terms.renews, terms.plan, terms.monthly)
 
 
 def open_request(

@@ -1,5 +1,6 @@
 """Who is asking, for every authenticated HTTP route: a bearer API token (one hashed, indexed
-lookup per request) or, without an Authorization header, a dashboard session cookie.
+lookup per request) or, without an Authorization header, a dashboard session cookie. Under
+/api/analytics/ a bearer JWT from `POST /api/auth/token` is accepted too (platform/jwt_auth.py).
 
 A signed-in user reads their own tenant like a `read` token (owners and admins also like an
 `admin` one), so the dashboard's JavaScript calls the same REST routes, with the same numbers, as
@@ -14,19 +15,26 @@ turns the answer into 401/403.
 
 from __future__ import annotations
 
+import time
+
+from sqlalchemy import Connection, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 
 from analytics_mcp.http_api import csrf
 from analytics_mcp.http_api.errors import INSUFFICIENT_SCOPE, ApiError
+from analytics_mcp.platform import jwt_auth
 from analytics_mcp.services import Services
-from analytics_mcp.storage.accounts import Token, verify_token
+from analytics_mcp.storage.accounts import Token, get_tenant_by_id, verify_token
+from analytics_mcp.storage.schema import users
 from analytics_mcp.storage.sessions import DashboardSession, load_session, token_hash
 
 REALM = "analytics"
 SESSION_COOKIE = "amcp_session"
 ADMIN_SCOPE = "admin"  # an admin token may do everything a read or ingest token may
 MAX_TOKEN_LENGTH = 256  # longer is never one of ours: refuse without touching the database
+MAX_JWT_LENGTH = 2048
+JWT_PREFIX = "/api/analytics/"  # where a JWT is accepted besides API tokens
 
 
 def _challenge(error: str, **extra: str) -> dict[str, str]:
@@ -57,6 +65,8 @@ async def authenticate(request: Request, services: Services) -> Token:
         if session is not None:
             return session
         raise unauthorized("Missing API token.")
+    if jwt_auth.looks_like_jwt(plaintext) and request.url.path.startswith(JWT_PREFIX):
+        return await jwt_principal(request, services, plaintext)
     if len(plaintext) > MAX_TOKEN_LENGTH:
         raise unauthorized("Invalid or revoked API token.")
     async with services.db.aio.begin() as conn:
@@ -64,6 +74,39 @@ async def authenticate(request: Request, services: Services) -> Token:
     if token is None:
         raise unauthorized("Invalid or revoked API token.")
     return token
+
+
+async def jwt_principal(request: Request, services: Services, token: str) -> Token:
+    """The principal of a live JWT whose user still belongs to the tenant it names (read scope)."""
+    if len(token) > MAX_JWT_LENGTH:
+        raise unauthorized("Invalid or expired token.")
+    try:
+        claims = jwt_auth.verify(app_secret(request.app), token, int(time.time()))
+    except jwt_auth.InvalidToken as exc:
+        raise unauthorized(f"Invalid or expired token ({exc}).") from None
+    async with services.db.aio.begin() as conn:
+        principal = await conn.run_sync(lambda sync: _jwt_token(sync, claims))
+    if principal is None:
+        raise unauthorized("Invalid or expired token (user not found).")
+    return principal
+
+
+def _jwt_token(conn: Connection, claims: jwt_auth.Claims) -> Token | None:
+    query = select(users.c.email).where(users.c.id == claims.user_id, users.c.tenant_id == claims.tenant_id)
+    email = conn.execute(query).scalar_one_or_none()
+    tenant = get_tenant_by_id(conn, claims.tenant_id) if email is not None else None
+    if tenant is None:
+        return None
+    return Token(
+        id=f"jwt-user:{claims.user_id}",
+        tenant=tenant,
+        name=f"JWT of {email}",
+        scopes=SESSION_SCOPES,
+        prefix="jwt",
+        created_at="",
+        last_used_at=None,
+        revoked_at=None,
+    )
 
 
 def has_scope(token: Token, scope: str) -> bool:

@@ -90,7 +90,7 @@ class ChatBody(BaseModel):
 class CreditsData(BaseModel):
     used: int
     limit: int = Field(description="-1 means unlimited")
-    renews_on: str = Field(description="First day of the next month (UTC)")
+    renews_on: str = Field(description="First day of the next billing period (UTC)")
 
 
 class ChatStatus(BaseModel):
@@ -117,11 +117,12 @@ def plan_error(tenant: Tenant) -> ApiError | None:
     return ApiError(403, message, code=PLAN_REQUIRED)
 
 
-def credits_error(state: Credits, plan: str) -> ApiError:
+def credits_error(state: Credits) -> ApiError:
     renews = datetime.combine(state.renews, time(), tzinfo=UTC)
     wait = max(1, int((renews - datetime.now(UTC)).total_seconds()))
     message = (
-        f"This month's AI credits are used up ({state.used} of {state.limit} on the {plan} plan). "
+        f"{'This month' if state.monthly else 'This billing period'}'s AI credits are used up "
+        f"({state.used} of {state.limit} on the {state.plan} plan). "
         f"They renew on {state.renews.isoformat()}."
     )
     return ApiError(429, message, headers={"Retry-After": str(wait)}, code=CREDITS_EXHAUSTED)
@@ -151,7 +152,7 @@ def admit(conn: Connection, actor: Actor, body: ChatBody, model: str) -> tuple[s
         raise ApiError(404, "Conversation not found.")
     state = credits(conn, actor, excluding=request_id)
     if state.exhausted:
-        raise credits_error(state, actor.tenant.plan)
+        raise credits_error(state)
     if body.conversation_id is None:
         create_conversation(conn, actor, body.message, conversation_id)
     return conversation_id, request_id
@@ -194,7 +195,7 @@ async def chat_status(ctx: ApiContext) -> ChatStatus:
     if refusal is None and not settings.anthropic_api_key:
         refusal = ApiError(503, NOT_CONFIGURED)
     if refusal is None and state.exhausted:
-        refusal = credits_error(state, actor.tenant.plan)
+        refusal = credits_error(state)
     return ChatStatus(
         enabled=refusal is None,
         reason=refusal.message if refusal else None,

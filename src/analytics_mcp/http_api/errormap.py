@@ -15,6 +15,7 @@ from types import MappingProxyType
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.storage.accounts import AccountError
+from analytics_mcp.storage.subscriptions import LimitReached
 
 ErrorMapper = Callable[[Exception], ApiError]
 
@@ -48,6 +49,7 @@ ERROR_MAPPERS: Mapping[type[Exception], ErrorMapper] = MappingProxyType(
         ApiError: as_is,
         QueryError: not_found_or_invalid,
         AccountError: not_found_or_invalid,
+        LimitReached: lambda exc: ApiError(403, str(exc)),  # a plan limit (storage/subscriptions.py)
     }
 )
 

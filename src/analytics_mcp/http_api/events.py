@@ -30,7 +30,11 @@ class LineError(BaseModel):
 class BatchResult(BaseModel):
     accepted: int = Field(description="Events stored (committed before this reply)")
     duplicate: int = Field(description="Events already stored (same event_id, or a repeat within seconds)")
-    dropped: int = Field(description="Valid events not counted: bots")
+    dropped: int = Field(description="Valid events not counted: bots, events over the plan's quota, ...")
+    dropped_reasons: dict[str, int] = Field(
+        description="How many were dropped for each reason (bot, quota: over 110% of the billing "
+        "period's events limit, unknown domain, ...)"
+    )
     rejected: int = Field(
         description="Invalid events and events for a site outside the token's tenant, listed in errors"
     )

@@ -18,10 +18,12 @@ from analytics_mcp.http_api import (
     goals,
     metrics,
     metrics_track,
+    platform_analytics,
     stats,
     stats_behaviour,
     stats_breakdown,
 )
+from analytics_mcp.http_api.auth_token import auth_token_routes
 from analytics_mcp.http_api.framework import ApiRegistry
 from analytics_mcp.http_api.health import health_routes
 from analytics_mcp.http_api.openapi import openapi_route
@@ -46,5 +48,16 @@ API_V1 = ApiRegistry(
 )
 
 
+# Platform analytics (seed 001): its own prefix, its own OpenAPI document.
+API_ANALYTICS = ApiRegistry([*platform_analytics.routes], prefix=platform_analytics.PREFIX)
+
+
 def api_routes() -> list[BaseRoute]:
-    return [*health_routes(), openapi_route(API_V1), *starlette_routes(API_V1)]
+    return [
+        *health_routes(),
+        openapi_route(API_V1),
+        *starlette_routes(API_V1),
+        openapi_route(API_ANALYTICS),
+        *starlette_routes(API_ANALYTICS),
+        *auth_token_routes(),
+    ]

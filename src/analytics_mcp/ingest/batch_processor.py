@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from analytics_mcp.ingest import enrich, geo
 from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome, PendingEvent, PreparedEvent, dropped
 from analytics_mcp.ingest.identity import SaltStore, identity_key, previous_day, utc_day, visitor_id
+from analytics_mcp.ingest.quota import QuotaGate
 from analytics_mcp.ingest.rows import RowWriter, next_ids
 from analytics_mcp.ingest.sites import SiteInfo, SiteRegistry
 from analytics_mcp.ingest.visits import VisitBook
@@ -45,11 +46,12 @@ class StoredKeys(Protocol):
 
 
 class BatchProcessor:
-    """Keeps what outlives one batch: salts, the site cache, recent fingerprints."""
+    """Keeps what outlives one batch: salts, the site cache, recent fingerprints, quotas."""
 
-    def __init__(self, sites: SiteRegistry | None = None) -> None:
+    def __init__(self, sites: SiteRegistry | None = None, quota: QuotaGate | None = None) -> None:
         self.salts = SaltStore()
         self.sites = sites or SiteRegistry()
+        self.quota = quota or QuotaGate()
         self._recent: OrderedDict[tuple[Any, ...], int] = OrderedDict()
         self.stored_keys: StoredKeys | None = None  # None: dedup reads the SQL events table
 
@@ -57,7 +59,8 @@ class BatchProcessor:
     def reading_sites_from(cls, accounts: Database | None) -> BatchProcessor:
         """A processor that reads sites and goals from the accounts database when the events
         live in another one (storage/roles.py); None: on the events transaction's connection."""
-        return cls(SiteRegistry(accounts.reader if accounts is not None else None))
+        engine = accounts.reader if accounts is not None else None
+        return cls(SiteRegistry(engine), QuotaGate(engine))
 
     def process(self, conn: Connection, batch: list[PendingEvent]) -> list[Outcome]:
         """Prepare and store in the caller's transaction."""
@@ -75,6 +78,7 @@ class BatchProcessor:
         self.salts.begin_batch()
         live = self._identify(conn, batch, outcomes)
         live = self._dedup(conn, live, outcomes, unsettled)
+        live = self.quota.filter(conn, live, outcomes)  # after dedup: a retry costs no quota
         for item in live:
             outcomes[item.index] = Outcome(ACCEPTED)
         return live, [o if o is not None else dropped("internal") for o in outcomes]

@@ -77,6 +77,7 @@ class ImportSummary:
     dropped: int = 0
     rejected: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    dropped_reasons: dict[str, int] = field(default_factory=dict)  # bot, quota, unknown domain, ...
 
     def add(self, outcome: Outcome) -> None:
         if outcome.status == ACCEPTED:
@@ -85,6 +86,8 @@ class ImportSummary:
             self.duplicate += 1
         else:
             self.dropped += 1
+            reason = outcome.reason or "unknown"
+            self.dropped_reasons[reason] = self.dropped_reasons.get(reason, 0) + 1
 
     def reject(self, line: int, field_name: str, message: str) -> None:
         self.rejected += 1

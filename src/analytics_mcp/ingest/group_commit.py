@@ -31,6 +31,7 @@ from analytics_mcp.ingest.clickhouse.frames import ClickHouseFrames, ClickHouseW
 from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
 from analytics_mcp.ingest.clickhouse.state import stored_position
 from analytics_mcp.ingest.event import Outcome, PendingEvent
+from analytics_mcp.ingest.quota import clickhouse_counter
 from analytics_mcp.ingest.spool.frames import SpoolError
 from analytics_mcp.ingest.spool.spooler import Spooler, replay_leftovers, spool_directory
 from analytics_mcp.ingest.spool.storing import SqlFrames
@@ -92,6 +93,7 @@ class Ingestor:
             self._spool_dir = settings.data_dir / "clickhouse-spool"
             self._use_process = True  # the spool, with the writer in a process or a thread
             self.processor.stored_keys = ClickHouseKeys(clickhouse)
+            self.processor.quota.count_events = clickhouse_counter(clickhouse)
             self._direct = ClickHouseWriter(clickhouse, db, settings.data_dir)
         self._queue: queue.SimpleQueue[_Job | _Stop] = queue.SimpleQueue()
         self._lock = threading.Lock()  # one direct writer at a time in this process

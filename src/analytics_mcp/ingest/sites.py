@@ -18,6 +18,7 @@ CACHE_SECONDS = 5.0
 @dataclass(frozen=True, slots=True)
 class SiteInfo:
     id: int
+    tenant_id: int  # plan quotas count per tenant (ingest/quota.py)
     domain: str
     currency: str
     zone: ZoneInfo  # the site's report zone (rollup days)
@@ -65,6 +66,7 @@ class SiteRegistry:
         )
         return SiteInfo(
             id=site.id,
+            tenant_id=site.tenant_id,
             domain=site.domain,
             currency=site.currency,
             zone=ZoneInfo(site.timezone),

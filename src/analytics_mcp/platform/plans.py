@@ -1,0 +1,112 @@
+"""Plans and subscriptions at work: the limits in force for a tenant, the segment limit the data
+side checks before creating or restoring a segment, and usage against the limits
+(GET /api/analytics/usage/). Definitions: docs/platform.md.
+
+The limits in force are the subscription's; a tenant without one keeps its plan's (the `plans`
+table: segments and AI credits per calendar month) and has no events quota.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, select
+
+from analytics_mcp.services import Services
+from analytics_mcp.storage.account_rules import plan_limits
+from analytics_mcp.storage.accounts import Tenant, get_tenant_by_id
+from analytics_mcp.storage.clickhouse import ClickHouseEvents
+from analytics_mcp.storage.event_counts import count_clickhouse, count_sql
+from analytics_mcp.storage.platform_schema import profiles, segments
+from analytics_mcp.storage.schema import sites
+from analytics_mcp.storage.subscriptions import (
+    UTC_ZONE,
+    LimitReached,
+    Subscription,
+    credits_used,
+    get_subscription,
+    over_limit,
+)
+from analytics_mcp.timeutil import local_midnight_ms
+
+ACTIVE = "active"
+
+
+def active_segments(conn: Connection, tenant_id: int) -> int:
+    query = select(func.count()).where(segments.c.tenant_id == tenant_id, segments.c.status == ACTIVE)
+    return int(conn.execute(query).scalar_one())
+
+
+def segment_limit_error(conn: Connection, tenant: Tenant) -> LimitReached | None:
+    """Why one more active segment is not allowed (None: it is)."""
+    sub = get_subscription(conn, tenant.id)
+    limit = sub.limits["segments"] if sub else plan_limits(tenant.plan)["segments"]
+    plan = sub.plan_name if sub else tenant.plan
+    if over_limit(limit, active_segments(conn, tenant.id)):
+        return LimitReached("active segments", limit, plan)
+    return None
+
+
+def check_segment_limit(services: Services, tenant_id: int) -> None:
+    """For the data side's segment creation (CLI and admin API): raises LimitReached (mapped to
+    403 by http_api/errormap.py) when the tenant has as many active segments as its limit.
+    Call it in the transaction that inserts the segment, or just before it."""
+    with services.db.sync.begin() as conn:
+        tenant = get_tenant_by_id(conn, tenant_id)
+        error = segment_limit_error(conn, tenant) if tenant is not None else None
+    if error is not None:
+        raise error
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    subscription: Subscription
+    period: tuple[date, date]
+    used: dict[str, int]  # events, users, segments, ai_credits
+
+
+async def tenant_events(
+    services: Services, tenant_id: int, first: date, last: date, zone: ZoneInfo = UTC_ZONE
+) -> int:
+    """Events of the tenant's sites whose time is in the days first..last of `zone` (UTC: billing
+    periods) (storage/event_counts.py)."""
+    start_ms, end_ms = local_midnight_ms(first, zone), local_midnight_ms(last + timedelta(days=1), zone)
+    async with services.db.aio.connect() as conn:
+        result = await conn.execute(select(sites.c.id).where(sites.c.tenant_id == tenant_id))
+        site_ids = list(result.scalars())
+    store = services.events_db
+    if isinstance(store, ClickHouseEvents):
+        return await asyncio.to_thread(count_clickhouse, store, site_ids, start_ms, end_ms)
+    async with store.aio.connect() as events_conn:
+        return await events_conn.run_sync(lambda sync: count_sql(sync, site_ids, start_ms, end_ms))
+
+
+async def profile_count(services: Services, tenant_id: int) -> int:
+    """Profiles ("users") of the tenant; they live with the events (storage/platform_schema)."""
+    store = services.events_db if not isinstance(services.events_db, ClickHouseEvents) else services.db
+    query = select(func.count()).where(profiles.c.tenant_id == tenant_id)
+    async with store.aio.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def usage(services: Services, tenant_id: int, today: date) -> Usage | None:
+    """The current billing period's usage against the subscription; None without one."""
+    async with services.db.aio.connect() as conn:
+        sub = await conn.run_sync(lambda sync: get_subscription(sync, tenant_id))
+        if sub is None:
+            return None
+        first, last = sub.period_on(today)
+        segment_count = await conn.run_sync(lambda sync: active_segments(sync, tenant_id))
+        credits = await conn.run_sync(
+            lambda sync: credits_used(sync, tenant_id, first, last + timedelta(days=1))
+        )
+    used = {
+        "events": await tenant_events(services, tenant_id, first, last),
+        "users": await profile_count(services, tenant_id),
+        "segments": segment_count,
+        "ai_credits": credits,
+    }
+    return Usage(sub, (first, last), used)
