@@ -106,7 +106,17 @@ async def test_a_share_link_opens_in_a_fresh_browser_with_no_session(seeded: See
         for absent in ("#ai-button", "#settings-link", ".logout-form", '[data-tab="experiments"]'):
             assert await page.locator(absent).count() == 0, absent
         assert "shop.acme.test" not in await page.content()
-        assert await page.locator(".csv-link:visible").count() == 0  # CSV needs a session's path for now
+        # A card's CSV comes through the link too: the same rows as the REST API's for the site.
+        href = await page.get_attribute("#card-pages .csv-link", "href")
+        assert href is not None and href.startswith(link.removeprefix(seeded.base) + "/api/v1/stats/pages?")
+        shared = await (await page.request.get(seeded.base + href)).text()
+        async with httpx2.AsyncClient(base_url=seeded.base) as http:
+            rest = await http.get(
+                "/api/v1/stats/pages",
+                params={"site": "acme.test", "period": "30d", "format": "csv"},
+                headers={"Authorization": f"Bearer {seeded.token}"},
+            )
+        assert shared.splitlines()[0] == rest.text.splitlines()[0] and "/pricing" in shared
         await page.click('#report-tabs .tab[data-tab="commerce"]')
         await page.wait_for_selector("#view-commerce:not([hidden])")
     assert not seeded.errors, seeded.errors

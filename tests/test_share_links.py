@@ -81,6 +81,12 @@ async def test_a_share_link_shows_one_site_read_only_with_no_session(
             # The link's site, whatever the query says: never the tenant's other site, never all.
             assert await api(anonymous, link + path, site="blog.acme.test") == expected
             assert await api(anonymous, link + path, site="") == expected
+        csv = {"format": "csv", "period": "30d"}
+        shared_csv = await anonymous.get(f"{link}/api/v1/stats/pages", params=csv)
+        rest_csv = await client.get("/api/v1/stats/pages", params={**csv, "site": "acme.test"}, headers=token)
+        assert (
+            shared_csv.status_code == 200 and shared_csv.text == rest_csv.text and "/pricing" in rest_csv.text
+        )
         goals = await api(anonymous, f"{link}/dashboard/api/goals")
         assert [g["name"] for g in goals["data"]["goals"]] == ["Pricing"]
         counted = await anonymous.get(f"{link}/api/v1/stats/overview")
