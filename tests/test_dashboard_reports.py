@@ -150,6 +150,10 @@ async def test_csv_download_equals_the_api_answer(context: BrowserContext, repor
     assert rows_of(await download(page, "card-events")) == as_cells(values)
     series = await reports.api("/api/v1/stats/timeseries", period="30d")
     assert rows_of(await download(page, "main-chart-card")) == as_cells(series)
+    await page.click('#report-tabs .tab[data-tab="commerce"]')
+    await page.wait_for_selector("#card-products table.bars")
+    products = await reports.api("/api/v1/stats/ecommerce/products", period="30d", limit="10")
+    assert rows_of(await download(page, "card-products")) == as_cells(products)
 
 
 async def cell_texts(page: Page, card: str) -> list[str]:
@@ -201,6 +205,10 @@ async def test_a_previous_period_before_the_data_is_marked(context: BrowserConte
     await page.wait_for_selector(
         "#main-chart .u-legend :text('Visitors, previous period (before the site’s data)')"
     )
+    await page.click('#report-tabs .tab[data-tab="commerce"]')  # the shop's tiles say it too
+    shop_new = "() => document.querySelector('#commerce-kpis .kpi-change')?.textContent === 'new'"
+    await page.wait_for_function(shop_new)
+    await page.click('#report-tabs .tab[data-tab="traffic"]')
     # 7d's previous period holds data and follows more data: real changes, and its line
     await page.click('.period[data-period="7d"]')
     await page.wait_for_selector("#main-chart .u-legend :text-is('Visitors, previous period')")

@@ -44,7 +44,9 @@ def register(sub: Subparsers) -> None:
     imp.add_argument("--site", required=True, help="Domain of the site the events belong to.")
     imp.set_defaults(func=cmd_import)
     demo = sub.add_parser("demo", help="Load generated demo data and (by default) serve it.")
-    demo.add_argument("--days", type=day_count, default=90, help="Days of history to generate (90).")
+    demo.add_argument(
+        "--days", type=day_count, default=400, help="Days of history to generate (400: 13 months)."
+    )
     _host_port(demo)
     demo.add_argument("--no-serve", action="store_true", help="Only load the data, then exit.")
     demo.set_defaults(func=cmd_demo)

@@ -1,4 +1,4 @@
-"""`analytics-mcp demo`: a demo tenant with 90 days of realistic traffic, a fresh API token, the
+"""`analytics-mcp demo`: a demo tenant with 13 months of realistic traffic, a fresh API token, the
 connection details an AI client needs, then the server.
 
 The traffic goes through the real ingestion pipeline (the batch format of `POST /api/v1/events`),
@@ -31,6 +31,9 @@ SHOP_SITE = "shop.analytics-mcp.local"
 EMAIL = "demo@analytics-mcp.local"
 DEFAULT_PASSWORD = "demo-password"
 DAILY_VISITORS = 800
+# 13 months: 12m has a whole year and part of the year before it to compare with (the dashboard
+# marks the rest of that previous year as before the site's data).
+DEMO_DAYS = 400
 SHOP_SHARE = 0.1  # the second site gets about a tenth of the main site's traffic
 
 # (site, goal name, add_goal keyword arguments)
@@ -47,7 +50,7 @@ GOALS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 def run_demo(
     settings: Settings,
     *,
-    days: int = 90,
+    days: int = DEMO_DAYS,
     serve: bool = True,
     host: str | None = None,
     port: int | None = None,

@@ -16,6 +16,11 @@ export function kpiTiles(container, items) {
   }
 }
 
+/** A "CSV" link (its href is set by the card: the REST route of its rows with format=csv). */
+export function csvLink(label = null) {
+  return el('a', {class: 'csv-link', download: '', title: 'Download these rows as CSV', 'aria-label': label}, 'CSV');
+}
+
 export function cardShell(title, {wide = false, id} = {}) {
   const head = el('div', {class: 'card-head'}, el('h2', {}, title));
   const body = el('div', {class: 'card-body'});
@@ -75,7 +80,7 @@ export function breakdownCard(title, tabs, onFilter, options = {}) {
     type: 'button', class: 'mini-tab', dataset: {tab: tab.key},
     onclick: () => show(tab),
   }, tab.label));
-  const download = el('a', {class: 'csv-link', download: '', title: 'Download these rows as CSV'}, 'CSV');
+  const download = csvLink();
   if (tabs.length > 1) shell.head.append(el('div', {class: 'mini-tabs'}, buttons));
   shell.head.append(download);
 

@@ -1,6 +1,7 @@
 // The E-commerce view: overview tiles, revenue chart, funnel, products and revenue by source.
-import {barTable, cardShell, kpiTiles, message} from './cards.js';
+import {barTable, cardShell, csvLink, kpiTiles, message} from './cards.js';
 import {chartPlaceholder, timeChart} from './charts.js';
+import {PENDING, historyCheck, markPartial} from './comparison.js';
 import {clear, el} from './dom.js';
 import {change, money, num, pct} from './format.js';
 import {failed, paintCurrent, placeholder, tilePlaceholders} from './loading.js';
@@ -8,14 +9,22 @@ import {failed, paintCurrent, placeholder, tilePlaceholders} from './loading.js'
 const TILES = [['revenue', 'Revenue'], ['transactions', 'Transactions'], ['avg_order_value', 'Average order'],
   ['conversion_rate', 'Conversion rate']];
 
-function overviewTiles(data) {
+function overviewTiles(data, pending = false) {
   const cur = data.currency;
-  return [
+  const tiles = [
     {key: 'revenue', label: 'Revenue', value: data.revenue, display: money(data.revenue, cur), change: change(data.revenue_change)},
     {key: 'transactions', label: 'Transactions', value: data.transactions, display: num(data.transactions), change: change(data.transactions_change)},
     {key: 'avg_order_value', label: 'Average order', value: data.avg_order_value, display: money(data.avg_order_value, cur), change: change(data.avg_order_value_change)},
     {key: 'conversion_rate', label: 'Conversion rate', value: data.conversion_rate, display: pct(data.conversion_rate), change: change(data.conversion_rate_change, {points: true})},
   ];
+  return pending ? tiles.map((tile) => ({...tile, change: PENDING})) : tiles;
+}
+
+/** A card's CSV link, pointing at its REST route with this view's params. */
+function withCsv(card, {api, params}, path, extra = {}) {
+  const link = csvLink(`Download ${card.root.querySelector('h2').textContent} as CSV`);
+  card.head.append(link);
+  return () => { link.href = `${api.base ?? ''}${path}?${params({...extra, format: 'csv'})}`; };
 }
 
 function funnelList(steps) {
@@ -31,7 +40,8 @@ function funnelList(steps) {
   }));
 }
 
-export function createCommerceView(root, {api, params, onFilter, onError}) {
+export function createCommerceView(root, context) {
+  const {api, params, onFilter, onError} = context;
   const kpis = el('div', {class: 'kpis', id: 'commerce-kpis'});
   const note = el('p', {class: 'card-note', hidden: true});
   const chart = cardShell('Revenue', {wide: true, id: 'revenue-chart-card'});
@@ -41,6 +51,10 @@ export function createCommerceView(root, {api, params, onFilter, onError}) {
   const products = cardShell('Top products', {id: 'card-products'});
   const sources = cardShell('Revenue by source', {id: 'card-revenue-sources'});
   root.append(kpis, note, chart.root, el('div', {class: 'grid'}, funnel.root, products.root, sources.root));
+  const links = [withCsv(chart, context, '/api/v1/stats/ecommerce/revenue-timeseries'),
+    withCsv(funnel, context, '/api/v1/stats/ecommerce/funnel'),
+    withCsv(products, context, '/api/v1/stats/ecommerce/products', {limit: 10}),
+    withCsv(sources, context, '/api/v1/stats/ecommerce/revenue-by-source', {limit: 10})];
 
   const paintTable = (card, view) => (rows) => {
     if (!rows.length) message(card.body, 'No data for this period.');
@@ -59,17 +73,22 @@ export function createCommerceView(root, {api, params, onFilter, onError}) {
     note.hidden = true;
     chartPlaceholder(chartBox);
     for (const card of [funnel, products, sources]) placeholder(card.body);
+    for (const link of links) link();
     const get = (path, extra) => (s) => api.get(path, params(extra), s);
     const overview = get('/api/v1/stats/ecommerce/overview')(signal);
     const currency = overview.then((o) => o.currency, () => null);  // money still shows if this fails
     const withCurrency = (load) => (s) => Promise.all([load(s), currency]);
+    const series = get('/api/v1/stats/ecommerce/revenue-timeseries')(signal);
+    // The tiles' changes wait for the check that the previous period is not before the site's data.
+    const history = series.then((rows) => historyCheck(api, params(), rows.map((r) => r.date), signal)).catch(() => null);
     const errors = await Promise.all([
       paintCurrent(signal, () => overview, (data) => {
-        kpiTiles(kpis, overviewTiles(data));
+        kpiTiles(kpis, overviewTiles(data, true));
         note.hidden = !data.warnings.length;
         note.textContent = data.warnings.join(' ');
+        return history.then((check) => !signal.aborted && kpiTiles(kpis, markPartial(overviewTiles(data), check)));
       }, (error) => failed(kpis, error)),
-      paintCurrent(signal, withCurrency(get('/api/v1/stats/ecommerce/revenue-timeseries')), ([rows, cur]) => timeChart(chartBox, {
+      paintCurrent(signal, withCurrency(() => series), ([rows, cur]) => timeChart(chartBox, {
         labels: rows.map((r) => r.date),
         series: [{label: cur ? `Revenue (${cur})` : 'Revenue', values: rows.map((r) => r.revenue), bars: true, format: (v) => money(v, cur)}],
         signal,

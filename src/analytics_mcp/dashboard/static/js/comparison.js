@@ -32,20 +32,28 @@ export function overRange(base, range, {filters = true} = {}) {
   return q;
 }
 
-/**
- * Load the previous period's daily series and whether any event came before it (unfiltered,
- * the site's history). Resolves to {range, rows, partial} or null (hourly views).
- */
+/** Whether no event (unfiltered: the site's history) came before the previous range of a daily
+ * series: {range, partial}, or null for hourly series. */
+export async function historyCheck(api, base, labels, signal) {
+  const range = previousRange(labels);
+  if (!range) return null;
+  const before = await api.get('/api/v1/stats/overview', overRange(base, historyRange(range), {filters: false}), signal);
+  return {range, partial: before.visitors === 0 && before.pageviews === 0};
+}
+
+/** The previous period's daily series with the history check: {range, rows, partial} or null. */
 export async function loadPrevious(api, base, labels, signal) {
   const range = previousRange(labels);
   if (!range) return null;
-  const [rows, before] = await Promise.all([
+  const [rows, check] = await Promise.all([
     api.get('/api/v1/stats/timeseries', overRange(base, range), signal),
-    api.get('/api/v1/stats/overview', overRange(base, historyRange(range), {filters: false}), signal),
+    historyCheck(api, base, labels, signal),
   ]);
-  const partial = before.visitors === 0 && before.pageviews === 0;
-  return {range, rows, partial};
+  return {...check, rows};
 }
+
+/** A change still being checked against the site's history (tiles show it greyed). */
+export const PENDING = {text: '…', tone: 'flat pending', title: 'Comparing with the previous period'};
 
 /** Tiles' changes replaced by "new" when the previous period starts before the site's data. */
 export function markPartial(tiles, previous) {

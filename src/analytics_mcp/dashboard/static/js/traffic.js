@@ -2,9 +2,9 @@
 // breakdown cards, all from /api/v1 (plus /dashboard/api for channels and goals, which the REST
 // API does not have). Every card downloads its rows as CSV from the same route (format=csv).
 import {createEventsCard, restTab} from './behaviour.js';
-import {breakdownCard, cardShell, kpiTiles} from './cards.js';
+import {breakdownCard, cardShell, csvLink, kpiTiles} from './cards.js';
 import {chartPlaceholder, timeChart} from './charts.js';
-import {loadPrevious, markPartial} from './comparison.js';
+import {PENDING, loadPrevious, markPartial} from './comparison.js';
 import {el} from './dom.js';
 import {change, duration, num, pct} from './format.js';
 import {failed, paintCurrent, tilePlaceholders} from './loading.js';
@@ -18,7 +18,6 @@ const byUniques = (goals) => [...goals].sort((a, b) => b.visitors - a.visitors |
 
 const TILES = [['visitors', 'Unique visitors'], ['visits', 'Total visits'], ['pageviews', 'Total pageviews'],
   ['views_per_visit', 'Views per visit'], ['bounce_rate', 'Bounce rate'], ['avg_duration', 'Visit duration']];
-const PENDING = {text: '…', tone: 'flat pending', title: 'Comparing with the previous period'};
 
 export function overviewTiles(data, pending = false) {
   const tile = (key, label, display, delta) => ({key, label, value: data[key], display, change: pending ? PENDING : delta});
@@ -64,7 +63,7 @@ function trafficCards(context) {
 function mainChart(context) {
   const chart = cardShell('Visitors and pageviews', {wide: true, id: 'main-chart-card'});
   const box = el('div', {class: 'chart', id: 'main-chart'});
-  const download = el('a', {class: 'csv-link', download: '', 'aria-label': 'Download visitors and pageviews as CSV'}, 'CSV');
+  const download = csvLink('Download visitors and pageviews as CSV');
   chart.head.append(download);
   chart.body.append(box);
 
@@ -87,6 +86,14 @@ function mainChart(context) {
   }
 
   return {root: chart.root, box, draw, refresh};
+}
+
+/** Performance marks for bench/dashboard.py: 'traffic-numbers' once the tiles and the chart show
+ * this view's numbers, 'traffic-complete' once every card has answered too. */
+function marks(signal, numbers, cards) {
+  const mark = (name) => !signal.aborted && performance.mark(name);
+  Promise.all(numbers).then(() => mark('traffic-numbers'));
+  Promise.all([...numbers, ...cards]).then(() => mark('traffic-complete'));
 }
 
 export function createTrafficView(root, context) {
@@ -127,17 +134,25 @@ export function createTrafficView(root, context) {
     const series = api.get('/api/v1/stats/timeseries', base, signal);
     // Without the check (it failed, or the view moved on) the changes show as the API gives them.
     const previous = series.then((rows) => loadPrevious(api, base, rows.map((r) => r.date), signal)).catch(() => null);
+    let numbers;
+    const shown = new Promise((resolve) => { numbers = resolve; });
     const tiles = paintCurrent(signal, () => overview, (data) => {
       kpiTiles(kpis, overviewTiles(data, true));
+      numbers();
       if (data.pageviews === 0) checkNew(signal);
       return previous.then((prev) => !signal.aborted && kpiTiles(kpis, markPartial(overviewTiles(data), prev)));
     }, (error) => failed(kpis, error));
+    let chartDrawn;
+    const drawnFirst = new Promise((resolve) => { chartDrawn = resolve; });
     const drawn = paintCurrent(signal, () => series, async (rows) => {
       await chart.draw(rows, null, signal);
+      chartDrawn();
       const prev = await previous;
       if (prev && !signal.aborted) await chart.draw(rows, prev, signal);
     }, (error) => failed(chart.box, error));
-    const errors = await Promise.all([tiles, drawn, live, ...cards.map((c) => c.refresh(signal))]);
+    const cardsDone = cards.map((c) => c.refresh(signal));
+    marks(signal, [shown, drawnFirst], cardsDone);
+    const errors = await Promise.all([tiles, drawn, live, ...cardsDone]);
     const error = errors.find(Boolean);
     if (error && !signal.aborted) onError(error);
   }
