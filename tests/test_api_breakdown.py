@@ -179,3 +179,17 @@ async def test_an_unknown_goal_is_a_404(client: httpx2.AsyncClient, world: dict[
     response = await breakdown(client, world, dimensions="device", metrics="conversions", goal="nope")
     assert response.status_code == 404
     assert response.json()["message"] == "Goal not found."
+
+
+async def test_top_pages_of_several_sites_carry_their_hostname(
+    client: httpx2.AsyncClient, world: dict[str, str]
+) -> None:
+    headers = {"Authorization": f"Bearer {world['token']}"}
+    both = (await client.get("/api/v1/stats/pages", headers=headers)).json()["data"]
+    assert [(r["pathname"], r["hostname"], r["pageviews"]) for r in both] == [
+        ("/", "acme.test", 3),
+        ("/", "shop.test", 2),
+        ("/pricing", "acme.test", 2),
+    ]
+    one = (await client.get("/api/v1/stats/pages", params={"site": "shop.test"}, headers=headers)).json()
+    assert one["data"] == [{"pathname": "/", "visitors": 2, "pageviews": 2, "avg_duration": None}]

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
+from analytics_mcp.storage import accounts
 from conftest import pin_reports
 from engine_support import add_site, hit, ingest
 from factories import make_token
@@ -137,3 +138,35 @@ async def test_breakdown_over_stdio(services: Services, settings: Settings) -> N
         assert bad.is_error and error_text(bad).startswith(
             "Error executing tool breakdown: dimensions: unknown"
         )
+
+
+async def test_pages_and_goals_of_several_sites_carry_their_hostname(app: Starlette) -> None:
+    """`/` of two sites are two rows, and two goals named Signup say whose they are."""
+    services = services_of(app)
+    add_site(services, "acme.test", slug="acme")
+    add_site(services, "shop.test", slug="acme")
+    with services.db.sync.begin() as conn:
+        accounts.add_goal(conn, "acme.test", "Signup", event="signup")
+        accounts.add_goal(conn, "shop.test", "Signup", event="signup")
+    day = "2026-11-18T10:00:0"
+    ingest(services, [
+        hit(f"{day}0Z", who=1), hit(f"{day}1Z", who=1, name="signup"),
+        hit(f"{day}0Z", who=2, domain="shop.test"), hit(f"{day}0Z", who=3, domain="shop.test"),
+    ])  # fmt: skip
+    dates = {"from": "2026-11-18", "to": "2026-11-18"}
+    async with http_tools(app, make_token(services, "acme")) as (client, _http):
+        pages = (await client.call_tool("top-pages", dates)).structured_content
+        assert pages is not None
+        assert [(r["pathname"], r["hostname"], r["pageviews"]) for r in pages["rows"]] == [
+            ("/", "shop.test", 2),
+            ("/", "acme.test", 1),
+        ]
+        goals = (await client.call_tool("goals", dates)).structured_content
+        assert goals is not None
+        assert sorted((g["name"], g["hostname"], g["completions"]) for g in goals["goals"]) == [
+            ("Signup", "acme.test", 1),
+            ("Signup", "shop.test", 0),
+        ]
+        one = await client.call_tool("top-pages", {**dates, "domain": "acme.test"})
+        assert one.structured_content is not None and "hostname" not in one.structured_content["rows"][0]
+        assert "hostname" not in one.content[0].text  # type: ignore[union-attr]

@@ -112,10 +112,17 @@ async def exit_pages(db: EventsDatabase, query: Query) -> Breakdown[ExitPageRow]
 
 
 async def top_pages(db: EventsDatabase, query: Query) -> Breakdown[PageRow]:
-    """Top pages ranked by pageviews."""
+    """Top pages ranked by pageviews; with several sites each site's paths are rows of their own,
+    with the site's domain as `hostname` (`/` of two sites is two rows)."""
+    by_site = len(query.sites) > 1
+    domains = {site.id: site.domain for site in query.sites}
 
     def row(r: Any) -> PageRow:
-        avg = None if r[3] is None else seconds(float(r[3]))
-        return PageRow(pathname=r[0], visitors=r[1], pageviews=r[2], avg_duration=avg)
+        hostname = domains.get(int(r[0])) if by_site else None
+        path, visitors, pageviews, ms = r[1:] if by_site else r
+        avg = None if ms is None else seconds(float(ms))
+        return PageRow(
+            pathname=path, visitors=visitors, pageviews=pageviews, avg_duration=avg, hostname=hostname
+        )
 
-    return shaped(query, await source_for(db, query).pages(), PageRow, row)
+    return shaped(query, await source_for(db, query).pages(by_site), PageRow, row)

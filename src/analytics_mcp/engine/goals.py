@@ -39,6 +39,7 @@ async def goals_report(db: EventsDatabase, query: Query) -> GoalsReport:
     (converting visitors / visitors in range x 100)."""
     counts, total_visitors = await source_for(db, query).goal_counts()
     by_goal = {goal_id: (completions, visitors) for goal_id, completions, visitors in counts}
+    domains = {site.id: site.domain for site in query.sites} if len(query.sites) > 1 else {}
     rows = []
     for goal in query.goals:
         completions, visitors = by_goal.get(goal.id, (0, 0))
@@ -51,6 +52,7 @@ async def goals_report(db: EventsDatabase, query: Query) -> GoalsReport:
                 completions=completions,
                 visitors=visitors,
                 conversion_rate=rate(visitors, total_visitors),
+                hostname=domains.get(goal.site_id),
             )
         )
     return GoalsReport(range=ReportRange.of(query), visitors=total_visitors, goals=rows)

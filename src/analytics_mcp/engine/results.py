@@ -96,6 +96,9 @@ class PageRow(BaseModel):
     visitors: int
     pageviews: int
     avg_duration: int | None = Field(description="Mean time on page in whole seconds")
+    hostname: str | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="The page's site, when several are read"
+    )
 
 
 class EntryPageRow(BaseModel):

@@ -15,6 +15,9 @@ class GoalRow(BaseModel):
     completions: int
     visitors: int = Field(description="Unique visitors who completed the goal")
     conversion_rate: float = Field(description="Converting visitors / visitors x 100")
+    hostname: str | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="The goal's site, when several are read"
+    )
 
 
 class GoalsReport(Report):

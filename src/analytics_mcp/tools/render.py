@@ -102,7 +102,9 @@ def cell(row: Any, column: str) -> Any:
 def table(name: str, rows: list[Any], truncated: bool = False) -> list[str]:
     if not rows:
         return [f"{name}: none"]
-    columns = [c for c, v in dict(rows[0]).items() if not isinstance(v, list) and c not in COLUMNS_LEFT_OUT]
+    # A model's fields as it serializes them: a field left out when empty (hostname) is no column.
+    first = rows[0].model_dump() if isinstance(rows[0], BaseModel) else dict(rows[0])
+    columns = [c for c, v in first.items() if not isinstance(v, list) and c not in COLUMNS_LEFT_OUT]
     lines = [f"{name}:", " | ".join(columns)]
     lines += [" | ".join(fmt(c, cell(row, c)) for c in columns) for row in rows]
     if truncated:

@@ -57,8 +57,8 @@ class ClickHouseStore:
     async def visit_breakdown(self, dim: Dim, extra: Sequence[VisitCounter] = ()) -> Rows:
         return await self._run(traffic.visit_breakdown_sql, dim, extra)
 
-    async def pages(self) -> Rows:
-        return await self._run(traffic.pages_sql)
+    async def pages(self, by_site: bool = False) -> Rows:
+        return await self._run(traffic.pages_sql, by_site)
 
     async def goal_counts(self) -> tuple[Rows, int]:
         counts = await self._run(commerce.goal_counts_sql)

@@ -105,14 +105,18 @@ def visit_breakdown_sql(scope: ChScope, dim: Dim, extra: Sequence[VisitCounter] 
     return f"{stmt} GROUP BY {', '.join(keys)} ORDER BY {order} LIMIT {scope.query.limit + 1}"
 
 
-def pages_sql(scope: ChScope) -> str:
-    """Pageviews by path: visitors, pageviews, mean time on page (engaged, else the gap)."""
+def pages_sql(scope: ChScope, by_site: bool = False) -> str:
+    """Pageviews by path (by site and path with `by_site`): visitors, pageviews, mean time on page
+    (engaged, else the gap)."""
+    site = ["e.site_id AS site"] if by_site else []
     columns = [
+        *site,
         "e.pathname AS path",
         "uniqExact(e.visitor_id) AS visitors",
         "count() AS pageviews",
         "avg(coalesce(e.engaged_ms, e.gap_ms))",
     ]
     stmt = scope.traffic_events(columns, pageviews_only=True)
-    order = "pageviews DESC, visitors DESC, path ASC"
-    return f"{stmt} GROUP BY path ORDER BY {order} LIMIT {scope.query.limit + 1}"
+    keys = "site, path" if by_site else "path"
+    order = "pageviews DESC, visitors DESC, path ASC" + (", site ASC" if by_site else "")
+    return f"{stmt} GROUP BY {keys} ORDER BY {order} LIMIT {scope.query.limit + 1}"

@@ -126,9 +126,10 @@ class EventStore(Protocol):
         desc, visits desc, keys asc (NULL first, text in code point order)."""
         ...
 
-    async def pages(self) -> Rows:
+    async def pages(self, by_site: bool = False) -> Rows:
         """Pageviews in range by path: (pathname, visitors, pageviews, mean time on page in ms or
-        None), by pageviews desc, visitors desc, pathname asc."""
+        None), by pageviews desc, visitors desc, pathname asc; `by_site`: by site and path,
+        (site_id, pathname, ...), site_id asc last."""
         ...
 
     async def goal_counts(self) -> tuple[Rows, int]:

@@ -76,8 +76,9 @@ class RawTables:
         (rows,) = await fetch(self.db, limited(stmt, self.query))
         return rows
 
-    async def pages(self) -> Rows:
-        (rows,) = await fetch(self.db, limited(pages_sql(self.query, self.dialect), self.query))
+    async def pages(self, by_site: bool = False) -> Rows:
+        stmt = pages_sql(self.query, self.dialect, by_site=by_site)
+        (rows,) = await fetch(self.db, limited(stmt, self.query))
         return rows
 
     async def goal_counts(self) -> tuple[Rows, int]:

@@ -110,16 +110,21 @@ def visit_breakdown_sql(
     )
 
 
-def pages_sql(query: Query, dialect: Dialect) -> Select[Any]:
-    """Pageviews in range by path: visitors, pageviews, mean time on page (engaged time, else the
-    gap to the next pageview; pageviews with neither are left out of the mean)."""
+def pages_sql(query: Query, dialect: Dialect, *, by_site: bool = False) -> Select[Any]:
+    """Pageviews in range by path (by site and path with `by_site`): visitors, pageviews, mean
+    time on page (engaged time, else the gap to the next pageview; pageviews with neither are left
+    out of the mean)."""
     scope = Scope(query, dialect)
     e = scope.e
     pageviews = func.count()
     time_on_page = func.avg(func.coalesce(e.c.engaged_ms, e.c.gap_ms))
+    keys = [e.c.site_id, e.c.pathname] if by_site else [e.c.pathname]
     stmt = scope.traffic_events(
-        e.c.pathname, func.count(distinct(e.c.visitor_id)), pageviews, time_on_page, pageviews_only=True
+        *keys, func.count(distinct(e.c.visitor_id)), pageviews, time_on_page, pageviews_only=True
     )
-    return stmt.group_by(e.c.pathname).order_by(
-        pageviews.desc(), func.count(distinct(e.c.visitor_id)).desc(), dialect.ascending(e.c.pathname)
+    return stmt.group_by(*keys).order_by(
+        pageviews.desc(),
+        func.count(distinct(e.c.visitor_id)).desc(),
+        dialect.ascending(e.c.pathname),
+        *keys[:-1],
     )

@@ -56,14 +56,16 @@ def counters_sql(
     return stmt
 
 
-def visitors_sql(query: Query, rng: DateRange, dim: Dim, *, by_value: bool = True) -> Select[Any]:
+def visitors_sql(
+    query: Query, rng: DateRange, dim: Dim, *, by_value: bool = True, by_site: bool = False
+) -> Select[Any]:
     """Distinct visitors of `dim` over the range's days A..B, by value (or in total):
     SUM(n) WHERE day BETWEEN A AND B AND (gap = 0 OR gap > day - A), each visitor counting on
     its first mark in the range."""
     v = rollup_visitors
     first, _ = day_span(rng)
     first_mark_in_range = or_(v.c.gap == 0, v.c.gap > v.c.day - first)
-    keys = [v.c.value] if by_value else []
+    keys = ([v.c.site_id] if by_site else []) + ([v.c.value] if by_value else [])
     stmt = select(*keys, func.coalesce(func.sum(v.c.n), 0))
     stmt = stmt.where(*_restricted(v, query, rng, dim), first_mark_in_range)
     return stmt.group_by(*keys) if keys else stmt

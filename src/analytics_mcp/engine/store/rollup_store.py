@@ -114,20 +114,24 @@ class Rollups:
         n = len(VISIT_DIM_COLUMNS[dim])
         return top(rows, lambda r: (-r[n], -r[n + 1], *(ascending(k) for k in r[:n])), query)
 
-    async def pages(self) -> Rows:
+    async def pages(self, by_site: bool = False) -> Rows:
         query = self.query
         counters = ("pageviews", "top_sum_ms", "top_count")
+        sites = ("site_id",) if by_site else ()
         counts, people = await fetch(
             self.db,
-            counters_sql(query, query.range, Dim.PAGE, counters, present="pageviews"),
-            visitors_sql(query, query.range, Dim.PAGE),
+            counters_sql(query, query.range, Dim.PAGE, counters, by=(*sites, "value"), present="pageviews"),
+            visitors_sql(query, query.range, Dim.PAGE, by_site=by_site),
         )
-        visitors = _visitors(people)
-        rows = [
-            (_first(value), visitors.get(value, 0), pageviews, total / count if count else None)
-            for value, pageviews, total, count in counts
-        ]
-        return top(rows, lambda r: (-r[2], -r[1], r[0]), query)
+        visitors = {tuple(keys): n for *keys, n in people}
+        rows = []
+        for *keys, pageviews, total, count in counts:  # keys: (site_id,) value
+            site, path = keys[:-1], _first(keys[-1])
+            rows.append(
+                (*site, path, visitors.get(tuple(keys), 0), pageviews, total / count if count else None)
+            )
+        k = len(sites)  # the row's pathname; visitors and pageviews follow
+        return top(rows, lambda r: (-r[k + 2], -r[k + 1], r[k], *r[:k]), query)
 
     async def goal_counts(self) -> tuple[Rows, int]:
         query = self.query
