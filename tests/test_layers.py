@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("http_api",),  # HTTP: REST routes, tracker endpoint, auth, sessions, errors, rate limits
     ("chat",),  # the AI chat's tool loop
     ("tools",),  # the MCP server and its tools
-    ("platform",),  # platform analytics (seed 001): profiles, segments, plans, activations
+    ("platform", "reports"),  # platform analytics (seed 001); the weekly email reports
     ("services",),  # the container every edge is handed
     ("experiments", "export"),  # features built on the engine and ingestion
     ("engine", "ingest"),  # reading (queries) and writing (events): peers
