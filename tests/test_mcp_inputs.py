@@ -33,7 +33,8 @@ __all__ = ["acme", "mode", "server"]  # fixtures shared with test_mcp_server
 
 pytestmark = pytest.mark.backends("sqlite")
 
-REPORTS = [n for n in TOOL_NAMES if n not in ("list-sites", "ab-test-results")]
+# Site reports; not list-sites, the A/B results or the customer segments (no site, no filters).
+REPORTS = [n for n in TOOL_NAMES if n not in ("list-sites", "ab-test-results", "segments", "segment-overlap")]
 RANGED = [n for n in REPORTS if n != "realtime"]  # realtime has no range: it names its `sites`
 SITES = ["acme.test", "shop.acme.test"]
 ONE_LINE_ERRORS: list[tuple[str, dict[str, Any], str]] = [

@@ -31,7 +31,8 @@ NAMES = [
     "languages", "campaigns", "goals", "ecommerce-overview", "ecommerce-products", "daily-breakdown",
     "hourly-breakdown",
 ]  # fmt: skip
-UNRANGED = ("list-sites", "realtime")  # realtime's window always ends now: no period, from or to
+PLATFORM = ("segments", "segment-overlap")  # customer segments (docs/platform.md): no site, no range
+UNRANGED = ("list-sites", "realtime", *PLATFORM)  # realtime's window always ends now: no period, from or to
 RANGED = [name for name in TOOL_NAMES if name not in UNRANGED]  # docs/mcp.md's twelve and any added since
 WITH_LIMIT = ["top-pages", "traffic-sources", "device-and-browser", "languages", "campaigns", "goals",
               "ecommerce-products", "realtime", "custom-events", "breakdown"]  # fmt: skip
@@ -90,7 +91,8 @@ async def test_tool_list_names_annotations_and_schemas(
             assert tool.input_schema["additionalProperties"] is False, name
             assert next(iter(props)) == "tenant" and "null" in str(props["tenant"]["anyOf"]), name
             assert tool.output_schema and tool.output_schema["type"] == "object"
-            assert name == "list-sites" or "call list-sites first" in (tool.description or "").lower(), name
+            described = (tool.description or "").lower()
+            assert name in ("list-sites", *PLATFORM) or "call list-sites first" in described, name
             if name in RANGED:
                 assert props["period"]["enum"] == list(PERIODS)
                 assert props["period"]["default"] == "7d"

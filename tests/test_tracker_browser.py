@@ -391,3 +391,25 @@ async def test_fetch_fallback_and_opt_out(site: Site, tab: Tab) -> None:
     await wait_for(lambda: rec.named("Counted"), what="event after opting in again")
     assert [e["name"] for e in rec.events] == ["pageview", "Counted"]
     await assert_private(tab)
+
+
+async def test_identify_sends_the_customer_id_with_later_events_and_stores_nothing(
+    site: Site, tab: Tab
+) -> None:
+    """analytics.identify (docs/platform.md): an `identify` event with the id and traits, then the
+    id on this page's later events; kept in memory only (no cookie, no storage)."""
+    rec, page = site.rec, tab.page
+    await page.goto(site.base + "/plain")
+    await wait_for(lambda: rec.named("pageview"), what="pageview")
+    await page.evaluate("analytics.identify('customer-42', {plan: 'pro', ltv: 120})")
+    identify = (await wait_for(lambda: rec.named("identify"), what="identify"))[0]
+    assert (identify["user_id"], identify["traits"]) == ("customer-42", {"plan": "pro", "ltv": 120})
+    await page.evaluate("analytics('Upgrade', {props: {to: 'team'}})")
+    upgrade = (await wait_for(lambda: rec.named("Upgrade"), what="identified event"))[0]
+    assert upgrade["user_id"] == "customer-42" and "traits" not in upgrade
+    assert "user_id" not in rec.named("pageview")[0]  # sent before identify
+    await page.evaluate("analytics.identify('')")  # not an id: nothing sent
+    await assert_private(tab)
+    await page.goto(site.base + "/plain")  # a new page knows nobody until the site says so again
+    pageviews = await wait_for(lambda: len(rec.named("pageview")) == 2 and rec.named("pageview"))
+    assert "user_id" not in pageviews[1] and len(rec.named("identify")) == 1

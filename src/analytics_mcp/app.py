@@ -17,6 +17,7 @@ from analytics_mcp.http_api.errors import EXCEPTION_HANDLERS
 from analytics_mcp.http_api.oauth_routes import oauth_routes, oauth_server
 from analytics_mcp.http_api.routes import api_routes
 from analytics_mcp.http_api.tracker import ingest_routes
+from analytics_mcp.platform.schedule import segment_schedule
 from analytics_mcp.reports.schedule import weekly_reports
 from analytics_mcp.services import Services
 from analytics_mcp.tools.http import McpEndpoint
@@ -37,7 +38,8 @@ def create_app(
         if freeze_heap:
             tune_collector()
         try:
-            async with mcp.manager.run(), weekly_reports(svc):  # reports: only with ANALYTICS_SMTP_URL
+            # reports: only with ANALYTICS_SMTP_URL; segments: daily at ANALYTICS_SEGMENTS_HOUR
+            async with mcp.manager.run(), weekly_reports(svc), segment_schedule(svc):
                 yield
         finally:
             await svc.close()

@@ -20,6 +20,7 @@ from analytics_mcp.cli_commands import plans as plan_commands
 from analytics_mcp.cli_commands import reports as report_commands
 from analytics_mcp.cli_commands import rollups as rollup_commands
 from analytics_mcp.cli_commands import runtime as runtime_commands
+from analytics_mcp.cli_commands import segments as segment_commands
 from analytics_mcp.cli_commands import spool as spool_commands
 from analytics_mcp.cli_commands.common import EXIT_USAGE, CliError, Parser
 from analytics_mcp.config import Settings
@@ -46,6 +47,7 @@ def build_parser() -> Parser:
     database_commands.register(sub)
     event_commands.register(sub)
     clickhouse_commands.register(sub)
+    segment_commands.register(sub)
     plan_commands.register(sub)
     activation_commands.register(sub)
     return parser

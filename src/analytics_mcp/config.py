@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     smtp_from: str = Field("analytics-mcp@localhost", description="From address of the report emails.")
     report_weekday: Weekday = Field("monday", description="Day the weekly email reports go out.")
     report_hour: int = Field(8, ge=0, le=23, description="Hour (the tenant's zone) they go out at.")
+    segments_hour: int = Field(
+        3, ge=0, le=23, description="Hour (the tenant's zone) segments are computed at each day."
+    )
     allow_private_webhooks: bool = Field(
         False,
         description="Let activation connectors reach loopback, private and link-local addresses "

@@ -81,6 +81,8 @@ def full_event(caller: Tenant) -> dict[str, Any]:
         "scroll_depth": 50,
         "language": "en",
         "hash": False,
+        "user_id": "customer-1",
+        "traits": {"plan": "pro"},
     }
     missing = set(TrackerEvent.model_fields) - set(event)
     assert not missing, f"add {sorted(missing)} to full_event in tests/reliability/body_cases.py"
@@ -94,6 +96,11 @@ def tracker(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
 def batch(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
     line = {**full_event(caller), "timestamp": ago(0.1), "ip": "198.51.100.5", "user_agent": CHROME_WIN}
     assert set(BatchEvent.model_fields) <= set(line)
+    return _json(endpoint, endpoint.path, [line], Authorization=f"Bearer {caller.token}")
+
+
+def profiles(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
+    line = {"user_id": "customer-1", "traits": {"plan": "pro", "ltv": 10}, "domain": caller.domain}
     return _json(endpoint, endpoint.path, [line], Authorization=f"Bearer {caller.token}")
 
 
@@ -250,6 +257,7 @@ SETTINGS_TEMPLATES: dict[str, Callable[[Endpoint, Starlette, Tenant], BodyRoute]
 TEMPLATES: dict[str, Callable[[Endpoint, Starlette, Tenant], BodyRoute]] = {
     "POST /api/event": tracker,
     "POST /api/v1/events": batch,
+    "POST /api/v1/profiles": profiles,
     "POST /api/v1/metrics/track": ab_track,
     "* /mcp/analytics": mcp,
     "POST /login": sign_in,

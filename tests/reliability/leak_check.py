@@ -23,6 +23,7 @@ NONEXISTENT = {
     "email": "owner@zqn-nosuch-site.test",
     "tenant": "zqn-nosuch-tenant",
     "variant_id": "999999",
+    "segment": "999999",
 }
 
 

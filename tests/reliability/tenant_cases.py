@@ -37,9 +37,10 @@ NEUTRAL_FIELDS = frozenset(
     | {"end_date", "message", "name", "status", "slug", "variants", "event"}
     | {"dimensions", "metrics", "sort", "offset"}
     | {"compare", "compare_from", "compare_to"}
+    | {"match", "rules", "day"}  # segments
 )
 # Collections whose path parameter names one of their items.
-PATH_COLLECTIONS = {"goals": "goal", "experiments": "experiment"}
+PATH_COLLECTIONS = {"goals": "goal", "experiments": "experiment", "segments": "segment"}
 FILLERS: dict[str, Any] = {  # values for required neutral fields
     "message": "How many visitors did we have?",
     "slug": "zqa-new-experiment",
@@ -47,6 +48,8 @@ FILLERS: dict[str, Any] = {  # values for required neutral fields
     "status": "stopped",
     "event": "Outbound Link: Click",
     "dimensions": "source,device",
+    "name": "zqa body segment",
+    "rules": [{"type": "trait", "trait": "plan", "op": "set"}],
 }
 MCP_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
@@ -208,6 +211,13 @@ def batch_events(_endpoint: Endpoint, ctx: Context) -> Cases:
         return Call("POST", "/api/v1/events", json=[line])
 
     return Cases(probes=[Probe("site", events)])
+
+
+def profile_import(_endpoint: Endpoint, _ctx: Context) -> Cases:
+    def profiles(domain: str) -> Call:
+        return Call("POST", "/api/v1/profiles", json=[{"user_id": "zqa-customer", "domain": domain}])
+
+    return Cases(probes=[Probe("site", profiles)])
 
 
 def ab_track(_endpoint: Endpoint, _ctx: Context) -> Cases:
@@ -390,6 +400,7 @@ SETTINGS_BUILDERS: dict[str, Callable[[Endpoint, Context], Cases]] = {
     "GET /share/{secret}/{rest:path}": share_reads,
 }
 
+
 def auth_token(endpoint: Endpoint, ctx: Context) -> Cases:
     """A JWT for a wrong password: refused (401) whoever's email it names."""
     body = {"email": ctx.caller.identifier("email"), "password": "zqa wrong password"}
@@ -408,6 +419,7 @@ BUILDERS: dict[str, Callable[[Endpoint, Context], Cases]] = {
     "GET /api/analytics/openapi.json": plain,
     "POST /api/auth/token": auth_token,
     "POST /api/v1/events": batch_events,
+    "POST /api/v1/profiles": profile_import,
     "POST /api/v1/metrics/track": ab_track,
     "OPTIONS /api/v1/metrics/track": plain,
     "GET /api/v1/metrics/experiment": ab_config,

@@ -7,6 +7,8 @@ before the 202, so a partly bad batch never loses the good part.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from analytics_mcp.http_api.errors import ApiError
@@ -41,6 +43,15 @@ class BatchResult(BaseModel):
     errors: list[LineError]
 
 
+def every_line_rejected(line_errors: list[dict[str, Any]]) -> ApiError:
+    """422 for a body whose lines were all refused: each as "<line>.<field>"."""
+    errors: dict[str, list[str]] = {}
+    for error in line_errors:
+        errors.setdefault(f"{error['line']}.{error['field']}", []).append(error["message"])
+    first = line_errors[0]
+    return ApiError(422, f"line {first['line']}: {first['field']}: {first['message']}", errors)
+
+
 @routes.route(
     "/events",
     method="POST",
@@ -64,11 +75,7 @@ async def send_events(ctx: ApiContext) -> BatchResult:
     domains = await ctx.db(lambda conn: [site.domain for site in accounts.list_sites(conn, ctx.tenant.id)])
     pending = list(split_lines(lines, summary, check=tenant_check(domains)))
     if not pending and summary.rejected:
-        errors: dict[str, list[str]] = {}
-        for error in summary.errors:
-            errors.setdefault(f"{error['line']}.{error['field']}", []).append(error["message"])
-        first = summary.errors[0]
-        raise ApiError(422, f"line {first['line']}: {first['field']}: {first['message']}", errors)
+        raise every_line_rejected(summary.errors)
     try:
         outcomes = await ctx.services.ingestor.submit(pending)
     except IngestUnavailable as exc:

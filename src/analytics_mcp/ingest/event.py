@@ -97,6 +97,8 @@ class PendingEvent:
             ts=ts,
             ip=ip,
             user_agent=user_agent,
+            user_id=event.user_id,
+            traits=orjson.dumps(event.traits).decode() if event.traits else None,
         )
 
     def fingerprint(self) -> tuple[Any, ...]:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from analytics_mcp.ingest import enrich
 from analytics_mcp.ingest.event import ACCEPTED, Outcome, PendingEvent, PreparedEvent, dropped
 from analytics_mcp.ingest.visits import VisitBook, VisitState
+from analytics_mcp.ingest.wire import IDENTIFY
 from analytics_mcp.rollups.maintain import RollupBatch, group_items
+from analytics_mcp.storage.profiles import ProfileBatch
 from analytics_mcp.storage.schema import ecommerce_items, events, goal_completions, visits
 
 EVENT_COLUMNS = tuple(c.name for c in events.columns)
@@ -54,10 +57,16 @@ class RowWriter:
         self.stored_gaps: dict[int, int] = {}
         self.stored_engagement: dict[int, list[int]] = {}  # id -> [engaged_ms, max scroll]
         self.side_rows: dict[Table, list[dict[str, Any]]] = {}
+        self.profiles = ProfileBatch()  # identified events' profiles (SQL stores only)
 
     def add(self, conn: Connection | None, book: VisitBook, item: PreparedEvent) -> Outcome:
         """`conn`: the SQL write transaction (None where `_stored_pageview` reads elsewhere)."""
         event, hostname, pathname = item.event, item.hostname, item.pathname
+        if event.user_id is not None:
+            traits = orjson.loads(event.traits) if event.traits else None
+            self.profiles.add(item.site.tenant_id, item.site.id, event.user_id, traits, event.ts)
+            if event.name == IDENTIFY:  # says who the visitor is; no event row, no visit
+                return Outcome(ACCEPTED)
         visit = book.find_open(item.site.id, item.visitor_ids, event.ts)
         if event.name == "engagement":
             if visit is None:
@@ -179,6 +188,7 @@ class RowWriter:
             conn.execute(insert(ecommerce_items), self.items)
         for table, side_rows in self.side_rows.items():
             conn.execute(insert(table), side_rows)
+        self.profiles.write(conn)
         self._flush_updates(conn, rollup)
         self._roll_up(book, rollup)
         rollup.write(conn)

@@ -23,6 +23,8 @@ MAX_PROPS = 30
 MAX_PROP_KEY = 300
 MAX_PROP_VALUE = 2000
 MAX_ITEMS = 100
+MAX_TRAITS = 50
+IDENTIFY = "identify"  # an event that only says who the visitor is (docs/platform.md)
 # The window of accepted event times (batch format; the tracker uses the server's clock): old
 # enough for backfills, never so old or so far ahead that no report could read it.
 MAX_FUTURE_MS = 5 * 60 * 1000
@@ -82,6 +84,10 @@ class TrackerEvent(BaseModel):
     scroll_depth: int | None = Field(default=None, ge=0, le=100)
     language: Annotated[str, Field(max_length=100)] | None = None
     hash: StrictBool = False  # hash-based routing: the #fragment is part of the page path
+    # Identified events (docs/platform.md): the site's own customer id, and traits to merge into
+    # its profile (null removes one).
+    user_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    traits: dict[Annotated[str, Field(min_length=1, max_length=100)], PropValue] | None = None
 
     @field_validator("url")
     @classmethod
@@ -102,10 +108,24 @@ class TrackerEvent(BaseModel):
                 raise ValueError(f"property {key!r} is longer than {MAX_PROP_VALUE} characters")
         return value or None
 
+    @field_validator("traits")
+    @classmethod
+    def _bounded_traits(cls, value: dict[str, PropValue] | None) -> dict[str, PropValue] | None:
+        if value is not None and len(value) > MAX_TRAITS:
+            raise ValueError(f"at most {MAX_TRAITS} traits")
+        for key, item in (value or {}).items():
+            if isinstance(item, str) and len(item) > MAX_PROP_VALUE:
+                raise ValueError(f"trait {key!r} is longer than {MAX_PROP_VALUE} characters")
+        return value or None
+
     @model_validator(mode="after")
     def _engagement_fields(self) -> TrackerEvent:
         if self.name == "engagement" and self.engagement_ms is None:
             raise ValueError("engagement events need engagement_ms")
+        if self.name == IDENTIFY and self.user_id is None:
+            raise ValueError("identify events need user_id")
+        if self.traits is not None and self.user_id is None:
+            raise ValueError("traits need a user_id")
         return self
 
 

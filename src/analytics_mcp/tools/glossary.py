@@ -112,6 +112,19 @@ DEFINITIONS: dict[str, str] = {
         "Properties: the keys of the event's props and, per key, the events carrying each value "
         "(numbers and booleans as JSON writes them); read from up to 1000 distinct property sets."
     ),
+    "segments": (
+        "Segments: named rules over identified customers (profiles: the site's own user ids with "
+        "traits and identified events), computed once a day per local day; member_count and "
+        "last_computed_at are the latest computed day's."
+    ),
+    "segment_trend": (
+        "trend: member counts of the computed days among the last 30 local days, oldest first (days "
+        "not computed are left out); empty when fewer than 2 days were computed."
+    ),
+    "segment_overlap": (
+        "overlap: profiles in both segments' latest snapshots; overlap_pct = overlap / the smaller "
+        "member_count x 100, one decimal; top 20 pairs by overlap (ties: lower ids first)."
+    ),
     "truncated": "true when more rows existed than the limit; raise limit (max 100) to see more.",
 }
 

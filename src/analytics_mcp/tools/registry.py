@@ -11,7 +11,7 @@ from typing import Any
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 
-from analytics_mcp.tools import breakdown, commerce, experiments, live, sites, timing, traffic
+from analytics_mcp.tools import breakdown, commerce, experiments, live, segments, sites, timing, traffic
 from analytics_mcp.tools.lean_schema import without_titles
 
 
@@ -40,6 +40,9 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("breakdown", "Breakdown by one or two dimensions", breakdown.breakdown),
     # Beyond the twelve analytics tools (docs/mcp.md): A/B testing (docs/ab-testing.md).
     ToolSpec("ab-test-results", "A/B test results", experiments.ab_test_results),
+    # Platform analytics (docs/platform.md): customer segments.
+    ToolSpec("segments", "Customer segments and their trend", segments.segments),
+    ToolSpec("segment-overlap", "Overlap between segments", segments.segment_overlap),
 )
 TOOL_NAMES: tuple[str, ...] = tuple(spec.name for spec in TOOLS)
 

@@ -17,6 +17,7 @@
   var referrer = d.referrer || null;
   var lastKey = null; // the page counted last, so the same page twice in a row is one pageview
   var page = null; // {url, engaged, since, scroll} of the current pageview, for engagement
+  var userId = null; // set by identify(): sent with this page's later events, never stored
 
   function uid() {
     var c = w.crypto;
@@ -48,7 +49,8 @@
     if (w.__analyticsDisabled || loc.protocol === "file:") return done();
     var e = { name: name, url: o.url || loc.href, domain: domain, referrer: referrer,
               event_id: uid(), language: nav.language };
-    ["props", "revenue", "transaction_id", "items", "engagement_ms", "scroll_depth"].forEach(function (k) {
+    if (userId) e.user_id = userId;
+    ["props", "revenue", "transaction_id", "items", "engagement_ms", "scroll_depth", "traits"].forEach(function (k) {
       if (o[k] != null) e[k] = o[k];
     });
     if (typeof o.interactive === "boolean") e.interactive = o.interactive;
@@ -131,16 +133,29 @@
 
   // ---- public API: analytics(name, {props, revenue, interactive, callback, transaction_id, items}) ----
   function analytics(name, options) {
-    if (typeof name === "string" && name) send(name, options);
+    if (name === "identify") identify(options && options.user_id, options && options.traits);
+    else if (typeof name === "string" && name) send(name, options);
   }
+
+  // analytics.identify("customer-42", {plan: "pro"}): the site's own id for this visitor (docs/platform.md).
+  // Kept in memory for this page only; call it on every page where the visitor is known.
+  function identify(id, traits) {
+    if (typeof id !== "string" || !id) return;
+    userId = id;
+    send("identify", traits && typeof traits === "object" ? { traits: traits } : {});
+  }
+  analytics.identify = identify;
 
   function start() {
     if (w.analytics && w.analytics.live) return; // the script was included twice
     var queued = (w.analytics && w.analytics.q) || [];
     analytics.live = true;
     w.analytics = analytics;
+    var isIdentify = function (q) { return q[0] === "identify"; };
+    // Queued identify calls first, so the first pageview is already identified.
+    for (var i = 0; i < queued.length; i++) if (isIdentify(queued[i])) analytics.apply(null, queued[i]);
     pageview();
-    for (var i = 0; i < queued.length; i++) analytics.apply(null, queued[i]);
+    for (var j = 0; j < queued.length; j++) if (!isIdentify(queued[j])) analytics.apply(null, queued[j]);
 
     var push = history.pushState;
     history.pushState = function () {
