@@ -44,7 +44,10 @@ def csv_response(
     if rows_of is not None:
         columns, rows = rows_of(data)
     else:
-        columns, rows = columns_of(adapter), data if isinstance(data, list) else [data]
+        rows = data if isinstance(data, list) else [data]
+        # The fields the JSON rows hold (a field left out of the JSON, e.g. a page's hostname
+        # under one site, is no column); the schema's when there is no row to read them from.
+        columns = list(dict.fromkeys(key for row in rows for key in row)) or columns_of(adapter)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
