@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from analytics_mcp import engine
+from analytics_mcp.dashboard import segments
 from analytics_mcp.engine import ChannelRow, GoalRow
 from analytics_mcp.http_api.csv_report import Table
 from analytics_mcp.http_api.framework import ApiContext, ApiRegistry, RouteTable
@@ -72,7 +73,7 @@ async def goals(ctx: ApiContext, params: StatsParams) -> GoalsData:
     return GoalsData(visitors=report.visitors, goals=goals)
 
 
-DASHBOARD_API = ApiRegistry(routes, prefix=PREFIX)
+DASHBOARD_API = ApiRegistry([*routes, *segments.routes], prefix=PREFIX)
 
 
 def data_routes() -> list[Route]:
