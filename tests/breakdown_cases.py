@@ -14,6 +14,7 @@ SPECS: tuple[dict[str, Any], ...] = (
     {"dimensions": "device", "metrics": "visitors,visits,pageviews,bounce_rate,visit_duration"},
     {"dimensions": "source,device", "metrics": "visits,visitors,bounce_rate", "sort": "-visits"},
     {"dimensions": "page,country", "metrics": "pageviews,visitors,visits"},
+    {"dimensions": "page", "metrics": "pageviews,visitors"},  # one site: the page rollups
     {"dimensions": "event,prop:target", "metrics": "events,visitors,visits", "sort": "visitors"},
     {"dimensions": "hostname,channel", "metrics": "revenue,visitors", "offset": 1},
     {"dimensions": "entry_page", "metrics": "conversions,visits,visit_duration"},

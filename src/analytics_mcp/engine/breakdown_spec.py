@@ -170,5 +170,6 @@ def parse_breakdown(
     if len(query.sites) > 1 and HOSTNAME not in asked and PATH_DIMENSIONS & set(asked):
         keys = (*asked, HOSTNAME)  # `/` of two sites are two rows
     goal_id = _goal(query, goal, chosen)
-    plan = BreakdownPlan(level, tuple(column_of(k) for k in keys), goal_id, "revenue" in chosen)
+    columns = tuple(column_of(k) for k in keys)
+    plan = BreakdownPlan(level, columns, goal_id, "revenue" in chosen, visits="visits" in chosen)
     return BreakdownSpec(asked, keys, chosen, by, descending, _offset(offset), goal_id, plan)

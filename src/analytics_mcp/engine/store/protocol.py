@@ -47,6 +47,7 @@ class BreakdownPlan:
     columns: tuple[str, ...]
     goal_id: str | None = None
     revenue: bool = False
+    visits: bool = True  # False: the caller reads no visits count (0 may stand for it)
 
 
 @dataclass(frozen=True, slots=True)

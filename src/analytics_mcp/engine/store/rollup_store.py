@@ -115,6 +115,12 @@ class Rollups:
         return top(rows, lambda r: (-r[n], -r[n + 1], *(ascending(k) for k in r[:n])), query)
 
     async def pages(self, by_site: bool = False) -> Rows:
+        k = 1 if by_site else 0  # the row's pathname; visitors and pageviews follow
+        rows = await self._page_rows(by_site)
+        return top(rows, lambda r: (-r[k + 2], -r[k + 1], r[k], *r[:k]), self.query)
+
+    async def _page_rows(self, by_site: bool) -> list[Row]:
+        """Every path's (site_id if by_site, pathname, visitors, pageviews, mean time on page)."""
         query = self.query
         counters = ("pageviews", "top_sum_ms", "top_count")
         sites = ("site_id",) if by_site else ()
@@ -124,14 +130,13 @@ class Rollups:
             visitors_sql(query, query.range, Dim.PAGE, by_site=by_site),
         )
         visitors = {tuple(keys): n for *keys, n in people}
-        rows = []
+        rows: list[Row] = []
         for *keys, pageviews, total, count in counts:  # keys: (site_id,) value
             site, path = keys[:-1], _first(keys[-1])
             rows.append(
                 (*site, path, visitors.get(tuple(keys), 0), pageviews, total / count if count else None)
             )
-        k = len(sites)  # the row's pathname; visitors and pageviews follow
-        return top(rows, lambda r: (-r[k + 2], -r[k + 1], r[k], *r[:k]), query)
+        return rows
 
     async def goal_counts(self) -> tuple[Rows, int]:
         query = self.query
@@ -262,6 +267,9 @@ class Rollups:
     async def breakdown(self, plan: protocol.BreakdownPlan) -> protocol.BreakdownCounts:
         """One visit attribute the rollups keep alone (channel, device, ...) without conversions
         or revenue; anything else (two keys, pages' visits, sites, events) the raw tables answer."""
+        if plan.level == "pageviews" and plan.columns == ("pathname",) and not plan.visits:
+            pages = await self._page_rows(by_site=False)  # no visits count asked: the page rollups answer
+            return protocol.BreakdownCounts([(path, people, 0, n, 0, 0, n) for path, people, n, _ in pages])
         alone = plan.level == "visits" and len(plan.columns) == 1 and not (plan.goal_id or plan.revenue)
         dim = ROLLUP_DIMS.get(plan.columns[0]) if alone else None
         if dim is None:
