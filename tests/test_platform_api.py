@@ -22,7 +22,7 @@ from analytics_mcp.platform.reports_ops import success_rate
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from factories import event, make_site, make_token
-from platform_support import add_chat_request, add_logs, add_segment, subscribe
+from platform_support import add_chat_request, add_logs, add_segment, snapshot, subscribe
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 PASSWORD = "correct horse battery"
@@ -136,14 +136,18 @@ async def test_copilot_counts_30_utc_days_and_leaves_empty_days_out(
 
 async def test_overview(app: Starlette, client: httpx2.AsyncClient, pinned: None) -> None:
     services = services_of(app)
-    tenant, _site = make_site(services, timezone="Europe/Berlin")
-    other, _ = make_site(services, "other", "other.test")
+    tenant, site = make_site(services, timezone="Europe/Berlin")
+    other, other_site = make_site(services, "other", "other.test")
     token = make_token(services)
     ingest = make_token(services, scopes=("ingest",))
-    add_segment(services, tenant.id, "A", member_count=10)
-    add_segment(services, tenant.id, "B", member_count=5)
-    add_segment(services, tenant.id, "Gone", member_count=99, status="archived")
-    add_segment(services, other.id, MARKER, member_count=1000)
+    first, second = add_segment(services, tenant.id, "A"), add_segment(services, tenant.id, "B")
+    gone = add_segment(services, tenant.id, "Gone", status="archived")
+    snapshot(services, tenant.id, site.id, first, 20600, ["u1", "u2"])
+    snapshot(services, tenant.id, site.id, first, 20601, ["u1", "u2", "u3"])  # A's latest: 3
+    snapshot(services, tenant.id, site.id, second, 20601, ["u2", "u4"])  # u2 in both: counted once
+    snapshot(services, tenant.id, site.id, gone, 20601, ["u5"])  # archived: not counted
+    theirs = add_segment(services, other.id, MARKER)
+    snapshot(services, other.id, other_site.id, theirs, 20601, ["z1", "z2", "z3"])
     # 30 days in Berlin ending May 31: May 2 00:00 CEST = May 1 22:00 UTC .. June 1 00:00 CEST.
     lines = [
         event("2026-05-01T22:00:00Z", "/in-first"),
@@ -159,11 +163,25 @@ async def test_overview(app: Starlette, client: httpx2.AsyncClient, pinned: None
     body = (await client.get("/api/analytics/overview/", headers=auth(token))).json()
     assert body == {
         "segment_count": 2,
-        "total_members": 15,
+        "total_members": 4,  # u1, u2, u3, u4
         "events_30d": 2,
         "ai_credits_used": 1,
         "ai_credits_limit": 100,
     }
+
+
+async def test_segments_and_overlap_routes(world: World, client: httpx2.AsyncClient) -> None:
+    """The data side's reports through the seed's paths and field names."""
+    services, tenant = world.services, world.tenant
+    site_id = 1
+    lone = add_segment(services, tenant.id, "High LTV Buyers")
+    snapshot(services, tenant.id, site_id, lone, 20603, ["u1", "u2"])  # May 30 only: no trend yet
+    body = (await client.get("/api/analytics/segments/", headers=auth(world.token))).json()
+    assert [(s["id"], s["name"], s["trend"]) for s in body] == [(lone, "High LTV Buyers", [])]
+    snapshot(services, tenant.id, site_id, lone, 20604, ["u1"])  # May 31, today
+    body = (await client.get("/api/analytics/segments/", headers=auth(world.token))).json()
+    assert body[0]["trend"] == [{"day": "2026-05-30", "count": 2}, {"day": "2026-05-31", "count": 1}]
+    assert (await client.get("/api/analytics/overlap/", headers=auth(world.token))).json() == []
 
 
 async def token_for(client: httpx2.AsyncClient, email: str, password: str = PASSWORD) -> httpx2.Response:

@@ -17,6 +17,7 @@ from analytics_mcp.http_api.errors import EXCEPTION_HANDLERS
 from analytics_mcp.http_api.oauth_routes import oauth_routes, oauth_server
 from analytics_mcp.http_api.routes import api_routes
 from analytics_mcp.http_api.tracker import ingest_routes
+from analytics_mcp.platform.activations_sync import register_activation_sync
 from analytics_mcp.platform.schedule import segment_schedule
 from analytics_mcp.reports.schedule import weekly_reports
 from analytics_mcp.services import Services
@@ -31,6 +32,7 @@ def create_app(
     settings = settings or (services.settings if services else Settings())
     svc = services or Services.build(settings)
     mcp = McpEndpoint.build(svc)  # one MCP server + session manager per app: run() is once-only
+    register_activation_sync()  # connectors sync after each segment computation
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

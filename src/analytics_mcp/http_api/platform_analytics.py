@@ -1,19 +1,21 @@
 """The platform analytics endpoints of seed 001 under /api/analytics/ (paths with the trailing
-slash, bare JSON bodies as the seed shows them): overview, activations, copilot and usage here;
-segments and overlap read the data side's reports. Read-only, `read` scope; an API token or a JWT
-from POST /api/auth/token (http_api/auth.py), pinned to the caller's tenant.
+slash, bare JSON bodies as the seed shows them): overview, activations, copilot and usage from the
+ops side's reports; segments and overlap from the data side's (platform/reports.py). Read-only,
+`read` scope; an API token or a JWT from POST /api/auth/token (http_api/auth.py), pinned to the
+caller's tenant.
 Definitions: docs/platform.md.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
-from analytics_mcp.platform import plans, reports_ops
+from analytics_mcp.platform import plans, reports, reports_ops
 from analytics_mcp.platform.activations import SyncLog
 from analytics_mcp.storage.subscriptions import utc_today
 
@@ -29,10 +31,32 @@ def analytics_now() -> datetime:
 
 class Overview(BaseModel):
     segment_count: int = Field(description="Active segments")
-    total_members: int = Field(description="Sum of the active segments' latest member counts")
+    total_members: int = Field(description="Distinct profiles in an active segment's latest snapshot")
     events_30d: int = Field(description="Events of the tenant's sites over the last 30 days")
     ai_credits_used: int
     ai_credits_limit: int = Field(description="-1 means unlimited")
+
+
+class TrendPoint(BaseModel):
+    day: str
+    count: int
+
+
+class SegmentOut(BaseModel):
+    id: int
+    name: str
+    member_count: int
+    last_computed_at: str | None
+    trend: list[TrendPoint] = Field(description="Daily counts of the last 30 days; empty below 2 days")
+
+
+class OverlapOut(BaseModel):
+    seg_a_id: int
+    seg_a_name: str
+    seg_b_id: int
+    seg_b_name: str
+    overlap: int
+    overlap_pct: float = Field(description="overlap / min(a, b) x 100, one decimal")
 
 
 class SyncLogOut(BaseModel):
@@ -87,7 +111,7 @@ async def overview(ctx: ApiContext) -> Overview:
     """Segments, their members, the last 30 days' events and this period's AI credits."""
     now = analytics_now()
     tenant = ctx.tenant
-    count, members = await ctx.db(lambda conn: reports_ops.segment_totals(conn, tenant.id))
+    count, members = await reports.membership_totals(ctx.services, tenant.id)
     credits = await ctx.db(lambda conn: reports_ops.current_credits(conn, tenant, now.date()))
     return Overview(
         segment_count=count,
@@ -96,6 +120,25 @@ async def overview(ctx: ApiContext) -> Overview:
         ai_credits_used=credits.used,
         ai_credits_limit=credits.limit,
     )
+
+
+@routes.route(
+    "/segments/", response=list[SegmentOut], envelope=False, tags=TAGS, summary="Segments with their trend"
+)
+async def segments(ctx: ApiContext) -> list[SegmentOut]:
+    """Active segments with their latest member count and the daily counts of the last 30 days."""
+    today = analytics_now().astimezone(ZoneInfo(ctx.tenant.timezone)).date()
+    rows = await reports.segments_with_trend(ctx.services, ctx.tenant.id, today)
+    return [SegmentOut.model_validate(row) for row in rows]
+
+
+@routes.route(
+    "/overlap/", response=list[OverlapOut], envelope=False, tags=TAGS, summary="Top 20 segment overlaps"
+)
+async def overlap(ctx: ApiContext) -> list[OverlapOut]:
+    """The 20 pairs of active segments sharing the most members in their latest snapshots."""
+    rows = await reports.overlap_pairs(ctx.services, ctx.tenant.id)
+    return [OverlapOut.model_validate(row) for row in rows]
 
 
 @routes.route(

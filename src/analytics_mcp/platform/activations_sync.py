@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar
 
 import anyio
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
+from analytics_mcp.platform import memberships as ms
 from analytics_mcp.platform.activations import (
     Activation,
     activations_of_segment,
@@ -27,11 +29,10 @@ from analytics_mcp.platform.activations import (
     record_success,
     synced_members,
 )
+from analytics_mcp.platform.compute import register_after_compute
 from analytics_mcp.platform.connectors import SENDERS, Change, DeliveryError, RetryPolicy, SafeClient
 from analytics_mcp.services import Services
 from analytics_mcp.storage.account_types import AccountError
-from analytics_mcp.storage.db import Database
-from analytics_mcp.storage.platform_schema import profiles, segment_days, segment_memberships
 from analytics_mcp.timeutil import utcnow_iso
 
 DEFAULT_POLICY = RetryPolicy()
@@ -47,29 +48,14 @@ class SyncResult:
     error: str = ""
 
 
-def _latest_day(conn: Connection, segment_id: int) -> int | None:
-    query = select(func.max(segment_days.c.day)).where(segment_days.c.segment_id == segment_id)
-    day = conn.execute(query).scalar_one_or_none()
-    return int(day) if day is not None else None
-
-
-def _members(conn: Connection, segment_id: int, day: int) -> set[str]:
-    query = (
-        select(profiles.c.user_id)
-        .join(segment_memberships, segment_memberships.c.profile_id == profiles.c.id)
-        .where(segment_memberships.c.segment_id == segment_id, segment_memberships.c.day == day)
-    )
-    return set(conn.execute(query).scalars())
-
-
 async def latest_members(services: Services, segment_id: int) -> tuple[int, set[str]] | None:
-    """(day, user ids) of the segment's latest computed snapshot; None if never computed."""
-    store = services.events_db if isinstance(services.events_db, Database) else services.db
-    async with store.aio.connect() as conn:
-        day = await conn.run_sync(lambda sync: _latest_day(sync, segment_id))
-        if day is None:
+    """(day number, user ids) of the segment's latest computed snapshot; None if never computed."""
+    async with ms.events_sql(services).aio.connect() as conn:
+        latest = await conn.run_sync(lambda sync: ms.latest_days(sync, [segment_id]))
+        if segment_id not in latest:
             return None
-        return day, await conn.run_sync(lambda sync: _members(sync, segment_id, day))
+        day = latest[segment_id][0]
+        return day, await conn.run_sync(lambda sync: ms.user_ids_of(sync, segment_id, day))
 
 
 async def _accounts(services: Services, fn: Callable[[Connection], T]) -> T:
@@ -128,7 +114,7 @@ async def sync_all(
     return [results[a.id] for a in chosen]
 
 
-async def after_compute(services: Services, segment_id: int, day: int) -> None:
+async def after_compute(services: Services, segment_id: int, day: date) -> None:
     """Registered with the segment computation: sync the segment's connectors once its snapshot
     of `day` is stored (the latest snapshot is what is sent)."""
     del day  # the latest computed snapshot is read again: a later day may have been computed since
@@ -139,6 +125,12 @@ async def after_compute(services: Services, segment_id: int, day: int) -> None:
 async def sync_segment(services: Services, tenant_id: int, segment_id: int) -> list[SyncResult]:
     chosen = await _accounts(services, lambda c: list_activations(c, tenant_id, segment_id))
     return await sync_all(services, chosen)
+
+
+def register_activation_sync() -> None:
+    """Sync a segment's connectors after each of its computations (app.py and the CLI's
+    `segments compute` call this once; registering twice is harmless)."""
+    register_after_compute(after_compute)
 
 
 async def sync_activation(services: Services, tenant_id: int, activation_id: int) -> SyncResult:

@@ -13,52 +13,29 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 
+from analytics_mcp.platform import segments as segment_store
 from analytics_mcp.services import Services
-from analytics_mcp.storage.account_rules import plan_limits
-from analytics_mcp.storage.accounts import Tenant, get_tenant_by_id
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
 from analytics_mcp.storage.event_counts import count_clickhouse, count_sql
-from analytics_mcp.storage.platform_schema import profiles, segments
+from analytics_mcp.storage.platform_schema import profiles
 from analytics_mcp.storage.schema import sites
 from analytics_mcp.storage.subscriptions import (
     UTC_ZONE,
-    LimitReached,
     Subscription,
     credits_used,
     get_subscription,
-    over_limit,
 )
 from analytics_mcp.timeutil import local_midnight_ms
 
-ACTIVE = "active"
-
-
-def active_segments(conn: Connection, tenant_id: int) -> int:
-    query = select(func.count()).where(segments.c.tenant_id == tenant_id, segments.c.status == ACTIVE)
-    return int(conn.execute(query).scalar_one())
-
-
-def segment_limit_error(conn: Connection, tenant: Tenant) -> LimitReached | None:
-    """Why one more active segment is not allowed (None: it is)."""
-    sub = get_subscription(conn, tenant.id)
-    limit = sub.limits["segments"] if sub else plan_limits(tenant.plan)["segments"]
-    plan = sub.plan_name if sub else tenant.plan
-    if over_limit(limit, active_segments(conn, tenant.id)):
-        return LimitReached("active segments", limit, plan)
-    return None
-
 
 def check_segment_limit(services: Services, tenant_id: int) -> None:
-    """For the data side's segment creation (CLI and admin API): raises LimitReached (mapped to
-    403 by http_api/errormap.py) when the tenant has as many active segments as its limit.
-    Call it in the transaction that inserts the segment, or just before it."""
+    """Raises LimitReached (403 through http_api/errormap.py) when the tenant already has as many
+    active segments as its subscription (else its plan) allows. The data side's creation path
+    (platform/segments.create_segment) applies the same rule in its own transaction."""
     with services.db.sync.begin() as conn:
-        tenant = get_tenant_by_id(conn, tenant_id)
-        error = segment_limit_error(conn, tenant) if tenant is not None else None
-    if error is not None:
-        raise error
+        segment_store._check_limit(conn, tenant_id)  # the one implementation of the rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +76,7 @@ async def usage(services: Services, tenant_id: int, today: date) -> Usage | None
         if sub is None:
             return None
         first, last = sub.period_on(today)
-        segment_count = await conn.run_sync(lambda sync: active_segments(sync, tenant_id))
+        segment_count = await conn.run_sync(lambda sync: segment_store.count_active(sync, tenant_id))
         credits = await conn.run_sync(
             lambda sync: credits_used(sync, tenant_id, first, last + timedelta(days=1))
         )

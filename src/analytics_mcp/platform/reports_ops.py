@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, func, select
 
 from analytics_mcp.platform.activations import Activation, SyncLog, list_activations, recent_logs
-from analytics_mcp.platform.plans import ACTIVE, tenant_events
+from analytics_mcp.platform.plans import tenant_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage.accounts import Tenant
 from analytics_mcp.storage.plans_schema import activation_sync_logs
-from analytics_mcp.storage.platform_schema import segments
 from analytics_mcp.storage.schema import chat_requests
 from analytics_mcp.storage.subscriptions import credit_terms, credits_used
 
@@ -85,15 +84,6 @@ def copilot_days(conn: Connection, tenant_id: int, today: date) -> list[CopilotD
     for day, status, count in conn.execute(query):
         counts.setdefault(day, {"success": 0, "error": 0})[status] = int(count)
     return [CopilotDay(day, c["success"], c["error"]) for day, c in sorted(counts.items())]
-
-
-def segment_totals(conn: Connection, tenant_id: int) -> tuple[int, int]:
-    """(active segments, sum of their latest member counts)."""
-    query = select(func.count(), func.coalesce(func.sum(segments.c.member_count), 0)).where(
-        segments.c.tenant_id == tenant_id, segments.c.status == ACTIVE
-    )
-    count, members = conn.execute(query).one()
-    return int(count), int(members)
 
 
 @dataclass(frozen=True, slots=True)
