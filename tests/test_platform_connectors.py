@@ -315,3 +315,27 @@ async def test_cli_adds_lists_syncs_and_removes_connectors(
     assert await asyncio.to_thread(main, foreign) == 2  # another tenant's id: not found
     assert main(["activations", "remove", "--tenant", "other", "--id", str(created["id"])]) == 2
     assert main(["activations", "remove", "--tenant", "acme", "--id", str(created["id"])]) == 0
+
+
+async def test_a_segment_computation_syncs_its_connectors(
+    services: Services, receivers: tuple[str, Receiver, Receiver]
+) -> None:
+    """End to end: the data side computes a segment; the registered callback syncs its webhook."""
+    from analytics_mcp.platform.activations_sync import register_activation_sync
+    from analytics_mcp.platform.compute import compute_segments
+    from segments_support import D, world
+    from segments_support import add_segment as add_rule_segment
+
+    base, hook, _klaviyo = receivers
+    services.settings.allow_private_webhooks = True
+    tenant = await asyncio.to_thread(world, services)  # profiles u1, u2 (free), u3; u1 and u3 are pro
+    pro = [{"type": "trait", "trait": "plan", "op": "equals", "value": "pro"}]
+    segment = await asyncio.to_thread(add_rule_segment, services, tenant, "Pro", pro)
+    with services.db.sync.begin() as conn:
+        add_activation(
+            conn, tenant.id, segment, "webhook", url=f"{base}/hook", secret=SECRET, allow_http=True
+        )
+    register_activation_sync()
+    await compute_segments(services, tenant.id, D, [segment])
+    assert [(b["added"], b["removed"], b["member_count"]) for b in hook.bodies] == [(["u1", "u3"], [], 2)]
+    assert hook.problems == []
