@@ -104,6 +104,14 @@ def profiles(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
     return _json(endpoint, endpoint.path, [line], Authorization=f"Bearer {caller.token}")
 
 
+def segment_compute(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
+    # `day` is optional: the generic builder would send `{}`, which no NUL or wrong type can spoil.
+    operation = Operation.of(endpoint)
+    call = operation.call({**operation.required(caller), "day": "2026-05-02"})
+    route = _json(endpoint, call.path, call.json, Authorization=f"Bearer {caller.token}")
+    return replace(route, declared=tuple(operation.fields))
+
+
 def ab_track(endpoint: Endpoint, _app: Starlette, caller: Tenant) -> BodyRoute:
     base = {
         "variant_id": caller.variant_ids[0],
@@ -258,6 +266,7 @@ TEMPLATES: dict[str, Callable[[Endpoint, Starlette, Tenant], BodyRoute]] = {
     "POST /api/event": tracker,
     "POST /api/v1/events": batch,
     "POST /api/v1/profiles": profiles,
+    "POST /api/v1/segments/{segment}/compute": segment_compute,
     "POST /api/v1/metrics/track": ab_track,
     "* /mcp/analytics": mcp,
     "POST /login": sign_in,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
@@ -65,6 +65,14 @@ class SegmentChange(SegmentDefinition):
 class ComputeIn(SegmentPath):
     model_config = ConfigDict(extra="forbid")
     day: date | None = Field(None, description="Local day to compute (default: today in the tenant's zone)")
+
+    @field_validator("day", mode="before")
+    @classmethod
+    def _day_left_out_not_null(cls, value: object) -> object:
+        # The default is never validated, so only an explicit null lands here: say how to get it.
+        if value is None:
+            raise ValueError("must be a date (YYYY-MM-DD); leave it out for today")
+        return value
 
 
 class ComputeOut(BaseModel):
