@@ -339,3 +339,38 @@ async def test_a_segment_computation_syncs_its_connectors(
     await compute_segments(services, tenant.id, D, [segment])
     assert [(b["added"], b["removed"], b["member_count"]) for b in hook.bodies] == [(["u1", "u3"], [], 2)]
     assert hook.problems == []
+
+
+async def test_cli_segments_compute_syncs_its_connectors(
+    services: Services,
+    receivers: tuple[str, Receiver, Receiver],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`analytics-mcp segments compute` registers the activation sync itself, as `serve` does."""
+    from analytics_mcp.cli import main
+    from analytics_mcp.platform import compute
+    from segments_support import D, world
+    from segments_support import add_segment as add_rule_segment
+
+    monkeypatch.setattr(compute, "AFTER_COMPUTE", [])  # nothing registered by earlier tests
+    base, hook, _klaviyo = receivers
+    tenant = await asyncio.to_thread(world, services)  # u1 and u3 are pro
+    pro = [{"type": "trait", "trait": "plan", "op": "equals", "value": "pro"}]
+    segment = await asyncio.to_thread(add_rule_segment, services, tenant, "Pro", pro)
+    with services.db.sync.begin() as conn:
+        add_activation(
+            conn, tenant.id, segment, "webhook", url=f"{base}/hook", secret=SECRET, allow_http=True
+        )
+    settings = services.settings
+    for name, value in (
+        ("ANALYTICS_DATA_DIR", str(settings.data_dir)),
+        ("ANALYTICS_DB_URL", settings.database_url),
+        ("ANALYTICS_EVENTS_URL", settings.events_database_url),
+        ("ANALYTICS_ALLOW_PRIVATE_WEBHOOKS", "true"),
+    ):
+        monkeypatch.setenv(name, value)
+    command = ["segments", "compute", "--tenant", tenant.slug, "--id", str(segment), "--day", D.isoformat()]
+    assert await asyncio.to_thread(main, command) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["member_count"] == 2
+    assert [(b["added"], b["removed"]) for b in hook.bodies] == [(["u1", "u3"], [])]

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from analytics_mcp.cli_commands.common import CliError, emit, emit_lines, group_parser, transaction
 from analytics_mcp.config import Settings
 from analytics_mcp.field_error import validation_messages
+from analytics_mcp.platform.activations_sync import register_activation_sync
 from analytics_mcp.platform.compute import Computed, compute_segments
 from analytics_mcp.platform.schedule import tenant_today
 from analytics_mcp.platform.segment_rules import SegmentDefinition
@@ -105,6 +106,7 @@ def segments_compute(args: argparse.Namespace, settings: Settings) -> int:
     with services.db.sync.connect() as conn:
         tenant = require_tenant(conn, args.tenant)
     day = args.day or tenant_today(tenant.timezone)
+    register_activation_sync()  # the segment's connectors sync after it, as in `serve`
     done = asyncio.run(_compute(services, tenant.id, day, args.id))
     if args.id and len(done) < len(set(args.id)):
         raise CliError("id", "not an active segment of this tenant")
