@@ -16,6 +16,7 @@ path's experiment), are applied to generated valid requests, as a client followi
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -231,9 +232,33 @@ def _follow_the_document(context: HookContext, case: Case) -> Case:
         _one_slug_each(body["variants"])
         # The world's one running experiment stays the only one: the reports' default needs one.
         body["status"] = "stopped"
+    if body and isinstance(body.get("rules"), list):
+        _segment_rules(body)
     if body and "experiment" in body and "slug" in (case.path_parameters or {}):
         body["experiment"] = unquote(str(case.path_parameters["slug"]))  # as the server reads it
     return case
+
+
+SEGMENT_NAMES = itertools.count(1)
+
+
+def _segment_rules(body: dict[str, Any]) -> None:
+    """A segment's rules between values (docs/platform.md): an active name once per tenant, a
+    number for gt/lt, text for contains, no value for set/not_set, a value otherwise; first-seen
+    dates in the accepted years."""
+    if "name" in body:
+        body["name"] = f"{str(body['name'])[:80]}-{next(SEGMENT_NAMES)}"
+    for rule in (r for r in body["rules"] if isinstance(r, dict) and r.get("type") == "trait"):
+        if rule.get("op") in ("gt", "lt"):
+            rule["value"] = 1
+        elif rule.get("op") in ("set", "not_set"):
+            rule.pop("value", None)
+        elif rule.get("op") == "contains":
+            rule["value"] = str(rule.get("value") or "x")
+        elif rule.get("value") is None:
+            rule["value"] = "x"
+    for rule in (r for r in body["rules"] if isinstance(r, dict) and r.get("type") == "first_seen"):
+        rule["date"] = "2026-01-01"  # within the accepted years
 
 
 def _breakdown_rules(query: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
@@ -64,7 +65,10 @@ class SegmentChange(SegmentDefinition):
 
 class ComputeIn(SegmentPath):
     model_config = ConfigDict(extra="forbid")
-    day: date | None = Field(None, description="Local day to compute (default: today in the tenant's zone)")
+    # Optional but never null on the wire: the document says a date, and an explicit null is a 422.
+    day: date | SkipJsonSchema[None] = Field(
+        None, description="Local day to compute (default: today in the tenant's zone)"
+    )
 
     @field_validator("day", mode="before")
     @classmethod
