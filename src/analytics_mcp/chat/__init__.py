@@ -1,4 +1,4 @@
-"""The in-dashboard AI chat: an Anthropic Messages tool-use loop over the same 15 MCP tools, called
+"""The in-dashboard AI chat: an Anthropic Messages tool-use loop over the same 18 MCP tools, called
 in-process through the app's MCP server and pinned to the caller's tenant.
 
 - `sse`: the event contract and the streaming response; `loop`: the model/tool loop;

@@ -1,4 +1,4 @@
-"""`build_mcp_server(services)`: the MCP server with the 16 tools (`tools.registry`), the glossary
+"""`build_mcp_server(services)`: the MCP server with the 18 tools (`tools.registry`), the glossary
 resource and the weekly-report prompt, every tool call behind `tools.gate` (rate limit, known tool,
 known and valid arguments). One server per app instance (its HTTP session manager runs once)."""
 
