@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("engine", "ingest"),  # reading (queries) and writing (events): peers
     ("rollups",),  # pre-aggregates: written by ingestion, read through the engine
     ("storage",),  # schema, databases, SQL dialects, accounts
-    ("config", "definitions", "field_error", "heap", "timeutil"),  # base: settings and pure rules
+    ("config", "definitions", "field_error", "heap", "periodic", "timeutil"),  # base: settings and pure rules
 )
 SRC = Path(analytics_mcp.__file__).parent
 

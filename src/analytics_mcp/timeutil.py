@@ -19,6 +19,15 @@ def to_iso(moment: datetime) -> str:
     return moment.strftime(ISO_FORMAT)
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_day(now: datetime, timezone: str) -> date:
+    """The calendar day `now` falls on in `timezone`."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
 def utcnow_iso() -> str:
     return to_iso(datetime.now(UTC))
 

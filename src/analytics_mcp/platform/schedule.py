@@ -6,31 +6,28 @@ back, the same day; a segment computed on demand earlier that day is not compute
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from analytics_mcp.periodic import periodic
 from analytics_mcp.platform import memberships as ms
 from analytics_mcp.platform.compute import Computed, compute_segments
 from analytics_mcp.platform.segments import list_segments
 from analytics_mcp.services import Services
 from analytics_mcp.storage.account_core import list_tenants
 from analytics_mcp.storage.db import Database
+from analytics_mcp.timeutil import local_day, utc_now
 
 log = logging.getLogger("analytics_mcp.platform")
 CHECK_EVERY_S = 300.0
 FIRST_ROUND_S = 60.0  # after start: a server (or test app) that lives a few seconds computes nothing
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def tenant_today(timezone: str, now: datetime | None = None) -> date:
-    return (now or utc_now()).astimezone(ZoneInfo(timezone)).date()
+    return local_day(now or utc_now(), timezone)
 
 
 async def _due_segments(services: Services, tenant_id: int, day: date) -> list[int]:
@@ -61,16 +58,10 @@ async def compute_due(services: Services, now: datetime) -> list[Computed]:
     return done
 
 
-async def _run(services: Services, first: float, every: float, clock: Callable[[], datetime]) -> None:
-    await asyncio.sleep(first)
-    while True:
-        try:
-            done = await compute_due(services, clock())
-            if done:
-                log.info("segments computed: %d", len(done))
-        except Exception:
-            log.exception("segment computation round failed; next round in %.0f s", every)
-        await asyncio.sleep(every)
+async def _round(services: Services, clock: Callable[[], datetime]) -> None:
+    done = await compute_due(services, clock())
+    if done:
+        log.info("segments computed: %d", len(done))
 
 
 @contextlib.asynccontextmanager
@@ -85,10 +76,5 @@ async def segment_schedule(
     if not isinstance(services.events_db, Database):
         yield
         return
-    task = asyncio.create_task(_run(services, first, every, clock))
-    try:
+    async with periodic(lambda: _round(services, clock), every=every, first=first, what="platform segments"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

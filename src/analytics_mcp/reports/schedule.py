@@ -9,21 +9,21 @@ send gives the claim back and is tried again on the next round.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
 
 from analytics_mcp.config import Settings
+from analytics_mcp.periodic import periodic
 from analytics_mcp.reports.render import compose
 from analytics_mcp.reports.smtp import SmtpTarget, send
-from analytics_mcp.reports.weekly import ReportWeek, build_report, local_day
+from analytics_mcp.reports.weekly import ReportWeek, build_report
 from analytics_mcp.services import Services
 from analytics_mcp.storage.report_subscriptions import (
     Subscriber,
@@ -32,6 +32,7 @@ from analytics_mcp.storage.report_subscriptions import (
     release_week,
     subscribers,
 )
+from analytics_mcp.timeutil import local_day, utc_now
 
 log = logging.getLogger("analytics_mcp.reports")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -117,19 +118,10 @@ def _delivery(subscriber: Subscriber, week: ReportWeek | None, status: Status) -
     return Delivery(subscriber.user.email, subscriber.tenant.slug, week.key if week else "", status)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def _run(services: Services, every: float, clock: Callable[[], datetime]) -> None:
-    while True:
-        try:
-            sent = [d for d in await send_due(services, clock()) if d.status == "sent"]
-            if sent:
-                log.info("weekly reports sent: %d", len(sent))
-        except Exception:
-            log.exception("weekly report round failed; next round in %.0f s", every)
-        await asyncio.sleep(every)
+async def _round(services: Services, clock: Callable[[], datetime]) -> None:
+    sent = [d for d in await send_due(services, clock()) if d.status == "sent"]
+    if sent:
+        log.info("weekly reports sent: %d", len(sent))
 
 
 @contextlib.asynccontextmanager
@@ -141,10 +133,5 @@ async def weekly_reports(
     if not services.settings.smtp_url:
         yield
         return
-    task = asyncio.create_task(_run(services, every, clock))
-    try:
+    async with periodic(lambda: _round(services, clock), every=every, what="reports weekly"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -5,8 +5,7 @@ ecommerce-overview), over the 7 local days before the report day, compared with 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from analytics_mcp import engine
 from analytics_mcp.engine import (
@@ -36,10 +35,6 @@ class ReportWeek:
     def ending_before(cls, day: date) -> ReportWeek:
         year, week, _ = day.isocalendar()
         return cls(f"{year}-W{week:02d}", day - timedelta(days=7), day - timedelta(days=1))
-
-
-def local_day(now: datetime, timezone: str) -> date:
-    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 @dataclass(frozen=True)
