@@ -158,7 +158,7 @@ def _current(
     if date_from is not None or date_to is not None:
         first, last = _dates(date_from, date_to, "from", "to")
         return CUSTOM_PERIOD, "day", *_with_previous(first, last, zone)
-    label = period or DEFAULT_PERIOD
+    label = DEFAULT_PERIOD if period is None else period  # an empty period is refused
     if label not in PERIODS:
         raise QueryError("period", f"must be one of {', '.join(PERIODS)}")
     if label == "24h":

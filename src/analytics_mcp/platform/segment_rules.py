@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 MAX_RULES = 20
 MAX_DAYS = 365
@@ -82,6 +82,14 @@ class FirstSeenRule(_Rule):
     type: Literal["first_seen"]
     op: Literal["before", "after"]
     date: date
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _text_not_a_number(cls, value: object) -> object:
+        # pydantic would read a number as a Unix time; the document says YYYY-MM-DD.
+        if isinstance(value, int | float):
+            raise ValueError("must be a date YYYY-MM-DD")
+        return value
 
 
 class VisitRule(_Rule):
