@@ -12,7 +12,7 @@ higher version when it changes; FINAL collapses versions only within a shard, so
 over two shards would count twice, and the per-visit semi-joins (bounce, entry/exit, filters) would
 miss rows. A/B rows follow their visitor (visitor_key); e-commerce items and the writer's
 bookkeeping have no visitor and are sharded by their own keys (a filter joining items to visits
-needs GLOBAL IN)."""
+needs GLOBAL IN). Segment memberships follow their profile, a segment's days their segment."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from analytics_mcp.storage.clickhouse.schema import (
     EXPERIMENT_EVENTS,
     GOAL_COMPLETIONS,
     INGEST_SPOOL_COLUMNS,
+    SEGMENT_DAYS,
+    SEGMENT_MEMBERSHIPS,
     VISIT_INDEXES,
     VISITS,
 )
@@ -85,6 +87,16 @@ TABLES: tuple[Table, ...] = (
         "ts",
     ),
     Table("ingest_spool", INGEST_SPOOL_COLUMNS, "seq", "name", "cityHash64(name)"),
+    # A profile's memberships of every segment on one shard; a (segment, day)'s runs on one shard,
+    # so FINAL picks its latest run there.
+    Table(
+        "segment_memberships",
+        SEGMENT_MEMBERSHIPS,
+        "run",
+        "segment_id, day, profile_id",
+        "cityHash64(profile_id)",
+    ),
+    Table("segment_days", SEGMENT_DAYS, "run", "segment_id, day", "cityHash64(segment_id)"),
 )
 
 

@@ -144,6 +144,26 @@ MIGRATIONS += (
     ),
 )
 
+# Segment membership snapshots (platform analytics, docs/platform.md "Segments on ClickHouse"). Each
+# computation of a (segment, day) writes its members under a new `run`; `segment_days` (FINAL: the
+# highest run) names the run a day reads, so a recomputed day replaces the earlier one at once, and
+# rows of a run that was never recorded (a computation stopped half-way) are never read.
+SEGMENT_MEMBERSHIPS = "segment_id UInt32, day Int32, profile_id Int64, run UInt64"
+SEGMENT_DAYS = "segment_id UInt32, day Int32, member_count UInt64, computed_at String, run UInt64"
+
+MIGRATIONS += (
+    Step(
+        4,
+        "segment membership snapshots: segment_memberships and segment_days (platform analytics)",
+        (
+            f"CREATE TABLE IF NOT EXISTS {{db}}.segment_memberships ({SEGMENT_MEMBERSHIPS}) "
+            f"ENGINE = ReplacingMergeTree(run) ORDER BY (segment_id, day, profile_id) SETTINGS {DEDUP}",
+            f"CREATE TABLE IF NOT EXISTS {{db}}.segment_days ({SEGMENT_DAYS}) "
+            f"ENGINE = ReplacingMergeTree(run) ORDER BY (segment_id, day) SETTINGS {DEDUP}",
+        ),
+    ),
+)
+
 # The tables `events copy` fills, in the order it copies them, with their id column.
 COPIED_TABLES: tuple[tuple[str, str], ...] = (
     ("visits", "id"),
