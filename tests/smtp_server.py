@@ -1,21 +1,24 @@
 """A loopback SMTP server for the email report tests (aiosmtpd in its own thread): it requires
-AUTH LOGIN/PLAIN with one user and keeps every message it accepts."""
+AUTH LOGIN/PLAIN with one user and keeps every message it accepts. With a server TLS context it
+speaks TLS from the first byte (`smtps`) or offers and requires STARTTLS (`starttls`)."""
 
 from __future__ import annotations
 
 import email
 import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
-from typing import Any
+from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 USER, SECRET = "reports", "p@ss word"
+Tls = Literal["smtps", "starttls"]
 
 
 def free_port() -> int:
@@ -27,12 +30,13 @@ def free_port() -> int:
 @dataclass
 class Mailbox:
     port: int
+    scheme: str = "smtp"
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
-        return f"smtp://{USER}:p%40ss%20word@127.0.0.1:{self.port}"
+        return f"{self.scheme}://{USER}:p%40ss%20word@127.0.0.1:{self.port}"
 
     async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
         raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
@@ -49,11 +53,18 @@ def _authenticate(
 
 
 @contextmanager
-def smtp_server(port: int | None = None) -> Iterator[Mailbox]:
-    box = Mailbox(port or free_port())
-    controller = Controller(
-        box, hostname="127.0.0.1", port=box.port, authenticator=_authenticate, auth_require_tls=False
-    )
+def smtp_server(
+    port: int | None = None, tls: Tls | None = None, context: ssl.SSLContext | None = None
+) -> Iterator[Mailbox]:
+    box = Mailbox(port or free_port(), "smtps" if tls == "smtps" else "smtp")
+    if tls == "smtps":
+        # aiosmtpd does not see implicit TLS as TLS for AUTH; the socket carries nothing else.
+        options: dict[str, Any] = {"ssl_context": context, "auth_require_tls": False}
+    elif tls == "starttls":
+        options = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+    else:
+        options = {"auth_require_tls": False}
+    controller = Controller(box, hostname="127.0.0.1", port=box.port, authenticator=_authenticate, **options)
     controller.start()
     try:
         yield box

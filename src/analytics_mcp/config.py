@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         description="Mail server for weekly reports: smtp://user:pass@host:587 (STARTTLS when offered; "
         "?starttls=always to insist) or smtps://user:pass@host:465 (TLS). Unset: no mail is sent.",
     )
+    smtp_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA certificates that signed the mail server's certificate (a "
+        "private CA); trusted instead of the system's CA store. Certificates are always verified.",
+    )
     smtp_from: str = Field("analytics-mcp@localhost", description="From address of the report emails.")
     report_weekday: Weekday = Field("monday", description="Day the weekly email reports go out.")
     report_hour: int = Field(8, ge=0, le=23, description="Hour (the tenant's zone) they go out at.")

@@ -77,7 +77,7 @@ async def deliver(services: Services, subscriber: Subscriber, week: ReportWeek) 
             recipient=user.email,
             dashboard_url=f"{services.settings.base_url}/dashboard",
         )
-        await run_in_threadpool(send, SmtpTarget.parse(services.settings.smtp_url or ""), message)
+        await run_in_threadpool(send, SmtpTarget.from_settings(services.settings), message)
     except Exception:
         log.exception("weekly report to user %s for %s not sent; tried again later", user.id, week.key)
         async with db.aio.begin() as conn:

@@ -5,19 +5,22 @@
     smtp://host:25?starttls=never              plain (a relay on the same machine)
     smtps://user:pass@host:465                 TLS from the first byte
 
-User and password are URL-decoded (a '@' in a password is %40). Certificates are verified with
-the system's CA store.
+User and password are URL-decoded (a '@' in a password is %40). Certificates are always verified:
+against the system's CA store, or only against ANALYTICS_SMTP_CA_FILE (a PEM bundle) when a
+private CA signed the mail server's certificate.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from analytics_mcp.config import Settings
 from analytics_mcp.field_error import FieldError
 
 SETTING = "ANALYTICS_SMTP_URL"
@@ -33,6 +36,12 @@ class SmtpTarget:
     username: str | None
     password: str | None
     security: Security
+    ca_file: Path | None = None  # trusted instead of the system's CA store
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpTarget:
+        """ANALYTICS_SMTP_URL with the CA bundle of ANALYTICS_SMTP_CA_FILE, if any."""
+        return replace(cls.parse(settings.smtp_url or ""), ca_file=settings.smtp_ca_file)
 
     @classmethod
     def parse(cls, url: str) -> SmtpTarget:
@@ -57,7 +66,7 @@ class SmtpTarget:
 
 
 def _connect(target: SmtpTarget, timeout: float) -> smtplib.SMTP:
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=target.ca_file)  # verifies chain and host name
     if target.security == "tls":
         return smtplib.SMTP_SSL(target.host, target.port, timeout=timeout, context=context)
     client = smtplib.SMTP(target.host, target.port, timeout=timeout)
