@@ -191,6 +191,14 @@ events = Table(
         sqlite_where=text("name = 'pageview'"),
         postgresql_where=text("name = 'pageview'"),
     ),
+    # Visit filters (engine/store/compiler.py): the pageviews of the passing visits, visit by
+    # visit, covering what pages and visitors read.
+    Index(
+        "ix_events_visit_pageviews",
+        *("visit_id", "ts", "site_id", "pathname", "visitor_id", "engaged_ms", "gap_ms", "name"),
+        sqlite_where=text("name = 'pageview'"),
+        postgresql_where=text("name = 'pageview'"),
+    ),
     # Identified events only, covering what segment conditions read (platform/compute.py).
     Index(
         "ix_events_identified",
