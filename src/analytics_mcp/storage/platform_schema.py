@@ -90,3 +90,14 @@ segment_overlaps = Table(
     Column("overlap", Integer, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# A tenant's distinct profiles in at least one active segment's latest snapshot (the overview's
+# total_members), with the snapshots it was counted over ("segment:day:count:computed_at" joined by
+# ","): a reader whose active latest snapshots spell the same key uses it, any other counts anew.
+segment_totals = Table(
+    "segment_totals",
+    metadata,
+    Column("tenant_id", Integer, primary_key=True),
+    Column("snapshots", Text, nullable=False),
+    Column("total_members", Integer, nullable=False),
+)

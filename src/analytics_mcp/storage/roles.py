@@ -56,6 +56,7 @@ EVENT_TABLES: tuple[str, ...] = (
     "segment_memberships",
     "segment_days",
     "segment_overlaps",
+    "segment_totals",
 )
 
 

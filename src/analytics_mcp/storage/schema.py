@@ -199,13 +199,10 @@ events = Table(
         sqlite_where=text("name = 'pageview'"),
         postgresql_where=text("name = 'pageview'"),
     ),
-    # Identified events only, covering what segment conditions read (platform/compute.py).
+    # Identified events only, covering what segment conditions read (platform/compute_rules.py).
     Index(
         "ix_events_identified",
-        "site_id",
-        "name",
-        "ts",
-        "user_id",
+        *("site_id", "name", "ts", "user_id", "visit_id", "pathname", "revenue", "currency"),
         sqlite_where=text("user_id IS NOT NULL"),
         postgresql_where=text("user_id IS NOT NULL"),
     ),
