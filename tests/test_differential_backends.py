@@ -55,6 +55,12 @@ PERIODS: tuple[dict[str, str], ...] = (
     {"date_from": "2026-03-01", "date_to": "2026-03-31"},  # a month with both spring changes
     {"date_from": "2026-10-01", "date_to": "2026-10-31"},
     {"date_from": "2026-10-22", "date_to": "2026-11-04"},
+    # Week and month buckets (the first and last cut short) across both seasons' DST changes,
+    # and hour buckets over days.
+    {"date_from": "2026-10-22", "date_to": "2026-11-20", "interval": "week"},
+    {"date_from": "2026-02-20", "date_to": "2026-04-10", "interval": "month"},
+    {"period": "12m", "interval": "month"},
+    {"date_from": "2026-10-31", "date_to": "2026-11-02", "interval": "hour"},
 )
 FILTERS: tuple[str, ...] = (
     "page==/pricing",
@@ -72,7 +78,7 @@ FILTERS: tuple[str, ...] = (
     "referrer~ycombinator|example;exit_page!=/signup",
 )
 Case = tuple[str, str | None, int, dict[str, str], str | None]  # tenant, site, limit, period, filters
-FILTERED_PERIODS = (PERIODS[0], PERIODS[2], PERIODS[6], PERIODS[8], PERIODS[4])
+FILTERED_PERIODS = (PERIODS[0], PERIODS[2], PERIODS[6], PERIODS[8], PERIODS[4], PERIODS[9], PERIODS[10])
 CASES: tuple[Case, ...] = (
     *((t, s, n, p, None) for t, s, n in SCOPES for p in PERIODS),  # every scope and period unfiltered
     *(  # each filter in three (scope, period) pairs, in turn over all of them
@@ -84,9 +90,11 @@ CASES: tuple[Case, ...] = (
 
 
 def reads_rollups(case: Case) -> bool:
-    """docs/rollups.md: no filters, a day interval (not 24h), every site in the query's zone."""
+    """docs/rollups.md: no filters, buckets of whole days (not hours), every site in the query's
+    zone."""
     slug, site, _limit, period, filters = case
-    return filters is None and period.get("period") != "24h" and (slug, site) != ("east", None)
+    hours = period.get("period") == "24h" or period.get("interval") == "hour"
+    return filters is None and not hours and (slug, site) != ("east", None)
 
 
 ROLLUP_TABLES = re.compile(r"\b(rollup_daily|rollup_visitors|funnel_visitors|funnel_depths)\b")
@@ -241,6 +249,7 @@ async def _ask(backend: Backend, case: Case) -> engine.Query:
         period=period.get("period"),
         date_from=period.get("date_from"),
         date_to=period.get("date_to"),
+        interval=period.get("interval"),
     )
 
 

@@ -13,6 +13,10 @@ The comparison range (`compare`): `previous_period` (default) is the one of the 
 before (24 hours, or as many days); `year_over_year` the same local dates (or hours) a year
 earlier (29 February -> 28 February); `custom` the inclusive dates `compare_from`/`compare_to`,
 of any length.
+
+The timeseries interval (`interval`): hour for 24h; for dates, day up to 92 days, week (ISO, from
+Monday) up to 366 days (so 12m), month beyond, unless asked. hour is allowed for at most 7 days,
+and 24h has hours only.
 """
 
 from __future__ import annotations
@@ -27,7 +31,11 @@ from pydantic import BaseModel, ConfigDict
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.timeutil import HOUR_MS, local_midnight_ms
 
-Interval = Literal["hour", "day"]
+Interval = Literal["hour", "day", "week", "month"]
+INTERVALS: tuple[Interval, ...] = get_args(Interval)
+MAX_DAY_BUCKETS_DAYS = 92  # the longest range that gets day buckets by default (90d and 3 months)
+MAX_WEEK_BUCKETS_DAYS = 366  # ... and week buckets (12m); longer ranges get months
+MAX_HOUR_RANGE_DAYS = 7  # hour buckets over more days than this are refused
 # The one list: REST params and MCP args use it.
 Period = Literal[
     "24h",
@@ -121,17 +129,40 @@ def resolve_range(
     date_to: str | date | None,
     compare: str | None = None,
     compare_dates: tuple[str | date | None, str | date | None] = (None, None),
+    interval: str | None = None,
 ) -> Resolved:
     """The range asked for and the one it is compared with (`compare_dates`: compare_from,
-    compare_to)."""
+    compare_to), with the timeseries `interval` asked for (None: the range's default)."""
     mode = _compare_mode(compare, compare_dates)
-    label, interval, current, previous = _current(zone, now, period, date_from, date_to)
+    label, current, previous = _current(zone, now, period, date_from, date_to)
     if mode == "year_over_year":
-        previous = _year_before(current, interval, zone)
+        previous = _year_before(current, label, zone)
     elif mode == "custom":
         first, last = _dates(compare_dates[0], compare_dates[1], "compare_from", "compare_to")
         previous = day_range(first, last, zone)
-    return Resolved(label, interval, current, previous, mode)
+    return Resolved(label, _interval(interval, label, current), current, previous, mode)
+
+
+def default_interval(days: int) -> Interval:
+    """The buckets of a range of local days when none is asked for (module docstring)."""
+    if days <= MAX_DAY_BUCKETS_DAYS:
+        return "day"
+    return "week" if days <= MAX_WEEK_BUCKETS_DAYS else "month"
+
+
+def _interval(asked: str | None, label: str, current: DateRange) -> Interval:
+    if label == "24h":
+        if asked not in (None, "hour"):
+            raise QueryError("interval", "must be hour for period 24h")
+        return "hour"
+    if asked is None:
+        return default_interval(current.days)
+    for known in INTERVALS:
+        if asked == known:
+            if known == "hour" and current.days > MAX_HOUR_RANGE_DAYS:
+                raise QueryError("interval", f"hour needs a range of at most {MAX_HOUR_RANGE_DAYS} days")
+            return known
+    raise QueryError("interval", f"must be one of {', '.join(INTERVALS)}")
 
 
 def _compare_mode(compare: str | None, dates: tuple[str | date | None, str | date | None]) -> Compare:
@@ -153,19 +184,19 @@ def _current(
     period: str | None,
     date_from: str | date | None,
     date_to: str | date | None,
-) -> tuple[str, Interval, DateRange, DateRange]:
-    """(period label, interval, current range, the previous range of the same length)."""
+) -> tuple[str, DateRange, DateRange]:
+    """(period label, current range, the previous range of the same length)."""
     if date_from is not None or date_to is not None:
         first, last = _dates(date_from, date_to, "from", "to")
-        return CUSTOM_PERIOD, "day", *_with_previous(first, last, zone)
+        return CUSTOM_PERIOD, *_with_previous(first, last, zone)
     label = DEFAULT_PERIOD if period is None else period  # an empty period is refused
     if label not in PERIODS:
         raise QueryError("period", f"must be one of {', '.join(PERIODS)}")
     if label == "24h":
-        return label, "hour", *_last_24_hours(zone, now)
+        return label, *_last_24_hours(zone, now)
     today = now.astimezone(zone).date()
     first, last = _days_of(label, today)
-    return label, "day", *_with_previous(first, last, zone)
+    return label, *_with_previous(first, last, zone)
 
 
 def _days_of(label: str, today: date) -> tuple[date, date]:
@@ -216,8 +247,8 @@ def year_before(day: date) -> date:
     return months_back(day, 12)
 
 
-def _year_before(current: DateRange, interval: Interval, zone: ZoneInfo) -> DateRange:
-    if interval == "day":
+def _year_before(current: DateRange, label: str, zone: ZoneInfo) -> DateRange:
+    if label != "24h":
         return day_range(year_before(current.date_from), year_before(current.date_to), zone)
     # Hours (24h): the same local wall-clock hours a year earlier, as many as now.
     local = datetime.fromtimestamp(current.start_ms / 1000, zone)

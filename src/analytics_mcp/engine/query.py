@@ -28,7 +28,7 @@ class Query(BaseModel):
     sites: tuple[Site, ...]
     timezone: str
     period: str  # one of periods.PERIODS, or custom
-    interval: Interval  # timeseries buckets: hour for 24h, day otherwise
+    interval: Interval  # timeseries buckets (periods.py: asked, or by the range's length)
     range: DateRange
     comparison: DateRange  # the range the *_change numbers compare with
     compare: Compare = DEFAULT_COMPARE  # how `comparison` was chosen
@@ -75,6 +75,7 @@ class QueryArguments(TypedDict, total=False):
     compare: str | None
     compare_from: str | date | None
     compare_to: str | date | None
+    interval: str | None
     site: str | None
     filters: FilterInput
     limit: int | None
@@ -99,6 +100,7 @@ def parse_query(
     compare: str | None = None,
     compare_from: str | date | None = None,
     compare_to: str | date | None = None,
+    interval: str | None = None,
     site: str | None = None,
     filters: FilterInput = None,
     limit: int | None = None,
@@ -114,7 +116,8 @@ def parse_query(
     timezone = chosen[0].timezone if site is not None else tenant_timezone
     zone = _zone(timezone)
     as_of = now or reporting_now()
-    when = resolve_range(zone, as_of, period, date_from, date_to, compare, (compare_from, compare_to))
+    compared = (compare_from, compare_to)
+    when = resolve_range(zone, as_of, period, date_from, date_to, compare, compared, interval)
     return Query(
         sites=chosen,
         timezone=timezone,

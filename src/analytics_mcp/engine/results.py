@@ -72,13 +72,19 @@ class Overview(Report):
 
 
 class TimeseriesPoint(BaseModel):
-    date: str = Field(description="YYYY-MM-DD, or the local hour as ISO 8601 with offset for 24h")
+    date: str = Field(
+        description="The bucket's first day YYYY-MM-DD (a week's Monday, a month's 1st), or the local "
+        "hour as ISO 8601 with offset"
+    )
     visitors: int
     pageviews: int
 
 
 class Timeseries(Report):
     rows: list[TimeseriesPoint]
+    partial_buckets: list[str] = Field(
+        default_factory=list, description="Labels of the week or month buckets the range cuts short"
+    )
 
 
 class HourRow(BaseModel):

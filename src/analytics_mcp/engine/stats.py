@@ -13,7 +13,7 @@ from analytics_mcp.engine.results import (
     TimeseriesPoint,
 )
 from analytics_mcp.engine.store import Totals, source_for
-from analytics_mcp.engine.timebuckets import bucket_labels
+from analytics_mcp.engine.timebuckets import bucket_labels, partial_labels
 from analytics_mcp.storage.clickhouse import EventsDatabase
 
 
@@ -53,13 +53,14 @@ async def overview(db: EventsDatabase, query: Query) -> Overview:
 
 
 async def timeseries(db: EventsDatabase, query: Query) -> Timeseries:
-    """visitors and pageviews per bucket (hour for 24h, local day otherwise), zero-filled."""
+    """visitors and pageviews per bucket (hour, local day, ISO week or calendar month: the query's
+    interval), zero-filled; visitors are distinct in each bucket."""
     visitors, pageviews = await source_for(db, query).per_bucket()
     points = [
         TimeseriesPoint(date=label, visitors=visitors.get(i, 0), pageviews=pageviews.get(i, 0))
         for i, label in enumerate(bucket_labels(query))
     ]
-    return Timeseries(range=ReportRange.of(query), rows=points)
+    return Timeseries(range=ReportRange.of(query), rows=points, partial_buckets=partial_labels(query))
 
 
 async def hour_of_day(db: EventsDatabase, query: Query) -> HourOfDay:

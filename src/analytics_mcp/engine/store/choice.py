@@ -34,12 +34,13 @@ def raw_tables() -> Iterator[None]:
 
 def rollups_answer(query: Query) -> bool:
     """Whether the rollups answer this query exactly (and are not switched off by `raw_tables`):
-    no filters (rollups keep no per-visit rows), local-day buckets (they count whole days), and
-    every queried site keeping its rollups in the query's time zone."""
+    no filters (rollups keep no per-visit rows), buckets of whole local days (days, weeks or
+    months: rollups count whole days), and every queried site keeping its rollups in the query's
+    time zone."""
     return (
         _READ_ROLLUPS.get()
         and not query.filters
-        and query.interval == "day"
+        and query.interval != "hour"
         and bool(query.sites)
         and all(site.timezone == query.timezone for site in query.sites)
     )

@@ -8,14 +8,15 @@ Python's zoneinfo, which computed the buckets' starts). Exact distinct counts: `
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from analytics_mcp.definitions import VISIT_GAP_MS
 from analytics_mcp.engine.store.clickhouse_scope import ChScope, ms
 from analytics_mcp.engine.store.protocol import VisitCounter
+from analytics_mcp.engine.timebuckets import bucket_starts, natural_first
 from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim
-from analytics_mcp.timeutil import HOUR_MS, local_midnight_ms
+from analytics_mcp.timeutil import HOUR_MS
 
 Statement = tuple[str, dict[str, Any]]
 BOUNCE = "(v.pageviews = 1 AND v.interactions = 0)"
@@ -23,27 +24,25 @@ DURATION = f"{ms('v.ended_at')} - {ms('v.started_at')}"
 
 
 def bucket_of(scope: ChScope, column: str) -> str:
-    """The timeseries bucket number of a time: hours from the range's start, or local days."""
-    rng = scope.rng
-    if scope.query.interval == "hour":
+    """The timeseries bucket number of a time: hours from the range's start, or local days, ISO
+    weeks or calendar months from the range's first one (timebuckets.py)."""
+    rng, interval = scope.rng, scope.query.interval
+    if interval == "hour":
         return f"intDiv({ms(column)} - {scope.param(rng.start_ms, 'Int64')}, {HOUR_MS})"
-    origin = (rng.date_from - date(1970, 1, 1)).days
-    zone = scope.param(scope.query.timezone, "String")
-    return f"toInt32(toDate32({column}, {zone})) - {scope.param(origin, 'Int32')}"
-
-
-def bucket_starts(scope: ChScope) -> list[int]:
-    rng, query = scope.rng, scope.query
-    if query.interval == "hour":
-        return list(range(rng.start_ms, rng.end_ms, HOUR_MS))
-    return [local_midnight_ms(rng.date_from + timedelta(days=i), query.zone) for i in range(rng.days)]
+    local_day = f"toDate32({column}, {scope.param(scope.query.timezone, 'String')})"
+    if interval == "month":
+        origin = rng.date_from.year * 12 + rng.date_from.month
+        return f"toYear({local_day}) * 12 + toMonth({local_day}) - {scope.param(origin, 'Int32')}"
+    origin = (natural_first(rng.date_from, interval) - date(1970, 1, 1)).days
+    days = f"toInt32({local_day}) - {scope.param(origin, 'Int32')}"
+    return f"intDiv({days}, 7)" if interval == "week" else days
 
 
 def present_visitors(scope: ChScope, bucketed: bool) -> str:
     """Distinct (b, visitor): visitors of the visits started in each bucket, with the visitors of
     events in the bucket's first half hour (presence.py: the same set as every event's visitor)."""
     if bucketed:
-        starts = scope.param(bucket_starts(scope), "Array(Int64)")
+        starts = scope.param(bucket_starts(scope.query), "Array(Int64)")
         started_b, event_b = bucket_of(scope, "v.started_at"), bucket_of(scope, "e.ts")
         window = f"{ms('e.ts')} < {starts}[{event_b} + 1] + {VISIT_GAP_MS}"
     else:

@@ -7,9 +7,10 @@ covers the local days of one `DateRange`; `rollups_answer` (choice.py) says when
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, case, false, func, literal, or_, select
 
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
@@ -73,9 +74,29 @@ def visitors_sql(
 
 def visitors_per_day_sql(query: Query, rng: DateRange, dim: Dim) -> Select[Any]:
     """(day, distinct visitors of `dim` on that day): every mark of the day counts."""
+    first, last = day_span(rng)
+    return visitors_per_bucket_sql(query, rng, dim, range(first, last + 1))
+
+
+def visitors_per_bucket_sql(query: Query, rng: DateRange, dim: Dim, firsts: Sequence[int]) -> Select[Any]:
+    """(bucket's first day, distinct visitors of `dim` in the bucket). A bucket runs from one of
+    `firsts` (ascending day numbers, the range's first day first) to the day before the next: the
+    gap rule of `visitors_sql` per bucket, each visitor counting on its first mark in it. A bucket
+    of one day counts every mark of the day."""
     v = rollup_visitors
-    stmt = select(v.c.day, func.sum(v.c.n)).where(*_restricted(v, query, rng, dim))
-    return stmt.group_by(v.c.day)
+    first_day = _bucket_first_day(v.c.day, firsts, one_day=len(firsts) == rng.days).label("first_day")
+    counted: list[ColumnElement[Any]] = [first_day, func.sum(v.c.n)]
+    stmt = select(*counted).where(*_restricted(v, query, rng, dim))
+    if len(firsts) < rng.days:
+        stmt = stmt.where(or_(v.c.gap == 0, v.c.gap > v.c.day - first_day))
+    return stmt.group_by(first_day)
+
+
+def _bucket_first_day(day: ColumnElement[int], firsts: Sequence[int], *, one_day: bool) -> ColumnElement[int]:
+    if one_day:
+        return day
+    whens = [(day < literal(following), literal(first)) for first, following in pairwise(firsts)]
+    return case(*whens, else_=literal(firsts[-1])) if whens else literal(firsts[0])
 
 
 def goal_total_sql(query: Query, goal_id: str) -> Select[Any]:

@@ -9,6 +9,7 @@ str order: UTF-8 bytes sort as the code points they encode).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -25,11 +26,11 @@ from analytics_mcp.engine.store.raw_commerce_sql import completions_sql
 from analytics_mcp.engine.store.raw_store import RawTables
 from analytics_mcp.engine.store.rollup_sql import (
     counters_sql,
-    day_span,
     goal_total_sql,
-    visitors_per_day_sql,
+    visitors_per_bucket_sql,
     visitors_sql,
 )
+from analytics_mcp.engine.timebuckets import bucket_first_days
 from analytics_mcp.rollups.funnel import MAX_SPAN_DAYS, depth
 from analytics_mcp.rollups.keys import FUNNEL_STEPS, VISIT_DIM_COLUMNS, Dim, day_number, decode
 from analytics_mcp.storage.db import Database
@@ -81,15 +82,22 @@ class Rollups:
         pageviews, visits, bounces, duration_ms, visit_pageviews = (int(s or 0) for s in sums[0])
         return Totals(people[0][0], pageviews, visits, bounces, duration_ms, visit_pageviews)
 
+    def _bucket_firsts(self) -> list[int]:
+        """The day number each day, week or month bucket of the range starts on."""
+        return [day_number(day) for day in bucket_first_days(self.query)]
+
     async def per_bucket(self) -> tuple[dict[int, int], dict[int, int]]:
         query = self.query
-        first, _ = day_span(query.range)
+        firsts = self._bucket_firsts()
         people, views = await fetch(
             self.db,
-            visitors_per_day_sql(query, query.range, Dim.ALL),
+            visitors_per_bucket_sql(query, query.range, Dim.ALL, firsts),
             counters_sql(query, query.range, Dim.ALL, ("pageviews",), by=("day",), present="pageviews"),
         )
-        return {day - first: n for day, n in people}, {day - first: n for day, n in views}
+        pageviews: dict[int, int] = defaultdict(int)
+        for day, n in views:
+            pageviews[bisect_right(firsts, day) - 1] += n
+        return {bisect_right(firsts, first) - 1: n for first, n in people}, dict(pageviews)
 
     async def hours(self) -> dict[int, tuple[int, int]]:
         query = self.query
@@ -177,7 +185,7 @@ class Rollups:
 
     async def revenue_per_bucket(self) -> tuple[dict[int, tuple[float, int]], CurrencyCounts]:
         query = self.query
-        first, _ = day_span(query.range)
+        firsts = self._bucket_firsts()
         (rows,) = await fetch(
             self.db,
             counters_sql(
@@ -187,7 +195,7 @@ class Rollups:
         days: dict[int, list[Any]] = defaultdict(lambda: [0.0, 0])
         counts: dict[Any, int] = defaultdict(int)
         for day, value, count, amount in rows:
-            currency, point = _first(value), days[day - first]
+            currency, point = _first(value), days[bisect_right(firsts, day) - 1]
             point[1] += count
             counts[currency] += count
             if currency == query.currency:
