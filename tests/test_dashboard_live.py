@@ -10,17 +10,19 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
 
-import httpx2
 import pytest
 from playwright.async_api import BrowserContext, Page, Route
+from starlette import routing
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
 
 from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
+from browser import serve
 from conftest import pin_reports
 from dashboard_support import (  # noqa: F401  (context and seeded are fixtures)
     ARTIFACTS,
-    CHROME_UA,
     Seeded,
     browser_context,
     context,
@@ -111,10 +113,14 @@ async def test_a_new_site_shows_onboarding_until_its_first_pageview(
     assert await page.is_hidden("#kpis")
     await page.screenshot(path=str(ARTIFACTS / "dashboard-onboarding.png"), full_page=True)
 
-    async with httpx2.AsyncClient(base_url=seeded.base) as http:
-        body = {"name": "pageview", "url": "https://new.acme.test/hello", "domain": "new.acme.test"}
-        sent = await http.post("/api/event", json=body, headers={"User-Agent": CHROME_UA})
-    assert sent.status_code == 202 and sent.json()["status"] == "accepted", sent.text
+    # The site's own page with the snippet as shown, served on loopback: its tracker fires the pageview.
+    html = f"<!doctype html><html><head><title>New site</title>{snippet}</head><body>Hello</body></html>"
+    site_app = Starlette(routes=[routing.Route("/hello", lambda _request: HTMLResponse(html))])
+    async with serve(site_app) as site_base:
+        site = await context.new_page()
+        async with site.expect_request(f"{seeded.base}/api/event") as beacon:
+            await site.goto(f"{site_base}/hello")
+        assert '"name":"pageview"' in ((await beacon.value).post_data or "")
     await page.wait_for_selector("#onboarding", state="hidden", timeout=15_000)
     await page.wait_for_function(
         "() => document.querySelector('#kpis .kpi[data-metric=pageviews] .kpi-value')?.dataset.value === '1'",
