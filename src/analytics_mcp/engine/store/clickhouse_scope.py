@@ -53,11 +53,34 @@ class ChScope:
         ids = self.query.site_ids
         return f"{column} IN {self.param(ids, 'Array(UInt32)')}" if ids else "0"
 
+    def at(self, instant_ms: int) -> str:
+        """A time as DateTime64, so that comparing a key column with it prunes by the sort key."""
+        return f"fromUnixTimestamp64Milli({self.param(min(max(instant_ms, 0), MAX_MS + 1), 'Int64')}, 'UTC')"
+
     def in_range(self, column: str) -> str:
-        start = self.param(min(max(self.rng.start_ms, 0), MAX_MS), "Int64")
-        end = self.param(min(max(self.rng.end_ms, 0), MAX_MS + 1), "Int64")
-        after, before = f"fromUnixTimestamp64Milli({start}, 'UTC')", f"fromUnixTimestamp64Milli({end}, 'UTC')"
-        return f"{column} >= {after} AND {column} < {before}"
+        start, end = self.at(self.rng.start_ms), self.at(self.rng.end_ms)
+        return f"{self.since(column, start)} AND {self.before(column, end)}"
+
+    # On an events time (`e.ts`) a bound also bounds its UTC day: the events' sort key holds
+    # toDate(ts), which ClickHouse does not derive from a bound on ts (at 1M a half-hour window read
+    # 36 granules of the range instead of 2).
+    def since(self, column: str, instant: str) -> str:
+        day = f" AND toDate({column}) >= toDate({instant})" if column.endswith(".ts") else ""
+        return f"{column} >= {instant}{day}"
+
+    def before(self, column: str, instant: str) -> str:
+        day = f" AND toDate({column}) <= toDate({instant})" if column.endswith(".ts") else ""
+        return f"{column} < {instant}{day}"
+
+    def until(self, column: str, instant: str) -> str:
+        day = f" AND toDate({column}) <= toDate({instant})" if column.endswith(".ts") else ""
+        return f"{column} <= {instant}{day}"
+
+    def visit_span(self) -> list[str]:
+        """Implied by "the visit has an event in range" (a visit's events lie between its start and
+        its end): bounds the visit ids read for a semi-join to the range's granules (the visits'
+        minmax indexes on started_at and ended_at), without changing the answer."""
+        return [f"v.started_at < {self.at(self.rng.end_ms)}", f"v.ended_at >= {self.at(self.rng.start_ms)}"]
 
     def condition(self, column: str, flt: Filter) -> str:
         """is / is_not (null kept) / contains ignoring the case of A-Z only (positionCaseInsensitive
@@ -72,9 +95,10 @@ class ChScope:
     def page_match(self, pathname: str) -> list[str]:
         return [self.condition(pathname, flt) for flt in self.query.page_filters]
 
-    def visit_conditions(self, *, page_exists: bool = True) -> list[str]:
+    def visit_conditions(self, *, page_exists: bool = True, started_in_range: bool = False) -> list[str]:
         """Site, visit-attribute filters and (unless told otherwise) "the visit has a matching
-        pageview", over `v`."""
+        pageview", over `v`. For visits started in range, that pageview is at or after the range's
+        start (a visit's events follow its start), which prunes the pageviews read."""
         conds = [self.sites("v.site_id")]
         conds += [self.condition(f"v.{VISIT_DIMENSIONS[f.dimension]}", f) for f in self.query.visit_filters]
         if page_exists and self.query.page_filters:
@@ -83,14 +107,17 @@ class ChScope:
                     self.sites("p.site_id"),
                     f"p.name = {self.param(PAGEVIEW, 'String')}",
                     *self.page_match("p.pathname"),
+                    *([self.since("p.ts", self.at(self.rng.start_ms))] if started_in_range else []),
                 ]
             )
             conds.append(f"v.id IN (SELECT p.visit_id FROM {self.table('events', 'p')} WHERE {viewed})")
         return conds
 
-    def passing_visits(self, *, page_exists: bool = True) -> str:
-        """The ids of the visits passing every filter, for `... IN (...)`."""
-        where = " AND ".join(self.visit_conditions(page_exists=page_exists))
+    def passing_visits(self, *, page_exists: bool = True, spanning: bool = False) -> str:
+        """The ids of the visits passing every filter, for `... IN (...)`; `spanning`: only those
+        whose span reaches into the range (for rows in range)."""
+        conds = self.visit_conditions(page_exists=page_exists) + (self.visit_span() if spanning else [])
+        where = " AND ".join(conds)
         return f"SELECT v.id FROM {self.table('visits', 'v')} WHERE {where}"
 
     @property
@@ -100,7 +127,8 @@ class ChScope:
     # -- selects -------------------------------------------------------------------------------
 
     def visits_started(self, columns: Sequence[str], extra: Sequence[str] = ()) -> str:
-        where = " AND ".join([*self.visit_conditions(), self.in_range("v.started_at"), *extra])
+        started = [self.in_range("v.started_at"), f"v.ended_at >= {self.at(self.rng.start_ms)}"]  # ix_ended
+        where = " AND ".join([*self.visit_conditions(started_in_range=True), *started, *extra])
         return f"SELECT {', '.join(columns)} FROM {self.table('visits', 'v')} WHERE {where}"
 
     def traffic_events(self, columns: Sequence[str], *, pageviews_only: bool = False) -> str:
@@ -110,14 +138,14 @@ class ChScope:
         if pageviews_only or self.query.page_filters:
             conds += [f"e.name = {self.param(PAGEVIEW, 'String')}", *self.page_match("e.pathname")]
         if self.query.visit_filters:
-            conds.append(f"e.visit_id IN ({self.passing_visits(page_exists=False)})")
+            conds.append(f"e.visit_id IN ({self.passing_visits(page_exists=False, spanning=True)})")
         return self._select(columns, "events", "e", conds)
 
     def scoped_events(self, columns: Sequence[str], names: Sequence[str], extra: Sequence[str] = ()) -> str:
         """Events with these names in range, of visits passing every filter."""
         conds = [self.sites("e.site_id"), self.in_range("e.ts"), self.names("e.name", names), *extra]
         if self.query.visit_filters or self.query.page_filters:
-            conds.append(f"e.visit_id IN ({self.passing_visits()})")
+            conds.append(f"e.visit_id IN ({self.passing_visits(spanning=True)})")
         return self._select(columns, "events", "e", conds)
 
     def events_with_visits(
@@ -146,7 +174,8 @@ class ChScope:
         page_exists: bool = True,
     ) -> str:
         """Rows of `table` in range of the passing visits, joined to those visits' columns as `sv`."""
-        where = " AND ".join(self.visit_conditions(page_exists=page_exists))
+        spans = self.visit_span() if table == "events" else []
+        where = " AND ".join(self.visit_conditions(page_exists=page_exists) + spans)
         picked = ", ".join(["v.id AS id", *(f"v.{name} AS {name}" for name in visit_columns)])
         visits = f"SELECT {picked} FROM {self.table('visits', 'v')} WHERE {where}"
         kept = " AND ".join([self.sites(f"{alias}.site_id"), self.in_range(f"{alias}.ts"), *conds])

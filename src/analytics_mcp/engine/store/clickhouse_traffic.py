@@ -13,6 +13,7 @@ from typing import Any
 
 from analytics_mcp.definitions import VISIT_GAP_MS
 from analytics_mcp.engine.store.clickhouse_scope import ChScope, ms
+from analytics_mcp.engine.store.clickhouse_visit_pageviews import crossing_pageviews_sql, inside_pageviews
 from analytics_mcp.engine.store.protocol import VisitCounter
 from analytics_mcp.engine.timebuckets import bucket_starts, natural_first
 from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim
@@ -47,7 +48,7 @@ def present_visitors(scope: ChScope, bucketed: bool) -> str:
         window = f"{ms('e.ts')} < {starts}[{event_b} + 1] + {VISIT_GAP_MS}"
     else:
         started_b = event_b = "0"
-        window = f"{ms('e.ts')} < {scope.param(scope.rng.start_ms + VISIT_GAP_MS, 'Int64')}"
+        window = scope.before("e.ts", scope.at(scope.rng.start_ms + VISIT_GAP_MS))
     started = scope.visits_started([f"{started_b} AS b", "v.visitor_id AS visitor"])
     running = scope.traffic_events([f"{event_b} AS b", "e.visitor_id AS visitor"])
     return f"{started} UNION DISTINCT {running} AND {window}"
@@ -60,17 +61,22 @@ def visitors_sql(scope: ChScope) -> str:
 
 
 def totals_sql(scope: ChScope) -> str:
-    """visitors, pageviews, visits, bounces, duration (bounces as 0), visit pageviews."""
-    pageviews = scope.traffic_events(["count()"], pageviews_only=True)
+    """visitors, pageviews, visits, bounces, duration (bounces as 0), visit pageviews. Without a
+    page filter the pageviews come from the visits' counters (clickhouse_visit_pageviews.py)."""
+    if scope.query.page_filters:
+        pageviews, inside = f"({scope.traffic_events(['count()'], pageviews_only=True)})", "0"
+    else:
+        pageviews, inside = f"t.q + {crossing_pageviews_sql(scope)}", inside_pageviews(scope)
     visit = scope.visits_started(
         [
             "count() AS n",
             f"countIf({BOUNCE}) AS b",
             f"sum(if({BOUNCE}, 0, {DURATION})) AS d",
             "sum(v.pageviews) AS p",
+            f"{inside} AS q",
         ]
     )
-    return f"SELECT ({visitors_sql(scope)}), ({pageviews}), t.n, t.b, t.d, t.p FROM ({visit}) AS t"
+    return f"SELECT ({visitors_sql(scope)}), {pageviews}, t.n, t.b, t.d, t.p FROM ({visit}) AS t"
 
 
 def timeseries_sql(scope: ChScope) -> tuple[str, str]:
