@@ -16,6 +16,7 @@ from analytics_mcp.experiments import Experiment
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.schema import events, experiment_events, goal_completions, visits
+from conftest import INPUT_RULES
 from factories import GOOGLEBOT
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
@@ -75,6 +76,7 @@ INVALID: list[tuple[str, dict[str, Any], list[str], str]] = [
 ]  # fmt: skip
 
 
+@INPUT_RULES
 @pytest.mark.parametrize(("event_type", "data", "fields", "rule"), INVALID)
 async def test_invalid_event_data_is_a_400_naming_the_field(
     client: httpx2.AsyncClient,
@@ -100,6 +102,7 @@ def _without(key: str) -> dict[str, Any]:
     return payload
 
 
+@INPUT_RULES
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
@@ -147,6 +150,7 @@ MALFORMED: list[tuple[dict[str, Any], str, str]] = [
 ]  # fmt: skip
 
 
+@INPUT_RULES
 @pytest.mark.parametrize(("payload", "field", "rule"), MALFORMED)
 async def test_wrong_json_types_and_nul_are_422_naming_the_field(
     client: httpx2.AsyncClient, svc: Services, exp: Experiment, payload: dict[str, Any], field: str, rule: str

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
-from conftest import pin_reports
+from conftest import INPUT_RULES, pin_reports
 from engine_support import add_site, hit, ingest, purchase, utc
 from factories import SAFARI_IPHONE, make_token
 
@@ -151,6 +151,7 @@ async def test_sort_limit_and_offset(client: httpx2.AsyncClient, world: dict[str
     assert rest["data"]["range"]["sites"] == ["acme.test", "shop.test"]
 
 
+@INPUT_RULES
 @pytest.mark.parametrize(
     ("params", "field", "words"),
     [

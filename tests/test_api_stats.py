@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
-from conftest import pin_reports
+from conftest import INPUT_RULES, pin_reports
 from engine_support import add_site, hit, ingest, purchase
 from factories import make_token
 
@@ -181,6 +181,7 @@ BAD_PARAMS: list[tuple[dict[str, Any], str]] = [
 ]
 
 
+@INPUT_RULES
 @pytest.mark.parametrize("path", [*STATS_PATHS, "/goals/{goal}/completions"])
 async def test_every_parameter_error_names_its_field(
     client: httpx2.AsyncClient, world: dict[str, str], path: str

@@ -23,6 +23,7 @@ from analytics_mcp.export.writers import FORMULA_START
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.ids import parse_row_ulid
+from conftest import INPUT_RULES
 from engine_support import add_site, hit, ingest, purchase
 from factories import SAFARI_IPHONE, make_token
 
@@ -391,6 +392,7 @@ def _ulid_of(ts: int, tail: int) -> str:
     return str(ULID.from_int((ts << 80) | tail))
 
 
+@INPUT_RULES
 @pytest.mark.parametrize(
     ("params", "field"),
     [

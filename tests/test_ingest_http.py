@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from analytics_mcp.ingest.group_commit import IngestUnavailable
 from analytics_mcp.services import Services
 from analytics_mcp.storage.schema import events, visits
+from conftest import INPUT_RULES
 from factories import CHROME_WIN, GOOGLEBOT, make_site
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
@@ -68,6 +69,7 @@ async def test_cors_preflight(client: httpx2.AsyncClient) -> None:
     assert "set-cookie" not in response.headers
 
 
+@INPUT_RULES
 @pytest.mark.parametrize(
     ("payload", "field"),
     [

@@ -22,6 +22,7 @@ from analytics_mcp.tools.answers import ToolAnswer
 from analytics_mcp.tools.glossary import DEFINITIONS
 from analytics_mcp.tools.http import MCP_PATH
 from analytics_mcp.tools.stdio import TOKEN_ENV
+from conftest import INPUT_RULES
 from factories import make_site
 
 pytestmark = pytest.mark.backends()
@@ -180,6 +181,7 @@ BAD_ARGUMENTS: list[tuple[dict[str, Any], str]] = [
 ]
 
 
+@INPUT_RULES
 @pytest.mark.parametrize("name", RANGED)
 async def test_bad_arguments_name_the_field(
     server: MCPServer[Services], acme: Tenant, mode: str, name: str

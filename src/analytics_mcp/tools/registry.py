@@ -3,6 +3,7 @@ through `build_mcp_server`; nothing registers a tool anywhere else."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -63,7 +64,14 @@ def description(fn: Callable[..., Any]) -> str:
 def build_tools() -> list[Tool]:
     """The tools as the SDK serves them, each inputSchema closed (`additionalProperties: false`):
     `tools.gate` refuses an argument the schema does not name before the tool runs. Both schemas
-    leave out pydantic's field titles (`tools.lean_schema`)."""
+    leave out pydantic's field titles (`tools.lean_schema`). Built once per process (pydantic's
+    models and schemas cost ~60 ms of CPU a build): a Tool holds only a module-level function and
+    its schemas, so every server (each app, stdio) shares them."""
+    return list(_built_tools())
+
+
+@functools.cache
+def _built_tools() -> tuple[Tool, ...]:
     tools = []
     for spec in TOOLS:
         tool = Tool.from_function(
@@ -77,4 +85,4 @@ def build_tools() -> list[Tool]:
         tool.parameters = {**without_titles(tool.parameters), "additionalProperties": False}
         tool.fn_metadata.output_schema = without_titles(tool.fn_metadata.output_schema)
         tools.append(tool)
-    return tools
+    return tuple(tools)
