@@ -36,7 +36,7 @@ from schemathesis.hooks import HookContext
 from analytics_mcp.config import Settings
 from analytics_mcp.engine.breakdown_spec import LEVEL_METRICS, level_of
 from analytics_mcp.experiments.store import create_experiment
-from analytics_mcp.http_api.params import COMPARE_RULE, DATE_RANGE
+from analytics_mcp.http_api.params import COMPARE_RULE, DATE_RANGE, INTERVAL_X
 from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
@@ -227,6 +227,9 @@ def _follow_the_document(context: HookContext, case: Case) -> Case:
         case.query = _compare_rules(case.query, compare)
     if "x-breakdown" in context.operation.definition.raw and isinstance(case.query, dict):
         case.query = _breakdown_rules(case.query)
+    interval = context.operation.definition.raw.get(INTERVAL_X)
+    if interval and isinstance(case.query, dict):
+        case.query = _interval_rules(case.query, interval)
     body = case.body if isinstance(case.body, dict) else None
     if body and isinstance(body.get("variants"), list):
         _one_slug_each(body["variants"])
@@ -271,6 +274,21 @@ def _breakdown_rules(query: dict[str, Any]) -> dict[str, Any]:
     if query.get("sort") is not None and str(query["sort"]).lstrip("-") not in metrics:
         query["sort"] = f"-{metrics[0]}"
     query.pop("goal", None)
+    return query
+
+
+def _interval_rules(query: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
+    """`x-interval`: 24h has hours only; hours need 24h or from/to of at most `hourMaxDays` days."""
+    start, end = _as_date(query.get("from")), _as_date(query.get("to"))
+    hours_fit = (
+        query.get("period", "7d") == "24h"
+        if start is None or end is None
+        else ((end - start).days < rule["hourMaxDays"])
+    )
+    if start is None and query.get("period") == "24h" and query.get("interval") is not None:
+        return {**query, "interval": "hour"}
+    if query.get("interval") == "hour" and not hours_fit:
+        return {key: value for key, value in query.items() if key != "interval"}
     return query
 
 

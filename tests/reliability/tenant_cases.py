@@ -38,6 +38,7 @@ NEUTRAL_FIELDS = frozenset(
     | {"dimensions", "metrics", "sort", "offset"}
     | {"compare", "compare_from", "compare_to"}
     | {"match", "rules", "day"}  # segments
+    | {"interval"}  # timeseries buckets
 )
 # Collections whose path parameter names one of their items.
 PATH_COLLECTIONS = {"goals": "goal", "experiments": "experiment", "segments": "segment"}

@@ -45,6 +45,7 @@ TOOL_RESOURCES = {"tenant": "tenant", "domain": "site", "experiment": "experimen
 TOOL_NEUTRAL = frozenset(  # within own sites
     {"period", "from", "to", "limit", "recent", "filters", "event", "compare", "compare_from", "compare_to"}
     | {"dimensions", "metrics", "sort", "offset"}  # breakdown
+    | {"interval"}  # daily-breakdown
 )
 
 

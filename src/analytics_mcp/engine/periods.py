@@ -36,6 +36,11 @@ INTERVALS: tuple[Interval, ...] = get_args(Interval)
 MAX_DAY_BUCKETS_DAYS = 92  # the longest range that gets day buckets by default (90d and 3 months)
 MAX_WEEK_BUCKETS_DAYS = 366  # ... and week buckets (12m); longer ranges get months
 MAX_HOUR_RANGE_DAYS = 7  # hour buckets over more days than this are refused
+INTERVAL_RULE = (
+    "Timeseries buckets: hour (24h, or ranges of at most 7 days), day, week (ISO, from Monday) or "
+    "month, in the site's time zone; default hour for 24h, day up to 92 days, week up to 366 days "
+    "(12m), month beyond"
+)
 # The one list: REST params and MCP args use it.
 Period = Literal[
     "24h",

@@ -11,7 +11,13 @@ from pydantic import BaseModel, Field
 from analytics_mcp import engine
 from analytics_mcp.engine import FunnelStep, ProductRow, ReportRange, RevenuePoint, SourceRevenueRow
 from analytics_mcp.http_api.framework import RouteTable
-from analytics_mcp.http_api.stats import CompareParams, LimitParams, StatsParams, report_route
+from analytics_mcp.http_api.stats import (
+    CompareParams,
+    LimitParams,
+    StatsParams,
+    TimeseriesParams,
+    report_route,
+)
 
 TAGS = ("ecommerce",)
 routes = RouteTable()
@@ -51,11 +57,11 @@ ecommerce_revenue_timeseries = report_route(
     "/stats/ecommerce/revenue-timeseries",
     engine.revenue_timeseries,
     name="ecommerce_revenue_timeseries",
-    params=StatsParams,
+    params=TimeseriesParams,
     response=list[RevenuePoint],
     tags=TAGS,
     summary="Revenue and transactions over time",
-    doc="""Daily buckets (hourly for 24h), zero-filled.""",
+    doc="""One row per bucket (`interval`, as /stats/timeseries), zero-filled.""",
 )
 ecommerce_products = report_route(
     routes,

@@ -32,6 +32,9 @@ DATE_RANGE = "x-date-range"
 # The overviews' comparison (engine/periods.py): compare_from/compare_to together, in order, at
 # most MAX_RANGE_DAYS days, and only with compare omitted or custom; compare=custom needs them.
 COMPARE_RULE = "x-compare"
+# The timeseries interval (engine/periods.py): hour only for 24h or a from/to of at most
+# `hourMaxDays` days, and 24h only with hour (or no interval).
+INTERVAL_X = "x-interval"
 
 
 def _filters_pattern() -> str:

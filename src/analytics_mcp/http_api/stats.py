@@ -27,10 +27,10 @@ from analytics_mcp.engine import (
     TimeseriesPoint,
 )
 from analytics_mcp.engine.filters import MAX_VALUE_LENGTH
-from analytics_mcp.engine.periods import COMPARES
+from analytics_mcp.engine.periods import COMPARES, INTERVAL_RULE, INTERVALS, MAX_HOUR_RANGE_DAYS
 from analytics_mcp.http_api.csv_report import FORMAT_RULE, ReportFormat
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
-from analytics_mcp.http_api.params import COMPARE_RULE, DATE, DATE_RANGE, FILTERS, date_range
+from analytics_mcp.http_api.params import COMPARE_RULE, DATE, DATE_RANGE, FILTERS, INTERVAL_X, date_range
 from analytics_mcp.http_api.projection import projection
 from analytics_mcp.storage.clickhouse import EventsDatabase
 
@@ -80,6 +80,20 @@ class LimitParams(StatsParams):
     limit: int = LIMIT
 
 
+class TimeseriesParams(StatsParams):
+    model_config = ConfigDict(
+        json_schema_extra={
+            **date_range("from", "to", together=True),
+            INTERVAL_X: {"hourMaxDays": MAX_HOUR_RANGE_DAYS},
+        }
+    )
+
+    # A str checked by the engine, as period is: "interval: must be one of ..." in our words.
+    interval: str | None = Field(
+        None, max_length=10, json_schema_extra={"enum": list(INTERVALS)}, description=INTERVAL_RULE
+    )
+
+
 def compare_rules() -> dict[str, Any]:
     """The schema extras of the comparison params: both date pairs go together (each date needs
     the other of its pair), and `x-compare` states what JSON Schema cannot (params.COMPARE_RULE)."""
@@ -124,6 +138,7 @@ async def stats_query(
     """The engine Query for these params, over the caller tenant's sites."""
     limit: Any = getattr(params, "limit", None)
     compare = [getattr(params, name, None) for name in ("compare", "compare_from", "compare_to")]
+    interval: Any = getattr(params, "interval", None)
     return await engine.query_for_tenant(
         ctx.services.db,
         ctx.tenant,
@@ -133,6 +148,7 @@ async def stats_query(
         compare=compare[0],
         compare_from=compare[1],
         compare_to=compare[2],
+        interval=interval,
         site=params.site,
         filters=params.filters,
         limit=limit,
@@ -208,11 +224,13 @@ stats_timeseries = report_route(
     "/stats/timeseries",
     engine.timeseries,
     name="stats_timeseries",
-    params=StatsParams,
+    params=TimeseriesParams,
     response=list[TimeseriesPoint],
     tags=TAGS,
     summary="Visitors and pageviews over time",
-    doc="""Daily buckets (hourly for 24h), every bucket present, zero-filled.""",
+    doc="""One row per bucket (`interval`), every bucket present, zero-filled, labelled by its first
+    day (a week's Monday, a month's 1st; the local hour for hours); visitors are distinct per
+    bucket. The first and last week or month may be cut by the range.""",
 )
 stats_pages = report_route(
     routes,

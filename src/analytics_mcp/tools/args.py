@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from analytics_mcp.engine import Period
-from analytics_mcp.engine.periods import Compare
+from analytics_mcp.engine.periods import Compare, Interval
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -31,6 +31,15 @@ PeriodArg = Annotated[
         description=(
             "In the site's time zone. Nd and 12m end today (partial day), yesterday and "
             "last_N_complete_days end yesterday, 24h is hourly. Ignored with from/to."
+        )
+    ),
+]
+IntervalArg = Annotated[
+    Interval | None,
+    Field(
+        description=(
+            "Bucket size: hour (24h or ranges up to 7 days), day, week (ISO, Monday first) or month, "
+            "local time. Default: hour for 24h, day up to 92 days, week up to 366 (12m), else month."
         )
     ),
 ]

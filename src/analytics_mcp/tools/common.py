@@ -77,6 +77,7 @@ async def authorized_request(
     *,
     filters: str | None = None,
     compare: Comparison = (None, None, None),
+    interval: str | None = None,
 ) -> ToolRequest:
     """Authorize, then parse the question with the engine's `parse_query` over the sites that
     `authorize` read in the same round trip (what `query_for_tenant` does for REST). `compare`:
@@ -93,6 +94,7 @@ async def authorized_request(
             compare=compare[0],
             compare_from=compare[1],
             compare_to=compare[2],
+            interval=interval,
             site=domain,
             limit=limit,
             filters=filters,

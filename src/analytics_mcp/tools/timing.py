@@ -9,10 +9,10 @@ from mcp.types import CallToolResult
 
 from analytics_mcp import engine
 from analytics_mcp.tools.answers import DailyAnswer, HourlyAnswer
-from analytics_mcp.tools.args import DomainArg, FiltersArg, FromArg, PeriodArg, TenantArg, ToArg
+from analytics_mcp.tools.args import DomainArg, FiltersArg, FromArg, IntervalArg, PeriodArg, TenantArg, ToArg
 from analytics_mcp.tools.common import authorized_request, reply
 
-MAX_BUCKETS = 400  # a 12m period is 366 days at most; longer custom ranges keep the latest days
+MAX_BUCKETS = 400  # 366 days of a 12m period by day; longer custom ranges keep the latest buckets
 
 
 async def daily_breakdown(
@@ -23,13 +23,19 @@ async def daily_breakdown(
     date_from: FromArg = None,
     date_to: ToArg = None,
     filters: FiltersArg = None,
+    interval: IntervalArg = None,
 ) -> Annotated[CallToolResult, DailyAnswer]:
-    """Visitors (unique that day) and pageviews for every day of the period, zero-filled, oldest
-    first, for trend analysis ("which day was best?", "is traffic growing?"). With period 24h the
-    rows are the 24 hours instead (date = local hour, ISO 8601 with offset). At most 400 rows (the
-    latest; truncated=true when cut). Visitors of different days must not be added up: use
-    analytics-overview for the period's unique visitors. Call list-sites first to discover domains."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, filters=filters)
+    """Visitors (unique in each bucket) and pageviews for every bucket of the period, zero-filled,
+    oldest first, for trend analysis ("which day was best?", "is traffic growing?"). Buckets: days
+    up to 92 days, weeks for longer (12m), months beyond a year, hours for 24h; `interval` picks
+    hour, day, week or month. date = the bucket's first day (a week's Monday, a month's 1st) or
+    local hour (ISO 8601 with offset); partial_buckets names weeks/months the range cuts short. At
+    most 400 rows (the latest; truncated=true when cut). Visitors of different buckets must not be
+    added up: use analytics-overview for the period's unique visitors. Call list-sites first to
+    discover domains."""
+    request = await authorized_request(
+        ctx, tenant, period, domain, date_from, date_to, filters=filters, interval=interval
+    )
     report = await request.run(engine.timeseries)
     rows = report.rows[-MAX_BUCKETS:]
     answer = request.answer(DailyAnswer, report, rows=rows, truncated=len(report.rows) > len(rows))

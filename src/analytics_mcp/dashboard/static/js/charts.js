@@ -78,12 +78,16 @@ function shadeLastBucket(color, text) {
   };
 }
 
+// How the legend names a bucket: by its first day (a week's Monday, a month's 1st) or local hour.
+const BUCKET_NAMES = {hour: '{MMM} {D}, {HH}:00', day: '{MMM} {D}, {YYYY}', week: 'Week of {MMM} {D}, {YYYY}', month: '{MMMM} {YYYY}'};
+
 /**
  * Draw a time chart in `container`: `labels` are bucket labels, `series` [{label, values, color,
- * fill, bars, dash, format}]; `unfinished`: the last bucket is still running (shaded, "so far").
+ * fill, bars, dash, format}]; `unfinished`: the last bucket is still running (shaded, "so far");
+ * `interval`: the buckets' size (hour, day, week, month; default: hours when labels have times).
  * Replaces any chart drawn there before; nothing is drawn once `signal` (the view's) is aborted.
  */
-export async function timeChart(container, {labels, series, height = 240, signal = null, unfinished = false}) {
+export async function timeChart(container, {labels, series, height = 240, signal = null, unfinished = false, interval = null}) {
   const uPlot = await loadChartLibrary();
   if (signal?.aborted) return null;
   destroyChart(container);
@@ -102,7 +106,7 @@ export async function timeChart(container, {labels, series, height = 240, signal
     height,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     scales: {x: {time: true}, y: {range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1]}},
-    series: [{value: hourly ? '{MMM} {D}, {HH}:00' : '{MMM} {D}, {YYYY}'}, ...series.map((s, i) => seriesOptions(uPlot, s, i))],
+    series: [{value: BUCKET_NAMES[interval ?? (hourly ? 'hour' : 'day')]}, ...series.map((s, i) => seriesOptions(uPlot, s, i))],
     axes: [
       {stroke: axis, grid: {show: false}, ticks: {stroke: tick}, ...(hourly ? {} : {incrs: DAY_INCRS})},
       {stroke: axis, grid: {stroke: grid}, ticks: {show: false}, values: (_u, ticks) => ticks.map(short), size: 56},

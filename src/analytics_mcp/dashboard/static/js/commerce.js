@@ -80,7 +80,7 @@ export function createCommerceView(root, context) {
     const withCurrency = (load) => (s) => Promise.all([load(s), currency]);
     const series = get('/api/v1/stats/ecommerce/revenue-timeseries')(signal);
     // The tiles' changes wait for the check that the previous period is not before the site's data.
-    const history = series.then((rows) => historyCheck(api, params(), rows.map((r) => r.date), signal)).catch(() => null);
+    const history = overview.then((data) => historyCheck(api, params(), data, signal)).catch(() => null);
     const errors = await Promise.all([
       paintCurrent(signal, () => overview, (data) => {
         kpiTiles(kpis, overviewTiles(data, true));

@@ -1,5 +1,6 @@
-// The previous period, read honestly: its daily numbers for the chart (the same length right
-// before, as the *_change numbers use), and whether it starts before the site's history does.
+// The previous period, read honestly: its buckets for the chart (the range the overview's
+// *_change numbers compare with, in the chart's interval), and whether it starts before the
+// site's history does.
 // A previous period the site did not exist for makes changes like "+23,720%": the tiles say
 // "new" instead, with the reason in their title.
 const DAY = 86400000;
@@ -8,12 +9,11 @@ const HISTORY_DAYS = 1830;  // how far back "any earlier data?" looks (the API's
 const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
 const dayMs = (label) => Date.parse(`${label.slice(0, 10)}T00:00:00Z`);
 
-/** The previous range of a daily series (its labels are the range's days): [from, to], or null
- * for hourly series (24h: the previous hours are not a from/to of whole days). */
-export function previousRange(labels) {
-  if (!labels.length || labels[0].includes('T')) return null;
-  const first = dayMs(labels[0]);
-  return {from: iso(first - labels.length * DAY), to: iso(first - DAY)};
+/** The range an overview (`report`: its `range` and `comparison`) compares with: {from, to}, or
+ * null for 24h (the previous hours are not a from/to of whole days). */
+export function previousRange(report) {
+  if (!report?.comparison || report.range.interval === 'hour') return null;
+  return {from: report.comparison.date_from, to: report.comparison.date_to};
 }
 
 /** The days before `range.from` the history check reads. */
@@ -32,22 +32,25 @@ export function overRange(base, range, {filters = true} = {}) {
   return q;
 }
 
-/** Whether no event (unfiltered: the site's history) came before the previous range of a daily
- * series: {range, partial}, or null for hourly series. */
-export async function historyCheck(api, base, labels, signal) {
-  const range = previousRange(labels);
+/** Whether no event (unfiltered: the site's history) came before the range the overview
+ * `report` compares with: {range, partial}, or null for 24h. */
+export async function historyCheck(api, base, report, signal) {
+  const range = previousRange(report);
   if (!range) return null;
   const before = await api.get('/api/v1/stats/overview', overRange(base, historyRange(range), {filters: false}), signal);
   return {range, partial: before.visitors === 0 && before.pageviews === 0};
 }
 
-/** The previous period's daily series with the history check: {range, rows, partial} or null. */
-export async function loadPrevious(api, base, labels, signal) {
-  const range = previousRange(labels);
+/** The previous period's series (in `interval` buckets, matched to the current ones by position)
+ * with the history check: {range, rows, partial} or null. */
+export async function loadPrevious(api, base, report, signal, interval) {
+  const range = previousRange(report);
   if (!range) return null;
+  const query = overRange(base, range);
+  query.set('interval', interval);
   const [rows, check] = await Promise.all([
-    api.get('/api/v1/stats/timeseries', overRange(base, range), signal),
-    historyCheck(api, base, labels, signal),
+    api.get('/api/v1/stats/timeseries', query, signal),
+    historyCheck(api, base, report, signal),
   ]);
   return {...check, rows};
 }

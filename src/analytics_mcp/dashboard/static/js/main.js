@@ -36,6 +36,7 @@ const context = {
   onError: (error) => showNotice(failureText(error), 'error', true),
   state: () => state,
   onExperiment: (experiment) => navigate({...state, experiment}),
+  onInterval: (interval) => navigate({...state, interval}),
   sites: boot.sites,
   onLive: () => render(),
   onGoal: ({site, filter}) => navigate(filter ? withFilter({...state, site}, filter) : {...state, site}),

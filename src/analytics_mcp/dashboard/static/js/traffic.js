@@ -5,12 +5,13 @@ import {createEventsCard, restTab} from './behaviour.js';
 import {breakdownCard, cardShell, csvLink, kpiTiles} from './cards.js';
 import {chartPlaceholder, timeChart} from './charts.js';
 import {PENDING, loadPrevious, markPartial} from './comparison.js';
-import {el} from './dom.js';
+import {clear, el} from './dom.js';
 import {change, duration, num, pct} from './format.js';
 import {failed, paintCurrent, tilePlaceholders} from './loading.js';
 import {createOnboarding} from './onboarding.js';
 import {createRealtimeCard} from './realtime.js';
 import {VIEWS} from './rowviews.js';
+import {INTERVALS, chartInterval, intervalChoices} from './state.js';
 import {paintWorldMap} from './worldmap.js';
 
 // Goals come in the order they were created; the card ranks them like every other card.
@@ -59,12 +60,29 @@ function trafficCards(context) {
   ];
 }
 
+/** The chart's bucket size buttons (Hours, Days, Weeks, Months: those the view offers). */
+function intervalPicker(context) {
+  const root = el('div', {class: 'mini-tabs', id: 'interval-picker', role: 'group', 'aria-label': 'Chart buckets'});
+  function paint() {
+    const view = context.state();
+    const offered = intervalChoices(view);
+    const shown = chartInterval(view);
+    root.hidden = offered.length < 2;
+    clear(root).append(...INTERVALS.filter(([key]) => offered.includes(key)).map(([key, label]) => el('button', {
+      type: 'button', class: key === shown ? 'mini-tab active' : 'mini-tab', dataset: {interval: key},
+      'aria-pressed': String(key === shown), onclick: () => context.onInterval(key),
+    }, label)));
+  }
+  return {root, paint};
+}
+
 /** The chart card: current period, previous period (dashed) and the running bucket shaded. */
 function mainChart(context) {
   const chart = cardShell('Visitors and pageviews', {wide: true, id: 'main-chart-card'});
   const box = el('div', {class: 'chart', id: 'main-chart'});
   const download = csvLink('Download visitors and pageviews as CSV');
-  chart.head.append(download);
+  const picker = intervalPicker(context);
+  chart.head.append(picker.root, download);
   chart.body.append(box);
 
   function draw(rows, previous, signal) {
@@ -77,12 +95,15 @@ function mainChart(context) {
       series.push({label, values: rows.map((_r, i) => previous.rows[i]?.visitors ?? null), dash: true, color: '#94a3b8'});
     }
     const unfinished = context.state().period !== 'custom';
-    return timeChart(box, {labels: rows.map((r) => r.date), series, signal, unfinished});
+    const interval = chartInterval(context.state());
+    return timeChart(box, {labels: rows.map((r) => r.date), series, signal, unfinished, interval});
   }
 
   function refresh(signal) {
     chartPlaceholder(box);
-    download.href = `${context.api.base ?? ''}/api/v1/stats/timeseries?${context.params({format: 'csv'})}`;
+    picker.paint();
+    const query = context.params({interval: chartInterval(context.state()), format: 'csv'});
+    download.href = `${context.api.base ?? ''}/api/v1/stats/timeseries?${query}`;
   }
 
   return {root: chart.root, box, draw, refresh};
@@ -131,9 +152,10 @@ export function createTrafficView(root, context) {
     chart.refresh(signal);
     const base = params();
     const overview = api.get('/api/v1/stats/overview', base, signal);
-    const series = api.get('/api/v1/stats/timeseries', base, signal);
+    const interval = chartInterval(state());
+    const series = api.get('/api/v1/stats/timeseries', params({interval}), signal);
     // Without the check (it failed, or the view moved on) the changes show as the API gives them.
-    const previous = series.then((rows) => loadPrevious(api, base, rows.map((r) => r.date), signal)).catch(() => null);
+    const previous = overview.then((data) => loadPrevious(api, base, data, signal, interval)).catch(() => null);
     let numbers;
     const shown = new Promise((resolve) => { numbers = resolve; });
     const tiles = paintCurrent(signal, () => overview, (data) => {
