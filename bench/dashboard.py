@@ -8,7 +8,8 @@ long a period switch takes from the click to the new numbers, and to every card 
 DIR holds an `analytics-mcp demo` database (ANALYTICS_DATA_DIR of `analytics-mcp demo --no-serve`).
 The server is `analytics-mcp serve` in its own process on loopback; the browser signs in as the
 demo user. Printed: median and max of each figure in ms (targets: numbers under 1000 ms after a
-navigation, a period switch under 300 ms). Not a test: the figures depend on the machine's load.
+navigation, a period switch under 300 ms), then the server's CPU time over the runs and the load
+average. Not a test: the figures depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -98,6 +99,12 @@ async def measure(base: str, runs: int) -> None:
         print(summary(f"  switch to {period}: tiles and chart", own))
 
 
+def server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -111,7 +118,12 @@ def main() -> None:
     log = args.data_dir / "bench-server.log"
     server, port = start_listening(lambda p: [*serve, str(p)], env=env, output=log, timeout=600)
     try:
+        load, cpu = os.getloadavg()[0], server_cpu_s(server.pid)
         asyncio.run(measure(f"http://127.0.0.1:{port}", args.runs))
+        print(
+            f"server CPU during the runs {server_cpu_s(server.pid) - cpu:.1f} s (user+system); "
+            f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -15,6 +15,7 @@ from playwright.async_api import BrowserContext, Page, Request, Response, Route
 
 from dashboard_support import (  # noqa: F401  (context and seeded are fixtures)
     ARTIFACTS,
+    KPIS,
     Seeded,
     context,
     kpis_equal,
@@ -134,6 +135,47 @@ async def test_clicking_through_periods_stays_under_the_session_limit(
         headers = {"Authorization": f"Bearer {seeded.token}"}
         answers = [await http.get("/api/v1/stats/overview", headers=headers) for _ in range(60)]
     assert [r.status_code for r in answers] == [200] * 59 + [429]
+
+
+# The period a tile row is labelled with, and each shown tile's raw value by metric.
+SHOWN = """() => ({period: document.querySelector('.period.active')?.dataset.period,
+  values: Object.fromEntries([...document.querySelectorAll('#kpis .kpi')]
+    .map(t => [t.dataset.metric, t.querySelector('.kpi-value')?.dataset.value])
+    .filter(([, value]) => value !== undefined))})"""
+
+
+async def test_twenty_clicks_in_ten_seconds_never_show_a_429_or_another_periods_numbers(
+    seeded: Seeded, context: BrowserContext
+) -> None:
+    seeded.app.state.services.settings.rate_limit = "60/minute"  # a token's limit; the page has its own
+    periods = ["7d", "30d", "24h", "90d", "12m"] * 4
+    expected = {}
+    for period in set(periods):
+        overview = await seeded.api("/api/v1/stats/overview", period=period)
+        expected[period] = {key: float(overview[key]) for key in KPIS}
+    page = await context.new_page()
+    statuses: list[int] = []
+    page.on("response", lambda answer: statuses.append(answer.status) if "/api/" in answer.url else None)
+    await sign_in(page, seeded.base)
+    await kpis_equal(page, await seeded.api("/api/v1/stats/overview", period="7d"))  # the default
+    wrong: list[Any] = []
+    clock = asyncio.get_running_loop().time
+    started = clock()
+    for n, period in enumerate(periods, 1):  # a click every half second, loaded or not; look in between
+        await page.click(f'[data-period="{period}"]')
+        while True:
+            shown = await page.evaluate(SHOWN)
+            want = expected[shown["period"]]
+            if any(key in want and want[key] != float(value) for key, value in shown["values"].items()):
+                wrong.append((period, shown))
+            if clock() >= started + n * 0.5:
+                break
+            await asyncio.sleep(0.05)
+    elapsed = clock() - started
+    assert not wrong, f"tiles under another period's label ({elapsed:.1f} s of clicks): {wrong[:3]}"
+    await kpis_equal(page, await seeded.api("/api/v1/stats/overview", period=periods[-1]))
+    assert 429 not in statuses and set(statuses) == {200}, statuses
+    assert await page.is_hidden("#notice")
 
 
 async def test_an_unknown_page_is_an_html_404(seeded: Seeded, context: BrowserContext) -> None:
