@@ -131,15 +131,25 @@ class ChScope:
         where = " AND ".join([*self.visit_conditions(started_in_range=True), *started, *extra])
         return f"SELECT {', '.join(columns)} FROM {self.table('visits', 'v')} WHERE {where}"
 
-    def traffic_events(self, columns: Sequence[str], *, pageviews_only: bool = False) -> str:
+    def traffic_events(
+        self, columns: Sequence[str], *, pageviews_only: bool = False, visit_ids: str | None = None
+    ) -> str:
         """Events in range (only matching pageviews with a page filter), of visits passing the
-        visit filters."""
+        visit filters (of `visit_ids`, a subquery over `v`, when the caller needs fewer)."""
         conds = [self.sites("e.site_id"), self.in_range("e.ts")]
         if pageviews_only or self.query.page_filters:
             conds += [f"e.name = {self.param(PAGEVIEW, 'String')}", *self.page_match("e.pathname")]
         if self.query.visit_filters:
-            conds.append(f"e.visit_id IN ({self.passing_visits(page_exists=False, spanning=True)})")
+            ids = visit_ids or self.passing_visits(page_exists=False, spanning=True)
+            conds.append(f"e.visit_id IN ({ids})")
         return self._select(columns, "events", "e", conds)
+
+    def visits_running_in(self, column: str = "v.id") -> str:
+        """`column` of the passing visits (visit filters only) that started before the range and
+        end in it or later: the ones with events in range besides those started in it."""
+        start = self.at(self.rng.start_ms)
+        where = " AND ".join([*self.visit_conditions(page_exists=False), f"v.started_at < {start}"])
+        return f"SELECT {column} FROM {self.table('visits', 'v')} WHERE {where} AND v.ended_at >= {start}"
 
     def scoped_events(self, columns: Sequence[str], names: Sequence[str], extra: Sequence[str] = ()) -> str:
         """Events with these names in range, of visits passing every filter."""

@@ -42,6 +42,7 @@ def bucket_of(scope: ChScope, column: str) -> str:
 def present_visitors(scope: ChScope, bucketed: bool) -> str:
     """Distinct (b, visitor): visitors of the visits started in each bucket, with the visitors of
     events in the bucket's first half hour (presence.py: the same set as every event's visitor)."""
+    ids = None
     if bucketed:
         starts = scope.param(bucket_starts(scope.query), "Array(Int64)")
         started_b, event_b = bucket_of(scope, "v.started_at"), bucket_of(scope, "e.ts")
@@ -49,8 +50,10 @@ def present_visitors(scope: ChScope, bucketed: bool) -> str:
     else:
         started_b = event_b = "0"
         window = scope.before("e.ts", scope.at(scope.rng.start_ms + VISIT_GAP_MS))
+        # Visits started in range are the first part's: the window needs only those running in.
+        ids = scope.visits_running_in()
     started = scope.visits_started([f"{started_b} AS b", "v.visitor_id AS visitor"])
-    running = scope.traffic_events([f"{event_b} AS b", "e.visitor_id AS visitor"])
+    running = scope.traffic_events([f"{event_b} AS b", "e.visitor_id AS visitor"], visit_ids=ids)
     return f"{started} UNION DISTINCT {running} AND {window}"
 
 
@@ -62,11 +65,14 @@ def visitors_sql(scope: ChScope) -> str:
 
 def totals_sql(scope: ChScope) -> str:
     """visitors, pageviews, visits, bounces, duration (bounces as 0), visit pageviews. Without a
-    page filter the pageviews come from the visits' counters (clickhouse_visit_pageviews.py)."""
+    page filter the pageviews come from the visits' counters (clickhouse_visit_pageviews.py); with
+    one, visitors and pageviews are the matching pageviews', read once."""
     if scope.query.page_filters:
-        pageviews, inside = f"({scope.traffic_events(['count()'], pageviews_only=True)})", "0"
+        viewed = scope.traffic_events(["uniqExact(e.visitor_id) AS visitors", "count() AS pageviews"])
+        people, joined, inside = "w.visitors, w.pageviews", f"({viewed}) AS w CROSS JOIN ", "0"
     else:
-        pageviews, inside = f"t.q + {crossing_pageviews_sql(scope)}", inside_pageviews(scope)
+        people = f"({visitors_sql(scope)}), t.q + {crossing_pageviews_sql(scope)}"
+        joined, inside = "", inside_pageviews(scope)
     visit = scope.visits_started(
         [
             "count() AS n",
@@ -76,7 +82,7 @@ def totals_sql(scope: ChScope) -> str:
             f"{inside} AS q",
         ]
     )
-    return f"SELECT ({visitors_sql(scope)}), {pageviews}, t.n, t.b, t.d, t.p FROM ({visit}) AS t"
+    return f"SELECT {people}, t.n, t.b, t.d, t.p FROM {joined}({visit}) AS t"
 
 
 def timeseries_sql(scope: ChScope) -> tuple[str, str]:

@@ -25,12 +25,11 @@ def inside_pageviews(scope: ChScope) -> str:
 def crossing_pageviews_sql(scope: ChScope) -> str:
     """The range's pageviews of the passing visits crossing one of its edges (a scalar)."""
     start, end = scope.at(scope.rng.start_ms), scope.at(scope.rng.end_ms)
-    before = f"v.started_at < {start} AND v.ended_at >= {start}"
     after = f"v.started_at >= {start} AND v.started_at < {end} AND v.ended_at >= {end}"
-    latest_end = _visits(scope, "max(v.ended_at)", before)
+    latest_end = f"({scope.visits_running_in('max(v.ended_at)')})"
     earliest_start = f"ifNull({_visits(scope, 'minOrNull(v.started_at)', after)}, {end})"
     return (
-        f"{_pageviews(scope, _visits(scope, 'v.id', before), scope.until('e.ts', latest_end))} + "
+        f"{_pageviews(scope, f'({scope.visits_running_in()})', scope.until('e.ts', latest_end))} + "
         f"{_pageviews(scope, _visits(scope, 'v.id', after), scope.since('e.ts', earliest_start))}"
     )
 
