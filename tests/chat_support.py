@@ -20,6 +20,7 @@ from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.schema import chat_requests
+from conftest import start_from
 from factories import FIREFOX_LINUX, SAFARI_IPHONE, event, make_site, make_token
 from fake_anthropic import FakeAnthropic, fake_anthropic
 
@@ -105,7 +106,8 @@ async def fake() -> AsyncIterator[FakeAnthropic]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, fake: FakeAnthropic) -> Settings:
+def settings(tmp_path: Path, fake: FakeAnthropic, sqlite_template: Path) -> Settings:
+    start_from(sqlite_template, tmp_path / "data")
     return Settings(  # type: ignore[call-arg]
         data_dir=tmp_path / "data",
         secret_key="test-secret",

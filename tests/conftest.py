@@ -74,6 +74,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def start_from(sqlite_template: Path, data_dir: Path) -> None:
+    """The SQLite database Settings names by default (data_dir / analytics.db) as a copy of the
+    migrated template."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(sqlite_template, data_dir / "analytics.db")
+
+
 @pytest.fixture
 def db_backend(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", "sqlite"))
@@ -110,9 +117,8 @@ def events_url(db_backend: str, request: pytest.FixtureRequest) -> Iterator[str 
 def settings(
     tmp_path: Path, db_url: str | None, events_url: str | None, sqlite_template: Path
 ) -> Iterator[Settings]:
-    if db_url is None:  # the SQLite file Settings names by default: data_dir / analytics.db
-        (tmp_path / "data").mkdir()
-        shutil.copyfile(sqlite_template, tmp_path / "data" / sqlite_template.name)
+    if db_url is None:
+        start_from(sqlite_template, tmp_path / "data")
     # In-thread writer: a child process per test app would cost a second each (tested on its own).
     configured = Settings(
         data_dir=tmp_path / "data",

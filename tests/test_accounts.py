@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +23,9 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+    shutil.copyfile(sqlite_template, tmp_path / "accounts.db")  # migrated once per worker
     db = open_database(f"sqlite:///{tmp_path / 'accounts.db'}")
-    upgrade(db.sync)
     yield db.sync
     db.sync.dispose()
 
