@@ -14,7 +14,6 @@ from types import MappingProxyType
 
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.http_api.errors import ApiError
-from analytics_mcp.platform.memberships import SegmentsNeedSql
 from analytics_mcp.storage.accounts import AccountError
 from analytics_mcp.storage.subscriptions import LimitReached
 
@@ -51,7 +50,6 @@ ERROR_MAPPERS: Mapping[type[Exception], ErrorMapper] = MappingProxyType(
         QueryError: not_found_or_invalid,
         AccountError: not_found_or_invalid,
         LimitReached: lambda exc: ApiError(403, str(exc)),  # a plan limit (storage/subscriptions.py)
-        SegmentsNeedSql: lambda exc: ApiError(501, str(exc)),  # segments over ClickHouse events: not yet
     }
 )
 

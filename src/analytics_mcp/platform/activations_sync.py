@@ -50,12 +50,11 @@ class SyncResult:
 
 async def latest_members(services: Services, segment_id: int) -> tuple[int, set[str]] | None:
     """(day number, user ids) of the segment's latest computed snapshot; None if never computed."""
-    async with ms.events_sql(services).aio.connect() as conn:
-        latest = await conn.run_sync(lambda sync: ms.latest_days(sync, [segment_id]))
-        if segment_id not in latest:
-            return None
-        day = latest[segment_id][0]
-        return day, await conn.run_sync(lambda sync: ms.user_ids_of(sync, segment_id, day))
+    latest = await ms.latest_of(services, [segment_id])
+    if segment_id not in latest:
+        return None
+    day = latest[segment_id][0]
+    return day, await ms.user_ids_on(services, segment_id, day)
 
 
 async def _accounts(services: Services, fn: Callable[[Connection], T]) -> T:

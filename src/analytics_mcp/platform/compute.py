@@ -20,11 +20,14 @@ from zoneinfo import ZoneInfo
 import anyio
 from sqlalchemy import Connection, Engine
 
+from analytics_mcp.platform import clickhouse_memberships as ch_ms
+from analytics_mcp.platform import clickhouse_rules as ch_rules
 from analytics_mcp.platform import memberships as ms
 from analytics_mcp.platform.compute_rules import Evaluator, Scope
 from analytics_mcp.platform.segments import Segment, list_segments, record_latest
 from analytics_mcp.services import Services
 from analytics_mcp.storage.account_core import get_tenant_by_id, list_sites
+from analytics_mcp.storage.clickhouse import ClickHouseEvents
 from analytics_mcp.timeutil import utcnow_iso
 
 log = logging.getLogger("analytics_mcp.platform")
@@ -52,7 +55,8 @@ async def compute_segments(
 ) -> list[Computed]:
     """Compute the tenant's active segments (or those of `segment_ids` among them) for `day`.
     Ids that are not the tenant's active segments are left out of the answer."""
-    events = ms.events_sql(services).sync
+    store = services.events_db
+    events = store if isinstance(store, ClickHouseEvents) else ms.events_sql(services).sync
     done = await anyio.to_thread.run_sync(
         lambda: compute_sync(services.db.sync, events, tenant_id, day, segment_ids)
     )
@@ -70,7 +74,11 @@ async def _after_compute(services: Services, segment_id: int, day: date) -> None
 
 
 def compute_sync(
-    accounts: Engine, events: Engine, tenant_id: int, day: date, segment_ids: Sequence[int] | None = None
+    accounts: Engine,
+    events: Engine | ClickHouseEvents,
+    tenant_id: int,
+    day: date,
+    segment_ids: Sequence[int] | None = None,
 ) -> list[Computed]:
     with accounts.connect() as conn:
         tenant = get_tenant_by_id(conn, tenant_id)
@@ -82,11 +90,14 @@ def compute_sync(
     if not chosen:
         return []
     scope = Scope(tenant_id, sites, ZoneInfo(tenant.timezone), day)
-    with events.connect() as conn:
-        evaluator = Evaluator(conn, scope)
-        found = {s.id: evaluator.members(s.match, s.rules) for s in chosen}
-    computed_at = utcnow_iso()
-    latest = _store(events, active, found, ms.day_number(day), computed_at)
+    if isinstance(events, ClickHouseEvents):  # behaviour in ClickHouse, profiles in the accounts
+        found = ch_rules.evaluate(accounts, events, scope, chosen)
+        latest = ch_ms.store(events, [s.id for s in active], found, ms.day_number(day), utcnow_iso())
+    else:
+        with events.connect() as conn:
+            evaluator = Evaluator(conn, scope)
+            found = {s.id: evaluator.members(s.match, s.rules) for s in chosen}
+        latest = _store(events, active, found, ms.day_number(day), utcnow_iso())
     with accounts.begin() as conn:
         for segment in chosen:
             _day, count, at = latest[segment.id]

@@ -8,12 +8,14 @@ numbered as in the rollups: days since 1970-01-01, in the tenant's zone.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 
+from analytics_mcp.platform import clickhouse_memberships as ch_ms
 from analytics_mcp.rollups.upsert import upsert_set
 from analytics_mcp.services import Services
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
@@ -28,16 +30,34 @@ from analytics_mcp.storage.platform_schema import (
 EPOCH = date(1970, 1, 1)
 
 
-class SegmentsNeedSql(Exception):
-    """Segments are computed and read with SQL; with the events in ClickHouse they are not built
-    yet (docs/platform.md, "What is left")."""
-
-
 def events_sql(services: Services) -> Database:
-    """The events database that holds profiles and snapshots."""
+    """The SQL events database that holds the snapshots; with the events in ClickHouse the callers
+    read clickhouse_memberships instead."""
     if isinstance(services.events_db, ClickHouseEvents):
-        raise SegmentsNeedSql("segments are not available while the events are in ClickHouse")
+        raise TypeError("the events are in ClickHouse: read platform/clickhouse_memberships")
     return services.events_db
+
+
+def clickhouse_of(services: Services) -> ClickHouseEvents | None:
+    """The ClickHouse events database, or None when the events are in SQL."""
+    store = services.events_db
+    return store if isinstance(store, ClickHouseEvents) else None
+
+
+def profiles_db(services: Services) -> Database:
+    """Where profiles live: with the events in SQL, and in the accounts database when the events
+    are in ClickHouse (docs/platform.md, "Segments on ClickHouse")."""
+    store = services.events_db
+    return services.db if isinstance(store, ClickHouseEvents) else store
+
+
+async def latest_of(services: Services, segment_ids: list[int]) -> dict[int, tuple[int, int, str]]:
+    """segment id -> (latest computed day, its member count, when computed), from either store."""
+    if (ch := clickhouse_of(services)) is not None:
+        return await asyncio.to_thread(ch_ms.latest_days, ch, segment_ids)
+    async with events_sql(services).aio.connect() as conn:
+        latest: dict[int, tuple[int, int, str]] = await conn.run_sync(lambda c: latest_days(c, segment_ids))
+    return latest
 
 
 def day_number(day: date) -> int:
@@ -143,6 +163,24 @@ async def members_on(services: Services, segment_id: int, day: date) -> set[str]
     """The customer ids (`user_id`) in a segment's snapshot of `day`; empty when that day was not
     computed. For activations: the adds and removes of a sync are the difference of two days.
     The caller has checked the segment is its tenant's (segment ids are global)."""
+    return await user_ids_on(services, segment_id, day_number(day))
+
+
+async def user_ids_on(services: Services, segment_id: int, day: int) -> set[str]:
+    """The customer ids of the snapshot of day number `day`, from either store."""
+    if (ch := clickhouse_of(services)) is not None:
+        members = await asyncio.to_thread(ch_ms.member_ids, ch, segment_id, day)
+        async with services.db.aio.connect() as conn:
+            return await conn.run_sync(lambda c: user_ids_by_profile(c, members))
     async with events_sql(services).aio.connect() as conn:
-        found: set[str] = await conn.run_sync(lambda c: user_ids_of(c, segment_id, day_number(day)))
+        found: set[str] = await conn.run_sync(lambda c: user_ids_of(c, segment_id, day))
+    return found
+
+
+def user_ids_by_profile(conn: Connection, profile_ids: Iterable[int]) -> set[str]:
+    """The customer ids of these profiles."""
+    ids, found = sorted(profile_ids), set[str]()
+    for start in range(0, len(ids), 500):
+        stmt = select(profiles.c.user_id).where(profiles.c.id.in_(ids[start : start + 500]))
+        found.update(conn.execute(stmt).scalars())
     return found

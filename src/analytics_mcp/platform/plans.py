@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from analytics_mcp.platform import segments as segment_store
+from analytics_mcp.platform.memberships import profiles_db
 from analytics_mcp.services import Services
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
 from analytics_mcp.storage.event_counts import count_clickhouse, count_sql
@@ -62,10 +63,9 @@ async def tenant_events(
 
 
 async def profile_count(services: Services, tenant_id: int) -> int:
-    """Profiles ("users") of the tenant; they live with the events (storage/platform_schema)."""
-    store = services.events_db if not isinstance(services.events_db, ClickHouseEvents) else services.db
+    """Profiles ("users") of the tenant (memberships.profiles_db: where they live)."""
     query = select(func.count()).where(profiles.c.tenant_id == tenant_id)
-    async with store.aio.connect() as conn:
+    async with profiles_db(services).aio.connect() as conn:
         return int((await conn.execute(query)).scalar_one())
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from analytics_mcp.field_error import has_nul, validation_messages
 from analytics_mcp.ingest.wire import BLANK_LINE, MAX_TRAITS, PropValue, is_invalid_line
-from analytics_mcp.platform.memberships import events_sql
+from analytics_mcp.platform.memberships import profiles_db
 from analytics_mcp.services import Services
 from analytics_mcp.storage.account_types import Site
 from analytics_mcp.storage.profiles import ProfileBatch
@@ -87,6 +87,6 @@ async def import_profiles(
         batch.add(tenant_id, site_id, line.user_id, line.traits, None)
         result.accepted += 1
     if batch:
-        async with events_sql(services).aio.begin() as conn:
+        async with profiles_db(services).aio.begin() as conn:
             await conn.run_sync(batch.write)
     return result

@@ -9,12 +9,14 @@ counts from the events database (segment_days, segment_overlaps); never the memb
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from analytics_mcp.engine.numbers import rate
+from analytics_mcp.platform import clickhouse_memberships as ch_ms
 from analytics_mcp.platform import memberships as ms
 from analytics_mcp.platform.segments import Segment, list_segments
 from analytics_mcp.services import Services
@@ -30,16 +32,25 @@ async def _active(services: Services, tenant_id: int) -> list[Segment]:
         return await conn.run_sync(lambda c: list_segments(c, tenant_id))
 
 
-def _trends(conn: Connection, ids: list[int], today: date) -> dict[int, list[dict[str, Any]]]:
+def _trend_days(conn: Connection, ids: list[int], first: int, last: int) -> list[tuple[int, int, int]]:
     d = segment_days.c
-    first = ms.day_number(today - timedelta(days=TREND_DAYS - 1))
     stmt = (
         select(d.segment_id, d.day, d.member_count)
-        .where(d.segment_id.in_(ids), d.day >= first, d.day <= ms.day_number(today))
+        .where(d.segment_id.in_(ids), d.day >= first, d.day <= last)
         .order_by(d.segment_id, d.day)
     )
+    return [(segment_id, day, count) for segment_id, day, count in conn.execute(stmt)]
+
+
+async def _trends(services: Services, ids: list[int], today: date) -> dict[int, list[dict[str, Any]]]:
+    first, last = ms.day_number(today - timedelta(days=TREND_DAYS - 1)), ms.day_number(today)
+    if (ch := ms.clickhouse_of(services)) is not None:
+        rows = await asyncio.to_thread(ch_ms.recorded_days, ch, ids, first, last)
+    else:
+        async with ms.events_sql(services).aio.connect() as conn:
+            rows = await conn.run_sync(lambda c: _trend_days(c, ids, first, last))
     trends: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    for segment_id, day, count in conn.execute(stmt):
+    for segment_id, day, count in rows:
         trends[segment_id].append({"day": ms.day_date(day).isoformat(), "count": count})
     return {i: (points if len(points) >= MIN_TREND_DAYS else []) for i, points in trends.items()}
 
@@ -51,9 +62,7 @@ async def segments_with_trend(services: Services, tenant_id: int, today: date) -
     active = await _active(services, tenant_id)
     if not active:
         return []
-    ids = [s.id for s in active]
-    async with ms.events_sql(services).aio.connect() as conn:
-        trends = await conn.run_sync(lambda c: _trends(c, ids, today))
+    trends = await _trends(services, [s.id for s in active], today)
     return [
         {
             "id": s.id,
@@ -86,8 +95,11 @@ async def overlap_pairs(services: Services, tenant_id: int) -> list[dict[str, An
     if len(active) < 2:
         return []
     names = {s.id: s.name for s in active}
-    async with ms.events_sql(services).aio.connect() as conn:
-        rows = await conn.run_sync(lambda c: _pairs(c, list(names)))
+    if (ch := ms.clickhouse_of(services)) is not None:  # the latest snapshots' shared members, read now
+        rows = await asyncio.to_thread(ch_ms.overlap_counts, ch, list(names))
+    else:
+        async with ms.events_sql(services).aio.connect() as conn:
+            rows = await conn.run_sync(lambda c: _pairs(c, list(names)))
     rows.sort(key=lambda r: (-r[2], r[0], r[1]))
     return [
         {
@@ -113,6 +125,8 @@ async def membership_totals(services: Services, tenant_id: int) -> tuple[int, in
         latest = ms.latest_days(conn, ids)
         return ms.distinct_members(conn, {sid: day for sid, (day, _count, _at) in latest.items()})
 
+    if (ch := ms.clickhouse_of(services)) is not None:
+        return len(active), await asyncio.to_thread(ch_ms.distinct_members, ch, ids)
     async with ms.events_sql(services).aio.connect() as conn:
         total = await conn.run_sync(distinct)
     return len(active), total

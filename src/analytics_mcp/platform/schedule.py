@@ -37,8 +37,7 @@ async def _due_segments(services: Services, tenant_id: int, day: date) -> list[i
     ids = [s.id for s in active]
     if not ids:
         return []
-    async with ms.events_sql(services).aio.connect() as conn:
-        latest = await conn.run_sync(lambda c: ms.latest_days(c, ids))
+    latest = await ms.latest_of(services, ids)
     today = ms.day_number(day)
     return [i for i in ids if i not in latest or latest[i][0] < today]
 

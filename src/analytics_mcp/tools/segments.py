@@ -7,11 +7,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from analytics_mcp.platform.memberships import SegmentsNeedSql
 from analytics_mcp.platform.reports import overlap_pairs, segments_with_trend
 from analytics_mcp.platform.schedule import tenant_today
 from analytics_mcp.tools.access import authorize
@@ -69,10 +67,7 @@ async def segments(
     services = services_of(ctx)
     allowed = await authorize(services.db, tenant)
     today = tenant_today(allowed.tenant.timezone)
-    try:
-        rows = await segments_with_trend(services, allowed.tenant.id, today)
-    except SegmentsNeedSql as exc:
-        raise ToolError(str(exc)) from None
+    rows = await segments_with_trend(services, allowed.tenant.id, today)
     answer = SegmentsAnswer(
         tenant=allowed.tenant.slug,
         definitions=pick(["segments", "segment_trend"]),
@@ -94,10 +89,7 @@ async def segment_overlap(
     for the sizes and trends."""
     services = services_of(ctx)
     allowed = await authorize(services.db, tenant)
-    try:
-        pairs = await overlap_pairs(services, allowed.tenant.id)
-    except SegmentsNeedSql as exc:
-        raise ToolError(str(exc)) from None
+    pairs = await overlap_pairs(services, allowed.tenant.id)
     answer = OverlapAnswer(
         tenant=allowed.tenant.slug,
         definitions=pick(["segments", "segment_overlap"]),

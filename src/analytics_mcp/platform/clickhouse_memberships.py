@@ -1,0 +1,164 @@
+"""Membership snapshots in ClickHouse (docs/platform.md, "Segments on ClickHouse"): what
+memberships.py does in SQL, over the tables of ClickHouse step 4.
+
+A computation of a (segment, day) inserts its members under a new `run`, then the day's row in
+`segment_days` naming that run (ReplacingMergeTree(run): FINAL keeps the latest). Readers take a
+day's run from `segment_days` and the members of exactly that run, so a recomputed day replaces
+the earlier one at once and the members of a run that was never recorded (a computation stopped
+between its two inserts) are never read. The replaced run's rows are deleted afterwards; the
+reads never depend on that.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from analytics_mcp.storage.clickhouse import ClickHouseEvents
+
+log = logging.getLogger("analytics_mcp.platform")
+
+CHUNK = 100_000  # member rows per insert (each with its own deduplication token)
+SNAPSHOT = "Array(Tuple(UInt32, Int32, UInt64))"  # (segment, day, run) of the snapshots read
+
+
+def new_run() -> int:
+    """A run id above every earlier one of this clock (nanoseconds)."""
+    return time.time_ns()
+
+
+def replace_day(
+    events: ClickHouseEvents, segment_id: int, day: int, members: Iterable[int], computed_at: str, run: int
+) -> None:
+    """Store a day's members in place of whatever that day held."""
+    rows = [(segment_id, day, p, run) for p in sorted(members)]
+    for start in range(0, len(rows), CHUNK):
+        token = f"segment:{segment_id}:{day}:{run}:{start}"
+        events.insert(
+            "segment_memberships",
+            rows[start : start + CHUNK],
+            ("segment_id", "day", "profile_id", "run"),
+            token,
+        )
+    columns = ("segment_id", "day", "member_count", "computed_at", "run")
+    events.insert("segment_days", [(segment_id, day, len(rows), computed_at, run)], columns)
+    _forget_other_runs(events, segment_id, day, run)
+
+
+def _forget_other_runs(events: ClickHouseEvents, segment_id: int, day: int, run: int) -> None:
+    """Delete the day's rows of earlier runs (never read again: only the recorded run is)."""
+    sql = (
+        f"DELETE FROM {events.table('segment_memberships')} "
+        "WHERE segment_id = {s:UInt32} AND day = {d:Int32} AND run != {r:UInt64}"
+    )
+    try:
+        events.command(sql, {"s": segment_id, "d": day, "r": run})
+    except Exception:  # e.g. a Distributed table (cluster): the rows stay, unread
+        log.warning(
+            "could not delete replaced memberships of segment %s day %s", segment_id, day, exc_info=True
+        )
+
+
+def recorded_days(
+    events: ClickHouseEvents, segment_ids: Sequence[int], first: int, last: int
+) -> list[tuple[int, int, int]]:
+    """(segment, day, member count) of every computed day in [first, last], by segment then day."""
+    sql = (
+        f"SELECT segment_id, day, member_count FROM {events.table('segment_days')} FINAL "
+        "WHERE segment_id IN {ids:Array(UInt32)} AND day >= {first:Int32} AND day <= {last:Int32} "
+        "ORDER BY segment_id, day"
+    )
+    rows = events.rows(sql, {"ids": list(segment_ids), "first": first, "last": last})
+    return [(int(s), int(d), int(n)) for s, d, n in rows]
+
+
+def latest_runs(events: ClickHouseEvents, segment_ids: Sequence[int]) -> dict[int, tuple[int, int, str, int]]:
+    """segment id -> (latest computed day, its member count, when computed, its run)."""
+    if not segment_ids:
+        return {}
+    sql = (
+        "SELECT segment_id, max(day), argMax(member_count, day), argMax(computed_at, day), argMax(run, day) "
+        f"FROM {events.table('segment_days')} FINAL WHERE segment_id IN {{ids:Array(UInt32)}} "
+        "GROUP BY segment_id"
+    )
+    rows = events.rows(sql, {"ids": list(segment_ids)})
+    return {int(s): (int(d), int(n), str(at), int(run)) for s, d, n, at, run in rows}
+
+
+def latest_days(events: ClickHouseEvents, segment_ids: Sequence[int]) -> dict[int, tuple[int, int, str]]:
+    """segment id -> (latest computed day, its member count, when it was computed)."""
+    return {s: (day, n, at) for s, (day, n, at, _run) in latest_runs(events, segment_ids).items()}
+
+
+def day_run(events: ClickHouseEvents, segment_id: int, day: int) -> int | None:
+    sql = (
+        f"SELECT run FROM {events.table('segment_days')} FINAL "
+        "WHERE segment_id = {s:UInt32} AND day = {d:Int32}"
+    )
+    rows = events.rows(sql, {"s": segment_id, "d": day})
+    return int(rows[0][0]) if rows else None
+
+
+def member_ids(events: ClickHouseEvents, segment_id: int, day: int) -> frozenset[int]:
+    """The profile ids of a day's recorded snapshot (empty when the day was not computed)."""
+    run = day_run(events, segment_id, day)
+    if run is None:
+        return frozenset()
+    sql = f"SELECT profile_id FROM {events.table('segment_memberships')} WHERE {_of_snapshots()}"
+    return frozenset(int(row[0]) for row in events.rows(sql, {"snapshots": [(segment_id, day, run)]}))
+
+
+def _of_snapshots() -> str:
+    return f"(segment_id, day, run) IN {{snapshots:{SNAPSHOT}}}"
+
+
+def _latest_snapshots(events: ClickHouseEvents, segment_ids: Sequence[int]) -> list[tuple[int, int, int]]:
+    return [(s, day, run) for s, (day, _n, _at, run) in latest_runs(events, segment_ids).items()]
+
+
+def overlap_counts(
+    events: ClickHouseEvents, segment_ids: Sequence[int]
+) -> list[tuple[int, int, int, int, int]]:
+    """(seg_a, seg_b, overlap, members of a, members of b) of the pairs (a < b) among these
+    segments whose latest snapshots share members: each profile's segments, paired."""
+    latest = latest_runs(events, segment_ids)
+    if len(latest) < 2:
+        return []
+    snapshots = [(s, day, run) for s, (day, _n, _at, run) in latest.items()]
+    sql = (
+        "SELECT pair.1, pair.2, count() FROM ("
+        "SELECT arraySort(groupUniqArray(segment_id)) AS segs "
+        f"FROM {events.table('segment_memberships')} WHERE {_of_snapshots()} "
+        "GROUP BY profile_id HAVING length(segs) > 1) "
+        "ARRAY JOIN arrayFlatten(arrayMap(i -> arrayMap(j -> (segs[i], segs[j]), "
+        "range(i + 1, length(segs) + 1)), range(1, length(segs)))) AS pair "
+        "GROUP BY pair.1, pair.2"
+    )
+    rows = events.rows(sql, {"snapshots": snapshots})
+    return [(int(a), int(b), int(n), latest[int(a)][1], latest[int(b)][1]) for a, b, n in rows]
+
+
+def distinct_members(events: ClickHouseEvents, segment_ids: Sequence[int]) -> int:
+    """Distinct profiles over these segments' latest snapshots."""
+    snapshots = _latest_snapshots(events, segment_ids)
+    if not snapshots:
+        return 0
+    sql = f"SELECT uniqExact(profile_id) FROM {events.table('segment_memberships')} WHERE {_of_snapshots()}"
+    rows: Sequence[Sequence[Any]] = events.rows(sql, {"snapshots": snapshots})
+    return int(rows[0][0])
+
+
+def store(
+    events: ClickHouseEvents,
+    active: Sequence[int],
+    found: Mapping[int, frozenset[int]],
+    day: int,
+    computed_at: str,
+) -> dict[int, tuple[int, int, str]]:
+    """Write each computed day; the latest (day, count, computed_at) of every active segment. The
+    overlap needs nothing stored: it is read from the latest snapshots (overlap_counts)."""
+    for segment_id, members in found.items():
+        replace_day(events, segment_id, day, members, computed_at, new_run())
+    return latest_days(events, active)
