@@ -95,6 +95,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def ensure_data(args: argparse.Namespace) -> engine_data.BenchData:
+    data = _find_data(args)
+    engine_data.ensure_indexes(data)
+    return data
+
+
+def _find_data(args: argparse.Namespace) -> engine_data.BenchData:
     if args.data_dir is not None:
         return engine_data.load_dir(args.data_dir)
     cached = None if args.rebuild else engine_data.cached(args.out, args.events, args.max_age_hours)

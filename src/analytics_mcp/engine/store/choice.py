@@ -13,6 +13,7 @@ from contextvars import ContextVar
 
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.store.clickhouse_store import ClickHouseStore
+from analytics_mcp.engine.store.filtered_rollups import FilteredRollups, rollup_filter
 from analytics_mcp.engine.store.protocol import EventStore
 from analytics_mcp.engine.store.raw_store import RawTables
 from analytics_mcp.engine.store.rollup_store import Rollups
@@ -53,4 +54,7 @@ def source_for(db: EventsDatabase, query: Query) -> EventStore:
         return ClickHouseStore(db, query)
     if rollups_answer(query):
         return Rollups(db, query)
+    one_filter = rollup_filter(query)
+    if one_filter is not None and rollups_answer(query.model_copy(update={"filters": ()})):
+        return FilteredRollups(db, query, *one_filter)  # totals from the rollups, the rest raw
     return RawTables(db, query)

@@ -10,9 +10,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, exists, false, literal, literal_column, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    String,
+    and_,
+    column,
+    exists,
+    false,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union,
+    values,
+)
 
-from analytics_mcp.definitions import PAGEVIEW
+from analytics_mcp.definitions import PAGEVIEW, VISIT_GAP_MS
 from analytics_mcp.engine.filters import VISIT_DIMENSIONS, Filter
 from analytics_mcp.engine.periods import DateRange
 from analytics_mcp.engine.query import Query
@@ -84,6 +100,24 @@ class Scope:
             conds.append(exists().where(p.c.visit_id == v.c.id, *match))
         return conds
 
+    def crossing_visits(self, edges: Sequence[int], name: str = "edges") -> Select[Any]:
+        """Ids of the visits passing the visit filters that started before an edge and run past
+        it: they have an event in the edge's first half hour (consecutive events of a visit are
+        under 30 minutes apart), so one indexed range of events per edge finds them. `name`: of
+        the edges' CTE, one per set of edges in a statement."""
+        e, v = self.e, self.v
+        w = values(column("t", BigInteger), name=name).data([(t,) for t in edges]).cte(name)
+        window = and_(self.sites(e.c.site_id), e.c.ts >= w.c.t, e.c.ts < w.c.t + VISIT_GAP_MS)
+        joined = w.join(e, window).join(v, v.c.id == e.c.visit_id)
+        stmt = select(e.c.visit_id).select_from(joined).where(v.c.started_at < w.c.t)
+        return stmt.where(*self.visit_conditions(page_exists=False)).correlate(None)  # its own v
+
+    def passing_visits(self) -> CompoundSelect[Any]:
+        """Ids of the visits passing the visit filters with an event in range: those started in
+        it, and those started before it that run into it."""
+        v = self.v
+        return union(self.visits_started(v.c.id), self.crossing_visits([self.rng.start_ms]))
+
     @property
     def needs_visit_join(self) -> bool:
         return bool(self.query.filters)
@@ -103,12 +137,25 @@ class Scope:
         pageviews are kept; with visit filters only the events of matching visits. `joined`: join
         the visit `v` even without visit filters (to read its attributes)."""
         e = self.e
+        if pageviews_only and self.query.visit_filters and not (self.query.page_filters or joined):
+            return self._pageviews_of_passing_visits(columns)
         conds = [self.sites(e.c.site_id), *self.in_range(e.c.ts)]
         if self.query.page_filters:
             conds += [e.c.name == PAGEVIEW_NAME, *self._page_match(e.c.pathname)]
         elif pageviews_only:
             conds.append(e.c.name == PAGEVIEW)
         return self._events_of_visits(columns, conds, page_exists=False, joined=joined)
+
+    def _pageviews_of_passing_visits(self, columns: Sequence[Any]) -> Select[Any]:
+        """Pageviews in range of the visits passing the visit filters, read visit by visit from
+        the index of pageviews by visit (ix_events_visit_pageviews, covering what pages and
+        visitors read) instead of joining every pageview of the range to its visit. On SQLite the
+        site restriction is written `site_id + 0`, so the planner does not take an index led by
+        site_id for it (the passing visits are of the query's sites already)."""
+        e = self.e
+        site = e.c.site_id + literal_column("0") if self.dialect.NAME == "sqlite" else e.c.site_id
+        conds = [e.c.visit_id.in_(self.passing_visits()), self.sites(site), e.c.name == PAGEVIEW_NAME]
+        return select(*columns).select_from(e).where(*conds, *self.in_range(e.c.ts))
 
     def scoped_events(self, *columns: Any, names: Sequence[str]) -> Select[Any]:
         """Events with these names in range, from visits that pass every filter (goals' and

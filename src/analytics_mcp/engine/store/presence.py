@@ -15,7 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, Subquery, and_, column, select, union, values
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    FromClause,
+    Integer,
+    Subquery,
+    and_,
+    column,
+    select,
+    union,
+    values,
+)
 
 from analytics_mcp.definitions import VISIT_GAP_MS
 from analytics_mcp.engine.store.compiler import Scope
@@ -29,10 +40,18 @@ def bucket_windows(starts: Sequence[int], end_ms: int) -> list[tuple[int, int, i
     return [(i, lo, min(lo + VISIT_GAP_MS, hi)) for i, (lo, hi) in enumerate(zip(starts, ends, strict=True))]
 
 
-def present_visitors(scope: Scope, bucket_of: BucketOf, windows: Sequence[tuple[int, int, int]]) -> Subquery:
-    """Distinct (b, visitor_id): the visitors with an event in each bucket of the scope's range."""
+def present_visitors(
+    scope: Scope,
+    bucket_of: BucketOf,
+    windows: Sequence[tuple[int, int, int]],
+    started_visits: FromClause | None = None,
+) -> Subquery:
+    """Distinct (b, visitor_id): the visitors with an event in each bucket of the scope's range.
+    `started_visits`: the scope's visits started in range, already read (started_at, visitor_id)."""
     v, e = scope.v, scope.e
-    started = scope.visits_started(bucket_of(v.c.started_at).label("b"), v.c.visitor_id.label("visitor_id"))
+    s = v.c if started_visits is None else started_visits.c
+    columns = (bucket_of(s.started_at).label("b"), s.visitor_id.label("visitor_id"))
+    started = scope.visits_started(*columns) if started_visits is None else select(*columns)
     spans = values(
         column("b", Integer), column("lo", BigInteger), column("hi", BigInteger), name="windows"
     ).data(list(windows))

@@ -35,6 +35,7 @@ from analytics_mcp.engine.store.raw_traffic_sql import (
     pageviews_sql,
     timeseries_sql,
     visit_breakdown_sql,
+    visit_filtered_totals_sql,
     visit_totals_sql,
     visitors_sql,
 )
@@ -55,13 +56,16 @@ class RawTables:
 
     async def totals(self, rng: DateRange) -> Totals:
         scope = self._scope(rng)
-        visitors, pageviews, visit = await fetch(
-            self.db, visitors_sql(scope), pageviews_sql(scope), visit_totals_sql(scope)
-        )
-        visits, bounces, duration, visit_pageviews = visit[0]
-        return Totals(
-            visitors[0][0], pageviews[0][0], visits, bounces or 0, duration or 0, visit_pageviews or 0
-        )
+        if scope.query.visit_filters and not scope.query.page_filters:
+            (rows,) = await fetch(self.db, visit_filtered_totals_sql(scope))
+            visitors, pageviews, visits, bounces, duration, visit_pageviews = rows[0]
+        else:
+            people, views, visit = await fetch(
+                self.db, visitors_sql(scope), pageviews_sql(scope), visit_totals_sql(scope)
+            )
+            (visitors,), (pageviews,) = people[0], views[0]
+            visits, bounces, duration, visit_pageviews = visit[0]
+        return Totals(visitors, pageviews, visits, bounces or 0, duration or 0, visit_pageviews or 0)
 
     async def per_bucket(self) -> tuple[dict[int, int], dict[int, int]]:
         visitors, pageviews = await fetch(self.db, *timeseries_sql(self.query, self.dialect))

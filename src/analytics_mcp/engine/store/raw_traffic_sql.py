@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal, or_, select
+from sqlalchemy import ColumnElement, FromClause, Select, and_, case, distinct, func, literal, or_, select
 
 from analytics_mcp.definitions import PAGEVIEW
 from analytics_mcp.engine.query import Query
@@ -42,14 +42,42 @@ def visit_totals_sql(scope: Scope) -> Select[Any]:
     )
 
 
-def visitors_sql(scope: Scope) -> Select[Any]:
+def visitors_sql(scope: Scope, started_visits: FromClause | None = None) -> Select[Any]:
     """Distinct visitor ids among the events in range (with a page filter: among the matching
     pageviews); see `presence` for why the visits table answers it without a page filter."""
     if scope.query.page_filters:
         return scope.traffic_events(func.count(distinct(scope.e.c.visitor_id)))
     windows = bucket_windows([scope.rng.start_ms], scope.rng.end_ms)
-    present = present_visitors(scope, lambda _ts: literal(0), windows)
+    present = present_visitors(scope, lambda _ts: literal(0), windows, started_visits)
     return select(func.count()).select_from(present)
+
+
+def visit_filtered_totals_sql(scope: Scope) -> Select[Any]:
+    """One row (visitors, pageviews, visits, bounces, duration, visit pageviews) of the range
+    under visit filters only. The passing visits started in range are read once, into a
+    materialised CTE that all six numbers read, instead of once per number (the visits of the
+    range are the cost: 742k in 30 days at 10M events)."""
+    v = scope.v
+    started = (
+        scope.visits_started(
+            v.c.id,
+            v.c.visitor_id,
+            v.c.started_at,
+            v.c.pageviews,
+            is_bounce(scope).label("bounce"),
+            duration_ms(scope).label("duration"),
+        )
+        .cte("started_visits")
+        .prefix_with("MATERIALIZED")
+    )
+    s = started.c
+    counters = select(func.count(), func.sum(s.bounce), func.sum(s.duration), func.sum(s.pageviews))
+    visits = counters.select_from(started).subquery("visit_counters")
+    return select(
+        visitors_sql(scope, started).scalar_subquery(),
+        visit_pageviews_sql(scope, started).scalar_subquery(),
+        *visits.c,
+    )
 
 
 def pageviews_sql(scope: Scope) -> Select[Any]:

@@ -16,32 +16,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, Subquery, and_, column, func, literal, select, union_all, values
+from sqlalchemy import FromClause, Select, Subquery, func, literal, select, union_all
 
-from analytics_mcp.definitions import PAGEVIEW, VISIT_GAP_MS
+from analytics_mcp.definitions import PAGEVIEW
 from analytics_mcp.engine.store.compiler import Scope
 from analytics_mcp.engine.store.presence import BucketOf
 from analytics_mcp.storage.schema import events
 
 
-def _crossing(scope: Scope, edges: Sequence[int]) -> Select[Any]:
-    """Ids of the passing visits that started before an edge and have an event in its half hour
-    (one indexed range of events per edge, as in `presence`)."""
-    e, v = scope.e, scope.v
-    w = values(column("t", BigInteger), name="edges").data([(t,) for t in edges]).cte("edges")
-    window = and_(scope.sites(e.c.site_id), e.c.ts >= w.c.t, e.c.ts < w.c.t + VISIT_GAP_MS)
-    joined = w.join(e, window).join(v, v.c.id == e.c.visit_id)
-    stmt = select(e.c.visit_id).select_from(joined).where(v.c.started_at < w.c.t)
-    return stmt.where(*scope.visit_conditions()).correlate(None)  # its own v, not an outer one
-
-
-def _counted(scope: Scope, bucket_of: BucketOf, starts: Sequence[int], end_ms: int) -> Subquery:
+def _counted(
+    scope: Scope,
+    bucket_of: BucketOf,
+    starts: Sequence[int],
+    end_ms: int,
+    started_visits: FromClause | None = None,
+) -> Subquery:
     """(b, n) rows: counters of the passing visits inside one bucket, one row per pageview in
-    range of the crossing ones."""
-    v = scope.v
-    crossing = _crossing(scope, [*starts, end_ms])
-    inside = scope.visits_started(bucket_of(v.c.started_at).label("b"), v.c.pageviews.label("n"))
-    inside = inside.where(v.c.id.not_in(crossing))
+    range of the crossing ones. `started_visits`: the passing visits started in range, already
+    read (id, started_at, pageviews)."""
+    crossing = scope.crossing_visits([*starts, end_ms])
+    s = scope.v.c if started_visits is None else started_visits.c
+    columns = (bucket_of(s.started_at).label("b"), s.pageviews.label("n"))
+    inside = scope.visits_started(*columns) if started_visits is None else select(*columns)
+    inside = inside.where(s.id.not_in(crossing))
     p = events.alias("pv")
     in_range = [p.c.ts >= literal(starts[0]), p.c.ts < literal(end_ms)]
     moved = select(bucket_of(p.c.ts).label("b"), literal(1).label("n")).where(
@@ -50,9 +47,10 @@ def _counted(scope: Scope, bucket_of: BucketOf, starts: Sequence[int], end_ms: i
     return union_all(inside, moved).subquery("counted")
 
 
-def visit_pageviews_sql(scope: Scope) -> Select[Any]:
+def visit_pageviews_sql(scope: Scope, started_visits: FromClause | None = None) -> Select[Any]:
     """Pageviews in the scope's range of the visits passing its visit filters (no page filter)."""
-    counted = _counted(scope, lambda _ts: literal(0), [scope.rng.start_ms], scope.rng.end_ms)
+    start, end = scope.rng.start_ms, scope.rng.end_ms
+    counted = _counted(scope, lambda _ts: literal(0), [start], end, started_visits)
     return select(func.coalesce(func.sum(counted.c.n), 0))
 
 
