@@ -36,7 +36,13 @@ async def test_the_tab_reads_what_the_endpoints_answer(
     token = make_token(services)
     status, tab = await read(client, token, "/dashboard/api/segments")
     assert status == 200, tab
-    assert tab["data"] == {"segments": [], "overlap": [], "activations": [], "usage": None}
+    assert tab["data"] == {
+        "total_members": 0,
+        "segments": [],
+        "overlap": [],
+        "activations": [],
+        "usage": None,
+    }
     assert (await read(client, token, "/api/analytics/usage/"))[0] == 404
 
     await seed_tenant(services, tenant, ("High LTV Buyers", "Newsletter subscribers"), "")
@@ -50,6 +56,9 @@ async def test_the_tab_reads_what_the_endpoints_answer(
     assert [(s["member_count"], [p["count"] for p in s["trend"]]) for s in data["segments"]] == [
         (4, [2, 3, 4, 4]), (3, [1, 2, 3, 3]), (0, [])
     ]  # fmt: skip
+    assert (
+        data["total_members"] == (await read(client, token, "/api/analytics/overview/"))[1]["total_members"]
+    )
     assert data["overlap"] == await overlap_pairs(services, tenant.id)
     assert [(p["overlap"], p["overlap_pct"]) for p in data["overlap"]] == [(2, 66.7)]
     assert data["activations"] == (await read(client, token, "/api/analytics/activations/"))[1]

@@ -12,7 +12,7 @@ from analytics_mcp.platform.memberships import day_number, user_ids_of
 from analytics_mcp.services import Services
 from segments_support import D, add_segment, compute, world
 
-pytestmark = pytest.mark.backends()
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
 CASES: list[tuple[str, list[dict[str, Any]], str, set[str]]] = [
     (

@@ -15,14 +15,15 @@ from pydantic import BaseModel, Field
 from analytics_mcp.http_api import platform_analytics
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
-from analytics_mcp.platform.reports import overlap_pairs, segments_with_trend
-from analytics_mcp.tools.segments import OverlapRow, SegmentRow
+from analytics_mcp.platform.reports import membership_totals, overlap_pairs, segments_with_trend
+from analytics_mcp.tools.segments import TOTAL_MEMBERS, OverlapRow, SegmentRow
 
 PREFIX = "/dashboard/api"
 routes = RouteTable(PREFIX)
 
 
 class SegmentsTab(BaseModel):
+    total_members: int = Field(description="As /api/analytics/overview/: " + TOTAL_MEMBERS)
     segments: list[SegmentRow] = Field(
         description="Active segments with their 30-day trend (/api/analytics/segments/)"
     )
@@ -58,7 +59,9 @@ async def segments_tab(ctx: ApiContext) -> SegmentsTab:
     """Everything the Segments tab shows, read as the /api/analytics/ endpoints read it."""
     tenant = ctx.tenant
     rows = await segments_with_trend(ctx.services, tenant.id, tenant_today(tenant.timezone))
+    _count, total = await membership_totals(ctx.services, tenant.id)
     return SegmentsTab(
+        total_members=total,
         segments=[SegmentRow.model_validate(row) for row in rows],
         overlap=[OverlapRow.model_validate(pair) for pair in await overlap_pairs(ctx.services, tenant.id)],
         activations=await platform_analytics.activations(ctx),

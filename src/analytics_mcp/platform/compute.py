@@ -24,6 +24,7 @@ from analytics_mcp.platform import clickhouse_memberships as ch_ms
 from analytics_mcp.platform import clickhouse_rules as ch_rules
 from analytics_mcp.platform import memberships as ms
 from analytics_mcp.platform.compute_rules import Evaluator, Scope
+from analytics_mcp.platform.member_totals import store_total, union_size
 from analytics_mcp.platform.segments import Segment, list_segments, record_latest
 from analytics_mcp.services import Services
 from analytics_mcp.storage.account_core import get_tenant_by_id, list_sites
@@ -122,6 +123,9 @@ def _store(
                 snapshots[segment_id] = snapshot
                 latest[segment_id] = (day, len(members), computed_at)
                 ms.store_overlaps(conn, snapshot, snapshots)
+    with events.begin() as conn:  # the overview's total_members for the snapshots left now
+        total = union_size(s.members for s in snapshots.values())
+        store_total(conn, active[0].tenant_id, latest, total)
     return latest
 
 

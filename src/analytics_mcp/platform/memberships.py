@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select
+from sqlalchemy import Connection, and_, delete, func, or_, select
 
 from analytics_mcp.platform import clickhouse_memberships as ch_ms
-from analytics_mcp.rollups.upsert import upsert_set
+from analytics_mcp.rollups.upsert import insert_rows, upsert_set
 from analytics_mcp.services import Services
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
 from analytics_mcp.storage.db import Database
@@ -83,11 +83,9 @@ def replace_day(conn: Connection, snapshot: Snapshot, computed_at: str) -> None:
     conn.execute(
         delete(segment_memberships).where(m.segment_id == snapshot.segment_id, m.day == snapshot.day)
     )
-    rows = [
-        {"segment_id": snapshot.segment_id, "day": snapshot.day, "profile_id": p} for p in snapshot.members
-    ]
-    if rows:
-        conn.execute(insert(segment_memberships), rows)
+    if snapshot.members:  # in key order, straight to the driver: a million rows in seconds
+        rows = [(snapshot.segment_id, snapshot.day, p) for p in sorted(snapshot.members)]
+        insert_rows(conn, segment_memberships, rows)
     upsert_set(
         conn,
         segment_days,

@@ -9,13 +9,19 @@ from typing import Any
 from sqlalchemy import Connection, Table
 
 
-def _sql(conn: Connection, table: Table, columns: Sequence[str], assignments: str) -> str:
+def _insert(conn: Connection, table: Table, columns: Sequence[str]) -> str:
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+
+
+def _sql(conn: Connection, table: Table, columns: Sequence[str], assignments: str) -> str:
     keys = ", ".join(c.name for c in table.primary_key.columns)
-    return (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "
-        f"ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
-    )
+    return f"{_insert(conn, table, columns)} ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Plain inserts of rows (all columns in table order), without per-row parameter processing."""
+    conn.exec_driver_sql(_insert(conn, table, [c.name for c in table.columns]), list(rows))
 
 
 def upsert_add(

@@ -18,16 +18,15 @@ from analytics_mcp.storage.schema import events
 
 
 def count_sql(conn: Connection, site_ids: Sequence[int], start_ms: int, end_ms: int) -> int:
-    """Events of these sites with start_ms <= ts < end_ms."""
+    """Events of these sites with start_ms <= ts < end_ms: all rows less the engagement reports,
+    two counts that each read an index alone ((site_id, ts) and (site_id, name, ts)) where
+    `name != ...` would read every row of the range from the table."""
     if not site_ids:
         return 0
-    query = select(func.count()).where(
-        events.c.site_id.in_(list(site_ids)),
-        events.c.ts >= start_ms,
-        events.c.ts < end_ms,
-        events.c.name != ENGAGEMENT,
-    )
-    return int(conn.execute(query).scalar_one())
+    in_range = (events.c.site_id.in_(list(site_ids)), events.c.ts >= start_ms, events.c.ts < end_ms)
+    rows = conn.execute(select(func.count()).where(*in_range)).scalar_one()
+    reports = conn.execute(select(func.count()).where(*in_range, events.c.name == ENGAGEMENT)).scalar_one()
+    return int(rows) - int(reports)
 
 
 def _clickhouse_sql(store: ClickHouseEvents) -> str:

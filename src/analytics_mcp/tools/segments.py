@@ -10,7 +10,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from analytics_mcp.platform.reports import overlap_pairs, segments_with_trend
+from analytics_mcp.platform.reports import membership_totals, overlap_pairs, segments_with_trend
 from analytics_mcp.platform.schedule import tenant_today
 from analytics_mcp.tools.access import authorize
 from analytics_mcp.tools.args import TenantArg
@@ -18,6 +18,7 @@ from analytics_mcp.tools.common import reply, services_of
 from analytics_mcp.tools.glossary import pick
 
 MAX_SEGMENTS = 100
+TOTAL_MEMBERS = "Distinct customers in at least one active segment (one in three segments counts once)"
 
 
 class TrendPoint(BaseModel):
@@ -36,6 +37,7 @@ class SegmentRow(BaseModel):
 class SegmentsAnswer(BaseModel):
     tenant: str
     definitions: list[str] = Field(description="Glossary keys (analytics://glossary) of these numbers")
+    total_members: int = Field(description=TOTAL_MEMBERS)
     segments: list[SegmentRow]
     truncated: bool
 
@@ -68,9 +70,11 @@ async def segments(
     allowed = await authorize(services.db, tenant)
     today = tenant_today(allowed.tenant.timezone)
     rows = await segments_with_trend(services, allowed.tenant.id, today)
+    _count, total = await membership_totals(services, allowed.tenant.id)
     answer = SegmentsAnswer(
         tenant=allowed.tenant.slug,
         definitions=pick(["segments", "segment_trend"]),
+        total_members=total,
         segments=[SegmentRow.model_validate(row) for row in rows[:MAX_SEGMENTS]],
         truncated=len(rows) > MAX_SEGMENTS,
     )

@@ -47,10 +47,13 @@ function emptySegments(body) {
       '. See ', el('code', {}, DOCS), '.')));
 }
 
-function paintSegments(body, segments) {
+function paintSegments(body, segments, total) {
   if (!segments.length) return emptySegments(body);
   const headers = [['Segment'], ['Members', true], ['30-day trend'], ['Last computed']];
-  clear(body).append(table('segments-table', 'segments-title', headers, segments.map(segmentRow)));
+  // The overview's total_members: distinct customers, so a customer in three segments counts once.
+  const summary = el('p', {class: 'muted', id: 'segments-total'},
+    `${num(total)} customers in at least one segment (each counted once)`);
+  clear(body).append(summary, table('segments-table', 'segments-title', headers, segments.map(segmentRow)));
 }
 
 function paintOverlap(body, pairs) {
@@ -101,7 +104,7 @@ export function createSegmentsView(root, {api, onError}) {
   async function refresh(signal) {
     for (const card of Object.values(cards)) placeholder(card.body, 3);
     await paintCurrent(signal, (s) => api.get('/dashboard/api/segments', '', s), (data) => {
-      paintSegments(cards.segments.body, data.segments);
+      paintSegments(cards.segments.body, data.segments, data.total_members);
       paintOverlap(cards.overlap.body, data.overlap);
       usageCard(cards.usage.body, data.usage);
       paintActivations(cards.activations.body, data.activations);
