@@ -4,6 +4,7 @@ PostgreSQL databases that are empty (not even migrated) as a new server's would 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -32,11 +33,21 @@ from analytics_mcp.demo.run import (
     load_demo_traffic,
     new_demo_token,
 )
+from analytics_mcp.platform.activations import add_activation, record_success
+from analytics_mcp.platform.compute import compute_sync
+from analytics_mcp.platform.memberships import day_number
+from analytics_mcp.platform.profiles import import_profiles
+from analytics_mcp.platform.segment_rules import SegmentDefinition
+from analytics_mcp.platform.segments import create_segment
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts, oauth
 from analytics_mcp.storage.db import open_database
+from analytics_mcp.storage.report_subscriptions import claim_week, set_weekly_report
 from analytics_mcp.storage.schema import metadata
 from analytics_mcp.storage.sessions import create_session
+from analytics_mcp.storage.share_links import create_share_link
+from analytics_mcp.storage.subscriptions import new_subscription, save_subscription, utc_today
+from analytics_mcp.timeutil import utcnow_iso
 from pg_server import PostgresServer
 
 
@@ -93,6 +104,8 @@ def build_source(data_dir: Path, days: int = 2) -> Source:
                 [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
             )
             connector_grant(conn, user.id, tenant.id)
+            share_and_report(conn, user.id, tenant.id)
+        platform_rows(services, tenant.id)
     finally:
         services.db.sync.dispose()
     return Source(settings, token)
@@ -110,6 +123,50 @@ def connector_grant(conn: Connection, user_id: int, tenant_id: int) -> None:
     assert oauth.approve(conn, oauth.create_request(conn, request), user_id, tenant_id, ("read",))
     grant = oauth.GrantToken("access", "grant-1", "connector-1", user_id, tenant_id, ("read",), resource, 0)
     oauth.issue_tokens(conn, grant)
+
+
+def share_and_report(conn: Connection, user_id: int, tenant_id: int) -> None:
+    """A share link, a weekly email report subscription and a claimed delivery."""
+    create_share_link(conn, tenant_id, MAIN_SITE, "Public stats")
+    set_weekly_report(conn, tenant_id, user_id, True)
+    assert claim_week(conn, user_id, "2026-W01")
+
+
+def platform_rows(services: Services, tenant_id: int) -> None:
+    """Platform analytics (seed 001): profiles, two computed segments sharing a member (memberships,
+    days, overlaps, totals), a subscription, and a webhook connector with a successful sync (its
+    members and log)."""
+    with services.db.sync.connect() as conn:
+        sites = accounts.list_sites(conn, tenant_id)
+    lines: list[Any] = [
+        {"user_id": "c1", "traits": {"plan": "pro", "newsletter": True}},
+        {"user_id": "c2", "traits": {"plan": "pro"}},
+        {"user_id": "c3", "traits": {"plan": "free", "newsletter": True}},
+    ]
+
+    async def imported() -> None:  # and the async pools closed on the loop that opened them
+        await import_profiles(services, tenant_id, sites, lines)
+        for db in services.sql_databases():
+            await db.aio.dispose()
+
+    asyncio.run(imported())
+    day = utc_today()
+    with services.db.sync.begin() as conn:
+        pro, letter = (
+            create_segment(conn, tenant_id, SegmentDefinition.model_validate(
+                {"name": name, "rules": [{"type": "trait", "trait": trait, "op": "equals", "value": value}]}
+            )).id
+            for name, trait, value in (("Pro", "plan", "pro"), ("Newsletter", "newsletter", True))
+        )  # fmt: skip
+        save_subscription(conn, new_subscription(tenant_id, "business", day.replace(day=1), day))
+    computed = compute_sync(services.db.sync, services.events_db.sync, tenant_id, day)  # type: ignore[union-attr]
+    assert [c.member_count for c in computed] == [2, 2]
+    with services.db.sync.begin() as conn:
+        hook = add_activation(
+            conn, tenant_id, pro, "webhook", url="https://hooks.example.com/x", secret="s" * 32
+        )
+        record_success(conn, hook.id, ["c1", "c2"], [], 2, day_number(day), utcnow_iso())
+    assert letter != pro
 
 
 def table_counts(url: str) -> dict[str, int]:
