@@ -2,7 +2,10 @@
 them (`RowWriter`, `VisitBook`: the 30-minute rule, gaps, engagement, goals, items) from the
 state stored before the batch's version, then inserted table by table with one deduplication
 token each. New and changed rows carry the batch's version (ReplacingMergeTree keeps the highest);
-no rollups are kept in ClickHouse."""
+no rollups are kept in ClickHouse. The profiles of the batch's identified events go to the accounts
+database (docs/platform.md, "Segments on ClickHouse"), written after the inserts: a batch stored
+again writes the same changes again, which leaves a profile as it was (traits merged, first and
+last seen as min and max)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from analytics_mcp.ingest.event import Outcome, PreparedEvent
 from analytics_mcp.ingest.rows import ENGAGED, EVENT_COLUMNS, GAP, ID, SCROLL, VISIT_COLUMNS, RowWriter
 from analytics_mcp.ingest.visits import VisitBook, VisitState
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
+from analytics_mcp.storage.profiles import ProfileBatch
 
 COMPLETION_COLUMNS = ("id", "goal_id", "site_id", "visitor_id", "visit_id", "event_id", "ts")
 ITEM_COLUMNS = (
@@ -54,6 +58,7 @@ class BatchRows:
     tables: dict[str, tuple[tuple[str, ...], list[list[Any]]]] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
     ends: dict[str, int] = field(default_factory=dict)
+    profiles: ProfileBatch = field(default_factory=ProfileBatch)  # for the accounts database
 
 
 def compute(
@@ -68,7 +73,7 @@ def compute(
     outcomes = [Outcome("accepted")] * len(live)
     for position in ordered:
         outcomes[position] = writer.add(None, book, live[position])
-    out = BatchRows(outcomes=outcomes)
+    out = BatchRows(outcomes=outcomes, profiles=writer.profiles)
     out.ends = {
         "event": writer.next_event_id,
         "visit": bases["visit"] + len(book.created),
@@ -77,9 +82,7 @@ def compute(
     }
     event_rows = [[*row, version] for row in writer.event_rows] + _updated(events, writer, version)
     _put(out, "events", (*EVENT_COLUMNS, "version"), event_rows)
-    visit_rows = [
-        [v.insert_row()[c] for c in VISIT_COLUMNS] + [version] for v in (*book.created, *book.changed())
-    ]
+    visit_rows = [_visit_row(v.insert_row(), version) for v in (*book.created, *book.changed())]
     _put(out, "visits", (*VISIT_COLUMNS, "version"), visit_rows)
     completions = [
         [bases["completion"] + n, *(c[k] for k in COMPLETION_COLUMNS[1:])]
@@ -94,9 +97,14 @@ def compute(
     return out
 
 
+def _visit_row(values: dict[str, Any], version: int) -> list[Any]:
+    return [*(values[c] for c in VISIT_COLUMNS), version]
+
+
 def _put(out: BatchRows, table: str, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
+    """Times stay epoch ms: clickhouse-connect writes an int into DateTime64(3) as its ticks."""
     if rows:
-        out.tables[table] = (columns, [reads.to_row(columns, row) for row in rows])
+        out.tables[table] = (columns, rows)
 
 
 def _updated(events: ClickHouseEvents, writer: _Writer, version: int) -> list[list[Any]]:

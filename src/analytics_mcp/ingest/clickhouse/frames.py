@@ -30,6 +30,7 @@ from analytics_mcp.storage.db import Database, lock_event_writers
 
 log = logging.getLogger("analytics_mcp.ingest")
 ALL = 1 << 62
+BATCH_BYTES = 16 * 1024 * 1024  # spooled frames per batch: about 100,000 batch-API events
 
 
 class ClickHouseUnavailable(Unavailable):
@@ -98,10 +99,7 @@ class ClickHouseWriter:
         version, bases = (
             (planned.version, planned.bases) if planned is not None else state.next_free(self.events)
         )
-        keys = ClickHouseKeys(self.events, before_version=version)  # a re-sent event is skipped
-        self.processor.stored_keys = keys
-        with self.accounts.reader.connect() as conn:
-            new = self.processor.unstored(conn, live)
+        new = self._unstored(live, version) if self.recheck(name) else live
         rows = batch.compute(self.events, new, bases, version)
         plan = state.Plan(name, position, end, version, bases, rows.ends)
         if planned is None:
@@ -109,9 +107,26 @@ class ClickHouseWriter:
         elif planned.ends != rows.ends:
             log.error("batch %s:%d-%d computed other ids than planned", name, position, end)
         batch.insert(self.events, rows, lambda table: f"{name}:{position}-{end}:{table}", self.after_insert)
+        if rows.profiles:  # profiles live in the accounts database; writing them again is harmless
+            with self.accounts.sync.begin() as conn:
+                rows.profiles.write(conn)
+            self.after_insert("profiles")
         state.write(self.events, plan.done())
         by_index = {item.index: outcome for item, outcome in zip(new, rows.outcomes, strict=True)}
         return end, [by_index.get(item.index, Outcome("duplicate")) for item in live]
+
+    def recheck(self, name: str) -> bool:
+        """Whether the batch's event ids are looked up again before storing. Not for spooled
+        frames on chDB: its engine is this process's alone, so no other server stores events,
+        and prepare's lookup (which never answers "none stored" on an error there) with the
+        spool's unsettled keys already decided every duplicate; a re-sent frame is kept out by
+        its plan and tokens."""
+        return not (self.events.embedded and name != "direct")
+
+    def _unstored(self, live: list[PreparedEvent], version: int) -> list[PreparedEvent]:
+        self.processor.stored_keys = ClickHouseKeys(self.events, before_version=version)
+        with self.accounts.reader.connect() as conn:
+            return self.processor.unstored(conn, live)
 
     def _reachable(self) -> bool:
         try:
@@ -142,6 +157,10 @@ class ClickHouseFrames:
         raise AssertionError("unreachable")
 
     def store(self, position: int, stop: int, max_bytes: int) -> tuple[int, int]:
+        # ClickHouse wants few large inserts (each is a part, and a batch's lookups cost the same
+        # for 10 rows as for 10,000); after a failure the loop asks for one frame (max_bytes 1).
+        max_bytes = max_bytes if max_bytes <= 1 else max(max_bytes, BATCH_BYTES)
+
         def frames(planned_end: int) -> tuple[int, list[PreparedEvent]]:
             bound, size = (planned_end, ALL) if planned_end != ALL else (stop, max_bytes)
             live: list[PreparedEvent] = []

@@ -15,12 +15,11 @@ from analytics_mcp.definitions import VISIT_GAP_MS
 from analytics_mcp.ingest.rows import EVENT_COLUMNS, VISIT_COLUMNS
 from analytics_mcp.ingest.visits import STATE_COLUMNS, VisitBook, VisitState
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
-from analytics_mcp.storage.clickhouse.copy import as_datetime
 from analytics_mcp.storage.clickhouse.schema import TIME_COLUMNS
 
 log = logging.getLogger("analytics_mcp.ingest")
 
-CHUNK = 2000
+CHUNK = 10_000  # one lookup per request of the batch API (each reads the whole bloom filter index)
 NO_LIMIT = 1 << 62  # a version above every real one: read everything stored
 
 
@@ -31,11 +30,6 @@ def _selected(columns: Iterable[str], alias: str = "") -> str:
         f"toUnixTimestamp64Milli({alias}{c}) AS {c}_ms" if c in TIME_COLUMNS else f"{alias}{c}"
         for c in columns
     )
-
-
-def to_row(columns: Iterable[str], values: Iterable[Any]) -> list[Any]:
-    """A row for ClickHouse: epoch ms columns as DateTime64."""
-    return [as_datetime(v) if c in TIME_COLUMNS else v for c, v in zip(columns, values, strict=True)]
 
 
 class ClickHouseKeys:
@@ -49,13 +43,15 @@ class ClickHouseKeys:
         self, column: str, pairs: list[tuple[int, str | None]], *, purchase_only: bool
     ) -> set[tuple[Any, ...]]:
         """The stored (site, value) pairs among `pairs`. For prepare (no version bound), an
-        unreachable ClickHouse answers "none stored": the spool must keep acknowledging while
-        ClickHouse is down, and the writer checks again, against every stored row, before it
-        stores (a retry of a stored event is then answered accepted and dropped there)."""
+        unreachable ClickHouse server answers "none stored": the spool must keep acknowledging
+        while ClickHouse is down, and the writer checks again, against every stored row, before
+        it stores (a retry of a stored event is then answered accepted and dropped there). chDB
+        is never unreachable and its writer does not check again (frames.ClickHouseWriter.recheck):
+        its errors are raised."""
         try:
             return self._existing(column, pairs, purchase_only=purchase_only)
         except OperationalError:
-            if self.before_version != NO_LIMIT:
+            if self.before_version != NO_LIMIT or self._events.embedded:
                 raise  # the writer must know: it retries the frame later
             log.warning("ClickHouse unreachable: duplicates are checked when the writer stores")
             return set()

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from analytics_mcp.ingest.batch_processor import DedupKey, event_keys
 from analytics_mcp.ingest.enrich import ClientInfo
 from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
-from analytics_mcp.ingest.sites import SiteRegistry
+from analytics_mcp.ingest.sites import SiteInfo, SiteRegistry
 from analytics_mcp.ingest.wire import Item
 
 _PRIVATE = ("ip", "user_agent")
@@ -45,8 +45,11 @@ def encode(live: list[PreparedEvent]) -> bytes:
 
 def decode(payload: bytes, conn: Connection, sites: SiteRegistry) -> list[PreparedEvent]:
     live: list[PreparedEvent] = []
+    site_of: dict[str, SiteInfo | None] = {}  # a frame has few domains: look each up once
     for values, products, site_id, domain, client, ids, hostname, pathname in pickle.loads(payload):
-        site = sites.lookup(conn, domain)
+        if domain not in site_of:
+            site_of[domain] = sites.lookup(conn, domain)
+        site = site_of[domain]
         if site is None or site.id != site_id:  # the site was deleted since
             continue
         items = [

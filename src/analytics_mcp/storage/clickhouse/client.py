@@ -128,12 +128,16 @@ class ClickHouseEvents:
         """One block of rows; a repeated `token` (one per spool frame or copy chunk) is stored once
         (the tables' non_replicated_deduplication_window)."""
         settings = {"insert_deduplication_token": token} if token else {}
+        # Column-oriented: zip transposes in C; clickhouse-connect's row pivot is Python (and ran
+        # twice a block in 1.12), a third of the writer's insert time.
+        data = [list(column) for column in zip(*rows, strict=True)]
         with self._lock:
             self.client.insert(
                 f"{self.database}.{_identifier(table)}",
-                list(rows),
+                data,
                 column_names=list(columns),
                 settings=settings,
+                column_oriented=True,
             )
 
     def close(self) -> None:
