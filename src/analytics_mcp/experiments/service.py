@@ -47,7 +47,10 @@ def metrics_query(
     if start > end:
         raise QueryError("start_date", "must not be after end_date")
     try:
-        return parse_query([site], site.timezone, date_from=start, date_to=end, site=site.domain, now=now)
+        # The trend is one point per local day (seed 000), whatever the range's length.
+        return parse_query(
+            [site], site.timezone, date_from=start, date_to=end, site=site.domain, now=now, interval="day"
+        )
     except QueryError as exc:
         raise QueryError(_METRICS_FIELDS.get(exc.field, exc.field), exc.rule) from None
 

@@ -92,6 +92,7 @@ async def _experiment_query(
                 period=period,
                 date_from=dates[0],
                 date_to=dates[1],
+                interval=query.interval,
                 site=found.site.domain,
             )
         except QueryError as exc:
@@ -117,7 +118,9 @@ async def ab_test_results(
 
     Answers "which variant wins?", "is the difference significant?". Call list-sites first to
     discover domains. Dates are in the experiment's site time zone."""
-    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to)
+    # The trend stays daily (hourly for 24h) whatever the length, as GET /metrics/variants gives it.
+    daily = None if period == "24h" and date_from is None else "day"
+    request = await authorized_request(ctx, tenant, period, domain, date_from, date_to, interval=daily)
     found, query = await _experiment_query(request, experiment, period, (date_from, date_to))
     data = await experiment_data(request.services.events_db, found, query)
     totals, report = summary(data), variants_report(data)

@@ -5,6 +5,7 @@ import {PENDING, historyCheck, markPartial} from './comparison.js';
 import {clear, el} from './dom.js';
 import {change, money, num, pct} from './format.js';
 import {failed, paintCurrent, placeholder, tilePlaceholders} from './loading.js';
+import {chartInterval} from './state.js';
 
 const TILES = [['revenue', 'Revenue'], ['transactions', 'Transactions'], ['avg_order_value', 'Average order'],
   ['conversion_rate', 'Conversion rate']];
@@ -92,6 +93,7 @@ export function createCommerceView(root, context) {
         labels: rows.map((r) => r.date),
         series: [{label: cur ? `Revenue (${cur})` : 'Revenue', values: rows.map((r) => r.revenue), bars: true, format: (v) => money(v, cur)}],
         signal,
+        interval: chartInterval({...context.state(), interval: ''}),  // the API's default buckets
       }), (error) => failed(chartBox, error)),
       paintCurrent(signal, get('/api/v1/stats/ecommerce/funnel'), (steps) => {
         clear(funnel.body).append(funnelList(steps));
