@@ -55,13 +55,14 @@ demo: setup
 	$(BIN)/analytics-mcp demo
 
 # mypy: strict on src/ with the pydantic plugin ([tool.mypy] in pyproject.toml; cache in .mypy_cache).
-# pytest-xdist: three workers on two cores (much of the suite waits on servers and browsers).
+# pytest-xdist: three workers on two cores (much of the suite waits on servers and browsers);
+# loadgroup keeps a module with a module-scoped fixture on one worker (tests/conftest.py).
 # PYTHONDONTWRITEBYTECODE emptied: pytest then keeps its assertion-rewritten test modules in
 # __pycache__ (each worker spent ~6 s of CPU rewriting them on every run without it).
 test: setup browser services
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 3
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 3 --dist loadgroup
 
 # The standing reliability suite at full scale (tenant matrix, bodies, privacy scan, crash cycles);
 # `make test` runs its fast subset.

@@ -41,6 +41,18 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that shares a module-scoped fixture runs in its module's xdist group: under `make
+    test`'s `--dist loadgroup` one worker runs the module and builds the fixture once (the default
+    `load` mode deals a module's tests out to every worker, and each built its own copy)."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        scopes = {defs[-1].scope for defs in info.name2fixturedefs.values()} if info else set()
+        if scopes & {"module", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests marked `backends` that use a database run once per named backend."""
     marker = metafunc.definition.get_closest_marker("backends")
