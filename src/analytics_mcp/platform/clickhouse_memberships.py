@@ -101,17 +101,30 @@ def day_run(events: ClickHouseEvents, segment_id: int, day: int) -> int | None:
     return int(rows[0][0]) if rows else None
 
 
+def _of_snapshots() -> str:
+    """The rows of the given (segment, day, run) snapshots; the segment and day lists first, so
+    the sort key (segment_id, day, profile_id) prunes before the run is checked."""
+    return (
+        "segment_id IN {segments:Array(UInt32)} AND day IN {days:Array(Int32)} "
+        f"AND (segment_id, day, run) IN {{snapshots:{SNAPSHOT}}}"
+    )
+
+
+def _snapshot_params(snapshots: Sequence[tuple[int, int, int]]) -> dict[str, Any]:
+    return {
+        "segments": sorted({s for s, _d, _r in snapshots}),
+        "days": sorted({d for _s, d, _r in snapshots}),
+        "snapshots": list(snapshots),
+    }
+
+
 def member_ids(events: ClickHouseEvents, segment_id: int, day: int) -> frozenset[int]:
     """The profile ids of a day's recorded snapshot (empty when the day was not computed)."""
     run = day_run(events, segment_id, day)
     if run is None:
         return frozenset()
     sql = f"SELECT profile_id FROM {events.table('segment_memberships')} WHERE {_of_snapshots()}"
-    return frozenset(int(row[0]) for row in events.rows(sql, {"snapshots": [(segment_id, day, run)]}))
-
-
-def _of_snapshots() -> str:
-    return f"(segment_id, day, run) IN {{snapshots:{SNAPSHOT}}}"
+    return frozenset(int(row[0]) for row in events.rows(sql, _snapshot_params([(segment_id, day, run)])))
 
 
 def _latest_snapshots(events: ClickHouseEvents, segment_ids: Sequence[int]) -> list[tuple[int, int, int]]:
@@ -122,31 +135,36 @@ def overlap_counts(
     events: ClickHouseEvents, segment_ids: Sequence[int]
 ) -> list[tuple[int, int, int, int, int]]:
     """(seg_a, seg_b, overlap, members of a, members of b) of the pairs (a < b) among these
-    segments whose latest snapshots share members: each profile's segments, paired."""
+    segments whose latest snapshots share members: one exact bitmap of profile ids per snapshot,
+    then the size of each pair's intersection."""
     latest = latest_runs(events, segment_ids)
     if len(latest) < 2:
         return []
     snapshots = [(s, day, run) for s, (day, _n, _at, run) in latest.items()]
-    sql = (
-        "SELECT pair.1, pair.2, count() FROM ("
-        "SELECT arraySort(groupUniqArray(segment_id)) AS segs "
-        f"FROM {events.table('segment_memberships')} WHERE {_of_snapshots()} "
-        "GROUP BY profile_id HAVING length(segs) > 1) "
-        "ARRAY JOIN arrayFlatten(arrayMap(i -> arrayMap(j -> (segs[i], segs[j]), "
-        "range(i + 1, length(segs) + 1)), range(1, length(segs)))) AS pair "
-        "GROUP BY pair.1, pair.2"
+    bitmaps = (
+        "SELECT segment_id, groupBitmapState(toUInt64(profile_id)) AS members "
+        f"FROM {events.table('segment_memberships')} WHERE {_of_snapshots()} GROUP BY segment_id"
     )
-    rows = events.rows(sql, {"snapshots": snapshots})
-    return [(int(a), int(b), int(n), latest[int(a)][1], latest[int(b)][1]) for a, b, n in rows]
+    sql = (
+        "SELECT pair.1, pair.2, pair.3 FROM ("
+        f"SELECT groupArray(segment_id) AS ids, groupArray(members) AS sets FROM ({bitmaps})) "
+        "ARRAY JOIN arrayFlatten(arrayMap(i -> arrayMap(j -> "
+        "(ids[i], ids[j], bitmapAndCardinality(sets[i], sets[j])), range(i + 1, length(ids) + 1)), "
+        "range(1, length(ids)))) AS pair WHERE pair.3 > 0"
+    )
+    rows = events.rows(sql, _snapshot_params(snapshots))
+    pairs = [(min(int(a), int(b)), max(int(a), int(b)), int(n)) for a, b, n in rows]
+    return [(a, b, n, latest[a][1], latest[b][1]) for a, b, n in pairs]
 
 
 def distinct_members(events: ClickHouseEvents, segment_ids: Sequence[int]) -> int:
-    """Distinct profiles over these segments' latest snapshots."""
+    """Distinct profiles over these segments' latest snapshots (an exact bitmap)."""
     snapshots = _latest_snapshots(events, segment_ids)
     if not snapshots:
         return 0
-    sql = f"SELECT uniqExact(profile_id) FROM {events.table('segment_memberships')} WHERE {_of_snapshots()}"
-    rows: Sequence[Sequence[Any]] = events.rows(sql, {"snapshots": snapshots})
+    table = events.table("segment_memberships")
+    sql = f"SELECT groupBitmap(toUInt64(profile_id)) FROM {table} WHERE {_of_snapshots()}"
+    rows: Sequence[Sequence[Any]] = events.rows(sql, _snapshot_params(snapshots))
     return int(rows[0][0])
 
 
