@@ -44,8 +44,11 @@ class ChScope:
         self.params[name] = value
         return f"{{{name}:{kind}}}"
 
-    def table(self, name: str, alias: str) -> str:
-        return f"{self.store.table(name)} AS {alias} FINAL"
+    def table(self, name: str, alias: str, *, final: bool = True) -> str:
+        """`final=False` only for a read of events whose answer is a set (ids, distinct visitors):
+        an event's rewrites change its gap, engaged time and scroll depth alone, never its site,
+        time, name, path, visit or visitor, so its older rows add nothing to such a set."""
+        return f"{self.store.table(name)} AS {alias}" + (" FINAL" if final else "")
 
     # -- predicates ----------------------------------------------------------------------------
 
@@ -110,7 +113,8 @@ class ChScope:
                     *([self.since("p.ts", self.at(self.rng.start_ms))] if started_in_range else []),
                 ]
             )
-            conds.append(f"v.id IN (SELECT p.visit_id FROM {self.table('events', 'p')} WHERE {viewed})")
+            pageviews = self.table("events", "p", final=False)
+            conds.append(f"v.id IN (SELECT p.visit_id FROM {pageviews} WHERE {viewed})")
         return conds
 
     def passing_visits(self, *, page_exists: bool = True, spanning: bool = False) -> str:
@@ -132,17 +136,23 @@ class ChScope:
         return f"SELECT {', '.join(columns)} FROM {self.table('visits', 'v')} WHERE {where}"
 
     def traffic_events(
-        self, columns: Sequence[str], *, pageviews_only: bool = False, visit_ids: str | None = None
+        self,
+        columns: Sequence[str],
+        *,
+        pageviews_only: bool = False,
+        visit_ids: str | None = None,
+        final: bool = True,
     ) -> str:
         """Events in range (only matching pageviews with a page filter), of visits passing the
-        visit filters (of `visit_ids`, a subquery over `v`, when the caller needs fewer)."""
+        visit filters (of `visit_ids`, a subquery over `v`, when the caller needs fewer);
+        `final=False` for a set (`table`)."""
         conds = [self.sites("e.site_id"), self.in_range("e.ts")]
         if pageviews_only or self.query.page_filters:
             conds += [f"e.name = {self.param(PAGEVIEW, 'String')}", *self.page_match("e.pathname")]
         if self.query.visit_filters:
             ids = visit_ids or self.passing_visits(page_exists=False, spanning=True)
             conds.append(f"e.visit_id IN ({ids})")
-        return self._select(columns, "events", "e", conds)
+        return self._select(columns, "events", "e", conds, final=final)
 
     def visits_running_in(self, column: str = "v.id") -> str:
         """`column` of the passing visits (visit filters only) that started before the range and
@@ -207,12 +217,16 @@ class ChScope:
             f"i.event_name = {self.param('purchase', 'String')}",
         ]
         if self.needs_visit_join:
-            of_visits = f"SELECT e.id FROM {self.table('events', 'e')} WHERE {self.sites('e.site_id')} AND "
+            events = self.table("events", "e", final=False)
+            of_visits = f"SELECT e.id FROM {events} WHERE {self.sites('e.site_id')} AND "
             conds.append(f"i.event_id IN ({of_visits}e.visit_id IN ({self.passing_visits()}))")
         return self._select(columns, "ecommerce_items", "i", [*conds, *extra])
 
     def names(self, column: str, names: Sequence[str]) -> str:
         return f"{column} IN {self.param(list(names), 'Array(String)')}"
 
-    def _select(self, columns: Sequence[str], table: str, alias: str, conds: Sequence[str]) -> str:
-        return f"SELECT {', '.join(columns)} FROM {self.table(table, alias)} WHERE {' AND '.join(conds)}"
+    def _select(
+        self, columns: Sequence[str], table: str, alias: str, conds: Sequence[str], *, final: bool = True
+    ) -> str:
+        source = self.table(table, alias, final=final)
+        return f"SELECT {', '.join(columns)} FROM {source} WHERE {' AND '.join(conds)}"

@@ -53,7 +53,7 @@ def present_visitors(scope: ChScope, bucketed: bool) -> str:
         # Visits started in range are the first part's: the window needs only those running in.
         ids = scope.visits_running_in()
     started = scope.visits_started([f"{started_b} AS b", "v.visitor_id AS visitor"])
-    running = scope.traffic_events([f"{event_b} AS b", "e.visitor_id AS visitor"], visit_ids=ids)
+    running = scope.traffic_events([f"{event_b} AS b", "e.visitor_id AS visitor"], visit_ids=ids, final=False)
     return f"{started} UNION DISTINCT {running} AND {window}"
 
 
