@@ -14,9 +14,10 @@ from analytics_mcp import engine
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.engine.store.choice import raw_tables
 from analytics_mcp.services import Services
-from engine_support import add_site, ask, hit, ingest, rows
+from analytics_mcp.storage.db import distinct_databases
+from engine_support import add_site, hit, ingest, rows, utc
 
-pytestmark = pytest.mark.backends()
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
 NOW = "2026-04-20T12:00:00Z"
 # who = one IP; a visitor id is (IP, UTC day's salt): the same `who` on two UTC days is two
@@ -50,15 +51,23 @@ async def svc(services: Services) -> AsyncIterator[Services]:
     ingest(services, SPRING)
     services.tenant = tenant  # type: ignore[attr-defined]
     yield services
-    await services.db.aio.dispose()
+    for db in distinct_databases(services.db, services.events_db):
+        await db.aio.dispose()
+
+
+async def ask(svc: Services, **arguments: str) -> engine.Timeseries:
+    """The timeseries as of NOW: the query from the accounts, the numbers from the events database
+    (split: another database)."""
+    tenant = svc.tenant  # type: ignore[attr-defined]
+    query = await engine.query_for_tenant(svc.db, tenant, now=utc(NOW), **arguments)
+    return await engine.timeseries(svc.events_db, query)
 
 
 async def both_stores(svc: Services, **arguments: str) -> engine.Timeseries:
     """The timeseries from the rollups (unfiltered, one zone) and from the raw tables: equal."""
-    tenant = svc.tenant  # type: ignore[attr-defined]
-    from_rollups = await ask(svc, tenant, engine.timeseries, now=NOW, **arguments)
+    from_rollups = await ask(svc, **arguments)
     with raw_tables():
-        from_raw = await ask(svc, tenant, engine.timeseries, now=NOW, **arguments)
+        from_raw = await ask(svc, **arguments)
     assert from_rollups == from_raw
     return from_rollups
 
@@ -105,12 +114,11 @@ async def test_hours_over_the_23_hour_day(svc: Services) -> None:
 
 
 async def test_default_intervals_and_the_running_bucket(svc: Services) -> None:
-    tenant = svc.tenant  # type: ignore[attr-defined]
     lengths = {"7d": "day", "90d": "day", "12m": "week", "24h": "hour"}
     for period, interval in lengths.items():
-        series = await ask(svc, tenant, engine.timeseries, now=NOW, period=period)
+        series = await ask(svc, period=period)
         assert series.range.interval == interval, period
-    long = await ask(svc, tenant, engine.timeseries, now=NOW, date_from="2025-01-01", date_to="2026-04-08")
+    long = await ask(svc, date_from="2025-01-01", date_to="2026-04-08")
     assert long.range.interval == "month" and long.rows[0].date == "2025-01-01" and len(long.rows) == 16
     # 30d by weeks on Monday 20 April: the running week is the last bucket, and cut short.
     running = await both_stores(svc, site="acme.test", period="30d", interval="week")
@@ -134,7 +142,6 @@ async def test_default_intervals_and_the_running_bucket(svc: Services) -> None:
 async def test_nonsense_is_refused_naming_the_field(
     svc: Services, arguments: dict[str, str], rule: str
 ) -> None:
-    tenant = svc.tenant  # type: ignore[attr-defined]
     with pytest.raises(QueryError) as refused:
-        await ask(svc, tenant, engine.timeseries, now=NOW, **arguments)
+        await ask(svc, **arguments)
     assert (refused.value.field, refused.value.rule) == ("interval", rule)

@@ -48,6 +48,8 @@ RANGES: tuple[dict[str, str], ...] = (
     {"date_from": "2026-10-28", "date_to": "2026-11-03"},  # Los Angeles leaves DST on Nov 1
     {"date_from": "2026-11-01", "date_to": "2026-11-01"},
     {"date_from": "2026-09-10", "date_to": "2026-11-20"},
+    {"date_from": "2026-09-10", "date_to": "2026-11-20", "interval": "week"},  # cut first and last
+    {"date_from": "2026-09-10", "date_to": "2026-11-20", "interval": "month"},
 )
 Report = Callable[[Any, engine.Query], Awaitable[BaseModel]]
 LISTS: tuple[Report, ...] = (
