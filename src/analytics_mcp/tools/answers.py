@@ -143,7 +143,7 @@ class ProductsAnswer(Money, ToolAnswer):
 
 
 class DailyAnswer(Timeseries, ToolAnswer):
-    definition_keys = ("period", "visitors", "pageviews", "truncated")
+    definition_keys = ("period", "interval", "visitors", "pageviews", "truncated")
 
     truncated: bool = Field(description="The range had more buckets than fit; the most recent are kept")
 

@@ -50,6 +50,12 @@ DEFINITIONS: dict[str, str] = {
         "data counts through: compare a partial day with whole ones with care, or use "
         "last_N_complete_days."
     ),
+    "interval": (
+        "Timeseries buckets in local time: hour, day, week (ISO, Monday to Sunday) or month; by "
+        "default hours for 24h, days up to 92 days, weeks up to 366 (12m), months beyond. A bucket "
+        "is labelled by its first day (a week's Monday, a month's 1st); partial_buckets names the "
+        "weeks or months the range cuts short. Visitors are distinct per bucket: never add them up."
+    ),
     "filters": (
         "filters: `dimension==value` (is), `dimension!=value` (is not), `dimension~text` (contains, "
         "ignoring the case of A-Z); `a|b` means either value; `;` joins conditions that must all "
