@@ -1,8 +1,9 @@
 """Ingestion into ClickHouse under faults (issue 14 item 4), on chDB in process.
 
 - A batch stored again after a crash between its inserts and the position (or between two of its
-  inserts) is stored once: its plan is kept, its rows are computed again alike and every insert
-  repeats its deduplication token.
+  inserts, or after its identified events' profiles went to the accounts database) is stored once:
+  its plan is kept, its rows are computed again alike and every insert repeats its deduplication
+  token; each profile is there once.
 - Tracker events into a server whose events are in chDB: a retry of an acknowledged event is a
   duplicate; with ClickHouse unavailable the server still answers 202 from the spool up to its
   limit, then 503 with Retry-After; once ClickHouse is back every acknowledged event is stored
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import orjson
 import pytest
+from sqlalchemy import select
 
 from analytics_mcp.config import Settings
 from analytics_mcp.ingest.clickhouse.frames import ClickHouseFrames, ClickHouseWriter
@@ -26,6 +29,7 @@ from analytics_mcp.ingest.spool.frames import SpoolWriter
 from analytics_mcp.ingest.wire import TrackerEvent
 from analytics_mcp.services import Services
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
+from analytics_mcp.storage.platform_schema import profiles
 from clickhouse_support import chdb_url
 from conftest import serving
 from factories import CHROME_WIN, make_site
@@ -50,9 +54,14 @@ def _pending(n: int, prefix: str) -> list[PendingEvent]:
     now = int(time.time() * 1000)
     out = []
     for i in range(n):
-        wire = TrackerEvent.model_validate(
-            {"name": "pageview", "url": f"https://acme.test/p{i % 7}", "domain": "acme.test"}
-        )
+        body: dict[str, Any] = {
+            "name": "pageview",
+            "url": f"https://acme.test/p{i % 7}",
+            "domain": "acme.test",
+        }
+        if i % 4 == 0:  # identified: its profile goes to the accounts database
+            body |= {"user_id": f"u{i % 3}", "traits": {"plan": f"p{i}"}}
+        wire = TrackerEvent.model_validate(body)
         event = PendingEvent.from_wire(
             wire, ts=now - (n - i) * 1000, ip=f"10.0.0.{i % 5}", user_agent=CHROME_WIN
         )
@@ -61,7 +70,7 @@ def _pending(n: int, prefix: str) -> list[PendingEvent]:
     return out
 
 
-@pytest.mark.parametrize("crash_after", ["events", "visits"])
+@pytest.mark.parametrize("crash_after", ["events", "visits", "profiles"])
 def test_a_batch_stored_again_after_a_crash_is_stored_once(tmp_path: Path, crash_after: str) -> None:
     services = Services.build(_settings(tmp_path, f"crash_{crash_after}"))
     make_site(services)
@@ -92,6 +101,13 @@ def test_a_batch_stored_again_after_a_crash_is_stored_once(tmp_path: Path, crash
     assert 5 <= visits == _count(house, "visits")
     pageviews = house.rows(f"SELECT sum(pageviews) FROM {house.table('visits')} FINAL")[0][0]
     assert pageviews == 80
+    with services.db.sync.connect() as conn:  # profiles: in the accounts database, each once
+        rows = conn.execute(select(profiles.c.user_id, profiles.c.traits, profiles.c.first_seen_ms)).all()
+    assert sorted(r.user_id for r in rows) == ["u0", "u1", "u2"]
+    assert all(r.first_seen_ms is not None and orjson.loads(r.traits)["plan"] for r in rows)
+    assert (
+        house.rows(f"SELECT count() FROM {house.table('events')} FINAL WHERE user_id IS NOT NULL")[0][0] == 20
+    )
 
 
 async def test_clickhouse_down_spools_then_refuses_then_catches_up(

@@ -57,7 +57,7 @@ class RowWriter:
         self.stored_gaps: dict[int, int] = {}
         self.stored_engagement: dict[int, list[int]] = {}  # id -> [engaged_ms, max scroll]
         self.side_rows: dict[Table, list[dict[str, Any]]] = {}
-        self.profiles = ProfileBatch()  # identified events' profiles (SQL stores only)
+        self.profiles = ProfileBatch()  # identified events' profiles (with ClickHouse: to the accounts)
 
     def add(self, conn: Connection | None, book: VisitBook, item: PreparedEvent) -> Outcome:
         """`conn`: the SQL write transaction (None where `_stored_pageview` reads elsewhere)."""
