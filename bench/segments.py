@@ -22,6 +22,9 @@ replaced, the heavier case of a daily run.
 
     .venv/bin/python bench/segments.py [--reuse] [--profiles 200000] [--events 5000000] \
         [--dir bench/out/segments] [--member-history]
+
+With --events-url (chdb:///abs/dir or clickhouse://...) the events are in ClickHouse: the run is
+bench/segments_clickhouse.py's, with the same data set, segments and timers.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import runpy
 import shutil
 import statistics
 import sys
@@ -225,7 +229,11 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("bench/out/segments"))
     parser.add_argument("--reuse", action="store_true", help="keep the data set already in --dir")
     parser.add_argument("--member-history", action="store_true", help="member rows of the 29 older days")
+    parser.add_argument("--events-url", help="events in ClickHouse (chdb:///dir, clickhouse://...)")
     args = parser.parse_args()
+    if args.events_url:  # the same data set and timers with the events in ClickHouse
+        runpy.run_path(str(Path(__file__).with_name("segments_clickhouse.py")), run_name="__main__")
+        return
     if not args.reuse:
         shutil.rmtree(args.dir, ignore_errors=True)
     settings = Settings(  # type: ignore[call-arg]
