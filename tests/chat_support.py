@@ -111,6 +111,7 @@ def settings(tmp_path: Path, fake: FakeAnthropic, sqlite_template: Path) -> Sett
     return Settings(  # type: ignore[call-arg]
         data_dir=tmp_path / "data",
         secret_key="test-secret",
+        ingest_process=False,  # as conftest's: a writer process per app costs seconds of CPU
         rate_limit="10000/minute",
         anthropic_api_key=API_KEY,
         anthropic_base_url=fake.base_url,

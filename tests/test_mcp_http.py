@@ -34,6 +34,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(  # type: ignore[call-arg]
         data_dir=tmp_path / "data",
         secret_key="test-secret",
+        ingest_process=False,
         allowed_hosts=["testserver", "127.0.0.1:*"],
         allowed_origins=["http://testserver", "http://127.0.0.1:*"],
         _env_file=None,

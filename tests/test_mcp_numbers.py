@@ -41,6 +41,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(  # type: ignore[call-arg]
         data_dir=tmp_path / "data",
         secret_key="test-secret",
+        ingest_process=False,  # as conftest's: a writer process per app costs seconds of CPU
         allowed_hosts=["testserver"],
         allowed_origins=["http://testserver"],
         rate_limit="100000/minute",  # this test asks the REST API a few hundred questions
