@@ -35,6 +35,9 @@ DAILY_VISITORS = 800
 # marks the rest of that previous year as before the site's data).
 DEMO_DAYS = 400
 SHOP_SHARE = 0.1  # the second site gets about a tenth of the main site's traffic
+# Events per transaction while loading: 10x the import default, a tenth of the commits. The 400 days
+# (1.0M events): 123.5 s CPU and 3.6 GB written instead of 150.1 s and 10.6 GB; 417 MB resident.
+LOAD_CHUNK = 50_000
 
 # (site, goal name, add_goal keyword arguments)
 GOALS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -120,7 +123,7 @@ def _ingest(services: Services, domain: str, events: Iterable[dict[str, Any]]) -
             _log(f"  {domain}: {done:,} events ...")
 
     _log(f"{domain}: generating and ingesting traffic")
-    summary = ingest_events(services.ingestor, events, progress=progress)
+    summary = ingest_events(services.ingestor, events, progress=progress, chunk_size=LOAD_CHUNK)
     elapsed = time.monotonic() - started
     _log(
         f"{domain}: {summary.accepted:,} stored, {summary.duplicate:,} duplicate, "

@@ -126,15 +126,16 @@ def ingest_events(
     site_domain: str | None = None,
     progress: Callable[[int], None] | None = None,
     check: EventCheck | None = None,
+    chunk_size: int = CHUNK,
 ) -> ImportSummary:
-    """Validate and store events synchronously through `ingestor`, in chunks (each stored, not
-    only spooled, before the next)."""
+    """Validate and store events synchronously through `ingestor`, in chunks of `chunk_size` (each
+    stored, not only spooled, before the next; one transaction each)."""
     summary = ImportSummary()
     chunk: list[PendingEvent] = []
     seen = 0
     for event in split_lines(events, summary, site_domain=site_domain, check=check):
         chunk.append(event)
-        if len(chunk) >= CHUNK:
+        if len(chunk) >= chunk_size:
             seen += _write_chunk(ingestor, chunk, summary)
             chunk = []
             if progress:
