@@ -76,7 +76,13 @@ class Shaper:
     def pageviews(self, rows: Sequence[tuple[Any, ...]], visits: Mapping[int, Visit]) -> Iterator[Shaped]:
         ulid, iso, loads = self.fmt.ulid, self.fmt.iso, orjson.loads
         for ts, row_id, visit_id, hostname, pathname, duration, scroll, props in rows:
-            visitor, device, tail = visits[visit_id]
+            visit = visits.get(visit_id)
+            if visit is None:
+                # ClickHouse only: a batch's events are inserted before its visits, so a pageview
+                # whose visit is not visible yet belongs to a batch still being stored; it is left
+                # to the next export rather than shown without its visit.
+                continue
+            visitor, device, tail = visit
             head = {
                 "id": ulid(ts, row_id),
                 "visitor_hash": visitor,
