@@ -7,8 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from analytics_mcp.platform.memberships import day_number, user_ids_of
+from analytics_mcp.platform.segment_rules import Rule
 from analytics_mcp.services import Services
 from segments_support import D, add_segment, compute, world
 
@@ -94,3 +96,12 @@ def test_recomputing_a_day_replaces_it(services: Services) -> None:
     assert [c.member_count for c in first] == [c.member_count for c in again] == [2]
     with services.events_db.sync.connect() as conn:  # type: ignore[union-attr]
         assert user_ids_of(conn, segment, day_number(D)) == {"u1", "u3"}
+
+
+@pytest.mark.parametrize("value", [False, True, "5"])
+def test_a_revenue_amount_is_a_json_number(value: Any) -> None:
+    """The full contract fuzz found {"value": false} stored as 0.0 (pydantic's lax float)."""
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(Rule).validate_python({"type": "revenue", "op": "gt", "value": value, "days": 30})
+    assert [error["loc"] for error in caught.value.errors()] == [("revenue", "value")]
+    assert TypeAdapter(Rule).validate_python({"type": "revenue", "op": "gt", "value": 5}).value == 5.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, field_validator, model_validator
 
 MAX_RULES = 20
 MAX_DAYS = 365
@@ -63,7 +63,7 @@ class RevenueRule(_Rule):
 
     type: Literal["revenue"]
     op: Literal["gt", "lt"]
-    value: float = Field(ge=0, le=1e12)
+    value: StrictFloat = Field(ge=0, le=1e12)  # a JSON number: false or "5" is a 422, never 0.0 or 5.0
     days: Days = 30
 
 
