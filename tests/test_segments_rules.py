@@ -43,6 +43,8 @@ CASES: list[tuple[str, list[dict[str, Any]], str, set[str]]] = [
     ("saw pricing", [{"type": "visited", "path": "/pricing", "days": 30}], "all", {"u1"}),
     ("blog 30d", [{"type": "visited", "path": "/blog", "match": "prefix", "days": 30}], "all", set()),
     ("blog 60d", [{"type": "visited", "path": "/blog", "match": "prefix", "days": 60}], "all", {"u2"}),
+    # paths are case-sensitive, as the exact match and the goals' prefixes: /Blog is not /blog
+    ("capital blog 60d", [{"type": "visited", "path": "/Blog", "match": "prefix", "days": 60}], "all", set()),
     (
         "old",
         [{"type": "first_seen", "op": "before", "date": str(D - timedelta(days=1))}],

@@ -6,7 +6,7 @@ profiles, which live in the accounts database when the events are in ClickHouse.
 - window: the events whose time falls in the rule's local days, [start, end) in epoch ms;
 - revenue: purchases in their site's currency, summed per customer (> value, or >= for the
   complement of `lt`);
-- visited: a pageview of the path; a prefix ignores the case of A-Z only, as SQLite's LIKE does;
+- visited: a pageview of the path, or of a path starting with it (case-sensitive, as paths are);
 - visit: an identified event in a visit whose attribute equals the value in lower case.
 
 Values go in as server-side parameters, never into the SQL text.
@@ -63,11 +63,7 @@ def behaviour_sql(
         having = f"sum(e.revenue) {'>=' if inclusive else '>'} {st.param(float(rule.value), 'Float64')}"
     elif isinstance(rule, PageRule):
         path = st.param(rule.path, "String")
-        matched = (
-            f"e.pathname = {path}"
-            if rule.match == "exact"
-            else f"startsWith(lower(e.pathname), lower({path}))"
-        )
+        matched = f"e.pathname = {path}" if rule.match == "exact" else f"startsWith(e.pathname, {path})"
         where += ["e.name = 'pageview'", matched]
     else:
         assert isinstance(rule, VisitRule)

@@ -202,7 +202,8 @@ def behaviour_query(
         path = (
             e.pathname == rule.path
             if rule.match == "exact"
-            else e.pathname.startswith(rule.path, autoescape=True)
+            # a case-sensitive prefix on every backend (SQLite's LIKE would ignore A-Z case)
+            else func.substr(e.pathname, 1, len(rule.path)) == rule.path
         )
         return select(e.user_id).where(*where, e.name == "pageview", path).group_by(e.user_id)
     assert isinstance(rule, VisitRule)
