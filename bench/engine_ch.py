@@ -30,7 +30,7 @@ DATABASE = "bench"
 
 
 def chdb_url(data: BenchData) -> str:
-    return f"chdb://{data.directory / 'clickhouse'}?database={DATABASE}"
+    return f"chdb://{data.directory.resolve() / 'clickhouse'}?database={DATABASE}"
 
 
 def ch_settings(data: BenchData) -> Settings:
