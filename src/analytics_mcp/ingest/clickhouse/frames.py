@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from clickhouse_connect.driver.exceptions import OperationalError
+
 from analytics_mcp.ingest.batch_processor import BatchProcessor
 from analytics_mcp.ingest.clickhouse import batch, state
 from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
@@ -79,7 +81,10 @@ class ClickHouseWriter:
                 return self._store_batch(name, position, frames)
         except Exception as exc:
             self.processor.forget_cached_state()
-            if not self._reachable():
+            # clickhouse-connect raises OperationalError for transport failures (a timed-out or
+            # dropped request): the server may answer a ping yet the insert did not go through,
+            # which is no reason to set the frame aside as poison.
+            if isinstance(exc, OperationalError) or not self._reachable():
                 raise ClickHouseUnavailable(f"{type(exc).__name__}: {exc}") from exc
             raise
 
