@@ -281,14 +281,7 @@ async def test_cli_adds_lists_syncs_and_removes_connectors(
     segment = add_segment(services, tenant.id, "Buyers")
     other_segment = add_segment(services, other.id, "Theirs")
     snapshot(services, tenant.id, site.id, segment, 20500, ["u1", "u2"])
-    settings = services.settings
-    for name, value in (
-        ("ANALYTICS_DATA_DIR", str(settings.data_dir)),
-        ("ANALYTICS_DB_URL", settings.database_url),
-        ("ANALYTICS_EVENTS_URL", settings.events_database_url),
-        ("ANALYTICS_ALLOW_PRIVATE_WEBHOOKS", "true"),
-    ):
-        monkeypatch.setenv(name, value)
+    _cli_environment(monkeypatch, services)
     add = ["activations", "add", "--tenant", "acme", "--type", "webhook", "--url", f"{base}/hook"]
     assert main([*add, "--segment", str(other_segment)]) == 2  # another tenant's segment
     assert "segment: not found" in capsys.readouterr().err
@@ -362,6 +355,15 @@ async def test_cli_segments_compute_syncs_its_connectors(
         add_activation(
             conn, tenant.id, segment, "webhook", url=f"{base}/hook", secret=SECRET, allow_http=True
         )
+    _cli_environment(monkeypatch, services)
+    command = ["segments", "compute", "--tenant", tenant.slug, "--id", str(segment), "--day", D.isoformat()]
+    assert await asyncio.to_thread(main, command) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["member_count"] == 2
+    assert [(b["added"], b["removed"]) for b in hook.bodies] == [(["u1", "u3"], [])]
+
+
+def _cli_environment(monkeypatch: pytest.MonkeyPatch, services: Services) -> None:
+    """The CLI in this process reads the test's install and may reach loopback receivers."""
     settings = services.settings
     for name, value in (
         ("ANALYTICS_DATA_DIR", str(settings.data_dir)),
@@ -370,7 +372,3 @@ async def test_cli_segments_compute_syncs_its_connectors(
         ("ANALYTICS_ALLOW_PRIVATE_WEBHOOKS", "true"),
     ):
         monkeypatch.setenv(name, value)
-    command = ["segments", "compute", "--tenant", tenant.slug, "--id", str(segment), "--day", D.isoformat()]
-    assert await asyncio.to_thread(main, command) == 0
-    assert json.loads(capsys.readouterr().out.splitlines()[-1])["member_count"] == 2
-    assert [(b["added"], b["removed"]) for b in hook.bodies] == [(["u1", "u3"], [])]
