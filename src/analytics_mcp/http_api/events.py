@@ -64,13 +64,7 @@ def every_line_rejected(line_errors: list[dict[str, Any]]) -> ApiError:
 )
 async def send_events(ctx: ApiContext) -> BatchResult:
     """NDJSON or a JSON array of events, each with `timestamp`, `ip` and `user_agent`."""
-    body = await read_body(ctx.request, MAX_BATCH_BYTES)
-    try:
-        lines = parse_batch_lines(body)
-    except ValueError as exc:
-        raise ApiError(400, str(exc)) from exc
-    if len(lines) > MAX_BATCH_EVENTS:
-        raise ApiError(413, f"body: at most {MAX_BATCH_EVENTS} events per request, got {len(lines)}")
+    lines = await read_batch(ctx, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, "events")
     summary = ImportSummary()
     domains = await ctx.db(lambda conn: [site.domain for site in accounts.list_sites(conn, ctx.tenant.id)])
     pending = list(split_lines(lines, summary, check=tenant_check(domains)))
@@ -83,3 +77,16 @@ async def send_events(ctx: ApiContext) -> BatchResult:
     for outcome in outcomes:
         summary.add(outcome)
     return BatchResult.model_validate(summary, from_attributes=True)
+
+
+async def read_batch(ctx: ApiContext, max_bytes: int, max_lines: int, noun: str) -> list[Any]:
+    """A batch body's lines (NDJSON or a JSON array): 413 past `max_bytes` or `max_lines`, 400 when
+    it does not parse."""
+    body = await read_body(ctx.request, max_bytes)
+    try:
+        lines = parse_batch_lines(body)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+    if len(lines) > max_lines:
+        raise ApiError(413, f"body: at most {max_lines} {noun} per request, got {len(lines)}")
+    return lines

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from analytics_mcp.http_api.errors import ApiError
-from analytics_mcp.http_api.events import LineError, every_line_rejected
+from analytics_mcp.http_api.events import LineError, every_line_rejected, read_batch
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
-from analytics_mcp.http_api.tracker import read_body
-from analytics_mcp.ingest.wire import parse_batch_lines
 from analytics_mcp.platform.profiles import MAX_PROFILES, import_profiles
 from analytics_mcp.storage import accounts
 
@@ -39,13 +36,7 @@ class ProfilesResult(BaseModel):
 async def send_profiles(ctx: ApiContext) -> ProfilesResult:
     """NDJSON or a JSON array of profiles: `user_id`, `traits` (merged; null removes a trait) and
     optionally `domain` (one of your sites; default your first site)."""
-    body = await read_body(ctx.request, MAX_PROFILES_BYTES)
-    try:
-        lines = parse_batch_lines(body)
-    except ValueError as exc:
-        raise ApiError(400, str(exc)) from exc
-    if len(lines) > MAX_PROFILES:
-        raise ApiError(413, f"body: at most {MAX_PROFILES} profiles per request, got {len(lines)}")
+    lines = await read_batch(ctx, MAX_PROFILES_BYTES, MAX_PROFILES, "profiles")
     sites = await ctx.db(lambda conn: accounts.list_sites(conn, ctx.tenant.id))
     result = await import_profiles(ctx.services, ctx.tenant.id, sites, lines)
     if not result.accepted and result.rejected:
