@@ -3,17 +3,19 @@ platform overview count (docs/platform.md). Engagement reports are measurements 
 not events of their own, so they are not counted.
 
 The same count on SQL (events by (site_id, ts), an index range per site) and on ClickHouse
-(FINAL: a row written again counts once).
+(FINAL: a row written again counts once; whole UTC days from kept counts, checked against the
+day's largest event id: storage/clickhouse/day_counts.py).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, func, select
 
 from analytics_mcp.definitions import ENGAGEMENT
-from analytics_mcp.storage.clickhouse import ClickHouseEvents
+from analytics_mcp.storage.clickhouse import ClickHouseEvents, day_counts
 from analytics_mcp.storage.schema import events
 
 
@@ -29,16 +31,11 @@ def count_sql(conn: Connection, site_ids: Sequence[int], start_ms: int, end_ms: 
     return int(rows) - int(reports)
 
 
-def _clickhouse_sql(store: ClickHouseEvents) -> str:
-    return (
-        f"SELECT count() FROM {store.table('events')} FINAL WHERE site_id IN {{s:Array(UInt32)}} "
-        "AND ts >= fromUnixTimestamp64Milli({a:Int64}) AND ts < fromUnixTimestamp64Milli({b:Int64}) "
-        f"AND name != '{ENGAGEMENT}'"
+def count_clickhouse(
+    store: ClickHouseEvents, site_ids: Sequence[int], start_ms: int, end_ms: int, now_ms: int | None = None
+) -> int:
+    """The same count from kept per-day counts (storage/clickhouse/day_counts.py); `now_ms` (the
+    clock by default) only decides which days are over and may be kept."""
+    return day_counts.count(
+        store, site_ids, start_ms, end_ms, int(time.time() * 1000) if now_ms is None else now_ms
     )
-
-
-def count_clickhouse(store: ClickHouseEvents, site_ids: Sequence[int], start_ms: int, end_ms: int) -> int:
-    if not site_ids:
-        return 0
-    rows = store.rows(_clickhouse_sql(store), {"s": list(site_ids), "a": start_ms, "b": end_ms})
-    return int(rows[0][0])

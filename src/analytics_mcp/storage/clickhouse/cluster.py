@@ -18,6 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analytics_mcp.storage.clickhouse.day_counts import (
+    DAY_MAX_ID_PROJECTION,
+    EVENT_DAY_COUNTS,
+    PROJECTION_MODE,
+)
 from analytics_mcp.storage.clickhouse.schema import (
     ECOMMERCE_ITEMS,
     EVENT_INDEXES,
@@ -40,7 +45,8 @@ class Table:
     order: str
     shard_key: str
     partition: str = ""
-    indexes: tuple[str, ...] = ()
+    indexes: tuple[str, ...] = ()  # index and projection clauses
+    settings: str = ""
 
 
 TABLES: tuple[Table, ...] = (
@@ -60,7 +66,8 @@ TABLES: tuple[Table, ...] = (
         "site_id, toDate(ts), name, ts, id",
         "cityHash64(site_id, visitor_id)",
         "ts",
-        EVENT_INDEXES,
+        (*EVENT_INDEXES, DAY_MAX_ID_PROJECTION),
+        PROJECTION_MODE,
     ),
     Table(
         "goal_completions",
@@ -97,6 +104,8 @@ TABLES: tuple[Table, ...] = (
         "cityHash64(profile_id)",
     ),
     Table("segment_days", SEGMENT_DAYS, "run", "segment_id, day", "cityHash64(segment_id)"),
+    # Kept per-day event counts: a (site, day)'s rows on one shard, so FINAL keeps its latest.
+    Table("event_day_counts", EVENT_DAY_COUNTS, "max_id", "site_id, day", "cityHash64(site_id, day)"),
 )
 
 
@@ -114,9 +123,10 @@ def local_table(table: Table, db: str, cluster: str | None = None) -> str:
             f" ON CLUSTER {cluster}",
         )
     partition = f" PARTITION BY toYYYYMM({table.partition})" if table.partition else ""
+    settings = f" SETTINGS {table.settings}" if table.settings else ""
     return (
         f"CREATE TABLE IF NOT EXISTS {db}.{name}{on} ({body}) ENGINE = {engine}{partition} "
-        f"ORDER BY ({table.order})"
+        f"ORDER BY ({table.order}){settings}"
     )
 
 

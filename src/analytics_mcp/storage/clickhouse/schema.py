@@ -191,3 +191,9 @@ COPIED_TABLES: tuple[tuple[str, str], ...] = (
 )
 # Columns holding epoch ms in SQL and DateTime64(3, 'UTC') here.
 TIME_COLUMNS = frozenset({"started_at", "ended_at", "ts"})
+
+# Kept per-day event counts (storage/clickhouse/day_counts.py, docs/platform.md "Segments on
+# ClickHouse"): a projection of each (site, UTC day)'s largest event id, and the counts it checks.
+from analytics_mcp.storage.clickhouse.day_counts import STEP_NAME, STEP_STATEMENTS  # noqa: E402
+
+MIGRATIONS += (Step(7, STEP_NAME, STEP_STATEMENTS),)
