@@ -47,6 +47,8 @@ class ClickHouseStore:
         scope = self._scope()
         visitors_sql, pageviews_sql = traffic.timeseries_sql(scope)
         visitors = await self._rows(scope, visitors_sql)
+        if not pageviews_sql:  # a page filter: (bucket, visitors, pageviews) in one statement
+            return {int(r[0]): int(r[1]) for r in visitors}, {int(r[0]): int(r[2]) for r in visitors}
         pageviews = await self._rows(scope, pageviews_sql)
         return {int(b): int(n) for b, n in visitors}, {int(b): int(n) for b, n in pageviews}
 

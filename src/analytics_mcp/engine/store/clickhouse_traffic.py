@@ -21,6 +21,10 @@ from analytics_mcp.timeutil import HOUR_MS
 
 Statement = tuple[str, dict[str, Any]]
 BOUNCE = "(v.pageviews = 1 AND v.interactions = 0)"
+# The matching pageviews under a page filter are read without FINAL, so that ClickHouse reads them
+# from the events' pageviews_by_path projection (schema step 6): each pageview is counted once by
+# its id, however many of its versions (rewrites, re-sent rows) are stored.
+PAGE_VIEWS = "uniqExact(e.id)"
 DURATION = f"{ms('v.ended_at')} - {ms('v.started_at')}"
 
 
@@ -68,11 +72,19 @@ def totals_sql(scope: ChScope) -> str:
     page filter the pageviews come from the visits' counters (clickhouse_visit_pageviews.py); with
     one, visitors and pageviews are the matching pageviews', read once."""
     if scope.query.page_filters:
-        viewed = scope.traffic_events(["uniqExact(e.visitor_id) AS visitors", "count() AS pageviews"])
+        counts = ["uniqExact(e.visitor_id) AS visitors", f"{PAGE_VIEWS} AS pageviews"]
+        viewed = scope.traffic_events(counts, final=False)
         people, joined, inside = "w.visitors, w.pageviews", f"({viewed}) AS w CROSS JOIN ", "0"
+        visitors: list[str] = []
     else:
-        people = f"({visitors_sql(scope)}), t.q + {crossing_pageviews_sql(scope)}"
-        joined, inside = "", inside_pageviews(scope)
+        # The visitors of the visits started in range come with their counters (a uniqExact state,
+        # merged with the state of the first half hour's visitors): the visits are read once.
+        window = scope.before("e.ts", scope.at(scope.rng.start_ms + VISIT_GAP_MS))
+        ids = scope.visits_running_in()
+        running = scope.traffic_events(["uniqExactState(e.visitor_id) AS s"], visit_ids=ids, final=False)
+        people = f"arrayReduce('uniqExactMerge', [t.s, w.s]), t.q + {crossing_pageviews_sql(scope)}"
+        joined, inside = f"({running} AND {window}) AS w CROSS JOIN ", inside_pageviews(scope)
+        visitors = ["uniqExactState(v.visitor_id) AS s"]
     visit = scope.visits_started(
         [
             "count() AS n",
@@ -80,19 +92,26 @@ def totals_sql(scope: ChScope) -> str:
             f"sum(if({BOUNCE}, 0, {DURATION})) AS d",
             "sum(v.pageviews) AS p",
             f"{inside} AS q",
+            *visitors,
         ]
     )
     return f"SELECT {people}, t.n, t.b, t.d, t.p FROM {joined}({visit}) AS t"
 
 
 def timeseries_sql(scope: ChScope) -> tuple[str, str]:
-    """(bucket, visitors) and (bucket, pageviews) rows."""
-    pageviews = scope.traffic_events([f"{bucket_of(scope, 'e.ts')} AS b", "count()"], pageviews_only=True)
+    """(bucket, visitors) and (bucket, pageviews) rows; with a page filter, one statement of
+    (bucket, visitors, pageviews) rows (`page_timeseries_sql`) and no second one."""
     if scope.query.page_filters:
-        visitors = scope.traffic_events([f"{bucket_of(scope, 'e.ts')} AS b", "uniqExact(e.visitor_id)"])
-    else:
-        visitors = f"SELECT b, count() FROM ({present_visitors(scope, bucketed=True)})"
+        return page_timeseries_sql(scope), ""
+    pageviews = scope.traffic_events([f"{bucket_of(scope, 'e.ts')} AS b", "count()"], pageviews_only=True)
+    visitors = f"SELECT b, count() FROM ({present_visitors(scope, bucketed=True)})"
     return f"{visitors} GROUP BY b", f"{pageviews} GROUP BY b"
+
+
+def page_timeseries_sql(scope: ChScope) -> str:
+    """(bucket, visitors, pageviews) of the matching pageviews: one read of them."""
+    columns = [f"{bucket_of(scope, 'e.ts')} AS b", "uniqExact(e.visitor_id)", PAGE_VIEWS]
+    return f"{scope.traffic_events(columns, final=False)} GROUP BY b"
 
 
 def hour_of_day_sql(scope: ChScope) -> str:
@@ -127,7 +146,32 @@ def pages_sql(scope: ChScope, by_site: bool = False) -> str:
         "count() AS pageviews",
         "avg(coalesce(e.engaged_ms, e.gap_ms))",
     ]
-    stmt = scope.traffic_events(columns, pageviews_only=True)
+    if scope.query.page_filters:
+        stmt = _latest_pageviews(scope, by_site)
+    else:
+        stmt = scope.traffic_events(columns, pageviews_only=True)
     keys = "site, path" if by_site else "path"
     order = "pageviews DESC, visitors DESC, path ASC" + (", site ASC" if by_site else "")
     return f"{stmt} GROUP BY {keys} ORDER BY {order} LIMIT {scope.query.limit + 1}"
+
+
+def _latest_pageviews(scope: ChScope, by_site: bool) -> str:
+    """`pages_sql`'s columns over the matching pageviews read without FINAL (PAGE_VIEWS): one row
+    per id, its engaged time and gap from its latest version (a tuple, so that a NULL is kept)."""
+    latest = scope.traffic_events(
+        [
+            "any(e.site_id) AS site_",
+            "any(e.pathname) AS path_",
+            "any(e.visitor_id) AS visitor_",
+            "argMax(tuple(e.engaged_ms, e.gap_ms), e.version) AS times_",
+        ],
+        final=False,
+    )
+    columns = [
+        *(["site_ AS site"] if by_site else []),
+        "path_ AS path",
+        "uniqExact(visitor_) AS visitors",
+        "count() AS pageviews",
+        "avg(coalesce(tupleElement(times_, 1), tupleElement(times_, 2)))",
+    ]
+    return f"SELECT {', '.join(columns)} FROM ({latest} GROUP BY e.id)"

@@ -26,6 +26,7 @@ from analytics_mcp.storage.clickhouse.day_counts import (
 from analytics_mcp.storage.clickhouse.schema import (
     ECOMMERCE_ITEMS,
     EVENT_INDEXES,
+    EVENT_PROJECTIONS,
     EVENTS,
     EXPERIMENT_EVENTS,
     GOAL_COMPLETIONS,
@@ -66,7 +67,7 @@ TABLES: tuple[Table, ...] = (
         "site_id, toDate(ts), name, ts, id",
         "cityHash64(site_id, visitor_id)",
         "ts",
-        (*EVENT_INDEXES, DAY_MAX_ID_PROJECTION),
+        (*EVENT_INDEXES, *EVENT_PROJECTIONS, DAY_MAX_ID_PROJECTION),
         PROJECTION_MODE,
     ),
     Table(
