@@ -16,8 +16,11 @@ row number, so a run is repeatable), then:
    `/api/analytics/segments/`, `/overlap/`, `/overview/` through the ASGI app are timed (p50 of 20;
    target under 200 ms), with bench/segments.py's timers.
 
-    .venv/bin/python bench/segments_clickhouse.py [--profiles 200000] [--events 5000000] \
+    .venv/bin/python bench/segments_clickhouse.py [--reuse] [--profiles 200000] [--events 5000000] \
         [--dir bench/out/segments-ch] [--events-url chdb:///abs/dir | clickhouse://...]
+
+--reuse keeps the data set of an earlier run in --dir (profiles, events, the 29 older days): D is
+computed again (a new run replaces D's members) and the reports are timed.
 """
 
 from __future__ import annotations
@@ -152,14 +155,23 @@ def older_days(house: ClickHouseEvents) -> None:
     )
 
 
+def reused(services: Services) -> int | None:
+    """The bench tenant of an earlier run's data set in --dir, if any."""
+    with services.db.sync.connect() as conn:
+        tenant = accounts.get_tenant(conn, "bench")
+    return None if tenant is None else tenant.id
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profiles", type=int, default=200_000)
     parser.add_argument("--events", type=int, default=5_000_000)
     parser.add_argument("--dir", type=Path, default=Path("bench/out/segments-ch"))
     parser.add_argument("--events-url", help="default: chDB in DIR/chdb")
+    parser.add_argument("--reuse", action="store_true", help="keep the data set already in --dir")
     args = parser.parse_args()
-    shutil.rmtree(args.dir, ignore_errors=True)
+    if not args.reuse:
+        shutil.rmtree(args.dir, ignore_errors=True)
     url = args.events_url or f"chdb://{(args.dir / 'chdb').resolve()}"
     settings = Settings(  # type: ignore[call-arg]
         data_dir=args.dir, secret_key="bench", ingest_process=False, events_url=url,
@@ -168,19 +180,20 @@ def main() -> None:
     services = Services.build(settings)
     house = services.events_db
     assert isinstance(house, ClickHouseEvents)
-    tenant_id = make_data(services, args.profiles, args.events)
+    found = reused(services) if args.reuse else None
+    tenant_id = found if found is not None else make_data(services, args.profiles, args.events)
     started, cpu = time.perf_counter(), cpu_s()
     done = asyncio.run(compute_segments(services, tenant_id, D))
     print(f"compute 20 segments for {D}: {time.perf_counter() - started:.1f} s wall, "
           f"{cpu_s() - cpu:.1f} s CPU (target < 30 s)")  # fmt: skip
     for c in done:
         print(f"  {c.name:<24} {c.member_count:>7,}")
-    started = time.perf_counter()
-    older_days(house)
+    if found is None:
+        started = time.perf_counter()
+        older_days(house)
+        print(f"29 older days derived in {time.perf_counter() - started:.1f} s")
     rows = house.rows(f"SELECT count() FROM {house.table('segment_memberships')}")[0][0]
-    print(
-        f"29 older days derived in {time.perf_counter() - started:.1f} s; segment_memberships rows: {rows:,}"
-    )
+    print(f"segment_memberships rows: {rows:,}")
     asyncio.run(SQL_BENCH.time_reports(services, tenant_id, D))
     asyncio.run(SQL_BENCH.time_endpoints(services))
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from _pytest.nodeid import NodeId
 from starlette.applications import Starlette
 
 import analytics_mcp.engine.query as engine_query
@@ -46,11 +47,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that shares a module-scoped fixture runs in its module's xdist group: under `make
     test`'s `--dist loadgroup` one worker runs the module and builds the fixture once (the default
     `load` mode deals a module's tests out to every worker, and each built its own copy)."""
+    in_group_worker = bool(getattr(items[0].config.option, "loadgroup", False)) if items else False
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         scopes = {defs[-1].scope for defs in info.name2fixturedefs.values()} if info else set()
         if scopes & {"module", "package"}:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+        if in_group_worker:
+            in_its_group(item)
+
+
+def in_its_group(item: pytest.Item) -> None:
+    """Name the item `<nodeid>@<group>`, as xdist's worker means to: the controller groups by that
+    suffix. xdist 3.8 writes it to `item._nodeid`, which pytest 9 no longer reads (the id is
+    `item._id`), so no group ever formed and each worker built its own copy of a module's fixture
+    (two or three builds of the ClickHouse and differential stores in a `make test`)."""
+    groups = sorted(
+        {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+    )
+    if groups and "@" not in item.nodeid:
+        item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

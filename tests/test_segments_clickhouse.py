@@ -3,12 +3,14 @@ segments give identical memberships, trends, overlap and totals on SQLite and Cl
 
 Identified events of two tenants (east of UTC and west of it, USD purchases on a EUR site, paths
 differing in case, UTM tags, referrers) go through the real ingestion into SQLite, then `events
-copy` copies them into chDB. The accounts (and with them the profiles and segments) stay in the
-install's SQLite file, which is also where profiles live when the events are in ClickHouse. Every
-rule type is computed for four days on both stores and compared member for member; a second
-tenant's segments and customers never appear. Then the HTTP client path: the REST routes and the
-MCP tools of an app whose events are at clickhouse://127.0.0.1:PORT (the loopback endpoint over
-chDB, tests/clickhouse_http.py) answer what SQLite's report functions answer.
+copy` copies them into chDB, where every event and visit row is then written again with a higher
+version (as the writer rewrites a changed pageview or visit). The accounts (and with them the
+profiles and segments) stay in the install's SQLite file, which is also where profiles live when
+the events are in ClickHouse. Every rule type is computed for four days on both stores and compared
+member for member; a second tenant's segments and customers never appear. Then the HTTP client
+path: the REST routes and the MCP tools of an app whose events are at clickhouse://127.0.0.1:PORT
+(the loopback endpoint over chDB, tests/clickhouse_http.py) answer what SQLite's report functions
+answer.
 """
 
 from __future__ import annotations
@@ -157,7 +159,15 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stores]:
         data_dir=data_dir, secret_key="t", ingest_process=False, events_url=url, _env_file=None
     )  # type: ignore[call-arg]
     clickhouse = Services.build(settings)
-    assert isinstance(clickhouse.events_db, ClickHouseEvents)
+    house = clickhouse.events_db
+    assert isinstance(house, ClickHouseEvents)
+    # Every event and visit written again as the writer rewrites them (same id, higher version, an
+    # engaged time changed): the rules read without FINAL, so each id must still count once.
+    for table, changed in (("events", ", coalesce(engaged_ms, 0) + 1 AS engaged_ms"), ("visits", "")):
+        house.command(
+            f"INSERT INTO {house.table(table)} SELECT * REPLACE (version + 1 AS version{changed}) "
+            f"FROM {house.table(table)}"
+        )
     for services in (sqlite, clickhouse):
         for day in DAYS:
             for tenant in tenants.values():

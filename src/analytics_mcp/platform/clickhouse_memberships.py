@@ -5,8 +5,8 @@ A computation of a (segment, day) inserts its members under a new `run`, then th
 `segment_days` naming that run (ReplacingMergeTree(run): FINAL keeps the latest). Readers take a
 day's run from `segment_days` and the members of exactly that run, so a recomputed day replaces
 the earlier one at once and the members of a run that was never recorded (a computation stopped
-between its two inserts) are never read. The replaced run's rows are deleted afterwards; the
-reads never depend on that.
+between its two inserts) are never read. The replaced runs' rows are deleted afterwards, for all
+the computed segments at once; the reads never depend on that.
 """
 
 from __future__ import annotations
@@ -32,33 +32,40 @@ def new_run() -> int:
 def replace_day(
     events: ClickHouseEvents, segment_id: int, day: int, members: Iterable[int], computed_at: str, run: int
 ) -> None:
-    """Store a day's members in place of whatever that day held."""
-    rows = [(segment_id, day, p, run) for p in sorted(members)]
-    for start in range(0, len(rows), CHUNK):
-        token = f"segment:{segment_id}:{day}:{run}:{start}"
-        events.insert(
+    """Store a day's members under `run` and record it as the day's snapshot (rows of earlier runs
+    stay until `forget_other_runs`; no reader reads them)."""
+    ids = sorted(members)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        n = len(chunk)  # columns as they are: no tuple per row to build and transpose
+        events.insert_columns(
             "segment_memberships",
-            rows[start : start + CHUNK],
+            ([segment_id] * n, [day] * n, chunk, [run] * n),
             ("segment_id", "day", "profile_id", "run"),
-            token,
+            f"segment:{segment_id}:{day}:{run}:{start}",
         )
     columns = ("segment_id", "day", "member_count", "computed_at", "run")
-    events.insert("segment_days", [(segment_id, day, len(rows), computed_at, run)], columns)
-    _forget_other_runs(events, segment_id, day, run)
+    events.insert("segment_days", [(segment_id, day, len(ids), computed_at, run)], columns)
 
 
-def _forget_other_runs(events: ClickHouseEvents, segment_id: int, day: int, run: int) -> None:
-    """Delete the day's rows of earlier runs (never read again: only the recorded run is)."""
-    sql = (
-        f"DELETE FROM {events.table('segment_memberships')} "
-        "WHERE segment_id = {s:UInt32} AND day = {d:Int32} AND run != {r:UInt64}"
+def forget_other_runs(events: ClickHouseEvents, day: int, runs: Mapping[int, int]) -> None:
+    """Delete the day's member rows of runs other than `runs` (segment -> its recorded run): one
+    lightweight DELETE for all the segments, and none when there is nothing to delete (a day's
+    first computation)."""
+    if not runs:
+        return
+    where = (
+        "segment_id IN {s:Array(UInt32)} AND day = {d:Int32} "
+        "AND (segment_id, run) NOT IN {kept:Array(Tuple(UInt32, UInt64))}"
     )
+    params = {"s": sorted(runs), "d": day, "kept": sorted(runs.items())}
+    table = events.table("segment_memberships")
+    if not int(events.rows(f"SELECT count() FROM {table} WHERE {where}", params)[0][0]):
+        return
     try:
-        events.command(sql, {"s": segment_id, "d": day, "r": run})
+        events.command(f"DELETE FROM {table} WHERE {where}", params)
     except Exception:  # e.g. a Distributed table (cluster): the rows stay, unread
-        log.warning(
-            "could not delete replaced memberships of segment %s day %s", segment_id, day, exc_info=True
-        )
+        log.warning("could not delete replaced memberships of day %s", day, exc_info=True)
 
 
 def recorded_days(
@@ -177,6 +184,8 @@ def store(
 ) -> dict[int, tuple[int, int, str]]:
     """Write each computed day; the latest (day, count, computed_at) of every active segment. The
     overlap needs nothing stored: it is read from the latest snapshots (overlap_counts)."""
+    runs = {segment_id: new_run() for segment_id in found}
     for segment_id, members in found.items():
-        replace_day(events, segment_id, day, members, computed_at, new_run())
+        replace_day(events, segment_id, day, members, computed_at, runs[segment_id])
+    forget_other_runs(events, day, runs)
     return latest_days(events, active)

@@ -127,10 +127,15 @@ class ClickHouseEvents:
     ) -> None:
         """One block of rows; a repeated `token` (one per spool frame or copy chunk) is stored once
         (the tables' non_replicated_deduplication_window)."""
-        settings = {"insert_deduplication_token": token} if token else {}
         # Column-oriented: zip transposes in C; clickhouse-connect's row pivot is Python (and ran
         # twice a block in 1.12), a third of the writer's insert time.
-        data = [list(column) for column in zip(*rows, strict=True)]
+        self.insert_columns(table, [list(column) for column in zip(*rows, strict=True)], columns, token)
+
+    def insert_columns(
+        self, table: str, data: Sequence[Sequence[Any]], columns: Sequence[str], token: str | None = None
+    ) -> None:
+        """`insert` of columns (one sequence per column), for callers that hold columns already."""
+        settings = {"insert_deduplication_token": token} if token else {}
         with self._lock:
             self.client.insert(
                 f"{self.database}.{_identifier(table)}",
