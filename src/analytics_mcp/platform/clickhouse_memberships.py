@@ -164,9 +164,15 @@ def overlap_counts(
     return [(a, b, n, latest[a][1], latest[b][1]) for a, b, n in pairs]
 
 
-def distinct_members(events: ClickHouseEvents, segment_ids: Sequence[int]) -> int:
-    """Distinct profiles over these segments' latest snapshots (an exact bitmap)."""
-    snapshots = _latest_snapshots(events, segment_ids)
+def distinct_members(
+    events: ClickHouseEvents,
+    segment_ids: Sequence[int],
+    snapshots: Sequence[tuple[int, int, int]] | None = None,
+) -> int:
+    """Distinct profiles over these segments' latest snapshots, or the given (segment, day, run)
+    snapshots (an exact bitmap)."""
+    if snapshots is None:
+        snapshots = _latest_snapshots(events, segment_ids)
     if not snapshots:
         return 0
     table = events.table("segment_memberships")

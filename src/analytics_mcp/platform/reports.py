@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select
 from analytics_mcp.engine.numbers import rate
 from analytics_mcp.platform import clickhouse_memberships as ch_ms
 from analytics_mcp.platform import memberships as ms
-from analytics_mcp.platform.member_totals import total_members
+from analytics_mcp.platform.member_totals import clickhouse_total, total_members
 from analytics_mcp.platform.segments import Segment, list_segments
 from analytics_mcp.services import Services
 from analytics_mcp.storage.platform_schema import segment_days
@@ -123,7 +123,7 @@ async def membership_totals(services: Services, tenant_id: int) -> tuple[int, in
     ids = [s.id for s in active]
 
     if (ch := ms.clickhouse_of(services)) is not None:
-        return len(active), await asyncio.to_thread(ch_ms.distinct_members, ch, ids)
+        return len(active), await asyncio.to_thread(clickhouse_total, services, ch, tenant_id, ids)
     async with ms.events_sql(services).aio.connect() as conn:
         total = await conn.run_sync(lambda c: total_members(c, tenant_id, ids))
     return len(active), total
