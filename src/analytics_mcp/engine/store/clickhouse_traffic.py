@@ -156,22 +156,18 @@ def pages_sql(scope: ChScope, by_site: bool = False) -> str:
 
 
 def _latest_pageviews(scope: ChScope, by_site: bool) -> str:
-    """`pages_sql`'s columns over the matching pageviews read without FINAL (PAGE_VIEWS): one row
-    per id, its engaged time and gap from its latest version (a tuple, so that a NULL is kept)."""
-    latest = scope.traffic_events(
-        [
-            "any(e.site_id) AS site_",
-            "any(e.pathname) AS path_",
-            "any(e.visitor_id) AS visitor_",
-            "argMax(tuple(e.engaged_ms, e.gap_ms), e.version) AS times_",
-        ],
-        final=False,
-    )
-    columns = [
+    """`pages_sql`'s columns over the matching pageviews read without FINAL (PAGE_VIEWS): each id's
+    latest version (LIMIT 1 BY: 62 ms CPU for 214k pageviews at 10M, argMax per id 176 ms; for all
+    of a range's 2.1M pageviews FINAL is cheaper, 339 ms against 647)."""
+    site = ["e.site_id AS site_"] if by_site else []
+    columns = ["e.id AS id_", "e.version AS version_", *site, "e.pathname AS path_"]
+    columns += ["e.visitor_id AS visitor_", "coalesce(e.engaged_ms, e.gap_ms) AS time_"]
+    latest = scope.traffic_events(columns, final=False)
+    shown = [
         *(["site_ AS site"] if by_site else []),
         "path_ AS path",
         "uniqExact(visitor_) AS visitors",
         "count() AS pageviews",
-        "avg(coalesce(tupleElement(times_, 1), tupleElement(times_, 2)))",
+        "avg(time_)",
     ]
-    return f"SELECT {', '.join(columns)} FROM ({latest} GROUP BY e.id)"
+    return f"SELECT {', '.join(shown)} FROM ({latest} ORDER BY id_, version_ DESC LIMIT 1 BY id_)"
