@@ -7,9 +7,8 @@ pin the distinct-visitor gap formula, the ordering rules, zero rows and `rollups
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import BaseModel
@@ -19,21 +18,19 @@ from analytics_mcp import engine
 from analytics_mcp.engine.runner import fetch
 from analytics_mcp.engine.store import raw_tables, rollups_answer
 from analytics_mcp.engine.store.rollup_sql import visitors_per_day_sql, visitors_sql
-from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.rollups.keys import Dim, day_number, encode
 from analytics_mcp.rollups.rebuild import rebuild_rollups
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.account_types import Site, Tenant
 from analytics_mcp.storage.schema import rollup_daily, rollup_visitors
-from engine_support import add_site, utc
+from engine_support import utc
 from rollup_reference import COUNTERS, fill_from_raw
-from rollup_traffic import Traffic
+from rollup_support import Stores, db_url, fill, sqlite_template, stores, tenants_of  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends()
 
 NOW = "2026-11-20T18:00:00Z"
-FIRST, LAST = datetime(2026, 9, 10, tzinfo=UTC), utc("2026-11-20T17:00:00Z")
 SCOPES = (  # tenant, site, whether the rollups answer
     ("west", None, True),  # two sites in the tenant's zone
     ("west", "w1.test", True),
@@ -86,44 +83,30 @@ def _rollup_rows(services: Services) -> int:
         return int(conn.execute(select(func.count()).select_from(rollup_daily)).scalar_one())
 
 
-@pytest.fixture(
-    params=[("writer", False), ("writer", True), ("reference", False), ("rebuild", False)],
-    ids=["writer", "writer-late-events", "reference-fill", "rebuild"],
-)
-async def tenants(services: Services, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, Tenant]]:
-    fill, late = request.param
-    if services.db.sync.dialect.name == "postgresql" and fill == "reference":
-        pytest.skip("the reference fill is backend-neutral Python: checked on SQLite")
-    west, _ = add_site(services, "w1.test", slug="west", tenant_timezone="America/Los_Angeles")
-    add_site(services, "w2.test", slug="west", currency="USD")
-    east, _ = add_site(services, "e1.test", slug="east", tenant_timezone="Asia/Kolkata")
-    add_site(services, "e2.test", slug="east", timezone="UTC")
-    with services.db.sync.begin() as conn:
-        accounts.add_goal(conn, "w1.test", "Pricing", path="/pricing")
-        accounts.add_goal(conn, "w1.test", "Signup", event="signup")
-        accounts.add_goal(conn, "w2.test", "Blog", path="/blog/", match_type="prefix")
-        accounts.add_goal(conn, "e1.test", "Buy", event="purchase")
-        accounts.add_goal(conn, "e2.test", "Home", path="/")
-    traffic = Traffic(seed=7 + late, first=FIRST, last=LAST)
-    traffic.site("w1.test", ZoneInfo("America/Los_Angeles"), visits=160, visitors=14)
-    traffic.site("w2.test", ZoneInfo("America/Los_Angeles"), visits=60, visitors=6)
-    traffic.site("e1.test", ZoneInfo("Asia/Kolkata"), visits=120, visitors=10)
-    traffic.site("e2.test", ZoneInfo("UTC"), visits=60, visitors=6)
-    for chunk in traffic.in_chunks(late=late):
-        summary = ingest_events(services.ingestor, chunk)
-        assert (summary.rejected, summary.errors) == (0, []), summary
+@pytest.fixture
+async def tenants(services: Services, fill: tuple[str, bool]) -> AsyncIterator[dict[str, Tenant]]:  # noqa: F811
+    """The test's copy of the ingested store, its rollups as ingestion wrote them, or rebuilt, or
+    filled by the reference; then rows of zeros."""
     assert _rollup_rows(services) > 0  # written by ingestion
     with services.db.sync.begin() as conn:
-        if fill == "reference":
+        if fill[0] == "reference":
             fill_from_raw(conn)
-        elif fill == "rebuild":
+        elif fill[0] == "rebuild":
             rebuild_rollups(conn)
         _zero_rows(conn)
-    yield {"west": west, "east": east}
+    yield tenants_of(services)
     await services.db.aio.dispose()
 
 
-async def test_rollups_answer_as_the_raw_tables(services: Services, tenants: dict[str, Tenant]) -> None:
+async def test_rollups_answer_as_the_raw_tables(
+    services: Services,
+    tenants: dict[str, Tenant],
+    stores: Stores,  # noqa: F811
+    fill: tuple[str, bool],  # noqa: F811
+) -> None:
+    """Each fill of one store's copies against the raw tables' answers, computed once per store
+    (the copies' raw rows are the same)."""
+    store = (services.db.sync.dialect.name, fill[1])
     db, seen = services.db, {"rows": 0, "truncated": 0, "warnings": 0, "completions": 0, "deep funnels": 0}
     for slug, site, by_rollups in SCOPES:
         for arguments in RANGES:
@@ -136,8 +119,8 @@ async def test_rollups_answer_as_the_raw_tables(services: Services, tenants: dic
                     continue
                 for report in REPORTS if limit == 10 else LISTS:
                     rolled = (await report(db, query)).model_dump()
-                    with raw_tables():
-                        raw = (await report(db, query)).model_dump()
+                    key = (*store, report.__name__, slug, site, *arguments.items(), limit)
+                    raw = await stores.raw_dump(key, lambda: report(db, query))  # noqa: B023
                     assert rolled == raw, (report.__name__, slug, site, arguments, limit)
                     seen["rows"] += bool(raw.get("rows") or raw.get("goals"))
                     seen["truncated"] += bool(raw.get("truncated"))
@@ -147,8 +130,8 @@ async def test_rollups_answer_as_the_raw_tables(services: Services, tenants: dic
                     goals = accounts.list_goals(conn, query.site_ids)
                 for goal in goals:  # the total comes from the rollups, the newest rows from raw
                     rolled = (await engine.goal_completions(db, query, goal.id)).model_dump()
-                    with raw_tables():
-                        raw = (await engine.goal_completions(db, query, goal.id)).model_dump()
+                    key = (*store, "goal_completions", goal.id, slug, site, *arguments.items(), limit)
+                    raw = await stores.raw_dump(key, lambda: engine.goal_completions(db, query, goal.id))  # noqa: B023
                     assert rolled == raw, ("goal_completions", slug, site, arguments, limit)
                     seen["completions"] += raw["total"] > 0
     assert min(seen.values()) > 10, seen  # the traffic made lists, cut lists and currency warnings
