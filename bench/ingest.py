@@ -244,6 +244,17 @@ def run_batch(base: str, token: str, total: int, clients: int = 1) -> tuple[floa
     return len(ledger.acked) / elapsed, ledger, began
 
 
+def profiler(pid: int, out: Path | None) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server (its threads included) until it exits, or None; `.txt`: collapsed
+    stacks (one line per stack and its sample count), else an SVG flame graph."""
+    if out is None:
+        return None
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    form = "raw" if out.suffix == ".txt" else "flamegraph"
+    command = [spy, "record", "--pid", str(pid), "--output", str(out), "--rate", "200", "--format", form]
+    return subprocess.Popen([*command, "--threads", "--nonblocking"], stdout=subprocess.DEVNULL)
+
+
 def report(title: str, accounting: Accounting) -> None:
     print(f"  {title}: " + accounting.lines()[0])
     print("    " + accounting.lines()[1])
@@ -260,6 +271,9 @@ def main() -> None:
     parser.add_argument("--store", choices=("clickhouse",), default=None, help="events into chDB")
     parser.add_argument("--batch-only", action="store_true", help="skip the ceiling and the tracker")
     parser.add_argument("--batch-clients", type=int, default=1, help="importers posting at once")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy profile of the batch server (.svg or .txt)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -285,9 +299,12 @@ def run(args: argparse.Namespace, pg_url: str | None) -> None:
             env["ANALYTICS_EVENTS_URL"] = events_url
         with server(serve_command, env, tmp_path / "serve-batch.log") as srv:
             srv.mark()
+            spy = profiler(srv.pid, args.profile)
             batch_eps, batch_ledger, batch_began = run_batch(
                 srv.base, token, args.batch_total, args.batch_clients
             )
+        if spy is not None:
+            spy.wait(timeout=120)
         assert srv.exited is not None and srv.cpu is not None
         batch = account(batch_ledger, stored_ids(events_url or pg_url or data_dir / "analytics.db", "b"))
         batch_stored_eps = batch.stored / (srv.exited - batch_began)

@@ -113,6 +113,8 @@ class BatchProcessor:
         live: list[PreparedEvent] = []
         sites: dict[str, SiteInfo | None] = {}  # a batch has few domains and days: look up once
         salts: dict[str, tuple[bytes | None, bytes]] = {}
+        # A visitor's events share one address, client and day: hash and locate them once.
+        visitors: dict[tuple[str, str, str, str], tuple[tuple[int, ...], str | None]] = {}
         for index, event in enumerate(batch):
             if event.domain not in sites:
                 sites[event.domain] = self.sites.lookup(conn, event.domain)
@@ -136,10 +138,10 @@ class BatchProcessor:
             except (ValueError, OverflowError):
                 outcomes[index] = dropped("invalid timestamp")
                 continue
-            prev, own = salts[day]
-            key = identity_key(site.domain, event.ip, event.user_agent)
-            event.country = geo.country_of(event.ip)
-            ids = (visitor_id(own, key),) if prev is None else (visitor_id(prev, key), visitor_id(own, key))
+            who = (site.domain, event.ip, event.user_agent, day)
+            if who not in visitors:
+                visitors[who] = (_visitor_ids(salts[day], who), geo.country_of(event.ip))
+            ids, event.country = visitors[who]
             live.append(PreparedEvent(index, event, site, client, ids, hostname, pathname))
         return live
 
@@ -282,3 +284,10 @@ def _lookup_sql(column: str, count: int, purchase_only: bool, mark: str) -> str:
     purchase = " AND name = 'purchase'" if purchase_only else ""
     marks = ", ".join([mark] * count)
     return f"SELECT {column} FROM events WHERE site_id = {mark} AND {column} IN ({marks}){purchase}"
+
+
+def _visitor_ids(salts: tuple[bytes | None, bytes], who: tuple[str, str, str, str]) -> tuple[int, ...]:
+    """The previous day's id first (when its salt still exists), then the event's own day's."""
+    prev, own = salts
+    key = identity_key(*who[:3])
+    return (visitor_id(own, key),) if prev is None else (visitor_id(prev, key), visitor_id(own, key))

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from analytics_mcp.ingest.enrich import is_on_site, normalise_pathname
 from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome, PendingEvent
+from analytics_mcp.ingest.plain_batch import plain_event
 from analytics_mcp.ingest.wire import (
     BLANK_LINE,
     INVALID_JSON,
@@ -47,6 +48,12 @@ def validate_line(raw: Any, *, now_ms: int, site_domain: str | None = None) -> P
         return ("body", "each event must be a JSON object")
     if site_domain is not None:
         raw = {**raw, "domain": raw.get("domain") or site_domain}
+    plain = plain_event(raw, now_ms, _is_ip)
+    return plain if plain is not None else validate_with_model(raw, now_ms=now_ms)
+
+
+def validate_with_model(raw: Mapping[str, Any], *, now_ms: int) -> PendingEvent | tuple[str, str]:
+    """Through `BatchEvent`: every refusal's field and rule come from here."""
     try:
         event = BatchEvent.model_validate(raw)
     except ValidationError as exc:

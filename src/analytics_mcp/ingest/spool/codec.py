@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import fields
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -21,6 +22,10 @@ from analytics_mcp.ingest.wire import Item
 _PRIVATE = ("ip", "user_agent")
 _EVENT_FIELDS = tuple(f.name for f in fields(PendingEvent) if f.name not in (*_PRIVATE, "items"))
 _NAME, _EVENT_ID, _TRANSACTION = (_EVENT_FIELDS.index(n) for n in ("name", "event_id", "transaction_id"))
+_ALL_FIELDS = tuple(f.name for f in fields(PendingEvent))
+_ITEMS_AT = _ALL_FIELDS.index("items")  # where `values` skips a field of PendingEvent
+_PRIVATE_AT = _ALL_FIELDS.index("ip") - 1
+assert _ALL_FIELDS[_PRIVATE_AT + 1 : _PRIVATE_AT + 3] == _PRIVATE
 
 
 def encode(live: list[PreparedEvent]) -> bytes:
@@ -46,21 +51,28 @@ def encode(live: list[PreparedEvent]) -> bytes:
 def decode(payload: bytes, conn: Connection, sites: SiteRegistry) -> list[PreparedEvent]:
     live: list[PreparedEvent] = []
     site_of: dict[str, SiteInfo | None] = {}  # a frame has few domains: look each up once
+    clients: dict[tuple[str, str, str], ClientInfo] = {}  # and few clients (frozen: shared)
     for values, products, site_id, domain, client, ids, hostname, pathname in pickle.loads(payload):
         if domain not in site_of:
             site_of[domain] = sites.lookup(conn, domain)
         site = site_of[domain]
         if site is None or site.id != site_id:  # the site was deleted since
             continue
-        items = [
-            Item.model_construct(item_id=i, item_name=n, price=p, quantity=q) for i, n, p, q in products or ()
-        ]
-        fields_ = _EVENT_FIELDS[: len(values)]  # frames spooled before `country` existed lack it
-        event = PendingEvent(
-            **dict(zip(fields_, values, strict=True)), items=items or None, ip="", user_agent=""
-        )
-        live.append(PreparedEvent(len(live), event, site, ClientInfo(*client), ids, hostname, pathname))
+        info = clients.get(client)
+        if info is None:
+            info = clients[client] = ClientInfo(*client)
+        live.append(PreparedEvent(len(live), _event(values, products), site, info, ids, hostname, pathname))
     return live
+
+
+def _event(values: tuple[Any, ...], products: list[tuple[Any, ...]] | None) -> PendingEvent:
+    """Positional, in PendingEvent's field order (items, ip and user_agent are not in `values`);
+    frames spooled before `country`, `user_id` and `traits` existed have shorter tuples."""
+    items = [
+        Item.model_construct(item_id=i, item_name=n, price=p, quantity=q) for i, n, p, q in products or ()
+    ]
+    args: tuple[Any, ...] = (*values[:_ITEMS_AT], items or None, *values[_ITEMS_AT:_PRIVATE_AT], "", "")
+    return PendingEvent(*args, *values[_PRIVATE_AT:])
 
 
 def frame_keys(payload: bytes) -> tuple[list[DedupKey], int]:
