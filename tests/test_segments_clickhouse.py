@@ -227,11 +227,11 @@ def test_recomputing_a_day_replaces_it(stores: Stores) -> None:
         asyncio.run(compute_segments(services, east.id, D, [pro]))
     after = asyncio.run(ms.members_on(stores.clickhouse, pro, D))
     assert after == before - set(leaving) == asyncio.run(ms.members_on(stores.sqlite, pro, D))
-    # total_members was kept for the snapshots before (test_trend_overlap_and_totals_are_alike);
-    # the new run is another snapshot set, counted again, then kept.
-    for _ in range(2):
+    for _ in range(2):  # the overlap and totals of before were kept: a new snapshot set, new counts
         totals = asyncio.run(membership_totals(stores.clickhouse, east.id))
         assert totals == asyncio.run(membership_totals(stores.sqlite, east.id))
+        pairs = asyncio.run(overlap_pairs(stores.clickhouse, east.id))
+        assert pairs == asyncio.run(overlap_pairs(stores.sqlite, east.id))
     house = stores.clickhouse.events_db
     assert isinstance(house, ClickHouseEvents)
     sql = f"SELECT count() FROM {house.table('segment_memberships')} "

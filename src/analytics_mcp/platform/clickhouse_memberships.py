@@ -12,6 +12,7 @@ the computed segments at once; the reads never depend on that.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -147,7 +148,31 @@ def overlap_counts(
     latest = latest_runs(events, segment_ids)
     if len(latest) < 2:
         return []
-    snapshots = [(s, day, run) for s, (day, _n, _at, run) in latest.items()]
+    snapshots = tuple(sorted((s, day, run) for s, (day, _n, _at, run) in latest.items()))
+    key = (events.url, events.database, snapshots)
+    with _OVERLAPS_LOCK:
+        pairs = _OVERLAPS.get(key)
+    if pairs is None:
+        pairs = _pair_counts(events, snapshots)
+        with _OVERLAPS_LOCK:  # reports run in worker threads
+            if len(_OVERLAPS) >= _KEPT_OVERLAPS:
+                _OVERLAPS.pop(next(iter(_OVERLAPS)))
+            _OVERLAPS[key] = pairs
+    return [(a, b, n, latest[a][1], latest[b][1]) for a, b, n in pairs]
+
+
+# Pair counts by snapshot set, in this process: a (segment, day, run) snapshot's members never
+# change (a recomputation is a new run), so the counts of a set are valid as long as it is the
+# latest one; the oldest set goes first past this many.
+_KEPT_OVERLAPS = 256
+_OVERLAPS_LOCK = threading.Lock()
+_OVERLAPS: dict[tuple[str, str, tuple[tuple[int, int, int], ...]], list[tuple[int, int, int]]] = {}
+
+
+def _pair_counts(
+    events: ClickHouseEvents, snapshots: Sequence[tuple[int, int, int]]
+) -> list[tuple[int, int, int]]:
+    """(seg_a, seg_b, shared) of the pairs of these snapshots that share members."""
     bitmaps = (
         "SELECT segment_id, groupBitmapState(toUInt64(profile_id)) AS members "
         f"FROM {events.table('segment_memberships')} WHERE {_of_snapshots()} GROUP BY segment_id"
@@ -160,8 +185,7 @@ def overlap_counts(
         "range(1, length(ids)))) AS pair WHERE pair.3 > 0"
     )
     rows = events.rows(sql, _snapshot_params(snapshots))
-    pairs = [(min(int(a), int(b)), max(int(a), int(b)), int(n)) for a, b, n in rows]
-    return [(a, b, n, latest[a][1], latest[b][1]) for a, b, n in pairs]
+    return [(min(int(a), int(b)), max(int(a), int(b)), int(n)) for a, b, n in rows]
 
 
 def distinct_members(
