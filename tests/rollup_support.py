@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
 import pytest
 from pydantic import BaseModel
 
@@ -109,11 +108,7 @@ class Stores:
                 _env_file=None,
             )  # type: ignore[call-arg]
             _populated(settings, late)
-            # Planner statistics now, copied with the template: without them a clone's plans
-            # depended on whether autovacuum had analyzed it yet (one case took 3 to 13 times
-            # another's time). Answers do not depend on plans.
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("ANALYZE")
+            server.analyze(url)  # the clones get its statistics (answers do not depend on plans)
             self.databases[late] = url.rsplit("/", 1)[1]
         return self.databases[late]
 

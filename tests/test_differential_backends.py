@@ -193,6 +193,7 @@ def pair(
                     zones = site_zones(conn, None)  # the accounts database's, as the command does
                 with services.events_db.sync.begin() as conn:
                     rebuild_rollups(conn, zones=zones)
+        postgres.analyze(url)  # statistics now, not whenever autovacuum gets there: steady plans
         backends = {name: Backend(name, svc, tenants(svc), Counter()) for name, svc in built.items()}
         for backend in backends.values():
             _count_tables(backend.services, backend.tables)
