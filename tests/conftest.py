@@ -9,17 +9,20 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 import httpx2
 import pytest
 from _pytest.nodeid import NodeId
+from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
 import analytics_mcp.engine.query as engine_query
 from analytics_mcp.app import create_app
 from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
+from analytics_mcp.storage import passwords
 from analytics_mcp.storage.db import open_database
 from analytics_mcp.storage.migrate import upgrade
 from pg_server import TEMPLATE, PostgresServer, postgres_server
@@ -40,6 +43,26 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "backends(*names): run the test once per database backend (sqlite, postgresql, split)",
     )
+    config.addinivalue_line("markers", "real_argon2: hash passwords with the product's argon2 cost")
+
+
+# The product's argon2id costs ~0.19 s of CPU a hash and as much a check: every test that creates a
+# user and signs in paid ~0.4 s. Tests hash with the cheapest argon2id parameters unless marked
+# `real_argon2` (the tests of the parameters, rehashing and sign-in races). The hash stays a real
+# argon2id hash, checked the same way; servers in child processes keep the product's cost.
+CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@cache
+def _cheap_dummy_hash() -> str:
+    return CHEAP_ARGON2.hash("no such user")
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("real_argon2") is None:
+        monkeypatch.setattr(passwords, "_hasher", CHEAP_ARGON2)
+        monkeypatch.setattr(passwords, "dummy_hash", _cheap_dummy_hash)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups

@@ -212,6 +212,7 @@ def test_unlimited_plan(engine: Engine) -> None:
 # -- users -------------------------------------------------------------------------------------
 
 
+@pytest.mark.real_argon2  # the product's parameters and its rehash to them
 def test_user_password_is_argon2_and_authenticates(conn: Connection) -> None:
     user = accounts.create_user(conn, "  Ann@Example.COM ", "acme", "correct horse", role="admin")
     assert (user.email, user.role) == ("ann@example.com", "admin")
@@ -222,6 +223,7 @@ def test_user_password_is_argon2_and_authenticates(conn: Connection) -> None:
     assert accounts.authenticate_user(conn, "nobody@example.com", "correct horse") is None
 
 
+@pytest.mark.real_argon2  # the product's parameters and its rehash to them
 def test_authenticate_rehashes_weak_hash(conn: Connection) -> None:
     user = accounts.create_user(conn, "ann@example.com", "acme", "correct horse")
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("correct horse")

@@ -23,6 +23,7 @@ EMAIL, PASSWORD = "owner@acme.test", "correct horse battery"
 ATTACKER, OWNER_IP = "198.51.100.66", "203.0.113.7"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 ARGON2_SECONDS = 0.25  # what one check takes here; a wrong guess waits as long, without the CPU
+pytestmark = pytest.mark.real_argon2  # the right password's check takes what ARGON2_SECONDS says
 
 
 @pytest.fixture
