@@ -57,3 +57,14 @@ def test_a_deleted_site_drops_its_events() -> None:
     records[0] = (records[0][0], records[0][1], 7, "gone.test", *records[0][4:])
     decoded = codec.decode(pickle.dumps(records), None, OneSite())  # type: ignore[arg-type]
     assert [item.event.event_id for item in decoded] == ["e1"]
+
+
+def test_the_frame_layout_is_unchanged() -> None:
+    """What older servers read: one tuple per event, its fields in `_EVENT_FIELDS` order."""
+    item = prepared(0)
+    values, products, site_id, domain, client, ids, hostname, pathname = pickle.loads(codec.encode([item]))[0]
+    assert values == tuple(getattr(item.event, name) for name in codec._EVENT_FIELDS)
+    assert products == [("sku", "Shoe", 9.5, 1)]
+    assert (site_id, domain, client, ids, hostname, pathname) == (
+        1, "bench.test", ("Chrome", "Windows", "desktop"), (11, 12), "bench.test", "/a"
+    )  # fmt: skip
