@@ -51,7 +51,7 @@ class Spool:
         self.services, self.directory, self.end, self.stored = services, directory, 0, 0
         self.spool = SpoolWriter(directory, 0)
 
-    def store(self, events: list[PendingEvent], crash_after: str | None = None) -> None:
+    def store(self, events: list[PendingEvent], crash_after: str | None = None, replay: bool = True) -> None:
         with self.services.db.reader.begin() as conn:
             live, _ = self.services.ingestor.processor.prepare(conn, events)
         self.end = self.spool.append(encode(live))
@@ -69,6 +69,8 @@ class Spool:
             frames.writer.after_insert = crash
             with pytest.raises(Crash):
                 frames.store(self.stored, self.end, max_bytes=1 << 30)
+            if not replay:  # the server stays down: its batch is planned and not stored
+                return
             frames = ClickHouseFrames(
                 ClickHouseWriter(house, self.services.db, self.directory.parent), self.directory
             )
@@ -103,6 +105,31 @@ def test_rewritten_resent_and_late_events_count_once_in_their_day(tmp_path: Path
     spool = Spool(services, tmp_path / "data" / "spool")
     try:
         _store_and_count(services, house, spool)
+    finally:
+        spool.spool.close()
+
+
+def test_no_day_is_kept_while_a_batch_is_planned_and_not_stored(tmp_path: Path) -> None:
+    """After a crash between a batch's inserts, the ids of its rows still to come are below ids a
+    later batch may store first: the day is counted live until the batch is stored again."""
+    settings = Settings(
+        data_dir=tmp_path / "data", secret_key="t", events_url=chdb_url("event_pending"), _env_file=None
+    )  # type: ignore[call-arg]
+    services = Services.build(settings)
+    make_site(services)
+    house = services.events_db
+    assert isinstance(house, ClickHouseEvents)
+    spool = Spool(services, tmp_path / "data" / "spool")
+    try:
+        at = DAY3 + 10 * 3_600_000
+        spool.store([_event("pageview", at + i, f"10.0.3.{i}", "/a", f"p{i}") for i in range(3)],
+                    crash_after="events", replay=False)  # fmt: skip
+        start, end = DAY3, DAY3 + DAY_MS
+        assert count_clickhouse(house, [1], start, end, now_ms=NOW) == _final(house, start, end) == 3
+        assert _kept(house) == {}  # pending: nothing kept
+        spool.store([])  # the server is back: the batch is stored again, then nothing new
+        assert count_clickhouse(house, [1], start, end, now_ms=NOW) == 3
+        assert _kept(house) == {DAY3: 3}
     finally:
         spool.spool.close()
 

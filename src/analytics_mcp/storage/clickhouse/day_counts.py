@@ -12,6 +12,10 @@ raises its day's largest id, and that day alone is counted again.
 
 Order matters: the largest id is read before the count, so a count never misses an event whose id
 it claims to cover (an event stored in between raises the day's largest id past the kept one).
+"A new event's id is above every stored id" fails while a writer's batch is planned and not yet
+stored (after a crash, another server may store a later batch into the same day before this one
+is stored again), so a count is kept only when the writers' bookkeeping (`ingest_spool`) shows no
+batch pending and nothing planned or stored while the day was read and counted.
 """
 
 from __future__ import annotations
@@ -88,12 +92,36 @@ def _whole_days(
     total = sum(kept[key][0] for key, top in tops.items() if key in kept and kept[key][1] == top)
     stale = [key for key, top in tops.items() if key not in kept or kept[key][1] != top]
     if stale:
+        before = _writers_mark(store)
+        stale_tops = _day_tops(store, stale) if before[1] == 0 else tops  # read after the mark
         counted = _count_days(store, stale)
         total += sum(counted.values())
-        done = [(s, d, counted.get((s, d), 0), tops[(s, d)]) for s, d in stale if d < today]
-        if done:
+        done = [(s, d, counted.get((s, d), 0), stale_tops[(s, d)]) for s, d in stale if d < today]
+        if done and before[1] == 0 and _writers_mark(store) == before:
             store.insert("event_day_counts", done, ("site_id", "day", "events", "max_id"))
     return total
+
+
+def _writers_mark(store: ClickHouseEvents) -> tuple[int, int]:
+    """(the sum of each spool's latest seq, spools whose latest batch is planned and not stored)
+    in ingest_spool: a spool's seq only grows (merges keep its largest), so an equal mark before
+    and after a count, with nothing pending, means no batch was planned or stored in between."""
+    row = store.rows(
+        "SELECT sum(last), countIf(last % 2 = 0) FROM "
+        f"(SELECT max(seq) AS last FROM {store.table('ingest_spool')} GROUP BY name)"
+    )[0]
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def _day_tops(store: ClickHouseEvents, keys: list[Key]) -> dict[Key, int]:
+    """The largest id of each (site, day) (from the projection of max(id))."""
+    rows = store.rows(
+        f"SELECT site_id, toDate(ts) AS d, max(id) FROM {store.table('events')} "
+        "WHERE site_id IN {s:Array(UInt32)} AND toDate(ts) IN {d:Array(Date)} GROUP BY site_id, d",
+        {"s": sorted({s for s, _ in keys}), "d": sorted({d for _, d in keys})},
+    )
+    found = {(int(s), d): int(m) for s, d, m in rows}
+    return {key: found.get(key, 0) for key in keys}
 
 
 def _count_days(store: ClickHouseEvents, keys: list[Key]) -> dict[Key, int]:
