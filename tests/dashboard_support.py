@@ -100,7 +100,8 @@ class Seeded:
     errors: list[str] = field(default_factory=list)
 
     async def api(self, path: str, **params: str) -> Any:
-        async with httpx2.AsyncClient(base_url=self.base) as http:
+        # 30 s, not httpx's 5: these reads check numbers, not speed (one timed out at load 5-14).
+        async with httpx2.AsyncClient(base_url=self.base, timeout=30) as http:
             response = await http.get(path, params=params, headers={"Authorization": f"Bearer {self.token}"})
         assert response.status_code == 200, response.text
         return response.json()["data"]
