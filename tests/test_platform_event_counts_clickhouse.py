@@ -95,31 +95,29 @@ def _kept(house: ClickHouseEvents) -> dict[int, int]:
 
 
 def test_rewritten_resent_and_late_events_count_once_in_their_day(tmp_path: Path) -> None:
-    settings = Settings(
-        data_dir=tmp_path / "data", secret_key="t", events_url=chdb_url("event_days"), _env_file=None
-    )  # type: ignore[call-arg]
-    services = Services.build(settings)
-    make_site(services)
-    house = services.events_db
-    assert isinstance(house, ClickHouseEvents)
-    spool = Spool(services, tmp_path / "data" / "spool")
+    services, house, spool = _installed(tmp_path, "event_days")
     try:
         _store_and_count(services, house, spool)
     finally:
         spool.spool.close()
 
 
-def test_no_day_is_kept_while_a_batch_is_planned_and_not_stored(tmp_path: Path) -> None:
-    """After a crash between a batch's inserts, the ids of its rows still to come are below ids a
-    later batch may store first: the day is counted live until the batch is stored again."""
+def _installed(tmp_path: Path, database: str) -> tuple[Services, ClickHouseEvents, Spool]:
+    """An install with one site whose events are in chDB, and its spool."""
     settings = Settings(
-        data_dir=tmp_path / "data", secret_key="t", events_url=chdb_url("event_pending"), _env_file=None
+        data_dir=tmp_path / "data", secret_key="t", events_url=chdb_url(database), _env_file=None
     )  # type: ignore[call-arg]
     services = Services.build(settings)
     make_site(services)
     house = services.events_db
     assert isinstance(house, ClickHouseEvents)
-    spool = Spool(services, tmp_path / "data" / "spool")
+    return services, house, Spool(services, tmp_path / "data" / "spool")
+
+
+def test_no_day_is_kept_while_a_batch_is_planned_and_not_stored(tmp_path: Path) -> None:
+    """After a crash between a batch's inserts, the ids of its rows still to come are below ids a
+    later batch may store first: the day is counted live until the batch is stored again."""
+    _services, house, spool = _installed(tmp_path, "event_pending")
     try:
         at = DAY3 + 10 * 3_600_000
         spool.store([_event("pageview", at + i, f"10.0.3.{i}", "/a", f"p{i}") for i in range(3)],

@@ -71,16 +71,7 @@ def _whole_days(
     store: ClickHouseEvents, site_ids: Sequence[int], first: date, stop: date, today: date
 ) -> int:
     params = {"s": list(site_ids), "a": first, "b": stop}
-    where = "site_id IN {s:Array(UInt32)} AND toDate(ts) >= {a:Date} AND toDate(ts) < {b:Date}"
-    # max(id) grouped by the projection's key, no FINAL: read from the projection.
-    tops: dict[Key, int] = {
-        (int(s), d): int(m)
-        for s, d, m in store.rows(
-            f"SELECT site_id, toDate(ts) AS d, max(id) FROM {store.table('events')} WHERE {where} "
-            "GROUP BY site_id, d",
-            params,
-        )
-    }
+    tops = _day_tops(store, params)
     kept: dict[Key, tuple[int, int]] = {
         (int(s), d): (int(n), int(m))
         for s, d, n, m in store.rows(
@@ -93,13 +84,27 @@ def _whole_days(
     stale = [key for key, top in tops.items() if key not in kept or kept[key][1] != top]
     if stale:
         before = _writers_mark(store)
-        stale_tops = _day_tops(store, stale) if before[1] == 0 else tops  # read after the mark
+        may_keep = before[1] == 0
+        if may_keep:
+            tops = _day_tops(store, params)  # read again after the mark: what the count covers
         counted = _count_days(store, stale)
         total += sum(counted.values())
-        done = [(s, d, counted.get((s, d), 0), stale_tops[(s, d)]) for s, d in stale if d < today]
-        if done and before[1] == 0 and _writers_mark(store) == before:
+        done = [(s, d, counted.get((s, d), 0), tops[(s, d)]) for s, d in stale if d < today]
+        if done and may_keep and _writers_mark(store) == before:
             store.insert("event_day_counts", done, ("site_id", "day", "events", "max_id"))
     return total
+
+
+def _day_tops(store: ClickHouseEvents, params: dict[str, object]) -> dict[Key, int]:
+    """The largest id of each (site, UTC day) in [a, b): max(id) grouped by the projection's key,
+    no FINAL, so ClickHouse reads the projection."""
+    rows = store.rows(
+        f"SELECT site_id, toDate(ts) AS d, max(id) FROM {store.table('events')} "
+        "WHERE site_id IN {s:Array(UInt32)} AND toDate(ts) >= {a:Date} AND toDate(ts) < {b:Date} "
+        "GROUP BY site_id, d",
+        params,
+    )
+    return {(int(s), d): int(m) for s, d, m in rows}
 
 
 def _writers_mark(store: ClickHouseEvents) -> tuple[int, int]:
@@ -111,17 +116,6 @@ def _writers_mark(store: ClickHouseEvents) -> tuple[int, int]:
         f"(SELECT max(seq) AS last FROM {store.table('ingest_spool')} GROUP BY name)"
     )[0]
     return int(row[0] or 0), int(row[1] or 0)
-
-
-def _day_tops(store: ClickHouseEvents, keys: list[Key]) -> dict[Key, int]:
-    """The largest id of each (site, day) (from the projection of max(id))."""
-    rows = store.rows(
-        f"SELECT site_id, toDate(ts) AS d, max(id) FROM {store.table('events')} "
-        "WHERE site_id IN {s:Array(UInt32)} AND toDate(ts) IN {d:Array(Date)} GROUP BY site_id, d",
-        {"s": sorted({s for s, _ in keys}), "d": sorted({d for _, d in keys})},
-    )
-    found = {(int(s), d): int(m) for s, d, m in rows}
-    return {key: found.get(key, 0) for key in keys}
 
 
 def _count_days(store: ClickHouseEvents, keys: list[Key]) -> dict[Key, int]:
