@@ -115,6 +115,10 @@ async def test_tools_and_admin_api(app: Starlette) -> None:
             headers=admin,
         )
         assert bad.status_code == 422 and "rules.0.event.days" in bad.json()["errors"], bad.text
+        long_number = [{"type": "trait", "trait": "ltv", "op": "gt", "value": "0" * 600}]  # fuzz finding
+        bad = await http.post("/api/v1/segments", json={"name": "X", "rules": long_number}, headers=admin)
+        assert bad.status_code == 422, bad.text  # text past 500 characters, never read as 0.0
+        assert any(k.startswith("rules.0.trait.value") for k in bad.json()["errors"]), bad.text
         twin = await http.post("/api/v1/segments", json={"name": "a", "rules": has("b")}, headers=admin)
         assert twin.status_code == 422 and "name" in twin.json()["errors"]
         seg_b = (

@@ -19,7 +19,9 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Days = Annotated[
     int, Field(ge=1, le=MAX_DAYS, description=f"Window of local days ending with the day, 1-{MAX_DAYS}")
 ]
-TraitValue = Annotated[str, Field(max_length=500)] | float | StrictBool
+# A JSON number stays a number, text stays text: a numeric string past 500 characters is a 422,
+# never read as a number (lax float would turn "000...0" into 0.0).
+TraitValue = Annotated[str, Field(max_length=500)] | StrictFloat | StrictBool
 
 
 class _Rule(BaseModel):
