@@ -23,6 +23,7 @@ from analytics_mcp.storage.clickhouse.day_counts import (
     EVENT_DAY_COUNTS,
     PROJECTION_MODE,
 )
+from analytics_mcp.storage.clickhouse.day_tops import EVENT_DAY_TOPS_PROJECTION, VISIT_DAY_TOPS_PROJECTION
 from analytics_mcp.storage.clickhouse.schema import (
     ECOMMERCE_ITEMS,
     EVENT_INDEXES,
@@ -58,7 +59,8 @@ TABLES: tuple[Table, ...] = (
         "site_id, id",
         "cityHash64(site_id, visitor_id)",
         "started_at",
-        VISIT_INDEXES,
+        (*VISIT_INDEXES, VISIT_DAY_TOPS_PROJECTION),
+        PROJECTION_MODE,
     ),
     Table(
         "events",
@@ -67,7 +69,7 @@ TABLES: tuple[Table, ...] = (
         "site_id, toDate(ts), name, ts, id",
         "cityHash64(site_id, visitor_id)",
         "ts",
-        (*EVENT_INDEXES, *EVENT_PROJECTIONS, DAY_MAX_ID_PROJECTION),
+        (*EVENT_INDEXES, *EVENT_PROJECTIONS, DAY_MAX_ID_PROJECTION, EVENT_DAY_TOPS_PROJECTION),
         PROJECTION_MODE,
     ),
     Table(

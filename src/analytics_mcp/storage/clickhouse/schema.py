@@ -222,3 +222,9 @@ TIME_COLUMNS = frozenset({"started_at", "ended_at", "ts"})
 from analytics_mcp.storage.clickhouse.day_counts import STEP_NAME, STEP_STATEMENTS  # noqa: E402
 
 MIGRATIONS += (Step(7, STEP_NAME, STEP_STATEMENTS),)
+
+# Kept rollups (storage/clickhouse/kept_rollups.py): each (site, UTC day)'s largest id and version
+# of events and of visits, the stamps a kept day is checked against.
+from analytics_mcp.storage.clickhouse import day_tops  # noqa: E402
+
+MIGRATIONS += (Step(8, day_tops.STEP_NAME, day_tops.STEP_STATEMENTS),)
