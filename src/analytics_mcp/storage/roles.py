@@ -48,6 +48,7 @@ EVENT_TABLES: tuple[str, ...] = (
     "ecommerce_items",
     "rollup_daily",
     "rollup_visitors",
+    "rollup_stamps",
     "visitor_marks",
     "funnel_visitors",
     "funnel_depths",

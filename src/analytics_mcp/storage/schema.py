@@ -472,6 +472,7 @@ experiment_events = Table(
 
 # -- OAuth for remote MCP connectors -----------------------------------------------------------
 # Declared in their own module (this one is long enough); importing it puts them on `metadata`.
+import analytics_mcp.storage.kept_rollups_schema  # noqa: E402
 import analytics_mcp.storage.oauth_schema  # noqa: E402
 import analytics_mcp.storage.plans_schema  # noqa: E402
 import analytics_mcp.storage.platform_schema  # noqa: E402

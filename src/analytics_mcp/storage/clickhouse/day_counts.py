@@ -83,14 +83,14 @@ def _whole_days(
     total = sum(kept[key][0] for key, top in tops.items() if key in kept and kept[key][1] == top)
     stale = [key for key, top in tops.items() if key not in kept or kept[key][1] != top]
     if stale:
-        before = _writers_mark(store)
+        before = writers_mark(store)
         may_keep = before[1] == 0
         if may_keep:
             tops = _day_tops(store, params)  # read again after the mark: what the count covers
         counted = _count_days(store, stale)
         total += sum(counted.values())
         done = [(s, d, counted.get((s, d), 0), tops[(s, d)]) for s, d in stale if d < today]
-        if done and may_keep and _writers_mark(store) == before:
+        if done and may_keep and writers_mark(store) == before:
             store.insert("event_day_counts", done, ("site_id", "day", "events", "max_id"))
     return total
 
@@ -107,7 +107,7 @@ def _day_tops(store: ClickHouseEvents, params: dict[str, object]) -> dict[Key, i
     return {(int(s), d): int(m) for s, d, m in rows}
 
 
-def _writers_mark(store: ClickHouseEvents) -> tuple[int, int]:
+def writers_mark(store: ClickHouseEvents) -> tuple[int, int]:
     """(the sum of each spool's latest seq, spools whose latest batch is planned and not stored)
     in ingest_spool: a spool's seq only grows (merges keep its largest), so an equal mark before
     and after a count, with nothing pending, means no batch was planned or stored in between."""

@@ -1,0 +1,243 @@
+"""Kept rollups for events stored in ClickHouse (docs/rollups.md "Kept rollups on ClickHouse").
+
+The rows of rollup_daily and rollup_visitors of each (site, local day) are computed by ClickHouse
+(kept_rollups_sql.py), encoded here and written into the SQL database that holds the accounts,
+so the rollups store (engine/store/rollup_store.py) answers from them unchanged. Each day is
+written in one transaction with its stamp (rollup_stamps): the site's zone and the maxima of
+(id, version) of the events and visits of the UTC days that touch [D - 4 days, D + 1 day + 30 min)
+(storage/clickhouse/day_tops.py). A day's rows depend only on rows inside that window: its
+counters on the rows of D, its visitor marks' gaps on marks from D-4 on, a visit that an event
+joins or whose start a late event moves is stored again with a new version and a start inside
+it. Every row stored new or again carries a version above every stored one, so while the stamp is
+unchanged the kept rows are exact. Two exceptions, as for the kept event counts (day_counts.py):
+a batch planned and not yet stored (a crash between its inserts) may later store rows below the
+largest version, so a day is only stamped when `ingest_spool` shows nothing pending and no batch
+planned or stored during the computation (otherwise its rows are written without a stamp: exact
+for this read, computed again on the next); and `events copy` stores version 0, so the copy
+clears the stamps (clear_stamps).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from itertools import groupby
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, and_, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from analytics_mcp.rollups.keys import Dim, date_of, encode
+from analytics_mcp.storage.clickhouse import kept_rollups_sql as sql
+from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
+from analytics_mcp.storage.clickhouse.day_counts import writers_mark
+from analytics_mcp.storage.clickhouse.day_tops import NONE, Tops, day_tops
+from analytics_mcp.storage.db import Database
+from analytics_mcp.storage.kept_rollups_schema import rollup_stamps
+from analytics_mcp.storage.schema import ROLLUP_COUNTERS, rollup_daily, rollup_visitors
+from analytics_mcp.timeutil import DAY_MS, local_midnight_ms
+
+CHUNK_DAYS = 7  # days computed per set of statements (their marks' 4 days before are read once)
+MARK_DAYS = 4  # a day's previous visitor marks lie within the 4 days before it
+LATE_MS = 30 * 60 * 1000  # a late event moves a visit's start by under 30 minutes
+_TRIES = 3  # PostgreSQL: two servers writing one day at once; the second retries
+Key = tuple[int, int]  # (site_id, local day)
+Stamp = tuple[str, int, int, int, int]  # zone, events max id, version, visits max id, version
+
+
+@dataclass
+class Filled:
+    """What bringing days current did: days checked, computed, stamped, and the seconds spent."""
+
+    checked: int = 0
+    computed: int = 0
+    stamped: int = 0
+    seconds: float = 0.0
+    runs: list[tuple[int, int, int]] = field(default_factory=list)  # (site, first, last) computed
+
+
+def bring_current(
+    events: ClickHouseEvents, kept: Database, wanted: dict[int, tuple[ZoneInfo, set[int]]]
+) -> Filled:
+    """Make the kept rows of these (site -> zone, local days) current: read every stamp once and
+    compute the stale days (in runs of consecutive days)."""
+    started = time.perf_counter()
+    filled = Filled(checked=sum(len(days) for _, days in wanted.values()))
+    if not filled.checked:
+        return filled
+    mark = writers_mark(events)  # before the tops: a batch stored after it shows in both
+    stamps = current_stamps(events, wanted)
+    held = kept_stamps(kept, wanted)
+    stale = sorted(key for key, stamp in stamps.items() if held.get(key) != stamp)
+    for site_id, keys in groupby(stale, key=lambda key: key[0]):
+        zone = wanted[site_id][0]
+        for first, last in _runs([day for _, day in keys]):
+            rows = compute(events, site_id, zone, first, last)
+            keep = mark[1] == 0 and writers_mark(events) == mark
+            days = range(first, last + 1)
+            write_days(kept, site_id, days, rows, [stamps[(site_id, d)] for d in days] if keep else None)
+            filled.computed += len(days)
+            filled.stamped += len(days) if keep else 0
+            filled.runs.append((site_id, first, last))
+    filled.seconds = time.perf_counter() - started
+    return filled
+
+
+def _runs(days: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Runs of consecutive days, at most CHUNK_DAYS long."""
+    start = previous = days[0]
+    for day in days[1:]:
+        if day != previous + 1 or day - start >= CHUNK_DAYS:
+            yield start, previous
+            start = day
+        previous = day
+    yield start, previous
+
+
+def _utc_date(ms: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=ms // DAY_MS)
+
+
+def _window(zone: ZoneInfo, day: int) -> tuple[date, date]:
+    """The UTC dates a day's rows depend on (see the module docstring)."""
+    low = local_midnight_ms(date_of(day - MARK_DAYS), zone)
+    high = local_midnight_ms(date_of(day + 1), zone) + LATE_MS - 1
+    return _utc_date(low), _utc_date(high)
+
+
+def current_stamps(
+    events: ClickHouseEvents, wanted: dict[int, tuple[ZoneInfo, set[int]]]
+) -> dict[Key, Stamp]:
+    """Each wanted day's stamp now: one read of the day tops over all sites and days."""
+    windows = {(s, d): _window(zone, d) for s, (zone, days) in wanted.items() for d in days}
+    first = min(low for low, _ in windows.values())
+    last = max(high for _, high in windows.values())
+    tops = day_tops(events, sorted(wanted), first, last)
+    stamps: dict[Key, Stamp] = {}
+    for (site_id, day), (low, high) in windows.items():
+        found = [tops.get((site_id, low + timedelta(days=k)), NONE) for k in range((high - low).days + 1)]
+        best: Tops = tuple(max(column) for column in zip(*found, strict=True))
+        stamps[(site_id, day)] = (wanted[site_id][0].key, *best)
+    return stamps
+
+
+def kept_stamps(kept: Database, wanted: dict[int, tuple[ZoneInfo, set[int]]]) -> dict[Key, Stamp]:
+    s = rollup_stamps.c
+    found: dict[Key, Stamp] = {}
+    with kept.reader.connect() as conn:
+        for site_id, (_, days) in wanted.items():
+            stmt = select(
+                s.site_id, s.day, s.zone, s.events_id, s.events_version, s.visits_id, s.visits_version
+            )
+            stmt = stmt.where(s.site_id == site_id, s.day.between(min(days), max(days)))
+            for site, day, *stamp in conn.execute(stmt):
+                found[(site, day)] = (stamp[0], *(int(v) for v in stamp[1:]))
+    return found
+
+
+# -- computing ------------------------------------------------------------------------------------
+
+DailyRows = dict[tuple[int, int, str], dict[str, Any]]  # (dim, day, value) -> counters
+VisitorRows = list[tuple[int, int, str, int, int]]  # (dim, day, value, gap, n)
+
+
+@dataclass(frozen=True, slots=True)
+class DayRows:
+    daily: DailyRows
+    visitors: VisitorRows
+
+
+def _value(dim: int, parts: Sequence[Any]) -> str:
+    if dim == Dim.HOUR:
+        return encode(int(parts[0]))
+    return encode(*parts)
+
+
+def compute(events: ClickHouseEvents, site_id: int, zone: ZoneInfo, first: int, last: int) -> DayRows:
+    """The rollup rows of a site's local days first..last, as the SQL writer keeps them."""
+    a = local_midnight_ms(date_of(first), zone)
+    b = local_midnight_ms(date_of(last + 1), zone)
+    m = local_midnight_ms(date_of(first - MARK_DAYS), zone)
+    params = {
+        "s": site_id, "z": zone.key, "a": a, "b": b, "m": m, "first": first, "stop": last + 1,
+        "da": _utc_date(a), "db": _utc_date(b), "dm": _utc_date(m),
+    }  # fmt: skip
+    daily: DailyRows = {}
+    parts: list[tuple[str, tuple[str, ...]]] = [
+        (sql.visit_counters_sql(events), ("visits", "bounces", "duration_ms", "visit_pageviews")),
+        (sql.pageview_counters_sql(events), ("pageviews", "top_sum_ms", "top_count")),
+        (sql.goal_counters_sql(events), ("count",)),
+        (sql.purchase_counters_sql(events), ("count", "revenue")),
+        (sql.item_counters_sql(events), ("revenue", "quantity", "count")),
+    ]
+    settings = {"do_not_merge_across_partitions_select_final": 0}
+    for statement, counters in parts:
+        for dim, day, value_parts, *sums in events.rows(statement, params, settings):
+            row = daily.setdefault((int(dim), int(day), _value(dim, value_parts)), {})
+            for name, amount in zip(counters, sums, strict=True):
+                row[name] = row.get(name, 0) + (float(amount) if name == "revenue" else int(amount or 0))
+    visitors = [
+        (int(dim), int(day), _value(dim, value_parts), int(gap), int(n))
+        for dim, day, value_parts, gap, n in events.rows(sql.visitors_sql(events), params, settings)
+    ]
+    return DayRows(daily, visitors)
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+def write_days(
+    kept: Database, site_id: int, days: range, rows: DayRows, stamps: Sequence[Stamp] | None
+) -> None:
+    """Replace the days' rows (and stamps) in one transaction; without stamps the days are
+    computed again on their next read. A concurrent writer of the same day (PostgreSQL's unique
+    keys) makes this one start again."""
+    for attempt in range(_TRIES):
+        try:
+            with kept.sync.begin() as conn:
+                _replace(conn, site_id, days, rows, stamps)
+            return
+        except IntegrityError:
+            if attempt == _TRIES - 1:
+                raise
+
+
+def _replace(
+    conn: Connection, site_id: int, days: range, rows: DayRows, stamps: Sequence[Stamp] | None
+) -> None:
+    for table in (rollup_daily, rollup_visitors, rollup_stamps):
+        conn.execute(
+            delete(table).where(and_(table.c.site_id == site_id, table.c.day.between(days[0], days[-1])))
+        )
+    daily = [
+        {"site_id": site_id, "dim": dim, "day": day, "value": value, **_counters(counters)}
+        for (dim, day, value), counters in rows.daily.items()
+    ]
+    visitors = [
+        {"site_id": site_id, "dim": dim, "day": day, "value": value, "gap": gap, "n": n}
+        for dim, day, value, gap, n in rows.visitors
+    ]
+    for table, batch in ((rollup_daily, daily), (rollup_visitors, visitors)):
+        if batch:
+            conn.execute(insert(table), batch)
+    if stamps is not None:
+        conn.execute(insert(rollup_stamps), list(_stamp_rows(site_id, days, stamps)))
+
+
+def _counters(found: dict[str, Any]) -> dict[str, Any]:
+    return {name: found.get(name, 0.0 if name == "revenue" else 0) for name in ROLLUP_COUNTERS}
+
+
+def _stamp_rows(site_id: int, days: Iterable[int], stamps: Sequence[Stamp]) -> Iterator[dict[str, Any]]:
+    names = ("zone", "events_id", "events_version", "visits_id", "visits_version")
+    for day, stamp in zip(days, stamps, strict=True):
+        yield {"site_id": site_id, "day": day, **dict(zip(names, stamp, strict=True))}
+
+
+def clear_stamps(kept: Database) -> None:
+    """Forget every stamp (after `events copy`: copied rows have version 0, below the stamps)."""
+    with kept.sync.begin() as conn:
+        conn.execute(delete(rollup_stamps))

@@ -1,0 +1,123 @@
+"""Kept rollups on ClickHouse (storage/clickhouse/kept_rollups.py): the rows ClickHouse computes
+for every local day equal, row for row, the rollup rows the SQL ingestion writer keeps for the same
+traffic (tests/differential_traffic.py: two tenants east and west of UTC, DST changes, visits
+across local midnight, late and resent events, goals, purchases in two currencies), and the engine
+answers from them as SQLite does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from analytics_mcp.config import Settings
+from analytics_mcp.rollups.keys import local_day
+from analytics_mcp.services import Services
+from analytics_mcp.storage.clickhouse import ClickHouseEvents, open_clickhouse
+from analytics_mcp.storage.clickhouse.kept_rollups import bring_current
+from analytics_mcp.storage.db import Database, distinct_databases, open_database
+from analytics_mcp.storage.migrate import upgrade
+from analytics_mcp.storage.schema import rollup_daily, rollup_visitors, sites, tenants
+from clickhouse_support import chdb_url
+from differential_traffic import add_accounts, generate, ingest, seed_salts
+from test_differential_clickhouse import run_cli
+
+
+@dataclass
+class Kept:
+    services: Services  # SQLite: accounts and events, rollups by the ingestion writer
+    clickhouse: ClickHouseEvents  # the same rows, by `events copy`
+    kept: Database  # another SQLite database: the rollups ClickHouse computed
+    zones: dict[int, ZoneInfo]
+
+
+def site_zones(db: Database) -> dict[int, ZoneInfo]:
+    with db.sync.connect() as conn:
+        rows = conn.execute(
+            select(sites.c.id, sites.c.timezone, tenants.c.timezone).join(
+                tenants, tenants.c.id == sites.c.tenant_id
+            )
+        )
+        return {site_id: ZoneInfo(own or tenant) for site_id, own, tenant in rows}
+
+
+def all_days(services: Services, zones: dict[int, ZoneInfo]) -> dict[int, tuple[ZoneInfo, set[int]]]:
+    """Every local day of each site from its first to its last event, and 5 days past it."""
+    with services.events_db.sync.connect() as conn:
+        bounds = dict(
+            (site_id, (low, high))
+            for site_id, low, high in conn.exec_driver_sql(
+                "SELECT site_id, min(ts), max(ts) FROM events GROUP BY site_id"
+            )
+        )
+    return {
+        site_id: (
+            zone,
+            set(range(local_day(zone, bounds[site_id][0]) - 1, local_day(zone, bounds[site_id][1]) + 5)),
+        )
+        for site_id, zone in zones.items()
+        if site_id in bounds
+    }
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kept]:
+    root = tmp_path_factory.mktemp("kept-rollups-ch")
+    data_dir = root / "data"
+    settings = Settings(data_dir=data_dir, secret_key="t", ingest_process=False, _env_file=None)
+    services = Services.build(settings)
+    kept = open_database(f"sqlite:///{Path(root) / 'kept.db'}")
+    upgrade(kept.sync)
+    try:
+        add_accounts(services)
+        seed_salts(services)
+        ingest(services, generate())
+        url = chdb_url("kept_rollups")
+        code, _out, err = run_cli(data_dir, "events", "copy", "--to", url, "--batch-size", "5000")
+        assert code == 0, err
+        yield Kept(services, open_clickhouse(url), kept, site_zones(services.db))
+    finally:
+        for db in (*distinct_databases(services.db, services.events_db), kept):
+            db.sync.dispose()
+            db.reader.dispose()
+
+
+def _rows(db: Database, table: Any, counters: tuple[str, ...]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    keys = [c for c in table.c if c.primary_key]
+    with db.sync.connect() as conn:
+        found = conn.execute(select(*keys, *(table.c[name] for name in counters)))
+        return {tuple(row[: len(keys)]): tuple(row[len(keys) :]) for row in found if any(row[len(keys) :])}
+
+
+def _differences(mine: dict[Any, Any], theirs: dict[Any, Any]) -> list[str]:
+    out = []
+    for key in sorted(mine.keys() | theirs.keys()):
+        a, b = mine.get(key), theirs.get(key)
+        if (
+            a is None
+            or b is None
+            or not all(math.isclose(x, y, rel_tol=1e-9) for x, y in zip(a, b, strict=True))
+        ):
+            out.append(f"{key}: writer {b}, clickhouse {a}")
+    return out
+
+
+def test_kept_rows_equal_the_writers_rows(pair: Kept) -> None:
+    filled = bring_current(pair.clickhouse, pair.kept, all_days(pair.services, pair.zones))
+    assert filled.computed == filled.checked > 100 and filled.stamped == filled.computed
+    for table in (rollup_daily, rollup_visitors):
+        counters = tuple(c.name for c in table.c if not c.primary_key)
+        mine, theirs = _rows(pair.kept, table, counters), _rows(pair.services.events_db, table, counters)
+        differences = _differences(mine, theirs)
+        assert not differences, f"{table.name}: {len(differences)} of {len(theirs)} differ:\n" + "\n".join(
+            differences[:12]
+        )
+    again = bring_current(pair.clickhouse, pair.kept, all_days(pair.services, pair.zones))
+    assert again.computed == 0  # every stamp holds
