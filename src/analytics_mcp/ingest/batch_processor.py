@@ -11,7 +11,7 @@ one transaction; with the spool, `prepare` runs in the server before the event i
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -70,7 +70,7 @@ class BatchProcessor:
         return outcomes
 
     def prepare(
-        self, conn: Connection, batch: list[PendingEvent], unsettled: Container[DedupKey] = frozenset()
+        self, conn: Connection, batch: list[PendingEvent], unsettled: Set[DedupKey] = frozenset()
     ) -> tuple[list[PreparedEvent], list[Outcome]]:
         """The events to store, and every event's outcome (accepted for those to store).
         `unsettled`: dedup keys accepted earlier and not yet stored (the spool's backlog)."""
@@ -156,7 +156,7 @@ class BatchProcessor:
         conn: Connection,
         live: list[PreparedEvent],
         outcomes: list[Outcome | None],
-        unsettled: Container[DedupKey],
+        unsettled: Set[DedupKey],
     ) -> list[PreparedEvent]:
         kept: list[PreparedEvent] = []
         for item, duplicate in self._classify(conn, live, unsettled, fingerprints=True):
@@ -175,7 +175,7 @@ class BatchProcessor:
         self,
         conn: Connection,
         live: list[PreparedEvent],
-        unsettled: Container[DedupKey],
+        unsettled: Set[DedupKey],
         *,
         fingerprints: bool,
     ) -> Iterator[tuple[PreparedEvent, bool]]:
@@ -183,9 +183,13 @@ class BatchProcessor:
         in the batch, or (with fingerprints) of a recent identical event without an id."""
         # Unsettled keys are looked up before the tables: a key leaves them only once stored,
         # so an event is seen in one or the other.
-        pending_ids, pending_tx = _split_keys(key for key in dedup_keys(live) if key in unsettled)
-        ids = [(i.site.id, i.event.event_id) for i in live]
-        purchases = [(i.site.id, i.event.transaction_id) for i in live if _is_purchase(i.event)]
+        pending_ids, pending_tx = _split_keys(unsettled & set(dedup_keys(live)) if unsettled else ())
+        ids: list[tuple[int, str | None]] = [
+            (i.site.id, i.event.event_id) for i in live if i.event.event_id is not None
+        ]
+        purchases: list[tuple[int, str | None]] = [
+            (i.site.id, i.event.transaction_id) for i in live if _is_purchase(i.event)
+        ]
         if self.stored_keys is None:
             stored_ids = _existing(conn, events.c.client_event_id, ids)
             stored_tx = _existing(conn, events.c.transaction_id, purchases, purchase_only=True)
@@ -222,10 +226,9 @@ class BatchProcessor:
 
 def dedup_keys(live: Iterable[PreparedEvent]) -> list[DedupKey]:
     """What later events must not repeat: event ids, and purchases' transaction ids."""
-    keys: list[DedupKey] = []
-    for item in live:
-        event = item.event
-        keys.extend(event_keys(item.site.id, event.name, event.event_id, event.transaction_id))
+    live = live if isinstance(live, list) else list(live)
+    keys: list[Any] = [("event", i.site.id, i.event.event_id) for i in live if i.event.event_id is not None]
+    keys += [("transaction", i.site.id, i.event.transaction_id) for i in live if _is_purchase(i.event)]
     return keys
 
 

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from analytics_mcp.ingest.enrich import is_on_site, normalise_pathname
 from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome, PendingEvent
 from analytics_mcp.ingest.plain_batch import plain_event
+from analytics_mcp.ingest.plain_columns import plain_events
 from analytics_mcp.ingest.wire import (
     BLANK_LINE,
     INVALID_JSON,
@@ -114,10 +115,12 @@ def split_lines(
     check: EventCheck | None = None,
 ) -> Iterator[PendingEvent]:
     now_ms = int(time.time() * 1000)
-    for number, raw in enumerate(lines, start=first_line):
+    # Every line plain: validated column by column at once (None: each line on its own).
+    plain = plain_events(lines, now_ms, _is_ip) if site_domain is None and type(lines) is list else None
+    for number, raw in enumerate(lines if plain is None else plain, start=first_line):
         if raw is BLANK_LINE:
             continue
-        result = validate_line(raw, now_ms=now_ms, site_domain=site_domain)
+        result = raw if plain is not None else validate_line(raw, now_ms=now_ms, site_domain=site_domain)
         if isinstance(result, PendingEvent) and check is not None:
             result = check(result) or result
         if isinstance(result, tuple):

@@ -21,6 +21,34 @@ log = logging.getLogger("analytics_mcp.ingest")
 
 CHUNK = 10_000  # one lookup per request of the batch API (each reads the whole bloom filter index)
 NO_LIMIT = 1 << 62  # a version above every real one: read everything stored
+# clickhouse-connect's escaping of a string in a bound array (binding.escape_str): a backslash
+# before each of these; done here with str.translate, in C, instead of a generator per character.
+_ESCAPES = str.maketrans({c: "\\" + c for c in ("\\", "'", "`", "\t", "\n")})
+
+
+class _BoundLiteral:
+    """A bound parameter's value already in clickhouse-connect's form: its formatter passes any
+    object it does not know through `str()` unchanged."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def string_array(values: list[str]) -> _BoundLiteral:
+    """`values` for an `Array(String)` parameter, as clickhouse-connect would format it (10,000
+    ids: 3 % of the server's CPU there). Ids never hold a NUL (the wire refuses it), so NUL can
+    stand for the separator while the ids are escaped in one call."""
+    if not values:
+        return _BoundLiteral("[]")
+    joined = "\x00".join(values)
+    if joined.count("\x00") != len(values) - 1:  # an id with a NUL of its own: the slow way
+        return _BoundLiteral("[" + ", ".join("'" + v.translate(_ESCAPES) + "'" for v in values) + "]")
+    return _BoundLiteral("['" + joined.translate(_ESCAPES).replace("\x00", "', '") + "']")
 
 
 def _selected(columns: Iterable[str], alias: str = "") -> str:
@@ -71,7 +99,11 @@ class ClickHouseKeys:
                     f"SELECT DISTINCT {column} FROM {self._events.table('events')} "
                     f"WHERE site_id = {{s:UInt32}} AND {column} IN {{v:Array(String)}} "
                     f"AND version < {{b:UInt64}}{purchase}",
-                    {"s": site_id, "v": values[start : start + CHUNK], "b": self.before_version},
+                    {
+                        "s": site_id,
+                        "v": string_array(values[start : start + CHUNK]),
+                        "b": self.before_version,
+                    },
                 )
                 found.update((site_id, row[0]) for row in rows)
         return found

@@ -66,8 +66,10 @@ class UnsettledKeys:
         self._lock = threading.Lock()  # the event count changes in both threads
         self.events = 0
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
+    @property
+    def keys(self) -> set[DedupKey]:
+        """The keys themselves (the gather thread intersects them with a batch's, in C)."""
+        return self._keys
 
     def add(self, end: int, keys: list[DedupKey], events: int) -> None:
         self._keys.update(keys)
@@ -138,7 +140,7 @@ class Spooler:
         them (0: nothing to store)."""
         # begin(): a salt created here is committed (on SQLite each statement commits anyway).
         with self._db.reader.begin() as conn:
-            live, outcomes = self._processor.prepare(conn, events, self._unsettled)
+            live, outcomes = self._processor.prepare(conn, events, self._unsettled.keys)
         if not live:
             return outcomes, 0
         end = self._spool.append(encode(live))
