@@ -43,7 +43,7 @@ def test_this_versions_frame_decodes_to_the_same_events() -> None:
 
 def test_frames_from_before_country_and_identity_still_decode() -> None:
     live = [prepared(0, country=None, user_id=None, traits=None)]
-    records = pickle.loads(codec.encode(live))
+    records = pickle.loads(codec.encode_rows(live))
     for cut in (3, 2):  # without user_id and traits; without country as well
         old = [(values[:-cut], *rest) for values, *rest in records]
         decoded = codec.decode(pickle.dumps(old), None, OneSite())  # type: ignore[arg-type]
@@ -53,7 +53,7 @@ def test_frames_from_before_country_and_identity_still_decode() -> None:
 
 def test_a_deleted_site_drops_its_events() -> None:
     live = [prepared(0, domain="gone.test"), prepared(1)]
-    records = pickle.loads(codec.encode(live))
+    records = pickle.loads(codec.encode_rows(live))
     records[0] = (records[0][0], records[0][1], 7, "gone.test", *records[0][4:])
     decoded = codec.decode(pickle.dumps(records), None, OneSite())  # type: ignore[arg-type]
     assert [item.event.event_id for item in decoded] == ["e1"]
@@ -62,7 +62,9 @@ def test_a_deleted_site_drops_its_events() -> None:
 def test_the_frame_layout_is_unchanged() -> None:
     """What older servers read: one tuple per event, its fields in `_EVENT_FIELDS` order."""
     item = prepared(0)
-    values, products, site_id, domain, client, ids, hostname, pathname = pickle.loads(codec.encode([item]))[0]
+    values, products, site_id, domain, client, ids, hostname, pathname = pickle.loads(
+        codec.encode_rows([item])
+    )[0]
     assert values == tuple(getattr(item.event, name) for name in codec._EVENT_FIELDS)
     assert products == [("sku", "Shoe", 9.5, 1)]
     assert (site_id, domain, client, ids, hostname, pathname) == (

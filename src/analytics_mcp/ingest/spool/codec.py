@@ -1,8 +1,10 @@
 """Prepared events in and out of a spool frame.
 
-A frame is the pickled list of one batch's prepared events: the event without its IP and
-User-Agent (with the country found from the IP), the site, the parsed client, the visitor ids and
-the page. Nothing private is written: identity was computed before spooling.
+A frame holds one batch's prepared events: the event without its IP and User-Agent (with the
+country found from the IP), the site, the parsed client, the visitor ids and the page. Nothing
+private is written: identity was computed before spooling. This version writes column frames
+(spool/columns.py); the previous kind, a pickled list of one tuple per event (`encode_rows`),
+still decodes, so a spool left by an older server is stored after an upgrade.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from analytics_mcp.ingest.batch_processor import DedupKey, event_keys
 from analytics_mcp.ingest.enrich import ClientInfo
 from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
 from analytics_mcp.ingest.sites import SiteInfo, SiteRegistry
+from analytics_mcp.ingest.spool import columns
 from analytics_mcp.ingest.wire import Item
 
 _PRIVATE = ("ip", "user_agent")
@@ -31,6 +34,12 @@ _event_values = attrgetter(*_EVENT_FIELDS)
 
 
 def encode(live: list[PreparedEvent]) -> bytes:
+    """A column frame (what this version writes)."""
+    return columns.encode(live)
+
+
+def encode_rows(live: list[PreparedEvent]) -> bytes:
+    """A frame of the previous kind, one tuple per event (tests: what older servers spooled)."""
     records = []
     for item in live:
         event, client = item.event, item.client
@@ -53,10 +62,13 @@ def encode(live: list[PreparedEvent]) -> bytes:
 
 
 def decode(payload: bytes, conn: Connection, sites: SiteRegistry) -> list[PreparedEvent]:
+    frame = pickle.loads(payload)
+    if isinstance(frame, dict):
+        return columns.decode(frame, conn, sites)
     live: list[PreparedEvent] = []
     site_of: dict[str, SiteInfo | None] = {}  # a frame has few domains: look each up once
     clients: dict[tuple[str, str, str], ClientInfo] = {}  # and few clients (frozen: shared)
-    for values, products, site_id, domain, client, ids, hostname, pathname in pickle.loads(payload):
+    for values, products, site_id, domain, client, ids, hostname, pathname in frame:
         if domain not in site_of:
             site_of[domain] = sites.lookup(conn, domain)
         site = site_of[domain]
@@ -82,8 +94,10 @@ def _event(values: tuple[Any, ...], products: list[tuple[Any, ...]] | None) -> P
 def frame_keys(payload: bytes) -> tuple[list[DedupKey], int]:
     """A frame's dedup keys (as `dedup_keys` gives them for its events) and its event count,
     without the database: a restarted server knows every spooled key before it answers."""
-    keys: list[DedupKey] = []
     records = pickle.loads(payload)
+    if isinstance(records, dict):
+        return columns.keys(records), len(records["site_id"])
+    keys: list[DedupKey] = []
     for values, _products, site_id, *_rest in records:
         keys.extend(event_keys(site_id, values[_NAME], values[_EVENT_ID], values[_TRANSACTION]))
     return keys, len(records)

@@ -1,0 +1,81 @@
+"""Column frames (ingest/spool/columns.py), what this version spools: they decode to the same
+events as frames of the previous kind (one tuple per event), which still decode, so a spool an
+older server left is stored after an upgrade (replayed below beside new frames)."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+from analytics_mcp.ingest.batch_processor import BatchProcessor, dedup_keys
+from analytics_mcp.ingest.spool import codec
+from analytics_mcp.ingest.spool.frames import SpoolReader, SpoolWriter
+from analytics_mcp.ingest.spool.storing import store_frames
+from analytics_mcp.services import Services
+from factories import make_site
+from test_ingest_replay import batch, counts
+from test_spool_codec_compat import OneSite, prepared
+
+
+def mixed() -> list[Any]:
+    return [
+        prepared(0),
+        prepared(1, items=None, user_id=None, traits=None, country=None, name="pageview"),
+        prepared(2, event_id=None, transaction_id=None, revenue=None, currency=None),
+        prepared(3, hash_routing=True, interactive=False, props=None, items=None),
+    ]
+
+
+def decoded(payload: bytes) -> list[Any]:
+    return codec.decode(payload, None, OneSite())  # type: ignore[arg-type]
+
+
+def test_a_column_frame_decodes_to_its_events_as_the_previous_kind_does() -> None:
+    live = mixed()
+    payload = codec.encode(live)
+    assert isinstance(pickle.loads(payload), dict)  # the new kind
+    assert decoded(payload) == live
+    assert decoded(codec.encode_rows(live)) == live
+
+
+def test_both_kinds_give_the_same_dedup_keys() -> None:
+    live = mixed()
+    for payload in (codec.encode(live), codec.encode_rows(live)):
+        keys, count = codec.frame_keys(payload)
+        assert sorted(keys) == sorted(dedup_keys(live)) and count == len(live)
+
+
+def test_a_deleted_site_drops_its_events_and_the_rest_are_renumbered() -> None:
+    live = [prepared(0, domain="gone.test"), prepared(1), prepared(2)]
+    frame = pickle.loads(codec.encode(live))
+    frame["domain"] = ("gone.test", *frame["domain"][1:])
+    frame["site_id"] = (7, *frame["site_id"][1:])
+    got = decoded(pickle.dumps(frame))
+    assert [(item.index, item.event.event_id) for item in got] == [(0, "e1"), (1, "e2")]
+
+
+def test_a_field_a_frame_lacks_takes_its_default() -> None:
+    live = [prepared(0, user_id=None, traits=None)]
+    frame = pickle.loads(codec.encode(live))
+    del frame["events"]["traits"], frame["events"]["user_id"]
+    assert decoded(pickle.dumps(frame)) == live
+
+
+def test_a_spool_from_before_the_upgrade_is_stored_with_new_frames(
+    services: Services, tmp_path: Path
+) -> None:
+    make_site(services)
+    processor = BatchProcessor()
+    with services.db.sync.begin() as conn:
+        old, _ = processor.prepare(conn, batch("old", 40))
+        new, _ = processor.prepare(conn, batch("new", 60))
+    spool = SpoolWriter(tmp_path / "spool", 0)
+    spool.append(codec.encode_rows(old))  # what the previous version spooled
+    end = spool.append(codec.encode(new))
+    spool.close()
+    moved, stored = store_frames(
+        services.db, processor, SpoolReader(tmp_path / "spool"), 0, end, max_bytes=1 << 20
+    )
+    assert (moved, stored) == (end, 100)
+    assert counts(services) == (100, 100)
