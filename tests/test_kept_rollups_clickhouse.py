@@ -18,15 +18,21 @@ import pytest
 from sqlalchemy import select
 
 from analytics_mcp.config import Settings
+from analytics_mcp.engine.store import rollups_answer
+from analytics_mcp.engine.store.choice import source_for
+from analytics_mcp.engine.store.clickhouse_rollups import ClickHouseRollups
 from analytics_mcp.rollups.keys import local_day
 from analytics_mcp.services import Services
+from analytics_mcp.storage.account_types import Tenant
 from analytics_mcp.storage.clickhouse import ClickHouseEvents, open_clickhouse
 from analytics_mcp.storage.clickhouse.kept_rollups import bring_current
 from analytics_mcp.storage.db import Database, distinct_databases, open_database
 from analytics_mcp.storage.migrate import upgrade
-from analytics_mcp.storage.schema import rollup_daily, rollup_visitors, sites, tenants
+from analytics_mcp.storage.schema import rollup_daily, rollup_visitors, sites
+from analytics_mcp.storage.schema import tenants as tenants_table
 from clickhouse_support import chdb_url
-from differential_traffic import add_accounts, generate, ingest, seed_salts
+from differential_traffic import add_accounts, generate, ingest, seed_salts, tenants
+from test_differential_backends import CASES, EXTRA_ARGUMENTS, _ask, reports
 from test_differential_clickhouse import run_cli
 
 
@@ -36,13 +42,20 @@ class Kept:
     clickhouse: ClickHouseEvents  # the same rows, by `events copy`
     kept: Database  # another SQLite database: the rollups ClickHouse computed
     zones: dict[int, ZoneInfo]
+    tenants: dict[str, Tenant]
+
+    def reading_kept(self) -> ClickHouseEvents:
+        """The ClickHouse events with their kept rollups in `kept` (as Services sets them)."""
+        events = open_clickhouse(self.clickhouse.url)
+        events.rollups = self.kept
+        return events
 
 
 def site_zones(db: Database) -> dict[int, ZoneInfo]:
     with db.sync.connect() as conn:
         rows = conn.execute(
-            select(sites.c.id, sites.c.timezone, tenants.c.timezone).join(
-                tenants, tenants.c.id == sites.c.tenant_id
+            select(sites.c.id, sites.c.timezone, tenants_table.c.timezone).join(
+                tenants_table, tenants_table.c.id == sites.c.tenant_id
             )
         )
         return {site_id: ZoneInfo(own or tenant) for site_id, own, tenant in rows}
@@ -82,7 +95,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kept]:
         url = chdb_url("kept_rollups")
         code, _out, err = run_cli(data_dir, "events", "copy", "--to", url, "--batch-size", "5000")
         assert code == 0, err
-        yield Kept(services, open_clickhouse(url), kept, site_zones(services.db))
+        yield Kept(services, open_clickhouse(url), kept, site_zones(services.db), tenants(services))
     finally:
         for db in (*distinct_databases(services.db, services.events_db), kept):
             db.sync.dispose()
@@ -121,3 +134,33 @@ def test_kept_rows_equal_the_writers_rows(pair: Kept) -> None:
         )
     again = bring_current(pair.clickhouse, pair.kept, all_days(pair.services, pair.zones))
     assert again.computed == 0  # every stamp holds
+
+
+@pytest.fixture
+async def both(pair: Kept) -> Iterator[Kept]:
+    yield pair
+    for db in (pair.services.db, pair.kept):
+        await db.aio.dispose()  # one event loop per test
+
+
+@pytest.mark.parametrize("name", sorted(reports()))
+async def test_the_engine_answers_from_kept_rollups_as_sqlite_does(both: Kept, name: str) -> None:
+    """Every report function, for every case the rollups answer (no filter, whole days, site zone =
+    query zone): SQLite (its writer's rollups) and ClickHouse (rollups kept from it) answer alike."""
+    fn, events = reports()[name], both.reading_kept()
+    compared = 0
+    differences: list[str] = []
+    for number, case in enumerate(CASES):
+        query = await _ask(both, case)  # type: ignore[arg-type]
+        if not rollups_answer(query):
+            continue
+        assert isinstance(source_for(events, query), ClickHouseRollups)
+        extras = EXTRA_ARGUMENTS[name](both.services, query, number) if name in EXTRA_ARGUMENTS else [()]
+        for extra in extras:
+            sqlite_dump = (await fn(both.services.events_db, query, *extra)).model_dump()
+            kept_dump = (await fn(events, query, *extra)).model_dump()
+            compared += 1
+            if sqlite_dump != kept_dump:
+                differences.append(f"{case} {extra}:\n  sqlite {sqlite_dump}\n  kept   {kept_dump}")
+    assert compared
+    assert not differences, f"{len(differences)} of {compared} differ; first:\n" + "\n".join(differences[:3])

@@ -54,6 +54,7 @@ class Services:
         if migrate:
             upgrade(db.sync)
             upgrade_clickhouse(events)
+        events.rollups = db  # kept rollups of the ClickHouse events (docs/rollups.md)
         ingestor = Ingestor(db, settings, clickhouse=events)
         return cls(settings=settings, db=db, events_db=events, ingestor=ingestor)
 

@@ -11,6 +11,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from sqlalchemy import inspect
+
 from analytics_mcp.cli_commands.common import CliError, emit, group_parser
 from analytics_mcp.cli_commands.copy_checks import check_source_url, quiet_source, reachable
 from analytics_mcp.cli_commands.copy_report import TableCount, counts_json, print_counts
@@ -25,8 +27,10 @@ from analytics_mcp.storage.clickhouse.copy import (
     count_target,
     source_tables,
 )
+from analytics_mcp.storage.clickhouse.kept_rollups import clear_stamps
 from analytics_mcp.storage.clickhouse.migrate import upgrade_clickhouse
 from analytics_mcp.storage.db import Database, open_database
+from analytics_mcp.storage.kept_rollups_schema import rollup_stamps
 
 if TYPE_CHECKING:
     from analytics_mcp.cli_commands.common import Subparsers
@@ -91,11 +95,26 @@ def events_copy(args: argparse.Namespace, settings: Settings) -> int:
             started = time.monotonic()
             copied = _copy_all(source, target, args.batch_size)
             seconds = time.monotonic() - started
+        _forget_kept_rollups(settings.database_url)
         return _finish(source, target, copied, seconds)
     finally:
         source.sync.dispose()
         source.reader.dispose()
         target.close()
+
+
+def _forget_kept_rollups(accounts_url: str) -> None:
+    """Copied rows carry version 0, below the stamps of rollups kept from ClickHouse events
+    (docs/rollups.md "Kept rollups on ClickHouse"): forget the stamps, every day is computed again."""
+    accounts = open_database(accounts_url)
+    try:
+        with accounts.sync.connect() as conn:
+            present = inspect(conn).has_table(rollup_stamps.name)
+        if present:
+            clear_stamps(accounts)
+    finally:
+        accounts.sync.dispose()
+        accounts.reader.dispose()
 
 
 def _copy_all(source: Database, target: ClickHouseEvents, batch: int) -> int:

@@ -17,7 +17,10 @@ Stores:
 
 - `ClickHouseStore` (clickhouse_store.py): the same operations in ClickHouse SQL (clickhouse_traffic.py,
   clickhouse_commerce.py, built through `ChScope` in clickhouse_scope.py) when the events database
-  is ClickHouse; always the raw rows (no rollups there).
+  is ClickHouse, from its raw rows.
+- `ClickHouseRollups` (clickhouse_rollups.py): events in ClickHouse and a query the rollups answer:
+  rollups kept from ClickHouse in the accounts database, brought current per read
+  (storage/clickhouse/kept_rollups.py), read by `Rollups`; the rest by `ClickHouseStore`.
 
 `source_for` (choice.py) is the one place that chooses; `raw_tables()` turns the rollups off in a
 block. A new store implements every `EventStore` operation and gets its branch in `source_for`;

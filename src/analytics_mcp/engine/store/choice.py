@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from analytics_mcp.engine.query import Query
+from analytics_mcp.engine.store.clickhouse_rollups import ClickHouseRollups
 from analytics_mcp.engine.store.clickhouse_store import ClickHouseStore
 from analytics_mcp.engine.store.filtered_rollups import FilteredRollups, rollup_filter
 from analytics_mcp.engine.store.protocol import EventStore
@@ -49,8 +50,11 @@ def rollups_answer(query: Query) -> bool:
 
 def source_for(db: EventsDatabase, query: Query) -> EventStore:
     """The store that answers `query`: the one place the engine chooses its tables. Events in
-    ClickHouse are always read raw (no rollups are kept there)."""
+    ClickHouse: the rollups kept from them in the accounts database when they answer (and the
+    database holding them is known: `ClickHouseEvents.rollups`), else the raw rows."""
     if isinstance(db, ClickHouseEvents):
+        if db.rollups is not None and rollups_answer(query):
+            return ClickHouseRollups(db, db.rollups, query)
         return ClickHouseStore(db, query)
     if rollups_answer(query):
         return Rollups(db, query)

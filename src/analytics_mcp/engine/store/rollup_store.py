@@ -65,6 +65,20 @@ def _other_currencies(counts: dict[Any, int], query: Query) -> list[Row]:
     return sorted(found)
 
 
+def _pages_alone(plan: protocol.BreakdownPlan) -> bool:
+    return plan.level == "pageviews" and plan.columns == ("pathname",) and not plan.visits
+
+
+def _kept_dim(plan: protocol.BreakdownPlan) -> Dim | None:
+    alone = plan.level == "visits" and len(plan.columns) == 1 and not (plan.goal_id or plan.revenue)
+    return ROLLUP_DIMS.get(plan.columns[0]) if alone else None
+
+
+def rollups_break_down(plan: protocol.BreakdownPlan) -> bool:
+    """Whether `Rollups.breakdown` answers this plan from the rollups (else the raw tables do)."""
+    return _pages_alone(plan) or _kept_dim(plan) is not None
+
+
 class Rollups:
     """An `EventStore` over the rollups, for one query that `rollups_answer` allows."""
 
@@ -275,11 +289,10 @@ class Rollups:
     async def breakdown(self, plan: protocol.BreakdownPlan) -> protocol.BreakdownCounts:
         """One visit attribute the rollups keep alone (channel, device, ...) without conversions
         or revenue; anything else (two keys, pages' visits, sites, events) the raw tables answer."""
-        if plan.level == "pageviews" and plan.columns == ("pathname",) and not plan.visits:
+        if _pages_alone(plan):
             pages = await self._page_rows(by_site=False)  # no visits count asked: the page rollups answer
             return protocol.BreakdownCounts([(path, people, 0, n, 0, 0, n) for path, people, n, _ in pages])
-        alone = plan.level == "visits" and len(plan.columns) == 1 and not (plan.goal_id or plan.revenue)
-        dim = ROLLUP_DIMS.get(plan.columns[0]) if alone else None
+        dim = _kept_dim(plan)
         if dim is None:
             return await RawTables(self.db, self.query).breakdown(plan)
         query = self.query

@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
+    from analytics_mcp.storage.db import Database
+
 SCHEMES = ("clickhouse", "clickhouses", "chdb")
 DEFAULT_DATABASE = "analytics"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -102,6 +104,9 @@ class ClickHouseEvents:
     client: Client
     embedded: bool
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # The SQL database keeping rollups computed from these events (the accounts database, set by
+    # Services; engine/store/clickhouse_rollups.py). None: every report reads the raw rows.
+    rollups: Database | None = None
 
     def table(self, name: str) -> str:
         return f"`{self.database}`.`{_identifier(name)}`"
