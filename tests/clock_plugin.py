@@ -32,7 +32,7 @@ def _write_offset(offset: float) -> None:
     _offset = offset
 
 
-_FAKETIME_ENV = ("LD_PRELOAD", "FAKETIME_TIMESTAMP_FILE", "FAKETIME_NO_CACHE")
+FAKETIME_ENV = ("LD_PRELOAD", "FAKETIME_TIMESTAMP_FILE", "FAKETIME_NO_CACHE")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     def real_clock_env() -> dict[str, str]:
         env: dict[str, str] = driver_env()
-        for name in _FAKETIME_ENV:
+        for name in FAKETIME_ENV:
             env.pop(name, None)
         return env
 
