@@ -56,9 +56,13 @@ def test_a_deleted_site_drops_its_events_and_the_rest_are_renumbered() -> None:
 
 
 def test_a_field_a_frame_lacks_takes_its_default() -> None:
-    live = [prepared(0, user_id=None, traits=None)]
+    live = [prepared(0, user_id=None, traits=None), prepared(1, user_id=None, traits=None, props=None)]
     frame = pickle.loads(codec.encode(live))
-    del frame["events"]["traits"], frame["events"]["user_id"]
+    assert {"user_id", "traits"} <= set(frame["absent"]) and "props" in frame["events"]
+    frame["absent"] = [name for name in frame["absent"] if name not in ("user_id", "traits")]
+    assert decoded(pickle.dumps(frame)) == live  # as a frame written before they existed
+    for name in (*frame.pop("absent"), "user_id", "traits"):  # one before fields could be absent
+        frame["events"][name] = (None, None)
     assert decoded(pickle.dumps(frame)) == live
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Set
 from functools import lru_cache
+from itertools import repeat
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -198,6 +199,9 @@ class BatchProcessor:
             stored_tx = self.stored_keys.existing("transaction_id", purchases, purchase_only=True)
         stored_ids |= pending_ids
         stored_tx |= pending_tx
+        if len(ids) == len(live) and not purchases and _all_new(ids, stored_ids):
+            yield from zip(live, repeat(False))  # the loop below would find no duplicate
+            return
         for item in live:
             event, site_id = item.event, item.site.id
             duplicate = False
@@ -240,6 +244,11 @@ def event_keys(site_id: int, name: str, event_id: str | None, transaction_id: st
     if name == "purchase" and transaction_id is not None:
         keys.append(("transaction", site_id, transaction_id))
     return keys
+
+
+def _all_new(ids: list[tuple[int, str | None]], stored: set[tuple[Any, ...]]) -> bool:
+    """No id stored (or unsettled), none twice in the batch: in C."""
+    return stored.isdisjoint(ids) and len(set(ids)) == len(ids)
 
 
 def _split_keys(keys: Iterable[DedupKey]) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:

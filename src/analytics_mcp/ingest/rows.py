@@ -8,6 +8,7 @@ Event rows are lists in EVENT_COLUMNS order: the hot path avoids per-row dicts.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -244,9 +245,13 @@ def _insert_tuples(conn: Connection, table: str, columns: tuple[str, ...], rows:
     conn.exec_driver_sql(sql, [tuple(r) for r in rows])
 
 
+# A pure function of its arguments, and a site's entry pages and referrers repeat.
+_acquisition = lru_cache(maxsize=65536)(enrich.classify_acquisition)
+
+
 def _visit_attributes(item: PreparedEvent, pathname: str) -> dict[str, Any]:
     event, client = item.event, item.client
-    acq = enrich.classify_acquisition(event.url, event.referrer, item.site.domain)
+    acq = _acquisition(event.url, event.referrer, item.site.domain)
     return {
         "entry_path": pathname,
         "source": acq.source,

@@ -9,8 +9,9 @@ last seen as min and max)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -28,6 +29,7 @@ ITEM_COLUMNS = (
 )  # fmt: skip
 # Insert order: visits last, so a batch whose visits are in was inserted whole.
 TABLES = ("events", "goal_completions", "ecommerce_items", "experiment_events", "visits")
+_visit_values = itemgetter(*VISIT_COLUMNS)  # a visit's row dict -> its values, in C
 
 
 class _Writer(RowWriter):
@@ -53,7 +55,8 @@ class _Writer(RowWriter):
 
 @dataclass
 class BatchRows:
-    """Rows by table (columns, rows), the outcome of each event, and the first free ids after."""
+    """Columns by table (names, one list per column), the outcome of each event, and the first
+    free ids after."""
 
     tables: dict[str, tuple[tuple[str, ...], list[list[Any]]]] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
@@ -80,10 +83,10 @@ def compute(
         "completion": bases["completion"] + len(writer.completions),
         "item": bases["item"] + len(writer.items),
     }
-    event_rows = [[*row, version] for row in writer.event_rows] + _updated(events, writer, version)
-    _put(out, "events", (*EVENT_COLUMNS, "version"), event_rows)
-    visit_rows = [_visit_row(v.insert_row(), version) for v in (*book.created, *book.changed())]
-    _put(out, "visits", (*VISIT_COLUMNS, "version"), visit_rows)
+    event_rows = writer.event_rows + _updated(events, writer, version)
+    _put(out, "events", (*EVENT_COLUMNS, "version"), event_rows, version)
+    visit_rows = [_visit_values(v.insert_row()) for v in (*book.created, *book.changed())]
+    _put(out, "visits", (*VISIT_COLUMNS, "version"), visit_rows, version)
     completions = [
         [bases["completion"] + n, *(c[k] for k in COMPLETION_COLUMNS[1:])]
         for n, c in enumerate(writer.completions)
@@ -97,19 +100,25 @@ def compute(
     return out
 
 
-def _visit_row(values: dict[str, Any], version: int) -> list[Any]:
-    return [*(values[c] for c in VISIT_COLUMNS), version]
-
-
-def _put(out: BatchRows, table: str, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
-    """Times stay epoch ms: clickhouse-connect writes an int into DateTime64(3) as its ticks."""
+def _put(
+    out: BatchRows,
+    table: str,
+    names: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+    version: int | None = None,
+) -> None:
+    """The rows as columns (zip transposes in C), with a last `version` column when given. Times
+    stay epoch ms: clickhouse-connect writes an int into DateTime64(3) as its ticks."""
     if rows:
-        out.tables[table] = (columns, rows)
+        data = [list(column) for column in zip(*rows, strict=True)]
+        if version is not None:
+            data.append([version] * len(rows))
+        out.tables[table] = (names, data)
 
 
 def _updated(events: ClickHouseEvents, writer: _Writer, version: int) -> list[list[Any]]:
     """Pageviews stored by earlier batches whose gap or engaged time this batch changes, as
-    whole new rows of the batch's version."""
+    whole new rows (of the batch's version once inserted)."""
     touched = set(writer.stored_gaps) | set(writer.stored_engagement)
     at = {row_id: writer.pageview_at[row_id] for row_id in touched if row_id in writer.pageview_at}
     rows = []
@@ -121,7 +130,7 @@ def _updated(events: ClickHouseEvents, writer: _Writer, version: int) -> list[li
             added_ms, seen_depth = writer.stored_engagement[row_id]
             row[ENGAGED] = (row[ENGAGED] or 0) + added_ms
             row[SCROLL] = max(row[SCROLL] or 0, seen_depth)
-        rows.append([*row, version])
+        rows.append(row)
     return rows
 
 
@@ -134,6 +143,6 @@ def insert(
     """Every table's rows, one insert each, `token(table)` deduplicating a repeat."""
     for table in TABLES:
         if table in rows.tables:
-            columns, values = rows.tables[table]
-            events.insert(table, values, columns, token=token(table))
+            columns, data = rows.tables[table]
+            events.insert_columns(table, data, columns, token=token(table))
             after(table)

@@ -117,6 +117,8 @@ class ClickHouseWriter:
                 rows.profiles.write(conn)
             self.after_insert("profiles")
         state.write(self.events, plan.done())
+        if new is live:  # nothing rechecked (chDB's spooled frames): the outcomes are in order
+            return end, rows.outcomes
         by_index = {item.index: outcome for item, outcome in zip(new, rows.outcomes, strict=True)}
         return end, [by_index.get(item.index, Outcome("duplicate")) for item in live]
 
@@ -172,9 +174,7 @@ class ClickHouseFrames:
             end = position
             with self.writer.accounts.reader.connect() as conn:
                 for end, payload in self.reader.frames(position, bound, size):  # noqa: B007
-                    for item in decode(payload, conn, self.writer.processor.sites):
-                        item.index = len(live)
-                        live.append(item)
+                    live += decode(payload, conn, self.writer.processor.sites, start=len(live))
             return end, live
 
         end, outcomes = self.writer.store_batch(self.reader.name, position, frames)

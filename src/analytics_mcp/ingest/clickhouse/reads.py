@@ -92,18 +92,17 @@ class ClickHouseKeys:
             if value is not None:
                 by_site.setdefault(site_id, []).append(value)
         purchase = " AND name = 'purchase'" if purchase_only else ""
+        # prepare reads every version: no version column to read then
+        bound = "" if self.before_version == NO_LIMIT else " AND version < {b:UInt64}"
         found: set[tuple[Any, ...]] = set()
         for site_id, values in by_site.items():
             for start in range(0, len(values), CHUNK):
                 rows = self._events.rows(
                     f"SELECT DISTINCT {column} FROM {self._events.table('events')} "
                     f"WHERE site_id = {{s:UInt32}} AND {column} IN {{v:Array(String)}} "
-                    f"AND version < {{b:UInt64}}{purchase}",
-                    {
-                        "s": site_id,
-                        "v": string_array(values[start : start + CHUNK]),
-                        "b": self.before_version,
-                    },
+                    f"{bound}{purchase}",
+                    {"s": site_id, "v": string_array(values[start : start + CHUNK])}
+                    | ({"b": self.before_version} if bound else {}),
                 )
                 found.update((site_id, row[0]) for row in rows)
         return found

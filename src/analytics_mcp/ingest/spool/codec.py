@@ -61,10 +61,11 @@ def encode_rows(live: list[PreparedEvent]) -> bytes:
     return pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def decode(payload: bytes, conn: Connection, sites: SiteRegistry) -> list[PreparedEvent]:
+def decode(payload: bytes, conn: Connection, sites: SiteRegistry, start: int = 0) -> list[PreparedEvent]:
+    """The frame's events, numbered (`index`) from `start`; a deleted site's are left out."""
     frame = pickle.loads(payload)
     if isinstance(frame, dict):
-        return columns.decode(frame, conn, sites)
+        return columns.decode(frame, conn, sites, start)
     live: list[PreparedEvent] = []
     site_of: dict[str, SiteInfo | None] = {}  # a frame has few domains: look each up once
     clients: dict[tuple[str, str, str], ClientInfo] = {}  # and few clients (frozen: shared)
@@ -77,7 +78,8 @@ def decode(payload: bytes, conn: Connection, sites: SiteRegistry) -> list[Prepar
         info = clients.get(client)
         if info is None:
             info = clients[client] = ClientInfo(*client)
-        live.append(PreparedEvent(len(live), _event(values, products), site, info, ids, hostname, pathname))
+        event = _event(values, products)
+        live.append(PreparedEvent(start + len(live), event, site, info, ids, hostname, pathname))
     return live
 
 

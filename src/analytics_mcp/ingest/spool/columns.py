@@ -35,11 +35,17 @@ _page = attrgetter("visitor_ids", "hostname", "pathname")
 def encode(live: list[PreparedEvent]) -> bytes:
     events = list(map(_event_of, live))
     columns = dict(zip(_EVENT_FIELDS, zip(*map(_event_values, events), strict=True), strict=True))
+    # Fields no event of the batch has (props, revenue, identity...) are listed, not pickled: a
+    # value costs the pickler a memo lookup even when it is a reference.
+    absent = [name for name, column in columns.items() if column.count(None) == len(column)]
+    for name in absent:
+        del columns[name]
     places = zip(*map(_place, live), strict=True)
     pages = zip(*map(_page, live), strict=True)
     frame: dict[str, Any] = {
         "kind": KIND,
         "events": columns,
+        "absent": absent,
         "items": {
             i: [(p.item_id, p.item_name, p.price, p.quantity) for p in e.items]
             for i, e in enumerate(events)
@@ -51,12 +57,14 @@ def encode(live: list[PreparedEvent]) -> bytes:
     return pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def decode(frame: dict[str, Any], conn: Connection, sites: SiteRegistry) -> list[PreparedEvent]:
-    """The frame's events; those of a site deleted since are left out."""
+def decode(
+    frame: dict[str, Any], conn: Connection, sites: SiteRegistry, start: int = 0
+) -> list[PreparedEvent]:
+    """The frame's events numbered from `start`; those of a site deleted since are left out."""
     count = len(frame["site_id"])
     if not count:
         return []
-    fields = frame["events"]
+    fields = _fields(frame)
     items: list[list[Item] | None] = [None] * count
     for index, products in frame["items"].items():
         items[index] = [
@@ -73,31 +81,38 @@ def decode(frame: dict[str, Any], conn: Connection, sites: SiteRegistry) -> list
         site_of[(domain, site_id)] = site if site is not None and site.id == site_id else None
     clients = list(zip(frame["browser"], frame["os"], frame["device_type"], strict=True))
     client_of = {key: ClientInfo(*key) for key in set(clients)}  # frozen: shared
+    site_column = map(site_of.__getitem__, places)
+    client_column = map(client_of.__getitem__, clients)
     live = list(
         map(
             PreparedEvent,
-            range(count), events, map(site_of.__getitem__, places), map(client_of.__getitem__, clients),
+            range(start, start + count), events, site_column, client_column,
             frame["visitor_ids"], frame["hostname"], frame["pathname"],
         )
     )  # fmt: skip
     if None in site_of.values():
         live = [item for item in live if item.site is not None]
-        for index, item in enumerate(live):
+        for index, item in enumerate(live, start):
             item.index = index
     return live
 
 
 def keys(frame: dict[str, Any]) -> list[tuple[str, int, str]]:
     """The frame's dedup keys, as batch_processor.dedup_keys gives them."""
-    fields, site_ids = frame["events"], frame["site_id"]
+    fields, site_ids = _fields(frame), frame["site_id"]
     found: list[tuple[str, int, str]] = [
         ("event", site, event_id)
-        for site, event_id in zip(site_ids, fields["event_id"], strict=True)
+        for site, event_id in zip(site_ids, fields["event_id"], strict=False)
         if event_id is not None
     ]
     found += [
         ("transaction", site, tx)
-        for site, name, tx in zip(site_ids, fields["name"], fields["transaction_id"], strict=True)
+        for site, name, tx in zip(site_ids, fields["name"], fields["transaction_id"], strict=False)
         if name == "purchase" and tx is not None
     ]
     return found
+
+
+def _fields(frame: dict[str, Any]) -> dict[str, Any]:
+    """The event columns, an absent field as None for every event."""
+    return {**frame["events"], **dict.fromkeys(frame.get("absent", ()), repeat(None))}
