@@ -42,17 +42,18 @@ NONE: Tops = (-1, -1, -1, -1)
 def day_tops(
     store: ClickHouseEvents, site_ids: Sequence[int], first: date, last: date
 ) -> dict[tuple[int, date], Tops]:
-    """The maxima of each (site, UTC day) in [first, last] that has rows (others are absent)."""
-    params = {"s": list(site_ids), "a": first, "b": last}
+    """The maxima of each (site, UTC day) in [first, last] that has rows (others are absent), in
+    one statement."""
+    parts = [
+        f"SELECT {index} AS t, site_id, toDate({column}) AS d, max(id) AS i, max(version) AS v "
+        f"FROM {store.table(table)} WHERE site_id IN {{s:Array(UInt32)}} "
+        f"AND toDate({column}) >= {{a:Date}} AND toDate({column}) <= {{b:Date}} GROUP BY site_id, d"
+        for index, (table, column) in enumerate((("events", "ts"), ("visits", "started_at")))
+    ]
     found: dict[tuple[int, date], list[int]] = {}
-    for index, (table, column) in enumerate((("events", "ts"), ("visits", "started_at"))):
-        rows = store.rows(
-            f"SELECT site_id, toDate({column}) AS d, max(id), max(version) FROM {store.table(table)} "
-            f"WHERE site_id IN {{s:Array(UInt32)}} AND toDate({column}) >= {{a:Date}} "
-            f"AND toDate({column}) <= {{b:Date}} GROUP BY site_id, d",
-            params,
-        )
-        for site, day, top_id, top_version in rows:
-            tops = found.setdefault((int(site), day), list(NONE))
-            tops[2 * index : 2 * index + 2] = [int(top_id), int(top_version)]
+    for index, site, day, top_id, top_version in store.rows(
+        " UNION ALL ".join(parts), {"s": list(site_ids), "a": first, "b": last}
+    ):
+        tops = found.setdefault((int(site), day), list(NONE))
+        tops[2 * index : 2 * index + 2] = [int(top_id), int(top_version)]
     return {key: (t[0], t[1], t[2], t[3]) for key, t in found.items()}

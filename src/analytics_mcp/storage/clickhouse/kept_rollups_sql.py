@@ -147,6 +147,19 @@ def item_counters_sql(store: ClickHouseEvents) -> str:
         GROUP BY dim, day, value"""
 
 
+def _present(store: ClickHouseEvents, ts: str) -> str:
+    """A row from A on, or of a visitor present in A..B: marks before A only serve as previous
+    marks of A..B's (visitor ids change daily, so most of the four days before are left out).
+    Every visitor with a mark in A..B has a visit overlapping A..B; read without FINAL, the set
+    can only hold more ids (a visit's older versions), never fewer."""
+    visitors = (
+        f"SELECT visitor_id FROM {store.table('visits')} WHERE site_id = {{s:UInt32}} "
+        "AND ended_at >= fromUnixTimestamp64Milli({a:Int64}) "
+        "AND started_at < fromUnixTimestamp64Milli({b:Int64})"
+    )
+    return f"({ts} >= fromUnixTimestamp64Milli({{a:Int64}}) OR visitor_id IN ({visitors}))"
+
+
 def _visit_marks(store: ClickHouseEvents) -> str:
     """(visitor_id, dim, value, day) of the visits spanning local days A-4..B: ALL on every day it
     spans, HOUR on every local hour, the visit dimensions on its start day."""
@@ -172,7 +185,7 @@ def _visit_marks(store: ClickHouseEvents) -> str:
             FROM {store.table("visits")} FINAL
             WHERE site_id = {{s:UInt32}} AND ended_at >= fromUnixTimestamp64Milli({{m:Int64}})
                 AND started_at >= fromUnixTimestamp64Milli({{m:Int64}} - {LONGEST_VISIT_MS})
-                AND started_at < fromUnixTimestamp64Milli({{b:Int64}})
+                AND started_at < fromUnixTimestamp64Milli({{b:Int64}}) AND {_present(store, "ended_at")}
         ) ARRAY JOIN marks AS m"""
 
 
@@ -185,11 +198,11 @@ def _event_marks(store: ClickHouseEvents) -> str:
             if(name = '{PAGEVIEW}', {_parts("pathname")}, {NO_PARTS}) AS value, {_day("ts")} AS day
         FROM {store.table("events")}
         WHERE site_id = {{s:UInt32}} AND name IN ('{PAGEVIEW}', '{PURCHASE_NAME}')
-            AND {_ts_range("ts", "m", "b", True)}
+            AND {_ts_range("ts", "m", "b", True)} AND {_present(store, "ts")}
         UNION ALL
         SELECT visitor_id, toUInt8({int(Dim.GOAL)}), {_parts("goal_id")}, {_day("ts")}
         FROM {store.table("goal_completions")}
-        WHERE site_id = {{s:UInt32}} AND {_ts_range("ts", "m", "b", False)}"""
+        WHERE site_id = {{s:UInt32}} AND {_ts_range("ts", "m", "b", False)} AND {_present(store, "ts")}"""
 
 
 def visitors_sql(store: ClickHouseEvents) -> str:
