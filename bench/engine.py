@@ -91,6 +91,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--store", choices=("clickhouse",), default=None, help="also run on chDB")
     parser.add_argument("--no-filtered", action="store_true", help="leave out the filtered cells")
+    parser.add_argument(
+        "--ch-raw", action="store_true", help="ClickHouse: raw rows for every cell (no kept rollups)"
+    )
     return parser.parse_args(argv)
 
 
@@ -162,7 +165,7 @@ def _run(args: argparse.Namespace, data: engine_data.BenchData, pg_url: str | No
     if args.store == "clickhouse":
         engine_ch.ensure_copy(data)
         engine_run.log("engine phase on ClickHouse (chDB)")
-        asyncio.run(engine_ch.ch_phase(data, cells, opts))
+        asyncio.run(engine_ch.ch_phase(data, cells, opts, kept=not args.ch_raw))
     engine_run.log("loading DuckDB")
     load_s, integrity = engine_run.duck_phase(data, cells, opts)
     size = args.events if args.data_dir is None else ("10m" if data.meta["events"] > 5_000_000 else "1m")

@@ -5,7 +5,9 @@ The rows get there with the project's own `analytics-mcp events copy --to chdb:/
 from the cached SQLite data set (the ClickHouse migrations, then every events table in chunks, ids
 kept, counts verified on both sides; an interrupted or finished copy goes on where it stopped, so a
 second run only verifies). Accounts stay in the SQLite file. Then the engine answers every cell
-through `ClickHouseStore`, in this process, as a server on chDB would.
+through `source_for`, in this process, as a server on chDB would: the rollups kept from ClickHouse
+for the cells they answer (kept in their own SQLite file here, filled for every day first and timed
+apart), `ClickHouseStore` for the others; `--ch-raw` reads the raw rows for every cell.
 """
 
 from __future__ import annotations
@@ -17,16 +19,22 @@ import sys
 import time
 
 from analytics_mcp.config import Settings
+from analytics_mcp.rollups.keys import local_day
+from analytics_mcp.rollups.rebuild import site_zones
 from analytics_mcp.services import Services
-from analytics_mcp.storage.clickhouse import open_clickhouse
+from analytics_mcp.storage.clickhouse import ClickHouseEvents, open_clickhouse
 from analytics_mcp.storage.clickhouse.copy import count_target
+from analytics_mcp.storage.clickhouse.kept_rollups import bring_current
 from analytics_mcp.storage.clickhouse.migrate import upgrade_clickhouse
 from analytics_mcp.storage.clickhouse.schema import COPIED_TABLES
+from analytics_mcp.storage.db import Database, open_database
+from analytics_mcp.storage.migrate import upgrade
 from engine_data import BenchData
 from engine_run import Cell, Options, log
 from engine_stores import store_phase
 
 DATABASE = "bench"
+KEPT_FILE = "clickhouse-kept-rollups.db"
 
 
 def chdb_url(data: BenchData) -> str:
@@ -70,9 +78,58 @@ def ensure_copy(data: BenchData) -> float:
     return seconds
 
 
-async def ch_phase(data: BenchData, cells: list[Cell], opts: Options) -> None:
+async def ch_phase(data: BenchData, cells: list[Cell], opts: Options, kept: bool = True) -> None:
+    """The cells on chDB; with `kept`, rollup-answered cells read the rollups kept from ClickHouse
+    (docs/rollups.md "Kept rollups on ClickHouse"), filled for every day first and timed apart."""
     services = Services.build(ch_settings(data), migrate=False)
+    events = services.events_db
+    assert isinstance(events, ClickHouseEvents)
+    rollups = kept_database(data) if kept else None
     try:
-        await store_phase("clickhouse", services.events_db, cells, opts)
+        events.rollups = rollups
+        if rollups is not None:
+            fill_kept(services, events, rollups)
+        else:
+            log("  kept rollups off (--ch-raw): every cell reads ClickHouse's raw rows")
+        await store_phase("clickhouse", events, cells, opts)
     finally:
         await services.close()
+        if rollups is not None:
+            await rollups.dispose()
+
+
+def kept_database(data: BenchData) -> Database:
+    """The kept rollups' own SQLite file: the accounts file (analytics.db) holds the SQL writer's
+    rollups, the reference the SQLite cells read, which the bench leaves untouched."""
+    db = open_database(f"sqlite:///{data.directory.resolve() / KEPT_FILE}")
+    upgrade(db.sync)
+    return db
+
+
+def fill_kept(services: Services, events: ClickHouseEvents, kept: Database) -> None:
+    """Bring every day of every site current (the one-time fill on first use), then check them all
+    again (every stamp holds: the per-read check's cost over the whole data set)."""
+    with services.db.sync.connect() as conn:
+        zones = site_zones(conn, None)
+    bounds = {
+        int(site): (int(low), int(high))
+        for site, low, high in events.rows(
+            f"SELECT site_id, toUnixTimestamp64Milli(min(ts)), toUnixTimestamp64Milli(max(ts)) "
+            f"FROM {events.table('events')} GROUP BY site_id"
+        )
+    }
+    # Every day with data, and the 100 before it: a 90-day cell's comparison range is before the data.
+    wanted = {
+        site: (zone, set(range(local_day(zone, bounds[site][0]) - 100, local_day(zone, bounds[site][1]) + 1)))
+        for site, zone in zones.items()
+        if site in bounds
+    }
+    for label in ("fill", "check"):
+        cpu, wall = time.process_time(), time.perf_counter()
+        filled = bring_current(events, kept, wanted)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        log(
+            f"  kept rollups {label}: {filled.checked} site-days checked, {filled.computed} computed "
+            f"({len(filled.runs)} runs), {filled.stamped} stamped: {wall:.1f} s wall, {cpu:.1f} s CPU"
+        )
+    log("  the timed ClickHouse reads below come after this fill (each read checks its days' stamps)")

@@ -5,7 +5,9 @@ query_log, so this is how a report's cost is split.
 
     python bench/engine_ch_profile.py bench/out/engine-10m-... overview,top_pages --filters=-,page==/pricing
     --repeat N (best CPU of N runs), --sql CHARS (print each statement's first CHARS characters),
-    --check (compare each answer with the engine on the SQLite file).
+    --check (compare each answer with the engine on the SQLite file), --raw (no kept rollups:
+    ClickHouse's raw rows for every cell; else rollup-answered cells read the kept rollups of
+    bench/engine_ch.py's own file, brought current first).
 
 Never run it on a data directory a bench/engine.py is using (one chDB engine per directory)."""
 
@@ -24,7 +26,7 @@ from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
 from engine_cases import CASES, FILTERS
-from engine_ch import ch_settings
+from engine_ch import ch_settings, kept_database
 from engine_data import MAIN, TENANT, load_dir
 
 COUNTERS = "SELECT event, value FROM system.events WHERE event IN ('SelectedRows', 'SelectedMarks')"
@@ -97,6 +99,10 @@ async def profile(args: argparse.Namespace) -> None:
     data = load_dir(Path(args.data_dir))
     sqlite = Services.build(data.settings, migrate=False)
     clickhouse = Services.build(ch_settings(data), migrate=False)
+    events = clickhouse.events_db
+    assert isinstance(events, ClickHouseEvents)
+    # Kept rollups in their own file (bench/engine_ch.py), never in the reference analytics.db.
+    events.rollups = None if args.raw else kept_database(data)
     recorder = Recorder()
     recorder.install()
     try:
@@ -132,6 +138,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sql", type=int, default=0)
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--raw", action="store_true", help="raw rows only (no kept rollups)")
     asyncio.run(profile(parser.parse_args()))
 
 
