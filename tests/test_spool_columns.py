@@ -46,6 +46,10 @@ def test_both_kinds_give_the_same_dedup_keys() -> None:
         assert sorted(keys) == sorted(dedup_keys(live)) and count == len(live)
 
 
+def test_an_empty_frame_decodes_to_nothing() -> None:
+    assert decoded(codec.encode([])) == [] and codec.frame_keys(codec.encode([])) == ([], 0)
+
+
 def test_a_deleted_site_drops_its_events_and_the_rest_are_renumbered() -> None:
     live = [prepared(0, domain="gone.test"), prepared(1), prepared(2)]
     frame = pickle.loads(codec.encode(live))

@@ -34,14 +34,12 @@ _page = attrgetter("visitor_ids", "hostname", "pathname")
 
 def encode(live: list[PreparedEvent]) -> bytes:
     events = list(map(_event_of, live))
-    columns = dict(zip(_EVENT_FIELDS, zip(*map(_event_values, events), strict=True), strict=True))
+    columns = _columns(_EVENT_FIELDS, list(map(_event_values, events)))
     # Fields no event of the batch has (props, revenue, identity...) are listed, not pickled: a
     # value costs the pickler a memo lookup even when it is a reference.
     absent = [name for name, column in columns.items() if column.count(None) == len(column)]
     for name in absent:
         del columns[name]
-    places = zip(*map(_place, live), strict=True)
-    pages = zip(*map(_page, live), strict=True)
     frame: dict[str, Any] = {
         "kind": KIND,
         "events": columns,
@@ -51,10 +49,17 @@ def encode(live: list[PreparedEvent]) -> bytes:
             for i, e in enumerate(events)
             if e.items
         },
-        **dict(zip(("site_id", "domain", "browser", "os", "device_type"), places, strict=True)),
-        **dict(zip(("visitor_ids", "hostname", "pathname"), pages, strict=True)),
+        **_columns(("site_id", "domain", "browser", "os", "device_type"), list(map(_place, live))),
+        **_columns(("visitor_ids", "hostname", "pathname"), list(map(_page, live))),
     }
     return pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _columns(names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+    """Per-event tuples as one tuple per name (zip transposes in C); empty ones for no event."""
+    if not rows:
+        return dict.fromkeys(names, ())
+    return dict(zip(names, zip(*rows, strict=True), strict=True))
 
 
 def decode(
