@@ -68,10 +68,29 @@ def bring_current(
     filled = Filled(checked=sum(len(days) for _, days in wanted.values()))
     if not filled.checked:
         return filled
-    mark = writers_mark(events)  # before the tops: a batch stored after it shows in both
     stamps = current_stamps(events, wanted)
     held = kept_stamps(kept, wanted)
     stale = sorted(key for key, stamp in stamps.items() if held.get(key) != stamp)
+    if stale:  # a read whose stamps all hold reads no writers' mark
+        _compute_stale(events, kept, wanted, stamps, stale, filled)
+    filled.seconds = time.perf_counter() - started
+    return filled
+
+
+def _compute_stale(
+    events: ClickHouseEvents,
+    kept: Database,
+    wanted: dict[int, tuple[ZoneInfo, set[int]]],
+    stamps: dict[Key, Stamp],
+    stale: list[Key],
+    filled: Filled,
+) -> None:
+    """Compute the stale days run by run; stamp a run only when no batch was pending or planned
+    from before its computation to after it. The mark is read after the stamps and before the
+    computation: a batch planned before it and stored after it is pending at it, one planned after
+    it changes it, and one stored between the stamps and it is in the rows but not the stamps (the
+    days are computed again next time: a stamp never claims rows the computation missed)."""
+    mark = writers_mark(events)
     for site_id, keys in groupby(stale, key=lambda key: key[0]):
         zone = wanted[site_id][0]
         for first, last in _runs([day for _, day in keys]):
@@ -82,8 +101,6 @@ def bring_current(
             filled.computed += len(days)
             filled.stamped += len(days) if keep else 0
             filled.runs.append((site_id, first, last))
-    filled.seconds = time.perf_counter() - started
-    return filled
 
 
 def _runs(days: Sequence[int]) -> Iterator[tuple[int, int]]:
