@@ -19,12 +19,12 @@ import sys
 import time
 
 from analytics_mcp.config import Settings
+from analytics_mcp.rollups.clickhouse_kept import bring_current
 from analytics_mcp.rollups.keys import local_day
 from analytics_mcp.rollups.rebuild import site_zones
 from analytics_mcp.services import Services
 from analytics_mcp.storage.clickhouse import ClickHouseEvents, open_clickhouse
 from analytics_mcp.storage.clickhouse.copy import count_target
-from analytics_mcp.storage.clickhouse.kept_rollups import bring_current
 from analytics_mcp.storage.clickhouse.migrate import upgrade_clickhouse
 from analytics_mcp.storage.clickhouse.schema import COPIED_TABLES
 from analytics_mcp.storage.db import Database, open_database

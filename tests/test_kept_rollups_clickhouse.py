@@ -1,4 +1,4 @@
-"""Kept rollups on ClickHouse (storage/clickhouse/kept_rollups.py): the rows ClickHouse computes
+"""Kept rollups on ClickHouse (rollups/clickhouse_kept.py): the rows ClickHouse computes
 for every local day equal, row for row, the rollup rows the SQL ingestion writer keeps for the same
 traffic (tests/differential_traffic.py: two tenants east and west of UTC, DST changes, visits
 across local midnight, late and resent events, goals, purchases in two currencies), and the engine
@@ -22,11 +22,11 @@ from analytics_mcp.config import Settings
 from analytics_mcp.engine.store import rollups_answer
 from analytics_mcp.engine.store.choice import source_for
 from analytics_mcp.engine.store.clickhouse_rollups import ClickHouseRollups
+from analytics_mcp.rollups.clickhouse_kept import bring_current
 from analytics_mcp.rollups.keys import local_day
 from analytics_mcp.services import Services
 from analytics_mcp.storage.account_types import Tenant
 from analytics_mcp.storage.clickhouse import ClickHouseEvents, open_clickhouse
-from analytics_mcp.storage.clickhouse.kept_rollups import bring_current
 from analytics_mcp.storage.db import Database, distinct_databases, open_database
 from analytics_mcp.storage.migrate import upgrade
 from analytics_mcp.storage.schema import rollup_daily, rollup_visitors, sites
@@ -148,8 +148,9 @@ def test_two_servers_keep_the_same_days_at_once_on_postgresql(pair: Kept, postgr
         kept = open_database(url)
         try:
             upgrade(kept.sync)
+            servers = [open_clickhouse(pair.clickhouse.url) for _ in range(2)]  # a connection each
             with ThreadPoolExecutor(2) as pool:
-                runs = list(pool.map(lambda _: bring_current(pair.clickhouse, kept, wanted), range(2)))
+                runs = list(pool.map(lambda events: bring_current(events, kept, wanted), servers))
             assert all(run.computed for run in runs)
             for table in (rollup_daily, rollup_visitors):
                 counters = tuple(c.name for c in table.c if not c.primary_key)
@@ -159,6 +160,24 @@ def test_two_servers_keep_the_same_days_at_once_on_postgresql(pair: Kept, postgr
         finally:
             kept.sync.dispose()
             kept.reader.dispose()
+
+
+def test_reads_at_once_in_one_server_compute_each_day_once(pair: Kept, tmp_path: Path) -> None:
+    """The reports of one dashboard load ask for the same stale days at once: one computes them,
+    the others wait and find them current."""
+    wanted = all_days(pair.services, pair.zones)
+    kept = open_database(f"sqlite:///{tmp_path / 'kept.db'}")
+    try:
+        upgrade(kept.sync)
+        with ThreadPoolExecutor(3) as pool:
+            runs = list(pool.map(lambda _: bring_current(pair.clickhouse, kept, wanted), range(3)))
+        assert sorted(run.computed for run in runs) == [0, 0, runs[0].checked]
+        counters = tuple(c.name for c in rollup_daily.c if not c.primary_key)
+        writers = _rows(pair.services.events_db, rollup_daily, counters)
+        assert not _differences(_rows(kept, rollup_daily, counters), writers)
+    finally:
+        kept.sync.dispose()
+        kept.reader.dispose()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Kept rollups on ClickHouse stay exact while the ClickHouse writer changes the rows under them
-(storage/clickhouse/kept_rollups.py), on chDB in process through the real writer: after each
+(rollups/clickhouse_kept.py), on chDB in process through the real writer: after each
 change to an already kept day (a late event, a pageview rewritten by its engagement report, a frame
 stored again after a crash, a batch left pending by a crash) every rollup-answered report answers
 what ClickHouse's raw rows answer, and a day is stamped only when nothing is pending.

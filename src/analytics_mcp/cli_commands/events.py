@@ -18,6 +18,7 @@ from analytics_mcp.cli_commands.copy_checks import check_source_url, quiet_sourc
 from analytics_mcp.cli_commands.copy_report import TableCount, counts_json, print_counts
 from analytics_mcp.cli_commands.progress import TableBar
 from analytics_mcp.config import Settings
+from analytics_mcp.rollups.clickhouse_kept import clear_stamps
 from analytics_mcp.storage.clickhouse import ClickHouseEvents, is_clickhouse_url, open_clickhouse
 from analytics_mcp.storage.clickhouse.copy import (
     DEFAULT_BATCH,
@@ -27,7 +28,6 @@ from analytics_mcp.storage.clickhouse.copy import (
     count_target,
     source_tables,
 )
-from analytics_mcp.storage.clickhouse.kept_rollups import clear_stamps
 from analytics_mcp.storage.clickhouse.migrate import upgrade_clickhouse
 from analytics_mcp.storage.db import Database, open_database
 from analytics_mcp.storage.kept_rollups_schema import rollup_stamps

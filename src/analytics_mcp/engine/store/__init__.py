@@ -20,7 +20,7 @@ Stores:
   is ClickHouse, from its raw rows.
 - `ClickHouseRollups` (clickhouse_rollups.py): events in ClickHouse and a query the rollups answer:
   rollups kept from ClickHouse in the accounts database, brought current per read
-  (storage/clickhouse/kept_rollups.py), read by `Rollups`; the rest by `ClickHouseStore`.
+  (rollups/clickhouse_kept.py), read by `Rollups`; the rest by `ClickHouseStore`.
 
 `source_for` (choice.py) is the one place that chooses; `raw_tables()` turns the rollups off in a
 block. A new store implements every `EventStore` operation and gets its branch in `source_for`;

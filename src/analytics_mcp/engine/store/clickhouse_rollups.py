@@ -3,7 +3,7 @@ ClickHouse and `rollups_answer` holds (docs/rollups.md "Kept rollups on ClickHou
 
 Before its first rollup read it brings the query's days (its range and its comparison range, and
 any other range an operation names) current in one stamp read, computing the stale ones in
-ClickHouse (storage/clickhouse/kept_rollups.py); then the rollups store answers from the SQL
+ClickHouse (rollups/clickhouse_kept.py); then the rollups store answers from the SQL
 database holding them, unchanged. What rollups do not hold (the newest goal completions, funnels,
 the last minutes, custom events, props, scroll depth, breakdowns that are not one kept dimension)
 ClickHouse answers from its raw rows, as `ClickHouseStore` does for every other query.
@@ -21,9 +21,9 @@ from analytics_mcp.engine.store import protocol
 from analytics_mcp.engine.store.clickhouse_store import ClickHouseStore
 from analytics_mcp.engine.store.protocol import CommerceTotals, CurrencyCounts, Rows, Totals, VisitCounter
 from analytics_mcp.engine.store.rollup_store import Rollups, rollups_break_down
+from analytics_mcp.rollups.clickhouse_kept import bring_current
 from analytics_mcp.rollups.keys import Dim, day_number
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
-from analytics_mcp.storage.clickhouse.kept_rollups import bring_current
 from analytics_mcp.storage.db import Database
 
 

@@ -223,7 +223,7 @@ from analytics_mcp.storage.clickhouse.day_counts import STEP_NAME, STEP_STATEMEN
 
 MIGRATIONS += (Step(7, STEP_NAME, STEP_STATEMENTS),)
 
-# Kept rollups (storage/clickhouse/kept_rollups.py): each (site, UTC day)'s largest id and version
+# Kept rollups (rollups/clickhouse_kept.py): each (site, UTC day)'s largest id and version
 # of events and of visits, the stamps a kept day is checked against.
 from analytics_mcp.storage.clickhouse import day_tops  # noqa: E402
 

@@ -4,7 +4,7 @@ ClickHouse and returned as (dim, day, value parts, counters); Python encodes the
 
 Local time is ClickHouse's: `toDate(t, zone)` and `toHour(toTimeZone(t, zone))` (checked against
 zoneinfo on DST days by the tests). Values come back as Array(Nullable(String)) (HOUR's hour as
-text: kept_rollups.py turns it back into an int). Parameters: s (site), z (zone), a/b (UTC ms of
+text: clickhouse_kept.py turns it back into an int). Parameters: s (site), z (zone), a/b (UTC ms of
 A's and B+1's local midnight), m (UTC ms of A-4's local midnight), da/db/dm (the UTC dates of
 a, b and m, which bound the events' sort key), first (A as a day number).
 """

@@ -1,7 +1,7 @@
 """Kept rollups for events stored in ClickHouse (docs/rollups.md "Kept rollups on ClickHouse").
 
 The rows of rollup_daily and rollup_visitors of each (site, local day) are computed by ClickHouse
-(kept_rollups_sql.py), encoded here and written into the SQL database that holds the accounts,
+(clickhouse_kept_sql.py), encoded here and written into the SQL database that holds the accounts,
 so the rollups store (engine/store/rollup_store.py) answers from them unchanged. Each day is
 written in one transaction with its stamp (rollup_stamps): the site's zone and the maxima of
 (id, version) of the events and visits of the UTC days that touch [D - 4 days, D + 1 day + 30 min)
@@ -19,19 +19,22 @@ clears the stamps (clear_stamps).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import groupby
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from analytics_mcp.rollups import clickhouse_kept_sql as sql
 from analytics_mcp.rollups.keys import Dim, date_of, encode
-from analytics_mcp.storage.clickhouse import kept_rollups_sql as sql
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
 from analytics_mcp.storage.clickhouse.day_counts import writers_mark
 from analytics_mcp.storage.clickhouse.day_tops import NONE, Tops, day_tops
@@ -68,13 +71,42 @@ def bring_current(
     filled = Filled(checked=sum(len(days) for _, days in wanted.values()))
     if not filled.checked:
         return filled
-    stamps = current_stamps(events, wanted)
-    held = kept_stamps(kept, wanted)
-    stale = sorted(key for key, stamp in stamps.items() if held.get(key) != stamp)
+    stamps, stale = _stale(events, kept, wanted)
     if stale:  # a read whose stamps all hold reads no writers' mark
-        _compute_stale(events, kept, wanted, stamps, stale, filled)
+        with _computing(events, {site_id for site_id, _ in stale}):
+            stamps, stale = _stale(events, kept, wanted)  # another read may have computed them meanwhile
+            if stale:
+                _compute_stale(events, kept, wanted, stamps, stale, filled)
     filled.seconds = time.perf_counter() - started
     return filled
+
+
+def _stale(
+    events: ClickHouseEvents, kept: Database, wanted: dict[int, tuple[ZoneInfo, set[int]]]
+) -> tuple[dict[Key, Stamp], list[Key]]:
+    """Each wanted day's stamp now, and the days whose kept stamp differs."""
+    stamps = current_stamps(events, wanted)
+    held = kept_stamps(kept, wanted)
+    return stamps, sorted(key for key, stamp in stamps.items() if held.get(key) != stamp)
+
+
+# Per server (events connection) and site, one computation at a time: the reports of one dashboard
+# load ask at once, and while events arrive today is stale for all of them; the first computes it,
+# the others wait and find it current (unless a batch was stored meanwhile). Other servers are
+# other processes: their concurrent writes are settled by write_days' transaction.
+_SITE_LOCKS: WeakKeyDictionary[ClickHouseEvents, dict[int, threading.Lock]] = WeakKeyDictionary()
+_SITE_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _computing(events: ClickHouseEvents, site_ids: set[int]) -> Iterator[None]:
+    with _SITE_LOCKS_GUARD:
+        locks = _SITE_LOCKS.setdefault(events, {})
+        held = [locks.setdefault(site_id, threading.Lock()) for site_id in sorted(site_ids)]
+    with ExitStack() as stack:  # in site order: two reads of overlapping sites cannot deadlock
+        for lock in held:
+            stack.enter_context(lock)
+        yield
 
 
 def _compute_stale(
