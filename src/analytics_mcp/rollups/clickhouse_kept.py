@@ -122,6 +122,9 @@ def _compute_stale(
     computation: a batch planned before it and stored after it is pending at it, one planned after
     it changes it, and one stored between the stamps and it is in the rows but not the stamps (the
     days are computed again next time: a stamp never claims rows the computation missed)."""
+    stale = _keep_empty(kept, stamps, stale, filled)
+    if not stale:
+        return
     mark = writers_mark(events)
     for site_id, keys in groupby(stale, key=lambda key: key[0]):
         zone = wanted[site_id][0]
@@ -133,6 +136,21 @@ def _compute_stale(
             filled.computed += len(days)
             filled.stamped += len(days) if keep else 0
             filled.runs.append((site_id, first, last))
+
+
+def _keep_empty(kept: Database, stamps: dict[Key, Stamp], stale: list[Key], filled: Filled) -> list[Key]:
+    """Keep the days whose window holds no event and no visit (days before a site's first event,
+    or after its last) as no rows, without asking ClickHouse; return the other stale days. Such a
+    stamp is kept whatever the writers' mark: any row stored later into the window, a pending
+    batch's included, raises its maxima above none."""
+    empty = [key for key in stale if stamps[key][1:] == NONE]
+    for site_id, keys in groupby(empty, key=lambda key: key[0]):
+        for first, last in _runs([day for _, day in keys]):
+            days = range(first, last + 1)
+            write_days(kept, site_id, days, DayRows({}, []), [stamps[(site_id, d)] for d in days])
+            filled.computed += len(days)
+            filled.stamped += len(days)
+    return [key for key in stale if stamps[key][1:] != NONE]
 
 
 def _runs(days: Sequence[int]) -> Iterator[tuple[int, int]]:
