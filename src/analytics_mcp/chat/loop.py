@@ -10,9 +10,8 @@ whose message says nothing about the key, the URL or the provider's answer.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
 import httpx2
 
 from analytics_mcp.chat import sse
@@ -20,9 +19,20 @@ from analytics_mcp.chat.models import Json, Limits, Stats, ToolLimitError, Upstr
 from analytics_mcp.chat.sse import Emit
 from analytics_mcp.chat.toolbox import Toolbox
 
+if TYPE_CHECKING:
+    import anthropic
+
 log = logging.getLogger("analytics_mcp.chat")
 
-UPSTREAM_ERRORS = (anthropic.AnthropicError, httpx2.HTTPError, httpx2.StreamError)
+
+def upstream_errors() -> tuple[type[Exception], ...]:
+    """The model API's failures. `anthropic` is imported when a chat first needs it: importing it
+    is 1.2 s of CPU, which every server and CLI process paid at start-up."""
+    import anthropic
+
+    return (anthropic.AnthropicError, httpx2.HTTPError, httpx2.StreamError)
+
+
 NO_ANSWER = "(no answer)"
 
 
@@ -97,7 +107,7 @@ class ToolLoop:
                     if event.type == "text" and event.text:
                         await emit(sse.text(event.text))
                 message = await stream.get_final_message()
-        except UPSTREAM_ERRORS as exc:
+        except upstream_errors() as exc:
             # Status and class only: the provider's message may quote the request.
             status = getattr(exc, "status_code", None)
             log.warning("chat model call failed: %s status=%s", type(exc).__name__, status)

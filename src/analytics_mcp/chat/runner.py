@@ -14,9 +14,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import anthropic
 import anyio
 import httpx2
 from mcp.server.mcpserver import MCPServer
@@ -32,6 +31,9 @@ from analytics_mcp.chat.toolbox import pinned_tools
 from analytics_mcp.chat.usage import Outcome, close_request
 from analytics_mcp.engine import tenant_sites
 from analytics_mcp.services import Services
+
+if TYPE_CHECKING:
+    import anthropic
 
 log = logging.getLogger("analytics_mcp.chat")
 T = TypeVar("T")
@@ -54,6 +56,8 @@ class ChatDeps:
     limits: Limits = field(default_factory=Limits)
 
     def llm(self) -> anthropic.AsyncAnthropic:
+        import anthropic  # when a chat first runs (chat/loop.py: upstream_errors)
+
         settings = self.services.settings
         return anthropic.AsyncAnthropic(
             api_key=settings.anthropic_api_key,
