@@ -34,6 +34,7 @@ from sqlalchemy import Connection, and_, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from analytics_mcp.rollups import clickhouse_kept_sql as sql
+from analytics_mcp.rollups.clickhouse_kept_verified import Key, Mark, Stamp, remember, still_current
 from analytics_mcp.rollups.keys import Dim, date_of, encode
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
 from analytics_mcp.storage.clickhouse.day_counts import writers_mark
@@ -47,8 +48,6 @@ CHUNK_DAYS = 7  # days computed per set of statements (their marks' 4 days befor
 MARK_DAYS = 4  # a day's previous visitor marks lie within the 4 days before it
 LATE_MS = 30 * 60 * 1000  # a late event moves a visit's start by under 30 minutes
 _TRIES = 3  # PostgreSQL: two servers writing one day at once; the second retries
-Key = tuple[int, int]  # (site_id, local day)
-Stamp = tuple[str, int, int, int, int]  # zone, events max id, version, visits max id, version
 
 
 @dataclass
@@ -71,23 +70,30 @@ def bring_current(
     filled = Filled(checked=sum(len(days) for _, days in wanted.values()))
     if not filled.checked:
         return filled
-    stamps, stale = _stale(events, kept, wanted)
-    if stale:  # a read whose stamps all hold reads no writers' mark
+    mark, stamps, stale = _stale(events, kept, wanted)
+    if stale:
         with _computing(events, {site_id for site_id, _ in stale}):
-            stamps, stale = _stale(events, kept, wanted)  # another read may have computed them meanwhile
+            mark, stamps, stale = _stale(events, kept, wanted)  # another read may have computed them
             if stale:
-                _compute_stale(events, kept, wanted, stamps, stale, filled)
+                _compute_stale(events, kept, wanted, mark, stamps, stale, filled)
     filled.seconds = time.perf_counter() - started
     return filled
 
 
 def _stale(
     events: ClickHouseEvents, kept: Database, wanted: dict[int, tuple[ZoneInfo, set[int]]]
-) -> tuple[dict[Key, Stamp], list[Key]]:
-    """Each wanted day's stamp now, and the days whose kept stamp differs."""
-    stamps = current_stamps(events, wanted)
+) -> tuple[Mark, dict[Key, Stamp], list[Key]]:
+    """The writers' mark, each wanted day's stamp now, and the days whose kept stamp differs. The
+    mark is read first: while it holds, the stamps read after it from the day tops are current
+    (clickhouse_kept_verified.py), so a later read at the same mark whose kept stamps are those
+    reads no day tops (and returns the kept stamps as the current ones, none stale)."""
+    mark = writers_mark(events)
     held = kept_stamps(kept, wanted)
-    return stamps, sorted(key for key, stamp in stamps.items() if held.get(key) != stamp)
+    if still_current(events, mark, held, wanted):
+        return mark, held, []
+    stamps = current_stamps(events, wanted)
+    remember(events, mark, stamps)
+    return mark, stamps, sorted(key for key, stamp in stamps.items() if held.get(key) != stamp)
 
 
 # Per server (events connection) and site, one computation at a time: the reports of one dashboard
@@ -113,19 +119,18 @@ def _compute_stale(
     events: ClickHouseEvents,
     kept: Database,
     wanted: dict[int, tuple[ZoneInfo, set[int]]],
+    mark: Mark,
     stamps: dict[Key, Stamp],
     stale: list[Key],
     filled: Filled,
 ) -> None:
     """Compute the stale days run by run; stamp a run only when no batch was pending or planned
-    from before its computation to after it. The mark is read after the stamps and before the
-    computation: a batch planned before it and stored after it is pending at it, one planned after
-    it changes it, and one stored between the stamps and it is in the rows but not the stamps (the
-    days are computed again next time: a stamp never claims rows the computation missed)."""
+    from before its computation to after it. `mark` was read before the stamps, so with it
+    unchanged after the computation (and nothing pending) no batch was planned or stored from
+    before the stamps were read to after the rows were: the stamps describe the rows computed."""
     stale = _keep_empty(kept, stamps, stale, filled)
     if not stale:
         return
-    mark = writers_mark(events)
     for site_id, keys in groupby(stale, key=lambda key: key[0]):
         zone = wanted[site_id][0]
         for first, last in _runs([day for _, day in keys]):
