@@ -244,15 +244,18 @@ def run_batch(base: str, token: str, total: int, clients: int = 1) -> tuple[floa
     return len(ledger.acked) / elapsed, ledger, began
 
 
-def profiler(pid: int, out: Path | None) -> subprocess.Popen[bytes] | None:
+def profiler(pid: int, out: Path | None, gil: bool = False) -> subprocess.Popen[bytes] | None:
     """py-spy sampling the server (its threads included) until it exits, or None; `.txt`: collapsed
-    stacks (one line per stack and its sample count), else an SVG flame graph."""
+    stacks (one line per stack and its sample count), else an SVG flame graph. `gil`: only the
+    thread holding the GIL is sampled, so shares are of the Python work that serializes the
+    server's threads (chDB releases the GIL while a statement runs: its engine time is left out)."""
     if out is None:
         return None
     spy = str(Path(sys.executable).with_name("py-spy"))
     form = "raw" if out.suffix == ".txt" else "flamegraph"
     command = [spy, "record", "--pid", str(pid), "--output", str(out), "--rate", "200", "--format", form]
-    return subprocess.Popen([*command, "--threads", "--nonblocking"], stdout=subprocess.DEVNULL)
+    extra = ["--gil"] if gil else []
+    return subprocess.Popen([*command, "--threads", "--nonblocking", *extra], stdout=subprocess.DEVNULL)
 
 
 def report(title: str, accounting: Accounting) -> None:
@@ -274,6 +277,7 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, default=None, help="py-spy profile of the batch server (.svg or .txt)"
     )
+    parser.add_argument("--profile-gil", action="store_true", help="--profile samples the GIL holder only")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -299,7 +303,7 @@ def run(args: argparse.Namespace, pg_url: str | None) -> None:
             env["ANALYTICS_EVENTS_URL"] = events_url
         with server(serve_command, env, tmp_path / "serve-batch.log") as srv:
             srv.mark()
-            spy = profiler(srv.pid, args.profile)
+            spy = profiler(srv.pid, args.profile, args.profile_gil)
             batch_eps, batch_ledger, batch_began = run_batch(
                 srv.base, token, args.batch_total, args.batch_clients
             )

@@ -19,7 +19,12 @@ from analytics_mcp.storage.clickhouse.schema import TIME_COLUMNS
 
 log = logging.getLogger("analytics_mcp.ingest")
 
-CHUNK = 10_000  # one lookup per request of the batch API (each reads the whole bloom filter index)
+CHUNK = 10_000  # one lookup per request of the batch API
+# From this many ids on, the bloom filter of client_event_id passes nearly every granule (each id
+# is a 2.5 % false positive: 1 - 0.975^100 = 92 % of granules pass at 100 ids) and checking it
+# costs more than the reads it saves (chDB, 1M events, CPU: 10,000 ids 51 -> 38 ms without it,
+# 100 ids 42 -> 31 ms; 10 ids 11 ms with it, 26 ms without).
+SKIP_INDEX_IDS = 100
 NO_LIMIT = 1 << 62  # a version above every real one: read everything stored
 # clickhouse-connect's escaping of a string in a bound array (binding.escape_str): a backslash
 # before each of these; done here with str.translate, in C, instead of a generator per character.
@@ -49,6 +54,18 @@ def string_array(values: list[str]) -> _BoundLiteral:
     if joined.count("\x00") != len(values) - 1:  # an id with a NUL of its own: the slow way
         return _BoundLiteral("[" + ", ".join("'" + v.translate(_ESCAPES) + "'" for v in values) + "]")
     return _BoundLiteral("['" + joined.translate(_ESCAPES).replace("\x00", "', '") + "']")
+
+
+def joined_strings(values: list[str]) -> _BoundLiteral | None:
+    """`values` as one `String` parameter, NUL-separated, for `splitByChar('\\0', ...)` in SQL:
+    ClickHouse parses one string literal faster than an array of as many literals (10,000 ids in
+    chDB: 17 -> 5 ms of CPU). The text is what clickhouse-connect would bind for the joined string,
+    with each NUL written as the escape `\\0`. None for an empty list, or when a value holds a NUL
+    itself (the wire refuses it; such ids go as an array)."""
+    joined = "\x00".join(values)
+    if not values or joined.count("\x00") != len(values) - 1:
+        return None
+    return _BoundLiteral(joined.translate(_ESCAPES).replace("\x00", "\\0"))
 
 
 def _selected(columns: Iterable[str], alias: str = "") -> str:
@@ -97,12 +114,20 @@ class ClickHouseKeys:
         found: set[tuple[Any, ...]] = set()
         for site_id, values in by_site.items():
             for start in range(0, len(values), CHUNK):
+                chunk = values[start : start + CHUNK]
+                joined = joined_strings(chunk)
+                listed = (
+                    "{v:Array(String)}"
+                    if joined is None
+                    else "(SELECT arrayJoin(splitByChar('\\0', {v:String})))"
+                )
                 rows = self._events.rows(
                     f"SELECT DISTINCT {column} FROM {self._events.table('events')} "
-                    f"WHERE site_id = {{s:UInt32}} AND {column} IN {{v:Array(String)}} "
+                    f"WHERE site_id = {{s:UInt32}} AND {column} IN {listed} "
                     f"{bound}{purchase}",
-                    {"s": site_id, "v": string_array(values[start : start + CHUNK])}
+                    {"s": site_id, "v": string_array(chunk) if joined is None else joined}
                     | ({"b": self.before_version} if bound else {}),
+                    {"use_skip_indexes": 0} if len(chunk) >= SKIP_INDEX_IDS else None,
                 )
                 found.update((site_id, row[0]) for row in rows)
         return found
