@@ -17,7 +17,7 @@ import json
 import operator
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,13 +48,18 @@ def endpoint(tmp_path: Path) -> Iterator[tuple[Path, int]]:
         yield tmp_path / "chdb", port
 
 
-def _install(directory: Path, **extra: str) -> tuple[Install, str]:
-    """Migrated, with the tenant acme, the site acme.test and a read token."""
+def _install(directory: Path, *more: Sequence[str], **extra: str) -> tuple[Install, str, list[str]]:
+    """Migrated, with the tenant acme, the site acme.test and a read token, then the commands
+    `more`: (install, token, their outputs), all in one child process."""
     install = Install.create(directory, **extra)
-    install.cli("migrate")
-    install.cli("tenants", "create", "acme")
-    install.cli("sites", "add", "acme.test", "--tenant", "acme")
-    return install, install.cli("tokens", "create", "--tenant", "acme", "--scopes", "read").strip()
+    outputs = install.cli_each(
+        ("migrate",),
+        ("tenants", "create", "acme"),
+        ("sites", "add", "acme.test", "--tenant", "acme"),
+        ("tokens", "create", "--tenant", "acme", "--scopes", "read"),
+        *more,
+    )
+    return install, outputs[3].strip(), outputs[4:]
 
 
 def _event(i: int, key: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -107,8 +112,8 @@ def _wait(condition: object, timeout: float = 120) -> None:
 def test_serve_over_http_stores_and_answers_like_sqlite(tmp_path: Path, endpoint: tuple[Path, int]) -> None:
     _path, port = endpoint
     url = f"clickhouse://127.0.0.1:{port}/analytics"
-    lite, lite_token = _install(tmp_path / "lite")
-    house, house_token = _install(tmp_path / "house", ANALYTICS_EVENTS_URL=url)
+    lite, lite_token, _ = _install(tmp_path / "lite")
+    house, house_token, _ = _install(tmp_path / "house", ANALYTICS_EVENTS_URL=url)
     events = open_clickhouse(url)  # the test reads over HTTP too
     total = 40
     with ExitStack() as stack:
@@ -153,7 +158,7 @@ def test_clickhouse_down_over_http_then_back_stores_every_acknowledged_event_onc
     with ExitStack() as stack:
         endpoint, port = stack.enter_context(clickhouse_endpoint(path, log))
         url = f"clickhouse://127.0.0.1:{port}/analytics"
-        house, _token = _install(
+        house, _token, _ = _install(
             tmp_path / "house", ANALYTICS_EVENTS_URL=url, ANALYTICS_INGEST_SPOOL_LIMIT="30"
         )
         events = open_clickhouse(url)
@@ -235,20 +240,20 @@ def test_export_and_ab_testing_over_http_answer_like_sqlite(
     differential test compares that export."""
     _path, port = endpoint
     secret = {"ANALYTICS_SECRET_KEY": "same-secret"}  # the exports' session hashes derive from it
-    installs = [
-        _install(tmp_path / "lite", **secret)[0],
-        _install(
-            tmp_path / "house", ANALYTICS_EVENTS_URL=f"clickhouse://127.0.0.1:{port}/analytics", **secret
-        )[0],
+    more = (
+        ("tokens", "create", "--tenant", "acme", "--scopes", "read,ingest,admin"),
+        ("experiments", "add", "--site", "acme.test", "--slug", "hero-test",
+         "--variant", "control:50", "--variant", "variant-a:50"),
+    )  # fmt: skip
+    house_url = f"clickhouse://127.0.0.1:{port}/analytics"
+    made = [
+        _install(tmp_path / "lite", *more, **secret),
+        _install(tmp_path / "house", *more, ANALYTICS_EVENTS_URL=house_url, **secret),
     ]
+    installs = [install for install, _read_token, _outputs in made]
     _same_salts(*installs)
-    tokens, variants = [], []
-    for install in installs:
-        scopes = ("--scopes", "read,ingest,admin")
-        tokens.append(install.cli("tokens", "create", "--tenant", "acme", *scopes).strip())
-        made = install.cli("experiments", "add", "--site", "acme.test", "--slug", "hero-test",
-                           "--variant", "control:50", "--variant", "variant-a:50")  # fmt: skip
-        variants.append([v["id"] for v in json.loads(made)["variants"]])
+    tokens = [outputs[0].strip() for *_, outputs in made]
+    variants = [[v["id"] for v in json.loads(outputs[1])["variants"]] for *_, outputs in made]
     assert variants[0] == variants[1]
     now = datetime.now(UTC).replace(microsecond=0)
     with ExitStack() as stack:

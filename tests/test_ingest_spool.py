@@ -121,8 +121,7 @@ def test_acknowledged_events_survive_a_crash_and_are_stored_once(
         extra["ANALYTICS_EVENTS_URL"] = server.fresh_database()
     install = Install.create(tmp_path, **extra)
     db_url, env = install.events_url, install.env
-    install.cli("tenants", "create", "acme")
-    install.cli("sites", "add", "acme.test", "--tenant", "acme")
+    install.cli_each(("tenants", "create", "acme"), ("sites", "add", "acme.test", "--tenant", "acme"))
     headers = {"User-Agent": CHROME_WIN, "X-Forwarded-For": "203.0.113.77"}
     with server_process(env) as (proc, base):
         child = writer_child(proc.pid)

@@ -185,9 +185,12 @@ def restarted_with_retries(
 
 def test_every_acknowledged_event_is_stored_once_through_kill_9_cycles(tmp_path: Path) -> None:
     install = Install.create(tmp_path)
-    install.cli("tenants", "create", "acme")
-    install.cli("sites", "add", "acme.test", "--tenant", "acme")
-    token = install.cli("tokens", "create", "--tenant", "acme", "--scopes", "ingest").strip()
+    *_, token = install.cli_each(
+        ("tenants", "create", "acme"),
+        ("sites", "add", "acme.test", "--tenant", "acme"),
+        ("tokens", "create", "--tenant", "acme", "--scopes", "ingest"),
+    )
+    token = token.strip()
     rng = random.Random(12)
     ledger = Ledger()
     load = Load("", token, ledger, datetime.now(UTC) - timedelta(hours=1))
