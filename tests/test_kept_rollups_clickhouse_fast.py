@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics_mcp import engine
-from analytics_mcp.rollups.clickhouse_kept import clear_stamps
+from analytics_mcp.rollups.clickhouse_kept_write import clear_stamps
 from analytics_mcp.services import Services
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
 from analytics_mcp.timeutil import DAY_MS

@@ -27,7 +27,7 @@ from test_platform_event_counts_clickhouse import DAY3, NOW, Spool, _event, _ins
 REPORTS = ("overview", "timeseries", "top_pages", "hour_of_day", "devices", "referrers", "entry_pages")
 
 
-async def _query(services: Services) -> engine.Query:
+async def _query(services: Services, filters: str | None = None) -> engine.Query:
     with services.db.sync.connect() as conn:
         slug = conn.execute(select(tenants.c.slug)).scalar_one()
         tenant = accounts.get_tenant(conn, slug)
@@ -39,6 +39,7 @@ async def _query(services: Services) -> engine.Query:
         now=datetime.fromtimestamp(NOW / 1000, UTC),
         date_from=first.isoformat(),
         date_to=(first + timedelta(days=4)).isoformat(),
+        filters=filters,
     )
 
 

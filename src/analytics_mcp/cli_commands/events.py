@@ -18,7 +18,7 @@ from analytics_mcp.cli_commands.copy_checks import check_source_url, quiet_sourc
 from analytics_mcp.cli_commands.copy_report import TableCount, counts_json, print_counts
 from analytics_mcp.cli_commands.progress import TableBar
 from analytics_mcp.config import Settings
-from analytics_mcp.rollups.clickhouse_kept import clear_stamps
+from analytics_mcp.rollups.clickhouse_kept_write import clear_stamps
 from analytics_mcp.storage.clickhouse import ClickHouseEvents, is_clickhouse_url, open_clickhouse
 from analytics_mcp.storage.clickhouse.copy import (
     DEFAULT_BATCH,

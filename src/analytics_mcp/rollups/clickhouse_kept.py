@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -30,24 +30,41 @@ from typing import Any
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from analytics_mcp.rollups import clickhouse_kept_sql as sql
 from analytics_mcp.rollups.clickhouse_kept_verified import Key, Mark, Stamp, remember, still_current
+from analytics_mcp.rollups.clickhouse_kept_write import DailyRows, DayRows, write_days
 from analytics_mcp.rollups.keys import Dim, date_of, encode
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
 from analytics_mcp.storage.clickhouse.day_counts import writers_mark
 from analytics_mcp.storage.clickhouse.day_tops import NONE, Tops, day_tops
 from analytics_mcp.storage.db import Database
 from analytics_mcp.storage.kept_rollups_schema import rollup_stamps
-from analytics_mcp.storage.schema import ROLLUP_COUNTERS, rollup_daily, rollup_visitors
 from analytics_mcp.timeutil import DAY_MS, local_midnight_ms
 
 CHUNK_DAYS = 7  # days computed per set of statements (their marks' 4 days before are read once)
 MARK_DAYS = 4  # a day's previous visitor marks lie within the 4 days before it
 LATE_MS = 30 * 60 * 1000  # a late event moves a visit's start by under 30 minutes
-_TRIES = 3  # PostgreSQL: two servers writing one day at once; the second retries
+
+
+@dataclass(frozen=True)
+class Subset:
+    """The visits of a site passing a condition (docs/rollups.md "Kept subsets"): its rows are kept
+    under the key -id in place of a site id; `only` is a condition on a visit's columns with its
+    parameters (names starting with p, unlike the statements' own)."""
+
+    id: int
+    site_id: int
+    only: str
+    params: dict[str, Any]
+
+    @property
+    def key(self) -> int:
+        return -self.id
+
+
+Subsets = dict[int, Subset]  # key (-id) -> subset; other keys of `wanted` are sites
 
 
 @dataclass
@@ -62,26 +79,33 @@ class Filled:
 
 
 def bring_current(
-    events: ClickHouseEvents, kept: Database, wanted: dict[int, tuple[ZoneInfo, set[int]]]
+    events: ClickHouseEvents,
+    kept: Database,
+    wanted: dict[int, tuple[ZoneInfo, set[int]]],
+    subsets: Subsets | None = None,
 ) -> Filled:
-    """Make the kept rows of these (site -> zone, local days) current: read every stamp once and
-    compute the stale days (in runs of consecutive days)."""
+    """Make the kept rows of these (site or subset key -> zone, local days) current: read every
+    stamp once and compute the stale days (in runs of consecutive days)."""
+    subsets = subsets or {}
     started = time.perf_counter()
     filled = Filled(checked=sum(len(days) for _, days in wanted.values()))
     if not filled.checked:
         return filled
-    mark, stamps, stale = _stale(events, kept, wanted)
+    mark, stamps, stale = stale_days(events, kept, wanted, subsets)
     if stale:
         with _computing(events, {site_id for site_id, _ in stale}):
-            mark, stamps, stale = _stale(events, kept, wanted)  # another read may have computed them
+            mark, stamps, stale = stale_days(events, kept, wanted, subsets)  # computed meanwhile?
             if stale:
-                _compute_stale(events, kept, wanted, mark, stamps, stale, filled)
+                _compute_stale(events, kept, wanted, subsets, mark, stamps, stale, filled)
     filled.seconds = time.perf_counter() - started
     return filled
 
 
-def _stale(
-    events: ClickHouseEvents, kept: Database, wanted: dict[int, tuple[ZoneInfo, set[int]]]
+def stale_days(
+    events: ClickHouseEvents,
+    kept: Database,
+    wanted: dict[int, tuple[ZoneInfo, set[int]]],
+    subsets: Subsets | None = None,
 ) -> tuple[Mark, dict[Key, Stamp], list[Key]]:
     """The writers' mark, each wanted day's stamp now, and the days whose kept stamp differs. The
     mark is read first: while it holds, the stamps read after it from the day tops are current
@@ -91,7 +115,7 @@ def _stale(
     held = kept_stamps(kept, wanted)
     if still_current(events, mark, held, wanted):
         return mark, held, []
-    stamps = current_stamps(events, wanted)
+    stamps = current_stamps(events, wanted, subsets or {})
     remember(events, mark, stamps)
     return mark, stamps, sorted(key for key, stamp in stamps.items() if held.get(key) != stamp)
 
@@ -119,6 +143,7 @@ def _compute_stale(
     events: ClickHouseEvents,
     kept: Database,
     wanted: dict[int, tuple[ZoneInfo, set[int]]],
+    subsets: Subsets,
     mark: Mark,
     stamps: dict[Key, Stamp],
     stale: list[Key],
@@ -134,7 +159,7 @@ def _compute_stale(
     for site_id, keys in groupby(stale, key=lambda key: key[0]):
         zone = wanted[site_id][0]
         for first, last in _runs([day for _, day in keys]):
-            rows = compute(events, site_id, zone, first, last)
+            rows = compute(events, site_id, zone, first, last, subsets.get(site_id))
             keep = mark[1] == 0 and writers_mark(events) == mark
             days = range(first, last + 1)
             write_days(kept, site_id, days, rows, [stamps[(site_id, d)] for d in days] if keep else None)
@@ -181,16 +206,19 @@ def _window(zone: ZoneInfo, day: int) -> tuple[date, date]:
 
 
 def current_stamps(
-    events: ClickHouseEvents, wanted: dict[int, tuple[ZoneInfo, set[int]]]
+    events: ClickHouseEvents, wanted: dict[int, tuple[ZoneInfo, set[int]]], subsets: Subsets
 ) -> dict[Key, Stamp]:
-    """Each wanted day's stamp now: one read of the day tops over all sites and days."""
+    """Each wanted day's stamp now: one read of the day tops over all sites and days. A subset's
+    stamp is its site's: any row of the window may enter or leave it."""
     windows = {(s, d): _window(zone, d) for s, (zone, days) in wanted.items() for d in days}
     first = min(low for low, _ in windows.values())
     last = max(high for _, high in windows.values())
-    tops = day_tops(events, sorted(wanted), first, last)
+    site_of = {key: subsets[key].site_id if key in subsets else key for key in wanted}
+    tops = day_tops(events, sorted(set(site_of.values())), first, last)
     stamps: dict[Key, Stamp] = {}
     for (site_id, day), (low, high) in windows.items():
-        found = [tops.get((site_id, low + timedelta(days=k)), NONE) for k in range((high - low).days + 1)]
+        site = site_of[site_id]
+        found = [tops.get((site, low + timedelta(days=k)), NONE) for k in range((high - low).days + 1)]
         best: Tops = tuple(max(column) for column in zip(*found, strict=True))
         stamps[(site_id, day)] = (wanted[site_id][0].key, *best)
     return stamps
@@ -212,15 +240,6 @@ def kept_stamps(kept: Database, wanted: dict[int, tuple[ZoneInfo, set[int]]]) ->
 
 # -- computing ------------------------------------------------------------------------------------
 
-DailyRows = dict[tuple[int, int, str], dict[str, Any]]  # (dim, day, value) -> counters
-VisitorRows = list[tuple[int, int, str, int, int]]  # (dim, day, value, gap, n)
-
-
-@dataclass(frozen=True, slots=True)
-class DayRows:
-    daily: DailyRows
-    visitors: VisitorRows
-
 
 def _value(dim: int, parts: Sequence[Any]) -> str:
     if dim == Dim.HOUR:
@@ -228,22 +247,32 @@ def _value(dim: int, parts: Sequence[Any]) -> str:
     return encode(*parts)
 
 
-def compute(events: ClickHouseEvents, site_id: int, zone: ZoneInfo, first: int, last: int) -> DayRows:
-    """The rollup rows of a site's local days first..last, as the SQL writer keeps them."""
+def compute(
+    events: ClickHouseEvents,
+    site_id: int,
+    zone: ZoneInfo,
+    first: int,
+    last: int,
+    subset: Subset | None = None,
+) -> DayRows:
+    """The rollup rows of a site's local days first..last, as the SQL writer keeps them (of a
+    subset's visits only: the same rows over the site's visits passing its condition)."""
     a = local_midnight_ms(date_of(first), zone)
     b = local_midnight_ms(date_of(last + 1), zone)
     m = local_midnight_ms(date_of(first - MARK_DAYS), zone)
+    only, site = (None, site_id) if subset is None else (subset.only, subset.site_id)
     params = {
-        "s": site_id, "z": zone.key, "a": a, "b": b, "m": m, "first": first, "stop": last + 1,
+        **({} if subset is None else subset.params),
+        "s": site, "z": zone.key, "a": a, "b": b, "m": m, "first": first, "stop": last + 1,
         "da": _utc_date(a), "db": _utc_date(b), "dm": _utc_date(m),
     }  # fmt: skip
     daily: DailyRows = {}
     parts: list[tuple[str, tuple[str, ...]]] = [
-        (sql.visit_counters_sql(events), ("visits", "bounces", "duration_ms", "visit_pageviews")),
-        (sql.pageview_counters_sql(events), ("pageviews", "top_sum_ms", "top_count")),
-        (sql.goal_counters_sql(events), ("count",)),
-        (sql.purchase_counters_sql(events), ("count", "revenue")),
-        (sql.item_counters_sql(events), ("revenue", "quantity", "count")),
+        (sql.visit_counters_sql(events, only), ("visits", "bounces", "duration_ms", "visit_pageviews")),
+        (sql.pageview_counters_sql(events, only), ("pageviews", "top_sum_ms", "top_count")),
+        (sql.goal_counters_sql(events, only), ("count",)),
+        (sql.purchase_counters_sql(events, only), ("count", "revenue")),
+        (sql.item_counters_sql(events, only), ("revenue", "quantity", "count")),
     ]
     settings = {"do_not_merge_across_partitions_select_final": 0}
     for statement, counters in parts:
@@ -253,63 +282,6 @@ def compute(events: ClickHouseEvents, site_id: int, zone: ZoneInfo, first: int, 
                 row[name] = row.get(name, 0) + (float(amount) if name == "revenue" else int(amount or 0))
     visitors = [
         (int(dim), int(day), _value(dim, value_parts), int(gap), int(n))
-        for dim, day, value_parts, gap, n in events.rows(sql.visitors_sql(events), params, settings)
+        for dim, day, value_parts, gap, n in events.rows(sql.visitors_sql(events, only), params, settings)
     ]
     return DayRows(daily, visitors)
-
-
-# -- writing --------------------------------------------------------------------------------------
-
-
-def write_days(
-    kept: Database, site_id: int, days: range, rows: DayRows, stamps: Sequence[Stamp] | None
-) -> None:
-    """Replace the days' rows (and stamps) in one transaction; without stamps the days are
-    computed again on their next read. A concurrent writer of the same day (PostgreSQL's unique
-    keys) makes this one start again."""
-    for attempt in range(_TRIES):
-        try:
-            with kept.sync.begin() as conn:
-                _replace(conn, site_id, days, rows, stamps)
-            return
-        except IntegrityError:
-            if attempt == _TRIES - 1:
-                raise
-
-
-def _replace(
-    conn: Connection, site_id: int, days: range, rows: DayRows, stamps: Sequence[Stamp] | None
-) -> None:
-    for table in (rollup_daily, rollup_visitors, rollup_stamps):
-        conn.execute(
-            delete(table).where(and_(table.c.site_id == site_id, table.c.day.between(days[0], days[-1])))
-        )
-    daily = [
-        {"site_id": site_id, "dim": dim, "day": day, "value": value, **_counters(counters)}
-        for (dim, day, value), counters in rows.daily.items()
-    ]
-    visitors = [
-        {"site_id": site_id, "dim": dim, "day": day, "value": value, "gap": gap, "n": n}
-        for dim, day, value, gap, n in rows.visitors
-    ]
-    for table, batch in ((rollup_daily, daily), (rollup_visitors, visitors)):
-        if batch:
-            conn.execute(insert(table), batch)
-    if stamps is not None:
-        conn.execute(insert(rollup_stamps), list(_stamp_rows(site_id, days, stamps)))
-
-
-def _counters(found: dict[str, Any]) -> dict[str, Any]:
-    return {name: found.get(name, 0.0 if name == "revenue" else 0) for name in ROLLUP_COUNTERS}
-
-
-def _stamp_rows(site_id: int, days: Iterable[int], stamps: Sequence[Stamp]) -> Iterator[dict[str, Any]]:
-    names = ("zone", "events_id", "events_version", "visits_id", "visits_version")
-    for day, stamp in zip(days, stamps, strict=True):
-        yield {"site_id": site_id, "day": day, **dict(zip(names, stamp, strict=True))}
-
-
-def clear_stamps(kept: Database) -> None:
-    """Forget every stamp (after `events copy`: copied rows have version 0, below the stamps)."""
-    with kept.sync.begin() as conn:
-        conn.execute(delete(rollup_stamps))

@@ -7,6 +7,10 @@ zoneinfo on DST days by the tests). Values come back as Array(Nullable(String)) 
 text: clickhouse_kept.py turns it back into an int). Parameters: s (site), z (zone), a/b (UTC ms of
 A's and B+1's local midnight), m (UTC ms of A-4's local midnight), da/db/dm (the UTC dates of
 a, b and m, which bound the events' sort key), first (A as a day number).
+
+`only`: a condition on a visit's columns (unqualified, its parameters the caller's) restricting
+every row to the visits passing it, for the rollups of a subset of the visits (docs/rollups.md
+"Kept subsets"): visits by the condition, events, completions and items by their visit. None: all.
 """
 
 from __future__ import annotations
@@ -41,6 +45,22 @@ def _ts_range(column: str, low: str, high: str, dates: bool) -> str:
     return within
 
 
+def _of_visits(store: ClickHouseEvents, column: str, only: str | None) -> str:
+    """` AND column IN (the passing visits' ids)`, or nothing without `only`. A row from M on
+    belongs to a visit that ended at M or later (bounds the visits read)."""
+    if only is None:
+        return ""
+    passing = (
+        f"SELECT id FROM {store.table('visits')} FINAL WHERE site_id = {{s:UInt32}} "
+        f"AND ended_at >= fromUnixTimestamp64Milli({{m:Int64}}) AND ({only})"
+    )
+    return f" AND {column} IN ({passing})"
+
+
+def _passing(only: str | None) -> str:
+    return "" if only is None else f" AND ({only})"
+
+
 def _parts(*columns: str) -> str:
     return "[" + ", ".join(f"CAST({c} AS Nullable(String))" for c in columns) + "]"
 
@@ -61,7 +81,7 @@ def _counted(dim_value: str) -> str:
     )
 
 
-def visit_counters_sql(store: ClickHouseEvents) -> str:
+def visit_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
     """rollup_daily's visit counters of ALL and the visit dimensions, by local start day."""
     return f"""
         SELECT dv.1 AS dim, day, dv.2 AS value, count(), sum(bounce), sum(duration), sum(pageviews)
@@ -71,13 +91,13 @@ def visit_counters_sql(store: ClickHouseEvents) -> str:
                     AS duration,
                 pageviews, {_visit_dims()} AS dims
             FROM {store.table("visits")} FINAL
-            WHERE site_id = {{s:UInt32}} AND {_ts_range("started_at", "a", "b", False)}
+            WHERE site_id = {{s:UInt32}} AND {_ts_range("started_at", "a", "b", False)}{_passing(only)}
         ) ARRAY JOIN dims AS dv
         WHERE {_counted("dv")}
         GROUP BY dim, day, value"""
 
 
-def pageview_counters_sql(store: ClickHouseEvents) -> str:
+def pageview_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
     """Pageviews (ALL, HOUR, PAGE) by local event time; PAGE with time on page (the sum and count of
     coalesce(engaged_ms, gap_ms) where not null)."""
     page = (
@@ -93,19 +113,21 @@ def pageview_counters_sql(store: ClickHouseEvents) -> str:
                 coalesce(engaged_ms, gap_ms) AS top
             FROM {store.table("events")} FINAL
             WHERE site_id = {{s:UInt32}} AND name = '{PAGEVIEW}' AND {_ts_range("ts", "a", "b", True)}
+                {_of_visits(store, "visit_id", only)}
         ) ARRAY JOIN {page} AS dv
         GROUP BY dim, day, value"""
 
 
-def goal_counters_sql(store: ClickHouseEvents) -> str:
+def goal_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
     return f"""
         SELECT toUInt8({int(Dim.GOAL)}), {_day("ts")} AS day, {_parts("goal_id")} AS value, count()
         FROM {store.table("goal_completions")} FINAL
         WHERE site_id = {{s:UInt32}} AND {_ts_range("ts", "a", "b", False)}
+            {_of_visits(store, "visit_id", only)}
         GROUP BY day, value"""
 
 
-def purchase_counters_sql(store: ClickHouseEvents) -> str:
+def purchase_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
     """PURCHASE (currency) and SOURCE_REVENUE (the purchase's visit's source, currency): count and
     revenue (null adds 0); SOURCE_REVENUE only for purchases whose visit is stored (an inner join
     in SQL)."""
@@ -125,14 +147,22 @@ def purchase_counters_sql(store: ClickHouseEvents) -> str:
                 )
             ) AS v ON v.id = e.visit_id
             WHERE e.site_id = {{s:UInt32}} AND e.name = '{PURCHASE_NAME}'
-                AND {_ts_range("e.ts", "a", "b", True)}
+                AND {_ts_range("e.ts", "a", "b", True)}{_of_visits(store, "e.visit_id", only)}
         ) ARRAY JOIN dims AS dv
         GROUP BY dim, day, value"""
 
 
-def item_counters_sql(store: ClickHouseEvents) -> str:
+def item_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
     """ITEM (item name, currency): revenue = sum(price x quantity), quantity, orders; ITEM_EVENTS
-    (currency): the purchases carrying items of that currency."""
+    (currency): the purchases carrying items of that currency. With `only`, items of the passing
+    visits' purchases (items carry no visit)."""
+    purchases = (
+        ""
+        if only is None
+        else f" AND event_id IN (SELECT id FROM {store.table('events')} WHERE site_id = {{s:UInt32}} "
+        f"AND name = '{PURCHASE_NAME}' AND {_ts_range('ts', 'a', 'b', True)}"
+        f"{_of_visits(store, 'visit_id', only)})"
+    )
     return f"""
         SELECT dv.1 AS dim, day, dv.2 AS value, sumIf(amount, dim = {int(Dim.ITEM)}),
             sumIf(quantity, dim = {int(Dim.ITEM)}), uniqExact(event_id)
@@ -142,7 +172,7 @@ def item_counters_sql(store: ClickHouseEvents) -> str:
                  (toUInt8({int(Dim.ITEM_EVENTS)}), {_parts("currency")})] AS dims
             FROM {store.table("ecommerce_items")} FINAL
             WHERE site_id = {{s:UInt32}} AND event_name = '{PURCHASE_NAME}'
-                AND {_ts_range("ts", "a", "b", False)}
+                AND {_ts_range("ts", "a", "b", False)}{purchases}
         ) ARRAY JOIN dims AS dv
         GROUP BY dim, day, value"""
 
@@ -160,7 +190,7 @@ def _present(store: ClickHouseEvents, ts: str) -> str:
     return f"({ts} >= fromUnixTimestamp64Milli({{a:Int64}}) OR visitor_id IN ({visitors}))"
 
 
-def _visit_marks(store: ClickHouseEvents) -> str:
+def _visit_marks(store: ClickHouseEvents, only: str | None) -> str:
     """(visitor_id, dim, value, day) of the visits spanning local days A-4..B: ALL on every day it
     spans, HOUR on every local hour, the visit dimensions on its start day."""
     instants = (
@@ -186,10 +216,11 @@ def _visit_marks(store: ClickHouseEvents) -> str:
             WHERE site_id = {{s:UInt32}} AND ended_at >= fromUnixTimestamp64Milli({{m:Int64}})
                 AND started_at >= fromUnixTimestamp64Milli({{m:Int64}} - {LONGEST_VISIT_MS})
                 AND started_at < fromUnixTimestamp64Milli({{b:Int64}}) AND {_present(store, "ended_at")}
+                {_passing(only)}
         ) ARRAY JOIN marks AS m"""
 
 
-def _event_marks(store: ClickHouseEvents) -> str:
+def _event_marks(store: ClickHouseEvents, only: str | None) -> str:
     """PAGE (pageviews by path), BUYERS (purchases) and GOAL (completions) marks: rows never change
     those columns when rewritten, so duplicates only repeat a mark (no FINAL needed)."""
     return f"""
@@ -199,13 +230,15 @@ def _event_marks(store: ClickHouseEvents) -> str:
         FROM {store.table("events")}
         WHERE site_id = {{s:UInt32}} AND name IN ('{PAGEVIEW}', '{PURCHASE_NAME}')
             AND {_ts_range("ts", "m", "b", True)} AND {_present(store, "ts")}
+            {_of_visits(store, "visit_id", only)}
         UNION ALL
         SELECT visitor_id, toUInt8({int(Dim.GOAL)}), {_parts("goal_id")}, {_day("ts")}
         FROM {store.table("goal_completions")}
-        WHERE site_id = {{s:UInt32}} AND {_ts_range("ts", "m", "b", False)} AND {_present(store, "ts")}"""
+        WHERE site_id = {{s:UInt32}} AND {_ts_range("ts", "m", "b", False)} AND {_present(store, "ts")}
+            {_of_visits(store, "visit_id", only)}"""
 
 
-def visitors_sql(store: ClickHouseEvents) -> str:
+def visitors_sql(store: ClickHouseEvents, only: str | None = None) -> str:
     """rollup_visitors of days A..B: each distinct mark (visitor, dim, value, day) with gap = day
     minus the day of the same (visitor, dim, value)'s previous mark, 0 for none; marks are read
     from A-4 on, which holds every previous mark of a day in A..B (a visitor id's events lie
@@ -215,7 +248,7 @@ def visitors_sql(store: ClickHouseEvents) -> str:
         FROM (
             SELECT dim, value, arraySort(groupUniqArray(day)) AS days,
                 arrayZip(days, arrayDifference(days)) AS with_gaps  -- the first gap is 0
-            FROM ({_visit_marks(store)} UNION ALL {_event_marks(store)})
+            FROM ({_visit_marks(store, only)} UNION ALL {_event_marks(store, only)})
             WHERE day >= {{first:Int32}} - 4 AND day < {{stop:Int32}}
             GROUP BY visitor_id, dim, value
         ) ARRAY JOIN with_gaps AS md

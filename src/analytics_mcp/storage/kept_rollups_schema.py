@@ -6,11 +6,15 @@ records what they were computed under: the site's time zone and the largest id a
 the events and visits that day's rows depend on (storage/clickhouse/day_tops.py). A day is read
 from its kept rows while its stamp equals the current one, and computed again otherwise. Part of
 the one schema (`storage.schema` imports this module), next to the rollup tables (storage/roles.py).
+
+`rollup_subsets` names the kept subsets (docs/rollups.md "Kept subsets"): the visits of one site
+passing a set of visit filters. A subset's rows and stamps are kept in the same three tables under
+the key -id in place of a site id (site ids are positive), so the rollups store reads them unchanged.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, Table, Text
+from sqlalchemy import BigInteger, Column, Integer, Table, Text, UniqueConstraint
 
 from analytics_mcp.storage.schema import metadata
 
@@ -25,4 +29,14 @@ rollup_stamps = Table(
     Column("visits_id", BigInteger, nullable=False),
     Column("visits_version", BigInteger, nullable=False),
     sqlite_with_rowid=False,
+)
+
+rollup_subsets = Table(
+    "rollup_subsets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site_id", Integer, nullable=False),
+    Column("filters", Text, nullable=False),  # canonical JSON of the filter set
+    Column("used_day", Integer, nullable=False),  # UTC day of the last read, days since 1970-01-01
+    UniqueConstraint("site_id", "filters"),
 )

@@ -49,6 +49,7 @@ EVENT_TABLES: tuple[str, ...] = (
     "rollup_daily",
     "rollup_visitors",
     "rollup_stamps",
+    "rollup_subsets",
     "visitor_marks",
     "funnel_visitors",
     "funnel_depths",

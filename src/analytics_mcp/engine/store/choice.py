@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from analytics_mcp.engine.query import Query
 from analytics_mcp.engine.store.clickhouse_rollups import ClickHouseRollups
 from analytics_mcp.engine.store.clickhouse_store import ClickHouseStore
+from analytics_mcp.engine.store.clickhouse_subsets import ClickHouseSubsetRollups
 from analytics_mcp.engine.store.filtered_rollups import FilteredRollups, rollup_filter
 from analytics_mcp.engine.store.protocol import EventStore
 from analytics_mcp.engine.store.raw_store import RawTables
@@ -48,13 +49,28 @@ def rollups_answer(query: Query) -> bool:
     )
 
 
+def subset_answers(query: Query) -> bool:
+    """Whether a kept subset answers this query: one site, filters all on visit attributes (a
+    page filter is about pageviews, not visits), and the rollups answering it unfiltered."""
+    unfiltered = query.model_copy(update={"filters": ()})
+    return (
+        bool(query.filters)
+        and not query.page_filters
+        and len(query.sites) == 1
+        and rollups_answer(unfiltered)
+    )
+
+
 def source_for(db: EventsDatabase, query: Query) -> EventStore:
     """The store that answers `query`: the one place the engine chooses its tables. Events in
     ClickHouse: the rollups kept from them in the accounts database when they answer (and the
-    database holding them is known: `ClickHouseEvents.rollups`), else the raw rows."""
+    database holding them is known: `ClickHouseEvents.rollups`), those of the kept subset when
+    the filters are all on visit attributes, else the raw rows."""
     if isinstance(db, ClickHouseEvents):
         if db.rollups is not None and rollups_answer(query):
             return ClickHouseRollups(db, db.rollups, query)
+        if db.rollups is not None and subset_answers(query):
+            return ClickHouseSubsetRollups(db, db.rollups, query)
         return ClickHouseStore(db, query)
     if rollups_answer(query):
         return Rollups(db, query)

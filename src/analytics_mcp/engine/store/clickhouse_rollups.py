@@ -40,10 +40,13 @@ class ClickHouseRollups:
         self.rollups = Rollups(kept, query)
         self._current: set[int] = set()
 
-    async def _ready(self, *ranges: DateRange) -> Rollups:
+    def wanted_days(self, *ranges: DateRange) -> set[int]:
+        """The local days of these ranges and of the query's range and comparison."""
+        return set().union(*(_days(rng) for rng in (self.query.range, self.query.comparison, *ranges)))
+
+    async def _ready(self, *ranges: DateRange) -> protocol.EventStore:
         """The rollups store, once the days of these ranges (and of the query's) are current."""
-        wanted = set().union(*(_days(rng) for rng in (self.query.range, self.query.comparison, *ranges)))
-        missing = wanted - self._current
+        missing = self.wanted_days(*ranges) - self._current
         if missing:
             zone = self.query.zone
             sites = {site_id: (zone, missing) for site_id in self.query.site_ids}

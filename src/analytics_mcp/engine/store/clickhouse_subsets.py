@@ -1,0 +1,94 @@
+"""Kept subsets for events in ClickHouse: the store `source_for` picks for a query of one site whose
+filters are all on visit attributes (docs/rollups.md "Kept subsets").
+
+Such a query asks about the visits passing the filters, and every report's raw semantics under
+them is the unfiltered one applied to those visits and their events, completions and purchases
+(clickhouse_scope.py: every row is restricted through its visit). So the rollup rows of that
+subset, computed by ClickHouse like a site's (rollups/clickhouse_kept_sql.py with `only`), answer
+it exactly through the unchanged rollups store, read under the subset's key (-id) in place of the
+site id. When the subset's days are not all current the read answers from the raw rows and hands
+them to the background thread (rollups/clickhouse_subsets.py): a read is never slower than raw by
+more than the stamp check, and the next read of the question is the rollups'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from concurrent.futures import Future
+
+from analytics_mcp.engine.filters import VISIT_DIMENSIONS, Filter
+from analytics_mcp.engine.periods import DateRange
+from analytics_mcp.engine.query import Query
+from analytics_mcp.engine.store import protocol
+from analytics_mcp.engine.store.clickhouse_rollups import ClickHouseRollups
+from analytics_mcp.engine.store.clickhouse_scope import ChScope
+from analytics_mcp.engine.store.rollup_store import Rollups
+from analytics_mcp.rollups.clickhouse_kept import Subset, stale_days
+from analytics_mcp.rollups.clickhouse_subsets import keep_later, register, subset_id
+from analytics_mcp.storage.clickhouse import ClickHouseEvents
+from analytics_mcp.storage.db import Database
+from analytics_mcp.timeutil import DAY_MS
+
+
+def canonical(filters: tuple[Filter, ...]) -> list[Filter]:
+    """The filter set in one order, each filter's values sorted and once: the same question asked
+    in another order is the same subset."""
+    found = {(f.dimension, f.operator, tuple(sorted(set(f.values)))) for f in filters}
+    return [Filter(dimension=d, operator=o, values=v) for d, o, v in sorted(found)]
+
+
+def subset_key(filters: tuple[Filter, ...]) -> str:
+    return json.dumps([[f.dimension, f.operator, list(f.values)] for f in canonical(filters)])
+
+
+def restriction(query: Query, events: ClickHouseEvents) -> tuple[str, dict[str, object]]:
+    """The visit filters as one condition on a visit's columns, and its parameters: the raw
+    store's own conditions (ChScope.condition), so a visit passes here exactly when it passes there."""
+    scope = ChScope(query, events)
+    only = " AND ".join(scope.condition(VISIT_DIMENSIONS[f.dimension], f) for f in canonical(query.filters))
+    return only, scope.params
+
+
+class ClickHouseSubsetRollups(ClickHouseRollups):
+    """An `EventStore` over a kept subset's rollups while its days are current, else the raw rows."""
+
+    def __init__(self, events: ClickHouseEvents, kept: Database, query: Query) -> None:
+        super().__init__(events, kept, query)
+        self.key = subset_key(query.filters)
+        self.subset_query = query.model_copy(update={"filters": ()})
+        self.keeping: Future[None] | None = None  # the background computation this read asked for
+
+    def _today(self) -> int:
+        now = self.query.as_of.timestamp() if self.query.as_of is not None else time.time()
+        return int(now * 1000) // DAY_MS
+
+    async def _ready(self, *ranges: DateRange) -> protocol.EventStore:
+        """The subset's rollups when its days (of these ranges and the query's) are current."""
+        wanted = self.wanted_days(*ranges)
+        if wanted - self._current:
+            subset = await asyncio.to_thread(self._current_subset, wanted)
+            if subset is None:
+                return self.raw
+            self._current |= wanted
+            self.rollups = Rollups(self.kept, self._keyed(subset))
+        return self.rollups
+
+    def _keyed(self, subset: Subset) -> Query:
+        site = dataclasses.replace(self.query.sites[0], id=subset.key)
+        return self.subset_query.model_copy(update={"sites": (site,)})
+
+    def _current_subset(self, days: set[int]) -> Subset | None:
+        """The subset when every one of these days is current; otherwise None, its days handed to
+        the background thread (the subset registered first if new)."""
+        site, today = self.query.sites[0], self._today()
+        found = subset_id(self.kept, site.id, self.key, today)
+        number = found if found is not None else register(self.kept, site.id, self.key, today)
+        subset = Subset(number, site.id, *restriction(self.query, self.events))
+        wanted = {subset.key: (self.query.zone, days)}
+        if found is not None and not stale_days(self.events, self.kept, wanted, {subset.key: subset})[2]:
+            return subset
+        self.keeping = keep_later((self.events, self.kept, subset, self.query.zone, frozenset(days)), today)
+        return None
