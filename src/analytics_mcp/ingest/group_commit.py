@@ -33,6 +33,7 @@ from analytics_mcp.ingest.clickhouse.state import stored_position
 from analytics_mcp.ingest.event import Outcome, PendingEvent
 from analytics_mcp.ingest.quota import clickhouse_counter
 from analytics_mcp.ingest.spool.frames import SpoolError
+from analytics_mcp.ingest.spool.handoff import FreshFrames
 from analytics_mcp.ingest.spool.spooler import Spooler, replay_leftovers, spool_directory
 from analytics_mcp.ingest.spool.storing import SqlFrames
 from analytics_mcp.ingest.spool.writer_process import FrameStore, WriterProcessError
@@ -131,16 +132,16 @@ class Ingestor:
             return Spooler(self._db, directory, self.processor, open_sql)
         # chDB's engine is open in this process only, and an in-memory accounts database is seen
         # by this process only: then the writer is a thread here.
+        handoff = None
         if ch.embedded or self._db.is_in_memory:
-            writer = ClickHouseWriter(ch, self._db, self._data_dir)
-            open_store: Callable[[], FrameStore] = partial(ClickHouseFrames, writer, directory)
+            writer, handoff = ClickHouseWriter(ch, self._db, self._data_dir), FreshFrames()
+            open_store: Callable[[], FrameStore] = partial(ClickHouseFrames, writer, directory, handoff)
         else:
             args = (ch.url, self._db.url, str(directory), str(self._data_dir))
             open_store = partial(open_clickhouse_frames, *args)
         in_thread = ch.embedded or self._db.is_in_memory
-        return Spooler(
-            self._db, directory, self.processor, open_store, partial(stored_position, ch), in_thread
-        )
+        position_of = partial(stored_position, ch)
+        return Spooler(self._db, directory, self.processor, open_store, position_of, in_thread, handoff)
 
     async def stop(self) -> None:
         if self._thread is not None:

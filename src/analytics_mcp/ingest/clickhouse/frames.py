@@ -26,6 +26,7 @@ from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
 from analytics_mcp.ingest.event import Outcome, PreparedEvent
 from analytics_mcp.ingest.spool.codec import decode
 from analytics_mcp.ingest.spool.frames import SpoolReader
+from analytics_mcp.ingest.spool.handoff import FreshFrames, renumbered
 from analytics_mcp.ingest.spool.storing import Unavailable, durable_write
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
 from analytics_mcp.storage.db import Database, lock_event_writers
@@ -149,9 +150,11 @@ class ClickHouseWriter:
 class ClickHouseFrames:
     """The writer loop's frame store over ClickHouse (writer_process.FrameStore)."""
 
-    def __init__(self, writer: ClickHouseWriter, directory: Path) -> None:
+    def __init__(self, writer: ClickHouseWriter, directory: Path, handoff: FreshFrames | None = None) -> None:
+        """`handoff`: the prepared events of frames the server spooled in this process (a thread)."""
         self.writer = writer
         self.reader = SpoolReader(directory)
+        self.handoff = handoff
 
     def position(self) -> int:
         for attempt in range(60):  # ClickHouse may still be starting
@@ -172,9 +175,14 @@ class ClickHouseFrames:
             bound, size = (planned_end, ALL) if planned_end != ALL else (stop, max_bytes)
             live: list[PreparedEvent] = []
             end = position
+            sites = self.writer.processor.sites
             with self.writer.accounts.reader.connect() as conn:
-                for end, payload in self.reader.frames(position, bound, size):  # noqa: B007
-                    live += decode(payload, conn, self.writer.processor.sites, start=len(live))
+                for end, payload in self.reader.frames(position, bound, size):
+                    handed = self.handoff.take(end) if self.handoff is not None else None
+                    if handed is None:
+                        live += decode(payload, conn, sites, start=len(live))
+                    else:
+                        live += renumbered(handed, conn, sites, start=len(live))
             return end, live
 
         end, outcomes = self.writer.store_batch(self.reader.name, position, frames)

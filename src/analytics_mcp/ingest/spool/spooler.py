@@ -21,6 +21,7 @@ from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey, dedup
 from analytics_mcp.ingest.event import Outcome, PendingEvent
 from analytics_mcp.ingest.spool.codec import encode, frame_keys
 from analytics_mcp.ingest.spool.frames import SpoolError, SpoolReader, SpoolWriter, spool_name
+from analytics_mcp.ingest.spool.handoff import FreshFrames
 from analytics_mcp.ingest.spool.storing import drain_all, stored_position
 from analytics_mcp.ingest.spool.writer_process import FrameStore, WriterProcess, WriterProcessGone
 from analytics_mcp.storage.db import Database
@@ -104,12 +105,15 @@ class Spooler:
         open_store: Callable[[], FrameStore],
         position_of: Callable[[str], int] | None = None,
         in_thread: bool = False,
+        handoff: FreshFrames | None = None,
     ) -> None:
         """`db`: where prepare reads (salts, and sites and events when they live there);
         `open_store`: the writer's frame store; `position_of`: the spool's stored position when
-        it is not in `db` (ClickHouse); `in_thread`: the writer runs as a thread."""
+        it is not in `db` (ClickHouse); `in_thread`: the writer runs as a thread; `handoff`:
+        where that thread takes the prepared events of the frames spooled here."""
         self._db = db
         self._processor = processor
+        self._handoff = handoff
         if position_of is not None:
             start = position_of(spool_name(directory))
         else:
@@ -145,6 +149,8 @@ class Spooler:
             return outcomes, 0
         end = self._spool.append(encode(live))
         self._unsettled.add(end, dedup_keys(live), len(live))
+        if self._handoff is not None:  # before the notice: the writer reads no frame past its goal
+            self._handoff.offer(end, live)
         self._child.notify(end)
         return outcomes, end
 
