@@ -36,6 +36,8 @@ class Unavailable(Exception):
 class SqlFrames:
     """The writer's frame store over the SQL events database (writer_process.FrameStore)."""
 
+    gather = None  # each transaction stores what is spooled
+
     def __init__(self, url: str, spool_dir: str, accounts_url: str | None) -> None:
         from analytics_mcp.storage.db import open_database
 

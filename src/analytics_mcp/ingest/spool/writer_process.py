@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
@@ -53,6 +54,26 @@ class _Target:
             self._cond.wait_for(lambda: self._goal > position or self._stopping)
             return self._goal, self._stopping
 
+    def more(self, position: int, gather: Gather) -> tuple[int, bool]:
+        """`next`, then waiting up to gather.seconds for gather.bytes past `position` (or a stop)."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._goal - position >= gather.bytes or self._stopping, timeout=gather.seconds
+            )
+            return self._goal, self._stopping
+
+
+@dataclass(frozen=True, slots=True)
+class Gather:
+    """A store that wants few large batches (ClickHouse: each insert is a part per table, merged
+    later): after a batch of at least `busy` events (frames arrive fast), the writer waits up to
+    `seconds` for `bytes` of frames before the next batch. After a smaller one it stores at once,
+    so a lone request is stored as soon as before."""
+
+    busy: int
+    bytes: int
+    seconds: float
+
 
 def _listen(pipe: Connection, target: _Target) -> None:
     while True:
@@ -68,7 +89,10 @@ def _listen(pipe: Connection, target: _Target) -> None:
 
 class FrameStore(Protocol):
     """Where the writer stores frames: the SQL events database (spool/storing.py) or ClickHouse
-    (ingest/clickhouse/frames.py)."""
+    (ingest/clickhouse/frames.py). `gather`: None stores what is spooled at once."""
+
+    @property
+    def gather(self) -> Gather | None: ...
 
     def position(self) -> int: ...
 
@@ -98,10 +122,13 @@ def _serve(open_store: Callable[[], FrameStore], pipe: Connection, in_thread: bo
     threading.Thread(target=_listen, args=(pipe, target), name="spool-listener", daemon=True).start()
     failures = 0
     waiting = 0  # consecutive attempts while the database was unreachable
+    count = 0  # events of the last batch stored
     while True:
         goal, stopping = target.next(position)
         if goal <= position:
             break
+        if store.gather is not None and count >= store.gather.busy and not stopping:
+            goal, stopping = target.more(position, store.gather)
         limit = TRANSACTION_BYTES if failures == 0 else 1  # after a failure, one frame at a time
         try:
             moved, count = store.store(position, goal, max_bytes=limit)
