@@ -207,8 +207,9 @@ def batch_bodies(total: int, per_request: int) -> Iterator[tuple[list[str], byte
         yield ids, b"\n".join(lines)
 
 
-def run_batch(base: str, token: str, total: int, clients: int = 1) -> tuple[float, Ledger, float]:
-    """Acknowledged events/s, the replies per event id, and when the first POST went out.
+def run_batch(base: str, token: str, total: int, clients: int = 1) -> tuple[float, Ledger, float, float]:
+    """Acknowledged events/s, the replies per event id, when the first POST went out, and the CPU
+    seconds this process spent posting (it shares the cores with the server).
     `clients` importers post at the same time, each its share of the requests in turn.
 
     A reply accepting every line acknowledges every id of the request; one that does not (some
@@ -235,13 +236,13 @@ def run_batch(base: str, token: str, total: int, clients: int = 1) -> tuple[floa
                         ledger.record(event_id, status, outcome)
 
     threads = [threading.Thread(target=post_share, args=(requests[i::clients],)) for i in range(clients)]
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
-    return len(ledger.acked) / elapsed, ledger, began
+    return len(ledger.acked) / elapsed, ledger, began, time.process_time() - cpu_began
 
 
 def profiler(pid: int, out: Path | None, gil: bool = False) -> subprocess.Popen[bytes] | None:
@@ -304,7 +305,7 @@ def run(args: argparse.Namespace, pg_url: str | None) -> None:
         with server(serve_command, env, tmp_path / "serve-batch.log") as srv:
             srv.mark()
             spy = profiler(srv.pid, args.profile, args.profile_gil)
-            batch_eps, batch_ledger, batch_began = run_batch(
+            batch_eps, batch_ledger, batch_began, client_cpu = run_batch(
                 srv.base, token, args.batch_total, args.batch_clients
             )
         if spy is not None:
@@ -323,6 +324,7 @@ def run(args: argparse.Namespace, pg_url: str | None) -> None:
         f"  server CPU (user + system, with its writer) from the first request until all stored: "
         f"{srv.cpu:.2f} s = {per_event_us:.1f} us an event = {1e6 / per_event_us:.0f} events per CPU second"
     )
+    print(f"  load generator CPU (this process, while posting; bodies built before): {client_cpu:.2f} s")
     report("ledger", batch)
     if batch.other_202:
         print(f"  {batch.other_202} batch events were in replies that did not accept every line")
