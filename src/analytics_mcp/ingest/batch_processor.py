@@ -20,7 +20,14 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection
 
 from analytics_mcp.ingest import enrich, geo
-from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome, PendingEvent, PreparedEvent, dropped
+from analytics_mcp.ingest.event import (
+    ACCEPTED_OUTCOME,
+    DUPLICATE,
+    Outcome,
+    PendingEvent,
+    PreparedEvent,
+    dropped,
+)
 from analytics_mcp.ingest.identity import SaltStore, identity_key, previous_day, utc_day, visitor_id
 from analytics_mcp.ingest.quota import QuotaGate
 from analytics_mcp.ingest.rows import RowWriter, next_ids
@@ -81,7 +88,7 @@ class BatchProcessor:
         live = self._dedup(conn, live, outcomes, unsettled)
         live = self.quota.filter(conn, live, outcomes)  # after dedup: a retry costs no quota
         for item in live:
-            outcomes[item.index] = Outcome(ACCEPTED)
+            outcomes[item.index] = ACCEPTED_OUTCOME
         return live, [o if o is not None else dropped("internal") for o in outcomes]
 
     def store(self, conn: Connection, live: list[PreparedEvent]) -> list[Outcome]:
@@ -95,7 +102,7 @@ class BatchProcessor:
         if live:
             keys = {(i.site.id, vid) for i in live for vid in i.visitor_ids}
             book.load(conn, keys, since_ms=live[ordered[0]].event.ts)
-        outcomes = [Outcome(ACCEPTED)] * len(live)
+        outcomes = [ACCEPTED_OUTCOME] * len(live)
         for position in ordered:
             outcomes[position] = writer.add(conn, book, live[position])
         writer.flush(conn, book, RollupBatch({i.site.id: i.site.zone for i in live}))

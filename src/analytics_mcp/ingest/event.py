@@ -119,7 +119,7 @@ class PreparedEvent:
     pathname: str  # with hash routing, "#fragment" included
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     status: str  # accepted | duplicate | dropped
     reason: str | None = None
@@ -127,6 +127,11 @@ class Outcome:
     @property
     def accepted(self) -> bool:
         return self.status == ACCEPTED
+
+
+# Every accepted event's outcome, one object (frozen, so shared safely): prepare and the writers
+# built one per event, 0.4 us each under the GIL the requests need too.
+ACCEPTED_OUTCOME = Outcome(ACCEPTED)
 
 
 def dropped(reason: str) -> Outcome:

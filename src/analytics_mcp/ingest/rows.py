@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from analytics_mcp.ingest import enrich
-from analytics_mcp.ingest.event import ACCEPTED, Outcome, PendingEvent, PreparedEvent, dropped
+from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, Outcome, PendingEvent, PreparedEvent, dropped
 from analytics_mcp.ingest.visits import VisitBook, VisitState
 from analytics_mcp.ingest.wire import IDENTIFY
 from analytics_mcp.rollups.maintain import RollupBatch, group_items
@@ -67,7 +67,7 @@ class RowWriter:
             traits = orjson.loads(event.traits) if event.traits else None
             self.profiles.add(item.site.tenant_id, item.site.id, event.user_id, traits, event.ts)
             if event.name == IDENTIFY:  # says who the visitor is; no event row, no visit
-                return Outcome(ACCEPTED)
+                return ACCEPTED_OUTCOME
         visit = book.find_open(item.site.id, item.visitor_ids, event.ts)
         if event.name == "engagement":
             if visit is None:
@@ -88,7 +88,7 @@ class RowWriter:
         visit.events += 1
         visit.touch(event.ts)
         self._goals_and_items(item, row, visit, pathname)
-        return Outcome(ACCEPTED)
+        return ACCEPTED_OUTCOME
 
     def _event_row(self, event: PendingEvent, visit: VisitState, hostname: str, pathname: str) -> list[Any]:
         row_id = self._next_id

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from analytics_mcp.ingest.clickhouse import reads
-from analytics_mcp.ingest.event import Outcome, PreparedEvent
+from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, Outcome, PreparedEvent
 from analytics_mcp.ingest.rows import ENGAGED, EVENT_COLUMNS, GAP, ID, SCROLL, VISIT_COLUMNS, RowWriter
 from analytics_mcp.ingest.visits import VisitBook, VisitState
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
@@ -73,7 +73,7 @@ def compute(
     if live:
         keys = {(i.site.id, vid) for i in live for vid in i.visitor_ids}
         writer.pageview_at = reads.load_visits(events, book, keys, live[ordered[0]].event.ts, version)
-    outcomes = [Outcome("accepted")] * len(live)
+    outcomes = [ACCEPTED_OUTCOME] * len(live)
     for position in ordered:
         outcomes[position] = writer.add(None, book, live[position])
     out = BatchRows(outcomes=outcomes, profiles=writer.profiles)
