@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from analytics_mcp.config import Settings
 from analytics_mcp.engine.store.choice import source_for
@@ -32,7 +33,7 @@ from analytics_mcp.storage.clickhouse.migrate import upgrade_clickhouse
 from analytics_mcp.storage.clickhouse.schema import COPIED_TABLES
 from analytics_mcp.storage.db import Database, open_database
 from analytics_mcp.storage.migrate import upgrade
-from engine_data import BenchData
+from engine_data import BenchData, load_dir
 from engine_run import Cell, Options, log
 from engine_stores import store_phase
 
@@ -64,11 +65,14 @@ def copy_is_complete(data: BenchData) -> bool:
 
 def ensure_copy(data: BenchData) -> float:
     """`analytics-mcp events copy` into the data set's chDB directory (resumable: a finished copy
-    is only verified), unless the counts show it complete. Returns its seconds."""
-    if copy_is_complete(data):
+    is only verified), unless the counts show it complete. Returns its seconds. The counts are
+    read in a child process: chDB's engine lives as long as the process that opened it and locks
+    its directory, so a copy started after an in-process check could not open it."""
+    checked = subprocess.run([sys.executable, __file__, str(data.directory)], env=_bench_env())
+    if checked.returncode == 0:
         log(f"  {chdb_url(data)} holds every row of {data.db_path}: not copied again")
         return 0.0
-    env = {k: v for k, v in os.environ.items() if k not in ("ANALYTICS_DB_URL", "ANALYTICS_EVENTS_URL")}
+    env = _bench_env()
     env["ANALYTICS_DATA_DIR"] = str(data.directory)
     command = [sys.executable, "-m", "analytics_mcp.cli", "events", "copy", "--to", chdb_url(data)]
     log(f"copying the events of {data.db_path} to {chdb_url(data)} (analytics-mcp events copy)")
@@ -79,6 +83,10 @@ def ensure_copy(data: BenchData) -> float:
     seconds = time.perf_counter() - started
     log(f"  copy done in {seconds:.0f} s: {copied.stdout.strip()[:300]}")
     return seconds
+
+
+def _bench_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("ANALYTICS_DB_URL", "ANALYTICS_EVENTS_URL")}
 
 
 async def ch_phase(data: BenchData, cells: list[Cell], opts: Options, kept: bool = True) -> None:
@@ -158,3 +166,8 @@ def fill_kept(services: Services, events: ClickHouseEvents, kept: Database) -> N
             f"({len(filled.runs)} runs), {filled.stamped} stamped: {wall:.1f} s wall, {cpu:.1f} s CPU"
         )
     log("  the timed ClickHouse reads below come after this fill (each read checks its days' stamps)")
+
+
+if __name__ == "__main__":
+    # python bench/engine_ch.py DATA_DIR: exit 0 when chDB holds every row (ensure_copy's check).
+    sys.exit(0 if copy_is_complete(load_dir(Path(sys.argv[1]))) else 1)
