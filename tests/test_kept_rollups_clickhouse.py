@@ -85,6 +85,12 @@ def all_days(services: Services, zones: dict[int, ZoneInfo]) -> dict[int, tuple[
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kept]:
+    yield from kept_pair(tmp_path_factory, "kept_rollups")
+
+
+def kept_pair(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Kept]:
+    """The traffic in SQLite and copied into chDB's `database` (one per test module: chDB runs one
+    engine per process, and each module's traffic has its own goal ids)."""
     root = tmp_path_factory.mktemp("kept-rollups-ch")
     data_dir = root / "data"
     settings = Settings(data_dir=data_dir, secret_key="t", ingest_process=False, _env_file=None)
@@ -95,7 +101,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kept]:
         add_accounts(services)
         seed_salts(services)
         ingest(services, generate())
-        url = chdb_url("kept_rollups")
+        url = chdb_url(database)
         code, _out, err = run_cli(data_dir, "events", "copy", "--to", url, "--batch-size", "5000")
         assert code == 0, err
         yield Kept(services, open_clickhouse(url), kept, site_zones(services.db), tenants(services))

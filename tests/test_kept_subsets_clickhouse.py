@@ -26,11 +26,9 @@ from analytics_mcp.storage.clickhouse import open_clickhouse
 from analytics_mcp.storage.kept_rollups_schema import rollup_stamps, rollup_subsets
 from analytics_mcp.storage.schema import rollup_daily, rollup_visitors
 from test_differential_backends import EXTRA_ARGUMENTS, NOW, PERIODS, _ask, reports
-from test_kept_rollups_clickhouse import Kept, pair
+from test_kept_rollups_clickhouse import Kept, kept_pair
 from test_kept_rollups_clickhouse_writes import _query
 from test_platform_event_counts_clickhouse import DAY3, _event, _installed
-
-__all__ = ["pair"]  # the module's fixture: the traffic in SQLite and copied into chDB
 
 SUBSET_FILTERS = (
     "source==google",
@@ -49,6 +47,11 @@ CASES = tuple(
     for i, f in enumerate(SUBSET_FILTERS)
     for k in range(2)
 )
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kept]:
+    yield from kept_pair(tmp_path_factory, "kept_subsets")  # its own chDB database
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import asyncio
 import dataclasses
 import json
 import time
-from concurrent.futures import Future
 
 from analytics_mcp.engine.filters import VISIT_DIMENSIONS, Filter
 from analytics_mcp.engine.periods import DateRange
@@ -59,7 +58,6 @@ class ClickHouseSubsetRollups(ClickHouseRollups):
         super().__init__(events, kept, query)
         self.key = subset_key(query.filters)
         self.subset_query = query.model_copy(update={"filters": ()})
-        self.keeping: Future[None] | None = None  # the background computation this read asked for
 
     def _today(self) -> int:
         now = self.query.as_of.timestamp() if self.query.as_of is not None else time.time()
@@ -90,5 +88,5 @@ class ClickHouseSubsetRollups(ClickHouseRollups):
         wanted = {subset.key: (self.query.zone, days)}
         if found is not None and not stale_days(self.events, self.kept, wanted, {subset.key: subset})[2]:
             return subset
-        self.keeping = keep_later((self.events, self.kept, subset, self.query.zone, frozenset(days)), today)
+        keep_later((self.events, self.kept, subset, self.query.zone, frozenset(days)), today)
         return None
