@@ -62,12 +62,14 @@ async def both(pair: Kept) -> Iterator[Kept]:
 
 
 async def _subset_read(both: Kept, case: Any) -> engine.Query:
-    """The case's query, its subset kept: a first read (raw, keeping it in the background), the
-    background's end, then the store reads the subset's rollups."""
+    """The case's query, its subset kept: a first read (raw, the subset registered only), a
+    second (raw, keeping it in the background), the background's end, then the store reads the
+    subset's rollups."""
     events = both.reading_kept()
     query = await _ask(both, case)  # type: ignore[arg-type]
     store = source_for(events, query)
     assert isinstance(store, ClickHouseSubsetRollups), case
+    await engine.overview(events, query)
     await engine.overview(events, query)
     idle()
     assert isinstance(await ClickHouseSubsetRollups(events, events.rollups, query)._ready(), Rollups)  # type: ignore[arg-type]
@@ -125,7 +127,10 @@ async def test_a_late_event_into_a_kept_subset_day_is_seen(tmp_path: Path) -> No
         assert isinstance(source_for(house, query), ClickHouseSubsetRollups)
         before = (await engine.overview(house, query)).model_dump()
         idle()
+        assert _stamped_keys(services) == set()  # asked once: registered, nothing computed
         assert (await engine.overview(house, query)).model_dump() == before
+        idle()
+        assert _stamped_keys(services)  # asked again: kept by the background thread
         spool.store([_event("pageview", at + 60_000, "10.0.0.1", "/late", "late")])  # visit a1 goes on
         raw = (await engine.overview(open_clickhouse(house.url), query)).model_dump()
         assert raw["pageviews"] == before["pageviews"] + 1

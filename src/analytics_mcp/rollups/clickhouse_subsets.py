@@ -2,9 +2,10 @@
 site passing a set of visit filters, kept like a site's (rollups/clickhouse_kept.py) under the key
 -id of their `rollup_subsets` row, so the rollups store answers a filtered query from them.
 
-A read never computes a subset: it answers from ClickHouse's raw rows and hands the subset's days
-to one background thread per process (`keep_later`), which brings them current one subset at a
-time; the next read of the same question finds them current. A subset not read for EVICT_DAYS is
+A read never computes a subset: it answers from ClickHouse's raw rows. The first read of a filter
+set registers it; a later read hands the subset's days to one background thread per process
+(`keep_later`), which brings them current one subset at a time; the reads after that find them
+current. A subset not read for EVICT_DAYS is
 dropped with its rows when the thread next runs.
 """
 

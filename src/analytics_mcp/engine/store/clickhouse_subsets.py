@@ -6,9 +6,10 @@ them is the unfiltered one applied to those visits and their events, completions
 (clickhouse_scope.py: every row is restricted through its visit). So the rollup rows of that
 subset, computed by ClickHouse like a site's (rollups/clickhouse_kept_sql.py with `only`), answer
 it exactly through the unchanged rollups store, read under the subset's key (-id) in place of the
-site id. When the subset's days are not all current the read answers from the raw rows and hands
-them to the background thread (rollups/clickhouse_subsets.py): a read is never slower than raw by
-more than the stamp check, and the next read of the question is the rollups'.
+site id. When the subset's days are not all current the read answers from the raw rows; the first
+read of a filter set only registers it, a later one hands its days to the background thread
+(rollups/clickhouse_subsets.py): a read is never slower than raw by more than the stamp check,
+and once the thread is done the question is the rollups'.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class ClickHouseSubsetRollups(ClickHouseRollups):
         super().__init__(events, kept, query)
         self.key = subset_key(query.filters)
         self.subset_query = query.model_copy(update={"filters": ()})
+        self.first_ask = False  # this read registered the subset: its other ranges stay raw too
 
     def _today(self) -> int:
         now = self.query.as_of.timestamp() if self.query.as_of is not None else time.time()
@@ -79,14 +81,21 @@ class ClickHouseSubsetRollups(ClickHouseRollups):
         return self.subset_query.model_copy(update={"sites": (site,)})
 
     def _current_subset(self, days: set[int]) -> Subset | None:
-        """The subset when every one of these days is current; otherwise None, its days handed to
-        the background thread (the subset registered first if new)."""
+        """The subset when every one of these days is current; otherwise None: a new subset is
+        registered, one asked before has its days handed to the background thread."""
         site, today = self.query.sites[0], self._today()
         found = subset_id(self.kept, site.id, self.key, today)
-        number = found if found is not None else register(self.kept, site.id, self.key, today)
-        subset = Subset(number, site.id, *restriction(self.query, self.events))
+        if found is None or self.first_ask:
+            # Asked for the first time: remembered, not computed. A question asked once (an
+            # assistant's one-off filter) costs no background work; the next report under the
+            # same filters (the rest of a dashboard, a follow-up question) has it kept.
+            if found is None:
+                register(self.kept, site.id, self.key, today)
+            self.first_ask = True
+            return None
+        subset = Subset(found, site.id, *restriction(self.query, self.events))
         wanted = {subset.key: (self.query.zone, days)}
-        if found is not None and not stale_days(self.events, self.kept, wanted, {subset.key: subset})[2]:
+        if not stale_days(self.events, self.kept, wanted, {subset.key: subset})[2]:
             return subset
         keep_later((self.events, self.kept, subset, self.query.zone, frozenset(days)), today)
         return None
