@@ -46,16 +46,13 @@ def subset_id(kept: Database, site_id: int, filters: str, today: int) -> int | N
     return int(row.id)
 
 
-def register(kept: Database, site_id: int, filters: str, today: int) -> int:
-    """The subset's id, created if absent (another server creating it at once: its row is used)."""
+def register(kept: Database, site_id: int, filters: str, today: int) -> None:
+    """Remember the subset, read today (another server registering it at once: its row stands)."""
     try:
         with kept.sync.begin() as conn:
             conn.execute(insert(rollup_subsets).values(site_id=site_id, filters=filters, used_day=today))
     except IntegrityError:
         pass
-    found = subset_id(kept, site_id, filters, today)
-    assert found is not None, "a subset is only evicted after EVICT_DAYS unread"
-    return found
 
 
 def evict(kept: Database, today: int) -> int:

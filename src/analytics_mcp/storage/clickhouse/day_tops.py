@@ -1,6 +1,6 @@
 """The largest id and version of each (site, UTC day) of events (by ts) and visits (by started_at),
-read from aggregate projections: the validity stamps of kept rollups (storage/clickhouse/
-rollups/clickhouse_kept.py, docs/rollups.md "Kept rollups on ClickHouse").
+read from aggregate projections: the validity stamps of kept rollups (rollups/clickhouse_kept.py,
+docs/rollups.md "Kept rollups on ClickHouse").
 
 Every row the writer stores new or again (a new event, a rewritten pageview, a visit rewritten
 because an event joined it or moved its start) carries a version above every stored one (one
