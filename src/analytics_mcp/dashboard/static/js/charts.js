@@ -9,6 +9,10 @@ const DAY = 86400;
 // Daily buckets never get sub-day ticks (uPlot would label 7 days with hours on a wide chart).
 // These are uPlot's own day, month (30 d) and year (365 d) steps, so month ticks still align.
 const DAY_INCRS = [1, 2, 3, 4, 5, 7, 10, 15, 30, 60, 90, 180, 365, 730].map((days) => days * DAY);
+// Week and month buckets are ticked at their own starts (Mondays, 1sts), every n-th one so the
+// labels keep the spacing uPlot found: its increments count days from 1970-01-01, a Thursday, and
+// would tick every 5 days or every 7 from a Thursday.
+const BUCKET_SECONDS = {week: 7 * DAY, month: 30 * DAY};
 let loading;
 
 export function loadChartLibrary() {
@@ -78,6 +82,36 @@ function shadeLastBucket(color, text) {
   };
 }
 
+/** uPlot `splits` for buckets of about `seconds`: the drawn buckets' own times, also given to
+ * `drawn` (the chart box's data-ticks lists them as days, for whoever checks the axis). */
+function bucketSplits(seconds, drawn) {
+  return (u, _axis, min, max, incr) => {
+    const every = Math.max(1, Math.round(incr / seconds));
+    const ticks = u.data[0].filter((x) => x >= min && x <= max).filter((_x, i) => i % every === 0);
+    drawn(ticks);
+    return ticks;
+  };
+}
+
+/** The x axis: days never get sub-day ticks, weeks and months are ticked at their starts (a
+ * month by its name), hours as uPlot likes. */
+function timeAxis(interval, hourly, colors, drawn) {
+  const axis = {stroke: colors.axis, grid: {show: false}, ticks: {stroke: colors.tick}};
+  if (hourly) return axis;
+  axis.incrs = DAY_INCRS;
+  if (BUCKET_SECONDS[interval]) axis.splits = bucketSplits(BUCKET_SECONDS[interval], drawn);
+  if (interval === 'month') axis.values = (_u, splits) => splits.map(monthName);
+  return axis;
+}
+
+/** A month tick (x: UTC midnight of its 1st, as bucketTime reads labels): "Mar", with the year
+ * under the first tick and under January's, as uPlot's day ticks do. */
+function monthName(x, index) {
+  const day = new Date(x * 1000);
+  const name = day.toLocaleString('en-US', {month: 'short', timeZone: 'UTC'});
+  return index === 0 || day.getUTCMonth() === 0 ? `${name}\n${day.getUTCFullYear()}` : name;
+}
+
 // How the legend names a bucket: by its first day (a week's Monday, a month's 1st) or local hour.
 const BUCKET_NAMES = {hour: '{MMM} {D}, {HH}:00', day: '{MMM} {D}, {YYYY}', week: 'Week of {MMM} {D}, {YYYY}', month: '{MMMM} {YYYY}'};
 
@@ -92,6 +126,7 @@ export async function timeChart(container, {labels, series, height = 240, signal
   if (signal?.aborted) return null;
   destroyChart(container);
   clear(container);
+  delete container.dataset.ticks;
   if (!uPlot) {
     container.append(el('p', {class: 'chart-missing'},
       'Charts are unavailable: the uPlot files are missing. Run `make setup` to install them.'));
@@ -108,7 +143,9 @@ export async function timeChart(container, {labels, series, height = 240, signal
     scales: {x: {time: true}, y: {range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1]}},
     series: [{value: BUCKET_NAMES[interval ?? (hourly ? 'hour' : 'day')]}, ...series.map((s, i) => seriesOptions(uPlot, s, i))],
     axes: [
-      {stroke: axis, grid: {show: false}, ticks: {stroke: tick}, ...(hourly ? {} : {incrs: DAY_INCRS})},
+      timeAxis(interval, hourly, {axis, tick}, (ticks) => {
+        container.dataset.ticks = ticks.map((x) => new Date(x * 1000).toISOString().slice(0, 10)).join(' ');
+      }),
       {stroke: axis, grid: {stroke: grid}, ticks: {show: false}, values: (_u, ticks) => ticks.map(short), size: 56},
     ],
     cursor: {drag: {x: false, y: false}},

@@ -4,6 +4,7 @@ import {chartPlaceholder, timeChart} from './charts.js';
 import {PENDING, historyCheck, markPartial} from './comparison.js';
 import {clear, el} from './dom.js';
 import {change, money, num, pct} from './format.js';
+import {intervalPicker} from './intervals.js';
 import {failed, paintCurrent, placeholder, tilePlaceholders} from './loading.js';
 import {chartInterval} from './state.js';
 
@@ -21,11 +22,13 @@ function overviewTiles(data, pending = false) {
   return pending ? tiles.map((tile) => ({...tile, change: PENDING})) : tiles;
 }
 
-/** A card's CSV link, pointing at its REST route with this view's params. */
+/** A card's CSV link, pointing at its REST route with this view's params (and `extra`'s, an
+ * object or a function giving one when the link is set). */
 function withCsv(card, {api, params}, path, extra = {}) {
   const link = csvLink(`Download ${card.root.querySelector('h2').textContent} as CSV`);
   card.head.append(link);
-  return () => { link.href = `${api.base ?? ''}${path}?${params({...extra, format: 'csv'})}`; };
+  const more = typeof extra === 'function' ? extra : () => extra;
+  return () => { link.href = `${api.base ?? ''}${path}?${params({...more(), format: 'csv'})}`; };
 }
 
 function funnelList(steps) {
@@ -47,12 +50,15 @@ export function createCommerceView(root, context) {
   const note = el('p', {class: 'card-note', hidden: true});
   const chart = cardShell('Revenue', {wide: true, id: 'revenue-chart-card'});
   const chartBox = el('div', {class: 'chart', id: 'revenue-chart'});
+  const picker = intervalPicker(context, 'revenue-interval-picker');
+  const interval = () => ({interval: chartInterval(context.state())});
+  chart.head.append(picker.root);
   chart.body.append(chartBox);
   const funnel = cardShell('Funnel', {id: 'card-funnel', wide: true});
   const products = cardShell('Top products', {id: 'card-products'});
   const sources = cardShell('Revenue by source', {id: 'card-revenue-sources'});
   root.append(kpis, note, chart.root, el('div', {class: 'grid'}, funnel.root, products.root, sources.root));
-  const links = [withCsv(chart, context, '/api/v1/stats/ecommerce/revenue-timeseries'),
+  const links = [withCsv(chart, context, '/api/v1/stats/ecommerce/revenue-timeseries', interval),
     withCsv(funnel, context, '/api/v1/stats/ecommerce/funnel'),
     withCsv(products, context, '/api/v1/stats/ecommerce/products', {limit: 10}),
     withCsv(sources, context, '/api/v1/stats/ecommerce/revenue-by-source', {limit: 10})];
@@ -73,13 +79,14 @@ export function createCommerceView(root, context) {
     tilePlaceholders(kpis, TILES);
     note.hidden = true;
     chartPlaceholder(chartBox);
+    picker.paint();
     for (const card of [funnel, products, sources]) placeholder(card.body);
     for (const link of links) link();
     const get = (path, extra) => (s) => api.get(path, params(extra), s);
     const overview = get('/api/v1/stats/ecommerce/overview')(signal);
     const currency = overview.then((o) => o.currency, () => null);  // money still shows if this fails
     const withCurrency = (load) => (s) => Promise.all([load(s), currency]);
-    const series = get('/api/v1/stats/ecommerce/revenue-timeseries')(signal);
+    const series = get('/api/v1/stats/ecommerce/revenue-timeseries', interval())(signal);
     // The tiles' changes wait for the check that the previous period is not before the site's data.
     const history = overview.then((data) => historyCheck(api, params(), data, signal)).catch(() => null);
     const errors = await Promise.all([
@@ -93,7 +100,7 @@ export function createCommerceView(root, context) {
         labels: rows.map((r) => r.date),
         series: [{label: cur ? `Revenue (${cur})` : 'Revenue', values: rows.map((r) => r.revenue), bars: true, format: (v) => money(v, cur)}],
         signal,
-        interval: chartInterval({...context.state(), interval: ''}),  // the API's default buckets
+        interval: interval().interval,
       }), (error) => failed(chartBox, error)),
       paintCurrent(signal, get('/api/v1/stats/ecommerce/funnel'), (steps) => {
         clear(funnel.body).append(funnelList(steps));

@@ -5,13 +5,14 @@ import {createEventsCard, restTab} from './behaviour.js';
 import {breakdownCard, cardShell, csvLink, kpiTiles} from './cards.js';
 import {chartPlaceholder, timeChart} from './charts.js';
 import {PENDING, loadPrevious, markPartial} from './comparison.js';
-import {clear, el} from './dom.js';
+import {el} from './dom.js';
 import {change, duration, num, pct} from './format.js';
+import {intervalPicker} from './intervals.js';
 import {failed, paintCurrent, tilePlaceholders} from './loading.js';
 import {createOnboarding} from './onboarding.js';
 import {createRealtimeCard} from './realtime.js';
 import {VIEWS} from './rowviews.js';
-import {INTERVALS, chartInterval, intervalChoices} from './state.js';
+import {chartInterval} from './state.js';
 import {paintWorldMap} from './worldmap.js';
 
 // Goals come in the order they were created; the card ranks them like every other card.
@@ -60,28 +61,12 @@ function trafficCards(context) {
   ];
 }
 
-/** The chart's bucket size buttons (Hours, Days, Weeks, Months: those the view offers). */
-function intervalPicker(context) {
-  const root = el('div', {class: 'mini-tabs', id: 'interval-picker', role: 'group', 'aria-label': 'Chart buckets'});
-  function paint() {
-    const view = context.state();
-    const offered = intervalChoices(view);
-    const shown = chartInterval(view);
-    root.hidden = offered.length < 2;
-    clear(root).append(...INTERVALS.filter(([key]) => offered.includes(key)).map(([key, label]) => el('button', {
-      type: 'button', class: key === shown ? 'mini-tab active' : 'mini-tab', dataset: {interval: key},
-      'aria-pressed': String(key === shown), onclick: () => context.onInterval(key),
-    }, label)));
-  }
-  return {root, paint};
-}
-
 /** The chart card: current period, previous period (dashed) and the running bucket shaded. */
 function mainChart(context) {
   const chart = cardShell('Visitors and pageviews', {wide: true, id: 'main-chart-card'});
   const box = el('div', {class: 'chart', id: 'main-chart'});
   const download = csvLink('Download visitors and pageviews as CSV');
-  const picker = intervalPicker(context);
+  const picker = intervalPicker(context, 'interval-picker');
   chart.head.append(picker.root, download);
   chart.body.append(box);
 
