@@ -1,10 +1,12 @@
 """Kept subsets on ClickHouse (engine/store/clickhouse_subsets.py, rollups/clickhouse_subsets.py):
-for queries whose filters are all on visit attributes (is, is not, contains, two at once, the exit
-page that changes as a visit grows), on the differential traffic (tests/differential_traffic.py:
-three zones, DST days, visits across midnight, late and resent events, goals, two currencies),
-every report function answers from the kept subset as SQLite and ClickHouse's raw rows do. The
-first read answers raw and keeps the subset in the background; the next one reads it. A late event
-into a kept subset's day is seen; a subset unread for EVICT_DAYS is dropped with its rows.
+for queries filtered on visit attributes (is, is not, contains, two at once, the exit page that
+changes as a visit grows) or on pages (is, is not, contains, two page filters, a page and a visit
+filter: pageviews and their visitors are the matching pageviews', visits those with one), on the
+differential traffic (tests/differential_traffic.py: three zones, DST days, visits across
+midnight, late and resent events, goals, two currencies), every report function answers from the
+kept subset as SQLite and ClickHouse's raw rows do. The first read answers raw and keeps the
+subset in the background; the next one reads it. A late event into a kept subset's day is seen; a
+subset unread for EVICT_DAYS is dropped with its rows.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ SUBSET_FILTERS = (
     "browser==Firefox|Safari;language~DE",
     "referrer~ycombinator|example;exit_page!=/signup",
     "exit_page==/signup",
+    "page==/pricing",
+    "page!=/",
+    "page~BLOG",
+    "page~CAFÉ;page!=/Über",
+    "page~blog;source==direct|google",
 )
 SITES = (("east", "berlin.test", 4), ("east", "tokyo.test", 10), ("west", "la.test", 4))
 SUBSET_PERIODS = (PERIODS[2], PERIODS[4], PERIODS[5], PERIODS[9])  # 30d, 25 h, 23 h, weeks

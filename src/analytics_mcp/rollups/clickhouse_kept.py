@@ -50,13 +50,14 @@ LATE_MS = 30 * 60 * 1000  # a late event moves a visit's start by under 30 minut
 
 @dataclass(frozen=True)
 class Subset:
-    """The visits of a site passing a condition (docs/rollups.md "Kept subsets"): its rows are kept
-    under the key -id in place of a site id; `only` is a condition on a visit's columns with its
-    parameters (names starting with p, unlike the statements' own)."""
+    """The visits of a site passing its filters (docs/rollups.md "Kept subsets"): its rows are kept
+    under the key -id in place of a site id; `only` holds the filters' conditions (on a visit's
+    columns, on a pageview's path), `params` their parameters (names starting with p, unlike the
+    statements' own)."""
 
     id: int
     site_id: int
-    only: str
+    only: sql.Only
     params: dict[str, Any]
 
     @property

@@ -8,12 +8,12 @@ text: clickhouse_kept.py turns it back into an int). Parameters: s (site), z (zo
 A's and B+1's local midnight), m (UTC ms of A-4's local midnight), da/db/dm (the UTC dates of
 a, b and m, which bound the events' sort key), first (A as a day number).
 
-`only`: a condition on a visit's columns (unqualified, its parameters the caller's) restricting
-every row to the visits passing it, for the rollups of a subset of the visits (docs/rollups.md
-"Kept subsets"): visits by the condition, events, completions and items by their visit. None: all.
+`only`: the restriction of a kept subset (docs/rollups.md "Kept subsets"), `Only` below. None: all.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from analytics_mcp.definitions import PAGEVIEW
 from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim
@@ -31,6 +31,19 @@ SLOT_MS = 15 * 60 * 1000
 LONGEST_VISIT_MS = 3 * 24 * 3600 * 1000
 
 
+@dataclass(frozen=True)
+class Only:
+    """A subset's restriction, conditions with the caller's parameters: `visits` on a visit's
+    columns, `pages` on a pageview's `pathname` (its page filters). A visit passes when it meets
+    `visits` and has a pageview meeting `pages` (at any time: the raw store's semi-join); its
+    visits, completions, purchases and items are the subset's. A page filter counts pageviews, not
+    visits: the subset's pageviews are the matching ones (of visits meeting `visits`), and so are
+    its ALL and HOUR visitor marks (the raw store counts the visitors of those pageviews)."""
+
+    visits: str | None = None
+    pages: str | None = None
+
+
 def _day(column: str) -> str:
     return f"toInt32(toDate({column}, {{z:String}}))"
 
@@ -45,30 +58,52 @@ def _ts_range(column: str, low: str, high: str, dates: bool) -> str:
     return within
 
 
-def _of_visits(store: ClickHouseEvents, column: str, only: str | None) -> str:
-    """` AND column IN (the passing visits' ids)`, or nothing without `only`. A row from M on
-    belongs to a visit that ended at M or later (bounds the visits read)."""
-    if only is None:
+def _of_visits(store: ClickHouseEvents, column: str, only: Only | None, *, viewed: bool = True) -> str:
+    """` AND column IN (the passing visits' ids)`, or nothing without `only`; `viewed=False`: of
+    the visits meeting `only.visits` alone (for the matching pageviews themselves). A row from M
+    on belongs to a visit that ended at M or later (bounds the visits read)."""
+    passing = _passing(store, only, viewed=viewed)
+    if not passing:
         return ""
-    passing = (
+    visits = (
         f"SELECT id FROM {store.table('visits')} FINAL WHERE site_id = {{s:UInt32}} "
-        f"AND ended_at >= fromUnixTimestamp64Milli({{m:Int64}}) AND ({only})"
+        f"AND ended_at >= fromUnixTimestamp64Milli({{m:Int64}}){passing}"
     )
-    return f" AND {column} IN ({passing})"
+    return f" AND {column} IN ({visits})"
 
 
-def _passing(only: str | None) -> str:
-    return "" if only is None else f" AND ({only})"
+def _passing(store: ClickHouseEvents, only: Only | None, *, viewed: bool = True) -> str:
+    """` AND` the conditions on a visit (`id` and its columns) of the passing visits, or nothing.
+    Their matching pageview is read from M minus the longest visit (every visit read started
+    then or later) to B plus it (a visit started before B ends before then)."""
+    conds = [] if only is None or only.visits is None else [f"({only.visits})"]
+    if only is not None and only.pages is not None and viewed:
+        conds.append(
+            f"id IN (SELECT visit_id FROM {store.table('events')} WHERE site_id = {{s:UInt32}} "
+            f"AND name = '{PAGEVIEW}' AND ({only.pages}) "
+            f"AND ts >= fromUnixTimestamp64Milli({{m:Int64}} - {LONGEST_VISIT_MS}) "
+            f"AND toDate(ts) >= {{dm:Date}} - 3 "
+            f"AND ts < fromUnixTimestamp64Milli({{b:Int64}} + {LONGEST_VISIT_MS}) "
+            f"AND toDate(ts) <= {{db:Date}} + 3)"
+        )
+    return "".join(f" AND {cond}" for cond in conds)
+
+
+def _matching(store: ClickHouseEvents, only: Only | None) -> str:
+    """` AND` the subset's pageviews: matching the page filters, of visits meeting the visit
+    filters (such a pageview's visit passes); every pageview without `only`."""
+    pages = "" if only is None or only.pages is None else f" AND ({only.pages})"
+    return pages + _of_visits(store, "visit_id", only, viewed=False)
 
 
 def _parts(*columns: str) -> str:
     return "[" + ", ".join(f"CAST({c} AS Nullable(String))" for c in columns) + "]"
 
 
-def _visit_dims() -> str:
-    """[(dim, value parts)] of a visit: ALL and every visit dimension (CAMPAIGN and EXIT always;
-    the caller drops their empty values, as keys.visit_dim_value does)."""
-    pairs = [f"(toUInt8({int(Dim.ALL)}), {NO_PARTS})"]
+def _visit_dims(everyone: bool = True) -> str:
+    """[(dim, value parts)] of a visit: ALL (unless not `everyone`) and every visit dimension
+    (CAMPAIGN and EXIT always; the caller drops their empty values, as keys.visit_dim_value does)."""
+    pairs = [f"(toUInt8({int(Dim.ALL)}), {NO_PARTS})"] if everyone else []
     pairs += [f"(toUInt8({int(dim)}), {_parts(*columns)})" for dim, columns in VISIT_DIM_COLUMNS.items()]
     return "[" + ", ".join(pairs) + "]"
 
@@ -81,7 +116,7 @@ def _counted(dim_value: str) -> str:
     )
 
 
-def visit_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
+def visit_counters_sql(store: ClickHouseEvents, only: Only | None = None) -> str:
     """rollup_daily's visit counters of ALL and the visit dimensions, by local start day."""
     return f"""
         SELECT dv.1 AS dim, day, dv.2 AS value, count(), sum(bounce), sum(duration), sum(pageviews)
@@ -91,13 +126,13 @@ def visit_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
                     AS duration,
                 pageviews, {_visit_dims()} AS dims
             FROM {store.table("visits")} FINAL
-            WHERE site_id = {{s:UInt32}} AND {_ts_range("started_at", "a", "b", False)}{_passing(only)}
+            WHERE site_id = {{s:UInt32}} AND {_ts_range("started_at", "a", "b", False)}{_passing(store, only)}
         ) ARRAY JOIN dims AS dv
         WHERE {_counted("dv")}
         GROUP BY dim, day, value"""
 
 
-def pageview_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
+def pageview_counters_sql(store: ClickHouseEvents, only: Only | None = None) -> str:
     """Pageviews (ALL, HOUR, PAGE) by local event time; PAGE with time on page (the sum and count of
     coalesce(engaged_ms, gap_ms) where not null)."""
     page = (
@@ -113,12 +148,12 @@ def pageview_counters_sql(store: ClickHouseEvents, only: str | None = None) -> s
                 coalesce(engaged_ms, gap_ms) AS top
             FROM {store.table("events")} FINAL
             WHERE site_id = {{s:UInt32}} AND name = '{PAGEVIEW}' AND {_ts_range("ts", "a", "b", True)}
-                {_of_visits(store, "visit_id", only)}
+                {_matching(store, only)}
         ) ARRAY JOIN {page} AS dv
         GROUP BY dim, day, value"""
 
 
-def goal_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
+def goal_counters_sql(store: ClickHouseEvents, only: Only | None = None) -> str:
     return f"""
         SELECT toUInt8({int(Dim.GOAL)}), {_day("ts")} AS day, {_parts("goal_id")} AS value, count()
         FROM {store.table("goal_completions")} FINAL
@@ -127,7 +162,7 @@ def goal_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
         GROUP BY day, value"""
 
 
-def purchase_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
+def purchase_counters_sql(store: ClickHouseEvents, only: Only | None = None) -> str:
     """PURCHASE (currency) and SOURCE_REVENUE (the purchase's visit's source, currency): count and
     revenue (null adds 0); SOURCE_REVENUE only for purchases whose visit is stored (an inner join
     in SQL)."""
@@ -152,7 +187,7 @@ def purchase_counters_sql(store: ClickHouseEvents, only: str | None = None) -> s
         GROUP BY dim, day, value"""
 
 
-def item_counters_sql(store: ClickHouseEvents, only: str | None = None) -> str:
+def item_counters_sql(store: ClickHouseEvents, only: Only | None = None) -> str:
     """ITEM (item name, currency): revenue = sum(price x quantity), quantity, orders; ITEM_EVENTS
     (currency): the purchases carrying items of that currency. With `only`, items of the passing
     visits' purchases (items carry no visit)."""
@@ -190,9 +225,16 @@ def _present(store: ClickHouseEvents, ts: str) -> str:
     return f"({ts} >= fromUnixTimestamp64Milli({{a:Int64}}) OR visitor_id IN ({visitors}))"
 
 
-def _visit_marks(store: ClickHouseEvents, only: str | None) -> str:
+def _pages_counted(only: Only | None) -> bool:
+    """Whether the subset's ALL and HOUR visitor marks are its matching pageviews' (a page filter),
+    not its visits'."""
+    return only is not None and only.pages is not None
+
+
+def _visit_marks(store: ClickHouseEvents, only: Only | None) -> str:
     """(visitor_id, dim, value, day) of the visits spanning local days A-4..B: ALL on every day it
-    spans, HOUR on every local hour, the visit dimensions on its start day."""
+    spans, HOUR on every local hour (unless the pageviews give those), the visit dimensions on its
+    start day."""
     instants = (
         "arrayConcat([s_ms, e_ms], arrayMap(k -> k * "
         f"{SLOT_MS}, range(intDiv(s_ms, {SLOT_MS}) + 1, intDiv(e_ms, {SLOT_MS}) + 1)))"
@@ -202,27 +244,40 @@ def _visit_marks(store: ClickHouseEvents, only: str | None) -> str:
         f"arrayMap(t -> (toUInt8({int(Dim.HOUR)}), [{local_hour}], toInt32(toDate(t, {{z:String}}))), "
         f"arrayMap(ms -> fromUnixTimestamp64Milli(ms), {instants}))"
     )
+    dims = _visit_dims(everyone=not _pages_counted(only))
+    spans = (
+        ""
+        if _pages_counted(only)
+        else f"""arrayMap(d -> (toUInt8({int(Dim.ALL)}), {NO_PARTS}, d),
+                        range(start_day, toInt32(toDate(ended_at, {{z:String}})) + 1)),
+                    {hour_marks},"""
+    )
     return f"""
         SELECT visitor_id, m.1 AS dim, m.2 AS value, m.3 AS day FROM (
             SELECT visitor_id, toUnixTimestamp64Milli(started_at) AS s_ms,
                 toUnixTimestamp64Milli(ended_at) AS e_ms, {_day("started_at")} AS start_day,
                 arrayConcat(
-                    arrayMap(d -> (toUInt8({int(Dim.ALL)}), {NO_PARTS}, d),
-                        range(start_day, toInt32(toDate(ended_at, {{z:String}})) + 1)),
-                    {hour_marks},
-                    arrayMap(p -> (p.1, p.2, start_day), arrayFilter(dv -> {_counted("dv")}, {_visit_dims()}))
+                    {spans}
+                    arrayMap(p -> (p.1, p.2, start_day), arrayFilter(dv -> {_counted("dv")}, {dims}))
                 ) AS marks
             FROM {store.table("visits")} FINAL
             WHERE site_id = {{s:UInt32}} AND ended_at >= fromUnixTimestamp64Milli({{m:Int64}})
                 AND started_at >= fromUnixTimestamp64Milli({{m:Int64}} - {LONGEST_VISIT_MS})
                 AND started_at < fromUnixTimestamp64Milli({{b:Int64}}) AND {_present(store, "ended_at")}
-                {_passing(only)}
+                {_passing(store, only)}
         ) ARRAY JOIN marks AS m"""
 
 
-def _event_marks(store: ClickHouseEvents, only: str | None) -> str:
+def _event_marks(store: ClickHouseEvents, only: Only | None) -> str:
     """PAGE (pageviews by path), BUYERS (purchases) and GOAL (completions) marks: rows never change
     those columns when rewritten, so duplicates only repeat a mark (no FINAL needed)."""
+    goals = f"""
+        SELECT visitor_id, toUInt8({int(Dim.GOAL)}), {_parts("goal_id")}, {_day("ts")}
+        FROM {store.table("goal_completions")}
+        WHERE site_id = {{s:UInt32}} AND {_ts_range("ts", "m", "b", False)} AND {_present(store, "ts")}
+            {_of_visits(store, "visit_id", only)}"""
+    if _pages_counted(only):
+        return f"{_matching_marks(store, only)} UNION ALL {goals}"
     return f"""
         SELECT visitor_id,
             if(name = '{PAGEVIEW}', toUInt8({int(Dim.PAGE)}), toUInt8({int(Dim.BUYERS)})) AS dim,
@@ -231,14 +286,32 @@ def _event_marks(store: ClickHouseEvents, only: str | None) -> str:
         WHERE site_id = {{s:UInt32}} AND name IN ('{PAGEVIEW}', '{PURCHASE_NAME}')
             AND {_ts_range("ts", "m", "b", True)} AND {_present(store, "ts")}
             {_of_visits(store, "visit_id", only)}
+        UNION ALL {goals}"""
+
+
+def _matching_marks(store: ClickHouseEvents, only: Only | None) -> str:
+    """Under page filters: PAGE, ALL and HOUR marks of the matching pageviews, BUYERS of the
+    passing visits' purchases (the pageviews and the purchases are restricted apart)."""
+    hour = _parts("toString(toHour(toTimeZone(ts, {z:String})))")
+    marks = (
+        f"[(toUInt8({int(Dim.PAGE)}), {_parts('pathname')}), (toUInt8({int(Dim.ALL)}), {NO_PARTS}), "
+        f"(toUInt8({int(Dim.HOUR)}), {hour})]"
+    )
+    return f"""
+        SELECT visitor_id, pm.1, pm.2, day FROM (
+            SELECT visitor_id, {_day("ts")} AS day, {marks} AS marks
+            FROM {store.table("events")}
+            WHERE site_id = {{s:UInt32}} AND name = '{PAGEVIEW}' AND {_ts_range("ts", "m", "b", True)}
+                AND {_present(store, "ts")}{_matching(store, only)}
+        ) ARRAY JOIN marks AS pm
         UNION ALL
-        SELECT visitor_id, toUInt8({int(Dim.GOAL)}), {_parts("goal_id")}, {_day("ts")}
-        FROM {store.table("goal_completions")}
-        WHERE site_id = {{s:UInt32}} AND {_ts_range("ts", "m", "b", False)} AND {_present(store, "ts")}
-            {_of_visits(store, "visit_id", only)}"""
+        SELECT visitor_id, toUInt8({int(Dim.BUYERS)}), {NO_PARTS}, {_day("ts")}
+        FROM {store.table("events")}
+        WHERE site_id = {{s:UInt32}} AND name = '{PURCHASE_NAME}' AND {_ts_range("ts", "m", "b", True)}
+            AND {_present(store, "ts")}{_of_visits(store, "visit_id", only)}"""
 
 
-def visitors_sql(store: ClickHouseEvents, only: str | None = None) -> str:
+def visitors_sql(store: ClickHouseEvents, only: Only | None = None) -> str:
     """rollup_visitors of days A..B: each distinct mark (visitor, dim, value, day) with gap = day
     minus the day of the same (visitor, dim, value)'s previous mark, 0 for none; marks are read
     from A-4 on, which holds every previous mark of a day in A..B (a visitor id's events lie

@@ -50,22 +50,17 @@ def rollups_answer(query: Query) -> bool:
 
 
 def subset_answers(query: Query) -> bool:
-    """Whether a kept subset answers this query: one site, filters all on visit attributes (a
-    page filter is about pageviews, not visits), and the rollups answering it unfiltered."""
+    """Whether a kept subset answers this query: one site, any filters (visit attributes, pages,
+    both), and the rollups answering it unfiltered."""
     unfiltered = query.model_copy(update={"filters": ()})
-    return (
-        bool(query.filters)
-        and not query.page_filters
-        and len(query.sites) == 1
-        and rollups_answer(unfiltered)
-    )
+    return bool(query.filters) and len(query.sites) == 1 and rollups_answer(unfiltered)
 
 
 def source_for(db: EventsDatabase, query: Query) -> EventStore:
     """The store that answers `query`: the one place the engine chooses its tables. Events in
     ClickHouse: the rollups kept from them in the accounts database when they answer (and the
-    database holding them is known: `ClickHouseEvents.rollups`), those of the kept subset when
-    the filters are all on visit attributes, else the raw rows."""
+    database holding them is known: `ClickHouseEvents.rollups`), those of the kept subset for a
+    filtered query of one site, else the raw rows."""
     if isinstance(db, ClickHouseEvents):
         if db.rollups is not None and rollups_answer(query):
             return ClickHouseRollups(db, db.rollups, query)

@@ -1,10 +1,12 @@
-"""Kept subsets for events in ClickHouse: the store `source_for` picks for a query of one site whose
-filters are all on visit attributes (docs/rollups.md "Kept subsets").
+"""Kept subsets for events in ClickHouse: the store `source_for` picks for a filtered query of one
+site (docs/rollups.md "Kept subsets").
 
-Such a query asks about the visits passing the filters, and every report's raw semantics under
-them is the unfiltered one applied to those visits and their events, completions and purchases
-(clickhouse_scope.py: every row is restricted through its visit). So the rollup rows of that
-subset, computed by ClickHouse like a site's (rollups/clickhouse_kept_sql.py with `only`), answer
+Under visit filters every report's raw semantics is the unfiltered one applied to the passing
+visits and their events, completions and purchases (clickhouse_scope.py: every row is restricted
+through its visit). A page filter passes the visits with a matching pageview, but the pageview
+counts and the visitors of the overview, timeseries and hours are the matching pageviews' alone;
+those rows are kept that way (clickhouse_kept_sql.Only). So the rollup rows of that subset,
+computed by ClickHouse like a site's (rollups/clickhouse_kept_sql.py with `only`), answer
 it exactly through the unchanged rollups store, read under the subset's key (-id) in place of the
 site id. When the subset's days are not all current the read answers from the raw rows; the first
 read of a filter set only registers it, a later one hands its days to the background thread
@@ -27,6 +29,7 @@ from analytics_mcp.engine.store.clickhouse_rollups import ClickHouseRollups
 from analytics_mcp.engine.store.clickhouse_scope import ChScope
 from analytics_mcp.engine.store.rollup_store import Rollups
 from analytics_mcp.rollups.clickhouse_kept import Subset, stale_days
+from analytics_mcp.rollups.clickhouse_kept_sql import Only
 from analytics_mcp.rollups.clickhouse_subsets import keep_later, register, subset_id
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
 from analytics_mcp.storage.db import Database
@@ -44,11 +47,15 @@ def subset_key(filters: tuple[Filter, ...]) -> str:
     return json.dumps([[f.dimension, f.operator, list(f.values)] for f in canonical(filters)])
 
 
-def restriction(query: Query, events: ClickHouseEvents) -> tuple[str, dict[str, object]]:
-    """The visit filters as one condition on a visit's columns, and its parameters: the raw
-    store's own conditions (ChScope.condition), so a visit passes here exactly when it passes there."""
+def restriction(query: Query, events: ClickHouseEvents) -> tuple[Only, dict[str, object]]:
+    """The visit filters as one condition on a visit's columns, the page filters as one on a
+    pageview's path, and their parameters: the raw store's own conditions (ChScope.condition), so
+    a visit or a pageview passes here exactly when it passes there."""
     scope = ChScope(query, events)
-    only = " AND ".join(scope.condition(VISIT_DIMENSIONS[f.dimension], f) for f in canonical(query.filters))
+    filters = canonical(query.filters)
+    visits = [scope.condition(VISIT_DIMENSIONS[f.dimension], f) for f in filters if not f.is_page]
+    pages = [scope.condition("pathname", f) for f in filters if f.is_page]
+    only = Only(" AND ".join(visits) or None, " AND ".join(pages) or None)
     return only, scope.params
 
 
