@@ -25,7 +25,7 @@ from analytics_mcp.services import Services
 from analytics_mcp.storage import passwords
 from analytics_mcp.storage.db import open_database
 from analytics_mcp.storage.migrate import upgrade
-from pg_server import TEMPLATE, PostgresServer, postgres_server
+from pg_server import TEMPLATE, PostgresServer, memory_directory, postgres_server
 from pg_server import available as pg_available
 from role_guard import role_guard
 from servers import free_port as free_port  # re-exported: a port for a child process
@@ -105,10 +105,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    """One PostgreSQL cluster for the session, with a migrated template database."""
+    """One PostgreSQL cluster for the session, with a migrated template database; in memory when
+    there is room (`memory_directory`: a test database's files cost ~10x more to create on disk)."""
     if not pg_available():
         pytest.fail("PostgreSQL is not installed: `make test` installs Debian's postgresql package")
-    with postgres_server() as server:
+    with postgres_server(root=memory_directory()) as server:
         server.admin(f'CREATE DATABASE "{TEMPLATE}"')
         db = open_database(server.url(TEMPLATE))
         upgrade(db.sync)
