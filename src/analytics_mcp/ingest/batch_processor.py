@@ -82,14 +82,25 @@ class BatchProcessor:
     ) -> tuple[list[PreparedEvent], list[Outcome]]:
         """The events to store, and every event's outcome (accepted for those to store).
         `unsettled`: dedup keys accepted earlier and not yet stored (the spool's backlog)."""
+        live, outcomes, _keys = self.prepare_keyed(conn, batch, unsettled)
+        return live, outcomes
+
+    def prepare_keyed(
+        self, conn: Connection, batch: list[PendingEvent], unsettled: Set[DedupKey] = frozenset()
+    ) -> tuple[list[PreparedEvent], list[Outcome], list[DedupKey]]:
+        """`prepare`, and the dedup keys of the events to store (the spool holds them until
+        stored), computed once for the unsettled lookup and the spool, not once each."""
         outcomes: list[Outcome | None] = [None] * len(batch)
         self.salts.begin_batch()
-        live = self._identify(conn, batch, outcomes)
-        live = self._dedup(conn, live, outcomes, unsettled)
+        identified = self._identify(conn, batch, outcomes)
+        keys = dedup_keys(identified)
+        live = self._dedup(conn, identified, outcomes, unsettled, keys)
         live = self.quota.filter(conn, live, outcomes)  # after dedup: a retry costs no quota
         for item in live:
             outcomes[item.index] = ACCEPTED_OUTCOME
-        return live, [o if o is not None else dropped("internal") for o in outcomes]
+        if len(live) != len(identified):  # live is a subsequence of identified: equal if as long
+            keys = dedup_keys(live)
+        return live, [o if o is not None else dropped("internal") for o in outcomes], keys
 
     def store(self, conn: Connection, live: list[PreparedEvent]) -> list[Outcome]:
         """Write prepared events; an outcome per event, in the given order (an engagement
@@ -165,9 +176,10 @@ class BatchProcessor:
         live: list[PreparedEvent],
         outcomes: list[Outcome | None],
         unsettled: Set[DedupKey],
+        keys: list[DedupKey],
     ) -> list[PreparedEvent]:
         kept: list[PreparedEvent] = []
-        for item, duplicate in self._classify(conn, live, unsettled, fingerprints=True):
+        for item, duplicate in self._classify(conn, live, unsettled, fingerprints=True, keys=keys):
             if duplicate:
                 outcomes[item.index] = Outcome(DUPLICATE)
             else:
@@ -186,17 +198,23 @@ class BatchProcessor:
         unsettled: Set[DedupKey],
         *,
         fingerprints: bool,
+        keys: list[DedupKey] | None = None,
     ) -> Iterator[tuple[PreparedEvent, bool]]:
         """(event, is it a duplicate) in order: of a stored or unsettled key, of an earlier event
-        in the batch, or (with fingerprints) of a recent identical event without an id."""
+        in the batch, or (with fingerprints) of a recent identical event without an id.
+        `keys`: dedup_keys(live), when the caller has them."""
         # Unsettled keys are looked up before the tables: a key leaves them only once stored,
         # so an event is seen in one or the other.
-        pending_ids, pending_tx = _split_keys(unsettled & set(dedup_keys(live)) if unsettled else ())
+        if unsettled and keys is None:
+            keys = dedup_keys(live)
+        pending_ids, pending_tx = _split_keys(unsettled & set(keys) if unsettled and keys else ())
         ids: list[tuple[int, str | None]] = [
             (i.site.id, i.event.event_id) for i in live if i.event.event_id is not None
         ]
         purchases: list[tuple[int, str | None]] = [
-            (i.site.id, i.event.transaction_id) for i in live if _is_purchase(i.event)
+            (i.site.id, i.event.transaction_id)
+            for i in live
+            if i.event.name == "purchase" and i.event.transaction_id is not None  # _is_purchase, inline
         ]
         if self.stored_keys is None:
             stored_ids = _existing(conn, events.c.client_event_id, ids)
@@ -239,7 +257,11 @@ def dedup_keys(live: Iterable[PreparedEvent]) -> list[DedupKey]:
     """What later events must not repeat: event ids, and purchases' transaction ids."""
     live = live if isinstance(live, list) else list(live)
     keys: list[Any] = [("event", i.site.id, i.event.event_id) for i in live if i.event.event_id is not None]
-    keys += [("transaction", i.site.id, i.event.transaction_id) for i in live if _is_purchase(i.event)]
+    keys += [
+        ("transaction", i.site.id, i.event.transaction_id)
+        for i in live
+        if i.event.name == "purchase" and i.event.transaction_id is not None  # _is_purchase, inline
+    ]
     return keys
 
 

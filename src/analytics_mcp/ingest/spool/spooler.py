@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey, dedup_keys
+from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey
 from analytics_mcp.ingest.event import Outcome, PendingEvent
 from analytics_mcp.ingest.spool.codec import encode, frame_keys
 from analytics_mcp.ingest.spool.frames import SpoolError, SpoolReader, SpoolWriter, spool_name
@@ -144,11 +144,11 @@ class Spooler:
         them (0: nothing to store)."""
         # begin(): a salt created here is committed (on SQLite each statement commits anyway).
         with self._db.reader.begin() as conn:
-            live, outcomes = self._processor.prepare(conn, events, self._unsettled.keys)
+            live, outcomes, keys = self._processor.prepare_keyed(conn, events, self._unsettled.keys)
         if not live:
             return outcomes, 0
         end = self._spool.append(encode(live))
-        self._unsettled.add(end, dedup_keys(live), len(live))
+        self._unsettled.add(end, keys, len(live))
         if self._handoff is not None:  # before the notice: the writer reads no frame past its goal
             self._handoff.offer(end, live)
         self._child.notify(end)
