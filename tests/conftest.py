@@ -25,7 +25,8 @@ from analytics_mcp.services import Services
 from analytics_mcp.storage import passwords
 from analytics_mcp.storage.db import open_database
 from analytics_mcp.storage.migrate import upgrade
-from pg_server import TEMPLATE, PostgresServer, memory_directory, postgres_server
+from memory_dir import memory_directory
+from pg_server import TEMPLATE, PostgresServer, postgres_server
 from pg_server import available as pg_available
 from role_guard import role_guard
 from servers import free_port as free_port  # re-exported: a port for a child process

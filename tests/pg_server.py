@@ -76,25 +76,6 @@ def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-# A test database is a copy of the template's ~1,000 files. On an ext4 /tmp that has seen many
-# files deleted (the suite deletes thousands), creating each file cost ~0.35 ms of kernel CPU
-# (perf: ext4's inode allocator scanning for an inode not recently deleted): 300-450 ms a CREATE
-# DATABASE, 17-40 ms on a tmpfs. The clusters hold test data only, and a tmpfs is memory: one is
-# used only with room to spare (a container's default /dev/shm is 64 MB).
-SHARED_MEMORY = Path("/dev/shm")
-MEMORY_ROOM = 4 * 1024**3
-
-
-def memory_directory() -> Path | None:
-    """/dev/shm when it is writable with MEMORY_ROOM free, else None (the temporary directory)."""
-    try:
-        stats = os.statvfs(SHARED_MEMORY)
-    except OSError:
-        return None
-    room = stats.f_bavail * stats.f_frsize
-    return SHARED_MEMORY if room >= MEMORY_ROOM and os.access(SHARED_MEMORY, os.W_OK) else None
-
-
 @contextmanager
 def postgres_server(
     settings: Mapping[str, str] | None = None, root: Path | None = None
