@@ -7,7 +7,7 @@ query_log, so this is how a report's cost is split.
     --repeat N (best CPU of N runs), --sql CHARS (print each statement's first CHARS characters),
     --check (compare each answer with the engine on the SQLite file), --raw (no kept rollups:
     ClickHouse's raw rows for every cell; else rollup-answered cells read the kept rollups of
-    bench/engine_ch.py's own file, brought current first; cells of visit filters read their kept
+    bench/engine_ch.py's own file, brought current first; filtered cells read their kept
     subsets, kept by a first read before the timed runs).
 
 Never run it on a data directory a bench/engine.py is using (one chDB engine per directory)."""
