@@ -58,7 +58,7 @@ class BatchRows:
     """Columns by table (names, one list per column), the outcome of each event, and the first
     free ids after."""
 
-    tables: dict[str, tuple[tuple[str, ...], list[list[Any]]]] = field(default_factory=dict)
+    tables: dict[str, tuple[tuple[str, ...], list[Sequence[Any]]]] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
     ends: dict[str, int] = field(default_factory=dict)
     profiles: ProfileBatch = field(default_factory=ProfileBatch)  # for the accounts database
@@ -107,12 +107,13 @@ def _put(
     rows: Sequence[Sequence[Any]],
     version: int | None = None,
 ) -> None:
-    """The rows as columns (zip transposes in C), with a last `version` column when given. Times
-    stay epoch ms: clickhouse-connect writes an int into DateTime64(3) as its ticks."""
+    """The rows as columns (zip transposes in C; clickhouse-connect takes the tuples as they are,
+    no copy into lists), with a last `version` column when given. Times stay epoch ms:
+    clickhouse-connect writes an int into DateTime64(3) as its ticks."""
     if rows:
-        data = [list(column) for column in zip(*rows, strict=True)]
+        data: list[Sequence[Any]] = list(zip(*rows, strict=True))
         if version is not None:
-            data.append([version] * len(rows))
+            data.append((version,) * len(rows))
         out.tables[table] = (names, data)
 
 
