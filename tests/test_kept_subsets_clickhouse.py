@@ -123,14 +123,16 @@ async def test_unread_subsets_are_evicted_with_their_rows(both: Kept) -> None:
     assert _count(both, rollup_subsets, -rollup_subsets.c.id) == 0
 
 
-async def test_a_late_event_into_a_kept_subset_day_is_seen(tmp_path: Path) -> None:
-    """Through the real chDB writer: a subset kept, then a late event of a passing visit into one
-    of its days; the next reads (raw, then the subset recomputed) count it."""
-    services, house, spool = _installed(tmp_path, "kept_subset_late")
+@pytest.mark.parametrize("filters", ["entry_page==/a", "page==/late"])
+async def test_a_late_event_into_a_kept_subset_day_is_seen(tmp_path: Path, filters: str) -> None:
+    """Through the real chDB writer: a subset kept, then a late event of a visit into one of its
+    days (a passing visit's; for the page filter, the pageview that makes the visit pass); the
+    next reads (raw, then the subset recomputed) count it."""
+    services, house, spool = _installed(tmp_path, f"kept_subset_late_{filters[0]}")
     try:
         at = DAY3 + 10 * 3_600_000
         spool.store([_event("pageview", at + i, f"10.0.0.{i}", "/a", f"a{i}") for i in range(4)])
-        query = await _query(services, "entry_page==/a")
+        query = await _query(services, filters)
         assert isinstance(source_for(house, query), ClickHouseSubsetRollups)
         before = (await engine.overview(house, query)).model_dump()
         idle()

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from analytics_mcp.rollups import clickhouse_kept_sql as sql
+from analytics_mcp.rollups.clickhouse_kept_only import Only
 from analytics_mcp.rollups.clickhouse_kept_verified import Key, Mark, Stamp, remember, still_current
 from analytics_mcp.rollups.clickhouse_kept_write import DailyRows, DayRows, write_days
 from analytics_mcp.rollups.keys import Dim, date_of, encode
@@ -57,7 +58,7 @@ class Subset:
 
     id: int
     site_id: int
-    only: sql.Only
+    only: Only
     params: dict[str, Any]
 
     @property

@@ -8,14 +8,14 @@ text: clickhouse_kept.py turns it back into an int). Parameters: s (site), z (zo
 A's and B+1's local midnight), m (UTC ms of A-4's local midnight), da/db/dm (the UTC dates of
 a, b and m, which bound the events' sort key), first (A as a day number).
 
-`only`: the restriction of a kept subset (docs/rollups.md "Kept subsets"), `Only` below. None: all.
+`only`: the restriction of a kept subset (docs/rollups.md "Kept subsets"), clickhouse_kept_only.Only.
+None: all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from analytics_mcp.definitions import PAGEVIEW
+from analytics_mcp.rollups.clickhouse_kept_only import LONGEST_VISIT_MS, Only, matching, of_visits, passing
 from analytics_mcp.rollups.keys import VISIT_DIM_COLUMNS, Dim
 from analytics_mcp.rollups.rebuild_sql import PURCHASE
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
@@ -26,22 +26,6 @@ PURCHASE_NAME = PURCHASE
 # Every UTC offset change of our era falls on a 15-minute boundary (rollups/keys.py): a visit's
 # local hours are those of its start, its end and each 15-minute boundary in between.
 SLOT_MS = 15 * 60 * 1000
-# Visits last under 48 hours (their visitor id's salt is gone by then: docs/rollups.md), so a visit
-# ending on or after A-4 started after A-4's midnight minus 3 days.
-LONGEST_VISIT_MS = 3 * 24 * 3600 * 1000
-
-
-@dataclass(frozen=True)
-class Only:
-    """A subset's restriction, conditions with the caller's parameters: `visits` on a visit's
-    columns, `pages` on a pageview's `pathname` (its page filters). A visit passes when it meets
-    `visits` and has a pageview meeting `pages` (at any time: the raw store's semi-join); its
-    visits, completions, purchases and items are the subset's. A page filter counts pageviews, not
-    visits: the subset's pageviews are the matching ones (of visits meeting `visits`), and so are
-    its ALL and HOUR visitor marks (the raw store counts the visitors of those pageviews)."""
-
-    visits: str | None = None
-    pages: str | None = None
 
 
 def _day(column: str) -> str:
@@ -56,44 +40,6 @@ def _ts_range(column: str, low: str, high: str, dates: bool) -> str:
     if dates:  # the events' sort key has toDate(ts): bound it too
         within += f" AND toDate({column}) >= {{d{low}:Date}} AND toDate({column}) <= {{d{high}:Date}}"
     return within
-
-
-def _of_visits(store: ClickHouseEvents, column: str, only: Only | None, *, viewed: bool = True) -> str:
-    """` AND column IN (the passing visits' ids)`, or nothing without `only`; `viewed=False`: of
-    the visits meeting `only.visits` alone (for the matching pageviews themselves). A row from M
-    on belongs to a visit that ended at M or later (bounds the visits read)."""
-    passing = _passing(store, only, viewed=viewed)
-    if not passing:
-        return ""
-    visits = (
-        f"SELECT id FROM {store.table('visits')} FINAL WHERE site_id = {{s:UInt32}} "
-        f"AND ended_at >= fromUnixTimestamp64Milli({{m:Int64}}){passing}"
-    )
-    return f" AND {column} IN ({visits})"
-
-
-def _passing(store: ClickHouseEvents, only: Only | None, *, viewed: bool = True) -> str:
-    """` AND` the conditions on a visit (`id` and its columns) of the passing visits, or nothing.
-    Their matching pageview is read from M minus the longest visit (every visit read started
-    then or later) to B plus it (a visit started before B ends before then)."""
-    conds = [] if only is None or only.visits is None else [f"({only.visits})"]
-    if only is not None and only.pages is not None and viewed:
-        conds.append(
-            f"id IN (SELECT visit_id FROM {store.table('events')} WHERE site_id = {{s:UInt32}} "
-            f"AND name = '{PAGEVIEW}' AND ({only.pages}) "
-            f"AND ts >= fromUnixTimestamp64Milli({{m:Int64}} - {LONGEST_VISIT_MS}) "
-            f"AND toDate(ts) >= {{dm:Date}} - 3 "
-            f"AND ts < fromUnixTimestamp64Milli({{b:Int64}} + {LONGEST_VISIT_MS}) "
-            f"AND toDate(ts) <= {{db:Date}} + 3)"
-        )
-    return "".join(f" AND {cond}" for cond in conds)
-
-
-def _matching(store: ClickHouseEvents, only: Only | None) -> str:
-    """` AND` the subset's pageviews: matching the page filters, of visits meeting the visit
-    filters (such a pageview's visit passes); every pageview without `only`."""
-    pages = "" if only is None or only.pages is None else f" AND ({only.pages})"
-    return pages + _of_visits(store, "visit_id", only, viewed=False)
 
 
 def _parts(*columns: str) -> str:
@@ -126,7 +72,7 @@ def visit_counters_sql(store: ClickHouseEvents, only: Only | None = None) -> str
                     AS duration,
                 pageviews, {_visit_dims()} AS dims
             FROM {store.table("visits")} FINAL
-            WHERE site_id = {{s:UInt32}} AND {_ts_range("started_at", "a", "b", False)}{_passing(store, only)}
+            WHERE site_id = {{s:UInt32}} AND {_ts_range("started_at", "a", "b", False)}{passing(store, only)}
         ) ARRAY JOIN dims AS dv
         WHERE {_counted("dv")}
         GROUP BY dim, day, value"""
@@ -148,7 +94,7 @@ def pageview_counters_sql(store: ClickHouseEvents, only: Only | None = None) -> 
                 coalesce(engaged_ms, gap_ms) AS top
             FROM {store.table("events")} FINAL
             WHERE site_id = {{s:UInt32}} AND name = '{PAGEVIEW}' AND {_ts_range("ts", "a", "b", True)}
-                {_matching(store, only)}
+                {matching(store, only)}
         ) ARRAY JOIN {page} AS dv
         GROUP BY dim, day, value"""
 
@@ -158,7 +104,7 @@ def goal_counters_sql(store: ClickHouseEvents, only: Only | None = None) -> str:
         SELECT toUInt8({int(Dim.GOAL)}), {_day("ts")} AS day, {_parts("goal_id")} AS value, count()
         FROM {store.table("goal_completions")} FINAL
         WHERE site_id = {{s:UInt32}} AND {_ts_range("ts", "a", "b", False)}
-            {_of_visits(store, "visit_id", only)}
+            {of_visits(store, "visit_id", only)}
         GROUP BY day, value"""
 
 
@@ -182,7 +128,7 @@ def purchase_counters_sql(store: ClickHouseEvents, only: Only | None = None) -> 
                 )
             ) AS v ON v.id = e.visit_id
             WHERE e.site_id = {{s:UInt32}} AND e.name = '{PURCHASE_NAME}'
-                AND {_ts_range("e.ts", "a", "b", True)}{_of_visits(store, "e.visit_id", only)}
+                AND {_ts_range("e.ts", "a", "b", True)}{of_visits(store, "e.visit_id", only)}
         ) ARRAY JOIN dims AS dv
         GROUP BY dim, day, value"""
 
@@ -196,7 +142,7 @@ def item_counters_sql(store: ClickHouseEvents, only: Only | None = None) -> str:
         if only is None
         else f" AND event_id IN (SELECT id FROM {store.table('events')} WHERE site_id = {{s:UInt32}} "
         f"AND name = '{PURCHASE_NAME}' AND {_ts_range('ts', 'a', 'b', True)}"
-        f"{_of_visits(store, 'visit_id', only)})"
+        f"{of_visits(store, 'visit_id', only)})"
     )
     return f"""
         SELECT dv.1 AS dim, day, dv.2 AS value, sumIf(amount, dim = {int(Dim.ITEM)}),
@@ -264,7 +210,7 @@ def _visit_marks(store: ClickHouseEvents, only: Only | None) -> str:
             WHERE site_id = {{s:UInt32}} AND ended_at >= fromUnixTimestamp64Milli({{m:Int64}})
                 AND started_at >= fromUnixTimestamp64Milli({{m:Int64}} - {LONGEST_VISIT_MS})
                 AND started_at < fromUnixTimestamp64Milli({{b:Int64}}) AND {_present(store, "ended_at")}
-                {_passing(store, only)}
+                {passing(store, only)}
         ) ARRAY JOIN marks AS m"""
 
 
@@ -275,7 +221,7 @@ def _event_marks(store: ClickHouseEvents, only: Only | None) -> str:
         SELECT visitor_id, toUInt8({int(Dim.GOAL)}), {_parts("goal_id")}, {_day("ts")}
         FROM {store.table("goal_completions")}
         WHERE site_id = {{s:UInt32}} AND {_ts_range("ts", "m", "b", False)} AND {_present(store, "ts")}
-            {_of_visits(store, "visit_id", only)}"""
+            {of_visits(store, "visit_id", only)}"""
     if _pages_counted(only):
         return f"{_matching_marks(store, only)} UNION ALL {goals}"
     return f"""
@@ -285,7 +231,7 @@ def _event_marks(store: ClickHouseEvents, only: Only | None) -> str:
         FROM {store.table("events")}
         WHERE site_id = {{s:UInt32}} AND name IN ('{PAGEVIEW}', '{PURCHASE_NAME}')
             AND {_ts_range("ts", "m", "b", True)} AND {_present(store, "ts")}
-            {_of_visits(store, "visit_id", only)}
+            {of_visits(store, "visit_id", only)}
         UNION ALL {goals}"""
 
 
@@ -302,13 +248,13 @@ def _matching_marks(store: ClickHouseEvents, only: Only | None) -> str:
             SELECT visitor_id, {_day("ts")} AS day, {marks} AS marks
             FROM {store.table("events")}
             WHERE site_id = {{s:UInt32}} AND name = '{PAGEVIEW}' AND {_ts_range("ts", "m", "b", True)}
-                AND {_present(store, "ts")}{_matching(store, only)}
+                AND {_present(store, "ts")}{matching(store, only)}
         ) ARRAY JOIN marks AS pm
         UNION ALL
         SELECT visitor_id, toUInt8({int(Dim.BUYERS)}), {NO_PARTS}, {_day("ts")}
         FROM {store.table("events")}
         WHERE site_id = {{s:UInt32}} AND name = '{PURCHASE_NAME}' AND {_ts_range("ts", "m", "b", True)}
-            AND {_present(store, "ts")}{_of_visits(store, "visit_id", only)}"""
+            AND {_present(store, "ts")}{of_visits(store, "visit_id", only)}"""
 
 
 def visitors_sql(store: ClickHouseEvents, only: Only | None = None) -> str:

@@ -29,7 +29,7 @@ from analytics_mcp.engine.store.clickhouse_rollups import ClickHouseRollups
 from analytics_mcp.engine.store.clickhouse_scope import ChScope
 from analytics_mcp.engine.store.rollup_store import Rollups
 from analytics_mcp.rollups.clickhouse_kept import Subset, stale_days
-from analytics_mcp.rollups.clickhouse_kept_sql import Only
+from analytics_mcp.rollups.clickhouse_kept_only import Only
 from analytics_mcp.rollups.clickhouse_subsets import keep_later, register, subset_id
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
 from analytics_mcp.storage.db import Database
