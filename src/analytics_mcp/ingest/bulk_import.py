@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +118,9 @@ def split_lines(
     now_ms = int(time.time() * 1000)
     # Every line plain: validated column by column at once (None: each line on its own).
     plain = plain_events(lines, now_ms, _is_ip) if site_domain is None and type(lines) is list else None
+    if plain is not None and _all_pass(plain, check):  # the common case: no loop over the events
+        yield from plain
+        return
     for number, raw in enumerate(lines if plain is None else plain, start=first_line):
         if raw is BLANK_LINE:
             continue
@@ -196,17 +200,37 @@ def import_file(
     return ingest_events(ingestor, lines(), site_domain=site, progress=progress, check=on_site)
 
 
+@dataclass(frozen=True, slots=True)
+class DomainCheck:
+    """An EventCheck that reads the event's domain only, so a batch is checked once per distinct
+    domain (a Python call per event was ~2 % of a chDB batch run's GIL samples)."""
+
+    allowed: frozenset[str]
+
+    def __call__(self, event: PendingEvent) -> tuple[str, str] | None:
+        return self.of_domain(event.domain)
+
+    def of_domain(self, domain: str) -> tuple[str, str] | None:
+        return None if site_key(domain) in self.allowed else ("domain", "not a site of this token's tenant")
+
+
 def tenant_check(domains: Iterable[str]) -> EventCheck:
     """Only the given sites (a token's tenant): another tenant's site and a site that does not
     exist are refused alike, so the answer tells nothing about other tenants."""
-    allowed = frozenset(domains)
+    return DomainCheck(frozenset(domains))
 
-    def check(event: PendingEvent) -> tuple[str, str] | None:
-        if site_key(event.domain) in allowed:
-            return None
-        return ("domain", "not a site of this token's tenant")
 
-    return check
+def _all_pass(events: list[PendingEvent], check: EventCheck | None) -> bool:
+    """Every event passes `check`, decided per distinct domain; False when that cannot be said
+    without calling it on each event (the caller then does)."""
+    if check is None:
+        return True
+    if not isinstance(check, DomainCheck):
+        return False
+    return all(check.of_domain(domain) is None for domain in set(map(_domain_of, events)))
+
+
+_domain_of = attrgetter("domain")
 
 
 def with_derived_id(raw: Any) -> Any:
