@@ -24,7 +24,7 @@ from analytics_mcp.engine.store.clickhouse_subsets import ClickHouseSubsetRollup
 from analytics_mcp.engine.store.rollup_store import Rollups
 from analytics_mcp.rollups.clickhouse_subsets import EVICT_DAYS, evict, idle
 from analytics_mcp.services import Services
-from analytics_mcp.storage.clickhouse import open_clickhouse
+from analytics_mcp.storage.clickhouse import ClickHouseEvents, open_clickhouse
 from analytics_mcp.storage.kept_rollups_schema import rollup_stamps, rollup_subsets
 from analytics_mcp.storage.schema import rollup_daily, rollup_visitors
 from test_differential_backends import EXTRA_ARGUMENTS, NOW, PERIODS, _ask, reports
@@ -68,19 +68,27 @@ async def both(pair: Kept) -> Iterator[Kept]:
         await db.aio.dispose()  # one event loop per test
 
 
-async def _subset_read(both: Kept, case: Any) -> engine.Query:
-    """The case's query, its subset kept: a first read (raw, the subset registered only), a
-    second (raw, keeping it in the background), the background's end, then the store reads the
-    subset's rollups."""
-    events = both.reading_kept()
+async def _subset_read(both: Kept, events: ClickHouseEvents, case: Any) -> engine.Query:
+    """The case's query, its subset kept: a store over `events` (both.reading_kept()) reads the
+    subset's rollups. A subset not kept yet (the module's first test to ask, or after the eviction
+    test) is kept as a dashboard keeps it: a first read (raw, the subset registered only), a second
+    (raw, keeping it in the background), the background's end. Once kept, the other tests only
+    check it still is (the module's traffic does not change): 26 report tests asked each case twice
+    more before."""
     query = await _ask(both, case)  # type: ignore[arg-type]
-    store = source_for(events, query)
-    assert isinstance(store, ClickHouseSubsetRollups), case
-    await engine.overview(events, query)
-    await engine.overview(events, query)
-    idle()
-    assert isinstance(await ClickHouseSubsetRollups(events, events.rollups, query)._ready(), Rollups)  # type: ignore[arg-type]
+    assert isinstance(source_for(events, query), ClickHouseSubsetRollups), case
+    if not await _reads_subset(events, query):
+        await engine.overview(events, query)
+        await engine.overview(events, query)
+        idle()
+        assert await _reads_subset(events, query), case
     return query
+
+
+async def _reads_subset(events: ClickHouseEvents, query: engine.Query) -> bool:
+    """Whether a new store of the query reads its kept subset's rollups (not the raw rows)."""
+    store = ClickHouseSubsetRollups(events, events.rollups, query)  # type: ignore[arg-type]
+    return isinstance(await store._ready(), Rollups)
 
 
 @pytest.mark.parametrize("name", sorted(reports()))
@@ -91,7 +99,7 @@ async def test_every_report_answers_from_kept_subsets_as_sqlite_and_raw_clickhou
     compared = 0
     differences: list[str] = []
     for number, case in enumerate(CASES):
-        query = await _subset_read(both, case)
+        query = await _subset_read(both, events, case)
         extras = EXTRA_ARGUMENTS[name](both.services, query, number) if name in EXTRA_ARGUMENTS else [()]
         for extra in extras:
             sqlite_dump = (await fn(both.services.events_db, query, *extra)).model_dump()
@@ -113,7 +121,7 @@ def _count(both: Kept, table: Any, column: Any) -> int:
 
 
 async def test_unread_subsets_are_evicted_with_their_rows(both: Kept) -> None:
-    await _subset_read(both, CASES[0])
+    await _subset_read(both, both.reading_kept(), CASES[0])
     today = int(NOW.timestamp()) // 86_400  # the queries' own "now": the day the subset was read
     assert _count(both, rollup_daily, rollup_daily.c.site_id) > 0
     assert evict(both.kept, today + EVICT_DAYS) == 0  # read within EVICT_DAYS: kept
