@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection
 
 from analytics_mcp.ingest import enrich, geo
+from analytics_mcp.ingest.enrich import ClientInfo
 from analytics_mcp.ingest.event import (
     ACCEPTED_OUTCOME,
     DUPLICATE,
@@ -37,6 +38,7 @@ from analytics_mcp.rollups.maintain import RollupBatch
 from analytics_mcp.rollups.marks import prune_marks
 from analytics_mcp.storage.db import Database, lock_event_writers
 from analytics_mcp.storage.schema import events
+from analytics_mcp.timeutil import DAY_MS
 
 FINGERPRINT_WINDOW_MS = 10_000
 _RECENT_LIMIT = 200_000
@@ -132,6 +134,10 @@ class BatchProcessor:
         live: list[PreparedEvent] = []
         sites: dict[str, SiteInfo | None] = {}  # a batch has few domains and days: look up once
         salts: dict[str, tuple[bytes | None, bytes]] = {}
+        # A batch has few clients and days too: each parsed once (a call per event was most of
+        # this loop's time under the GIL).
+        clients: dict[str, ClientInfo | None] = {}
+        days: dict[int, str] = {}
         # A visitor's events share one address, client and day: hash and locate them once.
         visitors: dict[tuple[str, str, str, str], tuple[tuple[int, ...], str | None]] = {}
         for index, event in enumerate(batch):
@@ -141,7 +147,9 @@ class BatchProcessor:
             if site is None:
                 outcomes[index] = dropped("unknown domain")
                 continue
-            client = enrich.parse_user_agent(event.user_agent)
+            if event.user_agent not in clients:
+                clients[event.user_agent] = enrich.parse_user_agent(event.user_agent)
+            client = clients[event.user_agent]
             if client is None:
                 outcomes[index] = dropped("bot")
                 continue
@@ -151,9 +159,13 @@ class BatchProcessor:
                 outcomes[index] = dropped("invalid url")
                 continue
             try:  # one event's impossible time must never fail the others in its batch
-                day = utc_day(event.ts)
-                if day not in salts:
-                    salts[day] = self._salts_for(conn, day)
+                day_index = event.ts // DAY_MS
+                day = days.get(day_index, "")
+                if not day:  # remembered only once its salts are: a failure fails each event
+                    day = utc_day(event.ts)
+                    if day not in salts:
+                        salts[day] = self._salts_for(conn, day)
+                    days[day_index] = day
             except (ValueError, OverflowError):
                 outcomes[index] = dropped("invalid timestamp")
                 continue
