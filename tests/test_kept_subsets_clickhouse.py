@@ -71,14 +71,13 @@ async def both(pair: Kept) -> Iterator[Kept]:
 async def _subset_read(both: Kept, events: ClickHouseEvents, case: Any) -> engine.Query:
     """The case's query, its subset kept: a store over `events` (both.reading_kept()) reads the
     subset's rollups. A subset not kept yet (the module's first test to ask, or after the eviction
-    test) is kept as a dashboard keeps it: a first read (raw, the subset registered only), a second
-    (raw, keeping it in the background), the background's end. Once kept, the other tests only
-    check it still is (the module's traffic does not change): 26 report tests asked each case twice
-    more before."""
+    test) is kept as a dashboard keeps it: a first read (this check: raw, the subset registered
+    only), a second (raw, keeping it in the background), the background's end. Once kept, the
+    other tests only check it still is (the module's traffic does not change): 26 report tests
+    asked each case twice more before."""
     query = await _ask(both, case)  # type: ignore[arg-type]
     assert isinstance(source_for(events, query), ClickHouseSubsetRollups), case
     if not await _reads_subset(events, query):
-        await engine.overview(events, query)
         await engine.overview(events, query)
         idle()
         assert await _reads_subset(events, query), case
