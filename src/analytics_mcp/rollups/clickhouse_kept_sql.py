@@ -190,10 +190,11 @@ def _visit_marks(store: ClickHouseEvents, only: Only | None) -> str:
         f"arrayMap(t -> (toUInt8({int(Dim.HOUR)}), [{local_hour}], toInt32(toDate(t, {{z:String}}))), "
         f"arrayMap(ms -> fromUnixTimestamp64Milli(ms), {instants}))"
     )
-    dims = _visit_dims(everyone=not _pages_counted(only))
+    by_pageviews = _pages_counted(only)
+    dims = _visit_dims(everyone=not by_pageviews)
     spans = (
         ""
-        if _pages_counted(only)
+        if by_pageviews
         else f"""arrayMap(d -> (toUInt8({int(Dim.ALL)}), {NO_PARTS}, d),
                         range(start_day, toInt32(toDate(ended_at, {{z:String}})) + 1)),
                     {hour_marks},"""

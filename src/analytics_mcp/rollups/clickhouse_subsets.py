@@ -1,12 +1,12 @@
-"""Kept subsets on ClickHouse (docs/rollups.md "Kept subsets"): the rollup rows of the visits of one
-site passing a set of visit filters, kept like a site's (rollups/clickhouse_kept.py) under the key
--id of their `rollup_subsets` row, so the rollups store answers a filtered query from them.
+"""Kept subsets on ClickHouse (docs/rollups.md "Kept subsets"): the rollup rows of one site under a
+set of filters (on visit attributes, on pages, or both), kept like a site's
+(rollups/clickhouse_kept.py) under the key -id of their `rollup_subsets` row, so the rollups store
+answers a filtered query from them.
 
 A read never computes a subset: it answers from ClickHouse's raw rows. The first read of a filter
 set registers it; a later read hands the subset's days to one background thread per process
 (`keep_later`), which brings them current one subset at a time; the reads after that find them
-current. A subset not read for EVICT_DAYS is
-dropped with its rows when the thread next runs.
+current. A subset not read for EVICT_DAYS is dropped with its rows when the thread next runs.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Under visit filters every report's raw semantics is the unfiltered one applied t
 visits and their events, completions and purchases (clickhouse_scope.py: every row is restricted
 through its visit). A page filter passes the visits with a matching pageview, but the pageview
 counts and the visitors of the overview, timeseries and hours are the matching pageviews' alone;
-those rows are kept that way (clickhouse_kept_sql.Only). So the rollup rows of that subset,
+those rows are kept that way (rollups/clickhouse_kept_only.py). So the rollup rows of that subset,
 computed by ClickHouse like a site's (rollups/clickhouse_kept_sql.py with `only`), answer
 it exactly through the unchanged rollups store, read under the subset's key (-id) in place of the
 site id. When the subset's days are not all current the read answers from the raw rows; the first
