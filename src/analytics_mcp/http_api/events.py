@@ -14,7 +14,13 @@ from pydantic import BaseModel, Field
 from analytics_mcp.http_api.errors import ApiError
 from analytics_mcp.http_api.framework import ApiContext, RouteTable
 from analytics_mcp.http_api.tracker import read_body, unavailable
-from analytics_mcp.ingest.bulk_import import MAX_BATCH_EVENTS, ImportSummary, split_lines, tenant_check
+from analytics_mcp.ingest.bulk_import import (
+    MAX_BATCH_EVENTS,
+    ImportSummary,
+    plain_body,
+    split_lines,
+    tenant_check,
+)
 from analytics_mcp.ingest.group_commit import IngestUnavailable
 from analytics_mcp.ingest.wire import parse_batch_lines
 from analytics_mcp.storage import accounts
@@ -64,10 +70,15 @@ def every_line_rejected(line_errors: list[dict[str, Any]]) -> ApiError:
 )
 async def send_events(ctx: ApiContext) -> BatchResult:
     """NDJSON or a JSON array of events, each with `timestamp`, `ip` and `user_agent`."""
-    lines = await read_batch(ctx, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, "events")
+    body = await read_body(ctx.request, MAX_BATCH_BYTES)
     summary = ImportSummary()
     domains = await ctx.db(lambda conn: [site.domain for site in accounts.list_sites(conn, ctx.tenant.id)])
-    pending = list(split_lines(lines, summary, check=tenant_check(domains)))
+    check = tenant_check(domains)
+    # The common body (every line plain and the tenant's) as columns, without a dict per line.
+    pending = plain_body(body, check)
+    if pending is None:
+        lines = batch_lines(body, MAX_BATCH_EVENTS, "events")
+        pending = list(split_lines(lines, summary, check=check))
     if not pending and summary.rejected:
         raise every_line_rejected(summary.errors)
     try:
@@ -82,7 +93,11 @@ async def send_events(ctx: ApiContext) -> BatchResult:
 async def read_batch(ctx: ApiContext, max_bytes: int, max_lines: int, noun: str) -> list[Any]:
     """A batch body's lines (NDJSON or a JSON array): 413 past `max_bytes` or `max_lines`, 400 when
     it does not parse."""
-    body = await read_body(ctx.request, max_bytes)
+    return batch_lines(await read_body(ctx.request, max_bytes), max_lines, noun)
+
+
+def batch_lines(body: bytes, max_lines: int, noun: str) -> list[Any]:
+    """The lines of a batch body: 413 past `max_lines`, 400 when it does not parse."""
     try:
         lines = parse_batch_lines(body)
     except ValueError as exc:

@@ -19,8 +19,9 @@ from pydantic import ValidationError
 
 from analytics_mcp.ingest.enrich import is_on_site, normalise_pathname
 from analytics_mcp.ingest.event import ACCEPTED, DUPLICATE, Outcome, PendingEvent
+from analytics_mcp.ingest.plain_arrow import plain_columns
 from analytics_mcp.ingest.plain_batch import plain_event
-from analytics_mcp.ingest.plain_columns import plain_events
+from analytics_mcp.ingest.plain_columns import column_events, plain_events
 from analytics_mcp.ingest.wire import (
     BLANK_LINE,
     INVALID_JSON,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 MAX_BATCH_EVENTS = 10_000
 CHUNK = 5_000
 
-__all__ = ["MAX_BATCH_EVENTS", "ImportSummary", "import_file", "ingest_events", "validate_line"]
+__all__ = ["MAX_BATCH_EVENTS", "ImportSummary", "import_file", "ingest_events", "plain_body", "validate_line"]
 
 
 def validate_line(raw: Any, *, now_ms: int, site_domain: str | None = None) -> PendingEvent | tuple[str, str]:
@@ -131,6 +132,17 @@ def split_lines(
             summary.reject(number, *result)
         else:
             yield result
+
+
+def plain_body(body: bytes, check: EventCheck | None = None) -> list[PendingEvent] | None:
+    """What `split_lines` gives for the body's lines when every line is plain and passes `check`,
+    its columns read by pyarrow without a dict per line (ingest/plain_arrow.py); None when the
+    caller must take the lines one by one (wire.parse_batch_lines, then split_lines)."""
+    columns = plain_columns(body, MAX_BATCH_EVENTS)
+    if columns is None:
+        return None
+    events = column_events(columns, int(time.time() * 1000), _is_ip, shared=True)
+    return events if events is not None and _all_pass(events, check) else None
 
 
 def ingest_events(

@@ -33,7 +33,7 @@ _ONE: Final = _TIMESTAMP.pattern.replace("(", "(?:").replace("(?:?:", "(?:")
 _TIMESTAMPS: Final = re.compile(f"(?:{_ONE}\n)*{_ONE}")
 _SECOND: Final = timedelta(seconds=1)
 # Columns with few distinct values in a batch (a site's pages, its visitors' clients).
-_FEW_VALUES: Final = ("domain", "name", "url", "referrer", "ip", "user_agent", "language")
+FEW_VALUES: Final = ("domain", "name", "url", "referrer", "ip", "user_agent", "language")
 
 
 def plain_events(lines: list[Any], now_ms: int, is_ip: Callable[[str], bool]) -> list[PendingEvent] | None:
@@ -42,7 +42,16 @@ def plain_events(lines: list[Any], now_ms: int, is_ip: Callable[[str], bool]) ->
         return None
     get = dict.get
     columns: dict[str, list[Any]] = {key: list(map(get, lines, repeat(key))) for key in _KEYS}
-    hashes = list(map(get, lines, repeat("hash"), repeat(False)))
+    columns["hash"] = list(map(get, lines, repeat("hash"), repeat(False)))
+    return column_events(columns, now_ms, is_ip, shared=False)
+
+
+def column_events(
+    columns: dict[str, list[Any]], now_ms: int, is_ip: Callable[[str], bool], *, shared: bool
+) -> list[PendingEvent] | None:
+    """`plain_events` of the lines these columns come from: a value per line for each plain key,
+    None where absent, `hash` False where absent; `shared`: equal few-valued ones are one object
+    already (plain_arrow), else they are made so once the columns are known to be plain."""
     for key, (low, high) in _STRINGS.items():
         if not _clean_column(columns[key], low, high, optional=False):
             return None
@@ -56,6 +65,7 @@ def plain_events(lines: list[Any], now_ms: int, is_ip: Callable[[str], bool]) ->
     web = ("http://", "https://")
     if not _MODEL_RULES.isdisjoint(names) or not all(u.lower().startswith(web) for u in urls):
         return None
+    hashes = columns["hash"]
     if set(map(type, hashes)) != {bool}:
         return None
     interactive = _interactive(names, columns["interactive"])
@@ -64,8 +74,9 @@ def plain_events(lines: list[Any], now_ms: int, is_ip: Callable[[str], bool]) ->
         return None
     if not (now_ms - MAX_PAST_MS <= min(stamps) and max(stamps) <= now_ms + MAX_FUTURE_MS):
         return None
-    for key in _FEW_VALUES:
-        columns[key] = _shared(columns[key])
+    if not shared:
+        for key in FEW_VALUES:
+            columns[key] = _shared(columns[key])
     referrers = [r or None for r in columns["referrer"]]
     nothing = repeat(None)
     return list(

@@ -1,0 +1,102 @@
+"""The server's Python per batch event, stage by stage, on one pre-built 10,000-line body
+(bench/ingest.py's lines): less noisy than the whole benchmark on a shared machine.
+
+    python bench/ingest_stages.py [--repeat 7]
+
+Prints CPU (process_time) per event, the minimum over the repeats, for:
+- route: the body to PendingEvents as the route does it (`plain_body`, else `parse_batch_lines` +
+  `split_lines`, with a tenant check);
+- prepare: `BatchProcessor.prepare_keyed` (the store's id lookup answers "none stored": with
+  chDB it runs in ClickHouse with the GIL released, so it is left out here);
+- encode: the spool frame (`codec.encode`);
+- decode: the writer's side of the frame (`codec.decode`, the writer's process once split).
+The collector runs as in the server (`heap.tune_collector`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from analytics_mcp.config import Settings
+from analytics_mcp.heap import tune_collector
+from analytics_mcp.ingest.batch_processor import BatchProcessor
+from analytics_mcp.ingest.bulk_import import ImportSummary, split_lines, tenant_check
+
+try:  # the columns read by pyarrow (absent from trees before it, which the A/B runs compare)
+    from analytics_mcp.ingest.bulk_import import plain_body
+except ImportError:
+    plain_body = None  # type: ignore[assignment]
+from analytics_mcp.ingest.spool import codec
+from analytics_mcp.ingest.wire import parse_batch_lines
+from analytics_mcp.services import Services
+from analytics_mcp.storage import accounts
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest import DOMAIN, batch_bodies
+
+
+class NoneStored:
+    """The store's answer for new ids (ClickHouse's lookup runs outside the GIL)."""
+
+    def existing(self, column: str, pairs: list[tuple[int, str | None]], *, purchase_only: bool) -> set[Any]:
+        return set()
+
+
+def per_event(work: Callable[[], Any], count: int, repeat: int) -> float:
+    """Minimum CPU microseconds an event over `repeat` runs."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        work()
+        best = min(best, time.process_time() - start)
+    return best / count * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), secret_key="bench", ingest_process=False, _env_file=None)  # type: ignore[call-arg]
+        services = Services.build(settings)
+        with services.db.sync.begin() as conn:
+            accounts.create_tenant(conn, "bench", plan="business", timezone="UTC")
+            accounts.add_site(conn, "bench", DOMAIN, currency="EUR")
+        _ids, body = next(batch_bodies(10_000, 10_000))
+        check = tenant_check([DOMAIN])
+        processor = BatchProcessor()
+        processor.stored_keys = NoneStored()
+        tune_collector()
+
+        def route() -> list[Any]:  # as the route does it
+            pending = plain_body(body, check) if plain_body is not None else None
+            if pending is None:
+                pending = list(split_lines(parse_batch_lines(body), ImportSummary(), check=check))
+            return pending
+
+        pending = route()
+        count = len(pending)
+        with services.db.sync.begin() as conn:
+            live, _outcomes, _keys = processor.prepare_keyed(conn, pending)
+            payload = codec.encode(live)
+            figures = {
+                "route": per_event(route, count, args.repeat),
+                "prepare": per_event(lambda: processor.prepare_keyed(conn, pending), count, args.repeat),
+                "encode": per_event(lambda: codec.encode(live), count, args.repeat),
+                "decode": per_event(lambda: codec.decode(payload, conn, processor.sites), count, args.repeat),
+            }
+        for stage, micros in figures.items():
+            print(f"{stage:8} {micros:6.2f} us CPU an event")
+        server = figures["route"] + figures["prepare"] + figures["encode"]
+        print(f"server   {server:6.2f} us (route + prepare + encode)")
+        print(f"frame    {len(payload) / count:6.1f} bytes an event")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""A batch body read into columns by pyarrow's NDJSON reader: C++ with the GIL released, no dict
+per line, and the few-valued fields (a site's pages, its visitors' clients) as one Python object
+per distinct value.
+
+Only a body whose every line is certainly one JSON object with only the plain keys
+(plain_batch._KEYS), each of its plain type or null, gets columns; anything else gives None and
+the caller parses the body line by line with orjson as before (wire.parse_batch_lines). The
+reader differs from orjson on some input, each kept off this path (tests/test_plain_arrow.py):
+it reads two objects on one line as two rows and skips blank lines (so the rows must be as many
+as the lines, and no `}` may be followed by `{` on a line), skips a byte order mark at the start
+(the body may not start with one), reads an absent key as null (only `hash` tells them apart:
+an explicit null there stays out), and leaves invalid UTF-8 in strings until they become Python
+strings (which then fails). A key given twice, another key, another type, a float for an
+integer, 1 for true: the reader refuses them and the caller takes the body line by line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.json as pa_json  # type: ignore[import-untyped]
+
+from analytics_mcp.ingest.plain_batch import _KEYS, _OPTIONAL_INTS, _OPTIONAL_STRINGS, _STRINGS
+from analytics_mcp.ingest.plain_columns import FEW_VALUES
+
+_BOOLEANS: Final = ("interactive", "hash")
+_SCHEMA: Final = pa.schema(
+    [(key, pa.string()) for key in (*_STRINGS, *_OPTIONAL_STRINGS, "timestamp")]
+    + [(key, pa.int64()) for key in _OPTIONAL_INTS]
+    + [(key, pa.bool_()) for key in _BOOLEANS]
+)
+assert set(_SCHEMA.names) == _KEYS
+_HASH_AT: Final = _SCHEMA.get_field_index("hash")
+# An explicit schema, another key an error, no newline inside a value (NDJSON).
+_PARSE: Final = pa_json.ParseOptions(
+    explicit_schema=_SCHEMA, unexpected_field_behavior="error", newlines_in_values=False
+)
+_TWO_ON_A_LINE: Final = re.compile(rb"}[ \t]*{")
+_HASH_NULL: Final = re.compile(rb'"hash"[ \t]*:[ \t]*null')
+_BOM: Final = b"\xef\xbb\xbf"
+
+
+def plain_columns(body: bytes, max_lines: int) -> dict[str, list[Any]] | None:
+    """Each plain key's values, one per line (None where absent or null; `hash` False where
+    absent), when every line of `body` is one object of plain keys and types; else None."""
+    lines = _line_count(body)
+    if not 0 < lines <= max_lines or _TWO_ON_A_LINE.search(body) is not None:
+        return None
+    # One block for the whole body (a line never straddles two), read on this thread: on two
+    # cores the reader's own threads only add switching.
+    options = pa_json.ReadOptions(use_threads=False, block_size=max(len(body), 1 << 20))
+    try:
+        table = pa_json.read_json(pa.py_buffer(body), read_options=options, parse_options=_PARSE)
+    except pa.ArrowInvalid:
+        return None
+    if table.num_rows != lines:  # a blank line (or a straddled one) was skipped
+        return None
+    hashes = table.column("hash")
+    if hashes.null_count:
+        # Absent and null are one to the reader; to plain_batch an absent `hash` is False and a
+        # null one is not plain. A key may be spelt with \u escapes, so those bodies stay out too.
+        if (b'"hash' in body and _HASH_NULL.search(body)) or (b"\\" in body and b"\\u" in body):
+            return None
+        table = table.set_column(_HASH_AT, "hash", pc.fill_null(hashes, False))
+    try:
+        return {key: _values(table.column(key), few=key in FEW_VALUES) for key in _SCHEMA.names}
+    except UnicodeDecodeError:  # invalid UTF-8 in a string: orjson refuses the line
+        return None
+
+
+def _line_count(body: bytes) -> int:
+    """How many lines `bytes.splitlines` (wire.parse_batch_lines) finds, when that is simple to
+    say: -1 for a body with a carriage return (it splits lines too) or a byte order mark at its
+    start (the reader skips it there; anywhere else it refuses one)."""
+    if b"\r" in body or body.startswith(_BOM):
+        return -1
+    return body.count(b"\n") + (0 if body.endswith(b"\n") else 1) if body else 0
+
+
+def _values(column: Any, *, few: bool) -> list[Any]:
+    """A column as a Python list; a few-valued one through its dictionary, so equal values are
+    one object (the spool frame pickles it once, the writer's lookups hash it once)."""
+    if not few:
+        return list(column.to_pylist())
+    encoded = column.combine_chunks().dictionary_encode(null_encoding="encode")
+    distinct = np.array(encoded.dictionary.to_pylist(), dtype=object)
+    return list(distinct[encoded.indices.to_numpy()].tolist())
