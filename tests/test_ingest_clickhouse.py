@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from analytics_mcp.config import Settings
+from analytics_mcp.engine.store import choice
 from analytics_mcp.services import Services
 from analytics_mcp.storage.account_types import Tenant
 from analytics_mcp.storage.schema import salts
@@ -44,6 +45,19 @@ def _copy_salts(source: Services, target: Services) -> None:
         rows = [dict(r) for r in conn.execute(select(salts)).mappings()]
     with target.db.sync.begin() as conn:
         conn.execute(insert(salts), rows)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_kept_subsets() -> Iterator[None]:
+    """Filtered reads answer from ClickHouse's raw rows here, never from kept subsets: this module
+    tests what the writer stored, and a filter set read twice would otherwise be kept in the
+    background (about half of the module's chDB statements), its reads switching from raw rows to
+    the subset's rollups whenever the thread finished. Unfiltered reads still answer from the
+    rollups kept from the writer's rows, by the SQL that keeps subsets too (with a restriction);
+    test_kept_subsets_clickhouse tests subsets against the same traffic."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(choice, "subset_answers", lambda query: False)
+        yield
 
 
 @pytest.fixture(scope="module")
