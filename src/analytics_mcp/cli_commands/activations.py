@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 from analytics_mcp.cli_commands.common import emit, emit_lines, group_parser, transaction
 from analytics_mcp.config import Settings
 from analytics_mcp.platform.activations import Activation, add_activation, list_activations, remove_activation
-from analytics_mcp.platform.activations_sync import SyncResult, sync_activation, sync_segment
 from analytics_mcp.platform.connectors import CONNECTOR_TYPES
-from analytics_mcp.services import Services
 from analytics_mcp.storage.account_core import require_tenant
 
 if TYPE_CHECKING:
     from analytics_mcp.cli_commands.common import Subparsers
+    from analytics_mcp.platform.activations_sync import SyncResult
 
 
 def register(sub: Subparsers) -> None:
@@ -96,6 +95,11 @@ def activations_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _sync(settings: Settings, tenant_id: int, args: argparse.Namespace) -> list[SyncResult]:
+    # Imported here: the services and what they import (the writer, ClickHouse's frames, numpy)
+    # cost every other command's process ~0.5 s of start-up it does not use.
+    from analytics_mcp.platform.activations_sync import sync_activation, sync_segment
+    from analytics_mcp.services import Services
+
     services = Services.build(settings)
     try:
         if args.id is not None:

@@ -17,8 +17,6 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from analytics_mcp.cli_commands.common import CliError
 from analytics_mcp.config import Settings
 from analytics_mcp.ingest.spool.frames import SpoolError, spool_name, spooled_end, take_lock
-from analytics_mcp.ingest.spool.spooler import spool_directory
-from analytics_mcp.ingest.spool.storing import failed_frames, stored_position
 from analytics_mcp.storage.copy_state import database_label, same_database
 from analytics_mcp.storage.db import Database
 from analytics_mcp.storage.migrate import upgrade
@@ -70,6 +68,8 @@ def reachable(flag: str, db: Database, *, migrate: bool) -> None:
 
 
 def _unstored(db: Database, directory: Path) -> int:
+    from analytics_mcp.ingest.spool.storing import stored_position  # see quiet_source
+
     with db.reader.connect() as conn:
         position = stored_position(conn, spool_name(directory))
     return max(0, spooled_end(directory) - position)
@@ -102,6 +102,11 @@ def _store_leftovers(settings: Settings) -> None:
 def quiet_source(settings: Settings, events: Database) -> Iterator[None]:
     """The source's spool fully stored and locked until the copy ends, so no server can start on
     it meanwhile. Frames set aside in failed/ are not stored: they are named on stderr."""
+    # Imported here: the spooler's and storing's modules bring the ingestion pipeline (~0.13 s of
+    # start-up), which every other command's process would pay for nothing.
+    from analytics_mcp.ingest.spool.spooler import spool_directory
+    from analytics_mcp.ingest.spool.storing import failed_frames
+
     directory = spool_directory(events, settings.data_dir)
     if not directory.exists():
         yield

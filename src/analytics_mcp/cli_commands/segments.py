@@ -13,9 +13,6 @@ from pydantic import ValidationError
 from analytics_mcp.cli_commands.common import CliError, emit, emit_lines, group_parser, transaction
 from analytics_mcp.config import Settings
 from analytics_mcp.field_error import validation_messages
-from analytics_mcp.platform.activations_sync import register_activation_sync
-from analytics_mcp.platform.compute import Computed, compute_segments
-from analytics_mcp.platform.schedule import tenant_today
 from analytics_mcp.platform.segment_rules import SegmentDefinition
 from analytics_mcp.platform.segments import (
     Segment,
@@ -24,11 +21,12 @@ from analytics_mcp.platform.segments import (
     get_segment,
     list_segments,
 )
-from analytics_mcp.services import Services
 from analytics_mcp.storage.account_core import require_tenant
 
 if TYPE_CHECKING:
     from analytics_mcp.cli_commands.common import Subparsers
+    from analytics_mcp.platform.compute import Computed
+    from analytics_mcp.services import Services
 
 RULES_HELP = (
     'JSON list of rules, e.g. \'[{"type": "trait", "trait": "plan", "op": "equals", "value": "pro"}, '
@@ -102,6 +100,12 @@ def segments_archive(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def segments_compute(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: the services and what they import (the writer, ClickHouse's frames, numpy)
+    # cost every other command's process ~0.5 s of start-up it does not use.
+    from analytics_mcp.platform.activations_sync import register_activation_sync
+    from analytics_mcp.platform.schedule import tenant_today
+    from analytics_mcp.services import Services
+
     services = Services.build(settings)
     with services.db.sync.connect() as conn:
         tenant = require_tenant(conn, args.tenant)
@@ -118,6 +122,8 @@ def segments_compute(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _compute(services: Services, tenant_id: int, day: date, ids: list[int] | None) -> list[Computed]:
+    from analytics_mcp.platform.compute import compute_segments  # as above: imports the services
+
     try:
         return await compute_segments(services, tenant_id, day, ids)
     finally:

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING
 from analytics_mcp.cli_commands.common import CliError, emit, group_parser, migrated_databases
 from analytics_mcp.config import Settings
 from analytics_mcp.ingest.spool.frames import SpoolError, segment_starts, spool_name, spooled_end, take_lock
-from analytics_mcp.ingest.spool.spooler import spool_directory
-from analytics_mcp.ingest.spool.storing import failed_frames, store_failed, stored_position
 from analytics_mcp.storage.db import separate_accounts
 
 if TYPE_CHECKING:
@@ -40,6 +38,11 @@ def register(sub: Subparsers) -> None:
 
 
 def spool_status(_args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here, as in spool_store_failed: the spooler's and storing's modules bring the
+    # ingestion pipeline (~0.13 s of start-up), which every other command would pay for nothing.
+    from analytics_mcp.ingest.spool.spooler import spool_directory
+    from analytics_mcp.ingest.spool.storing import failed_frames, stored_position
+
     with migrated_databases(settings) as (_accounts, db):
         directory = spool_directory(db, settings.data_dir)
         with db.sync.connect() as conn:
@@ -59,6 +62,9 @@ def spool_status(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def spool_store_failed(_args: argparse.Namespace, settings: Settings) -> int:
+    from analytics_mcp.ingest.spool.spooler import spool_directory
+    from analytics_mcp.ingest.spool.storing import failed_frames, store_failed
+
     with migrated_databases(settings) as (accounts, db):
         directory = spool_directory(db, settings.data_dir)
         if not failed_frames(directory):
