@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -24,7 +25,7 @@ from test_plain_columns import varied
 
 def by_arrow(body: bytes) -> list[Any] | None:
     columns = plain_columns(body, bulk_import.MAX_BATCH_EVENTS)
-    return None if columns is None else column_events(columns, NOW_MS, bulk_import._is_ip, shared=True)
+    return None if columns is None else column_events(columns, NOW_MS, bulk_import._is_ip, prechecked=True)
 
 
 def by_lines(body: bytes) -> list[Any] | None:
@@ -149,3 +150,39 @@ def test_more_lines_than_allowed_are_declined() -> None:
     line = orjson.dumps(PLAIN)
     assert plain_columns(b"\n".join([line] * 3), 2) is None
     assert plain_columns(b"\n".join([line] * 2), 2) is not None
+
+
+def test_times_in_every_form_give_the_per_line_milliseconds() -> None:
+    """Fractions of 0-6 digits, every zone form, around the window's edges (NOW_MS is pinned)."""
+    rng = random.Random(5)
+    zones = ["Z", "", "+00:00", "-00:00", "+05:30", "-14:00", "+14:00", "+14:59", "-09:45"]
+    taken = 0
+    for _ in range(300):
+        lines = []
+        for i in range(rng.randint(1, 8)):
+            moment = datetime.fromtimestamp(NOW_MS / 1000 + rng.uniform(-4e8, 4e3), UTC)
+            zone = rng.choice(zones)
+            shifted = moment + (timedelta(0) if zone in ("", "Z") else _offset(zone))
+            fraction = f".{rng.randrange(10**6):06d}"[: rng.randint(0, 7)] if rng.random() < 0.8 else ""
+            stamp = shifted.strftime("%Y-%m-%dT%H:%M:%S") + (fraction if fraction != "." else "") + zone
+            lines.append(dict(PLAIN, event_id=f"t{i}", timestamp=stamp))
+        body = b"\n".join(map(orjson.dumps, lines))
+        got, expected = by_arrow(body), by_lines(body)
+        assert got is None if expected is None else got == expected, body
+        taken += got is not None
+    assert taken > 100
+
+
+def _offset(zone: str) -> timedelta:
+    sign = 1 if zone[0] == "+" else -1
+    return sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+
+
+def test_values_the_per_line_path_refuses_are_declined_with_hash_given() -> None:
+    """With `hash` on every line no null needs telling apart, so escaped bodies are read too."""
+    good = dict(PLAIN, hash=False, url="https://bench.test/\u00e9")
+    for key, value in (("event_id", "id\x00"), ("event_id", "\u2028x"), ("event_id", "e" * 65)):
+        body = orjson.dumps(good) + b"\n" + json.dumps(dict(good, **{key: value})).encode()
+        assert by_lines(body) is None and by_arrow(body) is None, value
+    body = orjson.dumps(good) + b"\n" + json.dumps(dict(good, event_id="\u00e9\U0001f600")).encode()
+    assert by_arrow(body) == by_lines(body) is not None  # escaped, non-BMP: read alike

@@ -141,7 +141,7 @@ def plain_body(body: bytes, check: EventCheck | None = None) -> list[PendingEven
     columns = plain_columns(body, MAX_BATCH_EVENTS)
     if columns is None:
         return None
-    events = column_events(columns, int(time.time() * 1000), _is_ip, shared=True)
+    events = column_events(columns, int(time.time() * 1000), _is_ip, prechecked=True)
     return events if events is not None and _all_pass(events, check) else None
 
 

@@ -17,6 +17,7 @@ integer, 1 for true: the reader refuses them and the caller takes the body line 
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any, Final
 
 import numpy as np
@@ -24,7 +25,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.json as pa_json  # type: ignore[import-untyped]
 
-from analytics_mcp.ingest.plain_batch import _KEYS, _OPTIONAL_INTS, _OPTIONAL_STRINGS, _STRINGS
+from analytics_mcp.ingest.plain_batch import _KEYS, _OPTIONAL_INTS, _OPTIONAL_STRINGS, _STRINGS, _utc_seconds
 from analytics_mcp.ingest.plain_columns import FEW_VALUES
 
 _BOOLEANS: Final = ("interactive", "hash")
@@ -42,11 +43,22 @@ _PARSE: Final = pa_json.ParseOptions(
 _TWO_ON_A_LINE: Final = re.compile(rb"}[ \t]*{")
 _HASH_NULL: Final = re.compile(rb'"hash"[ \t]*:[ \t]*null')
 _BOM: Final = b"\xef\xbb\xbf"
+# What str.strip() strips (str.isspace), as an RE2 class: a value starting or ending with one is
+# not plain. RE2's \s is ASCII only, Python's is not.
+_SPACE: Final = "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+_EDGE_SPACE: Final = f"^[{_SPACE}]|[{_SPACE}]\\z"
+# plain_batch._TIMESTAMP, anchored, in RE2 (whose \d is ASCII only: stricter, so never more lines).
+_STAMP: Final = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?\z"
+_FRACTION: Final = r"\.(?P<f>\d{1,6})"
+_SAFE_MICROS: Final = 2**53  # exact in a float64, as Python's int / int is
 
 
 def plain_columns(body: bytes, max_lines: int) -> dict[str, list[Any]] | None:
     """Each plain key's values, one per line (None where absent or null; `hash` False where
-    absent), when every line of `body` is one object of plain keys and types; else None."""
+    absent), when every line of `body` is one object of plain keys and types; else None. The
+    many-valued strings are checked here in C++ (`event_id` as plain_columns._clean_column does,
+    `timestamp` as plain_batch._epoch_ms reads it, given as epoch ms): column_events(...,
+    prechecked=True) checks the rest."""
     lines = _line_count(body)
     if not 0 < lines <= max_lines or _TWO_ON_A_LINE.search(body) is not None:
         return None
@@ -66,10 +78,15 @@ def plain_columns(body: bytes, max_lines: int) -> dict[str, list[Any]] | None:
         if (b'"hash' in body and _HASH_NULL.search(body)) or (b"\\" in body and b"\\u" in body):
             return None
         table = table.set_column(_HASH_AT, "hash", pc.fill_null(hashes, False))
+    event_ids, stamps = table.column("event_id").combine_chunks(), table.column("timestamp").combine_chunks()
     try:
-        return {key: _values(table.column(key), few=key in FEW_VALUES) for key in _SCHEMA.names}
+        if not _clean(event_ids, *_OPTIONAL_STRINGS["event_id"]) or (epoch_ms := _epoch_ms(stamps)) is None:
+            return None
+        columns = {key: _values(table.column(key), few=key in FEW_VALUES) for key in _SCHEMA.names}
     except UnicodeDecodeError:  # invalid UTF-8 in a string: orjson refuses the line
         return None
+    columns["timestamp"] = epoch_ms
+    return columns
 
 
 def _line_count(body: bytes) -> int:
@@ -89,3 +106,33 @@ def _values(column: Any, *, few: bool) -> list[Any]:
     encoded = column.combine_chunks().dictionary_encode(null_encoding="encode")
     distinct = np.array(encoded.dictionary.to_pylist(), dtype=object)
     return list(distinct[encoded.indices.to_numpy()].tolist())
+
+
+def _clean(column: Any, low: int, high: int) -> bool:
+    """plain_columns._clean_column of an optional string column, in C++: lengths in code points
+    (as len()), no NUL, nothing str.strip() would strip."""
+    if column.null_count == len(column):
+        return True
+    lengths = pc.min_max(pc.utf8_length(column)).as_py()
+    if lengths["min"] < low or lengths["max"] > high or pc.any(pc.match_substring(column, "\x00")).as_py():
+        return False
+    return not pc.any(pc.match_substring_regex(column, _EDGE_SPACE)).as_py()
+
+
+def _epoch_ms(column: Any) -> list[int] | None:
+    """plain_batch._epoch_ms of every value, or None: each distinct second and zone read by
+    Python once (`_utc_seconds`), the fractions and the arithmetic as numpy does them, which is
+    Python's for numbers under 2**53 (one correctly rounded division, then a truncation)."""
+    if column.null_count or not pc.all(pc.match_substring_regex(column, _STAMP)).as_py():
+        return None
+    seconds = pc.replace_substring_regex(column, _FRACTION, "").dictionary_encode()
+    bases = [_utc_seconds(text[:19], text[19:] or None) for text in seconds.dictionary.to_pylist()]
+    if None in bases:  # an impossible date
+        return None
+    fractions = pc.struct_field(pc.extract_regex(column, _FRACTION), [0])
+    digits = pc.utf8_rpad(pc.fill_null(fractions, "0"), width=6, padding="0")
+    micros = np.array(bases, dtype=np.int64)[seconds.indices.to_numpy()] * 1_000_000
+    micros += pc.cast(digits, pa.int64()).to_numpy()
+    if len(micros) and max(-int(micros.min()), int(micros.max())) >= _SAFE_MICROS:
+        return None
+    return list((micros / 1_000_000 * 1000).astype(np.int64).tolist())

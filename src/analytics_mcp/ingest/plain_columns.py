@@ -43,20 +43,23 @@ def plain_events(lines: list[Any], now_ms: int, is_ip: Callable[[str], bool]) ->
     get = dict.get
     columns: dict[str, list[Any]] = {key: list(map(get, lines, repeat(key))) for key in _KEYS}
     columns["hash"] = list(map(get, lines, repeat("hash"), repeat(False)))
-    return column_events(columns, now_ms, is_ip, shared=False)
+    return column_events(columns, now_ms, is_ip, prechecked=False)
 
 
 def column_events(
-    columns: dict[str, list[Any]], now_ms: int, is_ip: Callable[[str], bool], *, shared: bool
+    columns: dict[str, list[Any]], now_ms: int, is_ip: Callable[[str], bool], *, prechecked: bool
 ) -> list[PendingEvent] | None:
     """`plain_events` of the lines these columns come from: a value per line for each plain key,
-    None where absent, `hash` False where absent; `shared`: equal few-valued ones are one object
-    already (plain_arrow), else they are made so once the columns are known to be plain."""
+    None where absent, `hash` False where absent. `prechecked`: from plain_arrow, where equal
+    few-valued ones are one object already, the other strings are checked and `timestamp` holds
+    epoch ms; else those are done here."""
     for key, (low, high) in _STRINGS.items():
         if not _clean_column(columns[key], low, high, optional=False):
             return None
     for key, (low, high) in _OPTIONAL_STRINGS.items():
-        if not _clean_column(columns[key], low, high, optional=True):
+        if (key in FEW_VALUES or not prechecked) and not _clean_column(
+            columns[key], low, high, optional=True
+        ):
             return None
     for key, high in _OPTIONAL_INTS.items():
         if not _int_column(columns[key], high):
@@ -69,12 +72,12 @@ def column_events(
     if set(map(type, hashes)) != {bool}:
         return None
     interactive = _interactive(names, columns["interactive"])
-    stamps = _epoch_ms(columns["timestamp"])
+    stamps = columns["timestamp"] if prechecked else _epoch_ms(columns["timestamp"])
     if interactive is None or stamps is None or not all(map(is_ip, set(columns["ip"]))):
         return None
     if not (now_ms - MAX_PAST_MS <= min(stamps) and max(stamps) <= now_ms + MAX_FUTURE_MS):
         return None
-    if not shared:
+    if not prechecked:
         for key in FEW_VALUES:
             columns[key] = _shared(columns[key])
     referrers = [r or None for r in columns["referrer"]]
