@@ -9,7 +9,8 @@ Prints CPU (process_time) per event, the minimum over the repeats, for:
 - prepare: `BatchProcessor.prepare_keyed` (the store's id lookup answers "none stored": with
   chDB it runs in ClickHouse with the GIL released, so it is left out here);
 - encode: the spool frame (`codec.encode`);
-- decode: the writer's side of the frame (`codec.decode`, the writer's process once split).
+- decode: the writer's side of the frame (`codec.decode`, the writer's process once split);
+- reader: of the route, pyarrow's NDJSON reader alone (the GIL released), where the tree has it.
 The collector runs as in the server (`heap.tune_collector`).
 """
 
@@ -30,8 +31,9 @@ from analytics_mcp.ingest.bulk_import import ImportSummary, split_lines, tenant_
 
 try:  # the columns read by pyarrow (absent from trees before it, which the A/B runs compare)
     from analytics_mcp.ingest.bulk_import import plain_body
+    from analytics_mcp.ingest.plain_arrow import read_table
 except ImportError:
-    plain_body = None  # type: ignore[assignment]
+    plain_body = read_table = None  # type: ignore[assignment]
 from analytics_mcp.ingest.spool import codec
 from analytics_mcp.ingest.wire import parse_batch_lines
 from analytics_mcp.services import Services
@@ -48,12 +50,12 @@ class NoneStored:
         return set()
 
 
-def per_event(work: Callable[[], Any], count: int, repeat: int) -> float:
-    """Minimum CPU microseconds an event over `repeat` runs."""
+def per_event(work: Callable[[int], Any], count: int, repeat: int) -> float:
+    """Minimum CPU microseconds an event over `repeat` runs (the run's number given)."""
     best = float("inf")
-    for _ in range(repeat):
+    for run in range(repeat):
         start = time.process_time()
-        work()
+        work(run)
         best = min(best, time.process_time() - start)
     return best / count * 1e6
 
@@ -68,29 +70,36 @@ def main() -> None:
         with services.db.sync.begin() as conn:
             accounts.create_tenant(conn, "bench", plan="business", timezone="UTC")
             accounts.add_site(conn, "bench", DOMAIN, currency="EUR")
-        _ids, body = next(batch_bodies(10_000, 10_000))
+        # A body per run, as the server sees them: new ids, new addresses (caches of the last
+        # run's do not help).
+        bodies = [body for _ids, body in batch_bodies(10_000 * (args.repeat + 1), 10_000)]
         check = tenant_check([DOMAIN])
         processor = BatchProcessor()
         processor.stored_keys = NoneStored()
         tune_collector()
 
-        def route() -> list[Any]:  # as the route does it
+        def route(run: int) -> list[Any]:  # as the route does it
+            body = bodies[run]
             pending = plain_body(body, check) if plain_body is not None else None
             if pending is None:
                 pending = list(split_lines(parse_batch_lines(body), ImportSummary(), check=check))
             return pending
 
-        pending = route()
+        pending = route(args.repeat)
         count = len(pending)
         with services.db.sync.begin() as conn:
             live, _outcomes, _keys = processor.prepare_keyed(conn, pending)
             payload = codec.encode(live)
             figures = {
                 "route": per_event(route, count, args.repeat),
-                "prepare": per_event(lambda: processor.prepare_keyed(conn, pending), count, args.repeat),
-                "encode": per_event(lambda: codec.encode(live), count, args.repeat),
-                "decode": per_event(lambda: codec.decode(payload, conn, processor.sites), count, args.repeat),
+                "prepare": per_event(lambda _: processor.prepare_keyed(conn, pending), count, args.repeat),
+                "encode": per_event(lambda _: codec.encode(live), count, args.repeat),
+                "decode": per_event(
+                    lambda _: codec.decode(payload, conn, processor.sites), count, args.repeat
+                ),
             }
+        if read_table is not None:  # the part of the route that releases the GIL
+            figures["reader"] = per_event(lambda run: read_table(bodies[run]), count, args.repeat)
         for stage, micros in figures.items():
             print(f"{stage:8} {micros:6.2f} us CPU an event")
         server = figures["route"] + figures["prepare"] + figures["encode"]

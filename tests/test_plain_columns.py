@@ -10,7 +10,7 @@ from typing import Any
 
 from clickhouse_connect.driver.binding import format_bind_value
 
-from analytics_mcp.ingest import bulk_import
+from analytics_mcp.ingest import bulk_import, plain_columns
 from analytics_mcp.ingest.clickhouse.reads import string_array
 from analytics_mcp.ingest.plain_batch import plain_event
 from analytics_mcp.ingest.plain_columns import plain_events
@@ -94,3 +94,22 @@ def test_bound_string_arrays_match_clickhouse_connect() -> None:
             "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5))) for _ in range(rng.randint(0, 5))
         ]
         assert format_bind_value(string_array(values)) == format_bind_value(values), values
+
+
+def test_addresses_are_checked_as_ipaddress_does() -> None:
+    rng = random.Random(9)
+    good = ["0", "1", "9", "10", "99", "100", "199", "249", "250", "255"]
+    bad = ["256", "300", "01", "00", "1a", "\u0661", " 1", "-1", ""]
+
+    def part() -> str:
+        return rng.choice(good if rng.random() < 0.95 else bad)
+
+    checked = 0
+    for _ in range(3000):
+        values = {".".join(part() for _ in range(rng.choice((4, 4, 4, 4, 3, 5)))) for _ in range(3)}
+        if rng.random() < 0.1:
+            values.add(rng.choice(["::1", "2001:db8::1", "1.2.3.4\n5.6.7.8", "1.2.3.4\n", "x"]))
+        expected = all(map(bulk_import._is_ip, values))
+        assert plain_columns.all_ips(values, bulk_import._is_ip) is expected, values
+        checked += expected
+    assert checked > 300

@@ -62,14 +62,8 @@ def plain_columns(body: bytes, max_lines: int) -> dict[str, list[Any]] | None:
     lines = _line_count(body)
     if not 0 < lines <= max_lines or _TWO_ON_A_LINE.search(body) is not None:
         return None
-    # One block for the whole body (a line never straddles two), read on this thread: on two
-    # cores the reader's own threads only add switching.
-    options = pa_json.ReadOptions(use_threads=False, block_size=max(len(body), 1 << 20))
-    try:
-        table = pa_json.read_json(pa.py_buffer(body), read_options=options, parse_options=_PARSE)
-    except pa.ArrowInvalid:
-        return None
-    if table.num_rows != lines:  # a blank line (or a straddled one) was skipped
+    table = read_table(body)
+    if table is None or table.num_rows != lines:  # a blank line (or a straddled one) was skipped
         return None
     hashes = table.column("hash")
     if hashes.null_count:
@@ -87,6 +81,17 @@ def plain_columns(body: bytes, max_lines: int) -> dict[str, list[Any]] | None:
         return None
     columns["timestamp"] = epoch_ms
     return columns
+
+
+def read_table(body: bytes) -> Any:
+    """The body as a table of the plain schema, or None where the reader refuses it."""
+    # One block for the whole body (a line never straddles two), read on this thread: on two
+    # cores the reader's own threads only add switching.
+    options = pa_json.ReadOptions(use_threads=False, block_size=max(len(body), 1 << 20))
+    try:
+        return pa_json.read_json(pa.py_buffer(body), read_options=options, parse_options=_PARSE)
+    except pa.ArrowInvalid:
+        return None
 
 
 def _line_count(body: bytes) -> int:

@@ -32,6 +32,12 @@ from analytics_mcp.ingest.wire import MAX_FUTURE_MS, MAX_PAST_MS
 _ONE: Final = _TIMESTAMP.pattern.replace("(", "(?:").replace("(?:?:", "(?:")
 _TIMESTAMPS: Final = re.compile(f"(?:{_ONE}\n)*{_ONE}")
 _SECOND: Final = timedelta(seconds=1)
+# A dotted IPv4 address as `ipaddress` reads one: decimal octets up to 255, no leading zero
+# (ASCII digits: Python's \d takes others). Many of them joined by newlines: one C call for a
+# batch's addresses, where `ipaddress` took ~2 us each (a batch has about a thousand visitors).
+_OCTET: Final = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4: Final = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_IPV4S: Final = re.compile(f"(?:{_IPV4}\n)*{_IPV4}")
 # Columns with few distinct values in a batch (a site's pages, its visitors' clients).
 FEW_VALUES: Final = ("domain", "name", "url", "referrer", "ip", "user_agent", "language")
 
@@ -73,7 +79,7 @@ def column_events(
         return None
     interactive = _interactive(names, columns["interactive"])
     stamps = columns["timestamp"] if prechecked else _epoch_ms(columns["timestamp"])
-    if interactive is None or stamps is None or not all(map(is_ip, set(columns["ip"]))):
+    if interactive is None or stamps is None or not all_ips(set(columns["ip"]), is_ip):
         return None
     if not (now_ms - MAX_PAST_MS <= min(stamps) and max(stamps) <= now_ms + MAX_FUTURE_MS):
         return None
@@ -91,6 +97,14 @@ def column_events(
             columns["user_agent"],
         )
     )  # fmt: skip
+
+
+def all_ips(values: set[str], is_ip: Callable[[str], bool]) -> bool:
+    """`is_ip` of every value: when all are dotted IPv4 addresses, by one regular expression."""
+    joined = "\n".join(values)
+    if joined.count("\n") == len(values) - 1 and _IPV4S.fullmatch(joined) is not None:
+        return True
+    return all(map(is_ip, values))
 
 
 def _shared(values: list[Any]) -> list[Any]:
