@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from analytics_mcp.ingest import bulk_import
 from analytics_mcp.ingest.event import PendingEvent
 from test_plain_batch import PLAIN
@@ -48,3 +50,13 @@ def test_a_check_of_other_fields_is_asked_for_each_event() -> None:
     events, summary = split(lines(["bench.test"] * 4), odd_ids_only)
     assert asked == ["e0", "e1", "e2", "e3"]
     assert [e.event_id for e in events] == ["e1", "e3"] and summary.rejected == 2
+
+
+def test_a_body_read_as_columns_is_checked_by_domain_too() -> None:
+    """bulk_import.plain_body (pyarrow's columns): all of the tenant's, the events; one domain
+    outside it, None, and the route takes the lines one by one (with their refusals, above)."""
+    body = b"\n".join(map(orjson.dumps, lines(["bench.test", "WWW.Bench.test", "other.test"])))
+    events = bulk_import.plain_body(body, bulk_import.tenant_check(["bench.test", "other.test"]))
+    assert events is not None and [e.event_id for e in events] == ["e0", "e1", "e2"]
+    assert bulk_import.plain_body(body, bulk_import.tenant_check(["bench.test"])) is None
+    assert bulk_import.plain_body(body, lambda event: None) is None  # not by domain: line by line

@@ -119,7 +119,7 @@ def split_lines(
     now_ms = int(time.time() * 1000)
     # Every line plain: validated column by column at once (None: each line on its own).
     plain = plain_events(lines, now_ms, _is_ip) if site_domain is None and type(lines) is list else None
-    if plain is not None and _all_pass(plain, check):  # the common case: no loop over the events
+    if plain is not None and _all_pass(map(_domain_of, plain), check):  # the common case: no loop
         yield from plain
         return
     for number, raw in enumerate(lines if plain is None else plain, start=first_line):
@@ -142,7 +142,7 @@ def plain_body(body: bytes, check: EventCheck | None = None) -> list[PendingEven
     if columns is None:
         return None
     events = column_events(columns, int(time.time() * 1000), _is_ip, prechecked=True)
-    return events if events is not None and _all_pass(events, check) else None
+    return events if events is not None and _all_pass(columns["domain"], check) else None
 
 
 def ingest_events(
@@ -232,14 +232,14 @@ def tenant_check(domains: Iterable[str]) -> EventCheck:
     return DomainCheck(frozenset(domains))
 
 
-def _all_pass(events: list[PendingEvent], check: EventCheck | None) -> bool:
-    """Every event passes `check`, decided per distinct domain; False when that cannot be said
-    without calling it on each event (the caller then does)."""
+def _all_pass(domains: Iterable[str], check: EventCheck | None) -> bool:
+    """Every event (of these domains) passes `check`, decided per distinct domain; False when
+    that cannot be said without calling it on each event (the caller then does)."""
     if check is None:
         return True
     if not isinstance(check, DomainCheck):
         return False
-    return all(check.of_domain(domain) is None for domain in set(map(_domain_of, events)))
+    return all(check.of_domain(domain) is None for domain in set(domains))
 
 
 _domain_of = attrgetter("domain")

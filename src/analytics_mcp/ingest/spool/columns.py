@@ -28,6 +28,7 @@ _EVENT_FIELDS: Final = tuple(
 _ALL_FIELDS: Final = tuple(PendingEvent.__dataclass_fields__)
 _event_values = attrgetter(*_EVENT_FIELDS)
 _event_of = attrgetter("event")
+_items_of = attrgetter("items")
 _place = attrgetter("site.id", "site.domain", "client.browser", "client.os", "client.device_type")
 _page = attrgetter("visitor_ids", "hostname", "pathname")
 
@@ -37,22 +38,33 @@ def encode(live: list[PreparedEvent]) -> bytes:
     columns = _columns(_EVENT_FIELDS, list(map(_event_values, events)))
     # Fields no event of the batch has (props, revenue, identity...) are listed, not pickled: a
     # value costs the pickler a memo lookup even when it is a reference.
-    absent = [name for name, column in columns.items() if column.count(None) == len(column)]
+    absent = [name for name, column in columns.items() if _all_none(column)]
     for name in absent:
         del columns[name]
     frame: dict[str, Any] = {
         "kind": KIND,
         "events": columns,
         "absent": absent,
-        "items": {
-            i: [(p.item_id, p.item_name, p.price, p.quantity) for p in e.items]
-            for i, e in enumerate(events)
-            if e.items
-        },
+        "items": _items(events),
         **_columns(("site_id", "domain", "browser", "os", "device_type"), list(map(_place, live))),
         **_columns(("visitor_ids", "hostname", "pathname"), list(map(_page, live))),
     }
     return pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _all_none(column: tuple[Any, ...]) -> bool:
+    """Every value None: the first value decides most columns without comparing the others to None
+    (a string's comparison with None is slow: 8 present columns cost ~0.2 us an event)."""
+    return not column or (column[0] is None and column.count(None) == len(column))
+
+
+def _items(events: list[PendingEvent]) -> dict[int, list[tuple[Any, ...]]]:
+    """The products of the events that have some, by position; the common batch has none, which
+    one C-level count says (a Python loop over the events cost ~1 % of the server's GIL)."""
+    every = list(map(_items_of, events))
+    if every.count(None) == len(every):
+        return {}
+    return {i: [(p.item_id, p.item_name, p.price, p.quantity) for p in e] for i, e in enumerate(every) if e}
 
 
 def _columns(names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
