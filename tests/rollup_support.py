@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from analytics_mcp.config import Settings
 from analytics_mcp.engine.store import raw_tables
@@ -27,6 +28,7 @@ from analytics_mcp.ingest.bulk_import import ingest_events
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.account_types import Tenant
+from analytics_mcp.storage.schema import goals
 from conftest import start_from
 from engine_support import add_site, utc
 from pg_server import PostgresServer
@@ -78,7 +80,7 @@ def _populated(settings: Settings, late: bool) -> None:
 
 
 class Stores:
-    """The module's ingested stores, by (backend, late), and the raw tables' answers per store."""
+    """The module's ingested stores, by (backend, late), and the raw tables' answers per traffic."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -113,14 +115,36 @@ class Stores:
         return self.databases[late]
 
     async def raw_dump(
-        self, key: tuple[Any, ...], answer: Callable[[], Awaitable[BaseModel]]
+        self, key: tuple[Any, ...], answer: Callable[[], Awaitable[BaseModel]], neutral: Neutral | None = None
     ) -> dict[str, Any]:
-        """The raw tables' answer (`answer()` under raw_tables) for `key`, which names the store
-        (backend, late) and the question; computed on the first copy that asks."""
+        """The raw tables' answer (`answer()` under raw_tables) for `key`, which names the traffic
+        (late or not) and the question; computed on the first copy that asks, whatever its backend:
+        the traffic is seeded, and SQLite's and PostgreSQL's raw tables answer alike
+        (test_differential_backends). `neutral` takes out what differs between copies (goal ids)."""
         if key not in self.raw:
             with raw_tables():
-                self.raw[key] = (await answer()).model_dump()
+                dump = (await answer()).model_dump()
+            self.raw[key] = neutral(dump) if neutral else dump
         return self.raw[key]
+
+
+Neutral = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def goal_names(services: Services) -> Neutral:
+    """A dump with each of the store's goal ids replaced by its goal's name: the ids are ULIDs, other
+    in each copy of the same traffic."""
+    with services.db.sync.connect() as conn:
+        names = {row.id: f"goal {row.name}" for row in conn.execute(select(goals.c.id, goals.c.name))}
+
+    def neutral(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: neutral(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [neutral(item) for item in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    return neutral
 
 
 @pytest.fixture(scope="module")
