@@ -120,8 +120,18 @@ class Server:
         self._base_cpu = cpu_before_start
 
     def mark(self) -> None:
-        """From here on its CPU counts (start-up, imports and migrations do not)."""
-        self._base_cpu += process_cpu(self.pid)
+        """From here on its CPU counts (start-up, imports and migrations do not: also not those of
+        a writer process already running, which counts once reaped)."""
+        self._base_cpu += sum(process_cpu(pid) for pid in descendants(self.pid))
+
+
+def descendants(pid: int) -> list[int]:
+    """A live process and every live process under it."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += descendants(int(child))
+    return found
 
 
 @contextmanager

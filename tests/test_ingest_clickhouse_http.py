@@ -103,6 +103,17 @@ def _timeless(dump: object) -> object:
     return [_timeless(v) for v in dump] if isinstance(dump, list) else dump
 
 
+def report(server: httpx2.Client, token: str, name: str) -> object:
+    """One report of acme.test over the last 7 days, without what differs between two servers."""
+    reply = server.get(
+        f"/api/v1/stats/{name}",
+        params={"period": "7d", "site": "acme.test"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert reply.status_code == 200, reply.text
+    return _timeless(reply.json())
+
+
 def _wait(condition: object, timeout: float = 120) -> None:
     assert callable(condition)
     deadline = time.monotonic() + timeout
@@ -125,15 +136,6 @@ def test_serve_over_http_stores_and_answers_like_sqlite(tmp_path: Path, endpoint
             for server in servers:
                 assert _send(server, i, f"e{i}").status_code == 202
         _wait(lambda: len(_stored_ids(events)) == total)
-
-        def report(server: httpx2.Client, token: str, name: str) -> object:
-            reply = server.get(
-                f"/api/v1/stats/{name}",
-                params={"period": "7d", "site": "acme.test"},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            assert reply.status_code == 200, reply.text
-            return _timeless(reply.json())
 
         lite_server, house_server = servers
 

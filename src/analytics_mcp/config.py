@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     ingest_process: bool = Field(
         True, description="Write in a child process: ingestion and HTTP then use two cores."
     )
+    chdb_writer: Literal["process", "thread"] = Field(
+        "thread",
+        description="With chdb:// events: store the spool in a writer process talking to this server's "
+        "chDB over a loopback ClickHouse HTTP endpoint (127.0.0.1, a fresh credential each start), "
+        "or in a thread of the server (one interpreter, one GIL).",
+    )
     ingest_queue_limit: int = Field(50_000, ge=1, description="Pending events before 503.")
     ingest_spool_limit: int = Field(
         1_000_000, ge=1, description="Events spooled and not yet stored before 503 (the writer is behind)."

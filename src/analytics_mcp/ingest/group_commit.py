@@ -38,6 +38,7 @@ from analytics_mcp.ingest.spool.spooler import Spooler, replay_leftovers, spool_
 from analytics_mcp.ingest.spool.storing import SqlFrames
 from analytics_mcp.ingest.spool.writer_process import FrameStore, WriterProcessError
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
+from analytics_mcp.storage.clickhouse.endpoint import Credential, Endpoint
 from analytics_mcp.storage.db import Database
 
 log = logging.getLogger("analytics_mcp.ingest")
@@ -89,6 +90,8 @@ class Ingestor:
         self._use_process = settings.ingest_process and not db.is_in_memory
         self.processor = BatchProcessor.reading_sites_from(accounts)
         self._clickhouse = clickhouse
+        self._chdb_writer = settings.chdb_writer
+        self._endpoint: Endpoint | None = None  # chDB served to the writer process
         self._direct: ClickHouseWriter | None = None
         if clickhouse is not None:
             self._spool_dir = settings.data_dir / "clickhouse-spool"
@@ -123,6 +126,7 @@ class Ingestor:
         try:
             self._spooler = self._new_spooler()
         except (SpoolError, WriterProcessError, OSError) as exc:  # still ingest, on one core
+            self._close_endpoint()
             log.warning("spooled ingestion unavailable (%s); writing in a thread", exc)
 
     def _new_spooler(self) -> Spooler:
@@ -130,16 +134,21 @@ class Ingestor:
         if ch is None:
             open_sql = partial(SqlFrames, self._db.url, str(directory), self._accounts_url)
             return Spooler(self._db, directory, self.processor, open_sql)
-        # chDB's engine is open in this process only, and an in-memory accounts database is seen
-        # by this process only: then the writer is a thread here.
+        # An in-memory accounts database is seen by this process only: then the writer is a
+        # thread here. chDB's engine is open in this process only: the writer is a thread too, or
+        # a process that reaches the engine through the loopback endpoint served here.
         handoff = None
-        if ch.embedded or self._db.is_in_memory:
+        in_thread = self._db.is_in_memory or (ch.embedded and self._chdb_writer == "thread")
+        if in_thread:
             writer, handoff = ClickHouseWriter(ch, self._db, self._data_dir), FreshFrames()
             open_store: Callable[[], FrameStore] = partial(ClickHouseFrames, writer, directory, handoff)
         else:
-            args = (ch.url, self._db.url, str(directory), str(self._data_dir))
+            events_url, loopback = ch.url, False
+            if ch.embedded:  # the credential goes to the child through its pipe: never argv, never a log
+                self._endpoint = Endpoint(ch, Credential.fresh())
+                events_url, loopback = self._endpoint.url(), True
+            args = (events_url, self._db.url, str(directory), str(self._data_dir), loopback)
             open_store = partial(open_clickhouse_frames, *args)
-        in_thread = ch.embedded or self._db.is_in_memory
         position_of = partial(stored_position, ch)
         return Spooler(self._db, directory, self.processor, open_store, position_of, in_thread, handoff)
 
@@ -150,7 +159,13 @@ class Ingestor:
             self._thread = None
         if self._spooler is not None:
             spooler, self._spooler = self._spooler, None
-            await asyncio.to_thread(spooler.close)
+            await asyncio.to_thread(spooler.close)  # the writer drains the backlog first
+        self._close_endpoint()
+
+    def _close_endpoint(self) -> None:
+        if self._endpoint is not None:
+            endpoint, self._endpoint = self._endpoint, None
+            endpoint.close()
 
     def _admit(self, count: int) -> None:
         if self._thread is None:

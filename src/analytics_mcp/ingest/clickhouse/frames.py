@@ -66,8 +66,13 @@ class ClickHouseWriter:
     """Stores prepared events into ClickHouse: spooled frames (`store`) or, without the spool,
     a batch at once (`store_now`)."""
 
-    def __init__(self, events: ClickHouseEvents, accounts: Database, data_dir: Path) -> None:
+    def __init__(
+        self, events: ClickHouseEvents, accounts: Database, data_dir: Path, sole_writer: bool = False
+    ) -> None:
+        """`sole_writer`: `events` is a chDB engine reached over the server's loopback endpoint
+        (ingest/group_commit.py), so no other server stores events into it (see `recheck`)."""
         self.events = events
+        self.sole_writer = sole_writer or events.embedded
         self.accounts = accounts
         self.data_dir = data_dir
         self.processor = BatchProcessor.reading_sites_from(None)  # sites: on the accounts connection
@@ -134,8 +139,8 @@ class ClickHouseWriter:
         frames on chDB: its engine is this process's alone, so no other server stores events,
         and prepare's lookup (which never answers "none stored" on an error there) with the
         spool's unsettled keys already decided every duplicate; a re-sent frame is kept out by
-        its plan and tokens."""
-        return not (self.events.embedded and name != "direct")
+        its plan and tokens. The same for a writer process over the server's chDB."""
+        return not (self.sole_writer and name != "direct")
 
     def _unstored(self, live: list[PreparedEvent], version: int) -> list[PreparedEvent]:
         self.processor.stored_keys = ClickHouseKeys(self.events, before_version=version)
@@ -214,11 +219,14 @@ class ClickHouseFrames:
 
 
 def open_clickhouse_frames(
-    events_url: str, accounts_url: str, spool_dir: str, data_dir: str
+    events_url: str, accounts_url: str, spool_dir: str, data_dir: str, loopback: bool = False
 ) -> ClickHouseFrames:
-    """The writer process's store (opened there: picklable arguments only)."""
+    """The writer process's store (opened there: picklable arguments only). `loopback`:
+    `events_url` is the server's loopback endpoint over its chDB (storage/clickhouse/endpoint.py):
+    the only writer there, and nothing gained by compressing bodies."""
     from analytics_mcp.storage.clickhouse import open_clickhouse
     from analytics_mcp.storage.db import open_database
 
-    writer = ClickHouseWriter(open_clickhouse(events_url), open_database(accounts_url), Path(data_dir))
+    events, accounts = open_clickhouse(events_url, compress=not loopback), open_database(accounts_url)
+    writer = ClickHouseWriter(events, accounts, Path(data_dir), sole_writer=loopback)
     return ClickHouseFrames(writer, Path(spool_dir))

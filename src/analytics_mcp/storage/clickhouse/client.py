@@ -108,6 +108,12 @@ class ClickHouseEvents:
     # Services; engine/store/clickhouse_rollups.py). None: every report reads the raw rows.
     rollups: Database | None = None
 
+    @property
+    def statement_lock(self) -> threading.Lock:
+        """The lock every statement on this engine takes (chDB: shared by every object on the
+        path, and by the loopback endpoint serving it, storage/clickhouse/endpoint.py)."""
+        return self._lock
+
     def table(self, name: str) -> str:
         return f"`{self.database}`.`{_identifier(name)}`"
 
@@ -155,7 +161,9 @@ class ClickHouseEvents:
             self.client.close()
 
 
-def open_clickhouse(url: str) -> ClickHouseEvents:
+def open_clickhouse(url: str, compress: bool = True) -> ClickHouseEvents:
+    """`compress`: lz4 request and response bodies over HTTP (False: over loopback, where
+    compressing costs CPU on both sides and saves nothing)."""
     import clickhouse_connect  # only when ClickHouse is used: the rest of the CLI starts without it
 
     parsed = parse_clickhouse_url(url)
@@ -170,5 +178,6 @@ def open_clickhouse(url: str) -> ClickHouseEvents:
         username=parsed.username,
         password=parsed.password,
         secure=parsed.scheme == "clickhouses",
+        compress=compress,
     )
     return ClickHouseEvents(url, parsed.database, client, embedded=False)
