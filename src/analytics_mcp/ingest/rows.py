@@ -60,6 +60,11 @@ class RowWriter:
         self.side_rows: dict[Table, list[dict[str, Any]]] = {}
         self.profiles = ProfileBatch()  # identified events' profiles (with ClickHouse: to the accounts)
 
+    def number_from(self, next_event_id: int) -> None:
+        """Number the rows this writer adds from `next_event_id` (none added yet)."""
+        assert not self.event_rows
+        self._next_id = next_event_id
+
     def add(self, conn: Connection | None, book: VisitBook, item: PreparedEvent) -> Outcome:
         """`conn`: the SQL write transaction (None where `_stored_pageview` reads elsewhere)."""
         event, hostname, pathname = item.event, item.hostname, item.pathname
@@ -74,9 +79,7 @@ class RowWriter:
                 return dropped("no open visit")
             self._engage(conn, visit, pathname, event)
         elif visit is None:
-            visit = book.start(
-                item.site.id, item.visitor_ids[-1], event.ts, _visit_attributes(item, pathname)
-            )
+            visit = book.start(item.site.id, item.visitor_ids[-1], event.ts, visit_attributes(item, pathname))
         row = self._event_row(event, visit, hostname, pathname)
         if event.side_row is not None:
             side = event.side_row
@@ -249,7 +252,7 @@ def _insert_tuples(conn: Connection, table: str, columns: tuple[str, ...], rows:
 _acquisition = lru_cache(maxsize=65536)(enrich.classify_acquisition)
 
 
-def _visit_attributes(item: PreparedEvent, pathname: str) -> dict[str, Any]:
+def visit_attributes(item: PreparedEvent, pathname: str) -> dict[str, Any]:
     event, client = item.event, item.client
     acq = _acquisition(event.url, event.referrer, item.site.domain)
     return {

@@ -124,6 +124,15 @@ class VisitBook:
         self._by_key[(state.site_id, state.visitor_id)] = state
         self._loaded.append(state)
 
+    def number_from(self, next_id: int) -> None:
+        """Number the visits this book starts from `next_id` (none started yet)."""
+        assert not self.created
+        self._next_id = next_id
+
+    def has(self, site_id: int, visitor_id: int) -> bool:
+        """Whether a visit of this key is in the book (stored or new)."""
+        return (site_id, visitor_id) in self._by_key
+
     def find_open(self, site_id: int, visitor_ids: Iterable[int], ts: int) -> VisitState | None:
         """The open visit for the first id that has one (previous day's salt first: a visit that
         crosses midnight keeps the visitor id it started with)."""

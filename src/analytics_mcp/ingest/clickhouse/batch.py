@@ -14,13 +14,17 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
+import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import Connection
 
-from analytics_mcp.ingest.clickhouse import reads
+from analytics_mcp.ingest.clickhouse import plain_rows, reads
+from analytics_mcp.ingest.clickhouse.plain_rows import PROVISIONAL
 from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, Outcome, PreparedEvent
-from analytics_mcp.ingest.rows import ENGAGED, EVENT_COLUMNS, GAP, ID, SCROLL, VISIT_COLUMNS, RowWriter
+from analytics_mcp.ingest.rows import ENGAGED, EVENT_COLUMNS, GAP, ID, SCROLL, VISIT, VISIT_COLUMNS, RowWriter
 from analytics_mcp.ingest.visits import VisitBook, VisitState
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
+from analytics_mcp.storage.clickhouse.schema import TIME_COLUMNS
 from analytics_mcp.storage.profiles import ProfileBatch
 
 COMPLETION_COLUMNS = ("id", "goal_id", "site_id", "visitor_id", "visit_id", "event_id", "ts")
@@ -29,6 +33,7 @@ ITEM_COLUMNS = (
 )  # fmt: skip
 # Insert order: visits last, so a batch whose visits are in was inserted whole.
 TABLES = ("events", "goal_completions", "ecommerce_items", "experiment_events", "visits")
+_MS = pa.timestamp("ms", "UTC")
 _visit_values = itemgetter(*VISIT_COLUMNS)  # a visit's row dict -> its values, in C
 
 
@@ -62,58 +67,125 @@ class BatchRows:
     outcomes: list[Outcome] = field(default_factory=list)
     ends: dict[str, int] = field(default_factory=dict)
     profiles: ProfileBatch = field(default_factory=ProfileBatch)  # for the accounts database
+    plain: int = 0  # events computed as columns (plain_rows), not one by one
 
 
 def compute(
-    events: ClickHouseEvents, live: list[PreparedEvent], bases: dict[str, int], version: int
+    events: ClickHouseEvents,
+    live: list[PreparedEvent],
+    bases: dict[str, int],
+    version: int,
+    plain: bool = True,
 ) -> BatchRows:
-    writer = _Writer(events, bases["event"], version)
-    book = VisitBook(bases["visit"])
-    ordered = sorted(range(len(live)), key=lambda i: live[i].event.ts)
+    """`plain`: the common case as columns (plain_rows); False: every event through `RowWriter.add`
+    (the reference the tests compare with)."""
+    writer = _Writer(events, PROVISIONAL, version)
+    book = VisitBook(PROVISIONAL)
+    cols = plain_rows.columns(live)
+    ts = np.fromiter(cols.ts, np.int64, len(live))
+    ordered = np.argsort(ts, kind="stable")  # the per-event path's order: time, then arrival
+    rank = np.empty(len(live), np.int64)
+    rank[ordered] = np.arange(len(live), dtype=np.int64)
+    grouped = plain_rows.groups(cols)
     if live:
-        keys = {(i.site.id, vid) for i in live for vid in i.visitor_ids}
-        writer.pageview_at = reads.load_visits(events, book, keys, live[ordered[0]].event.ts, version)
+        keys = {(site_id, vid) for site_id, ids in grouped.keys for vid in ids}
+        writer.pageview_at = reads.load_visits(events, book, keys, int(ts[ordered[0]]), version)
+    flags = plain_rows.plain(cols, grouped, book) if plain else np.zeros(len(live), np.bool_)
     outcomes = [ACCEPTED_OUTCOME] * len(live)
-    for position in ordered:
+    other_events: list[int] = []  # the rows and visits RowWriter made, by their events' positions
+    other_visits: list[int] = []
+    if not flags.any():  # RowWriter alone, numbering its rows and visits as they come
+        writer.number_from(bases["event"])
+        book.number_from(bases["visit"])
+        for position in ordered.tolist():
+            outcomes[position] = writer.add(None, book, live[position])
+    for position in ordered[~flags[ordered]].tolist() if flags.any() else ():
+        rows_before, visits_before = len(writer.event_rows), len(book.created)
         outcomes[position] = writer.add(None, book, live[position])
-    out = BatchRows(outcomes=outcomes, profiles=writer.profiles)
+        if len(writer.event_rows) > rows_before:
+            other_events.append(position)
+        if len(book.created) > visits_before:
+            other_visits.append(position)
+    common = plain_rows.compute(cols, grouped, flags, rank, ts)
+    event_ids, other_event_ids = plain_rows.merged_ids(common.event_ranks, rank[other_events], bases["event"])
+    visit_ids, other_visit_ids = plain_rows.merged_ids(common.visit_ranks, rank[other_visits], bases["visit"])
+    common.finish(event_ids, visit_ids)
+    if flags.any():
+        _renumber(writer, book, other_event_ids.tolist(), other_visit_ids.tolist())
+    out = BatchRows(outcomes=outcomes, profiles=writer.profiles, plain=len(event_ids))
     out.ends = {
-        "event": writer.next_event_id,
-        "visit": bases["visit"] + len(book.created),
+        "event": bases["event"] + len(event_ids) + len(writer.event_rows),
+        "visit": bases["visit"] + len(visit_ids) + len(book.created),
         "completion": bases["completion"] + len(writer.completions),
         "item": bases["item"] + len(writer.items),
     }
-    event_rows = writer.event_rows + _updated(events, writer, version)
-    _put(out, "events", (*EVENT_COLUMNS, "version"), event_rows, version)
-    visit_rows = [_visit_values(v.insert_row()) for v in (*book.created, *book.changed())]
-    _put(out, "visits", (*VISIT_COLUMNS, "version"), visit_rows, version)
+    other_rows = writer.event_rows + _updated(events, writer, version)
+    other_columns = _columns(other_rows, len(EVENT_COLUMNS))
+    event_columns = [_joined(a, b) for a, b in zip(common.event_columns, other_columns, strict=True)]
+    _put(out, "events", (*EVENT_COLUMNS, "version"), event_columns, version)
+    visit_rows = common.visit_rows + [_visit_values(v.insert_row()) for v in (*book.created, *book.changed())]
+    _put(out, "visits", (*VISIT_COLUMNS, "version"), _columns(visit_rows, len(VISIT_COLUMNS)), version)
     completions = [
         [bases["completion"] + n, *(c[k] for k in COMPLETION_COLUMNS[1:])]
         for n, c in enumerate(writer.completions)
     ]
-    _put(out, "goal_completions", COMPLETION_COLUMNS, completions)
+    _put(out, "goal_completions", COMPLETION_COLUMNS, _columns(completions, len(COMPLETION_COLUMNS)))
     items = [[bases["item"] + n, *(i[k] for k in ITEM_COLUMNS[1:])] for n, i in enumerate(writer.items)]
-    _put(out, "ecommerce_items", ITEM_COLUMNS, items)
+    _put(out, "ecommerce_items", ITEM_COLUMNS, _columns(items, len(ITEM_COLUMNS)))
     for table, side_rows in writer.side_rows.items():
         columns = tuple(side_rows[0])
-        _put(out, table.name, columns, [[r[c] for c in columns] for r in side_rows])
+        _put(out, table.name, columns, _columns([[r[c] for c in columns] for r in side_rows], len(columns)))
     return out
+
+
+def _renumber(writer: _Writer, book: VisitBook, event_ids: list[int], visit_ids: list[int]) -> None:
+    """The final ids of the rows and visits `RowWriter` numbered provisionally (from PROVISIONAL in
+    time order; stored rows and visits keep theirs)."""
+
+    def event(row_id: int) -> int:
+        return event_ids[row_id - PROVISIONAL] if row_id >= PROVISIONAL else row_id
+
+    def visit(visit_id: int) -> int:
+        return visit_ids[visit_id - PROVISIONAL] if visit_id >= PROVISIONAL else visit_id
+
+    for row in writer.event_rows:
+        row[ID], row[VISIT] = event(row[ID]), visit(row[VISIT])
+    for completion in writer.completions:
+        completion["event_id"], completion["visit_id"] = (
+            event(completion["event_id"]),
+            visit(completion["visit_id"]),
+        )
+    for dicts in (writer.items, *writer.side_rows.values()):
+        for values in dicts:
+            values["event_id"] = event(values["event_id"])
+    for state in (*book.created, *book.changed()):
+        state.id = visit(state.id)
+        if state.last_pageview_id is not None:
+            state.last_pageview_id = event(state.last_pageview_id)
+
+
+def _joined(first: Sequence[Any], second: Sequence[Any]) -> Sequence[Any]:
+    """Two parts of a column as one (no copy when either is empty, the common case)."""
+    return second if not first else first if not second else (*first, *second)
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Sequence[Any]]:
+    """Rows as columns (zip transposes in C; clickhouse-connect takes the tuples as they are)."""
+    return list(zip(*rows, strict=True)) if rows else [()] * width
 
 
 def _put(
     out: BatchRows,
     table: str,
     names: tuple[str, ...],
-    rows: Sequence[Sequence[Any]],
+    data: list[Sequence[Any]],
     version: int | None = None,
 ) -> None:
-    """The rows as columns (zip transposes in C; clickhouse-connect takes the tuples as they are,
-    no copy into lists), with a last `version` column when given. Times stay epoch ms:
+    """A table's columns, with a last `version` column when given. Times stay epoch ms:
     clickhouse-connect writes an int into DateTime64(3) as its ticks."""
-    if rows:
-        data: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    if data and len(data[0]):
         if version is not None:
-            data.append((version,) * len(rows))
+            data.append((version,) * len(data[0]))
         out.tables[table] = (names, data)
 
 
@@ -145,5 +217,15 @@ def insert(
     for table in TABLES:
         if table in rows.tables:
             columns, data = rows.tables[table]
-            events.insert_columns(table, data, columns, token=token(table))
+            events.insert_arrow(table, _arrow(columns, data), token=token(table))
             after(table)
+
+
+def _arrow(names: tuple[str, ...], data: list[Sequence[Any]]) -> Any:
+    """The columns as a pyarrow Table, types inferred in C (ClickHouse converts each to its
+    column's type), times (epoch ms) as timestamps."""
+    arrays = [
+        pa.array(column, pa.int64()).cast(_MS) if name in TIME_COLUMNS else pa.array(column)
+        for name, column in zip(names, data, strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, names=list(names))

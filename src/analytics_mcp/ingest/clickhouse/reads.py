@@ -68,6 +68,13 @@ def joined_strings(values: list[str]) -> _BoundLiteral | None:
     return _BoundLiteral(joined.translate(_ESCAPES).replace("\x00", "\\0"))
 
 
+def _int_list(values: list[int]) -> _BoundLiteral:
+    """Integers as one comma-separated `String` parameter (nothing in them to escape): bound as
+    an `Array(Int64)`, clickhouse-connect formats each value in Python (10,000 visitor ids a
+    batch: 0.3-0.5 us of the writer's CPU an event)."""
+    return _BoundLiteral(",".join(map(str, values)))
+
+
 def _selected(columns: Iterable[str], alias: str = "") -> str:
     """The columns, epoch ms for times (aliased `<name>_ms`: an alias named as its column would
     shadow the column in WHERE)."""
@@ -160,10 +167,15 @@ def load_visits(
         for start in range(0, len(ids), CHUNK):
             rows = events.rows(
                 f"SELECT {_selected(columns)} FROM {events.table('visits')} WHERE site_id = {{s:UInt32}} "
-                "AND visitor_id IN {v:Array(Int64)} AND version < {b:UInt64} "
-                "AND ended_at >= fromUnixTimestamp64Milli({e:Int64}, 'UTC') "
+                "AND visitor_id IN (SELECT toInt64(arrayJoin(splitByChar(',', {v:String})))) "
+                "AND version < {b:UInt64} AND ended_at >= fromUnixTimestamp64Milli({e:Int64}, 'UTC') "
                 "ORDER BY id, version DESC LIMIT 1 BY id",
-                {"s": site_id, "v": ids[start : start + CHUNK], "b": version, "e": since_ms - VISIT_GAP_MS},
+                {
+                    "s": site_id,
+                    "v": _int_list(ids[start : start + CHUNK]),
+                    "b": version,
+                    "e": since_ms - VISIT_GAP_MS,
+                },
             )
             for row in rows:
                 values = dict(zip(columns, row, strict=True))

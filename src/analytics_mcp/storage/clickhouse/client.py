@@ -156,6 +156,14 @@ class ClickHouseEvents:
                 column_oriented=True,
             )
 
+    def insert_arrow(self, table: str, arrow_table: Any, token: str | None = None) -> None:
+        """`insert_columns` of a pyarrow Table, for the writer's large batches: its arrays are built
+        in C, where clickhouse-connect encodes a Native block value by value in Python (1.13, for
+        chDB as for HTTP). Times must be Arrow timestamps: an integer column is not read as ticks."""
+        settings = {"insert_deduplication_token": token} if token else {}
+        with self._lock:
+            self.client.insert_arrow(f"{self.database}.{_identifier(table)}", arrow_table, settings=settings)
+
     def close(self) -> None:
         if not self.embedded:  # chDB's engine lives as long as the process
             self.client.close()

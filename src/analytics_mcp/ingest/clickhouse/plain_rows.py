@@ -1,0 +1,234 @@
+"""The common case of a ClickHouse batch as columns: pageviews and custom events of visitors whose
+visits this batch alone makes, computed with a few numpy passes instead of `RowWriter.add` per
+event, with exactly the rows the per-event path computes (tests/test_plain_rows.py compares both
+on random batches).
+
+An event is plain when it is no engagement report, carries no user id, side row or items, and
+completes no goal of its site. A visitor group (site, visitor ids) is plain when all its events
+are plain, none of its visitor ids is another group's, and no stored visit of those ids may still
+be open: then its visits are its own, and the 30-minute rule over its events in time order cuts
+them (a visit is open at ts while ts < its latest event + 30 min; its start is never later).
+Every other event goes through `RowWriter.add` as before, in time order, with provisional ids
+(from `PROVISIONAL` on); `merged_ids` then numbers both kinds in time order as the per-event
+path does (an event id per stored event, a visit id per visit, by its first event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter, is_, itemgetter, not_
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from analytics_mcp.definitions import VISIT_GAP_MS
+from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
+from analytics_mcp.ingest.goals import GoalMatcher
+from analytics_mcp.ingest.rows import VISIT_COLUMNS, visit_attributes
+from analytics_mcp.ingest.sites import SiteInfo
+from analytics_mcp.ingest.visits import VisitBook
+
+Ints = npt.NDArray[np.int64]
+Flags = npt.NDArray[np.bool_]
+PROVISIONAL = 1 << 60  # above every stored id: ids the per-event path gives before merging
+_PLAIN_FIELDS = ("props", "interactive", "revenue", "currency", "transaction_id", "event_id")
+_VISIT_ATTRIBUTES = itemgetter(*VISIT_COLUMNS[12:])
+assert VISIT_COLUMNS[:12] == (
+    "id", "site_id", "visitor_id", "started_at", "ended_at", "last_pageview_id", "last_pageview_at",
+    "pageviews", "events", "interactions", "entry_path", "exit_path",
+)  # fmt: skip
+
+
+@dataclass
+class Columns:
+    """The fields every event is checked by, one list each (attrgetter maps in C: only these,
+    the plain events' other fields are taken once they are known)."""
+
+    live: list[PreparedEvent]
+    events: list[PendingEvent]
+    ts: list[int]
+    names: list[str]
+    sites: list[SiteInfo]
+    visitors: list[tuple[int, ...]]
+
+
+@dataclass
+class Groups:
+    """The batch's visitor groups: each event's group, and each group's (site id, visitor ids)."""
+
+    of_event: Ints
+    keys: list[tuple[int, tuple[int, ...]]]
+
+
+@dataclass
+class PlainRows:
+    """The plain events' rows without their final ids: each event's and visit's time rank (a
+    visit's is its first event's), the columns (EVENT_COLUMNS order) and visit rows
+    (VISIT_COLUMNS order), each event's visit and each visit's latest pageview (-1: none)."""
+
+    event_ranks: Ints
+    visit_ranks: Ints
+    event_columns: list[Sequence[Any]]
+    visit_rows: list[list[Any]]
+    visit_of_event: Ints
+    last_pageview: Ints
+
+    def finish(self, event_ids: Ints, visit_ids: Ints) -> None:
+        """Fill in the ids `merged_ids` gave."""
+        self.event_columns[0] = event_ids.tolist()
+        self.event_columns[2] = visit_ids[self.visit_of_event].tolist()
+        last_ids = np.where(self.last_pageview >= 0, event_ids[self.last_pageview], -1).tolist()
+        for row, visit_id, last_id in zip(self.visit_rows, visit_ids.tolist(), last_ids, strict=True):
+            row[0] = visit_id
+            row[5] = last_id if last_id >= 0 else None
+
+
+def _field(objects: Sequence[Any], name: str) -> list[Any]:
+    return list(map(attrgetter(name), objects))
+
+
+def columns(live: list[PreparedEvent]) -> Columns:
+    events = _field(live, "event")
+    return Columns(
+        live,
+        events,
+        _field(events, "ts"),
+        _field(events, "name"),
+        _field(live, "site"),
+        _field(live, "visitor_ids"),
+    )
+
+
+def groups(cols: Columns) -> Groups:
+    index: dict[tuple[int, tuple[int, ...]], int] = {}
+    keys = zip(map(attrgetter("id"), cols.sites), cols.visitors, strict=True)
+    of_event = [index.setdefault(key, len(index)) for key in keys]
+    return Groups(np.array(of_event, dtype=np.int64), list(index))
+
+
+def plain(cols: Columns, grouped: Groups, book: VisitBook) -> Flags:
+    """Which events are plain (see the module). `book` holds the stored visits that may be open."""
+    n = len(cols.ts)
+    group_ok = np.ones(len(grouped.keys), np.bool_)
+    checks: tuple[Callable[[], Iterator[bool]], ...] = (
+        lambda: map("engagement".__ne__, cols.names),
+        lambda: map(is_, map(attrgetter("user_id"), cols.events), repeat(None)),
+        lambda: map(is_, map(attrgetter("side_row"), cols.events), repeat(None)),
+        lambda: map(not_, map(attrgetter("items"), cols.events)),
+    )
+    for check in checks:
+        group_ok[grouped.of_event[~np.fromiter(check(), np.bool_, n)]] = False
+        if not group_ok.any():  # e.g. tracker traffic: engagement reports in every visit
+            return np.zeros(n, np.bool_)
+    owners: dict[tuple[int, int], int] = {}
+    for site_id, ids in grouped.keys:
+        for vid in set(ids):
+            owners[(site_id, vid)] = owners.get((site_id, vid), 0) + 1
+    for number, (site_id, ids) in enumerate(grouped.keys):
+        if any(owners[(site_id, vid)] > 1 or book.has(site_id, vid) for vid in ids):
+            group_ok[number] = False
+    flags: Flags = group_ok[grouped.of_event]
+    sites = dict(zip(map(id, cols.sites), cols.sites, strict=True))  # SiteInfo objects are shared
+    goals = {site.id: site.goals for site in sites.values() if site.goals}
+    if goals and flags.any():
+        group_ok[grouped.of_event[_goal_hits(cols, goals, np.flatnonzero(flags))]] = False
+        flags = group_ok[grouped.of_event]
+    return flags
+
+
+def _goal_hits(cols: Columns, goals: dict[int, tuple[GoalMatcher, ...]], positions: Ints) -> Ints:
+    """Those of `positions` whose event completes a goal of its site (checked once per site,
+    name and path)."""
+    keys = [(cols.sites[p].id, cols.names[p], cols.live[p].pathname) for p in positions.tolist()]
+    hits = {key for key in set(keys) if any(goal.matches(key[1], key[2]) for goal in goals.get(key[0], ()))}
+    return positions[np.fromiter(map(hits.__contains__, keys), np.bool_, len(keys))]
+
+
+def compute(cols: Columns, grouped: Groups, flags: Flags, rank: Ints, ts: Ints) -> PlainRows:
+    """The rows of the plain events (`flags`), `rank`: each event's place in time order."""
+    positions = np.flatnonzero(flags)
+    order = positions[np.lexsort((rank[positions], grouped.of_event[positions]))]
+    n = len(order)
+    if n == 0:
+        none = np.zeros(0, np.int64)
+        return PlainRows(none, none, [()] * 18, [], none, none)
+    take: Callable[[Sequence[Any]], tuple[Any, ...]] = (
+        itemgetter(*order.tolist()) if n > 1 else lambda c: (c[int(order[0])],)
+    )
+    live, events = take(cols.live), take(cols.events)
+    picked = {name: _field(events, name) for name in _PLAIN_FIELDS}
+    names, paths, stamps = take(cols.names), _field(live, "pathname"), take(cols.ts)
+    times, group = ts[order], grouped.of_event[order]
+    new_visit = np.ones(n, np.bool_)
+    new_visit[1:] = (group[1:] != group[:-1]) | (times[1:] - times[:-1] >= VISIT_GAP_MS)
+    visit_of_event = np.cumsum(new_visit, dtype=np.int64) - 1
+    firsts = np.flatnonzero(new_visit)
+    is_pageview = np.fromiter(map("pageview".__eq__, names), np.bool_, n)
+    interactive = np.fromiter(picked["interactive"], np.bool_, n) & ~is_pageview
+    last_pageview = np.maximum.reduceat(np.where(is_pageview, np.arange(n), -1), firsts)
+    counts = {
+        "pageviews": np.add.reduceat(is_pageview.astype(np.int64), firsts),
+        "events": np.diff(np.append(firsts, n)),
+        "interactions": np.add.reduceat(interactive.astype(np.int64), firsts),
+        "ended_at": times[np.append(firsts[1:], n) - 1],  # times grow within a group
+    }
+    site_ids = np.array([key[0] for key in grouped.keys], dtype=np.int64)[group]
+    visitors = np.array([key[1][-1] for key in grouped.keys], dtype=np.int64)[group]
+    visit_rows = _visit_rows(live, stamps, paths, firsts, last_pageview, counts)
+    event_columns: list[Sequence[Any]] = [
+        (), site_ids.tolist(), (), visitors.tolist(), stamps, names, _field(live, "hostname"), paths,
+        picked["props"], picked["interactive"], (None,) * n, (None,) * n,
+        _gaps(times, is_pageview, visit_of_event), picked["revenue"], picked["currency"],
+        picked["transaction_id"], picked["event_id"], (None,) * n,
+    ]  # fmt: skip
+    return PlainRows(
+        rank[order], rank[order][firsts], event_columns, visit_rows, visit_of_event, last_pageview
+    )
+
+
+def _gaps(ts: Ints, is_pageview: Flags, visit_of_event: Ints) -> list[int | None]:
+    """A pageview's gap: the time to the next pageview of its visit (None for the last)."""
+    pageviews = np.flatnonzero(is_pageview)
+    followed = visit_of_event[pageviews[1:]] == visit_of_event[pageviews[:-1]]
+    at, nxt = pageviews[:-1][followed], pageviews[1:][followed]
+    gaps = np.full(len(ts), None, dtype=object)
+    gaps[at] = (ts[nxt] - ts[at]).tolist()
+    out: list[int | None] = gaps.tolist()
+    return out
+
+
+def _visit_rows(
+    live: Sequence[PreparedEvent],
+    ts: Sequence[int],
+    paths: Sequence[str],
+    firsts: Ints,
+    last_pageview: Ints,
+    counts: dict[str, Ints],
+) -> list[list[Any]]:
+    """A row per visit; id and last_pageview_id are filled by `PlainRows.finish`."""
+    rows = []
+    for first, pv, pageviews, events, interactions, ended_at in zip(
+        firsts.tolist(), last_pageview.tolist(), counts["pageviews"].tolist(), counts["events"].tolist(),
+        counts["interactions"].tolist(), counts["ended_at"].tolist(), strict=True,
+    ):  # fmt: skip
+        item = live[first]
+        attributes = visit_attributes(item, paths[first])
+        rows.append(
+            [
+                0, item.site.id, item.visitor_ids[-1], ts[first], ended_at, None,
+                ts[pv] if pv >= 0 else None, pageviews, events, interactions, paths[first],
+                paths[pv] if pv >= 0 else None, *_VISIT_ATTRIBUTES(attributes),
+            ]
+        )  # fmt: skip
+    return rows
+
+
+def merged_ids(plain_ranks: Ints, other_ranks: Ints, base: int) -> tuple[Ints, Ints]:
+    """Ids from `base` in time order for rows of both kinds, by their ranks: (plain's, other's)."""
+    ranks = np.concatenate([plain_ranks, other_ranks])
+    ids = np.empty(len(ranks), np.int64)
+    ids[np.argsort(ranks, kind="stable")] = np.arange(base, base + len(ranks), dtype=np.int64)
+    return ids[: len(plain_ranks)], ids[len(plain_ranks) :]

@@ -1,0 +1,142 @@
+"""The ClickHouse writer's columnar rows (ingest/clickhouse/plain_rows.py) against the per-event
+path (`RowWriter.add` for every event): random batches over two sites in two zones (one with an
+event goal and a page goal), visits crossing midnight (the visitor id changes with the day),
+batches arriving late and joining visits stored by earlier ones, equal timestamps, engagement
+reports, custom events, goals, purchases with items and identified events. Each batch is
+computed both ways from the same stored state in real chDB and must give the same rows (ids,
+gaps, visit fields, entry and exit, counters), outcomes, ends and profiles; then one is stored
+and the next batch builds on it."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from analytics_mcp.ingest.clickhouse import batch, state
+from analytics_mcp.ingest.enrich import ClientInfo
+from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
+from analytics_mcp.ingest.goals import build_matcher
+from analytics_mcp.ingest.sites import SiteInfo
+from analytics_mcp.ingest.wire import Item
+from analytics_mcp.storage.clickhouse import open_clickhouse
+from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
+from analytics_mcp.storage.clickhouse.migrate import upgrade_clickhouse
+from clickhouse_support import chdb_url
+
+DAY = 86_400_000
+MINUTE = 60_000
+MIDNIGHT = 1_796_601_600_000  # 2026-12-07T00:00:00Z
+SITES = (
+    SiteInfo(1, 1, "one.example", "EUR", ZoneInfo("Europe/Berlin"), ()),
+    SiteInfo(
+        2, 1, "two.example", "USD", ZoneInfo("America/New_York"),
+        (
+            build_matcher("g-signup", "event", None, None, "signup"),
+            build_matcher("g-price", "page", "exact", "/pricing", None),
+        ),
+    ),
+)  # fmt: skip
+CLIENTS = (ClientInfo("Chrome", "Linux", "desktop"), ClientInfo("Safari", "iOS", "mobile"))
+PATHS = ("/", "/docs", "/pricing", "/blog/a", "/blog/b")
+REFERRERS = (None, "https://duckduckgo.com/", "https://news.example/item?id=3")
+
+
+@pytest.fixture(scope="module")
+def events() -> Iterator[ClickHouseEvents]:
+    store = open_clickhouse(chdb_url("plain_rows"))
+    upgrade_clickhouse(store)
+    yield store
+
+
+def _visitor_ids(visitor: int, ts: int) -> tuple[int, ...]:
+    """As prepare gives them: the previous day's salt first, then the event's own day."""
+    day = ts // DAY
+    return (visitor * 1000 + day - 1, visitor * 1000 + day)
+
+
+def _event(rng: random.Random, index: int, ts: int, visitor: int, serial: int) -> PreparedEvent:
+    site = SITES[visitor % 2]
+    path = rng.choice(PATHS)
+    name = rng.choices(
+        ("pageview", "click", "signup", "engagement", "purchase", "identify"), (60, 12, 4, 12, 4, 2)
+    )[0]
+    fields: dict[str, Any] = {}
+    if name == "engagement":
+        fields = {"engagement_ms": rng.choice((None, 500, 4000)), "scroll_depth": rng.choice((None, 10, 90))}
+    elif name == "purchase":
+        fields = {"revenue": 30.0, "currency": "EUR", "transaction_id": f"t{serial}"}
+        fields["items"] = [Item(item_id="sku", item_name="Mug", price=15.0, quantity=2)]
+    if name == "identify" or rng.random() < 0.03:
+        fields["user_id"] = f"u{visitor}"
+    event = PendingEvent(
+        domain=site.domain, name=name, url=f"https://{site.domain}{path}", referrer=rng.choice(REFERRERS),
+        props='{"k":1}' if rng.random() < 0.1 else None,
+        interactive=name not in ("pageview", "engagement") and rng.random() < 0.8,
+        event_id=f"e{serial}", revenue=fields.get("revenue"), currency=fields.get("currency"),
+        transaction_id=fields.get("transaction_id"), items=fields.get("items"),
+        engagement_ms=fields.get("engagement_ms"), scroll_depth=fields.get("scroll_depth"),
+        language=rng.choice(("en-US", "de", None)), hash_routing=False, ts=ts, ip="", user_agent="",
+        country=rng.choice(("DE", "US", None)), user_id=fields.get("user_id"),
+    )  # fmt: skip
+    return PreparedEvent(
+        index, event, site, CLIENTS[visitor % 2], _visitor_ids(visitor, ts), site.domain, path
+    )
+
+
+def _batch(rng: random.Random, start: int, serial: int) -> list[PreparedEvent]:
+    """Visitors' runs of events from `start` on (some late: before earlier batches' events),
+    with gaps short and long, and some plain visitors (pageviews and clicks only)."""
+    out: list[PreparedEvent] = []
+    for _ in range(rng.randint(1, 25)):
+        visitor = rng.randint(1, 40)
+        ts = start + rng.randint(-90, 240) * MINUTE
+        plain = rng.random() < 0.5
+        for _ in range(rng.randint(1, 9)):
+            item = _event(rng, len(out), ts, visitor, serial + len(out))
+            if plain and item.event.name not in ("pageview", "click"):
+                item.event.name = "pageview"
+                item.event.items = item.event.user_id = item.event.revenue = None
+            out.append(item)
+            ts += rng.choice((0, 1, 15_000, 5 * MINUTE, 29 * MINUTE, 30 * MINUTE, 31 * MINUTE, 3 * 3600_000))
+    rng.shuffle(out)
+    for index, item in enumerate(out):
+        item.index = index
+    return out
+
+
+def _table_rows(rows: batch.BatchRows) -> dict[str, list[tuple[Any, ...]]]:
+    return {table: sorted(zip(*data, strict=True)) for table, (_names, data) in rows.tables.items()}
+
+
+def _profiles(rows: batch.BatchRows) -> dict[Any, Any]:
+    return dict(rows.profiles.changes)  # ProfileChange is a dataclass: compared by value
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_columnar_rows_equal_the_per_event_rows(events: ClickHouseEvents, seed: int) -> None:
+    rng = random.Random(seed)
+    start = MIDNIGHT - 2 * 3600_000 + seed * 7 * DAY  # crosses midnight in every run
+    serial, plain_events = 0, 0
+    for number in range(8):
+        live = _batch(rng, start + number * 20 * MINUTE, serial)
+        serial += len(live)
+        version, bases = state.next_free(events)
+        columnar = batch.compute(events, live, bases, version)
+        per_event = batch.compute(events, live, bases, version, plain=False)
+        assert per_event.plain == 0
+        plain_events += columnar.plain
+        assert _table_rows(columnar) == _table_rows(per_event)
+        assert [c for c, _ in columnar.tables.values()] == [c for c, _ in per_event.tables.values()]
+        assert columnar.outcomes == per_event.outcomes
+        assert columnar.ends == per_event.ends
+        assert _profiles(columnar) == _profiles(per_event)
+        name = f"plain-{seed}"
+        state.write(events, state.Plan(name, number, number + 1, version, bases, columnar.ends).done())
+        batch.insert(
+            events, columnar, lambda table, at=f"{name}:{number}": f"{at}:{table}", lambda _table: None
+        )
+    assert plain_events > 0  # the columnar path was taken, not only the per-event one
