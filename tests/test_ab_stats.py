@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from scipy import integrate, stats
+import scipy  # its submodules load on first use: only the worker that runs these tests pays ~0.8 s
 
 from analytics_mcp.experiments.stats import (
     EXACT_TERMS,
@@ -34,11 +34,11 @@ COUNTS = [
 
 def scipy_b_beats_a(conv_a: int, n_a: int, conv_b: int, n_b: int) -> float:
     """P(B > A) = integral of pdf_B(x) * cdf_A(x), over the posteriors' mass."""
-    a = stats.beta(1 + conv_a, 1 + n_a - conv_a)
-    b = stats.beta(1 + conv_b, 1 + n_b - conv_b)
+    a = scipy.stats.beta(1 + conv_a, 1 + n_a - conv_a)
+    b = scipy.stats.beta(1 + conv_b, 1 + n_b - conv_b)
     low = min(a.ppf(1e-13), b.ppf(1e-13))
     high = max(a.isf(1e-13), b.isf(1e-13))
-    value, _error = integrate.quad(
+    value, _error = scipy.integrate.quad(
         lambda x: b.pdf(x) * a.cdf(x), low, high, limit=500, points=[a.mean(), b.mean()]
     )
     return float(value)
@@ -63,14 +63,14 @@ def test_interval_and_z_test_match_scipy(counts: tuple[int, int, int, int]) -> N
     conv_a, n_a, conv_b, n_b = counts
     p_a, p_b = conv_a / n_a, conv_b / n_b
     se = math.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b)
-    z = stats.norm.ppf(0.975)
+    z = scipy.stats.norm.ppf(0.975)
     ours = difference(*counts)
     assert ours is not None
     assert ours.diff == pytest.approx(p_b - p_a, abs=1e-12)
     assert (ours.low, ours.high) == pytest.approx((p_b - p_a - z * se, p_b - p_a + z * se), abs=1e-12)
     pooled = (conv_a + conv_b) / (n_a + n_b)
     se0 = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
-    expected = 2 * stats.norm.sf(abs(p_b - p_a) / se0) if se0 else 1.0
+    expected = 2 * scipy.stats.norm.sf(abs(p_b - p_a) / se0) if se0 else 1.0
     assert ours.p_value == pytest.approx(expected, rel=1e-9, abs=1e-15)
 
 
@@ -94,13 +94,13 @@ def test_interval_without_visitors_is_none() -> None:
     ],
 )
 def test_regularized_upper_gamma_matches_scipy(a: float, x: float) -> None:
-    assert upper_gamma_regularized(a, x) == pytest.approx(stats.gamma.sf(x, a), rel=1e-10, abs=1e-300)
+    assert upper_gamma_regularized(a, x) == pytest.approx(scipy.stats.gamma.sf(x, a), rel=1e-10, abs=1e-300)
 
 
 @pytest.mark.parametrize("dof", [1, 2, 3, 5, 19])
 def test_chi_square_sf_matches_scipy(dof: int) -> None:
     for statistic in (0.0, 0.001, 0.5, 3.841458820694124, 10, 40, 150):
-        expected = stats.chi2.sf(statistic, dof)
+        expected = scipy.stats.chi2.sf(statistic, dof)
         assert chi_square_sf(statistic, dof) == pytest.approx(expected, rel=1e-9, abs=1e-300)
 
 
@@ -117,7 +117,7 @@ def test_chi_square_sf_matches_scipy(dof: int) -> None:
 def test_sample_ratio_test_matches_scipy_chisquare(observed: list[int], weights: list[int]) -> None:
     total = sum(observed)
     expected = [total * w / sum(weights) for w in weights]
-    reference = stats.chisquare(observed, f_exp=expected)
+    reference = scipy.stats.chisquare(observed, f_exp=expected)
     ours = sample_ratio_test(observed, weights)
     assert ours is not None and ours.dof == len(observed) - 1
     assert ours.statistic == pytest.approx(reference.statistic, rel=1e-12)

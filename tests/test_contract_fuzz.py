@@ -8,20 +8,22 @@ from __future__ import annotations
 import asyncio
 
 from analytics_mcp.config import Settings
-from contract_fuzz import (
-    REFUSED_VALID,
-    SCHEMA_VIOLATION,
-    SERVER_ERROR,
-    UNDOCUMENTED_STATUS,
-    FuzzReport,
-    fuzz_api,
-    fuzz_server,
-)
 
 MAX_EXAMPLES = 10  # per operation, in the fuzzing phase
 
 
 async def test_the_api_keeps_its_documented_contract(settings: Settings) -> None:
+    # Imported here: schemathesis and hypothesis (~0.7 s) load only in the worker that runs this.
+    from contract_fuzz import (
+        REFUSED_VALID,
+        SCHEMA_VIOLATION,
+        SERVER_ERROR,
+        UNDOCUMENTED_STATUS,
+        FuzzReport,
+        fuzz_api,
+        fuzz_server,
+    )
+
     async with fuzz_server(settings) as (base_url, token):
         # Every boundary value the document allows, then generated requests valid and invalid.
         report = FuzzReport()

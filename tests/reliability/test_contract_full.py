@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from analytics_mcp.config import Settings
-from contract_fuzz import FuzzReport, fuzz_api, fuzz_server
 from reliability.scale import current
 
 pytestmark = [
@@ -23,6 +22,8 @@ ARTIFACTS = Path(__file__).parent.parent / "artifacts"
 
 
 async def test_every_phase_of_the_contract_fuzz_finds_nothing(settings: Settings) -> None:
+    from contract_fuzz import FuzzReport, fuzz_api, fuzz_server  # as in test_contract_fuzz
+
     report = FuzzReport()
     seeds = (1, 7)
     async with fuzz_server(settings) as (base_url, token):
