@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from analytics_mcp.ingest import bulk_import
+from analytics_mcp.ingest import bulk_import, plain_arrow
 from analytics_mcp.ingest.plain_arrow import plain_columns
 from analytics_mcp.ingest.plain_batch import plain_event
 from analytics_mcp.ingest.plain_columns import column_events
@@ -186,3 +187,8 @@ def test_values_the_per_line_path_refuses_are_declined_with_hash_given() -> None
         assert by_lines(body) is None and by_arrow(body) is None, value
     body = orjson.dumps(good) + b"\n" + json.dumps(dict(good, event_id="\u00e9\U0001f600")).encode()
     assert by_arrow(body) == by_lines(body) is not None  # escaped, non-BMP: read alike
+
+
+def test_every_character_str_strip_strips_is_in_the_class() -> None:
+    every = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+    assert every == plain_arrow.WHITESPACE

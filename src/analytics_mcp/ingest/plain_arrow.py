@@ -17,7 +17,6 @@ integer, 1 for true: the reader refuses them and the caller takes the body line 
 from __future__ import annotations
 
 import re
-import sys
 from typing import Any, Final
 
 import numpy as np
@@ -45,7 +44,8 @@ _HASH_NULL: Final = re.compile(rb'"hash"[ \t]*:[ \t]*null')
 _BOM: Final = b"\xef\xbb\xbf"
 # What str.strip() strips (str.isspace), as an RE2 class: a value starting or ending with one is
 # not plain. RE2's \s is ASCII only, Python's is not.
-_SPACE: Final = "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+WHITESPACE: Final = "".join(c for c in map(chr, range(0x3001)) if c.isspace())  # U+3000 is the last
+_SPACE: Final = "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE)
 _EDGE_SPACE: Final = f"^[{_SPACE}]|[{_SPACE}]\\z"
 # plain_batch._TIMESTAMP, anchored, in RE2 (whose \d is ASCII only: stricter, so never more lines).
 _STAMP: Final = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?\z"
