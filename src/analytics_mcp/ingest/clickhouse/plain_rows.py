@@ -15,10 +15,10 @@ path does (an event id per stored event, a visit id per visit, by its first even
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
-from operator import attrgetter, is_, itemgetter, not_
+from functools import partial
+from operator import attrgetter, is_not, itemgetter, truth
 from typing import Any
 
 import numpy as np
@@ -113,16 +113,21 @@ def plain(cols: Columns, grouped: Groups, book: VisitBook) -> Flags:
     """Which events are plain (see the module). `book` holds the stored visits that may be open."""
     n = len(cols.ts)
     group_ok = np.ones(len(grouped.keys), np.bool_)
-    checks: tuple[Callable[[], Iterator[bool]], ...] = (
-        lambda: map("engagement".__ne__, cols.names),
-        lambda: map(is_, map(attrgetter("user_id"), cols.events), repeat(None)),
-        lambda: map(is_, map(attrgetter("side_row"), cols.events), repeat(None)),
-        lambda: map(not_, map(attrgetter("items"), cols.events)),
-    )
-    for check in checks:
-        group_ok[grouped.of_event[~np.fromiter(check(), np.bool_, n)]] = False
-        if not group_ok.any():  # e.g. tracker traffic: engagement reports in every visit
+    group_ok[grouped.of_event[~np.fromiter(map("engagement".__ne__, cols.names), np.bool_, n)]] = False
+    # The other checks read only the events of groups still in (tracker traffic: none; every
+    # visit has engagement reports), each field by one attrgetter map in C.
+    given = partial(is_not, None)
+    for name, bad in (("user_id", given), ("side_row", given), ("items", truth)):
+        positions = np.flatnonzero(group_ok[grouped.of_event])
+        if len(positions) == 0:
             return np.zeros(n, np.bool_)
+        events = (
+            itemgetter(*positions.tolist())(cols.events)
+            if len(positions) > 1
+            else (cols.events[positions[0]],)
+        )
+        failed = np.fromiter(map(bad, map(attrgetter(name), events)), np.bool_, len(positions))
+        group_ok[grouped.of_event[positions[failed]]] = False
     owners: dict[tuple[int, int], int] = {}
     for site_id, ids in grouped.keys:
         for vid in set(ids):
