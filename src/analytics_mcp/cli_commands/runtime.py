@@ -27,7 +27,14 @@ if TYPE_CHECKING:
 
 
 def register(sub: Subparsers) -> None:
-    serve = sub.add_parser("serve", help="Run the HTTP server (tracker, API, dashboard, MCP).")
+    serve = sub.add_parser(
+        "serve",
+        help="Run the HTTP server (tracker, API, dashboard, MCP).",
+        description="Run the HTTP server (tracker, API, dashboard, MCP). Settings come from ANALYTICS_* "
+        "environment variables (README). Ingestion: ANALYTICS_INGEST_PROCESS, ANALYTICS_INGEST_SPOOL_LIMIT, "
+        "and with chdb:// events ANALYTICS_CHDB_WRITER=thread|process (the spool's writer in a thread "
+        "of the server, or a process reaching its chDB over a loopback ClickHouse HTTP endpoint).",
+    )
     _host_port(serve)
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="Apply database migrations; prints the revision.").set_defaults(

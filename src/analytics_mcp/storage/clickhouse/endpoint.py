@@ -108,8 +108,8 @@ class Endpoint:
             raise ValueError("the loopback endpoint serves a chDB engine (chdb:// URL)")
         self.database = events.database
         self.credential = credential
-        statements = Statements(parse_clickhouse_url(events.url).path, events.statement_lock)
-        self._server = _Server(port, statements, credential)
+        self._statements = Statements(parse_clickhouse_url(events.url).path, events.statement_lock)
+        self._server = _Server(port, self._statements, credential)
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="clickhouse-endpoint", daemon=True
@@ -125,3 +125,4 @@ class Endpoint:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+        self._statements.close()

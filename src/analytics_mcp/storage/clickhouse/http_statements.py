@@ -132,6 +132,11 @@ class Statements:
         self._lock = lock
         self._database = ""  # the handle's USE, set again only when a request names another
 
+    def close(self) -> None:
+        """Close the handle (the engine stays: the server's client holds its own)."""
+        with self._lock:
+            self._conn.close()
+
     def answer(self, request: Request) -> Response:
         parts = urlsplit(request.target)
         if parts.path.rstrip("/") == "/ping":
