@@ -30,8 +30,9 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from analytics_mcp.storage.clickhouse import open_clickhouse
+from analytics_mcp.storage.clickhouse import http_statements, open_clickhouse
 from analytics_mcp.storage.clickhouse.endpoint import Credential, Endpoint
+from analytics_mcp.storage.clickhouse.http_statements import form_fields
 from clickhouse_support import chdb_url
 from reliability.test_crash_cycles import Ledger, Load
 from server_process import Install, server_process, writer_child
@@ -184,3 +185,38 @@ def test_the_endpoint_listens_on_loopback_only(endpoint: Endpoint) -> None:
             if local.endswith(f":{port}") and state == "0A":  # 0A: LISTEN
                 listening.append(local)
     assert listening == ["0100007F:" + port]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_the_endpoint_speaks_what_the_writer_sends(
+    endpoint: Endpoint, compress: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over clickhouse-connect as the writer uses it: an insert repeated with its deduplication
+    token is stored once (streamed into chDB, lz4-compressed or not), and a query whose array
+    parameter is too long for a URL (sent as multipart/form-data) answers over the whole array."""
+    forms: list[str] = []
+
+    def read_form(content_type: str, body: bytes) -> dict[str, str]:
+        forms.append(content_type)
+        return form_fields(content_type, body)
+
+    monkeypatch.setattr(http_statements, "form_fields", read_form)  # the real parser, counted
+    events = open_clickhouse(endpoint.url(), compress=compress)
+    table = f"kept_{int(compress)}"
+    events.command("CREATE DATABASE IF NOT EXISTS endpoint_auth")
+    events.command(
+        f"CREATE TABLE IF NOT EXISTS {events.table(table)} (id UInt64, page LowCardinality(String))"
+        " ENGINE = MergeTree ORDER BY id SETTINGS non_replicated_deduplication_window = 100"
+    )
+    rows = [(i, f"/p{i % 7}") for i in range(5_000)]
+    for _ in range(2):
+        events.insert(table, rows, ("id", "page"), token="frame:0-1:kept")
+    events.insert(table, rows[:10], ("id", "page"), token="frame:1-2:kept")
+    assert events.rows(f"SELECT count(), sum(id) FROM {events.table(table)}") == [(5_010, 12_497_545)]
+    wanted = list(range(0, 40_000, 2))
+    found = events.rows(
+        f"SELECT count() FROM {events.table(table)} WHERE id IN {{ids:Array(UInt64)}}", {"ids": wanted}
+    )
+    assert found == [(2_500 + 5,)]
+    assert len(forms) == 1  # that query's parameters came as a form
+    events.close()
