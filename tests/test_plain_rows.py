@@ -92,7 +92,7 @@ def _batch(rng: random.Random, start: int, serial: int) -> list[PreparedEvent]:
     with gaps short and long, and some plain visitors (pageviews and clicks only)."""
     out: list[PreparedEvent] = []
     for _ in range(rng.randint(1, 25)):
-        visitor = rng.randint(1, 40)
+        visitor = rng.randint(1, 16)
         ts = start + rng.randint(-90, 240) * MINUTE
         plain = rng.random() < 0.5
         for _ in range(rng.randint(1, 9)):

@@ -6,7 +6,7 @@ writer persists new and changed visits in the same transaction as the events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, KeysView
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,9 +129,9 @@ class VisitBook:
         assert not self.created
         self._next_id = next_id
 
-    def has(self, site_id: int, visitor_id: int) -> bool:
-        """Whether a visit of this key is in the book (stored or new)."""
-        return (site_id, visitor_id) in self._by_key
+    def keys(self) -> KeysView[tuple[int, int]]:
+        """The (site_id, visitor_id) keys of the visits in the book (stored or new)."""
+        return self._by_key.keys()
 
     def find_open(self, site_id: int, visitor_ids: Iterable[int], ts: int) -> VisitState | None:
         """The open visit for the first id that has one (previous day's salt first: a visit that

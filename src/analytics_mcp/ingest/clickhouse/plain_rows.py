@@ -15,6 +15,7 @@ path does (an event id per stored event, a visit id per visit, by its first even
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -128,13 +129,14 @@ def plain(cols: Columns, grouped: Groups, book: VisitBook) -> Flags:
         )
         failed = np.fromiter(map(bad, map(attrgetter(name), events)), np.bool_, len(positions))
         group_ok[grouped.of_event[positions[failed]]] = False
-    owners: dict[tuple[int, int], int] = {}
-    for site_id, ids in grouped.keys:
-        for vid in set(ids):
-            owners[(site_id, vid)] = owners.get((site_id, vid), 0) + 1
-    for number, (site_id, ids) in enumerate(grouped.keys):
-        if any(owners[(site_id, vid)] > 1 or book.has(site_id, vid) for vid in ids):
-            group_ok[number] = False
+    # A group whose visitor id is another group's too, or has a stored visit that may be open:
+    # each (site, visitor id) pair once per group holding it, counted in C.
+    pairs = [(site_id, vid) for site_id, ids in grouped.keys for vid in ids]
+    counts = Counter(pairs)
+    taken = {pair for pair, count in counts.items() if count > 1} | (book.keys() & counts.keys())
+    if taken:
+        holder = np.repeat(np.arange(len(grouped.keys)), [len(ids) for _site, ids in grouped.keys])
+        group_ok[holder[np.fromiter(map(taken.__contains__, pairs), np.bool_, len(pairs))]] = False
     flags: Flags = group_ok[grouped.of_event]
     sites = dict(zip(map(id, cols.sites), cols.sites, strict=True))  # SiteInfo objects are shared
     goals = {site.id: site.goals for site in sites.values() if site.goals}
