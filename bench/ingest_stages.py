@@ -8,7 +8,7 @@ Prints CPU (process_time) per event, the minimum over the repeats, for:
   `split_lines`, with a tenant check);
 - prepare: `BatchProcessor.prepare_keyed` (the store's id lookup answers "none stored": with
   chDB it runs in ClickHouse with the GIL released, so it is left out here);
-- encode: the spool frame (`codec.encode`);
+- encode: the spool frame (`codec.encode`, given the route's events as the spooler gives them);
 - decode: the writer's side of the frame (`codec.decode`, the writer's process once split);
 - reader: of the route, pyarrow's NDJSON reader alone (the GIL released), where the tree has it.
 The collector runs as in the server (`heap.tune_collector`).
@@ -17,10 +17,12 @@ The collector runs as in the server (`heap.tune_collector`).
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,9 @@ from analytics_mcp.storage import accounts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import DOMAIN, batch_bodies
+
+# The frame from the route's columns, as the spooler asks for it (trees before take the events only).
+_TAKES_BATCH = len(inspect.signature(codec.encode).parameters) > 1
 
 
 class NoneStored:
@@ -89,11 +94,12 @@ def main() -> None:
         count = len(pending)
         with services.db.sync.begin() as conn:
             live, _outcomes, _keys = processor.prepare_keyed(conn, pending)
-            payload = codec.encode(live)
+            encode = partial(codec.encode, live, pending) if _TAKES_BATCH else partial(codec.encode, live)
+            payload = encode()
             figures = {
                 "route": per_event(route, count, args.repeat),
                 "prepare": per_event(lambda _: processor.prepare_keyed(conn, pending), count, args.repeat),
-                "encode": per_event(lambda _: codec.encode(live), count, args.repeat),
+                "encode": per_event(lambda _: encode(), count, args.repeat),
                 "decode": per_event(
                     lambda _: codec.decode(payload, conn, processor.sites), count, args.repeat
                 ),

@@ -5,16 +5,23 @@ older server left is stored after an upgrade (replayed below beside new frames).
 from __future__ import annotations
 
 import pickle
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from analytics_mcp.ingest import bulk_import
 from analytics_mcp.ingest.batch_processor import BatchProcessor, dedup_keys
+from analytics_mcp.ingest.event import ColumnBatch
 from analytics_mcp.ingest.spool import codec
+from analytics_mcp.ingest.spool import columns as spool_columns
 from analytics_mcp.ingest.spool.frames import SpoolReader, SpoolWriter
 from analytics_mcp.ingest.spool.storing import store_frames
 from analytics_mcp.services import Services
 from factories import make_site
 from test_ingest_replay import batch, counts
+from test_plain_batch import PLAIN
 from test_spool_codec_compat import OneSite, prepared
 
 
@@ -87,3 +94,28 @@ def test_a_spool_from_before_the_upgrade_is_stored_with_new_frames(
     )
     assert (moved, stored) == (end, 100)
     assert counts(services) == (100, 100)
+
+
+def test_a_column_batch_gives_the_frame_its_events_give(services: Services) -> None:
+    """The route's columns (a ColumnBatch) go into the frame as they are: the same bytes as
+    reading every prepared event back; with an event dropped, the events are read as before."""
+    make_site(services)
+    stamp = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds")
+    lines = [
+        dict(PLAIN, domain="acme.test", url=f"https://acme.test/{i % 3}", event_id=f"c{i}", timestamp=stamp)
+        for i in range(30)
+    ]
+    lines[4] = {**lines[4], "hash": True, "name": "signup", "scroll_depth": 7, "language": "de"}
+    lines[9] = {**lines[9], "referrer": "", "ip": "8.8.8.8"}  # a country, set by prepare
+    body = b"\n".join(map(orjson.dumps, lines))
+    batch = bulk_import.plain_body(body)
+    assert isinstance(batch, ColumnBatch) and len(batch) == 30
+    processor = BatchProcessor()
+    with services.db.sync.begin() as conn:
+        live, _ = processor.prepare(conn, batch)
+    assert len(live) == 30 and codec.encode(live, batch) == codec.encode(live)
+    events = [item.event for item in live]
+    assert spool_columns._given_columns(batch, events)  # taken from the columns, not read back
+    assert not spool_columns._given_columns(batch, events[1:])
+    assert codec.encode(live[1:], batch) == codec.encode(live[1:])  # one dropped: read back
+    assert codec.encode(live[::-1], batch) == codec.encode(live[::-1])

@@ -4,6 +4,7 @@ User-Agent no longer needed), and its `Outcome` (accepted, duplicate or dropped)
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +105,17 @@ class PendingEvent:
     def fingerprint(self) -> tuple[Any, ...]:
         """Identity of an event without an event_id, for the short dedup window."""
         return (self.name, self.url, self.props, self.revenue, self.transaction_id, self.engagement_ms)
+
+
+class ColumnBatch(list[PendingEvent]):
+    """Events built from columns (plain batch bodies, ingest/plain_columns.py), with those columns
+    by field name (a field not given is None for every event): the spool frame takes them as they
+    are instead of reading each event's fields back (spool/columns.py). Prepare sets `country` on
+    these events and nothing else is set after they are built, so the columns stay true."""
+
+    def __init__(self, events: Iterable[PendingEvent], columns: dict[str, Sequence[Any]]) -> None:
+        super().__init__(events)
+        self.columns = columns
 
 
 @dataclass(slots=True)

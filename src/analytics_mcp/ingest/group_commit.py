@@ -244,7 +244,8 @@ class Ingestor:
                 return
 
     def _write_jobs(self, jobs: list[_Job]) -> None:
-        events = [event for job in jobs for event in job.events]
+        # One request's list as it is: a ColumnBatch's columns reach the spool frame.
+        events = jobs[0].events if len(jobs) == 1 else [event for job in jobs for event in job.events]
         try:
             if self._spooler is not None:
                 outcomes, end = self._spooler.write(events)

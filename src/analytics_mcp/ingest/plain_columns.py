@@ -11,12 +11,12 @@ accepted and every refusal stay exactly the per-line path's (tests/test_plain_co
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from itertools import repeat
 from typing import Any, Final
 
-from analytics_mcp.ingest.event import PendingEvent
+from analytics_mcp.ingest.event import ColumnBatch, PendingEvent
 from analytics_mcp.ingest.plain_batch import (
     _EPOCH,
     _KEYS,
@@ -88,15 +88,20 @@ def column_events(
             columns[key] = _shared(columns[key])
     referrers = [r or None for r in columns["referrer"]]
     nothing = repeat(None)
-    return list(
-        map(
-            PendingEvent,
-            columns["domain"], names, columns["url"], referrers, nothing, interactive,
-            columns["event_id"], nothing, nothing, nothing, nothing, columns["engagement_ms"],
-            columns["scroll_depth"], columns["language"], hashes, stamps, columns["ip"],
-            columns["user_agent"],
-        )
+    events = map(
+        PendingEvent,
+        columns["domain"], names, columns["url"], referrers, nothing, interactive,
+        columns["event_id"], nothing, nothing, nothing, nothing, columns["engagement_ms"],
+        columns["scroll_depth"], columns["language"], hashes, stamps, columns["ip"],
+        columns["user_agent"],
     )  # fmt: skip
+    given: dict[str, Sequence[Any]] = {
+        "domain": columns["domain"], "name": names, "url": columns["url"], "referrer": referrers,
+        "interactive": interactive, "event_id": columns["event_id"],
+        "engagement_ms": columns["engagement_ms"], "scroll_depth": columns["scroll_depth"],
+        "language": columns["language"], "hash_routing": hashes, "ts": stamps,
+    }  # fmt: skip
+    return ColumnBatch(events, given)
 
 
 def all_ips(values: set[str], is_ip: Callable[[str], bool]) -> bool:

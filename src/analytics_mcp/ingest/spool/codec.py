@@ -10,6 +10,7 @@ still decodes, so a spool left by an older server is stored after an upgrade.
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
 from dataclasses import fields
 from operator import attrgetter
 from typing import Any
@@ -33,9 +34,9 @@ assert _ALL_FIELDS[_PRIVATE_AT + 1 : _PRIVATE_AT + 3] == _PRIVATE
 _event_values = attrgetter(*_EVENT_FIELDS)
 
 
-def encode(live: list[PreparedEvent]) -> bytes:
-    """A column frame (what this version writes)."""
-    return columns.encode(live)
+def encode(live: list[PreparedEvent], batch: Sequence[PendingEvent] | None = None) -> bytes:
+    """A column frame (what this version writes); `batch`: what `live` was prepared from."""
+    return columns.encode(live, batch)
 
 
 def encode_rows(live: list[PreparedEvent]) -> bytes:

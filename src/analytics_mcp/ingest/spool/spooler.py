@@ -147,7 +147,7 @@ class Spooler:
             live, outcomes, keys = self._processor.prepare_keyed(conn, events, self._unsettled.keys)
         if not live:
             return outcomes, 0
-        end = self._spool.append(encode(live))
+        end = self._spool.append(encode(live, events))
         self._unsettled.add(end, keys, len(live))
         if self._handoff is not None:  # before the notice: the writer reads no frame past its goal
             self._handoff.offer(end, live)
