@@ -220,3 +220,34 @@ def test_the_endpoint_speaks_what_the_writer_sends(
     assert found == [(2_500 + 5,)]
     assert len(forms) == 1  # that query's parameters came as a form
     events.close()
+
+
+def test_the_writer_killed_then_503_and_the_restart_stores_every_acknowledged_event_once(
+    tmp_path: Path,
+) -> None:
+    """The child stalled (SIGSTOP: acknowledged from the spool only), then killed: the server
+    answers 503 until it is restarted, as with the SQL writer process; the restart stores what
+    was spooled, once."""
+    install = Install.create(tmp_path, **_chdb_env(tmp_path))
+    ledger = Ledger()
+    load = Load("", _tenant(install), ledger, datetime.now(UTC) - timedelta(hours=1))
+
+    async def batches(count: int) -> list[object]:
+        async with httpx2.AsyncClient(timeout=60) as http:
+            return [await load.batch(http, ledger.new_ids(500)) for _ in range(count)]
+
+    with server_process(install.env) as (proc, base):
+        load.base = base
+        writer = writer_child(proc.pid)
+        os.kill(writer, signal.SIGSTOP)
+        assert all(isinstance(data, dict) for data in asyncio.run(batches(4)))
+        os.kill(writer, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while asyncio.run(batches(1)) != [None] and time.monotonic() < deadline:
+            time.sleep(0.2)  # the server notices the pipe closed, then refuses
+        assert ledger.refused_503 >= 1, "a server without its writer still acknowledged events"
+    with server_process(install.env) as (_proc, base):
+        load.base = base
+        asyncio.run(load.retries_with_new(sorted(ledger.acked)[:500], batch_size=500))
+    stored = _stored_ids(install)
+    assert stored.keys() == ledger.acked and set(stored.values()) == {1}
