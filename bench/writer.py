@@ -4,11 +4,12 @@ directory, batch after batch, as the writer stores gathered spool frames.
 
 The events are `bench/ingest.py`'s batch load (pageviews, 7 per visitor, 37 ms apart), built
 before the clock; `--mixed` adds custom events, engagement reports, a goal and purchases with
-items (the per-event path's work). Printed per batch and in total, per event: the process's CPU
-(Python and chDB's threads), this thread's CPU (Python, and chDB's work on the calling thread),
-split into computing rows and inserting them.
+items (the per-event path's work); `--tracker` only the engagement reports (a tracker's visits).
+Printed per batch and in total, per event: the process's CPU (Python and chDB's threads), this
+thread's CPU (Python, and chDB's work on the calling thread), split into computing rows and
+inserting them.
 
-    python bench/writer.py [--events 200000] [--batch 100000] [--mixed] [--profile FILE]
+    python bench/writer.py [--events 200000] [--batch 100000] [--mixed | --tracker] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ DOMAIN = "bench.example"
 CLIENT = ClientInfo("Chrome", "Linux", "desktop")
 
 
-def prepared_events(total: int, mixed: bool) -> list[PreparedEvent]:
+def prepared_events(total: int, mixed: bool, tracker: bool = False) -> list[PreparedEvent]:
     """bench/ingest.py's batch events as prepare leaves them (one visitor id per 7 events)."""
     goals = (build_matcher("g1", "event", None, None, "signup"),) if mixed else ()
     site = SiteInfo(1, 1, DOMAIN, "EUR", ZoneInfo("Europe/Berlin"), goals)
@@ -45,7 +46,7 @@ def prepared_events(total: int, mixed: bool) -> list[PreparedEvent]:
     out = []
     for i in range(total):
         name, path, extra = "pageview", f"/docs/{i % 300}", {}
-        if mixed and i % 7 == 3:
+        if (mixed or tracker) and i % 7 == 3:
             name, extra = "engagement", {"engagement_ms": 1200, "scroll_depth": 40}
             path = f"/docs/{(i - 1) % 300}"
         elif mixed and i % 7 == 5:
@@ -74,9 +75,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=100_000, help="events per writer batch")
     parser.add_argument("--mixed", action="store_true", help="custom events, engagement, goals, purchases")
+    parser.add_argument(
+        "--tracker", action="store_true", help="an engagement report in every visit, no goals"
+    )
     parser.add_argument("--profile", type=Path, help="cProfile of the batches, to this .prof file")
     args = parser.parse_args()
-    live = prepared_events(args.events, args.mixed)
+    live = prepared_events(args.events, args.mixed, args.tracker)
     directory = tempfile.mkdtemp(prefix="bench-writer-")
     events = open_clickhouse(f"chdb://{directory}?database=bench")
     upgrade_clickhouse(events)

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from analytics_mcp.ingest.clickhouse import plain_rows, reads
 from analytics_mcp.ingest.clickhouse.plain_rows import PROVISIONAL
-from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, Outcome, PreparedEvent
+from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, Outcome, PreparedEvent, dropped
 from analytics_mcp.ingest.rows import ENGAGED, EVENT_COLUMNS, GAP, ID, SCROLL, VISIT, VISIT_COLUMNS, RowWriter
 from analytics_mcp.ingest.visits import VisitBook, VisitState
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
@@ -107,6 +107,8 @@ def compute(
         if len(book.created) > visits_before:
             other_visits.append(position)
     common = plain_rows.compute(cols, grouped, flags, rank, ts)
+    for position in common.dropped.tolist():
+        outcomes[position] = dropped("no open visit")
     event_ids, other_event_ids = plain_rows.merged_ids(common.event_ranks, rank[other_events], bases["event"])
     visit_ids, other_visit_ids = plain_rows.merged_ids(common.visit_ranks, rank[other_visits], bases["visit"])
     common.finish(event_ids, visit_ids)

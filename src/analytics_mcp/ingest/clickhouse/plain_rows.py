@@ -1,16 +1,17 @@
-"""The common case of a ClickHouse batch as columns: pageviews and custom events of visitors whose
-visits this batch alone makes, computed with a few numpy passes instead of `RowWriter.add` per
-event, with exactly the rows the per-event path computes (tests/test_plain_rows.py compares both
-on random batches).
+"""The common case of a ClickHouse batch as columns: pageviews, custom events and engagement
+reports of visitors whose visits this batch alone makes, computed with a few numpy passes instead
+of `RowWriter.add` per event, with exactly the rows the per-event path computes
+(tests/test_plain_rows.py compares both on random batches).
 
-An event is plain when it is no engagement report, carries no user id, side row or items, and
-completes no goal of its site. A visitor group (site, visitor ids) is plain when all its events
-are plain, none of its visitor ids is another group's, and no stored visit of those ids may still
-be open: then its visits are its own, and the 30-minute rule over its events in time order cuts
-them (a visit is open at ts while ts < its latest event + 30 min; its start is never later).
-Every other event goes through `RowWriter.add` as before, in time order, with provisional ids
-(from `PROVISIONAL` on); `merged_ids` then numbers both kinds in time order as the per-event
-path does (an event id per stored event, a visit id per visit, by its first event).
+An event is plain when it carries no user id, side row or items and completes no goal of its site.
+A visitor group (site, visitor ids) is plain when all its events are plain, none of its visitor ids
+is another group's, and no stored visit of those ids may still be open: then its visits are its
+own, and the 30-minute rule over its events in time order cuts them (a visit is open at ts while
+ts < its latest event + 30 min; its start is never later). An engagement report with no open visit
+is dropped (`_open_engagement`); the others add to the latest pageview of their path in their
+visit (`_engagement`). Every other event goes through `RowWriter.add` as before, in time order,
+with provisional ids (from `PROVISIONAL` on); `merged_ids` then numbers both kinds in time order as
+the per-event path does (an event id per stored event, a visit id per visit, by its first event).
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ from analytics_mcp.ingest.visits import VisitBook
 Ints = npt.NDArray[np.int64]
 Flags = npt.NDArray[np.bool_]
 PROVISIONAL = 1 << 60  # above every stored id: ids the per-event path gives before merging
-_PLAIN_FIELDS = ("props", "interactive", "revenue", "currency", "transaction_id", "event_id")
+_PLAIN_FIELDS = (
+    "props", "interactive", "revenue", "currency", "transaction_id", "event_id",
+    "engagement_ms", "scroll_depth",
+)  # fmt: skip
 _VISIT_ATTRIBUTES = itemgetter(*VISIT_COLUMNS[12:])
 assert VISIT_COLUMNS[:12] == (
     "id", "site_id", "visitor_id", "started_at", "ended_at", "last_pageview_id", "last_pageview_at",
@@ -76,6 +80,7 @@ class PlainRows:
     visit_rows: list[list[Any]]
     visit_of_event: Ints
     last_pageview: Ints
+    dropped: Ints  # positions (into the batch) of engagement reports with no open visit
 
     def finish(self, event_ids: Ints, visit_ids: Ints) -> None:
         """Fill in the ids `merged_ids` gave."""
@@ -114,7 +119,6 @@ def plain(cols: Columns, grouped: Groups, book: VisitBook) -> Flags:
     """Which events are plain (see the module). `book` holds the stored visits that may be open."""
     n = len(cols.ts)
     group_ok = np.ones(len(grouped.keys), np.bool_)
-    group_ok[grouped.of_event[~np.fromiter(map("engagement".__ne__, cols.names), np.bool_, n)]] = False
     # The other checks read only the events of groups still in (tracker traffic: none; every
     # visit has engagement reports), each field by one attrgetter map in C.
     given = partial(is_not, None)
@@ -158,10 +162,11 @@ def compute(cols: Columns, grouped: Groups, flags: Flags, rank: Ints, ts: Ints) 
     """The rows of the plain events (`flags`), `rank`: each event's place in time order."""
     positions = np.flatnonzero(flags)
     order = positions[np.lexsort((rank[positions], grouped.of_event[positions]))]
+    order, dropped = _open_engagement(order, cols, grouped, ts)
     n = len(order)
     if n == 0:
         none = np.zeros(0, np.int64)
-        return PlainRows(none, none, [()] * 18, [], none, none)
+        return PlainRows(none, none, [()] * 18, [], none, none, dropped)
     take: Callable[[Sequence[Any]], tuple[Any, ...]] = (
         itemgetter(*order.tolist()) if n > 1 else lambda c: (c[int(order[0])],)
     )
@@ -187,13 +192,72 @@ def compute(cols: Columns, grouped: Groups, flags: Flags, rank: Ints, ts: Ints) 
     visit_rows = _visit_rows(live, stamps, paths, firsts, last_pageview, counts)
     event_columns: list[Sequence[Any]] = [
         (), site_ids.tolist(), (), visitors.tolist(), stamps, names, _field(live, "hostname"), paths,
-        picked["props"], picked["interactive"], (None,) * n, (None,) * n,
+        picked["props"], picked["interactive"],
+        *_engagement(names, paths, picked, visit_of_event, is_pageview),
         _gaps(times, is_pageview, visit_of_event), picked["revenue"], picked["currency"],
         picked["transaction_id"], picked["event_id"], (None,) * n,
     ]  # fmt: skip
     return PlainRows(
-        rank[order], rank[order][firsts], event_columns, visit_rows, visit_of_event, last_pageview
+        rank[order], rank[order][firsts], event_columns, visit_rows, visit_of_event, last_pageview, dropped
     )
+
+
+def _open_engagement(order: Ints, cols: Columns, grouped: Groups, ts: Ints) -> tuple[Ints, Ints]:
+    """`order` without the engagement reports that find no open visit (RowWriter.add drops them):
+    one opening its group or following a 30-minute gap since the group's previous kept event.
+    A dropped report moves no visit's end, which can leave a later one without an open visit, so
+    this repeats until none is dropped. The kept order, and the dropped positions."""
+    engagement = np.fromiter(
+        map("engagement".__eq__, map(cols.names.__getitem__, order.tolist())), np.bool_, len(order)
+    )
+    if not engagement.any():
+        return order, order[:0]
+    times, group, steps = ts[order], grouped.of_event[order], np.arange(len(order))
+    kept = np.ones(len(order), np.bool_)
+    while True:
+        before = np.concatenate(([-1], np.maximum.accumulate(np.where(kept, steps, -1))[:-1]))
+        at = np.maximum(before, 0)
+        is_open = (before >= 0) & (group[at] == group) & (times - times[at] < VISIT_GAP_MS)
+        lone = engagement & kept & ~is_open
+        if not lone.any():
+            return order[kept], order[~kept]
+        kept &= ~lone
+
+
+def _engagement(
+    names: Sequence[str],
+    paths: Sequence[str],
+    picked: dict[str, list[Any]],
+    visit_of_event: Ints,
+    is_pageview: Flags,
+) -> tuple[Sequence[Any], Sequence[Any]]:
+    """The engaged_ms and scroll_depth columns: a report's own values on its row, and on the
+    latest pageview of its path in its visit before it the sum of the reports' milliseconds and
+    their deepest scroll (RowWriter._engage on a new visit)."""
+    n = len(names)
+    reports = np.fromiter(map("engagement".__eq__, names), np.bool_, n)
+    if not reports.any():
+        return (None,) * n, (None,) * n
+    engaged, scroll = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    own = np.flatnonzero(reports)
+    engaged[own] = [picked["engagement_ms"][i] for i in own.tolist()]
+    scroll[own] = [picked["scroll_depth"][i] for i in own.tolist()]
+    path_ids: dict[str, int] = {}
+    path_of = np.fromiter((path_ids.setdefault(p, len(path_ids)) for p in paths), np.int64, n)
+    by_page = np.lexsort((np.arange(n), path_of, visit_of_event))  # (visit, path, time)
+    latest = np.maximum.accumulate(np.where(is_pageview[by_page], np.arange(n), -1))
+    at = np.flatnonzero(reports[by_page])
+    found = np.maximum(latest[at], 0)
+    same = (latest[at] >= 0) & (visit_of_event[by_page[found]] == visit_of_event[by_page[at]])
+    same &= path_of[by_page[found]] == path_of[by_page[at]]
+    target, source = by_page[found[same]], by_page[at[same]].tolist()
+    if len(target):
+        total, deepest = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        np.add.at(total, target, [picked["engagement_ms"][i] or 0 for i in source])
+        np.maximum.at(deepest, target, [picked["scroll_depth"][i] or 0 for i in source])
+        pages = np.unique(target)
+        engaged[pages], scroll[pages] = total[pages].tolist(), deepest[pages].tolist()
+    return engaged.tolist(), scroll.tolist()
 
 
 def _gaps(ts: Ints, is_pageview: Flags, visit_of_event: Ints) -> list[int | None]:
