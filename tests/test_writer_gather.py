@@ -1,6 +1,7 @@
 """The writer loop's gathering (writer_process.Gather, ClickHouse's few large batches): after a
 batch of at least `busy` events it waits for `bytes` of frames before the next one (or a stop),
-after a smaller batch it stores at once, and a store without `gather` (SQL) never waits.
+after a smaller batch it stores at once, a pause in the frames (`quiet`) ends the wait, and a store
+without `gather` (SQL) never waits.
 
 The loop is driven through its real pipe; the store here only records what it was asked to
 store (the scheduling is what is under test: ClickHouse's and SQL's stores are tested elsewhere).
@@ -15,7 +16,8 @@ from typing import Any
 
 from analytics_mcp.ingest.spool.writer_process import Gather, _serve
 
-WAIT = Gather(busy=20, bytes=150, seconds=30.0)  # a test that waited the 30 s would time out
+# A test that waited the 30 s would time out; frames never pause 30 s here.
+WAIT = Gather(busy=20, bytes=150, seconds=30.0, quiet=30.0)
 
 
 class RecordingStore:
@@ -83,6 +85,24 @@ def test_a_small_batch_is_followed_at_once_and_a_stop_ends_a_wait() -> None:
     pipe.send(("stop", 60))  # a graceful stop stores what is spooled without waiting
     thread.join(10)
     assert not thread.is_alive() and store.batches == [(0, 5), (5, 40), (40, 60)]
+
+
+def test_a_pause_in_the_frames_ends_the_wait() -> None:
+    """The end of a burst is stored after `quiet`, not after `seconds` (30: _stored_through would
+    time out at 10) and without `bytes` (150) spooled."""
+    store = RecordingStore(Gather(busy=20, bytes=150, seconds=30.0, quiet=0.3))
+    pipe, thread = _run(store)
+    pipe.send(("spooled", 30))  # busy: the next batch gathers
+    _stored_through(store, 30)
+    pipe.send(("spooled", 60))
+    pipe.send(("spooled", 70))  # then nothing more comes
+    began = time.monotonic()
+    _stored_through(store, 70)
+    assert time.monotonic() - began >= 0.25  # it did wait for more, about `quiet`
+    assert store.batches[0] == (0, 30)  # (30, 70), or (30, 60) and (60, 70) on a stalled machine
+    pipe.send(("stop", 70))
+    thread.join(10)
+    assert not thread.is_alive()
 
 
 def test_a_store_without_gather_never_waits() -> None:

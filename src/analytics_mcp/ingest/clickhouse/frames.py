@@ -39,7 +39,10 @@ BATCH_BYTES = 16 * 1024 * 1024  # spooled frames per batch: about 100,000 batch-
 # ClickHouse's advice is about one insert a second, each insert is a part of every table (parts
 # are merged in the background), and a batch's lookups cost the same for 10 rows as for 10,000.
 # bench/ingest.py (200,000 events, 4 clients): 7-8 batches -> 4, CPU an event 31.0/28.1 -> 26.4/23.1 us.
-GATHER = Gather(busy=20_000, bytes=BATCH_BYTES, seconds=1.0)
+# A pause of 0.1 s in the frames ends the wait (requests of 10,000 events come every ~0.09 s at
+# 110,000 events/s): a burst's last frames were stored up to a second late, 56-64k -> 71-73k
+# events/s stored in the same bench (docs/engine-performance.md, 2026-12-07 19:00).
+GATHER = Gather(busy=20_000, bytes=BATCH_BYTES, seconds=1.0, quiet=0.1)
 
 
 class ClickHouseUnavailable(Unavailable):

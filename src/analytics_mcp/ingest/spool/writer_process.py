@@ -55,11 +55,20 @@ class _Target:
             return self._goal, self._stopping
 
     def more(self, position: int, gather: Gather) -> tuple[int, bool]:
-        """`next`, then waiting up to gather.seconds for gather.bytes past `position` (or a stop)."""
+        """`next`, then waiting for gather.bytes past `position` (or a stop) while frames keep
+        coming: up to gather.seconds, and no longer than gather.quiet after the last new frame, so
+        the end of a burst is stored at once instead of after the whole wait."""
         with self._cond:
-            self._cond.wait_for(
-                lambda: self._goal - position >= gather.bytes or self._stopping, timeout=gather.seconds
-            )
+            deadline = time.monotonic() + gather.seconds
+            seen, seen_at = self._goal, time.monotonic()
+            while self._goal - position < gather.bytes and not self._stopping:
+                now = time.monotonic()
+                if self._goal != seen:
+                    seen, seen_at = self._goal, now
+                wake = min(deadline, seen_at + gather.quiet)
+                if now >= wake:
+                    break
+                self._cond.wait(timeout=wake - now)
             return self._goal, self._stopping
 
 
@@ -67,12 +76,14 @@ class _Target:
 class Gather:
     """A store that wants few large batches (ClickHouse: each insert is a part per table, merged
     later): after a batch of at least `busy` events (frames arrive fast), the writer waits up to
-    `seconds` for `bytes` of frames before the next batch. After a smaller one it stores at once,
-    so a lone request is stored as soon as before."""
+    `seconds` for `bytes` of frames before the next batch, but stops waiting once no new frame has
+    come for `quiet` seconds (the burst is over: waiting longer only delays it). After a smaller
+    batch it stores at once, so a lone request is stored as soon as before."""
 
     busy: int
     bytes: int
     seconds: float
+    quiet: float
 
 
 def _listen(pipe: Connection, target: _Target) -> None:
