@@ -132,55 +132,28 @@ class BatchProcessor:
         self, conn: Connection, batch: list[PendingEvent], outcomes: list[Outcome | None]
     ) -> list[PreparedEvent]:
         live: list[PreparedEvent] = []
-        sites: dict[str, SiteInfo | None] = {}  # a batch has few domains and days: look up once
-        salts: dict[str, tuple[bytes | None, bytes]] = {}
-        # A batch has few clients and days too: each parsed once (a call per event was most of
-        # this loop's time under the GIL).
-        clients: dict[str, ClientInfo | None] = {}
-        days: dict[int, str] = {}
-        # A visitor's events share one address, client and day: hash and locate them once.
-        visitors: dict[tuple[str, str, str, str], tuple[tuple[int, ...], str | None]] = {}
+        # A visitor's events share one domain, address, client and day: its site, client, ids and
+        # country are decided once, and its later events only check their URL (one tuple and one
+        # dict lookup an event instead of four; the loop runs under the GIL the requests need).
+        visitors: dict[tuple[str, str, str, int], _Visitor] = {}
+        known = _Known(self, conn)
         for index, event in enumerate(batch):
-            if event.domain not in sites:
-                sites[event.domain] = self.sites.lookup(conn, event.domain)
-            site = sites[event.domain]
-            if site is None:
-                outcomes[index] = dropped("unknown domain")
-                continue
-            if event.user_agent not in clients:
-                clients[event.user_agent] = enrich.parse_user_agent(event.user_agent)
-            client = clients[event.user_agent]
-            if client is None:
-                outcomes[index] = dropped("bot")
-                continue
+            who = (event.domain, event.ip, event.user_agent, event.ts // DAY_MS)
+            visitor = visitors.get(who)
+            if visitor is None:
+                found = known.visitor(event, who[3])
+                if isinstance(found, Outcome):
+                    outcomes[index] = found
+                    continue
+                visitor = visitors[who] = found
+            site, client, ids, event.country = visitor
             try:
                 hostname, pathname = _page(event.url, event.hash_routing)
             except ValueError:
                 outcomes[index] = dropped("invalid url")
                 continue
-            try:  # one event's impossible time must never fail the others in its batch
-                day_index = event.ts // DAY_MS
-                day = days.get(day_index, "")
-                if not day:  # remembered only once its salts are: a failure fails each event
-                    day = utc_day(event.ts)
-                    if day not in salts:
-                        salts[day] = self._salts_for(conn, day)
-                    days[day_index] = day
-            except (ValueError, OverflowError):
-                outcomes[index] = dropped("invalid timestamp")
-                continue
-            who = (site.domain, event.ip, event.user_agent, day)
-            if who not in visitors:
-                visitors[who] = (_visitor_ids(salts[day], who), geo.country_of(event.ip))
-            ids, event.country = visitors[who]
             live.append(PreparedEvent(index, event, site, client, ids, hostname, pathname))
         return live
-
-    def _salts_for(self, conn: Connection, day: str) -> tuple[bytes | None, bytes]:
-        """(the previous day's salt if it still exists, the day's own salt)."""
-        own = self.salts.get(conn, day, create=True)
-        assert own is not None
-        return self.salts.get(conn, previous_day(day), create=False), own
 
     def _dedup(
         self,
@@ -263,6 +236,55 @@ class BatchProcessor:
         while len(self._recent) > _RECENT_LIMIT:
             self._recent.popitem(last=False)
         return previous is not None and abs(ts - previous) <= FINGERPRINT_WINDOW_MS
+
+
+_Visitor = tuple[SiteInfo, ClientInfo, tuple[int, ...], str | None]  # site, client, ids, country
+
+
+class _Known:
+    """One batch's sites, clients and days, each looked up once (a batch has few of each)."""
+
+    def __init__(self, processor: BatchProcessor, conn: Connection) -> None:
+        self._processor, self._conn = processor, conn
+        self._sites: dict[str, SiteInfo | None] = {}
+        self._clients: dict[str, ClientInfo | None] = {}
+        self._salts: dict[int, tuple[str, tuple[bytes | None, bytes]]] = {}
+
+    def visitor(self, event: PendingEvent, day_index: int) -> _Visitor | Outcome:
+        """A new visitor's site, client, ids and country, or why its event is dropped (in the
+        order each event is checked: domain, bot, URL, time)."""
+        if event.domain not in self._sites:
+            self._sites[event.domain] = self._processor.sites.lookup(self._conn, event.domain)
+        site = self._sites[event.domain]
+        if site is None:
+            return dropped("unknown domain")
+        if event.user_agent not in self._clients:
+            self._clients[event.user_agent] = enrich.parse_user_agent(event.user_agent)
+        client = self._clients[event.user_agent]
+        if client is None:
+            return dropped("bot")
+        try:  # the URL before the time, as for every event
+            _page(event.url, event.hash_routing)
+        except ValueError:
+            return dropped("invalid url")
+        try:  # one event's impossible time must never fail the others in its batch
+            day, salts = self._day(day_index, event.ts)
+        except (ValueError, OverflowError):
+            return dropped("invalid timestamp")
+        ids = _visitor_ids(salts, (site.domain, event.ip, event.user_agent, day))
+        return site, client, ids, geo.country_of(event.ip)
+
+    def _day(self, day_index: int, ts: int) -> tuple[str, tuple[bytes | None, bytes]]:
+        """The UTC day of `ts` (day `day_index`) and its salts: the previous day's if it still
+        exists, the day's own. Remembered only once its salts are: a failure fails each event."""
+        known = self._salts.get(day_index)
+        if known is None:
+            day, store = utc_day(ts), self._processor.salts
+            own = store.get(self._conn, day, create=True)
+            assert own is not None
+            previous = store.get(self._conn, previous_day(day), create=False)
+            known = self._salts[day_index] = (day, (previous, own))
+        return known
 
 
 def dedup_keys(live: Iterable[PreparedEvent]) -> list[DedupKey]:
