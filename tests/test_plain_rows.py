@@ -123,7 +123,14 @@ def _compare(events: ClickHouseEvents, live: list[PreparedEvent]) -> batch.Batch
 
 
 def _table_rows(rows: batch.BatchRows) -> dict[str, list[tuple[Any, ...]]]:
-    return {table: sorted(zip(*data, strict=True)) for table, (_names, data) in rows.tables.items()}
+    """Each table's rows as the Arrow table inserted holds them (columns come as lists, numpy or
+    pyarrow arrays): values and types both compared."""
+    return {
+        table: sorted(
+            tuple((type(v), v) for v in row.values()) for row in batch._arrow(names, data).to_pylist()
+        )
+        for table, (names, data) in rows.tables.items()
+    }
 
 
 def _profiles(rows: batch.BatchRows) -> dict[Any, Any]:

@@ -19,7 +19,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import Connection
 
 from analytics_mcp.ingest.clickhouse import plain_rows, reads
-from analytics_mcp.ingest.clickhouse.plain_rows import PROVISIONAL
+from analytics_mcp.ingest.clickhouse.plain_rows import PROVISIONAL, Column
 from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, Outcome, PreparedEvent, dropped
 from analytics_mcp.ingest.rows import ENGAGED, EVENT_COLUMNS, GAP, ID, SCROLL, VISIT, VISIT_COLUMNS, RowWriter
 from analytics_mcp.ingest.visits import VisitBook, VisitState
@@ -63,7 +63,7 @@ class BatchRows:
     """Columns by table (names, one list per column), the outcome of each event, and the first
     free ids after."""
 
-    tables: dict[str, tuple[tuple[str, ...], list[Sequence[Any]]]] = field(default_factory=dict)
+    tables: dict[str, tuple[tuple[str, ...], list[Column]]] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
     ends: dict[str, int] = field(default_factory=dict)
     profiles: ProfileBatch = field(default_factory=ProfileBatch)  # for the accounts database
@@ -166,12 +166,17 @@ def _renumber(writer: _Writer, book: VisitBook, event_ids: list[int], visit_ids:
             state.last_pageview_id = event(state.last_pageview_id)
 
 
-def _joined(first: Sequence[Any], second: Sequence[Any]) -> Sequence[Any]:
-    """Two parts of a column as one (no copy when either is empty, the common case)."""
-    return second if not first else first if not second else (*first, *second)
+def _joined(first: Column, second: Column) -> Column:
+    """Two parts of a column as one (no copy when either is empty, the common case). `first`
+    (plain_rows' part) may be a numpy or pyarrow array: joined as Python values."""
+    if not len(first) or not len(second):
+        return second if not len(first) else first
+    if isinstance(first, pa.Array):
+        return [*first.to_pylist(), *second]
+    return [*(first.tolist() if isinstance(first, np.ndarray) else first), *second]
 
 
-def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Sequence[Any]]:
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Column]:
     """Rows as columns (zip transposes in C; clickhouse-connect takes the tuples as they are)."""
     return list(zip(*rows, strict=True)) if rows else [()] * width
 
@@ -180,14 +185,14 @@ def _put(
     out: BatchRows,
     table: str,
     names: tuple[str, ...],
-    data: list[Sequence[Any]],
+    data: list[Column],
     version: int | None = None,
 ) -> None:
     """A table's columns, with a last `version` column when given. Times stay epoch ms:
     clickhouse-connect writes an int into DateTime64(3) as its ticks."""
     if data and len(data[0]):
         if version is not None:
-            data.append((version,) * len(data[0]))
+            data.append(np.full(len(data[0]), version, np.int64))
         out.tables[table] = (names, data)
 
 
@@ -223,11 +228,16 @@ def insert(
             after(table)
 
 
-def _arrow(names: tuple[str, ...], data: list[Sequence[Any]]) -> Any:
+def _arrow(names: tuple[str, ...], data: list[Column]) -> Any:
     """The columns as a pyarrow Table, types inferred in C (ClickHouse converts each to its
-    column's type), times (epoch ms) as timestamps."""
+    column's type), times (epoch ms) as timestamps. A numpy int64 column is taken without a
+    Python int per value, a pyarrow array as it is."""
     arrays = [
-        pa.array(column, pa.int64()).cast(_MS) if name in TIME_COLUMNS else pa.array(column)
+        _array(column, pa.int64()).cast(_MS) if name in TIME_COLUMNS else _array(column, None)
         for name, column in zip(names, data, strict=True)
     ]
     return pa.Table.from_arrays(arrays, names=list(names))
+
+
+def _array(column: Any, kind: Any) -> Any:
+    return column if isinstance(column, pa.Array) else pa.array(column, kind)

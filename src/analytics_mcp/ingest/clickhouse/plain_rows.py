@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from analytics_mcp.definitions import VISIT_GAP_MS
 from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
@@ -35,6 +36,7 @@ from analytics_mcp.ingest.visits import VisitBook
 
 Ints = npt.NDArray[np.int64]
 Flags = npt.NDArray[np.bool_]
+Column = Sequence[Any] | Ints  # (a pyarrow array too: untyped, Any)
 PROVISIONAL = 1 << 60  # above every stored id: ids the per-event path gives before merging
 _PLAIN_FIELDS = (
     "props", "interactive", "revenue", "currency", "transaction_id", "event_id",
@@ -71,12 +73,13 @@ class Groups:
 @dataclass
 class PlainRows:
     """The plain events' rows without their final ids: each event's and visit's time rank (a
-    visit's is its first event's), the columns (EVENT_COLUMNS order) and visit rows
+    visit's is its first event's), the columns (EVENT_COLUMNS order; the integer ones as numpy
+    arrays or a pyarrow array, which pyarrow takes without a Python object per value) and visit rows
     (VISIT_COLUMNS order), each event's visit and each visit's latest pageview (-1: none)."""
 
     event_ranks: Ints
     visit_ranks: Ints
-    event_columns: list[Sequence[Any]]
+    event_columns: list[Column]
     visit_rows: list[list[Any]]
     visit_of_event: Ints
     last_pageview: Ints
@@ -84,8 +87,8 @@ class PlainRows:
 
     def finish(self, event_ids: Ints, visit_ids: Ints) -> None:
         """Fill in the ids `merged_ids` gave."""
-        self.event_columns[0] = event_ids.tolist()
-        self.event_columns[2] = visit_ids[self.visit_of_event].tolist()
+        self.event_columns[0] = event_ids  # numpy: handed to pyarrow as it is
+        self.event_columns[2] = visit_ids[self.visit_of_event]
         last_ids = np.where(self.last_pageview >= 0, event_ids[self.last_pageview], -1).tolist()
         for row, visit_id, last_id in zip(self.visit_rows, visit_ids.tolist(), last_ids, strict=True):
             row[0] = visit_id
@@ -172,7 +175,7 @@ def compute(cols: Columns, grouped: Groups, flags: Flags, rank: Ints, ts: Ints) 
     )
     live, events = take(cols.live), take(cols.events)
     picked = {name: _field(events, name) for name in _PLAIN_FIELDS}
-    names, paths, stamps = take(cols.names), _field(live, "pathname"), take(cols.ts)
+    names, paths = take(cols.names), _field(live, "pathname")
     times, group = ts[order], grouped.of_event[order]
     new_visit = np.ones(n, np.bool_)
     new_visit[1:] = (group[1:] != group[:-1]) | (times[1:] - times[:-1] >= VISIT_GAP_MS)
@@ -189,9 +192,9 @@ def compute(cols: Columns, grouped: Groups, flags: Flags, rank: Ints, ts: Ints) 
     }
     site_ids = np.array([key[0] for key in grouped.keys], dtype=np.int64)[group]
     visitors = np.array([key[1][-1] for key in grouped.keys], dtype=np.int64)[group]
-    visit_rows = _visit_rows(live, stamps, paths, firsts, last_pageview, counts)
-    event_columns: list[Sequence[Any]] = [
-        (), site_ids.tolist(), (), visitors.tolist(), stamps, names, _field(live, "hostname"), paths,
+    visit_rows = _visit_rows(live, times, paths, firsts, last_pageview, counts)
+    event_columns: list[Column] = [
+        (), site_ids, (), visitors, times, names, _field(live, "hostname"), paths,
         picked["props"], picked["interactive"],
         *_engagement(names, paths, picked, visit_of_event, is_pageview),
         _gaps(times, is_pageview, visit_of_event), picked["revenue"], picked["currency"],
@@ -260,20 +263,20 @@ def _engagement(
     return engaged.tolist(), scroll.tolist()
 
 
-def _gaps(ts: Ints, is_pageview: Flags, visit_of_event: Ints) -> list[int | None]:
-    """A pageview's gap: the time to the next pageview of its visit (None for the last)."""
+def _gaps(ts: Ints, is_pageview: Flags, visit_of_event: Ints) -> Any:
+    """A pageview's gap: the time to the next pageview of its visit (null for the last), as a
+    pyarrow int64 array (values and a null mask from numpy)."""
     pageviews = np.flatnonzero(is_pageview)
     followed = visit_of_event[pageviews[1:]] == visit_of_event[pageviews[:-1]]
     at, nxt = pageviews[:-1][followed], pageviews[1:][followed]
-    gaps = np.full(len(ts), None, dtype=object)
-    gaps[at] = (ts[nxt] - ts[at]).tolist()
-    out: list[int | None] = gaps.tolist()
-    return out
+    gaps, absent = np.zeros(len(ts), np.int64), np.ones(len(ts), np.bool_)
+    gaps[at], absent[at] = ts[nxt] - ts[at], False
+    return pa.array(gaps, mask=absent)
 
 
 def _visit_rows(
     live: Sequence[PreparedEvent],
-    ts: Sequence[int],
+    times: Ints,
     paths: Sequence[str],
     firsts: Ints,
     last_pageview: Ints,
@@ -281,16 +284,17 @@ def _visit_rows(
 ) -> list[list[Any]]:
     """A row per visit; id and last_pageview_id are filled by `PlainRows.finish`."""
     rows = []
-    for first, pv, pageviews, events, interactions, ended_at in zip(
+    started, last_at = times[firsts].tolist(), times[np.maximum(last_pageview, 0)].tolist()
+    for first, pv, pageviews, events, interactions, ended_at, started_at, pageview_at in zip(
         firsts.tolist(), last_pageview.tolist(), counts["pageviews"].tolist(), counts["events"].tolist(),
-        counts["interactions"].tolist(), counts["ended_at"].tolist(), strict=True,
+        counts["interactions"].tolist(), counts["ended_at"].tolist(), started, last_at, strict=True,
     ):  # fmt: skip
         item = live[first]
         attributes = visit_attributes(item, paths[first])
         rows.append(
             [
-                0, item.site.id, item.visitor_ids[-1], ts[first], ended_at, None,
-                ts[pv] if pv >= 0 else None, pageviews, events, interactions, paths[first],
+                0, item.site.id, item.visitor_ids[-1], started_at, ended_at, None,
+                pageview_at if pv >= 0 else None, pageviews, events, interactions, paths[first],
                 paths[pv] if pv >= 0 else None, *_VISIT_ATTRIBUTES(attributes),
             ]
         )  # fmt: skip
