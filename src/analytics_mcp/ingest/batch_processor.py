@@ -11,7 +11,7 @@ one transaction; with the spool, `prepare` runs in the server before the event i
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Set
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import repeat
 from typing import Any, Protocol
@@ -44,6 +44,9 @@ FINGERPRINT_WINDOW_MS = 10_000
 _RECENT_LIMIT = 200_000
 _CHUNK = 400
 DedupKey = tuple[str, int, str]  # ("event" | "transaction", site id, value)
+# The spool's keys not yet stored: a set, so a batch's keys are matched by `intersection` over
+# their list in C (`&` needed a set of the batch's keys built first: ~0.03 us an event).
+Unsettled = set[DedupKey] | frozenset[DedupKey]
 
 
 class StoredKeys(Protocol):
@@ -80,7 +83,7 @@ class BatchProcessor:
         return outcomes
 
     def prepare(
-        self, conn: Connection, batch: list[PendingEvent], unsettled: Set[DedupKey] = frozenset()
+        self, conn: Connection, batch: list[PendingEvent], unsettled: Unsettled = frozenset()
     ) -> tuple[list[PreparedEvent], list[Outcome]]:
         """The events to store, and every event's outcome (accepted for those to store).
         `unsettled`: dedup keys accepted earlier and not yet stored (the spool's backlog)."""
@@ -88,7 +91,7 @@ class BatchProcessor:
         return live, outcomes
 
     def prepare_keyed(
-        self, conn: Connection, batch: list[PendingEvent], unsettled: Set[DedupKey] = frozenset()
+        self, conn: Connection, batch: list[PendingEvent], unsettled: Unsettled = frozenset()
     ) -> tuple[list[PreparedEvent], list[Outcome], list[DedupKey]]:
         """`prepare`, and the dedup keys of the events to store (the spool holds them until
         stored), computed once for the unsettled lookup and the spool, not once each."""
@@ -160,7 +163,7 @@ class BatchProcessor:
         conn: Connection,
         live: list[PreparedEvent],
         outcomes: list[Outcome | None],
-        unsettled: Set[DedupKey],
+        unsettled: Unsettled,
         keys: list[DedupKey],
     ) -> list[PreparedEvent]:
         kept: list[PreparedEvent] = []
@@ -180,7 +183,7 @@ class BatchProcessor:
         self,
         conn: Connection,
         live: list[PreparedEvent],
-        unsettled: Set[DedupKey],
+        unsettled: Unsettled,
         *,
         fingerprints: bool,
         keys: list[DedupKey] | None = None,
@@ -192,7 +195,7 @@ class BatchProcessor:
         # so an event is seen in one or the other.
         if unsettled and keys is None:
             keys = dedup_keys(live)
-        pending_ids, pending_tx = _split_keys(unsettled & set(keys) if unsettled and keys else ())
+        pending_ids, pending_tx = _split_keys(unsettled.intersection(keys) if unsettled and keys else ())
         ids: list[tuple[int, str | None]] = [
             (i.site.id, i.event.event_id) for i in live if i.event.event_id is not None
         ]
