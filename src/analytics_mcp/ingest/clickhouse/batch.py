@@ -122,11 +122,9 @@ def compute(
         "item": bases["item"] + len(writer.items),
     }
     other_rows = writer.event_rows + _updated(events, writer, version)
-    other_columns = _columns(other_rows, len(EVENT_COLUMNS))
-    event_columns = [_joined(a, b) for a, b in zip(common.event_columns, other_columns, strict=True)]
-    _put(out, "events", (*EVENT_COLUMNS, "version"), event_columns, version)
-    visit_rows = common.visit_rows + [_visit_values(v.insert_row()) for v in (*book.created, *book.changed())]
-    _put(out, "visits", (*VISIT_COLUMNS, "version"), _columns(visit_rows, len(VISIT_COLUMNS)), version)
+    _put(out, "events", (*EVENT_COLUMNS, "version"), _joined(common.event_columns, other_rows), version)
+    visit_rows = [_visit_values(v.insert_row()) for v in (*book.created, *book.changed())]
+    _put(out, "visits", (*VISIT_COLUMNS, "version"), _joined(common.visit_columns, visit_rows), version)
     completions = [
         [bases["completion"] + n, *(c[k] for k in COMPLETION_COLUMNS[1:])]
         for n, c in enumerate(writer.completions)
@@ -166,7 +164,12 @@ def _renumber(writer: _Writer, book: VisitBook, event_ids: list[int], visit_ids:
             state.last_pageview_id = event(state.last_pageview_id)
 
 
-def _joined(first: Column, second: Column) -> Column:
+def _joined(columns: list[Column], rows: Sequence[Sequence[Any]]) -> list[Column]:
+    """plain_rows' columns followed by the per-event path's rows."""
+    return [_join(a, b) for a, b in zip(columns, _columns(rows, len(columns)), strict=True)]
+
+
+def _join(first: Column, second: Column) -> Column:
     """Two parts of a column as one (no copy when either is empty, the common case). `first`
     (plain_rows' part) may be a numpy or pyarrow array: joined as Python values."""
     if not len(first) or not len(second):

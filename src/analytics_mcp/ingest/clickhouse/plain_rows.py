@@ -30,7 +30,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from analytics_mcp.definitions import VISIT_GAP_MS
 from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
 from analytics_mcp.ingest.goals import GoalMatcher
-from analytics_mcp.ingest.rows import VISIT_COLUMNS, visit_attributes
+from analytics_mcp.ingest.rows import EVENT_COLUMNS, VISIT_COLUMNS, visit_attributes
 from analytics_mcp.ingest.sites import SiteInfo
 from analytics_mcp.ingest.visits import VisitBook
 
@@ -80,7 +80,7 @@ class PlainRows:
     event_ranks: Ints
     visit_ranks: Ints
     event_columns: list[Column]
-    visit_rows: list[list[Any]]
+    visit_columns: list[Column]
     visit_of_event: Ints
     last_pageview: Ints
     dropped: Ints  # positions (into the batch) of engagement reports with no open visit
@@ -89,10 +89,9 @@ class PlainRows:
         """Fill in the ids `merged_ids` gave."""
         self.event_columns[0] = event_ids  # numpy: handed to pyarrow as it is
         self.event_columns[2] = visit_ids[self.visit_of_event]
-        last_ids = np.where(self.last_pageview >= 0, event_ids[self.last_pageview], -1).tolist()
-        for row, visit_id, last_id in zip(self.visit_rows, visit_ids.tolist(), last_ids, strict=True):
-            row[0] = visit_id
-            row[5] = last_id if last_id >= 0 else None
+        self.visit_columns[0] = visit_ids
+        none = self.last_pageview < 0
+        self.visit_columns[5] = pa.array(event_ids[np.maximum(self.last_pageview, 0)], mask=none)
 
 
 def _field(objects: Sequence[Any], name: str) -> list[Any]:
@@ -169,7 +168,9 @@ def compute(cols: Columns, grouped: Groups, flags: Flags, rank: Ints, ts: Ints) 
     n = len(order)
     if n == 0:
         none = np.zeros(0, np.int64)
-        return PlainRows(none, none, [()] * 18, [], none, none, dropped)
+        return PlainRows(
+            none, none, [()] * len(EVENT_COLUMNS), [()] * len(VISIT_COLUMNS), none, none, dropped
+        )
     take: Callable[[Sequence[Any]], tuple[Any, ...]] = (
         itemgetter(*order.tolist()) if n > 1 else lambda c: (c[int(order[0])],)
     )
@@ -192,7 +193,13 @@ def compute(cols: Columns, grouped: Groups, flags: Flags, rank: Ints, ts: Ints) 
     }
     site_ids = np.array([key[0] for key in grouped.keys], dtype=np.int64)[group]
     visitors = np.array([key[1][-1] for key in grouped.keys], dtype=np.int64)[group]
-    visit_rows = _visit_rows(live, times, paths, firsts, last_pageview, counts)
+    counts |= {
+        "site_id": site_ids[firsts],
+        "visitor_id": visitors[firsts],
+        "started_at": times[firsts],
+        "last_pageview_at": times[np.maximum(last_pageview, 0)],
+    }
+    visit_columns = _visit_columns(live, paths, firsts, last_pageview, counts)
     event_columns: list[Column] = [
         (), site_ids, (), visitors, times, names, _field(live, "hostname"), paths,
         picked["props"], picked["interactive"],
@@ -201,7 +208,7 @@ def compute(cols: Columns, grouped: Groups, flags: Flags, rank: Ints, ts: Ints) 
         picked["transaction_id"], picked["event_id"], (None,) * n,
     ]  # fmt: skip
     return PlainRows(
-        rank[order], rank[order][firsts], event_columns, visit_rows, visit_of_event, last_pageview, dropped
+        rank[order], rank[order][firsts], event_columns, visit_columns, visit_of_event, last_pageview, dropped
     )
 
 
@@ -274,31 +281,26 @@ def _gaps(ts: Ints, is_pageview: Flags, visit_of_event: Ints) -> Any:
     return pa.array(gaps, mask=absent)
 
 
-def _visit_rows(
+def _visit_columns(
     live: Sequence[PreparedEvent],
-    times: Ints,
     paths: Sequence[str],
     firsts: Ints,
     last_pageview: Ints,
     counts: dict[str, Ints],
-) -> list[list[Any]]:
-    """A row per visit; id and last_pageview_id are filled by `PlainRows.finish`."""
-    rows = []
-    started, last_at = times[firsts].tolist(), times[np.maximum(last_pageview, 0)].tolist()
-    for first, pv, pageviews, events, interactions, ended_at, started_at, pageview_at in zip(
-        firsts.tolist(), last_pageview.tolist(), counts["pageviews"].tolist(), counts["events"].tolist(),
-        counts["interactions"].tolist(), counts["ended_at"].tolist(), started, last_at, strict=True,
-    ):  # fmt: skip
-        item = live[first]
-        attributes = visit_attributes(item, paths[first])
-        rows.append(
-            [
-                0, item.site.id, item.visitor_ids[-1], started_at, ended_at, None,
-                pageview_at if pv >= 0 else None, pageviews, events, interactions, paths[first],
-                paths[pv] if pv >= 0 else None, *_VISIT_ATTRIBUTES(attributes),
-            ]
-        )  # fmt: skip
-    return rows
+) -> list[Column]:
+    """The visits' columns (VISIT_COLUMNS order); id and last_pageview_id are filled by
+    `PlainRows.finish`. Numbers stay numpy (the last pageview's time a pyarrow array with nulls):
+    only the attributes are read per visit, from its first event."""
+    none = last_pageview < 0
+    firsts_list = firsts.tolist()
+    attributes = [_VISIT_ATTRIBUTES(visit_attributes(live[first], paths[first])) for first in firsts_list]
+    exits = [paths[pv] if pv >= 0 else None for pv in last_pageview.tolist()]
+    return [
+        (), counts["site_id"], counts["visitor_id"], counts["started_at"], counts["ended_at"], (),
+        pa.array(counts["last_pageview_at"], mask=none), counts["pageviews"], counts["events"],
+        counts["interactions"], [paths[first] for first in firsts_list], exits,
+        *zip(*attributes, strict=True),
+    ]  # fmt: skip
 
 
 def merged_ids(plain_ranks: Ints, other_ranks: Ints, base: int) -> tuple[Ints, Ints]:
