@@ -192,3 +192,14 @@ def test_values_the_per_line_path_refuses_are_declined_with_hash_given() -> None
 def test_every_character_str_strip_strips_is_in_the_class() -> None:
     every = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
     assert every == plain_arrow.WHITESPACE
+
+
+def test_lines_that_do_not_open_an_object_never_reach_the_reader() -> None:
+    """pyarrow's reader crashes the process on a body whose first value is null (SIGSEGV, found by
+    tests/reliability/test_bodies.py): such a body, or any line not starting with `{`, is
+    declined before the reader sees it; a plain body, with or without its last newline, is not."""
+    line = orjson.dumps(PLAIN)
+    for body in (b"null", b" null", b"null\n" + line, line + b"\nnull\n" + line, b" " + line, b"[]", b"42"):
+        assert plain_columns(body, 100) is None, body
+    for body in (line, line + b"\n", line + b"\n" + line, line + b"\n" + line + b"\n"):
+        assert plain_columns(body, 100) is not None, body

@@ -62,6 +62,8 @@ def plain_columns(body: bytes, max_lines: int) -> dict[str, list[Any]] | None:
     lines = _line_count(body)
     if not 0 < lines <= max_lines or _TWO_ON_A_LINE.search(body) is not None:
         return None
+    if not _objects_only(body, lines):
+        return None
     table = read_table(body)
     if table is None or table.num_rows != lines:  # a blank line (or a straddled one) was skipped
         return None
@@ -92,6 +94,13 @@ def read_table(body: bytes) -> Any:
         return pa_json.read_json(pa.py_buffer(body), read_options=options, parse_options=_PARSE)
     except pa.ArrowInvalid:
         return None
+
+
+def _objects_only(body: bytes, lines: int) -> bool:
+    """Whether every line starts with `{`. pyarrow 26's reader crashes the process (SIGSEGV) on a
+    body whose first value is `null` ("null", " null", "null\n{...}": found by
+    tests/reliability/test_bodies.py), so only lines that open an object are handed to it."""
+    return body.startswith(b"{") and body.count(b"\n{") == lines - 1
 
 
 def _line_count(body: bytes) -> int:
