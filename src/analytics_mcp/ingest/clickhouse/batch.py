@@ -92,27 +92,23 @@ def compute(
         writer.pageview_at = reads.load_visits(events, book, keys, int(ts[ordered[0]]), version)
     flags = plain_rows.plain(cols, grouped, book) if plain else np.zeros(len(live), np.bool_)
     outcomes = [ACCEPTED_OUTCOME] * len(live)
-    other_events: list[int] = []  # the rows and visits RowWriter made, by their events' positions
+    mixed = bool(flags.any())
+    other_events: list[int] = []  # the rows and visits RowWriter numbered provisionally
     other_visits: list[int] = []
-    if not flags.any():  # RowWriter alone, numbering its rows and visits as they come
+    if mixed:
+        other_events, other_visits = _add_each(writer, book, live, ordered[~flags[ordered]], outcomes)
+    else:  # RowWriter alone, numbering its rows and visits as they come
         writer.number_from(bases["event"])
         book.number_from(bases["visit"])
         for position in ordered.tolist():
             outcomes[position] = writer.add(None, book, live[position])
-    for position in ordered[~flags[ordered]].tolist() if flags.any() else ():
-        rows_before, visits_before = len(writer.event_rows), len(book.created)
-        outcomes[position] = writer.add(None, book, live[position])
-        if len(writer.event_rows) > rows_before:
-            other_events.append(position)
-        if len(book.created) > visits_before:
-            other_visits.append(position)
     common = plain_rows.compute(cols, grouped, flags, rank, ts)
     for position in common.dropped.tolist():
         outcomes[position] = dropped("no open visit")
     event_ids, other_event_ids = plain_rows.merged_ids(common.event_ranks, rank[other_events], bases["event"])
     visit_ids, other_visit_ids = plain_rows.merged_ids(common.visit_ranks, rank[other_visits], bases["visit"])
     common.finish(event_ids, visit_ids)
-    if flags.any():
+    if mixed:
         _renumber(writer, book, other_event_ids.tolist(), other_visit_ids.tolist())
     out = BatchRows(outcomes=outcomes, profiles=writer.profiles, plain=len(event_ids))
     out.ends = {
@@ -136,6 +132,27 @@ def compute(
         columns = tuple(side_rows[0])
         _put(out, table.name, columns, _columns([[r[c] for c in columns] for r in side_rows], len(columns)))
     return out
+
+
+def _add_each(
+    writer: _Writer,
+    book: VisitBook,
+    live: list[PreparedEvent],
+    positions: plain_rows.Ints,
+    outcomes: list[Outcome],
+) -> tuple[list[int], list[int]]:
+    """`RowWriter.add` of the events at `positions` (in time order), numbered provisionally: the
+    positions whose event made a row, and those whose event started a visit."""
+    made_rows: list[int] = []
+    made_visits: list[int] = []
+    for position in positions.tolist():
+        rows_before, visits_before = len(writer.event_rows), len(book.created)
+        outcomes[position] = writer.add(None, book, live[position])
+        if len(writer.event_rows) > rows_before:
+            made_rows.append(position)
+        if len(book.created) > visits_before:
+            made_visits.append(position)
+    return made_rows, made_visits
 
 
 def _renumber(writer: _Writer, book: VisitBook, event_ids: list[int], visit_ids: list[int]) -> None:

@@ -146,13 +146,12 @@ class ClickHouseEvents:
         self, table: str, data: Sequence[Sequence[Any]], columns: Sequence[str], token: str | None = None
     ) -> None:
         """`insert` of columns (one sequence per column), for callers that hold columns already."""
-        settings = {"insert_deduplication_token": token} if token else {}
         with self._lock:
             self.client.insert(
                 f"{self.database}.{_identifier(table)}",
                 data,
                 column_names=list(columns),
-                settings=settings,
+                settings=_token_settings(token),
                 column_oriented=True,
             )
 
@@ -160,13 +159,19 @@ class ClickHouseEvents:
         """`insert_columns` of a pyarrow Table, for the writer's large batches: its arrays are built
         in C, where clickhouse-connect encodes a Native block value by value in Python (1.13, for
         chDB as for HTTP). Times must be Arrow timestamps: an integer column is not read as ticks."""
-        settings = {"insert_deduplication_token": token} if token else {}
         with self._lock:
-            self.client.insert_arrow(f"{self.database}.{_identifier(table)}", arrow_table, settings=settings)
+            self.client.insert_arrow(
+                f"{self.database}.{_identifier(table)}", arrow_table, settings=_token_settings(token)
+            )
 
     def close(self) -> None:
         if not self.embedded:  # chDB's engine lives as long as the process
             self.client.close()
+
+
+def _token_settings(token: str | None) -> dict[str, str]:
+    """An insert's settings: its deduplication token, when it has one."""
+    return {"insert_deduplication_token": token} if token else {}
 
 
 def open_clickhouse(url: str, compress: bool = True) -> ClickHouseEvents:
