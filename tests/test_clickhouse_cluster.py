@@ -52,5 +52,13 @@ def test_cluster_schema_parses_and_has_every_table_with_the_same_columns() -> No
         migrated = events.rows(describe, {"d": events.database, "t": table.name})
         generated = events.rows(describe, {"d": "cluster_check", "t": f"{table.name}_x"})
         assert list(generated) == list(migrated), table.name
+        # and the same projections and skip indexes: a fresh cluster is at the last step
+        for kind in ("projections", "data_skipping_indices"):
+            named = f"SELECT name FROM system.{kind} WHERE database = {{d:String}} AND table = {{t:String}}"
+            migrated_names = {r[0] for r in events.rows(named, {"d": events.database, "t": table.name})}
+            generated_names = {
+                r[0] for r in events.rows(named, {"d": "cluster_check", "t": f"{table.name}_x"})
+            }
+            assert generated_names == migrated_names, (table.name, kind)
     keys = {t.name: t.shard_key for t in TABLES}
     assert keys["visits"] == keys["events"] == keys["goal_completions"] == "cityHash64(site_id, visitor_id)"

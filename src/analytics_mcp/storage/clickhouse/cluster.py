@@ -18,11 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analytics_mcp.storage.clickhouse.day_counts import (
-    DAY_MAX_ID_PROJECTION,
-    EVENT_DAY_COUNTS,
-    PROJECTION_MODE,
-)
+from analytics_mcp.storage.clickhouse.day_counts import EVENT_DAY_COUNTS, PROJECTION_MODE
 from analytics_mcp.storage.clickhouse.day_tops import EVENT_DAY_TOPS_PROJECTION, VISIT_DAY_TOPS_PROJECTION
 from analytics_mcp.storage.clickhouse.schema import (
     ECOMMERCE_ITEMS,
@@ -69,7 +65,7 @@ TABLES: tuple[Table, ...] = (
         "site_id, toDate(ts), name, ts, id",
         "cityHash64(site_id, visitor_id)",
         "ts",
-        (*EVENT_INDEXES, *EVENT_PROJECTIONS, DAY_MAX_ID_PROJECTION, EVENT_DAY_TOPS_PROJECTION),
+        (*EVENT_INDEXES, *EVENT_PROJECTIONS, EVENT_DAY_TOPS_PROJECTION),
         PROJECTION_MODE,
     ),
     Table(

@@ -6,9 +6,10 @@ merges every row of the range: ~0.45 s of CPU for 2.4 M events. A day's count on
 event with a new id lands in it (rows are never deleted; a rewrite keeps its id and time), and a
 new event's id is above every stored id (the writer allocates past the largest, `events copy`
 goes in id order). So each (site, day) count is stored with the day's largest id, and is valid
-while that largest id is unchanged; the largest id per (site, day) is read from a projection of
-`max(id)` (a few rows per part, exact under duplicates: max ignores a repeated row). A late event
-raises its day's largest id, and that day alone is counted again.
+while that largest id is unchanged; the largest id per (site, day) is read from the `day_tops`
+projection of `max(id), max(version)` (day_tops.py; a few rows per part, exact under duplicates: max
+ignores a repeated row). A late event raises its day's largest id, and that day alone is counted
+again.
 
 Order matters: the largest id is read before the count, so a count never misses an event whose id
 it claims to cover (an event stored in between raises the day's largest id past the kept one).
@@ -27,22 +28,26 @@ from analytics_mcp.definitions import ENGAGEMENT
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
 from analytics_mcp.timeutil import DAY_MS
 
-# Schema: ClickHouse step 7 (schema.py); the cluster variant in cluster.py.
-_DAY_MAX_ID = "day_max_id (SELECT site_id, toDate(ts), max(id) GROUP BY site_id, toDate(ts))"
-DAY_MAX_ID_PROJECTION = f"PROJECTION {_DAY_MAX_ID}"
+# Schema: ClickHouse steps 7 and 9 (schema.py); the cluster variant in cluster.py.
 # A projection on a ReplacingMergeTree must say what merges do with it: rebuild it from the rows kept.
 PROJECTION_MODE = "deduplicate_merge_projection_mode = 'rebuild'"
 # The row with the largest max_id wins a merge: it covers the most events.
 EVENT_DAY_COUNTS = "site_id UInt32, day Date, events UInt64, max_id Int64"
 EVENT_DAY_COUNTS_ENGINE = "ReplacingMergeTree(max_id) ORDER BY (site_id, day)"
 STEP_NAME = "events: a projection of each (site, UTC day)'s largest id; event_day_counts (events_30d)"
+# Step 7 as it was applied: its projection `day_max_id` is dropped again by step 9.
 STEP_STATEMENTS = (
     f"ALTER TABLE {{db}}.events MODIFY SETTING {PROJECTION_MODE}",
-    f"ALTER TABLE {{db}}.events ADD PROJECTION IF NOT EXISTS {_DAY_MAX_ID}",
+    "ALTER TABLE {db}.events ADD PROJECTION IF NOT EXISTS "
+    "day_max_id (SELECT site_id, toDate(ts), max(id) GROUP BY site_id, toDate(ts))",
     "ALTER TABLE {db}.events MATERIALIZE PROJECTION day_max_id SETTINGS mutations_sync = 2",
     f"CREATE TABLE IF NOT EXISTS {{db}}.event_day_counts ({EVENT_DAY_COUNTS}) "
     f"ENGINE = {EVENT_DAY_COUNTS_ENGINE}",
 )
+# Step 9: `day_tops` (step 8: max(id), max(version) per site and UTC day) answers the largest-id
+# read as well, and every insert built both projections (the same key, one more aggregate).
+DROP_STEP_NAME = "events: drop the day_max_id projection (day_tops answers its reads)"
+DROP_STEP_STATEMENTS = ("ALTER TABLE {db}.events DROP PROJECTION IF EXISTS day_max_id",)
 
 Key = tuple[int, date]
 _EPOCH = date(1970, 1, 1)
@@ -96,8 +101,8 @@ def _whole_days(
 
 
 def _day_tops(store: ClickHouseEvents, params: dict[str, object]) -> dict[Key, int]:
-    """The largest id of each (site, UTC day) in [a, b): max(id) grouped by the projection's key,
-    no FINAL, so ClickHouse reads the projection."""
+    """The largest id of each (site, UTC day) in [a, b): max(id) grouped by the key of the
+    projection `day_tops` (day_tops.py), no FINAL, so ClickHouse reads the projection."""
     rows = store.rows(
         f"SELECT site_id, toDate(ts) AS d, max(id) FROM {store.table('events')} "
         "WHERE site_id IN {s:Array(UInt32)} AND toDate(ts) >= {a:Date} AND toDate(ts) < {b:Date} "

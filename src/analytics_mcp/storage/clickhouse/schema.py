@@ -228,3 +228,8 @@ MIGRATIONS += (Step(7, STEP_NAME, STEP_STATEMENTS),)
 from analytics_mcp.storage.clickhouse import day_tops  # noqa: E402
 
 MIGRATIONS += (Step(8, day_tops.STEP_NAME, day_tops.STEP_STATEMENTS),)
+
+# One projection less on every insert: day_counts reads `day_tops` (step 8) instead of `day_max_id`.
+from analytics_mcp.storage.clickhouse.day_counts import DROP_STEP_NAME, DROP_STEP_STATEMENTS  # noqa: E402
+
+MIGRATIONS += (Step(9, DROP_STEP_NAME, DROP_STEP_STATEMENTS),)
