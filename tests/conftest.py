@@ -143,13 +143,16 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 
 @contextmanager
-def postgres_database_if(wanted: bool, request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """A fresh PostgreSQL database's URL when `wanted` (dropped afterwards), else None."""
+def postgres_database_if(
+    wanted: bool, request: pytest.FixtureRequest, template: str = TEMPLATE
+) -> Iterator[str | None]:
+    """A fresh PostgreSQL database's URL when `wanted` (a copy of `template`, dropped afterwards),
+    else None."""
     if not wanted:
         yield None
         return
     server: PostgresServer = request.getfixturevalue("postgres")
-    url = server.fresh_database()
+    url = server.fresh_database(template)
     yield url
     server.drop(url)
 
@@ -169,21 +172,26 @@ def events_url(db_backend: str, request: pytest.FixtureRequest) -> Iterator[str 
         yield url
 
 
-@pytest.fixture
-def settings(
-    tmp_path: Path, db_url: str | None, events_url: str | None, sqlite_template: Path
-) -> Iterator[Settings]:
-    if db_url is None:
-        start_from(sqlite_template, tmp_path / "data")
+def app_settings(data_dir: Path, db_url: str | None, events_url: str | None) -> Settings:
+    """The settings of a test's app: its data directory and databases."""
     # In-thread writer: a child process per test app would cost a second each (tested on its own).
-    configured = Settings(
-        data_dir=tmp_path / "data",
+    return Settings(
+        data_dir=data_dir,
         secret_key="test-secret",
         ingest_process=False,
         db_url=db_url,
         events_url=events_url,
         _env_file=None,
     )  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path, db_url: str | None, events_url: str | None, sqlite_template: Path
+) -> Iterator[Settings]:
+    if db_url is None:
+        start_from(sqlite_template, tmp_path / "data")
+    configured = app_settings(tmp_path / "data", db_url, events_url)
     if events_url is None:
         yield configured
         return
@@ -197,7 +205,13 @@ def services(settings: Settings) -> Iterator[Services]:
     """Migrated database and services, not started (no writer task); for sync/CLI-level tests."""
     svc = Services.build(settings)
     yield svc
-    for db in svc.sql_databases():  # both with split databases: each keeps its own pools
+    dispose(svc)
+
+
+def dispose(services: Services) -> None:
+    """Close the pools of services that were never started (no writer task): a SQLite file's last
+    connection checkpoints its WAL, and PostgreSQL drops or copies only a database nobody is on."""
+    for db in services.sql_databases():  # both with split databases: each keeps its own pools
         db.sync.dispose()
         db.reader.dispose()
         asyncio.run(db.aio.dispose())
