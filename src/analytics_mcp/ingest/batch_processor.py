@@ -11,16 +11,13 @@ one transaction; with the spool, `prepare` runs in the server before the event i
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import lru_cache
-from itertools import repeat
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
-from analytics_mcp.ingest import enrich, geo
-from analytics_mcp.ingest.enrich import ClientInfo
+from analytics_mcp.ingest.batch_identify import identify
 from analytics_mcp.ingest.event import (
     ACCEPTED_OUTCOME,
     DUPLICATE,
@@ -29,16 +26,15 @@ from analytics_mcp.ingest.event import (
     PreparedEvent,
     dropped,
 )
-from analytics_mcp.ingest.identity import SaltStore, identity_key, previous_day, utc_day, visitor_id
+from analytics_mcp.ingest.identity import SaltStore
 from analytics_mcp.ingest.quota import QuotaGate
 from analytics_mcp.ingest.rows import RowWriter, next_ids
-from analytics_mcp.ingest.sites import SiteInfo, SiteRegistry
+from analytics_mcp.ingest.sites import SiteRegistry
 from analytics_mcp.ingest.visits import VisitBook
 from analytics_mcp.rollups.maintain import RollupBatch
 from analytics_mcp.rollups.marks import prune_marks
 from analytics_mcp.storage.db import Database, lock_event_writers
 from analytics_mcp.storage.schema import events
-from analytics_mcp.timeutil import DAY_MS
 
 FINGERPRINT_WINDOW_MS = 10_000
 _RECENT_LIMIT = 200_000
@@ -47,6 +43,7 @@ DedupKey = tuple[str, int, str]  # ("event" | "transaction", site id, value)
 # The spool's keys not yet stored: a set, so a batch's keys are matched by `intersection` over
 # their list in C (`&` needed a set of the batch's keys built first: ~0.03 us an event).
 Unsettled = set[DedupKey] | frozenset[DedupKey]
+_Pairs = list[tuple[int, str | None]]  # (site id, event id or transaction id)
 
 
 class StoredKeys(Protocol):
@@ -97,14 +94,17 @@ class BatchProcessor:
         stored), computed once for the unsettled lookup and the spool, not once each."""
         outcomes: list[Outcome | None] = [None] * len(batch)
         self.salts.begin_batch()
-        identified = self._identify(conn, batch, outcomes)
-        keys = dedup_keys(identified)
-        live = self._dedup(conn, identified, outcomes, unsettled, keys)
+        identified = identify(self.sites, self.salts, conn, batch, outcomes)
+        pairs = _key_pairs(identified)
+        keys = _keys_of(*pairs)
+        live = self._dedup(conn, identified, outcomes, unsettled, pairs, keys)
         live = self.quota.filter(conn, live, outcomes)  # after dedup: a retry costs no quota
-        for item in live:
-            outcomes[item.index] = ACCEPTED_OUTCOME
         if len(live) != len(identified):  # live is a subsequence of identified: equal if as long
             keys = dedup_keys(live)
+        if len(live) == len(batch):  # every event accepted (the usual batch): no loop an event
+            return live, [ACCEPTED_OUTCOME] * len(batch), keys
+        for item in live:
+            outcomes[item.index] = ACCEPTED_OUTCOME
         return live, [o if o is not None else dropped("internal") for o in outcomes], keys
 
     def store(self, conn: Connection, live: list[PreparedEvent]) -> list[Outcome]:
@@ -131,43 +131,20 @@ class BatchProcessor:
         self.salts = SaltStore()
         self._recent.clear()
 
-    def _identify(
-        self, conn: Connection, batch: list[PendingEvent], outcomes: list[Outcome | None]
-    ) -> list[PreparedEvent]:
-        live: list[PreparedEvent] = []
-        # A visitor's events share one domain, address, client and day: its site, client, ids and
-        # country are decided once, and its later events only check their URL (one tuple and one
-        # dict lookup an event instead of four; the loop runs under the GIL the requests need).
-        visitors: dict[tuple[str, str, str, int], _Visitor] = {}
-        known = _Known(self, conn)
-        for index, event in enumerate(batch):
-            who = (event.domain, event.ip, event.user_agent, event.ts // DAY_MS)
-            visitor = visitors.get(who)
-            if visitor is None:
-                found = known.visitor(event, who[3])
-                if isinstance(found, Outcome):
-                    outcomes[index] = found
-                    continue
-                visitor = visitors[who] = found
-            site, client, ids, event.country = visitor
-            try:
-                hostname, pathname = _page(event.url, event.hash_routing)
-            except ValueError:
-                outcomes[index] = dropped("invalid url")
-                continue
-            live.append(PreparedEvent(index, event, site, client, ids, hostname, pathname))
-        return live
-
     def _dedup(
         self,
         conn: Connection,
         live: list[PreparedEvent],
         outcomes: list[Outcome | None],
         unsettled: Unsettled,
+        pairs: tuple[_Pairs, _Pairs],
         keys: list[DedupKey],
     ) -> list[PreparedEvent]:
+        duplicates = self._classify(conn, live, unsettled, fingerprints=True, pairs=pairs, keys=keys)
+        if duplicates is None:
+            return live
         kept: list[PreparedEvent] = []
-        for item, duplicate in self._classify(conn, live, unsettled, fingerprints=True, keys=keys):
+        for item, duplicate in zip(live, duplicates, strict=True):
             if duplicate:
                 outcomes[item.index] = Outcome(DUPLICATE)
             else:
@@ -177,7 +154,10 @@ class BatchProcessor:
     def unstored(self, conn: Connection, live: list[PreparedEvent]) -> list[PreparedEvent]:
         """The events whose event_id or purchase transaction is not stored yet (the writer's
         guard against a frame stored twice; prepare decided the rest)."""
-        return [item for item, dup in self._classify(conn, live, frozenset(), fingerprints=False) if not dup]
+        duplicates = self._classify(conn, live, frozenset(), fingerprints=False)
+        if duplicates is None:
+            return list(live)
+        return [item for item, duplicate in zip(live, duplicates, strict=True) if not duplicate]
 
     def _classify(
         self,
@@ -186,24 +166,19 @@ class BatchProcessor:
         unsettled: Unsettled,
         *,
         fingerprints: bool,
+        pairs: tuple[_Pairs, _Pairs] | None = None,
         keys: list[DedupKey] | None = None,
-    ) -> Iterator[tuple[PreparedEvent, bool]]:
-        """(event, is it a duplicate) in order: of a stored or unsettled key, of an earlier event
-        in the batch, or (with fingerprints) of a recent identical event without an id.
-        `keys`: dedup_keys(live), when the caller has them."""
+    ) -> list[bool] | None:
+        """Whether each event is a duplicate, in order: of a stored or unsettled key, of an earlier
+        event in the batch, or (with fingerprints) of a recent identical event without an id.
+        None: none is (decided in C for a batch of new ids). `pairs`, `keys`: _key_pairs(live)
+        and dedup_keys(live), when the caller has them."""
+        ids, purchases = pairs if pairs is not None else _key_pairs(live)
         # Unsettled keys are looked up before the tables: a key leaves them only once stored,
         # so an event is seen in one or the other.
         if unsettled and keys is None:
-            keys = dedup_keys(live)
+            keys = _keys_of(ids, purchases)
         pending_ids, pending_tx = _split_keys(unsettled.intersection(keys) if unsettled and keys else ())
-        ids: list[tuple[int, str | None]] = [
-            (i.site.id, i.event.event_id) for i in live if i.event.event_id is not None
-        ]
-        purchases: list[tuple[int, str | None]] = [
-            (i.site.id, i.event.transaction_id)
-            for i in live
-            if i.event.name == "purchase" and i.event.transaction_id is not None  # _is_purchase, inline
-        ]
         if self.stored_keys is None:
             stored_ids = _existing(conn, events.c.client_event_id, ids)
             stored_tx = _existing(conn, events.c.transaction_id, purchases, purchase_only=True)
@@ -213,8 +188,8 @@ class BatchProcessor:
         stored_ids |= pending_ids
         stored_tx |= pending_tx
         if len(ids) == len(live) and not purchases and _all_new(ids, stored_ids):
-            yield from zip(live, repeat(False))  # the loop below would find no duplicate
-            return
+            return None  # the loop below would find no duplicate
+        duplicates: list[bool] = []
         for item in live:
             event, site_id = item.event, item.site.id
             duplicate = False
@@ -230,7 +205,8 @@ class BatchProcessor:
                 tx_key = (site_id, event.transaction_id)
                 duplicate = tx_key in stored_tx
                 stored_tx.add(tx_key)
-            yield item, duplicate
+            duplicates.append(duplicate)
+        return duplicates
 
     def _seen_recently(self, key: tuple[Any, ...], ts: int) -> bool:
         previous = self._recent.get(key)
@@ -241,64 +217,27 @@ class BatchProcessor:
         return previous is not None and abs(ts - previous) <= FINGERPRINT_WINDOW_MS
 
 
-_Visitor = tuple[SiteInfo, ClientInfo, tuple[int, ...], str | None]  # site, client, ids, country
-
-
-class _Known:
-    """One batch's sites, clients and days, each looked up once (a batch has few of each)."""
-
-    def __init__(self, processor: BatchProcessor, conn: Connection) -> None:
-        self._processor, self._conn = processor, conn
-        self._sites: dict[str, SiteInfo | None] = {}
-        self._clients: dict[str, ClientInfo | None] = {}
-        self._salts: dict[int, tuple[str, tuple[bytes | None, bytes]]] = {}
-
-    def visitor(self, event: PendingEvent, day_index: int) -> _Visitor | Outcome:
-        """A new visitor's site, client, ids and country, or why its event is dropped (in the
-        order each event is checked: domain, bot, URL, time)."""
-        if event.domain not in self._sites:
-            self._sites[event.domain] = self._processor.sites.lookup(self._conn, event.domain)
-        site = self._sites[event.domain]
-        if site is None:
-            return dropped("unknown domain")
-        if event.user_agent not in self._clients:
-            self._clients[event.user_agent] = enrich.parse_user_agent(event.user_agent)
-        client = self._clients[event.user_agent]
-        if client is None:
-            return dropped("bot")
-        try:  # the URL before the time, as for every event
-            _page(event.url, event.hash_routing)
-        except ValueError:
-            return dropped("invalid url")
-        try:  # one event's impossible time must never fail the others in its batch
-            day, salts = self._day(day_index, event.ts)
-        except (ValueError, OverflowError):
-            return dropped("invalid timestamp")
-        ids = _visitor_ids(salts, (site.domain, event.ip, event.user_agent, day))
-        return site, client, ids, geo.country_of(event.ip)
-
-    def _day(self, day_index: int, ts: int) -> tuple[str, tuple[bytes | None, bytes]]:
-        """The UTC day of `ts` (day `day_index`) and its salts: the previous day's if it still
-        exists, the day's own. Remembered only once its salts are: a failure fails each event."""
-        known = self._salts.get(day_index)
-        if known is None:
-            day, store = utc_day(ts), self._processor.salts
-            own = store.get(self._conn, day, create=True)
-            assert own is not None
-            previous = store.get(self._conn, previous_day(day), create=False)
-            known = self._salts[day_index] = (day, (previous, own))
-        return known
-
-
 def dedup_keys(live: Iterable[PreparedEvent]) -> list[DedupKey]:
     """What later events must not repeat: event ids, and purchases' transaction ids."""
-    live = live if isinstance(live, list) else list(live)
-    keys: list[Any] = [("event", i.site.id, i.event.event_id) for i in live if i.event.event_id is not None]
-    keys += [
-        ("transaction", i.site.id, i.event.transaction_id)
+    return _keys_of(*_key_pairs(live if isinstance(live, list) else list(live)))
+
+
+def _key_pairs(live: list[PreparedEvent]) -> tuple[_Pairs, _Pairs]:
+    """(site id, event id) of the events with an id, (site id, transaction id) of the purchases
+    with one, in order: read once for the lookups and the keys."""
+    ids: _Pairs = [(i.site.id, i.event.event_id) for i in live if i.event.event_id is not None]
+    purchases: _Pairs = [
+        (i.site.id, i.event.transaction_id)
         for i in live
         if i.event.name == "purchase" and i.event.transaction_id is not None  # _is_purchase, inline
     ]
+    return ids, purchases
+
+
+def _keys_of(ids: _Pairs, purchases: _Pairs) -> list[DedupKey]:
+    """The dedup keys of `_key_pairs`' pairs, event ids first."""
+    keys: list[Any] = [("event", site_id, value) for site_id, value in ids]
+    keys += [("transaction", site_id, value) for site_id, value in purchases]
     return keys
 
 
@@ -323,16 +262,6 @@ def _split_keys(keys: Iterable[DedupKey]) -> tuple[set[tuple[Any, ...]], set[tup
     for kind, site_id, value in keys:
         (ids if kind == "event" else transactions).add((site_id, value))
     return ids, transactions
-
-
-@lru_cache(maxsize=65536)  # a site has far fewer pages than events
-def _page(url: str, hash_routing: bool) -> tuple[str, str]:
-    """(hostname, pathname); with hash routing the fragment is part of the path."""
-    hostname, pathname = enrich.normalise_pathname(url)
-    if hash_routing:
-        fragment = urlsplit(url).fragment
-        pathname = f"{pathname}#{fragment}" if fragment else pathname
-    return hostname, pathname
 
 
 def _is_purchase(event: PendingEvent) -> bool:
@@ -362,10 +291,3 @@ def _lookup_sql(column: str, count: int, purchase_only: bool, mark: str) -> str:
     purchase = " AND name = 'purchase'" if purchase_only else ""
     marks = ", ".join([mark] * count)
     return f"SELECT {column} FROM events WHERE site_id = {mark} AND {column} IN ({marks}){purchase}"
-
-
-def _visitor_ids(salts: tuple[bytes | None, bytes], who: tuple[str, str, str, str]) -> tuple[int, ...]:
-    """The previous day's id first (when its salt still exists), then the event's own day's."""
-    prev, own = salts
-    key = identity_key(*who[:3])
-    return (visitor_id(own, key),) if prev is None else (visitor_id(prev, key), visitor_id(own, key))
