@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -252,8 +253,12 @@ def event_keys(site_id: int, name: str, event_id: str | None, transaction_id: st
 
 
 def _all_new(ids: list[tuple[int, str | None]], stored: set[tuple[Any, ...]]) -> bool:
-    """No id stored (or unsettled), none twice in the batch: in C."""
-    return stored.isdisjoint(ids) and len(set(ids)) == len(ids)
+    """No id stored (or unsettled), none twice in the batch: in C. Nothing stored (the usual
+    answer) skips hashing every pair; ids distinct as strings are distinct pairs, and a string
+    keeps its hash where a pair computes it again."""
+    if stored and not stored.isdisjoint(ids):
+        return False
+    return len(set(map(itemgetter(1), ids))) == len(ids) or len(set(ids)) == len(ids)
 
 
 def _split_keys(keys: Iterable[DedupKey]) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
