@@ -3,7 +3,7 @@
 - `clickhouse://user:password@host:8123/db` (HTTP) and `clickhouses://...` (HTTPS, default port
   8443): a server or a cluster, through clickhouse-connect.
 - `chdb:///abs/path` (optionally `?database=name`): the embedded ClickHouse engine (chDB) on a
-  directory. chDB runs one engine per process, so the client of a path is opened once and reused;
+  directory. chDB runs one engine per process, so the clients of a path are opened once and reused;
   another path in the same process is refused.
 
 The database defaults to `analytics`. Queries are sent with server-side parameters
@@ -16,9 +16,11 @@ import asyncio
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from analytics_mcp.storage.clickhouse.clients import ClientPool
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -28,9 +30,8 @@ if TYPE_CHECKING:
 SCHEMES = ("clickhouse", "clickhouses", "chdb")
 DEFAULT_DATABASE = "analytics"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-_CHDB_CLIENTS: dict[str, Client] = {}
+_CHDB_POOLS: dict[str, ClientPool] = {}  # every object on one engine shares its clients
 _CHDB_LOCK = threading.Lock()
-_CHDB_STATEMENT_LOCKS: dict[str, threading.Lock] = {}  # every object on one engine shares its lock
 
 
 def is_clickhouse_url(url: str | None) -> bool:
@@ -81,38 +82,36 @@ def _identifier(name: str) -> str:
     return name
 
 
-def _chdb_client(path: str) -> Client:
+def _chdb_pool(path: str) -> ClientPool:
     with _CHDB_LOCK:
-        if path not in _CHDB_CLIENTS:
-            if _CHDB_CLIENTS:
-                opened = next(iter(_CHDB_CLIENTS))
+        if path not in _CHDB_POOLS:
+            if _CHDB_POOLS:
+                opened = next(iter(_CHDB_POOLS))
                 raise ValueError(f"chDB runs one engine per process: {opened} is open, not {path}")
             import clickhouse_connect
 
-            _CHDB_CLIENTS[path] = clickhouse_connect.get_client(dsn=f"chdb://{path}")
-        return _CHDB_CLIENTS[path]
+            _CHDB_POOLS[path] = ClientPool(lambda: clickhouse_connect.get_client(dsn=f"chdb://{path}"))
+        return _CHDB_POOLS[path]
 
 
 @dataclass(eq=False)
 class ClickHouseEvents:
-    """The events database in ClickHouse: a client and the database its tables live in. `table`
-    names a table for SQL; `rows` and `command` run parameterised statements (chDB's single
-    engine one statement at a time)."""
+    """The events database in ClickHouse: its clients (storage/clickhouse/clients.py: statements
+    of different threads run at once) and the database its tables live in. `table` names a table
+    for SQL; `rows` and `command` run parameterised statements."""
 
     url: str
     database: str
-    client: Client
+    clients: ClientPool
     embedded: bool
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     # The SQL database keeping rollups computed from these events (the accounts database, set by
     # Services; engine/store/clickhouse_rollups.py). None: every report reads the raw rows.
     rollups: Database | None = None
 
     @property
-    def statement_lock(self) -> threading.Lock:
-        """The lock every statement on this engine takes (chDB: shared by every object on the
-        path, and by the loopback endpoint serving it, storage/clickhouse/endpoint.py)."""
-        return self._lock
+    def client(self) -> Client:
+        """A client for a call that needs no statement of its own (`ping`)."""
+        return self.clients.first
 
     def table(self, name: str) -> str:
         return f"`{self.database}`.`{_identifier(name)}`"
@@ -120,8 +119,8 @@ class ClickHouseEvents:
     def rows(
         self, sql: str, parameters: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None
     ) -> Sequence[Sequence[Any]]:
-        with self._lock:
-            result = self.client.query(sql, parameters=dict(parameters or {}), settings=dict(settings or {}))
+        with self.clients.lease() as client:
+            result = client.query(sql, parameters=dict(parameters or {}), settings=dict(settings or {}))
         return result.result_rows
 
     async def rows_async(
@@ -130,8 +129,8 @@ class ClickHouseEvents:
         return await asyncio.to_thread(self.rows, sql, parameters, settings)
 
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
-        with self._lock:
-            self.client.command(sql, parameters=dict(parameters or {}))
+        with self.clients.lease() as client:
+            client.command(sql, parameters=dict(parameters or {}))
 
     def insert(
         self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], token: str | None = None
@@ -146,8 +145,8 @@ class ClickHouseEvents:
         self, table: str, data: Sequence[Sequence[Any]], columns: Sequence[str], token: str | None = None
     ) -> None:
         """`insert` of columns (one sequence per column), for callers that hold columns already."""
-        with self._lock:
-            self.client.insert(
+        with self.clients.lease() as client:
+            client.insert(
                 f"{self.database}.{_identifier(table)}",
                 data,
                 column_names=list(columns),
@@ -159,14 +158,14 @@ class ClickHouseEvents:
         """`insert_columns` of a pyarrow Table, for the writer's large batches: its arrays are built
         in C, where clickhouse-connect encodes a Native block value by value in Python (1.13, for
         chDB as for HTTP). Times must be Arrow timestamps: an integer column is not read as ticks."""
-        with self._lock:
-            self.client.insert_arrow(
+        with self.clients.lease() as client:
+            client.insert_arrow(
                 f"{self.database}.{_identifier(table)}", arrow_table, settings=_token_settings(token)
             )
 
     def close(self) -> None:
         if not self.embedded:  # chDB's engine lives as long as the process
-            self.client.close()
+            self.clients.close()
 
 
 def _token_settings(token: str | None) -> dict[str, str]:
@@ -181,16 +180,15 @@ def open_clickhouse(url: str, compress: bool = True) -> ClickHouseEvents:
 
     parsed = parse_clickhouse_url(url)
     if parsed.embedded:
-        client = _chdb_client(parsed.path)
-        with _CHDB_LOCK:
-            lock = _CHDB_STATEMENT_LOCKS.setdefault(parsed.path, threading.Lock())
-        return ClickHouseEvents(url, parsed.database, client, embedded=True, _lock=lock)
-    client = clickhouse_connect.get_client(
-        host=parsed.host,
-        port=parsed.port,
-        username=parsed.username,
-        password=parsed.password,
-        secure=parsed.scheme == "clickhouses",
-        compress=compress,
+        return ClickHouseEvents(url, parsed.database, _chdb_pool(parsed.path), embedded=True)
+    pool = ClientPool(
+        lambda: clickhouse_connect.get_client(
+            host=parsed.host,
+            port=parsed.port,
+            username=parsed.username,
+            password=parsed.password,
+            secure=parsed.scheme == "clickhouses",
+            compress=compress,
+        )
     )
-    return ClickHouseEvents(url, parsed.database, client, embedded=False)
+    return ClickHouseEvents(url, parsed.database, pool, embedded=False)

@@ -8,9 +8,9 @@ server (tests/clickhouse_http.py) is the same endpoint in a child process.
 - Bound to 127.0.0.1 only, on a port the OS picks (or a given one: the tests' restart).
 - Every request carries the credential (HTTP Basic, as clickhouse-connect sends it) or is refused
   with 401 before its body is read or any statement runs; compared in constant time.
-- Statements run on a chDB handle of its own (its USE/SET state apart from the server's client)
-  under the engine's statement lock (`ClickHouseEvents.statement_lock`); chDB releases the GIL
-  while one runs, so the server's Python threads go on meanwhile.
+- Statements run on a chDB handle of its own (its USE/SET state apart from the server's clients),
+  one at a time; the server's own statements run on its other handles meanwhile, and chDB
+  releases the GIL while one runs, so the server's Python threads go on too.
 
 The protocol (what clickhouse-connect sends) is in storage/clickhouse/http_statements.py.
 """
@@ -108,7 +108,7 @@ class Endpoint:
             raise ValueError("the loopback endpoint serves a chDB engine (chdb:// URL)")
         self.database = events.database
         self.credential = credential
-        self._statements = Statements(parse_clickhouse_url(events.url).path, events.statement_lock)
+        self._statements = Statements(parse_clickhouse_url(events.url).path)
         self._server = _Server(port, self._statements, credential)
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(

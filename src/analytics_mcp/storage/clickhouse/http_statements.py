@@ -123,13 +123,14 @@ def _literal(value: str) -> str:
 
 
 class Statements:
-    """One chDB handle on the process's engine, one statement at a time (`lock`: the engine's)."""
+    """One chDB handle on the process's engine, one statement at a time (the handle's USE and SET
+    state is its own; statements on the server's other handles run meanwhile)."""
 
-    def __init__(self, path: str, lock: threading.Lock) -> None:
+    def __init__(self, path: str) -> None:
         import chdb
 
         self._conn = chdb.connect(path)
-        self._lock = lock
+        self._lock = threading.Lock()
         self._database = ""  # the handle's USE, set again only when a request names another
 
     def close(self) -> None:
