@@ -5,11 +5,14 @@ directory, batch after batch, as the writer stores gathered spool frames.
 The events are `bench/ingest.py`'s batch load (pageviews, 7 per visitor, 37 ms apart), built
 before the clock; `--mixed` adds custom events, engagement reports, a goal and purchases with
 items (the per-event path's work); `--tracker` only the engagement reports (a tracker's visits).
+Each batch comes with its spool frames' columns (frames of 10,000 events, bench/ingest.py's
+requests), as the server's writer gets them; `--no-frames` reads every field from the events.
 Printed per batch and in total, per event: the process's CPU (Python and chDB's threads), this
 thread's CPU (Python, and chDB's work on the calling thread), split into computing rows and
 inserting them.
 
-    python bench/writer.py [--events 200000] [--batch 100000] [--mixed | --tracker] [--profile FILE]
+    python bench/writer.py [--events 200000] [--batch 100000] [--mixed | --tracker] [--no-frames]
+                           [--profile FILE]
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ from analytics_mcp.ingest.enrich import ClientInfo
 from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
 from analytics_mcp.ingest.goals import build_matcher
 from analytics_mcp.ingest.sites import SiteInfo
+from analytics_mcp.ingest.spool import columns
 from analytics_mcp.ingest.wire import Item
 from analytics_mcp.storage.clickhouse import open_clickhouse
 from analytics_mcp.storage.clickhouse.migrate import upgrade_clickhouse
 
 DOMAIN = "bench.example"
+FRAME = 10_000  # events a spool frame
 CLIENT = ClientInfo("Chrome", "Linux", "desktop")
 
 
@@ -73,14 +78,20 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=100_000, help="events per writer batch")
+    parser.add_argument(
+        "--batch", type=int, default=100_000, help="events per writer batch (a multiple of 10,000)"
+    )
     parser.add_argument("--mixed", action="store_true", help="custom events, engagement, goals, purchases")
     parser.add_argument(
         "--tracker", action="store_true", help="an engagement report in every visit, no goals"
     )
+    parser.add_argument("--no-frames", action="store_true", help="fields read from the events")
     parser.add_argument("--profile", type=Path, help="cProfile of the batches, to this .prof file")
     args = parser.parse_args()
+    if args.batch % FRAME:
+        parser.error(f"--batch must be a multiple of {FRAME}")
     live = prepared_events(args.events, args.mixed, args.tracker)
+    frames = [columns.frame(live[at : at + FRAME]) for at in range(0, len(live), FRAME)]
     directory = tempfile.mkdtemp(prefix="bench-writer-")
     events = open_clickhouse(f"chdb://{directory}?database=bench")
     upgrade_clickhouse(events)
@@ -89,11 +100,12 @@ def main() -> None:
     totals = [0.0, 0.0, 0.0, 0.0]  # process CPU, thread CPU of compute, of insert, wall
     for n, offset in enumerate(range(0, len(live), args.batch)):
         chunk = [*live[offset : offset + args.batch]]
+        framed = None if args.no_frames else frames[offset // FRAME : (offset + len(chunk)) // FRAME]
         cpu0, wall0, thread0 = time.process_time(), time.perf_counter(), time.thread_time()
         if profile is not None:
             profile.enable()
         version, bases = state.next_free(events)
-        rows = batch.compute(events, chunk, bases, version)
+        rows = batch.compute(events, chunk, bases, version, frames=framed)
         thread1 = time.thread_time()
         batch.insert(events, rows, lambda table, n=n: f"bench:{n}:{table}", lambda _t: None)
         if profile is not None:

@@ -4,11 +4,13 @@ event goal and a page goal), visits crossing midnight (the visitor id changes wi
 batches arriving late and joining visits stored by earlier ones, equal timestamps, engagement
 reports, custom events, goals, purchases with items and identified events. Each batch is
 computed both ways from the same stored state in real chDB and must give the same rows (ids,
-gaps, visit fields, entry and exit, counters), outcomes, ends and profiles; then one is stored
-and the next batch builds on it."""
+gaps, visit fields, entry and exit, counters), outcomes, ends and profiles, and the columnar path
+the same again when it reads the fields from the batch's spool frames; then one is stored and the
+next batch builds on it."""
 
 from __future__ import annotations
 
+import pickle
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -16,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from analytics_mcp.ingest.clickhouse import batch, state
+from analytics_mcp.ingest.clickhouse import batch, fields, state
 from analytics_mcp.ingest.enrich import ClientInfo
 from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
 from analytics_mcp.ingest.goals import build_matcher
 from analytics_mcp.ingest.sites import SiteInfo
+from analytics_mcp.ingest.spool import columns as spool_columns
 from analytics_mcp.ingest.wire import Item
 from analytics_mcp.storage.clickhouse import open_clickhouse
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
@@ -64,23 +67,23 @@ def _event(rng: random.Random, index: int, ts: int, visitor: int, serial: int) -
     name = rng.choices(
         ("pageview", "click", "signup", "engagement", "purchase", "identify"), (60, 12, 4, 12, 4, 2)
     )[0]
-    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
     if name == "engagement":
-        fields = {"engagement_ms": rng.choice((None, 500, 4000)), "scroll_depth": rng.choice((None, 10, 90))}
+        extra = {"engagement_ms": rng.choice((None, 500, 4000)), "scroll_depth": rng.choice((None, 10, 90))}
     elif name == "purchase":
-        fields = {"revenue": 30.0, "currency": "EUR", "transaction_id": f"t{serial}"}
-        fields["items"] = [Item(item_id="sku", item_name="Mug", price=15.0, quantity=2)]
+        extra = {"revenue": 30.0, "currency": "EUR", "transaction_id": f"t{serial}"}
+        extra["items"] = [Item(item_id="sku", item_name="Mug", price=15.0, quantity=2)]
     if name == "identify" or rng.random() < 0.03:
-        fields["user_id"] = f"u{visitor}"
+        extra["user_id"] = f"u{visitor}"
     event = PendingEvent(
         domain=site.domain, name=name, url=f"https://{site.domain}{path}", referrer=rng.choice(REFERRERS),
         props='{"k":1}' if rng.random() < 0.1 else None,
         interactive=name not in ("pageview", "engagement") and rng.random() < 0.8,
-        event_id=f"e{serial}", revenue=fields.get("revenue"), currency=fields.get("currency"),
-        transaction_id=fields.get("transaction_id"), items=fields.get("items"),
-        engagement_ms=fields.get("engagement_ms"), scroll_depth=fields.get("scroll_depth"),
+        event_id=f"e{serial}", revenue=extra.get("revenue"), currency=extra.get("currency"),
+        transaction_id=extra.get("transaction_id"), items=extra.get("items"),
+        engagement_ms=extra.get("engagement_ms"), scroll_depth=extra.get("scroll_depth"),
         language=rng.choice(("en-US", "de", None)), hash_routing=False, ts=ts, ip="", user_agent="",
-        country=rng.choice(("DE", "US", None)), user_id=fields.get("user_id"),
+        country=rng.choice(("DE", "US", None)), user_id=extra.get("user_id"),
     )  # fmt: skip
     return PreparedEvent(
         index, event, site, CLIENTS[visitor % 2], _visitor_ids(visitor, ts), site.domain, path
@@ -119,7 +122,24 @@ def _compare(events: ClickHouseEvents, live: list[PreparedEvent]) -> batch.Batch
     assert columnar.outcomes == per_event.outcomes
     assert columnar.ends == per_event.ends
     assert _profiles(columnar) == _profiles(per_event)
+    frames = _frames(live)
+    assert fields.columns(live, frames).given is not None  # the fields are the frames' columns
+    from_frames = batch.compute(events, live, bases, version, frames=frames)
+    assert from_frames.plain == columnar.plain
+    assert _table_rows(from_frames) == _table_rows(per_event)
+    assert (from_frames.outcomes, from_frames.ends) == (per_event.outcomes, per_event.ends)
     return columnar
+
+
+def _frames(live: list[PreparedEvent]) -> list[dict[str, Any]]:
+    """`live` as the writer gets it from three spool frames: the gather thread's frames (handed)
+    and decoded ones alternately (each frame's absent fields its own)."""
+    cut = [0, len(live) // 3, 2 * len(live) // 3, len(live)]
+    parts = [live[cut[i] : cut[i + 1]] for i in range(3)]
+    return [
+        spool_columns.frame(part) if i % 2 else pickle.loads(spool_columns.encode(part))
+        for i, part in enumerate(parts)
+    ]
 
 
 def _table_rows(rows: batch.BatchRows) -> dict[str, list[tuple[Any, ...]]]:

@@ -16,9 +16,10 @@ import httpx2
 import pytest
 
 from analytics_mcp.config import Settings
+from analytics_mcp.ingest.clickhouse import batch
 from analytics_mcp.ingest.clickhouse import frames as clickhouse_frames
 from analytics_mcp.ingest.event import PreparedEvent
-from analytics_mcp.ingest.spool import codec
+from analytics_mcp.ingest.spool import codec, columns
 from analytics_mcp.ingest.spool.handoff import FreshFrames, renumbered
 from analytics_mcp.services import Services
 from analytics_mcp.storage.clickhouse import ClickHouseEvents
@@ -57,19 +58,20 @@ def test_a_deleted_sites_events_are_left_out_as_decode_leaves_them() -> None:
 def test_each_frame_is_taken_once_and_earlier_ones_are_dropped() -> None:
     fresh = FreshFrames()
     first, second, third = [prepared(0)], [prepared(1), prepared(2)], [prepared(3)]
-    fresh.offer(100, first)
-    fresh.offer(200, second)
-    fresh.offer(300, third)
-    assert fresh.take(200) is second and fresh.take(200) is None
+    frames = [columns.frame(live) for live in (first, second, third)]
+    fresh.offer(100, first, frames[0])
+    fresh.offer(200, second, frames[1])
+    fresh.offer(300, third, frames[2])
+    assert fresh.take(200) == (second, frames[1]) and fresh.take(200) is None
     assert fresh.events == 1  # the frame ending at 100 was read already (or set aside)
-    assert fresh.take(100) is None and fresh.take(300) is third and fresh.events == 0
+    assert fresh.take(100) is None and fresh.take(300) == (third, frames[2]) and fresh.events == 0
 
 
 def test_frames_past_the_limit_are_not_held() -> None:
     fresh = FreshFrames(limit=3)
-    fresh.offer(10, [prepared(0), prepared(1)])
-    fresh.offer(20, [prepared(2), prepared(3)])  # 4 > 3: the writer decodes this one
-    fresh.offer(30, [prepared(4)])
+    fresh.offer(10, [prepared(0), prepared(1)], {})
+    fresh.offer(20, [prepared(2), prepared(3)], {})  # 4 > 3: the writer decodes this one
+    fresh.offer(30, [prepared(4)], {})
     assert fresh.events == 3
     assert fresh.take(10) is not None and fresh.take(20) is None and fresh.take(30) is not None
 
@@ -78,13 +80,19 @@ async def test_a_chdb_server_stores_every_acknowledged_event_once_through_the_ha
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     decoded: list[int] = []
-    real_decode = clickhouse_frames.decode
+    real_decode, real_compute = clickhouse_frames.decode_frame, batch.compute
+    framed: list[bool] = []  # per batch: computed from its frames' columns
 
-    def counting_decode(payload: bytes, *args: Any, **kwargs: Any) -> list[PreparedEvent]:
+    def counting_decode(payload: bytes, *args: Any, **kwargs: Any) -> Any:
         decoded.append(1)
         return real_decode(payload, *args, **kwargs)
 
-    monkeypatch.setattr(clickhouse_frames, "decode", counting_decode)
+    def noting_compute(*args: Any, frames: list[dict[str, Any]] | None = None, **kwargs: Any) -> Any:
+        framed.append(frames is not None and sum(len(frame["site_id"]) for frame in frames) == len(args[1]))
+        return real_compute(*args, frames=frames, **kwargs)
+
+    monkeypatch.setattr(clickhouse_frames, "decode_frame", counting_decode)
+    monkeypatch.setattr(batch, "compute", noting_compute)
     settings = Settings(
         data_dir=tmp_path / "data", secret_key="t", events_url=chdb_url("spool_handoff"), _env_file=None
     )  # type: ignore[call-arg]
@@ -112,3 +120,4 @@ async def test_a_chdb_server_stores_every_acknowledged_event_once_through_the_ha
     assert sorted(r[0] for r in rows) == sorted(f"h{n}" for n in range(300))
     assert {r[1] for r in rows} == {1}
     assert not decoded  # every frame came from the hand-off
+    assert framed and all(framed)  # with its columns

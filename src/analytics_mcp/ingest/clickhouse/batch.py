@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import Connection
 
-from analytics_mcp.ingest.clickhouse import plain_rows, reads
+from analytics_mcp.ingest.clickhouse import fields, plain_rows, reads
 from analytics_mcp.ingest.clickhouse.plain_rows import PROVISIONAL, Column
 from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, Outcome, PreparedEvent, dropped
 from analytics_mcp.ingest.rows import ENGAGED, EVENT_COLUMNS, GAP, ID, SCROLL, VISIT, VISIT_COLUMNS, RowWriter
@@ -76,17 +76,19 @@ def compute(
     bases: dict[str, int],
     version: int,
     plain: bool = True,
+    frames: list[dict[str, Any]] | None = None,
 ) -> BatchRows:
     """`plain`: the common case as columns (plain_rows); False: every event through `RowWriter.add`
-    (the reference the tests compare with)."""
+    (the reference the tests compare with). `frames`: the spool frames holding exactly `live`
+    (fields.columns)."""
     writer = _Writer(events, PROVISIONAL, version)
     book = VisitBook(PROVISIONAL)
-    cols = plain_rows.columns(live)
+    cols = fields.columns(live, frames)
     ts = np.fromiter(cols.ts, np.int64, len(live))
     ordered = np.argsort(ts, kind="stable")  # the per-event path's order: time, then arrival
     rank = np.empty(len(live), np.int64)
     rank[ordered] = np.arange(len(live), dtype=np.int64)
-    grouped = plain_rows.groups(cols)
+    grouped = fields.groups(cols)
     if live:
         keys = {(site_id, vid) for site_id, ids in grouped.keys for vid in ids}
         writer.pageview_at = reads.load_visits(events, book, keys, int(ts[ordered[0]]), version)
@@ -138,7 +140,7 @@ def _add_each(
     writer: _Writer,
     book: VisitBook,
     live: list[PreparedEvent],
-    positions: plain_rows.Ints,
+    positions: fields.Ints,
     outcomes: list[Outcome],
 ) -> tuple[list[int], list[int]]:
     """`RowWriter.add` of the events at `positions` (in time order), numbered provisionally: the

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from clickhouse_connect.driver.exceptions import OperationalError
 
@@ -24,7 +25,7 @@ from analytics_mcp.ingest.batch_processor import BatchProcessor
 from analytics_mcp.ingest.clickhouse import batch, state
 from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
 from analytics_mcp.ingest.event import Outcome, PreparedEvent
-from analytics_mcp.ingest.spool.codec import decode
+from analytics_mcp.ingest.spool.codec import decode_frame
 from analytics_mcp.ingest.spool.frames import SpoolReader
 from analytics_mcp.ingest.spool.handoff import FreshFrames, renumbered
 from analytics_mcp.ingest.spool.storing import Unavailable, durable_write
@@ -43,6 +44,9 @@ BATCH_BYTES = 16 * 1024 * 1024  # spooled frames per batch: about 100,000 batch-
 # 110,000 events/s): a burst's last frames were stored up to a second late, 56-64k -> 71-73k
 # events/s stored in the same bench (docs/engine-performance.md, 2026-12-07 19:00).
 GATHER = Gather(busy=20_000, bytes=BATCH_BYTES, seconds=1.0, quiet=0.1)
+# A batch's end, its events, and the columns of its frames (spool/columns.py `frame`) when they
+# hold exactly those events (None: a frame of the previous kind, or one with a deleted site's).
+Gathered = tuple[int, list[PreparedEvent], list[dict[str, Any]] | None]
 
 
 class ClickHouseUnavailable(Unavailable):
@@ -83,10 +87,10 @@ class ClickHouseWriter:
 
     def store_now(self, live: list[PreparedEvent]) -> list[Outcome]:
         """Without the spool (nothing acknowledged yet): one batch, under the name "direct"."""
-        return self.store_batch("direct", None, lambda _stop: (0, live))[1]
+        return self.store_batch("direct", None, lambda _stop: (0, live, None))[1]
 
     def store_batch(
-        self, name: str, position: int | None, frames: Callable[[int], tuple[int, list[PreparedEvent]]]
+        self, name: str, position: int | None, frames: Callable[[int], Gathered]
     ) -> tuple[int, list[Outcome]]:
         """Store the batch after `position` of spool `name`; `frames(stop)` reads the frames up
         to stop (ALL: as many as the writer takes). The batch's end and the outcomes. Position
@@ -104,23 +108,23 @@ class ClickHouseWriter:
             raise
 
     def _store_batch(
-        self, name: str, position: int | None, frames: Callable[[int], tuple[int, list[PreparedEvent]]]
+        self, name: str, position: int | None, frames: Callable[[int], Gathered]
     ) -> tuple[int, list[Outcome]]:
         last = state.latest(self.events, name)
         if position is None:  # a new batch after whatever was planned
             position = last.batch_end if last is not None else 0
-            end, live = position + 1, frames(ALL)[1]
-            planned = None
+            _end, live, framed = frames(ALL)
+            end, planned = position + 1, None
         else:
             planned = last if last is not None and not last.stored and last.position == position else None
-            end, live = frames(planned.batch_end if planned is not None else ALL)
+            end, live, framed = frames(planned.batch_end if planned is not None else ALL)
         if end == position:
             return position, []
         version, bases = (
             (planned.version, planned.bases) if planned is not None else state.next_free(self.events)
         )
         new = self._unstored(live, version) if self.recheck(name) else live
-        rows = batch.compute(self.events, new, bases, version)
+        rows = batch.compute(self.events, new, bases, version, frames=framed if new is live else None)
         plan = state.Plan(name, position, end, version, bases, rows.ends)
         if planned is None:
             state.write(self.events, plan)
@@ -196,19 +200,25 @@ class ClickHouseFrames:
         # for 10 rows as for 10,000); after a failure the loop asks for one frame (max_bytes 1).
         max_bytes = max_bytes if max_bytes <= 1 else max(max_bytes, BATCH_BYTES)
 
-        def frames(planned_end: int) -> tuple[int, list[PreparedEvent]]:
+        def frames(planned_end: int) -> Gathered:
             bound, size = (planned_end, ALL) if planned_end != ALL else (stop, max_bytes)
             live: list[PreparedEvent] = []
+            framed: list[dict[str, Any]] | None = []
             end = position
             sites = self.writer.processor.sites
             with self.writer.accounts.reader.connect() as conn:
                 for end, payload in self.reader.frames(position, bound, size):
                     handed = self.handoff.take(end) if self.handoff is not None else None
                     if handed is None:
-                        live += decode(payload, conn, sites, start=len(live))
+                        events, frame = decode_frame(payload, conn, sites, start=len(live))
                     else:
-                        live += renumbered(handed, conn, sites, start=len(live))
-            return end, live
+                        events, frame = renumbered(handed[0], conn, sites, start=len(live)), handed[1]
+                    live += events
+                    if framed is not None and frame is not None and len(events) == len(frame["site_id"]):
+                        framed.append(frame)
+                    else:
+                        framed = None
+            return end, live, framed
 
         end, outcomes = self.writer.store_batch(self.reader.name, position, frames)
         self.writer.cleanup_salts()

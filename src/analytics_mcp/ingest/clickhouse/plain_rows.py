@@ -17,10 +17,10 @@ the per-event path does (an event id per stored event, a visit id per visit, by 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from operator import attrgetter, is_not, itemgetter, truth
+from operator import is_not, itemgetter, truth
 from typing import Any
 
 import numpy as np
@@ -28,13 +28,12 @@ import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from analytics_mcp.definitions import VISIT_GAP_MS
-from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
+from analytics_mcp.ingest.clickhouse.fields import Columns, Groups, Ints, take
+from analytics_mcp.ingest.event import PreparedEvent
 from analytics_mcp.ingest.goals import GoalMatcher
 from analytics_mcp.ingest.rows import EVENT_COLUMNS, VISIT_COLUMNS, visit_attributes
-from analytics_mcp.ingest.sites import SiteInfo
 from analytics_mcp.ingest.visits import VisitBook
 
-Ints = npt.NDArray[np.int64]
 Flags = npt.NDArray[np.bool_]
 Column = Sequence[Any] | Ints  # (a pyarrow array too: untyped, Any)
 PROVISIONAL = 1 << 60  # above every stored id: ids the per-event path gives before merging
@@ -47,27 +46,6 @@ assert VISIT_COLUMNS[:12] == (
     "id", "site_id", "visitor_id", "started_at", "ended_at", "last_pageview_id", "last_pageview_at",
     "pageviews", "events", "interactions", "entry_path", "exit_path",
 )  # fmt: skip
-
-
-@dataclass
-class Columns:
-    """The fields every event is checked by, one list each (attrgetter maps in C: only these,
-    the plain events' other fields are taken once they are known)."""
-
-    live: list[PreparedEvent]
-    events: list[PendingEvent]
-    ts: list[int]
-    names: list[str]
-    sites: list[SiteInfo]
-    visitors: list[tuple[int, ...]]
-
-
-@dataclass
-class Groups:
-    """The batch's visitor groups: each event's group, and each group's (site id, visitor ids)."""
-
-    of_event: Ints
-    keys: list[tuple[int, tuple[int, ...]]]
 
 
 @dataclass
@@ -94,29 +72,6 @@ class PlainRows:
         self.visit_columns[5] = pa.array(event_ids[np.maximum(self.last_pageview, 0)], mask=none)
 
 
-def _field(objects: Sequence[Any], name: str) -> list[Any]:
-    return list(map(attrgetter(name), objects))
-
-
-def columns(live: list[PreparedEvent]) -> Columns:
-    events = _field(live, "event")
-    return Columns(
-        live,
-        events,
-        _field(events, "ts"),
-        _field(events, "name"),
-        _field(live, "site"),
-        _field(live, "visitor_ids"),
-    )
-
-
-def groups(cols: Columns) -> Groups:
-    index: dict[tuple[int, tuple[int, ...]], int] = {}
-    keys = zip(map(attrgetter("id"), cols.sites), cols.visitors, strict=True)
-    of_event = [index.setdefault(key, len(index)) for key in keys]
-    return Groups(np.array(of_event, dtype=np.int64), list(index))
-
-
 def plain(cols: Columns, grouped: Groups, book: VisitBook) -> Flags:
     """Which events are plain (see the module). `book` holds the stored visits that may be open."""
     n = len(cols.ts)
@@ -128,12 +83,10 @@ def plain(cols: Columns, grouped: Groups, book: VisitBook) -> Flags:
         positions = np.flatnonzero(group_ok[grouped.of_event])
         if len(positions) == 0:
             return np.zeros(n, np.bool_)
-        events = (
-            itemgetter(*positions.tolist())(cols.events)
-            if len(positions) > 1
-            else (cols.events[positions[0]],)
-        )
-        failed = np.fromiter(map(bad, map(attrgetter(name), events)), np.bool_, len(positions))
+        if cols.absent(name):
+            continue
+        values = cols.pick((name,), positions.tolist())[name]
+        failed = np.fromiter(map(bad, values), np.bool_, len(positions))
         group_ok[grouped.of_event[positions[failed]]] = False
     # A group whose visitor id is another group's too, or has a stored visit that may be open:
     # each (site, visitor id) pair once per group holding it, counted in C.
@@ -171,12 +124,9 @@ def compute(cols: Columns, grouped: Groups, flags: Flags, rank: Ints, ts: Ints) 
         return PlainRows(
             none, none, [()] * len(EVENT_COLUMNS), [()] * len(VISIT_COLUMNS), none, none, dropped
         )
-    take: Callable[[Sequence[Any]], tuple[Any, ...]] = (
-        itemgetter(*order.tolist()) if n > 1 else lambda c: (c[int(order[0])],)
-    )
-    live, events = take(cols.live), take(cols.events)
-    picked = {name: _field(events, name) for name in _PLAIN_FIELDS}
-    names, paths = take(cols.names), _field(live, "pathname")
+    order_list = order.tolist()
+    picked = cols.pick((*_PLAIN_FIELDS, "hostname", "pathname"), order_list)
+    names, paths = take(cols.names, order_list), picked["pathname"]
     times, group = ts[order], grouped.of_event[order]
     new_visit = np.ones(n, np.bool_)
     new_visit[1:] = (group[1:] != group[:-1]) | (times[1:] - times[:-1] >= VISIT_GAP_MS)
@@ -199,9 +149,9 @@ def compute(cols: Columns, grouped: Groups, flags: Flags, rank: Ints, ts: Ints) 
         "started_at": times[firsts],
         "last_pageview_at": times[np.maximum(last_pageview, 0)],
     }
-    visit_columns = _visit_columns(live, paths, firsts, last_pageview, counts)
+    visit_columns = _visit_columns(cols.live, order[firsts], paths, firsts, last_pageview, counts)
     event_columns: list[Column] = [
-        (), site_ids, (), visitors, times, names, _field(live, "hostname"), paths,
+        (), site_ids, (), visitors, times, names, picked["hostname"], paths,
         picked["props"], picked["interactive"],
         *_engagement(names, paths, picked, visit_of_event, is_pageview),
         _gaps(times, is_pageview, visit_of_event), picked["revenue"], picked["currency"],
@@ -237,7 +187,7 @@ def _open_engagement(order: Ints, cols: Columns, grouped: Groups, ts: Ints) -> t
 def _engagement(
     names: Sequence[str],
     paths: Sequence[str],
-    picked: dict[str, list[Any]],
+    picked: dict[str, Sequence[Any]],
     visit_of_event: Ints,
     is_pageview: Flags,
 ) -> tuple[Sequence[Any], Sequence[Any]]:
@@ -283,6 +233,7 @@ def _gaps(ts: Ints, is_pageview: Flags, visit_of_event: Ints) -> Any:
 
 def _visit_columns(
     live: Sequence[PreparedEvent],
+    starts: Ints,
     paths: Sequence[str],
     firsts: Ints,
     last_pageview: Ints,
@@ -290,10 +241,14 @@ def _visit_columns(
 ) -> list[Column]:
     """The visits' columns (VISIT_COLUMNS order); id and last_pageview_id are filled by
     `PlainRows.finish`. Numbers stay numpy (the last pageview's time a pyarrow array with nulls):
-    only the attributes are read per visit, from its first event."""
+    only the attributes are read per visit, from its first event (`starts`: its position in the
+    batch, `firsts`: among the plain events)."""
     none = last_pageview < 0
     firsts_list = firsts.tolist()
-    attributes = [_VISIT_ATTRIBUTES(visit_attributes(live[first], paths[first])) for first in firsts_list]
+    attributes = [
+        _VISIT_ATTRIBUTES(visit_attributes(live[start], paths[first]))
+        for start, first in zip(starts.tolist(), firsts_list, strict=True)
+    ]
     exits = [paths[pv] if pv >= 0 else None for pv in last_pageview.tolist()]
     return [
         (), counts["site_id"], counts["visitor_id"], counts["started_at"], counts["ended_at"], (),

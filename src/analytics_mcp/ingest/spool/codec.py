@@ -64,9 +64,22 @@ def encode_rows(live: list[PreparedEvent]) -> bytes:
 
 def decode(payload: bytes, conn: Connection, sites: SiteRegistry, start: int = 0) -> list[PreparedEvent]:
     """The frame's events, numbered (`index`) from `start`; a deleted site's are left out."""
+    return decode_frame(payload, conn, sites, start)[0]
+
+
+def decode_frame(
+    payload: bytes, conn: Connection, sites: SiteRegistry, start: int = 0
+) -> tuple[list[PreparedEvent], dict[str, Any] | None]:
+    """`decode`'s events, and the frame's columns when it is a column frame (else None)."""
     frame = pickle.loads(payload)
     if isinstance(frame, dict):
-        return columns.decode(frame, conn, sites, start)
+        return columns.decode(frame, conn, sites, start), frame
+    return _decode_rows(frame, conn, sites, start), None
+
+
+def _decode_rows(
+    frame: list[tuple[Any, ...]], conn: Connection, sites: SiteRegistry, start: int
+) -> list[PreparedEvent]:
     live: list[PreparedEvent] = []
     site_of: dict[str, SiteInfo | None] = {}  # a frame has few domains: look each up once
     clients: dict[tuple[str, str, str], ClientInfo] = {}  # and few clients (frozen: shared)

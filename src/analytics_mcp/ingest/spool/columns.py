@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter, is_
 from typing import Any, Final
 
@@ -32,13 +32,22 @@ _event_of = attrgetter("event")
 _items_of = attrgetter("items")
 _country_of = attrgetter("country")
 _place = attrgetter("site.id", "site.domain", "client.browser", "client.os", "client.device_type")
-_page = attrgetter("visitor_ids", "hostname", "pathname")
+_PAGE: Final = ("visitor_ids", "hostname", "pathname")
+_page = attrgetter(*_PAGE)
 
 
 def encode(live: list[PreparedEvent], batch: Sequence[PendingEvent] | None = None) -> bytes:
-    """`batch`: the events `live` were prepared from, whose columns are taken as they are when
-    they are a ColumnBatch and none was dropped (reading each event's fields back was the largest
-    part of encoding: ~0.5 us an event under the GIL)."""
+    return pickled(frame(live, batch))
+
+
+def pickled(frame: dict[str, Any]) -> bytes:
+    return pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def frame(live: list[PreparedEvent], batch: Sequence[PendingEvent] | None = None) -> dict[str, Any]:
+    """The frame `encode` pickles. `batch`: the events `live` were prepared from, whose columns
+    are taken as they are when they are a ColumnBatch and none was dropped (reading each event's
+    fields back was the largest part of encoding: ~0.5 us an event under the GIL)."""
     events = list(map(_event_of, live))
     columns = _given_columns(batch, events) or _columns(_EVENT_FIELDS, list(map(_event_values, events)))
     # Fields no event of the batch has (props, revenue, identity...) are listed, not pickled: a
@@ -46,15 +55,14 @@ def encode(live: list[PreparedEvent], batch: Sequence[PendingEvent] | None = Non
     absent = [name for name, column in columns.items() if _all_none(column)]
     for name in absent:
         del columns[name]
-    frame: dict[str, Any] = {
+    return {
         "kind": KIND,
         "events": columns,
         "absent": absent,
         "items": _items(events),
         **_columns(("site_id", "domain", "browser", "os", "device_type"), list(map(_place, live))),
-        **_columns(("visitor_ids", "hostname", "pathname"), list(map(_page, live))),
+        **_columns(_PAGE, list(map(_page, live))),
     }
-    return pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _given_columns(batch: Sequence[PendingEvent] | None, events: list[PendingEvent]) -> dict[str, Any]:
@@ -147,6 +155,52 @@ def keys(frame: dict[str, Any]) -> list[tuple[str, int, str]]:
         if name == "purchase" and tx is not None
     ]
     return found
+
+
+def joined(frames: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Sequence[Any] | None] | None:
+    """Fields of the frames' events (event fields, "items", "visitor_ids", "hostname", "pathname")
+    as one sequence each over every event in order, None for a field no event has (nothing read
+    per event then); None when a frame lacks one (written before the field existed)."""
+    out: dict[str, Sequence[Any] | None] = {}
+    for name in names:
+        parts = [_part(one, name) for one in frames]
+        if any(part is _MISSING for part in parts):
+            return None
+        if all(part is None for part in parts):
+            out[name] = None
+        else:
+            sizes = [len(one["site_id"]) for one in frames]
+            out[name] = list(
+                chain.from_iterable(
+                    repeat(None, size) if part is None else part
+                    for part, size in zip(parts, sizes, strict=True)
+                )
+            )
+    return out
+
+
+_MISSING: Final[Any] = object()
+
+
+def _part(frame: dict[str, Any], name: str) -> Any:
+    """One frame's column of `name`; None: no event of the frame has it."""
+    if name == "items":
+        return _item_column(frame["items"], len(frame["site_id"]))
+    if name in _PAGE:
+        return frame[name]
+    if name in frame["events"]:
+        return frame["events"][name]
+    return None if name in frame.get("absent", ()) else _MISSING
+
+
+def _item_column(items: dict[int, list[tuple[Any, ...]]], count: int) -> list[Any] | None:
+    """Each event's products as the frame holds them (None: none)."""
+    if not items:
+        return None
+    column: list[Any] = [None] * count
+    for index, products in items.items():
+        column[index] = products
+    return column
 
 
 def _fields(frame: dict[str, Any]) -> dict[str, Any]:

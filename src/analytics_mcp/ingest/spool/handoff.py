@@ -8,13 +8,14 @@ they still hold are read by nothing that stores). After a restart, a failed atte
 many events wait, a frame is not here and the writer decodes it as before.
 
 Decoding was the writer's largest step after computing rows (about 1.6 us an event of Python
-under the GIL that the requests need too).
+under the GIL that the requests need too). The frame's columns (spool/columns.py `frame`, what
+was pickled) come along: the writer computes its common rows from them (clickhouse/plain_rows.py).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import Connection
 
@@ -25,32 +26,34 @@ LIMIT: Final = 200_000  # events held at most: a backlog beyond it is decoded fr
 
 
 class FreshFrames:
-    """Prepared events of frames spooled and not yet read by the writer, by frame end offset."""
+    """Prepared events of frames spooled and not yet read by the writer, with the frame's columns,
+    by frame end offset."""
 
     def __init__(self, limit: int = LIMIT) -> None:
-        self._frames: dict[int, list[PreparedEvent]] = {}
+        self._frames: dict[int, tuple[list[PreparedEvent], dict[str, Any]]] = {}
         self._events = 0
         self._limit = limit
         self._lock = threading.Lock()
 
-    def offer(self, end: int, live: list[PreparedEvent]) -> None:
-        """The frame ending at `end` holds `live`; the caller no longer touches them (the writer
-        renumbers them)."""
+    def offer(self, end: int, live: list[PreparedEvent], frame: dict[str, Any]) -> None:
+        """The frame ending at `end` holds `live`, pickled from `frame`; the caller no longer
+        touches them (the writer renumbers the events)."""
         with self._lock:
             if self._events + len(live) <= self._limit:
-                self._frames[end] = live
+                self._frames[end] = (live, frame)
                 self._events += len(live)
 
-    def take(self, end: int) -> list[PreparedEvent] | None:
-        """The events of the frame ending at `end`, once; None: decode it. The writer reads frames
-        in order, so frames ending before `end` were read already (or set aside): dropped."""
+    def take(self, end: int) -> tuple[list[PreparedEvent], dict[str, Any]] | None:
+        """The events and columns of the frame ending at `end`, once; None: decode it. The writer
+        reads frames in order, so frames ending before `end` were read already (or set aside):
+        dropped."""
         with self._lock:
             for stale in [e for e in self._frames if e < end]:
-                self._events -= len(self._frames.pop(stale))
-            live = self._frames.pop(end, None)
-            if live is not None:
-                self._events -= len(live)
-            return live
+                self._events -= len(self._frames.pop(stale)[0])
+            handed = self._frames.pop(end, None)
+            if handed is not None:
+                self._events -= len(handed[0])
+            return handed
 
     @property
     def events(self) -> int:

@@ -19,7 +19,8 @@ from sqlalchemy.engine import make_url
 
 from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey
 from analytics_mcp.ingest.event import Outcome, PendingEvent
-from analytics_mcp.ingest.spool.codec import encode, frame_keys
+from analytics_mcp.ingest.spool import columns
+from analytics_mcp.ingest.spool.codec import frame_keys
 from analytics_mcp.ingest.spool.frames import SpoolError, SpoolReader, SpoolWriter, spool_name
 from analytics_mcp.ingest.spool.handoff import FreshFrames
 from analytics_mcp.ingest.spool.storing import drain_all, stored_position
@@ -147,10 +148,11 @@ class Spooler:
             live, outcomes, keys = self._processor.prepare_keyed(conn, events, self._unsettled.keys)
         if not live:
             return outcomes, 0
-        end = self._spool.append(encode(live, events))
+        framed = columns.frame(live, events)
+        end = self._spool.append(columns.pickled(framed))
         self._unsettled.add(end, keys, len(live))
         if self._handoff is not None:  # before the notice: the writer reads no frame past its goal
-            self._handoff.offer(end, live)
+            self._handoff.offer(end, live, framed)
         self._child.notify(end)
         return outcomes, end
 
