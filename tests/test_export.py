@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,14 +149,21 @@ class WorldCopy:
     rival: str
     goals: dict[str, str]
 
+    def on(self, app: Starlette) -> World:
+        """The world as seen by a test's app, started on copies of these databases."""
+        return World(app.state.services, self.acme, self.rival, self.goals)
 
-def copy_world(backend: str, data_dir: Path, postgres: PostgresServer | None) -> WorldCopy:
-    """The world, ingested through the real pipeline into `backend`'s databases (a SQLite file
-    that Services.build migrates, a fresh PostgreSQL database), left closed to be copied."""
+
+def copy_world(
+    backend: str, data_dir: Path, postgres: PostgresServer | None, build: Callable[[Services], World]
+) -> WorldCopy:
+    """The world `build` makes, ingested through the real pipeline into `backend`'s databases (a
+    SQLite file that Services.build migrates, a fresh PostgreSQL database), left closed to be
+    copied."""
     url = postgres.fresh_database() if postgres else None
     db_url, events_url = (url, None) if backend == "postgresql" else (None, url)
     services = Services.build(app_settings(data_dir, db_url, events_url))
-    world = world_in(services)
+    world = build(services)
     dispose(services)
     return WorldCopy(
         sqlite=data_dir / "analytics.db" if db_url is None else None,
@@ -166,6 +173,12 @@ def copy_world(backend: str, data_dir: Path, postgres: PostgresServer | None) ->
         rival=world.rival,
         goals=world.goals,
     )
+
+
+@pytest.fixture(scope="module")
+def world_builder() -> Callable[[Services], World]:
+    """What the module's world holds (test_export_cursor's holds more traffic)."""
+    return world_in
 
 
 @pytest.fixture(scope="module")
@@ -183,13 +196,14 @@ def world_copies() -> Iterator[dict[str, WorldCopy]]:
 def world_copy(
     db_backend: str,
     world_copies: dict[str, WorldCopy],
+    world_builder: Callable[[Services], World],
     tmp_path_factory: pytest.TempPathFactory,
     request: pytest.FixtureRequest,
 ) -> WorldCopy:
     if db_backend not in world_copies:
         server = request.getfixturevalue("postgres") if db_backend != "sqlite" else None
         data_dir = tmp_path_factory.mktemp(f"world-{db_backend}") / "data"
-        world_copies[db_backend] = copy_world(db_backend, data_dir, server)
+        world_copies[db_backend] = copy_world(db_backend, data_dir, server, world_builder)
     return world_copies[db_backend]
 
 
@@ -215,7 +229,7 @@ def events_url(
 
 @pytest.fixture
 def world(app: Starlette, world_copy: WorldCopy) -> World:
-    return World(app.state.services, world_copy.acme, world_copy.rival, world_copy.goals)
+    return world_copy.on(app)
 
 
 async def export(client: httpx2.AsyncClient, token: str, table: str, **params: Any) -> httpx2.Response:

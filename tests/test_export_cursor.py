@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the world_copy fixture imported from test_export is redefined as a parameter)
 """Keyset paging: following cursors until a short page returns every row of the range exactly
 once, in id order, while new events keep arriving (before, inside and after the range, behind and
 ahead of the cursor), across several sites, chunk boundaries and same-millisecond rows."""
@@ -5,6 +6,7 @@ ahead of the cursor), across several sites, chunk boundaries and same-millisecon
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
@@ -15,7 +17,19 @@ from analytics_mcp.config import Settings
 from analytics_mcp.export import queries, stream
 from analytics_mcp.services import Services
 from engine_support import hit, ingest, purchase
-from test_export import World, build_world, export, jsonl, rows_of
+from test_export import (  # noqa: F401  (fixtures)
+    World,
+    WorldCopy,
+    db_url,
+    events_url,
+    export,
+    jsonl,
+    rows_of,
+    sqlite_template,
+    world_copies,
+    world_copy,
+    world_in,
+)
 
 pytestmark = pytest.mark.backends()
 
@@ -50,11 +64,22 @@ def traffic(seed: int, count: int, day_from: int = 1, day_to: int = 7, tag: str 
     return events
 
 
+def walk_world_in(services: Services) -> World:
+    built = world_in(services)
+    ingest(services, traffic(1, 240))
+    return built
+
+
+@pytest.fixture(scope="module")
+def world_builder() -> Callable[[Services], World]:
+    """test_export's world and 240 more events, built once per backend: each test's databases
+    are copies (the tests that add events add them to their own copy)."""
+    return walk_world_in
+
+
 @pytest.fixture
-def walk_world(app: Starlette) -> World:
-    world = build_world(app)
-    ingest(world.services, traffic(1, 240))
-    return world
+def walk_world(app: Starlette, world_copy: WorldCopy) -> World:
+    return world_copy.on(app)
 
 
 async def walk(
