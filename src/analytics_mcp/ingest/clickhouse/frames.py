@@ -84,6 +84,7 @@ class ClickHouseWriter:
         self.data_dir = data_dir
         self.processor = BatchProcessor.reading_sites_from(None)  # sites: on the accounts connection
         self.after_insert: Callable[[str], None] = lambda _table: None  # tests: a crash mid-batch
+        self._wrote: state.Plan | None = None  # the last row this writer wrote (see `_known`)
 
     def store_now(self, live: list[PreparedEvent]) -> list[Outcome]:
         """Without the spool (nothing acknowledged yet): one batch, under the name "direct"."""
@@ -100,6 +101,7 @@ class ClickHouseWriter:
                 return self._store_batch(name, position, frames)
         except Exception as exc:
             self.processor.forget_cached_state()
+            self._wrote = None
             # clickhouse-connect raises OperationalError for transport failures (a timed-out or
             # dropped request): the server may answer a ping yet the insert did not go through,
             # which is no reason to set the frame aside as poison.
@@ -110,7 +112,8 @@ class ClickHouseWriter:
     def _store_batch(
         self, name: str, position: int | None, frames: Callable[[int], Gathered]
     ) -> tuple[int, list[Outcome]]:
-        last = state.latest(self.events, name)
+        known = self._known(name)
+        last = known if known is not None else state.latest(self.events, name)
         if position is None:  # a new batch after whatever was planned
             position = last.batch_end if last is not None else 0
             _end, live, framed = frames(ALL)
@@ -120,12 +123,16 @@ class ClickHouseWriter:
             end, live, framed = frames(planned.batch_end if planned is not None else ALL)
         if end == position:
             return position, []
-        version, bases = (
-            (planned.version, planned.bases) if planned is not None else state.next_free(self.events)
-        )
+        if planned is not None:
+            version, bases = planned.version, planned.bases
+        elif known is not None:  # state.next_free's answer: nothing was planned after `known`
+            version, bases = known.version + 1, dict(known.ends)
+        else:
+            version, bases = state.next_free(self.events)
         new = self._unstored(live, version) if self.recheck(name) else live
         rows = batch.compute(self.events, new, bases, version, frames=framed if new is live else None)
         plan = state.Plan(name, position, end, version, bases, rows.ends)
+        self._wrote = None
         if planned is None:
             state.write(self.events, plan)
         elif planned.ends != rows.ends:
@@ -136,10 +143,23 @@ class ClickHouseWriter:
                 rows.profiles.write(conn)
             self.after_insert("profiles")
         state.write(self.events, plan.done())
+        self._wrote = plan.done() if planned is None else None  # a resumed plan: read it again
         if new is live:  # nothing rechecked (chDB's spooled frames): the outcomes are in order
             return end, rows.outcomes
         by_index = {item.index: outcome for item, outcome in zip(new, rows.outcomes, strict=True)}
         return end, [by_index.get(item.index, Outcome("duplicate")) for item in live]
+
+    def _known(self, name: str) -> state.Plan | None:
+        """The sole writer's last row (stored) when it is of spool `name` and still the newest in
+        ingest_spool: then it is `state.latest(name)`, and the next version and first free ids
+        follow from it (every id of the tables was planned; `events copy` cannot open the chDB
+        this process holds). One look at the highest seq instead of those two reads (the largest
+        scans every table's ids); any other writer's row since (the direct writer, a quarantined
+        frame, a writer process after a thread) makes it read them."""
+        wrote = self._wrote
+        if not self.sole_writer or wrote is None or wrote.name != name:
+            return None
+        return wrote if state.newest_seq(self.events) == wrote.seq else None
 
     def recheck(self, name: str) -> bool:
         """Whether the batch's event ids are looked up again before storing. Not for spooled

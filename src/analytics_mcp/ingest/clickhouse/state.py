@@ -38,11 +38,14 @@ class Plan:
     ends: dict[str, int]
     stored: bool = False
 
+    @property
+    def seq(self) -> int:
+        return self.version * 2 + (1 if self.stored else 0)
+
     def row(self) -> list[object]:
-        seq = self.version * 2 + (1 if self.stored else 0)
         position = self.batch_end if self.stored else self.position
         ids = [value for c in COUNTERS for value in (self.bases[c], self.ends[c])]
-        return [self.name, seq, position, self.batch_end, self.version, *ids]
+        return [self.name, self.seq, position, self.batch_end, self.version, *ids]
 
     def done(self) -> Plan:
         return replace(self, stored=True)
@@ -84,3 +87,9 @@ def next_free(events: ClickHouseEvents) -> tuple[int, dict[str, int]]:
     table_row = events.rows(f"SELECT {', '.join(tops)}")[0]
     free = {c: max(int(row[i + 1] or 0), int(table_row[i] or 0) + 1, 1) for i, c in enumerate(COUNTERS)}
     return int(row[0] or 0) + 1, free
+
+
+def newest_seq(events: ClickHouseEvents) -> int:
+    """The highest `seq` of any spool (0: none): every plan takes a version above every earlier
+    one, so a row written after one of this `seq` is above it (merges keep each name's highest)."""
+    return int(events.rows(f"SELECT max(seq) FROM {events.table('ingest_spool')}")[0][0] or 0)
