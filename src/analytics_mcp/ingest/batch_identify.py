@@ -50,7 +50,7 @@ def identify(
             if page is not None and not event.hash_routing:
                 pages[event.url] = page
         if visitor is None:
-            found = known.visitor(*who, valid_url=page is not None)
+            found = known.visitor(who, page is not None)
             if isinstance(found, Outcome):
                 outcomes[index] = found
                 continue
@@ -73,9 +73,11 @@ class _Known:
         self._clients: dict[str, ClientInfo | None] = {}
         self._days: dict[int, tuple[Any, Any]] = {}  # the previous day's keyed salt (or None), own
 
-    def visitor(
-        self, domain: str, ip: str, user_agent: str, day_index: int, *, valid_url: bool
-    ) -> _Visitor | Outcome:
+    def visitor(self, who: tuple[str, str, str, int], valid_url: bool) -> _Visitor | Outcome:
+        """A visitor's site, client, ids and country, or why its events are dropped (domain, bot,
+        URL, time: checked in that order). One tuple in: a call with *args and a keyword cost
+        more than the body around it."""
+        domain, ip, user_agent, day_index = who
         if domain not in self._sites:
             self._sites[domain] = self._registry.lookup(self._conn, domain)
         site = self._sites[domain]
