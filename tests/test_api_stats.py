@@ -1,8 +1,10 @@
+# ruff: noqa: F811  (the world_copy fixture imported from world_copies is redefined as a parameter)
 """REST stats, e-commerce and goals routes: docs/api.md shapes, validation errors naming the field,
 auth, and cross-tenant isolation (another tenant's marked data never shows)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ from analytics_mcp.storage import accounts
 from conftest import INPUT_RULES, pin_reports
 from engine_support import add_site, hit, ingest, purchase
 from factories import make_token
+from world_copies import WorldCopy, db_url, events_url, sqlite_template, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
@@ -66,10 +69,8 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"rate_limit": "10000/minute"})
 
 
-@pytest.fixture
-def world(app: Starlette) -> dict[str, str]:
+def world_in(services: Services) -> dict[str, str]:
     """Tenant acme (acme.test) and tenant rival (rival.test, marked data); tokens and goal ids."""
-    services: Services = app.state.services
     add_site(services)
     add_site(services, "rival.test", slug="rival")
     with services.db.sync.begin() as conn:
@@ -78,6 +79,18 @@ def world(app: Starlette) -> dict[str, str]:
     ingest(services, ACME_EVENTS)
     ingest(services, rival_events("rival.test"))
     return {"token": make_token(services), "signup": signup, "rival_goal": rival_goal}
+
+
+@pytest.fixture(scope="module")
+def world_builder() -> Callable[[Services], dict[str, str]]:
+    """Built once per backend (world_copies): the tests only read it."""
+    return world_in
+
+
+@pytest.fixture
+def world(app: Starlette, world_copy: WorldCopy) -> dict[str, str]:
+    made: dict[str, str] = world_copy.made
+    return made
 
 
 async def get(client: httpx2.AsyncClient, token: str, path: str, **params: Any) -> httpx2.Response:

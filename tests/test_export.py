@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the world_copy fixture imported from world_copies is redefined as a parameter)
 """REST export (docs/api.md): rows and field names, CSV == JSONL,
 spreadsheet-safe CSV, media types, validation, auth and tenant isolation. Data comes through the
 real ingestion pipeline. Helpers here are shared by the other test_export_* modules."""
@@ -8,9 +9,8 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,10 +25,10 @@ from analytics_mcp.export.writers import FORMULA_START
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from analytics_mcp.storage.ids import parse_row_ulid
-from conftest import INPUT_RULES, SPLIT, app_settings, dispose, postgres_database_if
+from conftest import INPUT_RULES
 from engine_support import add_site, hit, ingest, purchase
 from factories import SAFARI_IPHONE, make_token
-from pg_server import PostgresServer
+from world_copies import WorldCopy, db_url, events_url, sqlite_template, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
@@ -138,98 +138,20 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"rate_limit": "10000/minute"})
 
 
-@dataclass(frozen=True)
-class WorldCopy:
-    """A backend's world, built once: each test's databases start as copies of its own."""
-
-    sqlite: Path | None  # the SQLite file (accounts; events too on sqlite), None on postgresql
-    postgresql: str | None  # the PostgreSQL database (everything; events with split), a template
-    server: PostgresServer | None  # its server
-    acme: str
-    rival: str
-    goals: dict[str, str]
-
-    def on(self, app: Starlette) -> World:
-        """The world as seen by a test's app, started on copies of these databases."""
-        return World(app.state.services, self.acme, self.rival, self.goals)
-
-
-def copy_world(
-    backend: str, data_dir: Path, postgres: PostgresServer | None, build: Callable[[Services], World]
-) -> WorldCopy:
-    """The world `build` makes, ingested through the real pipeline into `backend`'s databases (a
-    SQLite file that Services.build migrates, a fresh PostgreSQL database), left closed to be
-    copied."""
-    url = postgres.fresh_database() if postgres else None
-    db_url, events_url = (url, None) if backend == "postgresql" else (None, url)
-    services = Services.build(app_settings(data_dir, db_url, events_url))
-    world = build(services)
-    dispose(services)
-    return WorldCopy(
-        sqlite=data_dir / "analytics.db" if db_url is None else None,
-        postgresql=url.rsplit("/", 1)[1] if url else None,
-        server=postgres,
-        acme=world.acme,
-        rival=world.rival,
-        goals=world.goals,
-    )
-
-
 @pytest.fixture(scope="module")
 def world_builder() -> Callable[[Services], World]:
-    """What the module's world holds (test_export_cursor's holds more traffic)."""
+    """What the module's world holds (world_copies; test_export_cursor's holds more traffic)."""
     return world_in
-
-
-@pytest.fixture(scope="module")
-def world_copies() -> Iterator[dict[str, WorldCopy]]:
-    """Each backend's world, built by its first test: the tests only read it (the one that adds an
-    event adds it to its own copy), and building it per test was ~30 % of the module's CPU."""
-    copies: dict[str, WorldCopy] = {}
-    yield copies
-    for copy in copies.values():
-        if copy.server and copy.postgresql:
-            copy.server.drop(copy.server.url(copy.postgresql))
-
-
-@pytest.fixture
-def world_copy(
-    db_backend: str,
-    world_copies: dict[str, WorldCopy],
-    world_builder: Callable[[Services], World],
-    tmp_path_factory: pytest.TempPathFactory,
-    request: pytest.FixtureRequest,
-) -> WorldCopy:
-    if db_backend not in world_copies:
-        server = request.getfixturevalue("postgres") if db_backend != "sqlite" else None
-        data_dir = tmp_path_factory.mktemp(f"world-{db_backend}") / "data"
-        world_copies[db_backend] = copy_world(db_backend, data_dir, server, world_builder)
-    return world_copies[db_backend]
-
-
-# The conftest's fixtures, starting from the world's databases instead of empty ones.
-@pytest.fixture
-def sqlite_template(world_copy: WorldCopy, sqlite_template: Path) -> Path:
-    return world_copy.sqlite or sqlite_template
-
-
-@pytest.fixture
-def db_url(db_backend: str, world_copy: WorldCopy, request: pytest.FixtureRequest) -> Iterator[str | None]:
-    with postgres_database_if(db_backend == "postgresql", request, world_copy.postgresql or "") as url:
-        yield url
-
-
-@pytest.fixture
-def events_url(
-    db_backend: str, world_copy: WorldCopy, request: pytest.FixtureRequest
-) -> Iterator[str | None]:
-    with postgres_database_if(db_backend == SPLIT, request, world_copy.postgresql or "") as url:
-        yield url
 
 
 @pytest.fixture
 def world(app: Starlette, world_copy: WorldCopy) -> World:
-    return world_copy.on(app)
+    return on(app, world_copy)
+
+
+def on(app: Starlette, copy: WorldCopy) -> World:
+    """The world as a test's app sees it, started on copies of its databases."""
+    return replace(copy.made, services=app.state.services)
 
 
 async def export(client: httpx2.AsyncClient, token: str, table: str, **params: Any) -> httpx2.Response:

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the world_copy fixture imported from test_export is redefined as a parameter)
+# ruff: noqa: F811  (the world_copy fixture imported from world_copies is redefined as a parameter)
 """Keyset paging: following cursors until a short page returns every row of the range exactly
 once, in id order, while new events keep arriving (before, inside and after the range, behind and
 ahead of the cursor), across several sites, chunk boundaries and same-millisecond rows."""
@@ -17,19 +17,8 @@ from analytics_mcp.config import Settings
 from analytics_mcp.export import queries, stream
 from analytics_mcp.services import Services
 from engine_support import hit, ingest, purchase
-from test_export import (  # noqa: F401  (fixtures)
-    World,
-    WorldCopy,
-    db_url,
-    events_url,
-    export,
-    jsonl,
-    rows_of,
-    sqlite_template,
-    world_copies,
-    world_copy,
-    world_in,
-)
+from test_export import World, export, jsonl, on, rows_of, world_in
+from world_copies import WorldCopy, db_url, events_url, sqlite_template, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends()
 
@@ -79,7 +68,7 @@ def world_builder() -> Callable[[Services], World]:
 
 @pytest.fixture
 def walk_world(app: Starlette, world_copy: WorldCopy) -> World:
-    return world_copy.on(app)
+    return on(app, world_copy)
 
 
 async def walk(
