@@ -11,7 +11,7 @@ building the same from columns with map and zip, each pass of which costs about 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from hashlib import blake2b
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
@@ -71,7 +71,7 @@ class _Known:
         self._registry, self._salt_store, self._conn = sites, salts, conn
         self._sites: dict[str, SiteInfo | None] = {}
         self._clients: dict[str, ClientInfo | None] = {}
-        self._days: dict[int, tuple[Any, Any]] = {}  # the previous day's keyed salt (or None), own
+        self._days: dict[int, tuple[blake2b | None, blake2b]] = {}  # the previous day's keyed salt, own
 
     def visitor(self, who: tuple[str, str, str, int], valid_url: bool) -> _Visitor | Outcome:
         """A visitor's site, client, ids and country, or why its events are dropped (domain, bot,
@@ -100,7 +100,7 @@ class _Known:
             return site, client, (visitor_id(own, key),), geo.country_of(ip)
         return site, client, (visitor_id(previous, key), visitor_id(own, key)), geo.country_of(ip)
 
-    def _day(self, day_index: int) -> tuple[Any, Any]:
+    def _day(self, day_index: int) -> tuple[blake2b | None, blake2b]:
         """UTC day `day_index`'s salts as keyed states (identity.keyed): the previous day's if it
         still exists, the day's own. Remembered only once known: a failure fails each visitor."""
         known = self._days.get(day_index)
