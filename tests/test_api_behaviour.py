@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the world_copy fixture imported from world_copies is redefined as a parameter)
 """REST routes for what visitors did (entry and exit pages, custom events and their properties,
 scroll depth) and `format=csv` on every stats route: the CSV holds exactly the JSON answer's rows."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +20,7 @@ from analytics_mcp.services import Services
 from conftest import pin_reports
 from engine_support import add_site, hit, ingest
 from factories import make_token
+from world_copies import WorldCopy, db_url, events_url, sqlite_template, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
@@ -55,12 +58,22 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"rate_limit": "10000/minute"})
 
 
-@pytest.fixture
-def token(app: Starlette) -> str:
-    services: Services = app.state.services
+def token_in(services: Services) -> str:
     add_site(services)
     ingest(services, EVENTS)
     return make_token(services)
+
+
+@pytest.fixture(scope="module")
+def world_builder() -> Callable[[Services], str]:
+    """Built once per backend (world_copies): the tests only read it."""
+    return token_in
+
+
+@pytest.fixture
+def token(app: Starlette, world_copy: WorldCopy) -> str:
+    made: str = world_copy.made
+    return made
 
 
 async def get(client: httpx2.AsyncClient, token: str, path: str, **params: Any) -> httpx2.Response:

@@ -1,9 +1,11 @@
+# ruff: noqa: F811  (the world_copy fixture imported from world_copies is redefined as a parameter)
 """GET /api/v1/stats/breakdown: two-dimension rows worked out by hand (visits, pageviews with the
 site's hostname, custom events by a property, revenue and conversions), sorting and paging, and
 422s naming the field and the rule."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
@@ -15,6 +17,7 @@ from analytics_mcp.storage import accounts
 from conftest import INPUT_RULES, pin_reports
 from engine_support import add_site, hit, ingest, purchase, utc
 from factories import SAFARI_IPHONE, make_token
+from world_copies import WorldCopy, db_url, events_url, sqlite_template, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
@@ -50,9 +53,7 @@ def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     pin_reports(monkeypatch, NOW)
 
 
-@pytest.fixture
-def world(app: Starlette) -> dict[str, str]:
-    services: Services = app.state.services
+def world_in(services: Services) -> dict[str, str]:
     add_site(services)
     add_site(services, "shop.test")
     with services.db.sync.begin() as conn:
@@ -60,6 +61,18 @@ def world(app: Starlette) -> dict[str, str]:
         accounts.add_goal(conn, "shop.test", "Signup", event="signup")
     ingest(services, EVENTS)
     return {"token": make_token(services), "acme_signup": acme_signup}
+
+
+@pytest.fixture(scope="module")
+def world_builder() -> Callable[[Services], dict[str, str]]:
+    """Built once per backend (world_copies): the tests only read it."""
+    return world_in
+
+
+@pytest.fixture
+def world(app: Starlette, world_copy: WorldCopy) -> dict[str, str]:
+    made: dict[str, str] = world_copy.made
+    return made
 
 
 async def breakdown(client: httpx2.AsyncClient, world: dict[str, str], **params: Any) -> httpx2.Response:

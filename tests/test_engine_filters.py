@@ -1,9 +1,10 @@
+# ruff: noqa: F811  (the world_copy fixture imported from world_copies is redefined as a parameter)
 """Filters: is / is_not / contains on visit attributes, and the page filter's documented semantics
 (visit metrics from visits with a matching pageview; pageview counts from matching pageviews)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from analytics_mcp.services import Services
 from analytics_mcp.storage.account_types import Tenant
 from engine_support import add_site, ask, hit, ingest, metrics, rows
 from factories import FIREFOX_LINUX, SAFARI_IPHONE
+from world_copies import WorldCopy, db_url, events_url, sqlite_template, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends()
 
@@ -40,11 +42,21 @@ VISITS = [
 ]
 
 
-@pytest.fixture
-async def tenant(services: Services) -> AsyncIterator[Tenant]:
+def tenant_in(services: Services) -> Tenant:
     tenant, _ = add_site(services)
     ingest(services, VISITS)
-    yield tenant
+    return tenant
+
+
+@pytest.fixture(scope="module")
+def world_builder() -> Callable[[Services], Tenant]:
+    """Built once per backend (world_copies): the tests only read it."""
+    return tenant_in
+
+
+@pytest.fixture
+async def tenant(services: Services, world_copy: WorldCopy) -> AsyncIterator[Tenant]:
+    yield world_copy.made
     await services.db.aio.dispose()
 
 
