@@ -90,8 +90,8 @@ def compute(
     rank[ordered] = np.arange(len(live), dtype=np.int64)
     grouped = fields.groups(cols)
     if live:
-        keys = {(site_id, vid) for site_id, ids in grouped.keys for vid in ids}
-        writer.pageview_at = reads.load_visits(events, book, keys, int(ts[ordered[0]]), version)
+        start = int(ts[ordered[0]])
+        writer.pageview_at = reads.load_visits(events, book, grouped.pairs, start, version)
     flags = plain_rows.plain(cols, grouped, book) if plain else np.zeros(len(live), np.bool_)
     outcomes = [ACCEPTED_OUTCOME] * len(live)
     mixed = bool(flags.any())

@@ -60,10 +60,12 @@ class Columns:
 
 @dataclass
 class Groups:
-    """The batch's visitor groups: each event's group, and each group's (site id, visitor ids)."""
+    """The batch's visitor groups: each event's group, each group's (site id, visitor ids), and
+    each group's (site id, visitor id) pairs, group after group."""
 
     of_event: Ints
     keys: list[tuple[int, tuple[int, ...]]]
+    pairs: list[tuple[int, int]]
 
 
 def columns(live: list[PreparedEvent], frames: list[dict[str, Any]] | None = None) -> Columns:
@@ -81,7 +83,8 @@ def groups(cols: Columns) -> Groups:
     index: dict[tuple[int, tuple[int, ...]], int] = {}
     keys = zip(map(attrgetter("id"), cols.sites), cols.visitors, strict=True)
     of_event = [index.setdefault(key, len(index)) for key in keys]
-    return Groups(np.array(of_event, dtype=np.int64), list(index))
+    pairs = [(site_id, vid) for site_id, ids in index for vid in ids]
+    return Groups(np.array(of_event, dtype=np.int64), list(index), pairs)
 
 
 def _present(given: dict[str, Sequence[Any] | None], name: str) -> Sequence[Any]:

@@ -90,7 +90,7 @@ def plain(cols: Columns, grouped: Groups, book: VisitBook) -> Flags:
         group_ok[grouped.of_event[positions[failed]]] = False
     # A group whose visitor id is another group's too, or has a stored visit that may be open:
     # each (site, visitor id) pair once per group holding it, counted in C.
-    pairs = [(site_id, vid) for site_id, ids in grouped.keys for vid in ids]
+    pairs = grouped.pairs
     counts = Counter(pairs)
     taken = {pair for pair, count in counts.items() if count > 1} | (book.keys() & counts.keys())
     if taken:
