@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the world_copy fixture imported from world_copies is redefined as a parameter)
+# ruff: noqa: F811  (the world fixture imported from world_copies is redefined as a parameter)
 """GET /api/v1/stats/breakdown: two-dimension rows worked out by hand (visits, pageviews with the
 site's hostname, custom events by a property, revenue and conversions), sorting and paging, and
 422s naming the field and the rule."""
@@ -10,14 +10,13 @@ from typing import Any
 
 import httpx2
 import pytest
-from starlette.applications import Starlette
 
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
 from conftest import INPUT_RULES, pin_reports
 from engine_support import add_site, hit, ingest, purchase, utc
 from factories import SAFARI_IPHONE, make_token
-from world_copies import WorldCopy, db_url, events_url, sqlite_template, world_copies, world_copy  # noqa: F401  (fixtures)
+from world_copies import db_url, events_url, sqlite_template, world, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
@@ -67,12 +66,6 @@ def world_in(services: Services) -> dict[str, str]:
 def world_builder() -> Callable[[Services], dict[str, str]]:
     """Built once per backend (world_copies): the tests only read it."""
     return world_in
-
-
-@pytest.fixture
-def world(app: Starlette, world_copy: WorldCopy) -> dict[str, str]:
-    made: dict[str, str] = world_copy.made
-    return made
 
 
 async def breakdown(client: httpx2.AsyncClient, world: dict[str, str], **params: Any) -> httpx2.Response:

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the world_copy fixture imported from world_copies is redefined as a parameter)
+# ruff: noqa: F811  (the world fixture imported from world_copies is redefined as a parameter)
 """REST stats, e-commerce and goals routes: docs/api.md shapes, validation errors naming the field,
 auth, and cross-tenant isolation (another tenant's marked data never shows)."""
 
@@ -18,7 +18,7 @@ from analytics_mcp.storage import accounts
 from conftest import INPUT_RULES, pin_reports
 from engine_support import add_site, hit, ingest, purchase
 from factories import make_token
-from world_copies import WorldCopy, db_url, events_url, sqlite_template, world_copies, world_copy  # noqa: F401  (fixtures)
+from world_copies import db_url, events_url, sqlite_template, world, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
@@ -85,12 +85,6 @@ def world_in(services: Services) -> dict[str, str]:
 def world_builder() -> Callable[[Services], dict[str, str]]:
     """Built once per backend (world_copies): the tests only read it."""
     return world_in
-
-
-@pytest.fixture
-def world(app: Starlette, world_copy: WorldCopy) -> dict[str, str]:
-    made: dict[str, str] = world_copy.made
-    return made
 
 
 async def get(client: httpx2.AsyncClient, token: str, path: str, **params: Any) -> httpx2.Response:

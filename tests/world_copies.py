@@ -5,7 +5,8 @@ rows adds them to its own copy); building it per test cost ~30 % of such a modul
 
 A module imports the fixtures below (`sqlite_template`, `db_url` and `events_url` replace
 conftest's) and defines a module-scoped `world_builder`: a function of the world's Services that
-builds it and returns what the tests need of it (tokens, ids), found in `world_copy.made`."""
+builds it and returns what the tests need of it (tokens, ids), found in `world_copy.made`, or
+through the `world` fixture."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
 
 from analytics_mcp.services import Services
 from conftest import SPLIT, app_settings, dispose, postgres_database_if
@@ -92,3 +94,9 @@ def events_url(
 ) -> Iterator[str | None]:
     with postgres_database_if(db_backend == SPLIT, request, world_copy.postgresql or "") as url:
         yield url
+
+
+@pytest.fixture
+def world(app: Starlette, world_copy: WorldCopy) -> Any:
+    """What the world_builder returned, for a test whose app runs on copies of its databases."""
+    return world_copy.made
