@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the world_copy fixture imported from world_copies is redefined as a parameter)
+# ruff: noqa: F811  (the fixtures imported from world_copies are redefined as parameters)
 """REST routes for what visitors did (entry and exit pages, custom events and their properties,
 scroll depth) and `format=csv` on every stats route: the CSV holds exactly the JSON answer's rows."""
 
@@ -13,14 +13,13 @@ from typing import Any
 
 import httpx2
 import pytest
-from starlette.applications import Starlette
 
 from analytics_mcp.config import Settings
 from analytics_mcp.services import Services
 from conftest import pin_reports
 from engine_support import add_site, hit, ingest
 from factories import make_token
-from world_copies import WorldCopy, db_url, events_url, sqlite_template, world_copies, world_copy  # noqa: F401  (fixtures)
+from world_copies import db_url, events_url, sqlite_template, token, world, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
@@ -66,14 +65,7 @@ def token_in(services: Services) -> str:
 
 @pytest.fixture(scope="module")
 def world_builder() -> Callable[[Services], str]:
-    """Built once per backend (world_copies): the tests only read it."""
-    return token_in
-
-
-@pytest.fixture
-def token(app: Starlette, world_copy: WorldCopy) -> str:
-    made: str = world_copy.made
-    return made
+    return token_in  # once per backend (world_copies): the tests only read it
 
 
 async def get(client: httpx2.AsyncClient, token: str, path: str, **params: Any) -> httpx2.Response:

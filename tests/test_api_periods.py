@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from world_copies are redefined as parameters)
 """Honest periods over REST and MCP (issue 16 item 3): yesterday across Berlin's DST change,
 complete days, the partial current day, and the three compare modes, with hand-counted numbers;
 the MCP overview tools (official client over Streamable HTTP) answer exactly what REST answers.
@@ -8,7 +9,7 @@ yesterday (25 October) is 25 hours long: 2026-10-24T22:00Z to 2026-10-25T23:00Z.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from analytics_mcp.services import Services
 from conftest import pin_reports
 from engine_support import add_site, hit, ingest, purchase
 from factories import make_token
+from world_copies import db_url, events_url, sqlite_template, token, world, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
@@ -54,12 +56,15 @@ def settings(settings: Settings) -> Settings:
     )
 
 
-@pytest.fixture
-def token(app: Starlette) -> str:
-    services: Services = app.state.services
+def token_in(services: Services) -> str:
     add_site(services, tenant_timezone="Europe/Berlin", timezone="Europe/Berlin")
     ingest(services, [*EVENTS, purchase("2026-10-25T10:00:00Z", 2, "t-1", 20.0)])
     return make_token(services)
+
+
+@pytest.fixture(scope="module")
+def world_builder() -> Callable[[Services], str]:
+    return token_in  # once per backend (world_copies): the tests only read it
 
 
 async def overview(

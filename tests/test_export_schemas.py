@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from world_copies are redefined as parameters)
 """BigQuery and Power BI hand-off: every exported JSONL row satisfies the BigQuery schema (a small
 validator of types and modes, as `bq load --source_format=NEWLINE_DELIMITED_JSON` checks them), the
 EDM schema and the Power Query script agree with it, and the hot-path encoders equal the reference
@@ -14,7 +15,6 @@ from typing import Any
 
 import httpx2
 import pytest
-from starlette.applications import Starlette
 
 from analytics_mcp.config import Settings
 from analytics_mcp.export.encode import Formatter
@@ -23,7 +23,8 @@ from analytics_mcp.export.tables import BY_NAME, TABLES
 from analytics_mcp.http_api.export_schemas import TableName
 from analytics_mcp.storage.ids import row_ulid
 from analytics_mcp.timeutil import ISO_FORMAT
-from test_export import PATHS, World, build_world, rows_of
+from test_export import PATHS, World, rows_of, world, world_builder  # noqa: F401  (fixtures)
+from world_copies import db_url, events_url, sqlite_template, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends()
 
@@ -52,11 +53,6 @@ M_TYPES = {
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"rate_limit": "10000/minute"})
-
-
-@pytest.fixture
-def world(app: Starlette) -> World:
-    return build_world(app)
 
 
 def bq_errors(fields: list[dict[str, Any]], row: Any, where: str = "") -> list[str]:

@@ -100,3 +100,9 @@ def events_url(
 def world(app: Starlette, world_copy: WorldCopy) -> Any:
     """What the world_builder returned, for a test whose app runs on copies of its databases."""
     return world_copy.made
+
+
+@pytest.fixture
+def token(world: str) -> str:
+    """The world's token, for a module whose world_builder returns just that."""
+    return world
