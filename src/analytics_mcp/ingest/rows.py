@@ -252,22 +252,34 @@ def _insert_tuples(conn: Connection, table: str, columns: tuple[str, ...], rows:
 _acquisition = lru_cache(maxsize=65536)(enrich.classify_acquisition)
 
 
+VISIT_ATTRIBUTES = VISIT_COLUMNS[12:]  # `visit_values`' order
+assert VISIT_ATTRIBUTES == (
+    "source", "referrer", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_content",
+    "utm_term", "device_type", "browser", "os", "language", "country",
+)  # fmt: skip
+
+
 def visit_attributes(item: PreparedEvent, pathname: str) -> dict[str, Any]:
+    """A visit's attributes, fixed by its first event `item` (of path `pathname`)."""
+    (
+        source, referrer, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
+        device_type, browser, os, language, country,
+    ) = visit_values(item)  # fmt: skip
+    return {
+        "entry_path": pathname, "source": source, "referrer": referrer, "channel": channel,
+        "utm_source": utm_source, "utm_medium": utm_medium, "utm_campaign": utm_campaign,
+        "utm_content": utm_content, "utm_term": utm_term, "device_type": device_type,
+        "browser": browser, "os": os, "language": language, "country": country,
+    }  # fmt: skip
+
+
+def visit_values(item: PreparedEvent) -> tuple[Any, ...]:
+    """`visit_attributes` but the entry path, as a tuple (VISIT_ATTRIBUTES): what the ClickHouse
+    writer's columns take, without a dict per visit."""
     event, client = item.event, item.client
     acq = _acquisition(event.url, event.referrer, item.site.domain)
-    return {
-        "entry_path": pathname,
-        "source": acq.source,
-        "referrer": acq.referrer,
-        "channel": acq.channel,
-        "utm_source": acq.utm_source,
-        "utm_medium": acq.utm_medium,
-        "utm_campaign": acq.utm_campaign,
-        "utm_content": acq.utm_content,
-        "utm_term": acq.utm_term,
-        "device_type": client.device_type,
-        "browser": client.browser,
-        "os": client.os,
-        "language": enrich.primary_language(event.language),
-        "country": event.country,
-    }
+    return (
+        acq.source, acq.referrer, acq.channel, acq.utm_source, acq.utm_medium, acq.utm_campaign,
+        acq.utm_content, acq.utm_term, client.device_type, client.browser, client.os,
+        enrich.primary_language(event.language), event.country,
+    )  # fmt: skip

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from operator import is_not, itemgetter, truth
+from operator import is_not, truth
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from analytics_mcp.definitions import VISIT_GAP_MS
 from analytics_mcp.ingest.clickhouse.fields import Columns, Groups, Ints, take
 from analytics_mcp.ingest.event import PreparedEvent
 from analytics_mcp.ingest.goals import GoalMatcher
-from analytics_mcp.ingest.rows import EVENT_COLUMNS, VISIT_COLUMNS, visit_attributes
+from analytics_mcp.ingest.rows import EVENT_COLUMNS, VISIT_COLUMNS, visit_values
 from analytics_mcp.ingest.visits import VisitBook
 
 Flags = npt.NDArray[np.bool_]
@@ -41,7 +41,6 @@ _PLAIN_FIELDS = (
     "props", "interactive", "revenue", "currency", "transaction_id", "event_id",
     "engagement_ms", "scroll_depth",
 )  # fmt: skip
-_VISIT_ATTRIBUTES = itemgetter(*VISIT_COLUMNS[12:])
 assert VISIT_COLUMNS[:12] == (
     "id", "site_id", "visitor_id", "started_at", "ended_at", "last_pageview_id", "last_pageview_at",
     "pageviews", "events", "interactions", "entry_path", "exit_path",
@@ -245,10 +244,7 @@ def _visit_columns(
     batch, `firsts`: among the plain events)."""
     none = last_pageview < 0
     firsts_list = firsts.tolist()
-    attributes = [
-        _VISIT_ATTRIBUTES(visit_attributes(live[start], paths[first]))
-        for start, first in zip(starts.tolist(), firsts_list, strict=True)
-    ]
+    attributes = list(map(visit_values, map(live.__getitem__, starts.tolist())))
     exits = [paths[pv] if pv >= 0 else None for pv in last_pageview.tolist()]
     return [
         (), counts["site_id"], counts["visitor_id"], counts["started_at"], counts["ended_at"], (),
