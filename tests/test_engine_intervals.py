@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the world_copy fixture imported from world_copies is redefined as a parameter)
 """Week and month buckets, hand-counted in Berlin across the spring DST change and a month
 boundary: ISO weeks from Monday and calendar months in the site's zone, labelled by their first
 day, the range's cut buckets listed as partial, visitors distinct per bucket (never a sum of days).
@@ -6,7 +7,7 @@ differential tests' week and month cases)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -14,8 +15,10 @@ from analytics_mcp import engine
 from analytics_mcp.engine.errors import QueryError
 from analytics_mcp.engine.store.choice import raw_tables
 from analytics_mcp.services import Services
+from analytics_mcp.storage.account_types import Tenant
 from analytics_mcp.storage.db import distinct_databases
 from engine_support import add_site, hit, ingest, rows, utc
+from world_copies import WorldCopy, db_url, events_url, sqlite_template, world_copies, world_copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "split")
 
@@ -45,11 +48,20 @@ SPRING = [
 RANGE = {"site": "acme.test", "date_from": "2026-03-18", "date_to": "2026-04-08"}
 
 
-@pytest.fixture
-async def svc(services: Services) -> AsyncIterator[Services]:
+def tenant_in(services: Services) -> Tenant:
     tenant, _ = add_site(services, timezone="Europe/Berlin")
     ingest(services, SPRING)
-    services.tenant = tenant  # type: ignore[attr-defined]
+    return tenant
+
+
+@pytest.fixture(scope="module")
+def world_builder() -> Callable[[Services], Tenant]:
+    return tenant_in  # once per backend (world_copies): the tests only read it
+
+
+@pytest.fixture
+async def svc(services: Services, world_copy: WorldCopy) -> AsyncIterator[Services]:
+    services.tenant = world_copy.made  # type: ignore[attr-defined]
     yield services
     for db in distinct_databases(services.db, services.events_db):
         await db.aio.dispose()
