@@ -17,9 +17,7 @@ separate writer process stores the spool into the SQLite database afterwards, an
 - stored: how fast events reach the database, where they are queryable. The server is stopped
   right after the load and the clock runs until its process has exited, i.e. the whole spool is
   in the database. Tracker: events in the database / (wrk duration + drain after the load).
-  Batch: accepted events / (first POST until the server has exited). Batch also: counted, i.e.
-  accepted events / (first POST until GET /api/v1/stats/overview counts them all: stored and
-  answered by the API, without the server's exit in the time), polled every POLL_S.
+  Batch: accepted events / (first POST until the server has exited).
 
 Then every event is accounted for by id (bench/ingest_ledger.py): each request carries a unique
 event_id, the clients record the reply to each id (wrk runs one connection per thread, so replies
@@ -86,7 +84,6 @@ UA = (
 )
 DOMAIN = "bench.test"
 BATCH_EVENTS = 10_000
-POLL_S = 0.05  # how often the batch phase asks the API whether every event is counted
 START_TIMEOUT_S = 300  # a loaded shared machine can take minutes to import and migrate
 
 
@@ -258,22 +255,6 @@ def run_batch(base: str, token: str, total: int, clients: int = 1) -> tuple[floa
     return len(ledger.acked) / elapsed, ledger, began, time.process_time() - cpu_began
 
 
-def wait_counted(base: str, token: str, acknowledged: int, timeout_s: float = 300) -> float | None:
-    """When (perf_counter) the API's overview first counts every acknowledged pageview, polled
-    every POLL_S; None if it never does within `timeout_s`."""
-    headers = {"Authorization": f"Bearer {token}"}
-    params = {"site": DOMAIN, "period": "7d"}
-    deadline = time.perf_counter() + timeout_s
-    with httpx2.Client(base_url=base, headers=headers, timeout=60) as http:
-        while time.perf_counter() < deadline:
-            reply = http.get("/api/v1/stats/overview", params=params)
-            reply.raise_for_status()
-            if reply.json()["data"]["pageviews"] >= acknowledged:
-                return time.perf_counter()
-            time.sleep(POLL_S)
-    return None
-
-
 def profiler(pid: int, out: Path | None, gil: bool = False) -> subprocess.Popen[bytes] | None:
     """py-spy sampling the server (its threads included) until it exits, or None; `.txt`: collapsed
     stacks (one line per stack and its sample count), else an SVG flame graph. `gil`: only the
@@ -337,7 +318,6 @@ def run(args: argparse.Namespace, pg_url: str | None) -> None:
             batch_eps, batch_ledger, batch_began, client_cpu = run_batch(
                 srv.base, token, args.batch_total, args.batch_clients
             )
-            counted_at = wait_counted(srv.base, token, len(batch_ledger.acked))
         if spy is not None:
             spy.wait(timeout=120)
         assert srv.exited is not None and srv.cpu is not None
@@ -349,8 +329,6 @@ def run(args: argparse.Namespace, pg_url: str | None) -> None:
         f"({args.batch_clients} clients)"
     )
     print(f"  stored in the database: {batch_stored_eps:.0f} events/s (first request to all stored)")
-    counted = f"{args.batch_total / (counted_at - batch_began):.0f} events/s" if counted_at else "never"
-    print(f"  counted by GET /api/v1/stats/overview: {counted} (first request until it counts all)")
     per_event_us = srv.cpu / max(batch.stored, 1) * 1e6
     print(
         f"  server CPU (user + system, with its writer) from the first request until all stored: "
