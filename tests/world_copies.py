@@ -19,8 +19,10 @@ import pytest
 from starlette.applications import Starlette
 
 from analytics_mcp.services import Services
+from analytics_mcp.storage.roles import Role
 from conftest import SPLIT, app_settings, dispose, postgres_database_if
 from pg_server import PostgresServer
+from role_guard import role_guard
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,13 @@ def copy_world(
     that Services.build migrates, a fresh PostgreSQL database), left closed to be copied."""
     url = postgres.fresh_database() if postgres else None
     db_url, events_url = (url, None) if backend == "postgresql" else (None, url)
-    services = Services.build(app_settings(data_dir, db_url, events_url))
-    made = build(services)
-    dispose(services)
+    settings = app_settings(data_dir, db_url, events_url)
+    roles: dict[str, Role] = {settings.database_url: "accounts", events_url: "events"} if events_url else {}
+    with role_guard(roles) as wrong:  # split: checked as conftest checks a test's own app
+        services = Services.build(settings)
+        made = build(services)
+        dispose(services)
+    assert not wrong, wrong
     return WorldCopy(
         sqlite=data_dir / "analytics.db" if db_url is None else None,
         postgresql=url.rsplit("/", 1)[1] if url else None,
