@@ -26,8 +26,9 @@ from typing import Any, Final
 
 from analytics_mcp.config import Settings
 from analytics_mcp.ingest import enrich, geo
-from analytics_mcp.ingest.batch_processor import BatchProcessor
+from analytics_mcp.ingest.batch_processor import BatchProcessor, dedup_keys
 from analytics_mcp.ingest.clickhouse.frames import ClickHouseFrames, ClickHouseWriter, open_clickhouse_frames
+from analytics_mcp.ingest.clickhouse.key_filter import FilteredKeys, StoredKeyFilter
 from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
 from analytics_mcp.ingest.clickhouse.state import stored_position
 from analytics_mcp.ingest.event import Outcome, PendingEvent
@@ -93,10 +94,15 @@ class Ingestor:
         self._chdb_writer = settings.chdb_writer
         self._endpoint: Endpoint | None = None  # chDB served to the writer process
         self._direct: ClickHouseWriter | None = None
+        # chDB: this process stores every event, so it can know every stored key (key_filter.py)
+        self._stored_keys: StoredKeyFilter | None = None
         if clickhouse is not None:
             self._spool_dir = settings.data_dir / "clickhouse-spool"
             self._use_process = True  # the spool, with the writer in a process or a thread
             self.processor.stored_keys = ClickHouseKeys(clickhouse)
+            if clickhouse.embedded:
+                self._stored_keys = StoredKeyFilter()
+                self.processor.stored_keys = FilteredKeys(ClickHouseKeys(clickhouse), self._stored_keys)
             self.processor.quota.count_events = clickhouse_counter(clickhouse)
             self._direct = ClickHouseWriter(clickhouse, db, settings.data_dir)
         self._queue: queue.SimpleQueue[_Job | _Stop] = queue.SimpleQueue()
@@ -117,6 +123,8 @@ class Ingestor:
             await asyncio.to_thread(geo.warm_up)  # opens the IP-to-country database
             if self._use_process:
                 await asyncio.to_thread(self._start_spooler)
+            if self._stored_keys is not None and self._clickhouse is not None:  # after the spool feeds it
+                self._stored_keys.load_in_background(self._clickhouse)
             if self._spooler is None and self._clickhouse is None:  # ClickHouse: at the next start
                 await asyncio.to_thread(replay_leftovers, self._db, self._spool_dir, self.processor)
             self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
@@ -150,7 +158,10 @@ class Ingestor:
             args = (events_url, self._db.url, str(directory), str(self._data_dir), loopback)
             open_store = partial(open_clickhouse_frames, *args)
         position_of = partial(stored_position, ch)
-        return Spooler(self._db, directory, self.processor, open_store, position_of, in_thread, handoff)
+        stored = self._stored_keys.add if self._stored_keys is not None else None
+        return Spooler(
+            self._db, directory, self.processor, open_store, position_of, in_thread, handoff, stored
+        )
 
     async def stop(self) -> None:
         if self._thread is not None:
@@ -213,6 +224,8 @@ class Ingestor:
                 live, outcomes = self.processor.prepare(conn, events)
             for item, outcome in zip(live, self._direct.store_now(live), strict=True):
                 outcomes[item.index] = outcome
+            if self._stored_keys is not None:
+                self._stored_keys.add(dedup_keys(live))
             return outcomes
         try:
             with self._db.sync.begin() as conn:

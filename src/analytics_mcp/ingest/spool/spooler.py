@@ -62,7 +62,10 @@ class UnsettledKeys:
     """Dedup keys of spooled events not yet stored, released frame by frame as the writer commits.
     Only the gather thread adds and reads; the receiver thread releases."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_release: Callable[[list[DedupKey]], None] | None = None) -> None:
+        """`on_release`: told a frame's keys once they are stored, before they leave the set (the
+        stored-key filter of chDB, ingest/clickhouse/key_filter.py)."""
+        self._on_release = on_release
         self._keys: set[DedupKey] = set()
         self._frames: deque[tuple[int, list[DedupKey], int]] = deque()  # end, keys, events
         self._lock = threading.Lock()  # the event count changes in both threads
@@ -83,14 +86,18 @@ class UnsettledKeys:
         with self._lock:
             while self._frames and self._frames[0][0] <= position:
                 _end, keys, events = self._frames.popleft()
+                if self._on_release is not None:
+                    self._on_release(keys)
                 self._keys.difference_update(keys)
                 self.events -= events
 
 
-def unsettled_since(directory: Path, position: int, end: int) -> UnsettledKeys:
+def unsettled_since(
+    directory: Path, position: int, end: int, on_release: Callable[[list[DedupKey]], None] | None = None
+) -> UnsettledKeys:
     """The keys of every frame an earlier run spooled after the stored position: a retry of an
     acknowledged event must be a duplicate from the first request a restarted server answers."""
-    unsettled = UnsettledKeys()
+    unsettled = UnsettledKeys(on_release)
     for frame_end, payload in SpoolReader(directory).frames(position, end, max_bytes=1 << 62):
         keys, count = frame_keys(payload)
         unsettled.add(frame_end, keys, count)
@@ -107,11 +114,13 @@ class Spooler:
         position_of: Callable[[str], int] | None = None,
         in_thread: bool = False,
         handoff: FreshFrames | None = None,
+        stored: Callable[[list[DedupKey]], None] | None = None,
     ) -> None:
         """`db`: where prepare reads (salts, and sites and events when they live there);
         `open_store`: the writer's frame store; `position_of`: the spool's stored position when
         it is not in `db` (ClickHouse); `in_thread`: the writer runs as a thread; `handoff`:
-        where that thread takes the prepared events of the frames spooled here."""
+        where that thread takes the prepared events of the frames spooled here; `stored`: told
+        each frame's dedup keys once the writer has stored it."""
         self._db = db
         self._processor = processor
         self._handoff = handoff
@@ -126,7 +135,7 @@ class Spooler:
         except Exception:
             self._spool.close()
             raise
-        self._unsettled = unsettled_since(directory, start, self._spool.end)
+        self._unsettled = unsettled_since(directory, start, self._spool.end, stored)
         self._stored = self._child.position
         self._cond = threading.Condition()
         self._closing = False

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -122,6 +122,11 @@ class ClickHouseEvents:
         with self.clients.lease() as client:
             result = client.query(sql, parameters=dict(parameters or {}), settings=dict(settings or {}))
         return result.result_rows
+
+    def column_blocks(self, sql: str) -> Iterator[Sequence[Sequence[Any]]]:
+        """The result in blocks (a sequence per column), for a scan too large to hold at once."""
+        with self.clients.lease() as client, client.query_column_block_stream(sql) as stream:
+            yield from stream
 
     async def rows_async(
         self, sql: str, parameters: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None
