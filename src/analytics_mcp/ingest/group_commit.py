@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from analytics_mcp.config import Settings
 from analytics_mcp.ingest import enrich, geo
-from analytics_mcp.ingest.batch_processor import BatchProcessor, dedup_keys
+from analytics_mcp.ingest.batch_processor import BatchProcessor
 from analytics_mcp.ingest.clickhouse.frames import ClickHouseFrames, ClickHouseWriter, open_clickhouse_frames
 from analytics_mcp.ingest.clickhouse.key_filter import FilteredKeys, StoredKeyFilter
 from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
@@ -221,11 +221,11 @@ class Ingestor:
     def _commit(self, events: list[PendingEvent]) -> list[Outcome]:
         if self._direct is not None:  # ClickHouse: prepare, then one batch stored before the answer
             with self._db.reader.begin() as conn:
-                live, outcomes = self.processor.prepare(conn, events)
+                live, outcomes, keys = self.processor.prepare_keyed(conn, events)
             for item, outcome in zip(live, self._direct.store_now(live), strict=True):
                 outcomes[item.index] = outcome
             if self._stored_keys is not None:
-                self._stored_keys.add(dedup_keys(live))
+                self._stored_keys.add(keys)
             return outcomes
         try:
             with self._db.sync.begin() as conn:
