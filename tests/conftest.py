@@ -45,6 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "backends(*names): run the test once per database backend (sqlite, postgresql, split)",
     )
     config.addinivalue_line("markers", "real_argon2: hash passwords with the product's argon2 cost")
+    config.addinivalue_line("markers", "first_run: test_cli's SQLite database does not exist yet")
 
 
 # The product's argon2id costs ~0.19 s of CPU a hash and as much a check: every test that creates a
