@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from analytics_mcp.ingest import bulk_import
+from analytics_mcp.ingest import bulk_import, plain_batch
 from analytics_mcp.ingest.event import PendingEvent
 from analytics_mcp.ingest.plain_batch import plain_event
 
@@ -133,6 +133,26 @@ def test_every_refusal_still_comes_from_the_model() -> None:
                 assert fast(raw) is None, raw
                 answer = bulk_import.validate_line(raw, now_ms=NOW_MS)
                 assert answer == slow(raw)
+
+
+def _of_length(key: str, length: int) -> Any:
+    """A valid value of `key` this many characters long (a URL stays a URL)."""
+    return "https://x/" + "a" * (length - 10) if key == "url" else "a" * length
+
+
+def test_the_fast_paths_bounds_are_the_models() -> None:
+    """At each bound the model declares (plain_batch reads them from BatchEvent) the fast path
+    takes the line and equals the model; one past it, the model refuses it, naming the field."""
+    lengths = {**plain_batch._STRINGS, **plain_batch._OPTIONAL_STRINGS}
+    lengths.pop("ip")  # an address of 45 characters is not one: the address check decides
+    assert set(lengths) == {"name", "url", "domain", "user_agent", "referrer", "event_id", "language"}
+    cases = [(key, _of_length(key, high), _of_length(key, high + 1)) for key, (_low, high) in lengths.items()]
+    cases += [(key, high, high + 1) for key, high in plain_batch._OPTIONAL_INTS.items()]
+    for key, at_bound, past in cases:
+        raw = {**PLAIN, key: at_bound}
+        assert fast(raw) is not None and fast(raw) == slow(raw), key
+        refused = slow({**PLAIN, key: past})
+        assert fast({**PLAIN, key: past}) is None and isinstance(refused, tuple) and key in str(refused), key
 
 
 def test_a_line_missing_a_required_field_goes_to_the_model() -> None:

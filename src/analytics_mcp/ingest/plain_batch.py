@@ -14,22 +14,51 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from analytics_mcp.ingest.event import PendingEvent
-from analytics_mcp.ingest.wire import MAX_FUTURE_MS, MAX_PAST_MS
+from analytics_mcp.ingest.wire import MAX_FUTURE_MS, MAX_PAST_MS, BatchEvent
 
-# Every key the fast path reads, with the string bounds of `TrackerEvent`/`BatchEvent`; any other
-# key (props, revenue, items, user_id, ...) goes through the model.
-_STRINGS: Final = {
-    "name": (1, 120),
-    "url": (1, 2000),
-    "domain": (1, 253),
-    "ip": (2, 45),
-    "user_agent": (1, 1000),
-}
-_OPTIONAL_STRINGS: Final = {"referrer": (0, 2000), "event_id": (1, 64), "language": (0, 100)}
-_OPTIONAL_INTS: Final = {"engagement_ms": 24 * 3600 * 1000, "scroll_depth": 100}
+
+def _constraints(key: str) -> list[Any]:
+    """The constraints `BatchEvent` puts on a field: on the field itself, or inside the
+    `Annotated[str, Field(...)]` of an optional one."""
+    field = BatchEvent.model_fields[key]
+    inner = [
+        each
+        for arg in get_args(field.annotation)
+        for info in getattr(arg, "__metadata__", ())
+        for each in getattr(info, "metadata", ())
+    ]
+    return [*field.metadata, *inner]
+
+
+def _bound(key: str, name: str, default: int | None = None) -> int:
+    """A constraint's value (pydantic's `MinLen.min_length`, `Le.le`, ...) on the field."""
+    found = [getattr(c, name) for c in _constraints(key) if hasattr(c, name)]
+    if not found and default is None:
+        raise LookupError(f"BatchEvent.{key} has no {name}")
+    return int(found[0]) if found else int(default or 0)
+
+
+def _string_bounds(key: str) -> tuple[int, int]:
+    """(min, max) length of a string field; a field without a minimum allows the empty string."""
+    return _bound(key, "min_length", 0), _bound(key, "max_length")
+
+
+def _int_bound(key: str) -> int:
+    """The maximum of an integer field whose minimum is 0 (the fast path checks both)."""
+    if _bound(key, "ge") != 0:
+        raise LookupError(f"BatchEvent.{key}: the fast path checks a minimum of 0")
+    return _bound(key, "le")
+
+
+# Every key the fast path reads, with its bounds as `BatchEvent` declares them (read from the
+# model, so the two cannot drift); any other key (props, revenue, items, user_id, ...) goes
+# through the model.
+_STRINGS: Final = {key: _string_bounds(key) for key in ("name", "url", "domain", "ip", "user_agent")}
+_OPTIONAL_STRINGS: Final = {key: _string_bounds(key) for key in ("referrer", "event_id", "language")}
+_OPTIONAL_INTS: Final = {key: _int_bound(key) for key in ("engagement_ms", "scroll_depth")}
 _KEYS: Final = frozenset({*_STRINGS, *_OPTIONAL_STRINGS, *_OPTIONAL_INTS, "timestamp", "interactive", "hash"})
 # Names a model validator looks at (engagement needs engagement_ms, identify a user_id).
 _MODEL_RULES: Final = frozenset({"engagement", "identify"})
