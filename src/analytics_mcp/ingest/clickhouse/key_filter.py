@@ -8,7 +8,7 @@ every granule of the bloom-filter skip index), and its cost grows with the table
 path every acknowledgement waits on. A chDB engine has one writer, this process's, so this process
 can know every key it holds: a Bloom filter fed by a scan of the stored keys at start and by every
 frame whose events the writer has stored (the spool releases their keys: `Spooler(stored=...)`)
-answers "certainly not stored" for nearly every new id; only its positives, about one in 15,000
+answers "certainly not stored" for nearly every new id; only its positives, about one in 38,000
 new keys plus the real retries, go to ClickHouse, where a handful of ids does use the skip index.
 
 No false negatives, which would store a duplicate: a key stored before the scan's snapshot is in
