@@ -155,6 +155,7 @@ class FakeAnthropic:
         self.repeat = repeat
         self.requests: list[Json] = []
         self.headers: list[dict[str, str]] = []
+        self.peers: list[tuple[str, int] | None] = []  # each request's client address: its connection
         self.base_url = ""
         self.app = Starlette(routes=[Route("/v1/messages", self.messages, methods=["POST"])])
 
@@ -172,6 +173,7 @@ class FakeAnthropic:
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
+        self.peers.append((request.client.host, request.client.port) if request.client else None)
         turn = self._next(body)
         if turn is None:
             return _error(500, "api_error", "fake_anthropic: script exhausted")

@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from analytics_mcp.chat import quiet_content_loggers
+from analytics_mcp.chat.clients import ModelClients
 from analytics_mcp.config import Settings
 from analytics_mcp.dashboard.notfound import not_found
 from analytics_mcp.dashboard.routes import consent_routes, dashboard_routes
@@ -32,6 +33,7 @@ def create_app(
     settings = settings or (services.settings if services else Settings())
     svc = services or Services.build(settings)
     mcp = McpEndpoint.build(svc)  # one MCP server + session manager per app: run() is once-only
+    model_clients = ModelClients(settings)  # the chat's Messages API clients, for the app's life
     register_activation_sync()  # connectors sync after each segment computation
 
     @contextlib.asynccontextmanager
@@ -44,6 +46,7 @@ def create_app(
             async with mcp.manager.run(), weekly_reports(svc), segment_schedule(svc):
                 yield
         finally:
+            await model_clients.aclose()
             await svc.close()
 
     oauth = oauth_server(svc)  # None unless ANALYTICS_PUBLIC_URL is https (or we serve on loopback)
@@ -57,5 +60,6 @@ def create_app(
     )
     app.state.services = svc
     app.state.mcp_server = mcp.server  # the chat calls the same tools in-process
+    app.state.model_clients = model_clients
     app.state.oauth = oauth  # the consent page's provider, issuer and resource
     return app

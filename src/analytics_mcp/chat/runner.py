@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
-import httpx2
 from mcp.server.mcpserver import MCPServer
 from sqlalchemy import Connection
 
 from analytics_mcp.chat import sse
+from analytics_mcp.chat.clients import ModelClients
 from analytics_mcp.chat.loop import ToolLoop
 from analytics_mcp.chat.models import Actor, ChatError, ClientGone, DeadlineError, Limits, Stats
 from analytics_mcp.chat.prompt import system_prompt
@@ -53,18 +53,11 @@ class ChatJob:
 class ChatDeps:
     services: Services
     server: MCPServer[Any]
+    clients: ModelClients
     limits: Limits = field(default_factory=Limits)
 
     def llm(self) -> anthropic.AsyncAnthropic:
-        import anthropic  # when a chat first runs (chat/loop.py: upstream_errors)
-
-        settings = self.services.settings
-        return anthropic.AsyncAnthropic(
-            api_key=settings.anthropic_api_key,
-            base_url=settings.anthropic_base_url or None,
-            max_retries=self.limits.max_retries,
-            timeout=httpx2.Timeout(self.limits.call_timeout_s, connect=10.0),
-        )
+        return self.clients.get(self.limits)
 
     async def db(self, fn: Callable[[Connection], T]) -> T:
         async with self.services.db.aio.begin() as conn:
@@ -103,8 +96,8 @@ async def answer(deps: ChatDeps, job: ChatJob, stats: Stats, emit: Emit) -> None
     history = await deps.db(lambda conn: load_messages(conn, job.conversation_id, limits.history_messages))
     system = system_prompt(tenant, await tenant_sites(deps.services.db, tenant.id), job.site)
     model = deps.services.settings.anthropic_model
-    async with deps.llm() as llm, pinned_tools(deps.server, job.actor, job.site, limits) as toolbox:
-        loop = ToolLoop(llm, toolbox, model=model, system=system, limits=limits, stats=stats)
+    async with pinned_tools(deps.server, job.actor, job.site, limits) as toolbox:
+        loop = ToolLoop(deps.llm(), toolbox, model=model, system=system, limits=limits, stats=stats)
         turn = await loop.run(compact(history, limits), job.question, emit)
     await deps.db(lambda conn: append_messages(conn, job.conversation_id, job.request_id, turn))
     await emit(sse.done(stats.usage(), len(stats.tools)))

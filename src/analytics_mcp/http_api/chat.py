@@ -131,7 +131,7 @@ def credits_error(state: Credits) -> ApiError:
 def chat_deps(ctx: ApiContext) -> ChatDeps:
     state = ctx.request.app.state
     limits = getattr(state, "chat_limits", None) or Limits()  # tests may tighten the bounds
-    return ChatDeps(services=ctx.services, server=state.mcp_server, limits=limits)
+    return ChatDeps(ctx.services, state.mcp_server, state.model_clients, limits)
 
 
 async def checked_site(ctx: ApiContext, site: str | None) -> str | None:
