@@ -34,11 +34,14 @@ def _constraints(key: str) -> list[Any]:
 
 
 def _bound(key: str, name: str, default: int | None = None) -> int:
-    """A constraint's value (pydantic's `MinLen.min_length`, `Le.le`, ...) on the field."""
+    """A constraint's value (pydantic's `MinLen.min_length`, `Le.le`, ...) on the field, else
+    `default` (None: the field must have it)."""
     found = [getattr(c, name) for c in _constraints(key) if hasattr(c, name)]
-    if not found and default is None:
+    if found:
+        return int(found[0])
+    if default is None:
         raise LookupError(f"BatchEvent.{key} has no {name}")
-    return int(found[0]) if found else int(default or 0)
+    return default
 
 
 def _string_bounds(key: str) -> tuple[int, int]:
