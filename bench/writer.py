@@ -6,7 +6,8 @@ The events are `bench/ingest.py`'s batch load (pageviews, 7 per visitor, 37 ms a
 before the clock; `--mixed` adds custom events, engagement reports, a goal and purchases with
 items (the per-event path's work); `--tracker` only the engagement reports (a tracker's visits).
 Each batch comes with its spool frames' columns (frames of 10,000 events, bench/ingest.py's
-requests), as the server's writer gets them; `--no-frames` reads every field from the events.
+requests), and its events are read from them on demand, as the server's writer gets handed frames
+(spool/frame_events.py); `--no-frames` reads every field from prepared events.
 Printed per batch and in total, per event: the process's CPU (Python and chDB's threads), this
 thread's CPU (Python, and chDB's work on the calling thread), split into computing rows and
 inserting them.
@@ -22,6 +23,7 @@ import cProfile
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -34,6 +36,7 @@ from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
 from analytics_mcp.ingest.goals import build_matcher
 from analytics_mcp.ingest.sites import SiteInfo
 from analytics_mcp.ingest.spool import columns
+from analytics_mcp.ingest.spool.frame_events import framed_events
 from analytics_mcp.ingest.wire import Item
 from analytics_mcp.storage.clickhouse import open_clickhouse
 from analytics_mcp.storage.clickhouse.migrate import upgrade_clickhouse
@@ -73,6 +76,16 @@ def prepared_events(total: int, mixed: bool, tracker: bool = False) -> list[Prep
     return out
 
 
+class OneSite:
+    """The writer's site registry for the one bench site."""
+
+    def __init__(self, site: SiteInfo) -> None:
+        self.site = site
+
+    def lookup(self, _conn: object, domain: str) -> SiteInfo | None:
+        return self.site if domain == self.site.domain else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -98,12 +111,15 @@ def main() -> None:
     tune_collector()  # as the server and the writer process do (and the events built above frozen)
     profile = cProfile.Profile() if args.profile else None
     totals = [0.0, 0.0, 0.0, 0.0]  # process CPU, thread CPU of compute, of insert, wall
+    registry = OneSite(live[0].site) if live else None
     for n, offset in enumerate(range(0, len(live), args.batch)):
-        chunk = [*live[offset : offset + args.batch]]
+        chunk: Sequence[PreparedEvent] = [*live[offset : offset + args.batch]]
         framed = None if args.no_frames else frames[offset // FRAME : (offset + len(chunk)) // FRAME]
         cpu0, wall0, thread0 = time.process_time(), time.perf_counter(), time.thread_time()
         if profile is not None:
             profile.enable()
+        if framed is not None and registry is not None:  # as the writer reads handed frames
+            chunk = framed_events(framed, columns.sites_now(framed, None, registry)) or chunk
         version, bases = state.next_free(events)
         rows = batch.compute(events, chunk, bases, version, frames=framed)
         thread1 = time.thread_time()

@@ -24,6 +24,7 @@ from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
 from analytics_mcp.ingest.goals import build_matcher
 from analytics_mcp.ingest.sites import SiteInfo
 from analytics_mcp.ingest.spool import columns as spool_columns
+from analytics_mcp.ingest.spool.frame_events import framed_events
 from analytics_mcp.ingest.wire import Item
 from analytics_mcp.storage.clickhouse import open_clickhouse
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
@@ -128,7 +129,25 @@ def _compare(events: ClickHouseEvents, live: list[PreparedEvent]) -> batch.Batch
     assert from_frames.plain == columnar.plain
     assert _table_rows(from_frames) == _table_rows(per_event)
     assert (from_frames.outcomes, from_frames.ends) == (per_event.outcomes, per_event.ends)
+    # As the server's writer reads them: the events built from the frames on demand.
+    lazy = framed_events(frames, spool_columns.sites_now(frames, None, _Sites(live)))  # type: ignore[arg-type]
+    assert lazy is not None
+    from_lazy = batch.compute(events, lazy, bases, version, frames=frames)
+    assert from_lazy.plain == columnar.plain
+    assert _table_rows(from_lazy) == _table_rows(per_event)
+    assert (from_lazy.outcomes, from_lazy.ends) == (per_event.outcomes, per_event.ends)
+    assert _profiles(from_lazy) == _profiles(per_event)
     return columnar
+
+
+class _Sites:
+    """The writer's site registry: the batch's sites by domain."""
+
+    def __init__(self, live: list[PreparedEvent]) -> None:
+        self.by_domain = {item.site.domain: item.site for item in live}
+
+    def lookup(self, _conn: object, domain: str) -> SiteInfo | None:
+        return self.by_domain.get(domain)
 
 
 def _frames(live: list[PreparedEvent]) -> list[dict[str, Any]]:

@@ -248,10 +248,6 @@ def _insert_tuples(conn: Connection, table: str, columns: tuple[str, ...], rows:
     conn.exec_driver_sql(sql, [tuple(r) for r in rows])
 
 
-# A pure function of its arguments, and a site's entry pages and referrers repeat.
-_acquisition = lru_cache(maxsize=65536)(enrich.classify_acquisition)
-
-
 VISIT_ATTRIBUTES = VISIT_COLUMNS[12:]  # `visit_values`' order
 assert VISIT_ATTRIBUTES == (
     "source", "referrer", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_content",
@@ -277,9 +273,22 @@ def visit_values(item: PreparedEvent) -> tuple[Any, ...]:
     """`visit_attributes` but the entry path, as a tuple (VISIT_ATTRIBUTES): what the ClickHouse
     writer's columns take, without a dict per visit."""
     event, client = item.event, item.client
-    acq = _acquisition(event.url, event.referrer, item.site.domain)
+    return visit_values_of(
+        event.url, event.referrer, item.site.domain, client.device_type, client.browser, client.os,
+        event.language, event.country,
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=65536)  # a pure function of its arguments, and a site's visits repeat them
+def visit_values_of(
+    url: str, referrer: str | None, domain: str, device_type: str, browser: str, os: str,
+    language: str | None, country: str | None,
+) -> tuple[Any, ...]:  # fmt: skip
+    """`visit_values` of a first event with these fields (the ClickHouse writer reads them as
+    columns from the spool frames, without the event)."""
+    acq = enrich.classify_acquisition(url, referrer, domain)
     return (
         acq.source, acq.referrer, acq.channel, acq.utm_source, acq.utm_medium, acq.utm_campaign,
-        acq.utm_content, acq.utm_term, client.device_type, client.browser, client.os,
-        enrich.primary_language(event.language), event.country,
+        acq.utm_content, acq.utm_term, device_type, browser, os, enrich.primary_language(language),
+        country,
     )  # fmt: skip

@@ -72,7 +72,7 @@ class BatchRows:
 
 def compute(
     events: ClickHouseEvents,
-    live: list[PreparedEvent],
+    live: Sequence[PreparedEvent],
     bases: dict[str, int],
     version: int,
     plain: bool = True,
@@ -139,7 +139,7 @@ def compute(
 def _add_each(
     writer: _Writer,
     book: VisitBook,
-    live: list[PreparedEvent],
+    live: Sequence[PreparedEvent],
     positions: fields.Ints,
     outcomes: list[Outcome],
 ) -> tuple[list[int], list[int]]:

@@ -21,13 +21,20 @@ import numpy.typing as npt
 from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
 from analytics_mcp.ingest.sites import SiteInfo
 from analytics_mcp.ingest.spool.columns import joined
+from analytics_mcp.ingest.spool.frame_events import FramedEvents
 
 Ints = npt.NDArray[np.int64]
-_OF_ITEM = ("visitor_ids", "hostname", "pathname")  # the prepared event's, not its event's
-# What plain_rows reads of an event (the checks, then the plain events' columns).
+# The prepared event's fields, not its event's (a frame holds them as columns too).
+_OF_ITEM = {
+    "visitor_ids": "visitor_ids", "hostname": "hostname", "pathname": "pathname",
+    "browser": "client.browser", "os": "client.os", "device_type": "client.device_type",
+}  # fmt: skip
+# What plain_rows reads of an event (the checks, then the plain events' columns, then the
+# visits' first events').
 READ = (
     "ts", "name", "user_id", "side_row", "items", "props", "interactive", "revenue", "currency",
-    "transaction_id", "event_id", "engagement_ms", "scroll_depth", *_OF_ITEM,
+    "transaction_id", "event_id", "engagement_ms", "scroll_depth", "url", "referrer", "language",
+    "country", *_OF_ITEM,
 )  # fmt: skip
 
 
@@ -35,7 +42,7 @@ READ = (
 class Columns:
     """The fields every event is checked by, one list each, and the rest on demand (`pick`)."""
 
-    live: list[PreparedEvent]
+    live: Sequence[PreparedEvent]
     events: list[PendingEvent]  # read per field when `given` is None
     ts: Sequence[int]
     names: Sequence[str]
@@ -55,7 +62,9 @@ class Columns:
             return {name: nothing if (c := self.given[name]) is None else take(c) for name in names}
         events = take(self.events)
         live = take(self.live) if any(name in _OF_ITEM for name in names) else ()
-        return {name: _field(live if name in _OF_ITEM else events, name) for name in names}
+        return {
+            name: _field(live, _OF_ITEM[name]) if name in _OF_ITEM else _field(events, name) for name in names
+        }
 
 
 @dataclass
@@ -68,15 +77,18 @@ class Groups:
     pairs: list[tuple[int, int]]
 
 
-def columns(live: list[PreparedEvent], frames: list[dict[str, Any]] | None = None) -> Columns:
-    """`frames`: the spool frames holding exactly `live`, in order (None: not known)."""
+def columns(live: Sequence[PreparedEvent], frames: list[dict[str, Any]] | None = None) -> Columns:
+    """`frames`: the spool frames holding exactly `live`, in order (None: not known). Events read
+    from their frames on demand (FramedEvents) are not built here: their sites come from the
+    frames too."""
     given = joined(frames, READ) if frames and live else None
     if given is None:
         events = _field(live, "event")
         ts, names, visitors = _field(events, "ts"), _field(events, "name"), _field(live, "visitor_ids")
         return Columns(live, events, ts, names, _field(live, "site"), visitors)
     ts_, names_, visitors_ = (_present(given, name) for name in ("ts", "name", "visitor_ids"))
-    return Columns(live, [], ts_, names_, _field(live, "site"), visitors_, given)
+    sites = live.sites() if isinstance(live, FramedEvents) else _field(live, "site")
+    return Columns(live, [], ts_, names_, sites, visitors_, given)
 
 
 def groups(cols: Columns) -> Groups:

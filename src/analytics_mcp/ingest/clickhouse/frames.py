@@ -15,19 +15,22 @@ import contextlib
 import fcntl
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from clickhouse_connect.driver.exceptions import OperationalError
+from sqlalchemy import Connection
 
 from analytics_mcp.ingest.batch_processor import BatchProcessor
 from analytics_mcp.ingest.clickhouse import batch, state
 from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
 from analytics_mcp.ingest.event import Outcome, PreparedEvent
-from analytics_mcp.ingest.spool.codec import decode_frame
+from analytics_mcp.ingest.sites import SiteRegistry
+from analytics_mcp.ingest.spool import codec, columns
+from analytics_mcp.ingest.spool.frame_events import framed_events
 from analytics_mcp.ingest.spool.frames import SpoolReader
-from analytics_mcp.ingest.spool.handoff import FreshFrames, renumbered
+from analytics_mcp.ingest.spool.handoff import FreshFrames
 from analytics_mcp.ingest.spool.storing import Unavailable, durable_write
 from analytics_mcp.ingest.spool.writer_process import Gather
 from analytics_mcp.storage.clickhouse.client import ClickHouseEvents
@@ -46,7 +49,7 @@ BATCH_BYTES = 16 * 1024 * 1024  # spooled frames per batch: about 100,000 batch-
 GATHER = Gather(busy=20_000, bytes=BATCH_BYTES, seconds=1.0, quiet=0.1)
 # A batch's end, its events, and the columns of its frames (spool/columns.py `frame`) when they
 # hold exactly those events (None: a frame of the previous kind, or one with a deleted site's).
-Gathered = tuple[int, list[PreparedEvent], list[dict[str, Any]] | None]
+Gathered = tuple[int, Sequence[PreparedEvent], list[dict[str, Any]] | None]
 
 
 class ClickHouseUnavailable(Unavailable):
@@ -169,10 +172,10 @@ class ClickHouseWriter:
         its plan and tokens. The same for a writer process over the server's chDB."""
         return not (self.sole_writer and name != "direct")
 
-    def _unstored(self, live: list[PreparedEvent], version: int) -> list[PreparedEvent]:
+    def _unstored(self, live: Sequence[PreparedEvent], version: int) -> list[PreparedEvent]:
         self.processor.stored_keys = ClickHouseKeys(self.events, before_version=version)
         with self.accounts.reader.connect() as conn:
-            return self.processor.unstored(conn, live)
+            return self.processor.unstored(conn, list(live))
 
     def _reachable(self) -> bool:
         try:
@@ -183,6 +186,29 @@ class ClickHouseWriter:
     def cleanup_salts(self) -> None:
         with self.accounts.sync.begin() as conn:
             self.processor.salts.cleanup(conn)
+
+
+def _events(
+    loaded: list[dict[str, Any] | list[tuple[Any, ...]]], conn: Connection, sites: SiteRegistry
+) -> tuple[Sequence[PreparedEvent], list[dict[str, Any]] | None]:
+    """A batch's events from its frames, and the frames' columns when they hold exactly those
+    events: read on demand from column frames whose sites are all still there (the common case);
+    else decoded, a deleted site's events left out."""
+    if loaded and all(isinstance(frame, dict) for frame in loaded):
+        framed = [frame for frame in loaded if isinstance(frame, dict)]
+        lazy = framed_events(framed, columns.sites_now(framed, conn, sites))
+        if lazy is not None:
+            return lazy, framed
+    live: list[PreparedEvent] = []
+    kept: list[dict[str, Any]] | None = []
+    for frame in loaded:
+        events, columns_of = codec.decode_loaded(frame, conn, sites, start=len(live))
+        live += events
+        if kept is not None and columns_of is not None and len(events) == len(columns_of["site_id"]):
+            kept.append(columns_of)
+        else:
+            kept = None
+    return live, kept
 
 
 def _warm_up() -> None:
@@ -222,23 +248,13 @@ class ClickHouseFrames:
 
         def frames(planned_end: int) -> Gathered:
             bound, size = (planned_end, ALL) if planned_end != ALL else (stop, max_bytes)
-            live: list[PreparedEvent] = []
-            framed: list[dict[str, Any]] | None = []
+            loaded: list[dict[str, Any] | list[tuple[Any, ...]]] = []
             end = position
-            sites = self.writer.processor.sites
+            for end, payload in self.reader.frames(position, bound, size):
+                handed = self.handoff.take(end) if self.handoff is not None else None
+                loaded.append(handed if handed is not None else codec.load(payload))
             with self.writer.accounts.reader.connect() as conn:
-                for end, payload in self.reader.frames(position, bound, size):
-                    handed = self.handoff.take(end) if self.handoff is not None else None
-                    if handed is None:
-                        events, frame = decode_frame(payload, conn, sites, start=len(live))
-                    else:
-                        events, frame = renumbered(handed[0], conn, sites, start=len(live)), handed[1]
-                    live += events
-                    if framed is not None and frame is not None and len(events) == len(frame["site_id"]):
-                        framed.append(frame)
-                    else:
-                        framed = None
-            return end, live, framed
+                return (end, *_events(loaded, conn, self.writer.processor.sites))
 
         end, outcomes = self.writer.store_batch(self.reader.name, position, frames)
         self.writer.cleanup_salts()

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from operator import is_not, truth
+from operator import attrgetter, is_not, truth
 from typing import Any
 
 import numpy as np
@@ -29,14 +29,15 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from analytics_mcp.definitions import VISIT_GAP_MS
 from analytics_mcp.ingest.clickhouse.fields import Columns, Groups, Ints, take
-from analytics_mcp.ingest.event import PreparedEvent
 from analytics_mcp.ingest.goals import GoalMatcher
-from analytics_mcp.ingest.rows import EVENT_COLUMNS, VISIT_COLUMNS, visit_values
+from analytics_mcp.ingest.rows import EVENT_COLUMNS, VISIT_COLUMNS, visit_values_of
 from analytics_mcp.ingest.visits import VisitBook
 
 Flags = npt.NDArray[np.bool_]
 Column = Sequence[Any] | Ints  # (a pyarrow array too: untyped, Any)
 PROVISIONAL = 1 << 60  # above every stored id: ids the per-event path gives before merging
+# A visit's first event's fields its attributes come from (rows.visit_values_of, the site aside).
+_FIRST_EVENT = ("url", "referrer", "device_type", "browser", "os", "language", "country")
 _PLAIN_FIELDS = (
     "props", "interactive", "revenue", "currency", "transaction_id", "event_id",
     "engagement_ms", "scroll_depth",
@@ -107,7 +108,9 @@ def plain(cols: Columns, grouped: Groups, book: VisitBook) -> Flags:
 def _goal_hits(cols: Columns, goals: dict[int, tuple[GoalMatcher, ...]], positions: Ints) -> Ints:
     """Those of `positions` whose event completes a goal of its site (checked once per site,
     name and path)."""
-    keys = [(cols.sites[p].id, cols.names[p], cols.live[p].pathname) for p in positions.tolist()]
+    at = positions.tolist()
+    paths = cols.pick(("pathname",), at)["pathname"]
+    keys = [(cols.sites[p].id, cols.names[p], path) for p, path in zip(at, paths, strict=True)]
     hits = {key for key in set(keys) if any(goal.matches(key[1], key[2]) for goal in goals.get(key[0], ()))}
     return positions[np.fromiter(map(hits.__contains__, keys), np.bool_, len(keys))]
 
@@ -148,7 +151,7 @@ def compute(cols: Columns, grouped: Groups, flags: Flags, rank: Ints, ts: Ints) 
         "started_at": times[firsts],
         "last_pageview_at": times[np.maximum(last_pageview, 0)],
     }
-    visit_columns = _visit_columns(cols.live, order[firsts], paths, firsts, last_pageview, counts)
+    visit_columns = _visit_columns(cols, order[firsts], paths, firsts, last_pageview, counts)
     event_columns: list[Column] = [
         (), site_ids, (), visitors, times, names, picked["hostname"], paths,
         picked["props"], picked["interactive"],
@@ -231,7 +234,7 @@ def _gaps(ts: Ints, is_pageview: Flags, visit_of_event: Ints) -> Any:
 
 
 def _visit_columns(
-    live: Sequence[PreparedEvent],
+    cols: Columns,
     starts: Ints,
     paths: Sequence[str],
     firsts: Ints,
@@ -240,11 +243,14 @@ def _visit_columns(
 ) -> list[Column]:
     """The visits' columns (VISIT_COLUMNS order); id and last_pageview_id are filled by
     `PlainRows.finish`. Numbers stay numpy (the last pageview's time a pyarrow array with nulls):
-    only the attributes are read per visit, from its first event (`starts`: its position in the
-    batch, `firsts`: among the plain events)."""
+    only the attributes are read per visit, from its first event's fields (`starts`: its position
+    in the batch, `firsts`: among the plain events)."""
     none = last_pageview < 0
-    firsts_list = firsts.tolist()
-    attributes = list(map(visit_values, map(live.__getitem__, starts.tolist())))
+    firsts_list, at = firsts.tolist(), starts.tolist()
+    got = cols.pick(_FIRST_EVENT, at)
+    domains = map(attrgetter("domain"), take(cols.sites, at))
+    attributes = list(map(visit_values_of, *(got[name] for name in _FIRST_EVENT[:2]), domains,
+                          *(got[name] for name in _FIRST_EVENT[2:])))  # fmt: skip
     exits = [paths[pv] if pv >= 0 else None for pv in last_pageview.tolist()]
     return [
         (), counts["site_id"], counts["visitor_id"], counts["started_at"], counts["ended_at"], (),

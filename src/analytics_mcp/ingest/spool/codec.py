@@ -22,7 +22,6 @@ from analytics_mcp.ingest.enrich import ClientInfo
 from analytics_mcp.ingest.event import PendingEvent, PreparedEvent
 from analytics_mcp.ingest.sites import SiteInfo, SiteRegistry
 from analytics_mcp.ingest.spool import columns
-from analytics_mcp.ingest.wire import Item
 
 _PRIVATE = ("ip", "user_agent")
 _EVENT_FIELDS = tuple(f.name for f in fields(PendingEvent) if f.name not in (*_PRIVATE, "items"))
@@ -71,7 +70,19 @@ def decode_frame(
     payload: bytes, conn: Connection, sites: SiteRegistry, start: int = 0
 ) -> tuple[list[PreparedEvent], dict[str, Any] | None]:
     """`decode`'s events, and the frame's columns when it is a column frame (else None)."""
-    frame = pickle.loads(payload)
+    return decode_loaded(load(payload), conn, sites, start)
+
+
+def load(payload: bytes) -> dict[str, Any] | list[tuple[Any, ...]]:
+    """The frame as pickled: a column frame's dict, or the previous kind's list of tuples."""
+    frame: dict[str, Any] | list[tuple[Any, ...]] = pickle.loads(payload)
+    return frame
+
+
+def decode_loaded(
+    frame: dict[str, Any] | list[tuple[Any, ...]], conn: Connection, sites: SiteRegistry, start: int = 0
+) -> tuple[list[PreparedEvent], dict[str, Any] | None]:
+    """`decode_frame` of a frame `load` gave."""
     if isinstance(frame, dict):
         return columns.decode(frame, conn, sites, start), frame
     return _decode_rows(frame, conn, sites, start), None
@@ -100,9 +111,7 @@ def _decode_rows(
 def _event(values: tuple[Any, ...], products: list[tuple[Any, ...]] | None) -> PendingEvent:
     """Positional, in PendingEvent's field order (items, ip and user_agent are not in `values`);
     frames spooled before `country`, `user_id` and `traits` existed have shorter tuples."""
-    items = [
-        Item.model_construct(item_id=i, item_name=n, price=p, quantity=q) for i, n, p, q in products or ()
-    ]
+    items = columns.products_of(products or [])
     args: tuple[Any, ...] = (*values[:_ITEMS_AT], items or None, *values[_ITEMS_AT:_PRIVATE_AT], "", "")
     return PendingEvent(*args, *values[_PRIVATE_AT:])
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from analytics_mcp.ingest.enrich import ClientInfo
 from analytics_mcp.ingest.event import ColumnBatch, PendingEvent, PreparedEvent
-from analytics_mcp.ingest.sites import SiteRegistry
+from analytics_mcp.ingest.sites import SiteInfo, SiteRegistry
 from analytics_mcp.ingest.wire import Item
 
 KIND: Final = "columns-1"
@@ -34,6 +34,8 @@ _country_of = attrgetter("country")
 _place = attrgetter("site.id", "site.domain", "client.browser", "client.os", "client.device_type")
 _PAGE: Final = ("visitor_ids", "hostname", "pathname")
 _page = attrgetter(*_PAGE)
+_CLIENT: Final = ("browser", "os", "device_type")
+_TOP: Final = (*_PAGE, *_CLIENT)  # the frame's own columns `joined` reads besides the events'
 
 
 def encode(live: list[PreparedEvent], batch: Sequence[PendingEvent] | None = None) -> bytes:
@@ -111,18 +113,13 @@ def decode(
     fields = _fields(frame)
     items: list[list[Item] | None] = [None] * count
     for index, products in frame["items"].items():
-        items[index] = [
-            Item.model_construct(item_id=i, item_name=n, price=p, quantity=q) for i, n, p, q in products
-        ]
+        items[index] = products_of(products)
     given = {**fields, "items": items, "ip": repeat(""), "user_agent": repeat("")}
     # A field this frame lacks (written before it existed) takes its default.
     args = [given.get(name, repeat(PendingEvent.__dataclass_fields__[name].default)) for name in _ALL_FIELDS]
     events = map(PendingEvent, *args)
     places = list(zip(frame["domain"], frame["site_id"], strict=True))
-    site_of: dict[tuple[str, int], Any] = {}
-    for domain, site_id in set(places):
-        site = sites.lookup(conn, domain)
-        site_of[(domain, site_id)] = site if site is not None and site.id == site_id else None
+    site_of = sites_now([frame], conn, sites)
     clients = list(zip(frame["browser"], frame["os"], frame["device_type"], strict=True))
     client_of = {key: ClientInfo(*key) for key in set(clients)}  # frozen: shared
     site_column = map(site_of.__getitem__, places)
@@ -139,6 +136,43 @@ def decode(
         for index, item in enumerate(live, start):
             item.index = index
     return live
+
+
+def event_at(frame: dict[str, Any], offset: int, site: SiteInfo, index: int) -> PreparedEvent:
+    """The event at `offset` of the frame, as `decode` gives it (numbered `index`): one event
+    read on demand where the writer needs it whole."""
+    fields, absent = frame["events"], frame.get("absent", ())
+    products = frame["items"].get(offset)
+    given = {"items": None if products is None else products_of(products), "ip": "", "user_agent": ""}
+    args: list[Any] = [
+        given[name] if name in given else fields[name][offset] if name in fields else
+        None if name in absent else PendingEvent.__dataclass_fields__[name].default
+        for name in _ALL_FIELDS
+    ]  # fmt: skip
+    client = ClientInfo(frame["browser"][offset], frame["os"][offset], frame["device_type"][offset])
+    return PreparedEvent(
+        index, PendingEvent(*args), site, client,
+        frame["visitor_ids"][offset], frame["hostname"][offset], frame["pathname"][offset],
+    )  # fmt: skip
+
+
+def sites_now(
+    frames: Sequence[dict[str, Any]], conn: Connection, sites: SiteRegistry
+) -> dict[tuple[str, int], SiteInfo | None]:
+    """Each (domain, site id) of the frames' events -> the site as the registry has it now, None
+    where it was deleted since (or the domain now names another site): looked up once each."""
+    found: dict[tuple[str, int], SiteInfo | None] = {}
+    for frame in frames:
+        for domain, site_id in set(zip(frame["domain"], frame["site_id"], strict=True)):
+            if (domain, site_id) not in found:
+                site = sites.lookup(conn, domain)
+                found[(domain, site_id)] = site if site is not None and site.id == site_id else None
+    return found
+
+
+def products_of(products: list[tuple[Any, ...]]) -> list[Item]:
+    """An event's products as the frame holds them, as Items again."""
+    return [Item.model_construct(item_id=i, item_name=n, price=p, quantity=q) for i, n, p, q in products]
 
 
 def keys(frame: dict[str, Any]) -> list[tuple[str, int, str]]:
@@ -158,7 +192,7 @@ def keys(frame: dict[str, Any]) -> list[tuple[str, int, str]]:
 
 
 def joined(frames: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Sequence[Any] | None] | None:
-    """Fields of the frames' events (event fields, "items", "visitor_ids", "hostname", "pathname")
+    """Fields of the frames' events (event fields, "items", _TOP's: page and client)
     as one sequence each over every event in order, None for a field no event has (nothing read
     per event then); None when a frame lacks one (written before the field existed)."""
     out: dict[str, Sequence[Any] | None] = {}
@@ -186,7 +220,7 @@ def _part(frame: dict[str, Any], name: str) -> Any:
     """One frame's column of `name`; None: no event of the frame has it."""
     if name == "items":
         return _item_column(frame["items"], len(frame["site_id"]))
-    if name in _PAGE:
+    if name in _TOP:
         return frame[name]
     if name in frame["events"]:
         return frame["events"][name]

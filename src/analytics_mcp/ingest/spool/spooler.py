@@ -161,7 +161,7 @@ class Spooler:
         end = self._spool.append(columns.pickled(framed))
         self._unsettled.add(end, keys, len(live))
         if self._handoff is not None:  # before the notice: the writer reads no frame past its goal
-            self._handoff.offer(end, live, framed)
+            self._handoff.offer(end, framed)
         self._child.notify(end)
         return outcomes, end
 
