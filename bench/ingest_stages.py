@@ -9,6 +9,8 @@ Prints CPU (process_time) per event, the minimum over the repeats, for:
 - prepare: `BatchProcessor.prepare_keyed` (the store's id lookup answers "none stored": with
   chDB it runs in ClickHouse with the GIL released, so it is left out here);
 - encode: the spool frame (`codec.encode`, given the route's events as the spooler gives them);
+- to_frame: prepare and frame at once from the route's columns (`prepare_columns.prepare_frame`, what
+  replaces prepare + the frame part of encode for a plain batch), and pickle: that frame pickled;
 - decode: the writer's side of the frame (`codec.decode`, the writer's process once split);
 - reader: of the route, pyarrow's NDJSON reader alone (the GIL released), where the tree has it.
 The collector runs as in the server (`heap.tune_collector`).
@@ -36,7 +38,11 @@ try:  # the columns read by pyarrow (absent from trees before it, which the A/B 
     from analytics_mcp.ingest.plain_arrow import read_table
 except ImportError:
     plain_body = read_table = None  # type: ignore[assignment]
-from analytics_mcp.ingest.spool import codec
+try:  # a plain batch prepared to its frame from columns (absent from trees before it)
+    from analytics_mcp.ingest.prepare_columns import prepare_frame
+except ImportError:
+    prepare_frame = None  # type: ignore[assignment]
+from analytics_mcp.ingest.spool import codec, columns
 from analytics_mcp.ingest.wire import parse_batch_lines
 from analytics_mcp.services import Services
 from analytics_mcp.storage import accounts
@@ -104,12 +110,22 @@ def main() -> None:
                     lambda _: codec.decode(payload, conn, processor.sites), count, args.repeat
                 ),
             }
+            if prepare_frame is not None:
+                answered = prepare_frame(processor, conn, pending, frozenset())
+                assert answered is not None, "the bench's batch is plain and all accepted"
+                figures["to_frame"] = per_event(
+                    lambda _: prepare_frame(processor, conn, pending, frozenset()), count, args.repeat
+                )
+                figures["pickle"] = per_event(lambda _: columns.pickled(answered[0]), count, args.repeat)
         if read_table is not None:  # the part of the route that releases the GIL
             figures["reader"] = per_event(lambda run: read_table(bodies[run]), count, args.repeat)
         for stage, micros in figures.items():
             print(f"{stage:8} {micros:6.2f} us CPU an event")
         server = figures["route"] + figures["prepare"] + figures["encode"]
         print(f"server   {server:6.2f} us (route + prepare + encode)")
+        if "to_frame" in figures:
+            fast = figures["route"] + figures["to_frame"] + figures["pickle"]
+            print(f"server   {fast:6.2f} us (route + to_frame + pickle: a plain batch's fast path)")
         print(f"frame    {len(payload) / count:6.1f} bytes an event")
 
 

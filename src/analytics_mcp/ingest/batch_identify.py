@@ -23,8 +23,8 @@ from analytics_mcp.ingest.identity import SaltStore, identity_key, keyed, previo
 from analytics_mcp.ingest.sites import SiteInfo, SiteRegistry
 from analytics_mcp.timeutil import DAY_MS
 
-_Visitor = tuple[SiteInfo, ClientInfo, tuple[int, ...], str | None]  # site, client, ids, country
-_Page = tuple[str, str]  # hostname, pathname
+Visitor = tuple[SiteInfo, ClientInfo, tuple[int, ...], str | None]  # site, client, ids, country
+Page = tuple[str, str]  # hostname, pathname
 _INVALID_URL = dropped("invalid url")
 
 
@@ -38,15 +38,15 @@ def identify(
     """The batch's events that pass, prepared, in order; the others' outcomes set. Sets `country`
     on each event of a known visitor (the IP is not read after this)."""
     live: list[PreparedEvent] = []
-    known = _Known(sites, salts, conn)
-    visitors: dict[tuple[str, str, str, int], _Visitor] = {}
-    pages: dict[str, _Page] = {}  # a valid URL's page without hash routing
+    known = Known(sites, salts, conn)
+    visitors: dict[tuple[str, str, str, int], Visitor] = {}
+    pages: dict[str, Page] = {}  # a valid URL's page without hash routing
     for index, event in enumerate(batch):
         who = (event.domain, event.ip, event.user_agent, event.ts // DAY_MS)
         visitor = visitors.get(who)
         page = None if event.hash_routing else pages.get(event.url)
         if page is None:  # the URL's first event, an invalid URL or hash routing
-            page = _page_or_none(event.url, event.hash_routing)
+            page = page_or_none(event.url, event.hash_routing)
             if page is not None and not event.hash_routing:
                 pages[event.url] = page
         if visitor is None:
@@ -64,8 +64,9 @@ def identify(
     return live
 
 
-class _Known:
-    """One batch's sites, clients and days, each looked up once (a batch has few of each)."""
+class Known:
+    """One batch's sites, clients and days, each looked up once (a batch has few of each): here
+    and in prepare_columns (a plain batch's distinct visitors), so both decide a visitor alike."""
 
     def __init__(self, sites: SiteRegistry, salts: SaltStore, conn: Connection) -> None:
         self._registry, self._salt_store, self._conn = sites, salts, conn
@@ -73,7 +74,7 @@ class _Known:
         self._clients: dict[str, ClientInfo | None] = {}
         self._days: dict[int, tuple[blake2b | None, blake2b]] = {}  # the previous day's keyed salt, own
 
-    def visitor(self, who: tuple[str, str, str, int], valid_url: bool) -> _Visitor | Outcome:
+    def visitor(self, who: tuple[str, str, str, int], valid_url: bool) -> Visitor | Outcome:
         """A visitor's site, client, ids and country, or why its events are dropped (domain, bot,
         URL, time: checked in that order). One tuple in: a call with *args and a keyword cost
         more than the body around it."""
@@ -113,7 +114,7 @@ class _Known:
         return known
 
 
-def _page(url: str, hash_routing: bool) -> _Page:
+def _page(url: str, hash_routing: bool) -> Page:
     """(hostname, pathname); with hash routing the fragment is part of the path."""
     hostname, pathname = enrich.normalise_pathname(url)
     if hash_routing:
@@ -123,7 +124,7 @@ def _page(url: str, hash_routing: bool) -> _Page:
 
 
 @lru_cache(maxsize=65536)  # a site has far fewer pages than events
-def _page_or_none(url: str, hash_routing: bool) -> _Page | None:
+def page_or_none(url: str, hash_routing: bool) -> Page | None:
     try:
         return _page(url, hash_routing)
     except ValueError:

@@ -100,6 +100,8 @@ def column_events(
         "interactive": interactive, "event_id": columns["event_id"],
         "engagement_ms": columns["engagement_ms"], "scroll_depth": columns["scroll_depth"],
         "language": columns["language"], "hash_routing": hashes, "ts": stamps,
+        # Read by prepare_columns for the visitors; never spooled (spool/columns.py leaves them out).
+        "ip": columns["ip"], "user_agent": columns["user_agent"],
     }  # fmt: skip
     return ColumnBatch(events, given)
 

@@ -90,11 +90,25 @@ class QuotaGate:
             else:
                 outcomes[item.index] = dropped(QUOTA_REASON)
             room[tenant] = left
-        for tenant, left in room.items():  # what the batch took counts for the next one
+        self._took(room)
+        return kept
+
+    def admit(self, conn: Connection, counts: dict[int, int]) -> bool:
+        """Whether each tenant (in the order given) has room for its count of counted events
+        (engagement reports not counted, as in `filter`): if all have, they are taken as `filter`
+        takes them; else nothing is (the caller filters the batch event by event instead)."""
+        room = {tenant: self._room(conn, tenant) for tenant in counts}
+        if any(left is not None and counts[tenant] > left for tenant, left in room.items()):
+            return False
+        self._took({tenant: None if left is None else left - counts[tenant] for tenant, left in room.items()})
+        return True
+
+    def _took(self, room: dict[int, int | None]) -> None:
+        """What a batch took (each tenant's room left after it) counts for the next one."""
+        for tenant, left in room.items():
             allowance = self._tenants[tenant]
             if allowance.cap is not None and left is not None:
                 allowance.counted = max(allowance.counted, allowance.cap - left)
-        return kept
 
     def _room(self, conn: Connection, tenant_id: int) -> int | None:
         allowance = self._allowance(conn, tenant_id)

@@ -1,0 +1,161 @@
+"""ingest/prepare_columns.prepare_frame against the slow path it stands in for: on random column
+batches (known and unknown domains, bots, invalid URLs, impossible times, hash routing, two UTC
+days, missing, repeated, unsettled and stored event ids, a tenant whose quota runs out), it answers
+exactly `columns.frame(live, batch)`, the outcomes and the keys of `prepare_keyed` on a twin
+processor over the same database, and leaves the same quota state; or None, after which
+`prepare_keyed` on its own processor answers as the twin's. It answers for every batch whose
+events all pass with distinct ids (so it cannot pass by always answering None)."""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey
+from analytics_mcp.ingest.bulk_import import plain_body, tenant_check
+from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, ColumnBatch, Outcome, PendingEvent
+from analytics_mcp.ingest.prepare_columns import prepare_frame
+from analytics_mcp.ingest.spool import columns
+from analytics_mcp.services import Services
+from analytics_mcp.timeutil import DAY_MS
+from factories import make_site
+from platform_support import subscribe
+from test_batch_processor_prepare import BOT, BROWSER, PHONE, URLS
+
+# The fields plain_columns.column_events gives as columns (the others are None for every event).
+GIVEN = (
+    "domain", "name", "url", "referrer", "interactive", "event_id", "engagement_ms",
+    "scroll_depth", "language", "hash_routing", "ts", "ip", "user_agent",
+)  # fmt: skip
+IPS = ("81.2.69.160", "8.8.8.8", "198.19.0.1", "2001:db8::1")
+
+
+def column_batch(events: list[PendingEvent]) -> ColumnBatch:
+    return ColumnBatch(events, {name: [getattr(e, name) for e in events] for name in GIVEN})
+
+
+def random_batch(rng: random.Random, midnight: int, round_: int) -> list[PendingEvent]:
+    """Mostly clean batches (each a known site, a browser, a valid URL, a new id); some with one
+    kind of fault, so each rule is met alone as well as in company."""
+    fault = rng.choice(("none",) * 6 + ("domain", "bot", "url", "time", "no id", "repeat", "old id"))
+    size = rng.randrange(1, 60)
+    out = []
+    for i in range(size):
+        domain = rng.choice(("a.test", "a.test", "b.test"))
+        url = rng.choice(URLS[:4]).format(d=domain)
+        name = rng.choice(("pageview", "pageview", "signup", "engagement"))
+        event_id: str | None = f"n{round_}-{i}"
+        ts = midnight + rng.randrange(-3_000, 3_000) * 7  # two UTC days
+        user_agent = rng.choice((BROWSER, PHONE))
+        if rng.random() < 0.3:
+            if fault == "domain":
+                domain = "unknown.test"
+            elif fault == "bot":
+                user_agent = BOT
+            elif fault == "url":
+                url = rng.choice(URLS[4:]).format(d=domain)
+            elif fault == "time":
+                ts = rng.choice((10**17, -(10**17)))
+            elif fault == "no id":
+                event_id = None
+            elif fault in ("repeat", "old id"):  # the pool: in this batch, unsettled or stored
+                event_id = f"e{rng.randrange(40)}"
+        if fault == "old id" and i == 0:
+            event_id = f"e{rng.randrange(40)}"
+        out.append(
+            PendingEvent(
+                domain=domain, name=name, url=url, referrer=rng.choice((None, "https://r.test/")),
+                props=None, interactive=name not in ("pageview", "engagement"), event_id=event_id,
+                revenue=None, currency=None, transaction_id=None, items=None,
+                engagement_ms=1000 if name == "engagement" else None,
+                scroll_depth=rng.choice((None, 50)), language=rng.choice((None, "en")),
+                hash_routing=rng.random() < 0.2, ts=ts, ip=rng.choice(IPS), user_agent=user_agent,
+            )
+        )  # fmt: skip
+    return out
+
+
+def quota_state(processor: BatchProcessor) -> dict[int, tuple[Any, ...]]:
+    return {t: (a.cap, a.end_ms, a.counted) for t, a in processor.quota._tenants.items()}
+
+
+def test_the_fast_path_answers_as_prepare_and_frame_or_none(services: Services) -> None:
+    make_site(services, "aa", "a.test")
+    tenant, _site = make_site(services, "bb", "b.test")
+    today = datetime.now(UTC).date()
+    # Cap 110% of 1000 = 1,100 events: b.test's share of the batches runs out of it near the end.
+    subscribe(services, tenant.id, "starter", today.replace(day=1), today + timedelta(days=40), events=1000)
+    fast, twin, rng = BatchProcessor(), BatchProcessor(), random.Random(14)
+    midnight = int(datetime.now(UTC).timestamp() * 1000) // DAY_MS * DAY_MS
+    unsettled: set[DedupKey] = set()
+    answered = fell_back = 0
+    seen: set[Outcome] = set()
+    for round_ in range(200):
+        events = random_batch(rng, midnight, round_)
+        mine, theirs = column_batch(copy.deepcopy(events)), column_batch(copy.deepcopy(events))
+        with services.db.sync.begin() as conn:
+            got = prepare_frame(fast, conn, mine, frozenset(unsettled))
+            live, outcomes, keys = twin.prepare_keyed(conn, theirs, frozenset(unsettled))
+            expected = (columns.frame(live, theirs), outcomes, keys)
+            seen.update(outcomes)
+            ids = [e.event_id for e in events]
+            if set(outcomes) == {ACCEPTED_OUTCOME} and None not in ids and len(set(ids)) == len(ids):
+                assert got is not None, round_  # the common case is taken
+            if got is not None:
+                answered += 1
+                assert got == expected, round_
+                assert set(outcomes) == {ACCEPTED_OUTCOME}
+            else:
+                fell_back += 1
+                slow = fast.prepare_keyed(conn, mine, frozenset(unsettled))
+                assert slow == (live, outcomes, keys), round_
+                assert columns.frame(slow[0], mine) == expected[0]
+            assert quota_state(fast) == quota_state(twin), round_
+            if round_ % 3 == 0:  # stored: later batches find their ids in the events table
+                twin.store(conn, live)
+            else:  # spooled, not yet stored
+                unsettled.update(keys)
+    assert answered > 60 and fell_back > 60, (answered, fell_back)
+    reasons = {"unknown domain", "bot", "invalid url", "invalid timestamp", "quota"}
+    assert {o.reason for o in seen if o.status == "dropped"} == reasons  # each rule met
+    assert Outcome("duplicate") in seen
+
+
+def test_the_frame_of_a_plain_body_holds_no_address_or_user_agent(services: Services) -> None:
+    """The route's columns carry the IP and User-Agent (for the visitors); the frame never does."""
+    make_site(services, "aa", "a.test")
+    hour_ago = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    stamp = hour_ago.strftime("%Y-%m-%dT%H:%M")
+    addresses = [f"81.2.69.{i}" for i in range(3)]
+    lines = [
+        f'{{"name":"pageview","url":"https://a.test/p/{i % 5}","domain":"a.test","event_id":"c{i}",'
+        f'"timestamp":"{stamp}:{i % 60:02d}.000Z","ip":"{addresses[i % 3]}","user_agent":"{BROWSER}"}}'
+        for i in range(50)
+    ]
+    batch = plain_body("\n".join(lines).encode(), tenant_check(["a.test"]))
+    assert isinstance(batch, ColumnBatch) and {"ip", "user_agent"} <= set(batch.columns)
+    with services.db.sync.begin() as conn:
+        got = prepare_frame(BatchProcessor(), conn, batch, frozenset())
+        assert got is not None
+        frame, outcomes, keys = got
+        assert outcomes == [ACCEPTED_OUTCOME] * 50 and len(keys) == 50
+        live, _outcomes, _keys = BatchProcessor().prepare_keyed(conn, copy.deepcopy(batch))
+        assert frame == columns.frame(live, batch)
+    private = {*addresses, BROWSER}
+    found = set(strings_in(frame))
+    assert found.isdisjoint(private) and found.isdisjoint({"ip", "user_agent"})
+    assert {f.name for f in fields(PendingEvent)} > set(frame["events"]) | set(frame["absent"])
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string in a frame, keys included, however deep."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*strings_in(k), *strings_in(v))]
+    if isinstance(value, list | tuple | set):
+        return [s for v in value for s in strings_in(v)]
+    return []
