@@ -13,7 +13,7 @@ import orjson
 
 from analytics_mcp.ingest import bulk_import
 from analytics_mcp.ingest.batch_processor import BatchProcessor, dedup_keys
-from analytics_mcp.ingest.event import ColumnBatch
+from analytics_mcp.ingest.event import ColumnBatch, joined_batches
 from analytics_mcp.ingest.spool import codec
 from analytics_mcp.ingest.spool import columns as spool_columns
 from analytics_mcp.ingest.spool.frames import SpoolReader, SpoolWriter
@@ -119,3 +119,35 @@ def test_a_column_batch_gives_the_frame_its_events_give(services: Services) -> N
     assert not spool_columns._given_columns(batch, events[1:])
     assert codec.encode(live[1:], batch) == codec.encode(live[1:])  # one dropped: read back
     assert codec.encode(live[::-1], batch) == codec.encode(live[::-1])
+
+
+def test_requests_gathered_into_one_batch_keep_their_columns(services: Services) -> None:
+    """Several requests stored as one batch (group_commit): ColumnBatches joined give a ColumnBatch
+    whose frame is the one its events give; with a request of another kind, a plain list."""
+    make_site(services)
+    stamp = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds")
+    parts = []
+    for request in range(3):
+        lines = [
+            dict(PLAIN, domain="acme.test", url=f"https://acme.test/{i % 4}", event_id=f"j{request}-{i}",
+                 timestamp=stamp) | ({"language": "fr", "scroll_depth": 3} if request == 1 else {})
+            for i in range(10)
+        ]  # fmt: skip
+        batch = bulk_import.plain_body(b"\n".join(map(orjson.dumps, lines)))
+        assert isinstance(batch, ColumnBatch)
+        if request == 2:
+            del batch.columns["language"]  # a field not given: None for each of its events
+            for event in batch:
+                event.language = None
+        parts.append(batch)
+    joined = joined_batches(parts)
+    assert isinstance(joined, ColumnBatch) and list(joined) == [e for part in parts for e in part]
+    assert joined.columns["language"] == [None] * 10 + ["fr"] * 10 + [None] * 10
+    processor = BatchProcessor()
+    with services.db.sync.begin() as conn:
+        live, _ = processor.prepare(conn, joined)
+    events = [item.event for item in live]
+    assert spool_columns._given_columns(joined, events)  # taken from the joined columns
+    assert codec.encode(live, joined) == codec.encode(live)
+    mixed = joined_batches([parts[0], list(parts[1])])
+    assert type(mixed) is list and mixed == [*parts[0], *parts[1]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Any
 
 import orjson
@@ -116,6 +117,27 @@ class ColumnBatch(list[PendingEvent]):
     def __init__(self, events: Iterable[PendingEvent], columns: dict[str, Sequence[Any]]) -> None:
         super().__init__(events)
         self.columns = columns
+
+
+def joined_batches(batches: Sequence[list[PendingEvent]]) -> list[PendingEvent]:
+    """Several requests' events as one batch, in order: a ColumnBatch when every part is one (its
+    columns joined, a field a part lacks None for its events), so the joined batch keeps the
+    column paths of prepare and the spool frame."""
+    events = list(chain.from_iterable(batches))
+    if not all(isinstance(batch, ColumnBatch) for batch in batches):
+        return events
+    parts = [batch.columns for batch in batches if isinstance(batch, ColumnBatch)]
+    names = dict.fromkeys(name for part in parts for name in part)
+    columns: dict[str, Sequence[Any]] = {
+        name: list(
+            chain.from_iterable(
+                part[name] if name in part else repeat(None, len(batch))
+                for part, batch in zip(parts, batches, strict=True)
+            )
+        )
+        for name in names
+    }
+    return ColumnBatch(events, columns)
 
 
 @dataclass(slots=True)

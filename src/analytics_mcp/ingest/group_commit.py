@@ -31,7 +31,7 @@ from analytics_mcp.ingest.clickhouse.frames import ClickHouseFrames, ClickHouseW
 from analytics_mcp.ingest.clickhouse.key_filter import FilteredKeys, StoredKeyFilter
 from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
 from analytics_mcp.ingest.clickhouse.state import stored_position
-from analytics_mcp.ingest.event import Outcome, PendingEvent
+from analytics_mcp.ingest.event import Outcome, PendingEvent, joined_batches
 from analytics_mcp.ingest.quota import clickhouse_counter
 from analytics_mcp.ingest.spool.frames import SpoolError
 from analytics_mcp.ingest.spool.handoff import FreshFrames
@@ -257,8 +257,8 @@ class Ingestor:
                 return
 
     def _write_jobs(self, jobs: list[_Job]) -> None:
-        # One request's list as it is: a ColumnBatch's columns reach the spool frame.
-        events = jobs[0].events if len(jobs) == 1 else [event for job in jobs for event in job.events]
+        # A ColumnBatch's columns reach prepare and the spool frame (joined for several requests).
+        events = jobs[0].events if len(jobs) == 1 else joined_batches([job.events for job in jobs])
         try:
             if self._spooler is not None:
                 outcomes, end = self._spooler.write(events)
