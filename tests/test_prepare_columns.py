@@ -16,7 +16,7 @@ from typing import Any
 
 from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey
 from analytics_mcp.ingest.bulk_import import plain_body, tenant_check
-from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, ColumnBatch, Outcome, PendingEvent
+from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, ColumnBatch, Outcome, PendingEvent, joined_batches
 from analytics_mcp.ingest.prepare_columns import prepare_frame
 from analytics_mcp.ingest.spool import columns
 from analytics_mcp.services import Services
@@ -33,8 +33,18 @@ GIVEN = (
 IPS = ("81.2.69.160", "8.8.8.8", "198.19.0.1", "2001:db8::1")
 
 
-def column_batch(events: list[PendingEvent]) -> ColumnBatch:
-    return ColumnBatch(events, {name: [getattr(e, name) for e in events] for name in GIVEN})
+def column_batch(events: list[PendingEvent], given: tuple[str, ...] = GIVEN) -> ColumnBatch:
+    return ColumnBatch(events, {name: [getattr(e, name) for e in events] for name in given})
+
+
+def requests(rng: random.Random, events: list[PendingEvent]) -> ColumnBatch:
+    """The events as one request's columns, or as several requests joined (group_commit)."""
+    cut = rng.randrange(len(events) + 1)
+    if rng.random() < 0.5 or not 0 < cut < len(events):
+        return column_batch(events)
+    joined = joined_batches([column_batch(events[:cut]), column_batch(events[cut:])])
+    assert isinstance(joined, ColumnBatch)
+    return joined
 
 
 def random_batch(rng: random.Random, midnight: int, round_: int) -> list[PendingEvent]:
@@ -95,7 +105,7 @@ def test_the_fast_path_answers_as_prepare_and_frame_or_none(services: Services) 
     seen: set[Outcome] = set()
     for round_ in range(200):
         events = random_batch(rng, midnight, round_)
-        mine, theirs = column_batch(copy.deepcopy(events)), column_batch(copy.deepcopy(events))
+        mine, theirs = requests(rng, copy.deepcopy(events)), column_batch(copy.deepcopy(events))
         with services.db.sync.begin() as conn:
             got = prepare_frame(fast, conn, mine, frozenset(unsettled))
             live, outcomes, keys = twin.prepare_keyed(conn, theirs, frozenset(unsettled))
@@ -159,3 +169,26 @@ def strings_in(value: Any) -> list[str]:
     if isinstance(value, list | tuple | set):
         return [s for v in value for s in strings_in(v)]
     return []
+
+
+def test_columns_a_joined_part_lacked_go_the_slow_way(services: Services) -> None:
+    """Joined requests give None for a column one of them lacks: the events still have it."""
+    make_site(services, "aa", "a.test")
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    events = [
+        PendingEvent(
+            domain="a.test", name="pageview", url="https://a.test/", referrer=None, props=None,
+            interactive=False, event_id=f"j{i}", revenue=None, currency=None, transaction_id=None,
+            items=None, engagement_ms=None, scroll_depth=None, language=None, hash_routing=False,
+            ts=now, ip=IPS[i % 2], user_agent=BROWSER,
+        )
+        for i in range(4)
+    ]  # fmt: skip
+    without_ip = tuple(name for name in GIVEN if name != "ip")
+    batch = joined_batches([column_batch(events[:2]), column_batch(events[2:], without_ip)])
+    assert isinstance(batch, ColumnBatch) and batch.columns["ip"][2:] == [None, None]
+    processor = BatchProcessor()
+    with services.db.sync.begin() as conn:
+        assert prepare_frame(processor, conn, batch, frozenset()) is None
+        _live, outcomes, _keys = processor.prepare_keyed(conn, batch, frozenset())
+    assert outcomes == [ACCEPTED_OUTCOME] * 4

@@ -98,6 +98,8 @@ def _visitors(known: Known, first: dict[tuple[str, str, str, int], int]) -> dict
     bot, day; every URL is valid by now), in the batch's order; None at the first one dropped."""
     visitors: dict[int, Visitor] = {}
     for who, position in first.items():
+        if None in who:  # a column a joined part lacked (event.joined_batches): the events know
+            return None
         found = known.visitor(who, True)
         if isinstance(found, Outcome):
             return None
