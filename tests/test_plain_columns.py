@@ -113,3 +113,20 @@ def test_addresses_are_checked_as_ipaddress_does() -> None:
         assert plain_columns.all_ips(values, bulk_import._is_ip) is expected, values
         checked += expected
     assert checked > 300
+
+
+def test_a_summary_counts_outcomes_at_once_as_one_by_one() -> None:
+    """ImportSummary.add_all (the route's count) equals `add` of each outcome, whether an accepted
+    outcome is the shared object or an equal one."""
+    from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, Outcome, dropped
+
+    rng = random.Random(7)
+    kinds = [ACCEPTED_OUTCOME, Outcome("accepted"), Outcome("duplicate"), dropped("bot"), dropped("quota")]
+    for size in (0, 1, 5, 40):
+        for _ in range(20):
+            outcomes = [ACCEPTED_OUTCOME] * size if rng.random() < 0.3 else rng.choices(kinds, k=size)
+            at_once, each = bulk_import.ImportSummary(), bulk_import.ImportSummary()
+            at_once.add_all(outcomes)
+            for outcome in outcomes:
+                each.add(outcome)
+            assert at_once == each

@@ -85,8 +85,7 @@ async def send_events(ctx: ApiContext) -> BatchResult:
         outcomes = await ctx.services.ingestor.submit(pending)
     except IngestUnavailable as exc:
         raise unavailable(exc) from exc
-    for outcome in outcomes:
-        summary.add(outcome)
+    summary.add_all(outcomes)
     return BatchResult.model_validate(summary, from_attributes=True)
 
 
