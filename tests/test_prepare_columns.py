@@ -10,20 +10,36 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Iterator
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey
+import pytest
+from sqlalchemy import Connection
+
+from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey, dedup_keys
 from analytics_mcp.ingest.bulk_import import plain_body, tenant_check
-from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, ColumnBatch, Outcome, PendingEvent, joined_batches
+from analytics_mcp.ingest.clickhouse.reads import ClickHouseKeys
+from analytics_mcp.ingest.event import (
+    ACCEPTED_OUTCOME,
+    ColumnBatch,
+    Outcome,
+    PendingEvent,
+    PreparedEvent,
+    joined_batches,
+)
 from analytics_mcp.ingest.prepare_columns import prepare_frame
 from analytics_mcp.ingest.spool import columns
 from analytics_mcp.services import Services
+from analytics_mcp.storage.clickhouse import ClickHouseEvents, open_clickhouse
+from analytics_mcp.storage.clickhouse.migrate import upgrade_clickhouse
 from analytics_mcp.timeutil import DAY_MS
+from clickhouse_support import chdb_url
 from factories import make_site
 from platform_support import subscribe
 from test_batch_processor_prepare import BOT, BROWSER, PHONE, URLS
+from test_ingest_clickhouse_keys import COLUMNS
 
 # The fields plain_columns.column_events gives as columns (the others are None for every event).
 GIVEN = (
@@ -92,6 +108,29 @@ def quota_state(processor: BatchProcessor) -> dict[int, tuple[Any, ...]]:
     return {t: (a.cap, a.end_ms, a.counted) for t, a in processor.quota._tenants.items()}
 
 
+def compared(
+    conn: Connection, fast: BatchProcessor, twin: BatchProcessor, mine: ColumnBatch, unsettled: set[DedupKey]
+) -> tuple[bool, list[PreparedEvent], list[Outcome]]:
+    """prepare_frame on `fast` against prepare_keyed + columns.frame on `twin` (the same events as
+    one request's columns); after a None, prepare_keyed on `fast` too. Whether it answered, and
+    the twin's live events and outcomes."""
+    theirs = column_batch(copy.deepcopy(list(mine)))
+    got = prepare_frame(fast, conn, mine, frozenset(unsettled))
+    live, outcomes, keys = twin.prepare_keyed(conn, theirs, frozenset(unsettled))
+    expected = (columns.frame(live, theirs), outcomes, keys)
+    ids = [e.event_id for e in theirs]
+    if set(outcomes) == {ACCEPTED_OUTCOME} and None not in ids and len(set(ids)) == len(ids):
+        assert got is not None  # the common case is taken
+    if got is not None:
+        assert got == expected
+        assert set(outcomes) == {ACCEPTED_OUTCOME}
+    else:
+        slow = fast.prepare_keyed(conn, mine, frozenset(unsettled))
+        assert slow == (live, outcomes, keys)
+        assert columns.frame(slow[0], mine) == expected[0]
+    return got is not None, live, outcomes
+
+
 def test_the_fast_path_answers_as_prepare_and_frame_or_none(services: Services) -> None:
     make_site(services, "aa", "a.test")
     tenant, _site = make_site(services, "bb", "b.test")
@@ -105,29 +144,15 @@ def test_the_fast_path_answers_as_prepare_and_frame_or_none(services: Services) 
     seen: set[Outcome] = set()
     for round_ in range(200):
         events = random_batch(rng, midnight, round_)
-        mine, theirs = requests(rng, copy.deepcopy(events)), column_batch(copy.deepcopy(events))
         with services.db.sync.begin() as conn:
-            got = prepare_frame(fast, conn, mine, frozenset(unsettled))
-            live, outcomes, keys = twin.prepare_keyed(conn, theirs, frozenset(unsettled))
-            expected = (columns.frame(live, theirs), outcomes, keys)
+            took, live, outcomes = compared(conn, fast, twin, requests(rng, copy.deepcopy(events)), unsettled)
             seen.update(outcomes)
-            ids = [e.event_id for e in events]
-            if set(outcomes) == {ACCEPTED_OUTCOME} and None not in ids and len(set(ids)) == len(ids):
-                assert got is not None, round_  # the common case is taken
-            if got is not None:
-                answered += 1
-                assert got == expected, round_
-                assert set(outcomes) == {ACCEPTED_OUTCOME}
-            else:
-                fell_back += 1
-                slow = fast.prepare_keyed(conn, mine, frozenset(unsettled))
-                assert slow == (live, outcomes, keys), round_
-                assert columns.frame(slow[0], mine) == expected[0]
+            answered, fell_back = answered + took, fell_back + (not took)
             assert quota_state(fast) == quota_state(twin), round_
             if round_ % 3 == 0:  # stored: later batches find their ids in the events table
                 twin.store(conn, live)
             else:  # spooled, not yet stored
-                unsettled.update(keys)
+                unsettled.update(dedup_keys(live))
     assert answered > 60 and fell_back > 60, (answered, fell_back)
     reasons = {"unknown domain", "bot", "invalid url", "invalid timestamp", "quota"}
     assert {o.reason for o in seen if o.status == "dropped"} == reasons  # each rule met
@@ -192,3 +217,38 @@ def test_columns_a_joined_part_lacked_go_the_slow_way(services: Services) -> Non
         assert prepare_frame(processor, conn, batch, frozenset()) is None
         _live, outcomes, _keys = processor.prepare_keyed(conn, batch, frozenset())
     assert outcomes == [ACCEPTED_OUTCOME] * 4
+
+
+@pytest.fixture(scope="module")
+def clickhouse() -> Iterator[ClickHouseEvents]:
+    opened = open_clickhouse(chdb_url("prepare_columns"))
+    upgrade_clickhouse(opened)
+    yield opened
+
+
+def test_ids_stored_in_clickhouse_are_looked_up_as_prepare_does(
+    services: Services, clickhouse: ClickHouseEvents
+) -> None:
+    """With the events in ClickHouse (`processor.stored_keys`, chDB here) the fast path asks it
+    what `_classify` asks: a stored id sends the batch the slow way, where it is a duplicate."""
+    make_site(services, "aa", "a.test")
+    make_site(services, "bb", "b.test")
+    fast, twin, rng = BatchProcessor(), BatchProcessor(), random.Random(15)
+    fast.stored_keys = twin.stored_keys = ClickHouseKeys(clickhouse)
+    midnight = int(datetime.now(UTC).timestamp() * 1000) // DAY_MS * DAY_MS
+    answered, duplicates = 0, 0
+    for round_ in range(60):
+        events = random_batch(rng, midnight, round_)
+        with services.db.sync.begin() as conn:
+            took, live, outcomes = compared(conn, fast, twin, column_batch(copy.deepcopy(events)), set())
+        answered += took
+        duplicates += outcomes.count(Outcome("duplicate"))
+        # stored in ClickHouse (row ids of their own: the table keeps one row an id): later
+        # batches of the pool's ids find them there
+        rows = [
+            (1000 * round_ + n, item.site.id, n, n, item.event.ts, "pageview", "x.test", "/", True,
+             item.event.event_id, None, 1)
+            for n, item in enumerate(live)
+        ]  # fmt: skip
+        clickhouse.insert("events", rows, COLUMNS)
+    assert answered > 20 and duplicates > 10, (answered, duplicates)
