@@ -20,7 +20,7 @@ from analytics_mcp.config import Settings
 from analytics_mcp.ingest.clickhouse import batch
 from analytics_mcp.ingest.clickhouse import frames as clickhouse_frames
 from analytics_mcp.ingest.event import PreparedEvent
-from analytics_mcp.ingest.spool import codec, columns
+from analytics_mcp.ingest.spool import codec, columns, spooler
 from analytics_mcp.ingest.spool.frame_events import framed_events
 from analytics_mcp.ingest.spool.handoff import FreshFrames
 from analytics_mcp.services import Services
@@ -99,7 +99,16 @@ async def test_a_chdb_server_stores_every_acknowledged_event_once_through_the_ha
         framed.append(frames is not None and sum(len(frame["site_id"]) for frame in frames) == len(args[1]))
         return real_compute(*args, frames=frames, **kwargs)
 
+    real_prepare = spooler.prepare_frame
+    fast: list[bool] = []  # per request: prepared straight to its frame (prepare_columns.py)
+
+    def noting_prepare(*args: Any) -> Any:
+        answer = real_prepare(*args)
+        fast.append(answer is not None)
+        return answer
+
     monkeypatch.setattr(codec, "load", counting_load)
+    monkeypatch.setattr(spooler, "prepare_frame", noting_prepare)
     monkeypatch.setattr(batch, "compute", noting_compute)
     settings = Settings(
         data_dir=tmp_path / "data", secret_key="t", events_url=chdb_url("spool_handoff"), _env_file=None
@@ -129,3 +138,4 @@ async def test_a_chdb_server_stores_every_acknowledged_event_once_through_the_ha
     assert {r[1] for r in rows} == {1}
     assert not decoded  # every frame came from the hand-off, not unpickled again
     assert framed and all(framed)  # with its columns
+    assert fast and all(fast)  # plain batches, every event new: no PreparedEvent made

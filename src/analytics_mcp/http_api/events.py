@@ -17,8 +17,8 @@ from analytics_mcp.http_api.tracker import read_body, unavailable
 from analytics_mcp.ingest.bulk_import import (
     MAX_BATCH_EVENTS,
     ImportSummary,
+    batch_events,
     plain_body,
-    split_lines,
     tenant_check,
 )
 from analytics_mcp.ingest.group_commit import IngestUnavailable
@@ -78,7 +78,7 @@ async def send_events(ctx: ApiContext) -> BatchResult:
     pending = plain_body(body, check)
     if pending is None:
         lines = batch_lines(body, MAX_BATCH_EVENTS, "events")
-        pending = list(split_lines(lines, summary, check=check))
+        pending = batch_events(lines, summary, check=check)
     if not pending and summary.rejected:
         raise every_line_rejected(summary.errors)
     try:

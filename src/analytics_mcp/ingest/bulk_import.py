@@ -40,7 +40,15 @@ if TYPE_CHECKING:
 MAX_BATCH_EVENTS = 10_000
 CHUNK = 5_000
 
-__all__ = ["MAX_BATCH_EVENTS", "ImportSummary", "import_file", "ingest_events", "plain_body", "validate_line"]
+__all__ = [
+    "MAX_BATCH_EVENTS",
+    "ImportSummary",
+    "batch_events",
+    "import_file",
+    "ingest_events",
+    "plain_body",
+    "validate_line",
+]
 
 
 def validate_line(raw: Any, *, now_ms: int, site_domain: str | None = None) -> PendingEvent | tuple[str, str]:
@@ -126,16 +134,50 @@ def split_lines(
     first_line: int = 1,
     check: EventCheck | None = None,
 ) -> Iterator[PendingEvent]:
+    yield from _split(lines, summary, site_domain, first_line, check)
+
+
+def batch_events(
+    lines: list[Any], summary: ImportSummary, check: EventCheck | None = None
+) -> list[PendingEvent]:
+    """`split_lines` of a request's lines as one list: a plain batch's ColumnBatch as it is, so its
+    columns reach prepare and the spool frame (a JSON array body, which pyarrow does not read)."""
+    events = _split(lines, summary, None, 1, check)
+    return events if isinstance(events, list) else list(events)
+
+
+def _split(
+    lines: Iterable[Any],
+    summary: ImportSummary,
+    site_domain: str | None,
+    first_line: int,
+    check: EventCheck | None,
+) -> list[PendingEvent] | Iterator[PendingEvent]:
     now_ms = int(time.time() * 1000)
     # Every line plain: validated column by column at once (None: each line on its own).
     plain = plain_events(lines, now_ms, _is_ip) if site_domain is None and type(lines) is list else None
     if plain is not None and _all_pass(map(_domain_of, plain), check):  # the common case: no loop
-        yield from plain
-        return
-    for number, raw in enumerate(lines if plain is None else plain, start=first_line):
+        return plain
+    return _each_line(lines if plain is None else plain, summary, site_domain, first_line, check, now_ms)
+
+
+def _each_line(
+    lines: Iterable[Any],
+    summary: ImportSummary,
+    site_domain: str | None,
+    first_line: int,
+    check: EventCheck | None,
+    now_ms: int,
+) -> Iterator[PendingEvent]:
+    """Each line validated on its own (already an event where plain_events made one)."""
+    for number, raw in enumerate(lines, start=first_line):
         if raw is BLANK_LINE:
             continue
-        result = raw if plain is not None else validate_line(raw, now_ms=now_ms, site_domain=site_domain)
+        result = (
+            raw
+            if isinstance(raw, PendingEvent)
+            else validate_line(raw, now_ms=now_ms, site_domain=site_domain)
+        )
         if isinstance(result, PendingEvent) and check is not None:
             result = check(result) or result
         if isinstance(result, tuple):

@@ -14,11 +14,13 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
 from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey
-from analytics_mcp.ingest.event import Outcome, PendingEvent
+from analytics_mcp.ingest.event import ColumnBatch, Outcome, PendingEvent
+from analytics_mcp.ingest.prepare_columns import prepare_frame
 from analytics_mcp.ingest.spool import columns
 from analytics_mcp.ingest.spool.codec import frame_keys
 from analytics_mcp.ingest.spool.frames import SpoolError, SpoolReader, SpoolWriter, spool_name
@@ -152,18 +154,31 @@ class Spooler:
     def write(self, events: list[PendingEvent]) -> tuple[list[Outcome], int]:
         """Outcomes once the accepted events are durable, and the spool position that stores
         them (0: nothing to store)."""
-        # begin(): a salt created here is committed (on SQLite each statement commits anyway).
-        with self._db.reader.begin() as conn:
-            live, outcomes, keys = self._processor.prepare_keyed(conn, events, self._unsettled.keys)
-        if not live:
+        framed, outcomes, keys = self._prepare(events)
+        if framed is None:
             return outcomes, 0
-        framed = columns.frame(live, events)
         end = self._spool.append(columns.pickled(framed))
-        self._unsettled.add(end, keys, len(live))
+        self._unsettled.add(end, keys, len(framed["site_id"]))
         if self._handoff is not None:  # before the notice: the writer reads no frame past its goal
             self._handoff.offer(end, framed)
         self._child.notify(end)
         return outcomes, end
+
+    def _prepare(
+        self, events: list[PendingEvent]
+    ) -> tuple[dict[str, Any] | None, list[Outcome], list[DedupKey]]:
+        """The frame of the events to store (None: none), every event's outcome, their dedup keys.
+        A plain batch whose every event is accepted goes straight to its frame, column by column
+        (ingest/prepare_columns.py); any other is prepared event by event."""
+        unsettled = self._unsettled.keys
+        # begin(): a salt created here is committed (on SQLite each statement commits anyway).
+        with self._db.reader.begin() as conn:
+            if isinstance(events, ColumnBatch):
+                fast = prepare_frame(self._processor, conn, events, unsettled)
+                if fast is not None:
+                    return fast
+            live, outcomes, keys = self._processor.prepare_keyed(conn, events, unsettled)
+        return (columns.frame(live, events) if live else None), outcomes, keys
 
     def wait_stored(self, position: int) -> None:
         """Block until the writer process has stored the spool up to `position`."""
