@@ -252,3 +252,21 @@ def test_ids_stored_in_clickhouse_are_looked_up_as_prepare_does(
         ]  # fmt: skip
         clickhouse.insert("events", rows, COLUMNS)
     assert answered > 20 and duplicates > 10, (answered, duplicates)
+
+
+def test_the_quota_admits_a_batch_whole_or_not_at_all(services: Services) -> None:
+    """QuotaGate.admit: every tenant's count fits (and is counted) or none is counted."""
+    today = datetime.now(UTC).date()
+    first, _ = make_site(services, "aa", "a.test")
+    second, _ = make_site(services, "bb", "b.test")
+    free, _ = make_site(services, "cc", "c.test")  # no subscription: no cap
+    for tenant in (first, second):  # cap: 110% of 10 = 11 events
+        subscribe(services, tenant.id, "starter", today.replace(day=1), today + timedelta(days=40), events=10)
+    gate = BatchProcessor().quota
+    with services.db.sync.begin() as conn:
+        assert not gate.admit(conn, {first.id: 5, second.id: 12, free.id: 10**6})
+        assert [gate._tenants[t].counted for t in (first.id, second.id)] == [0, 0]
+        assert gate.admit(conn, {first.id: 5, second.id: 11, free.id: 10**6})
+        assert [gate._tenants[t].counted for t in (first.id, second.id)] == [5, 11]
+        assert gate.admit(conn, {first.id: 6, free.id: 1}) and gate._tenants[first.id].counted == 11
+        assert not gate.admit(conn, {first.id: 1}) and gate.admit(conn, {second.id: 0})

@@ -40,8 +40,8 @@ def prepare_frame(
 ) -> tuple[Frame, list[Outcome], list[DedupKey]] | None:
     """`(columns.frame(live, batch), outcomes, keys)` for `live, outcomes, keys =
     processor.prepare_keyed(conn, batch, unsettled)` when every event is accepted; else None,
-    having changed nothing `prepare_keyed` reads except caches it fills alike (sites, salts,
-    quota allowances)."""
+    having changed nothing `prepare_keyed` reads except what it would fill alike: the site and
+    salt caches, the day's salt created, the quota allowances read."""
     given = batch.columns
     if not batch or not _plain(given):
         return None
