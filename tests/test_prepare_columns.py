@@ -177,7 +177,7 @@ def test_the_frame_of_a_plain_body_holds_no_address_or_user_agent(services: Serv
         assert got is not None
         frame, outcomes, keys = got
         assert outcomes == [ACCEPTED_OUTCOME] * 50 and len(keys) == 50
-        live, _outcomes, _keys = BatchProcessor().prepare_keyed(conn, copy.deepcopy(batch))
+        live, _outcomes, _keys = BatchProcessor().prepare_keyed(conn, copy.deepcopy(list(batch)))
         assert frame == columns.frame(live, batch)
     private = {*addresses, BROWSER}
     found = set(strings_in(frame))
