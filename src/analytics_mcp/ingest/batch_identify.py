@@ -10,6 +10,7 @@ building the same from columns with map and zip, each pass of which costs about 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from hashlib import blake2b
 from urllib.parse import urlsplit
@@ -32,7 +33,7 @@ def identify(
     sites: SiteRegistry,
     salts: SaltStore,
     conn: Connection,
-    batch: list[PendingEvent],
+    batch: Sequence[PendingEvent],
     outcomes: list[Outcome | None],
 ) -> list[PreparedEvent]:
     """The batch's events that pass, prepared, in order; the others' outcomes set. Sets `country`

@@ -11,7 +11,7 @@ one transaction; with the spool, `prepare` runs in the server before the event i
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Protocol
@@ -73,7 +73,7 @@ class BatchProcessor:
         engine = accounts.reader if accounts is not None else None
         return cls(SiteRegistry(engine), QuotaGate(engine))
 
-    def process(self, conn: Connection, batch: list[PendingEvent]) -> list[Outcome]:
+    def process(self, conn: Connection, batch: Sequence[PendingEvent]) -> list[Outcome]:
         """Prepare and store in the caller's transaction."""
         live, outcomes = self.prepare(conn, batch)
         for item, outcome in zip(live, self.store(conn, live), strict=True):
@@ -81,7 +81,7 @@ class BatchProcessor:
         return outcomes
 
     def prepare(
-        self, conn: Connection, batch: list[PendingEvent], unsettled: Unsettled = frozenset()
+        self, conn: Connection, batch: Sequence[PendingEvent], unsettled: Unsettled = frozenset()
     ) -> tuple[list[PreparedEvent], list[Outcome]]:
         """The events to store, and every event's outcome (accepted for those to store).
         `unsettled`: dedup keys accepted earlier and not yet stored (the spool's backlog)."""
@@ -89,7 +89,7 @@ class BatchProcessor:
         return live, outcomes
 
     def prepare_keyed(
-        self, conn: Connection, batch: list[PendingEvent], unsettled: Unsettled = frozenset()
+        self, conn: Connection, batch: Sequence[PendingEvent], unsettled: Unsettled = frozenset()
     ) -> tuple[list[PreparedEvent], list[Outcome], list[DedupKey]]:
         """`prepare`, and the dedup keys of the events to store (the spool holds them until
         stored), computed once for the unsettled lookup and the spool, not once each."""

@@ -7,10 +7,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,11 +138,11 @@ def split_lines(
 
 def batch_events(
     lines: list[Any], summary: ImportSummary, check: EventCheck | None = None
-) -> list[PendingEvent]:
+) -> Sequence[PendingEvent]:
     """`split_lines` of a request's lines as one list: a plain batch's ColumnBatch as it is, so its
     columns reach prepare and the spool frame (a JSON array body, which pyarrow does not read)."""
     events = _split(lines, summary, None, 1, check)
-    return events if isinstance(events, list) else list(events)
+    return events if isinstance(events, Sequence) else list(events)
 
 
 def _split(
@@ -152,11 +151,11 @@ def _split(
     site_domain: str | None,
     first_line: int,
     check: EventCheck | None,
-) -> list[PendingEvent] | Iterator[PendingEvent]:
+) -> Sequence[PendingEvent] | Iterator[PendingEvent]:
     now_ms = int(time.time() * 1000)
     # Every line plain: validated column by column at once (None: each line on its own).
     plain = plain_events(lines, now_ms, _is_ip) if site_domain is None and type(lines) is list else None
-    if plain is not None and _all_pass(map(_domain_of, plain), check):  # the common case: no loop
+    if plain is not None and _all_pass(plain.columns["domain"], check):  # the common case: no loop
         return plain
     return _each_line(lines if plain is None else plain, summary, site_domain, first_line, check, now_ms)
 
@@ -186,7 +185,7 @@ def _each_line(
             yield result
 
 
-def plain_body(body: bytes, check: EventCheck | None = None) -> list[PendingEvent] | None:
+def plain_body(body: bytes, check: EventCheck | None = None) -> Sequence[PendingEvent] | None:
     """What `split_lines` gives for the body's lines when every line is plain and passes `check`,
     its columns read by pyarrow without a dict per line (ingest/plain_arrow.py); None when the
     caller must take the lines one by one (wire.parse_batch_lines, then split_lines)."""
@@ -291,9 +290,6 @@ def _all_pass(domains: Iterable[str], check: EventCheck | None) -> bool:
     if not isinstance(check, DomainCheck):
         return False
     return all(check.of_domain(domain) is None for domain in set(domains))
-
-
-_domain_of = attrgetter("domain")
 
 
 def with_derived_id(raw: Any) -> Any:

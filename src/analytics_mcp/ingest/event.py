@@ -4,10 +4,10 @@ User-Agent no longer needed), and its `Outcome` (accepted, duplicate or dropped)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, overload
 
 import orjson
 from sqlalchemy import Table
@@ -108,24 +108,58 @@ class PendingEvent:
         return (self.name, self.url, self.props, self.revenue, self.transaction_id, self.engagement_ms)
 
 
-class ColumnBatch(list[PendingEvent]):
-    """Events built from columns (plain batch bodies, ingest/plain_columns.py), with those columns
-    by field name (a field not given is None for every event): the spool frame takes them as they
-    are instead of reading each event's fields back (spool/columns.py). Prepare sets `country` on
-    these events and nothing else is set after they are built, so the columns stay true."""
+class ColumnBatch(Sequence[PendingEvent]):
+    """Events given as columns (plain batch bodies, ingest/plain_columns.py), by field name (a field
+    not given is None for every event): prepare takes a batch whose every event is accepted
+    straight to its spool frame from them (ingest/prepare_columns.py), and the frame takes them as
+    they are instead of reading each event's fields back (spool/columns.py). The events themselves
+    are built only when first read (`events`: a batch prepared event by event), as `events`
+    gives them; prepare sets `country` on them and nothing else is set after, so the columns stay
+    true."""
 
     def __init__(self, events: Iterable[PendingEvent], columns: dict[str, Sequence[Any]]) -> None:
-        super().__init__(events)
+        """`events`: the events, or an iterator that builds them (read once, when first needed)."""
         self.columns = columns
+        self._size = len(events) if isinstance(events, Sized) else len(next(iter(columns.values())))
+        self._building: Iterable[PendingEvent] | None = events
+        self._events: list[PendingEvent] = []
+
+    @property
+    def events(self) -> list[PendingEvent]:
+        if self._building is not None:
+            self._events, self._building = list(self._building), None
+        return self._events
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> PendingEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PendingEvent]: ...
+
+    def __getitem__(self, index: int | slice) -> PendingEvent | list[PendingEvent]:
+        return self.events[index]
+
+    def __iter__(self) -> Iterator[PendingEvent]:
+        return iter(self.events)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a list of the same events (as the list it once was), or to such a batch."""
+        if isinstance(other, ColumnBatch):
+            other = other.events
+        return self.events == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a list
 
 
-def joined_batches(batches: Sequence[list[PendingEvent]]) -> list[PendingEvent]:
+def joined_batches(batches: Sequence[Sequence[PendingEvent]]) -> Sequence[PendingEvent]:
     """Several requests' events as one batch, in order: a ColumnBatch when every part is one (its
-    columns joined, a field a part lacks None for its events), so the joined batch keeps the
-    column paths of prepare and the spool frame."""
-    events = list(chain.from_iterable(batches))
+    columns joined, a field a part lacks None for its events, its events built when needed), so
+    the joined batch keeps the column paths of prepare and the spool frame."""
     if not all(isinstance(batch, ColumnBatch) for batch in batches):
-        return events
+        return list(chain.from_iterable(batches))
     parts = [batch.columns for batch in batches if isinstance(batch, ColumnBatch)]
     names = dict.fromkeys(name for part in parts for name in part)
     columns: dict[str, Sequence[Any]] = {
@@ -137,7 +171,7 @@ def joined_batches(batches: Sequence[list[PendingEvent]]) -> list[PendingEvent]:
         )
         for name in names
     }
-    return ColumnBatch(events, columns)
+    return ColumnBatch(chain.from_iterable(batches), columns)
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ import enum
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
@@ -55,7 +55,7 @@ class IngestUnavailable(Exception):
 
 @dataclass(slots=True)
 class _Job:
-    events: list[PendingEvent]
+    events: Sequence[PendingEvent]
     future: asyncio.Future[list[Outcome]] | concurrent.futures.Future[list[Outcome]]
     loop: asyncio.AbstractEventLoop | None  # None: a thread waits on a concurrent future
     spooled_to: int = 0  # the spool position that stores this job's events (0: none)
@@ -191,7 +191,7 @@ class Ingestor:
                 raise IngestUnavailable("too many events waiting to be written", retry_after=2)
             self._pending += count
 
-    async def submit(self, events: list[PendingEvent]) -> list[Outcome]:
+    async def submit(self, events: Sequence[PendingEvent]) -> list[Outcome]:
         """Store events durably; returns one outcome per event once they are durable."""
         if not events:
             return []
@@ -201,7 +201,7 @@ class Ingestor:
         self._queue.put(_Job(events, future, loop))
         return await future
 
-    def write_now(self, events: list[PendingEvent]) -> list[Outcome]:
+    def write_now(self, events: Sequence[PendingEvent]) -> list[Outcome]:
         """Synchronous write (CLI import, demo, benchmarks); returns once the events are in the
         database (not only in the spool), so the caller can read them."""
         if self._thread is None:
@@ -218,7 +218,7 @@ class Ingestor:
                 raise IngestUnavailable(f"storage error: {exc}") from exc
         return outcomes
 
-    def _commit(self, events: list[PendingEvent]) -> list[Outcome]:
+    def _commit(self, events: Sequence[PendingEvent]) -> list[Outcome]:
         if self._direct is not None:  # ClickHouse: prepare, then one batch stored before the answer
             with self._db.reader.begin() as conn:
                 live, outcomes, keys = self.processor.prepare_keyed(conn, events)

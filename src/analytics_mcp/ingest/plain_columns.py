@@ -42,7 +42,7 @@ _IPV4S: Final = re.compile(f"(?:{_IPV4}\n)*{_IPV4}")
 FEW_VALUES: Final = ("domain", "name", "url", "referrer", "ip", "user_agent", "language")
 
 
-def plain_events(lines: list[Any], now_ms: int, is_ip: Callable[[str], bool]) -> list[PendingEvent] | None:
+def plain_events(lines: list[Any], now_ms: int, is_ip: Callable[[str], bool]) -> ColumnBatch | None:
     """What `plain_event` gives for each line, when it gives an event for every line; else None."""
     if not lines or set(map(type, lines)) != {dict} or not _KEYS.issuperset(set().union(*lines)):
         return None
@@ -54,7 +54,7 @@ def plain_events(lines: list[Any], now_ms: int, is_ip: Callable[[str], bool]) ->
 
 def column_events(
     columns: dict[str, list[Any]], now_ms: int, is_ip: Callable[[str], bool], *, prechecked: bool
-) -> list[PendingEvent] | None:
+) -> ColumnBatch | None:
     """`plain_events` of the lines these columns come from: a value per line for each plain key,
     None where absent, `hash` False where absent. `prechecked`: from plain_arrow, where equal
     few-valued ones are one object already, the other strings are checked and `timestamp` holds

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +151,7 @@ class Spooler:
         """Events spooled and not yet stored."""
         return self._unsettled.events
 
-    def write(self, events: list[PendingEvent]) -> tuple[list[Outcome], int]:
+    def write(self, events: Sequence[PendingEvent]) -> tuple[list[Outcome], int]:
         """Outcomes once the accepted events are durable, and the spool position that stores
         them (0: nothing to store)."""
         framed, outcomes, keys = self._prepare(events)
@@ -165,7 +165,7 @@ class Spooler:
         return outcomes, end
 
     def _prepare(
-        self, events: list[PendingEvent]
+        self, events: Sequence[PendingEvent]
     ) -> tuple[dict[str, Any] | None, list[Outcome], list[DedupKey]]:
         """The frame of the events to store (None: none), every event's outcome, their dedup keys.
         A plain batch whose every event is accepted goes straight to its frame, column by column
