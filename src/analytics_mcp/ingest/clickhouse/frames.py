@@ -38,7 +38,12 @@ from analytics_mcp.storage.db import Database, lock_event_writers
 
 log = logging.getLogger("analytics_mcp.ingest")
 ALL = 1 << 62
-BATCH_BYTES = 16 * 1024 * 1024  # spooled frames per batch: about 100,000 batch-API events
+# Spooled frames per batch: about 60,000 batch-API events (a column frame takes ~68 bytes an
+# event). With 16 MB (~245,000 events since frames shrank) a burst was stored in one batch after
+# the last request, its whole cost after the acknowledgements; batches of ~60,000 store during the
+# burst. bench/ingest.py, alternated (2026-12-08 03:08-03:11): stored 75-85k -> 83-100k events/s,
+# acknowledged 137-155k -> 113-132k.
+BATCH_BYTES = 4 * 1024 * 1024
 # Under sustained load (a batch of 20,000 events or more), wait up to a second for a full batch:
 # ClickHouse's advice is about one insert a second, each insert is a part of every table (parts
 # are merged in the background), and a batch's lookups cost the same for 10 rows as for 10,000.
