@@ -242,8 +242,7 @@ def run_batch(base: str, token: str, total: int, clients: int = 1) -> tuple[floa
                     accepted = reply.json()["data"]["accepted"] if status == 202 else 0
                 outcome = "accepted" if accepted == len(ids) else "partly"
                 with lock:
-                    for event_id in ids:
-                        ledger.record(event_id, status, outcome)
+                    ledger.record_all(ids, status, outcome)
 
     threads = [threading.Thread(target=post_share, args=(requests[i::clients],)) for i in range(clients)]
     began, cpu_began = time.perf_counter(), time.process_time()

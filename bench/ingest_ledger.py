@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,14 +76,18 @@ class Ledger:
         return self.acked | self.other_202 | self.refused | self.unanswered
 
     def record(self, event_id: str, status: int | None, body_status: str = "") -> None:
+        self.record_all((event_id,), status, body_status)
+
+    def record_all(self, event_ids: Iterable[str], status: int | None, body_status: str = "") -> None:
+        """One reply's ids at once (a set update in C: the clients share the server's cores)."""
         if status is None:
-            self.unanswered.add(event_id)
+            self.unanswered.update(event_ids)
         elif status == 202 and body_status == "accepted":
-            self.acked.add(event_id)
+            self.acked.update(event_ids)
         elif status == 202:
-            self.other_202.add(event_id)
+            self.other_202.update(event_ids)
         else:
-            self.refused.add(event_id)
+            self.refused.update(event_ids)
 
 
 def read_wrk_ledger(path: Path) -> Ledger:
