@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -203,3 +204,22 @@ def test_lines_that_do_not_open_an_object_never_reach_the_reader() -> None:
         assert plain_columns(body, 100) is None, body
     for body in (line, line + b"\n", line + b"\n" + line, line + b"\n" + line + b"\n"):
         assert plain_columns(body, 100) is not None, body
+
+
+def test_the_bodys_line_checks_equal_pythons_on_random_bytes() -> None:
+    """The line checks run by numpy and RE2 over the body's bytes say what bytes.count and
+    Python's re say: lines, every line opening an object, two objects on one line (invalid UTF-8
+    and multi-byte characters included)."""
+    rng = random.Random(11)
+    alphabet = [b"{", b"}", b"\n", b" ", b"\t", b"\xff", b"\xc3", b"\xc3\xa9", b"a", b"\x00"]
+    for _ in range(3000):
+        body = b"".join(rng.choices(alphabet, k=rng.randint(1, 12)))
+        lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+        assert plain_arrow._line_count(body) == lines
+        whole = plain_arrow._as_array(body)
+        assert plain_arrow._objects_only(body, whole) == (
+            body.startswith(b"{") and body.count(b"\n{") == lines - 1
+        )
+        assert plain_arrow._found(whole, plain_arrow._TWO_ON_A_LINE) == (
+            re.search(rb"}[ \t]*{", body) is not None
+        )

@@ -39,7 +39,9 @@ _HASH_AT: Final = _SCHEMA.get_field_index("hash")
 _PARSE: Final = pa_json.ParseOptions(
     explicit_schema=_SCHEMA, unexpected_field_behavior="error", newlines_in_values=False
 )
-_TWO_ON_A_LINE: Final = re.compile(rb"}[ \t]*{")
+_TWO_ON_A_LINE: Final = "}[ \t]*{"  # RE2, over the body's bytes
+_LINE_NOT_AN_OBJECT: Final = "\n[^{]"  # RE2: a negated class matches a newline too
+_NEWLINE: Final = ord("\n")
 _HASH_NULL: Final = re.compile(rb'"hash"[ \t]*:[ \t]*null')
 _BOM: Final = b"\xef\xbb\xbf"
 # What str.strip() strips (str.isspace), as an RE2 class: a value starting or ending with one is
@@ -60,9 +62,10 @@ def plain_columns(body: bytes, max_lines: int) -> dict[str, list[Any]] | None:
     `timestamp` as plain_batch._epoch_ms reads it, given as epoch ms): column_events(...,
     prechecked=True) checks the rest."""
     lines = _line_count(body)
-    if not 0 < lines <= max_lines or _TWO_ON_A_LINE.search(body) is not None:
+    if not 0 < lines <= max_lines:
         return None
-    if not _objects_only(body, lines):
+    whole = _as_array(body)
+    if _found(whole, _TWO_ON_A_LINE) or not _objects_only(body, whole):
         return None
     table = read_table(body)
     if table is None or table.num_rows != lines:  # a blank line (or a straddled one) was skipped
@@ -96,20 +99,34 @@ def read_table(body: bytes) -> Any:
         return None
 
 
-def _objects_only(body: bytes, lines: int) -> bool:
+def _objects_only(body: bytes, whole: Any) -> bool:
     """Whether every line starts with `{`. pyarrow 26's reader crashes the process (SIGSEGV) on a
     body whose first value is `null` ("null", " null", "null\n{...}": found by
-    tests/reliability/test_bodies.py), so only lines that open an object are handed to it."""
-    return body.startswith(b"{") and body.count(b"\n{") == lines - 1
+    tests/reliability/test_bodies.py), so only lines that open an object are handed to it. A
+    newline followed by anything but `{` is another line (a last newline is followed by nothing)."""
+    return body.startswith(b"{") and not _found(whole, _LINE_NOT_AN_OBJECT)
 
 
 def _line_count(body: bytes) -> int:
     """How many lines `bytes.splitlines` (wire.parse_batch_lines) finds, when that is simple to
     say: -1 for a body with a carriage return (it splits lines too) or a byte order mark at its
-    start (the reader skips it there; anywhere else it refuses one)."""
+    start (the reader skips it there; anywhere else it refuses one). Newlines counted by numpy
+    (a fifth of bytes.count's time)."""
     if b"\r" in body or body.startswith(_BOM):
         return -1
-    return body.count(b"\n") + (0 if body.endswith(b"\n") else 1) if body else 0
+    newlines = int(np.count_nonzero(np.frombuffer(body, np.uint8) == _NEWLINE))
+    return newlines + (0 if body.endswith(b"\n") else 1) if body else 0
+
+
+def _as_array(body: bytes) -> Any:
+    """The body as a one-value binary array over the same memory (no copy), for RE2 searches."""
+    offsets = pa.array([0, len(body)], pa.int32()).buffers()[1]
+    return pa.Array.from_buffers(pa.binary(), 1, [None, offsets, pa.py_buffer(body)])
+
+
+def _found(whole: Any, pattern: str) -> bool:
+    """Whether RE2 finds `pattern` in the body (a tenth of Python's re on a 3 MB body)."""
+    return bool(pc.match_substring_regex(whole, pattern)[0].as_py())
 
 
 def _values(column: Any, *, few: bool) -> list[Any]:
