@@ -24,7 +24,7 @@ from analytics_mcp.ingest import batch_processor
 from analytics_mcp.ingest.batch_identify import Known, Page, Visitor, page_or_none
 from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey, Unsettled
 from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, ColumnBatch, Outcome
-from analytics_mcp.ingest.spool.columns import _EVENT_FIELDS, _PAGE, KIND, _all_none
+from analytics_mcp.ingest.spool.columns import _PAGE, assembled, given_columns
 from analytics_mcp.storage.schema import events
 from analytics_mcp.timeutil import DAY_MS
 
@@ -156,12 +156,6 @@ def _frame(
     given: dict[str, Sequence[Any]], size: int, place: dict[str, tuple[Any, ...]], pages: Frame
 ) -> Frame:
     """What spool/columns.frame gives for these events all accepted (its `_given_columns` path):
-    the given event columns, country from the visitors, fields no event has listed as absent."""
-    nothing = (None,) * size
-    fields = {name: tuple(given[name]) if name in given else nothing for name in _EVENT_FIELDS}
-    fields["country"] = place["country"]
-    absent = [name for name, column in fields.items() if _all_none(column)]
-    for name in absent:
-        del fields[name]
+    the given event columns, country from the visitors, no products."""
     visitors = {name: place[name] for name in _PLACE if name != "country"}
-    return {"kind": KIND, "events": fields, "absent": absent, "items": {}, **visitors, **pages}
+    return assembled(given_columns(given, size, place["country"]), {}, visitors, pages)

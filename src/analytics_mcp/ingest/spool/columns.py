@@ -52,19 +52,35 @@ def frame(live: list[PreparedEvent], batch: Sequence[PendingEvent] | None = None
     fields back was the largest part of encoding: ~0.5 us an event under the GIL)."""
     events = list(map(_event_of, live))
     columns = _given_columns(batch, events) or _columns(_EVENT_FIELDS, list(map(_event_values, events)))
+    place = _columns(("site_id", "domain", "browser", "os", "device_type"), list(map(_place, live)))
+    return assembled(columns, _items(events), place, _columns(_PAGE, list(map(_page, live))))
+
+
+def assembled(
+    columns: dict[str, tuple[Any, ...]],
+    items: dict[int, list[tuple[Any, ...]]],
+    place: dict[str, tuple[Any, ...]],
+    pages: dict[str, tuple[Any, ...]],
+) -> dict[str, Any]:
+    """A frame of these event columns (`_EVENT_FIELDS`), products, site and client columns and
+    page columns (`_PAGE`)."""
     # Fields no event of the batch has (props, revenue, identity...) are listed, not pickled: a
     # value costs the pickler a memo lookup even when it is a reference.
     absent = [name for name, column in columns.items() if _all_none(column)]
     for name in absent:
         del columns[name]
-    return {
-        "kind": KIND,
-        "events": columns,
-        "absent": absent,
-        "items": _items(events),
-        **_columns(("site_id", "domain", "browser", "os", "device_type"), list(map(_place, live))),
-        **_columns(_PAGE, list(map(_page, live))),
-    }
+    return {"kind": KIND, "events": columns, "absent": absent, "items": items, **place, **pages}
+
+
+def given_columns(
+    given: dict[str, Sequence[Any]], size: int, country: tuple[Any, ...]
+) -> dict[str, tuple[Any, ...]]:
+    """A ColumnBatch's columns in the form `_columns` gives them (a field not given None for
+    every event), with the events' `country` column."""
+    nothing = (None,) * size
+    columns = {name: tuple(given[name]) if name in given else nothing for name in _EVENT_FIELDS}
+    columns["country"] = country
+    return columns
 
 
 def _given_columns(batch: Sequence[PendingEvent] | None, events: list[PendingEvent]) -> dict[str, Any]:
@@ -74,11 +90,7 @@ def _given_columns(batch: Sequence[PendingEvent] | None, events: list[PendingEve
         return {}
     if not all(map(is_, events, batch)):
         return {}
-    nothing = (None,) * len(events)
-    given = batch.columns
-    columns = {name: tuple(given[name]) if name in given else nothing for name in _EVENT_FIELDS}
-    columns["country"] = tuple(map(_country_of, events))
-    return columns
+    return given_columns(batch.columns, len(events), tuple(map(_country_of, events)))
 
 
 def _all_none(column: tuple[Any, ...]) -> bool:
