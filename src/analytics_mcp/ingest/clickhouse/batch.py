@@ -189,13 +189,20 @@ def _joined(columns: list[Column], rows: Sequence[Sequence[Any]]) -> list[Column
 
 
 def _join(first: Column, second: Column) -> Column:
-    """Two parts of a column as one (no copy when either is empty, the common case). `first`
-    (plain_rows' part) may be a numpy or pyarrow array: joined as Python values."""
+    """Two parts of a column as one (no copy when either is empty). `first` (plain_rows' part) may
+    be a numpy or pyarrow array: the per-event part (the few visits and pageviews an earlier batch
+    stored and this one changes, in every batch of a burst) joins it as an Arrow array of its type,
+    instead of both becoming Python values; as Python values when they do not fit that type."""
     if not len(first) or not len(second):
         return second if not len(first) else first
-    if isinstance(first, pa.Array):
-        return [*first.to_pylist(), *second]
-    return [*(first.tolist() if isinstance(first, np.ndarray) else first), *second]
+    if isinstance(first, (pa.Array, np.ndarray)):
+        head = first if isinstance(first, pa.Array) else pa.array(first)
+        try:
+            joined: Column = pa.concat_arrays([head, pa.array(second, head.type)])
+            return joined
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            first = first.to_pylist() if isinstance(first, pa.Array) else first.tolist()
+    return [*first, *second]
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Column]:
