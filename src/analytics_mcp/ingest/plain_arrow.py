@@ -81,7 +81,12 @@ def plain_columns(body: bytes, max_lines: int) -> dict[str, list[Any]] | None:
     try:
         if not _clean(event_ids, *_OPTIONAL_STRINGS["event_id"]) or (epoch_ms := _epoch_ms(stamps)) is None:
             return None
-        columns = {key: _values(table.column(key), few=key in FEW_VALUES) for key in _SCHEMA.names}
+        # `timestamp` is read as epoch ms above (its text, checked by _STAMP, is never needed).
+        columns = {
+            key: _values(table.column(key), few=key in FEW_VALUES)
+            for key in _SCHEMA.names
+            if key != "timestamp"
+        }
     except UnicodeDecodeError:  # invalid UTF-8 in a string: orjson refuses the line
         return None
     columns["timestamp"] = epoch_ms
@@ -131,7 +136,10 @@ def _found(whole: Any, pattern: str) -> bool:
 
 def _values(column: Any, *, few: bool) -> list[Any]:
     """A column as a Python list; a few-valued one through its dictionary, so equal values are
-    one object (the spool frame pickles it once, the writer's lookups hash it once)."""
+    one object (the spool frame pickles it once, the writer's lookups hash it once). A column of
+    nulls only (a field no line has) is None times its length, without reading it."""
+    if column.null_count == len(column):
+        return [None] * len(column)
     if not few:
         return list(column.to_pylist())
     encoded = column.combine_chunks().dictionary_encode(null_encoding="encode")
