@@ -4,10 +4,12 @@
     python bench/ingest_stages.py [--repeat 7]
 
 Prints CPU (process_time) per event, the minimum over the repeats, for:
-- route: the body to PendingEvents as the route does it (`plain_body`, else `parse_batch_lines` +
-  `split_lines`, with a tenant check);
+- route: the body to the events as the route does it (`plain_body`, else `parse_batch_lines` +
+  `split_lines`, with a tenant check; since 2026-12-08 a plain body's `ColumnBatch` builds its
+  `PendingEvent`s only when read, so they are not built here);
 - prepare: `BatchProcessor.prepare_keyed` (the store's id lookup answers "none stored": with
-  chDB it runs in ClickHouse with the GIL released, so it is left out here);
+  chDB it runs in ClickHouse with the GIL released, so it is left out here; since 2026-12-08 it
+  includes building a plain batch's `PendingEvent`s, which the route did before);
 - encode: the spool frame (`codec.encode`, given the route's events as the spooler gives them);
 - to_frame: prepare and frame at once from the route's columns (`prepare_columns.prepare_frame`, what
   replaces prepare + the frame part of encode for a plain batch), and pickle: that frame pickled;
