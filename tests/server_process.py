@@ -93,7 +93,8 @@ sys.stdout.write(json.dumps(outputs))
 def server_process(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A served install: (process, base URL), its output appended to `server.log` in the data
     directory. Its own process group, so `crash` takes the writer process down with it.
-    Stopped with SIGINT (a graceful drain) unless already dead."""
+    Stopped with SIGINT (a graceful drain) unless already dead; killed with its group when that
+    drain does not end."""
     proc, port = start_listening(
         lambda port: [sys.executable, "-m", "analytics_mcp.cli", "serve", "--port", str(port)],
         env=env,
@@ -107,7 +108,11 @@ def server_process(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=180)
+            try:
+                proc.wait(timeout=180)
+            except subprocess.TimeoutExpired:
+                crash(proc)  # a drain that hangs (a stopped writer) must not outlive the test
+                raise
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:

@@ -168,8 +168,10 @@ def killed_with_stalled_writer(install: Install, load: Load, batches: int, batch
                 for _ in range(batches):
                     assert isinstance(await load.batch(http, load.ledger.new_ids(batch_size)), dict)
 
-        asyncio.run(run())
-        crash(proc)
+        try:
+            asyncio.run(run())
+        finally:  # also when a request failed: a graceful stop would wait for the stopped writer
+            crash(proc)
 
 
 def restarted_with_retries(
