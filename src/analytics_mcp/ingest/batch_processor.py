@@ -180,11 +180,10 @@ class BatchProcessor:
         if unsettled and keys is None:
             keys = _keys_of(ids, purchases)
         pending_ids, pending_tx = _split_keys(unsettled.intersection(keys) if unsettled and keys else ())
+        stored_ids = self.stored_event_ids(conn, ids)
         if self.stored_keys is None:
-            stored_ids = _existing(conn, events.c.client_event_id, ids)
             stored_tx = _existing(conn, events.c.transaction_id, purchases, purchase_only=True)
         else:  # the events live elsewhere (ClickHouse)
-            stored_ids = self.stored_keys.existing("client_event_id", ids, purchase_only=False)
             stored_tx = self.stored_keys.existing("transaction_id", purchases, purchase_only=True)
         stored_ids |= pending_ids
         stored_tx |= pending_tx
@@ -208,6 +207,13 @@ class BatchProcessor:
                 stored_tx.add(tx_key)
             duplicates.append(duplicate)
         return duplicates
+
+    def stored_event_ids(self, conn: Connection, pairs: _Pairs) -> set[tuple[Any, ...]]:
+        """Which (site id, event id) pairs are stored: in the SQL events table, or in the store
+        the events live in (`stored_keys`: ClickHouse)."""
+        if self.stored_keys is None:
+            return _existing(conn, events.c.client_event_id, pairs)
+        return self.stored_keys.existing("client_event_id", pairs, purchase_only=False)
 
     def _seen_recently(self, key: tuple[Any, ...], ts: int) -> bool:
         previous = self._recent.get(key)

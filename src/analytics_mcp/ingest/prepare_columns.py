@@ -20,12 +20,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from analytics_mcp.definitions import ENGAGEMENT
-from analytics_mcp.ingest import batch_processor
 from analytics_mcp.ingest.batch_identify import Known, Page, Visitor, page_or_none
 from analytics_mcp.ingest.batch_processor import BatchProcessor, DedupKey, Unsettled
 from analytics_mcp.ingest.event import ACCEPTED_OUTCOME, ColumnBatch, Outcome
 from analytics_mcp.ingest.spool.columns import _PAGE, assembled, given_columns
-from analytics_mcp.storage.schema import events
 from analytics_mcp.timeutil import DAY_MS
 
 Frame = dict[str, Any]
@@ -136,9 +134,7 @@ def _any_seen(
     `_classify` makes, in its order (read-only: nothing is remembered)."""
     if unsettled and not unsettled.isdisjoint(keys):
         return True
-    if processor.stored_keys is None:
-        return bool(batch_processor._existing(conn, events.c.client_event_id, pairs))
-    return bool(processor.stored_keys.existing("client_event_id", pairs, purchase_only=False))
+    return bool(processor.stored_event_ids(conn, pairs))
 
 
 def _counts(visitors: dict[int, Visitor], codes: list[int], names: Sequence[str]) -> dict[int, int]:
